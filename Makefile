@@ -1,0 +1,97 @@
+# precraft — one Makefile (STYLE.md §0).
+#   make            build/precraft, build/libprecraft.a, build/libprecraft.so
+#   make test       the CUnit suite and the integration tests, under ASan and UBSan
+#   make demo       the default job on the bundled capture
+#   make bench      performance figures and their ratios to the anchors
+#   make install    PREFIX=/usr/local DESTDIR=
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+CC       ?= cc
+BUILD    ?= build
+SAN      ?=
+
+WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
+DEFS     := -D_POSIX_C_SOURCE=200809L -DPRECRAFT_VERSION=\"$(VERSION)\"
+ifeq ($(SAN),1)
+OPT      := -O0 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OPT      := -O2 -g
+endif
+# Recursive (=) so that they are read after 'deps' has installed what pkg-config needs.
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libpcap gsl sqlite3 zlib 2>/dev/null)
+CUNIT_LIBS = $(shell pkg-config --libs cunit 2>/dev/null)
+NET_LIBS   = $(shell pkg-config --libs libnet 2>/dev/null || libnet-config --libs 2>/dev/null)
+# libnet's BSD feature macros apply only to the one file that includes <libnet.h>.
+NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
+
+# <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides: only its adapters get them.
+PCAP_FILES := sim/trace
+$(foreach f,$(PCAP_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
+
+CFLAGS_ALL = $(WARN) $(DEFS) $(FILE_DEFS) $(OPT) -I. $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+
+CORE_SRC  := $(filter-out %_test.c,$(wildcard core/*.c))
+APP_SRC   := $(filter-out %_test.c,$(wildcard models/*.c sim/*.c analysis/*.c hil/*.c))
+CLI_SRC   := cli/main.c
+TEST_SRC  := $(wildcard core/*_test.c models/*_test.c sim/*_test.c analysis/*_test.c hil/*_test.c) tests/run_tests.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJ := $(call obj,$(CORE_SRC))
+CORE_PIC := $(patsubst %.c,$(BUILD)/pic/%.o,$(CORE_SRC))
+APP_OBJ  := $(call obj,$(APP_SRC))
+CLI_OBJ  := $(call obj,$(CLI_SRC))
+TEST_OBJ := $(call obj,$(TEST_SRC))
+
+.PHONY: all deps test check unit integration demo bench install clean
+all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+$(BUILD)/pic/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/libprecraft.a: $(CORE_OBJ)
+	$(AR) rcs $@ $^
+$(BUILD)/libprecraft.so: $(CORE_PIC)
+	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^
+$(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
+$(BUILD)/run_tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
+
+# The whole suite runs on a sanitizer build in its own directory.
+test: deps
+	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san check
+check: $(BUILD)/run_tests $(BUILD)/precraft
+	$(BUILD)/run_tests
+	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)/precraft
+
+bench: all
+	@sh bench/bench.sh $(BUILD)/precraft
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/precraft
+	install -m 755 $(BUILD)/precraft $(DESTDIR)$(PREFIX)/bin/precraft
+	install -m 644 $(BUILD)/libprecraft.a $(DESTDIR)$(PREFIX)/lib/libprecraft.a
+	install -m 755 $(BUILD)/libprecraft.so $(DESTDIR)$(PREFIX)/lib/libprecraft.so.$(VERSION)
+	ln -sf libprecraft.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprecraft.so.0
+	ln -sf libprecraft.so.0 $(DESTDIR)$(PREFIX)/lib/libprecraft.so
+	install -m 644 core/precraft.h $(DESTDIR)$(PREFIX)/include/precraft.h
+	install -m 644 doc/precraft.1 $(DESTDIR)$(PREFIX)/share/man/man1/precraft.1
+	install -m 644 scenarios/default.routes $(DESTDIR)$(PREFIX)/share/precraft/default.routes
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

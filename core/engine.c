@@ -1,0 +1,391 @@
+/* engine: slow path, fast path, crafting and the three modes (see engine.h). */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "craft.h"
+#include "csum.h"
+#include "flow.h"
+#include "fwd.h"
+#include "pool.h"
+#include "predict.h"
+
+/* Largest egress frame: a pcap record's largest payload plus a rewritten link header. */
+#define ENGINE_MAX_FRAME (262144u + 1024u)
+
+/* The engine's part of each flow-table entry; the predictor's state follows it. */
+struct eflow {
+	struct pool_buf *craft[2]; /* pre-built next packet per direction, or NULL */
+	uint32_t pool_bytes;       /* held in the pool by this flow (the pool updates it) */
+	uint32_t hits, misses, wasted;
+	uint16_t nat_port;
+};
+
+struct engine {
+	struct engine_cfg cfg;
+	struct fwd_cfg fwd;
+	struct flow_table *flows;
+	struct pool *pool;
+	const struct predictor_ops *pops;
+	void *pred;
+	size_t pred_off;           /* predictor state offset in the user area */
+	struct pkt p;              /* the packet being processed */
+	uint8_t *txa, *txb;        /* slow-path egress scratch (b: shadow mode's second path) */
+	uint16_t next_nat_port;
+	struct engine_stats st;
+};
+
+static const char *const drop_names[] = {
+#define ENGINE__DNAME(name, text) text,
+	ENGINE_DROP_MAP(ENGINE__DNAME)
+#undef ENGINE__DNAME
+};
+
+const char *engine_drop_name(unsigned d)
+{
+	return d < ENGINE_DROP__COUNT ? drop_names[d] : "unknown";
+}
+
+int engine_mode_parse(const char *s, enum engine_mode *mode)
+{
+	static const char *const names[] = { "baseline", "precraft", "shadow" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*mode = (enum engine_mode)i;
+			return 0;
+		}
+	return -ERR_INVAL;
+}
+
+const char *engine_mode_name(enum engine_mode mode)
+{
+	return mode == ENGINE_BASELINE ? "baseline" : mode == ENGINE_PRECRAFT ? "precraft" : "shadow";
+}
+
+void engine_cfg_defaults(struct engine_cfg *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->mode = ENGINE_PRECRAFT;
+	cfg->flow_capacity = 65536;
+	cfg->flow_idle_ns = 120ull * 1000000000ull;
+	cfg->pool_budget = 64u << 20;
+	cfg->pool_flow_quota = 256u << 10;
+	cfg->pool_large_slots = 4;
+	/* 00:00:5e:00:53:00 is the documentation MAC range (RFC 7042). */
+	static const uint8_t mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x00 };
+	memcpy(cfg->self_mac, mac, 6);
+}
+
+static inline struct eflow *eflow_of(struct engine *e, struct flow_entry *f)
+{
+	return flow_user(e->flows, f);
+}
+
+static void release(struct engine *e, struct eflow *uf, unsigned dir, bool sent)
+{
+	struct pool_buf *b = uf->craft[dir];
+	if (!b)
+		return;
+	uf->craft[dir] = NULL;
+	if (!sent) {
+		e->st.wasted++;
+		uf->wasted++;
+	}
+	pool_put(e->pool, b); /* a double put is counted by the pool */
+}
+
+static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
+{
+	(void)why;
+	struct engine *e = arg;
+	struct eflow *uf = eflow_of(e, f);
+	release(e, uf, 0, false);
+	release(e, uf, 1, false);
+}
+
+int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb)
+{
+	if (!cfg->routes)
+		return err_set(eb, -ERR_INVAL, "engine: no route table");
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
+	e->cfg = *cfg;
+	e->pops = cfg->predictor ? cfg->predictor : &predictor_last;
+	e->fwd.routes = cfg->routes;
+	memcpy(e->fwd.self_mac, cfg->self_mac, 6);
+	e->fwd.snat = cfg->snat;
+	memcpy(e->fwd.snat_addr, cfg->snat_addr, 4);
+	e->next_nat_port = 1024;
+
+	int rc = e->pops->create(cfg->model_file, &e->pred, eb);
+	if (rc) {
+		free(e);
+		return rc;
+	}
+	e->pred_off = (sizeof(struct eflow) + 7) & ~(size_t)7;
+	struct flow_table_cfg fc = {
+		.capacity = cfg->flow_capacity,
+		.user_size = e->pred_off + e->pops->flow_state_size,
+		.idle_ns = cfg->flow_idle_ns,
+		.on_end = on_flow_end,
+		.on_end_arg = e,
+	};
+	struct pool_cfg pc = {
+		.budget_bytes = cfg->pool_budget,
+		.flow_quota_bytes = cfg->pool_flow_quota,
+		.large_slots = cfg->pool_large_slots,
+		.large_bytes = ENGINE_MAX_FRAME + craft_overhead(),
+		.poison = cfg->pool_poison,
+	};
+	if ((rc = flow_table_create(&fc, &e->flows)) != 0) {
+		err_set(eb, rc, "engine: flow table of %zu flows: %s", cfg->flow_capacity, err_str(rc));
+		goto fail;
+	}
+	if ((rc = pool_create(&pc, &e->pool)) != 0) {
+		err_set(eb, rc, "engine: pool of %zu bytes: %s (it must hold %u large buffers and a page)",
+			cfg->pool_budget, err_str(rc), cfg->pool_large_slots);
+		goto fail;
+	}
+	e->txa = malloc(ENGINE_MAX_FRAME);
+	e->txb = malloc(ENGINE_MAX_FRAME);
+	if (!e->txa || !e->txb) {
+		rc = err_set(eb, -ERR_NOMEM, "engine: out of memory");
+		goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	engine_destroy(e);
+	return rc;
+}
+
+void engine_finish(struct engine *e)
+{
+	if (e && e->flows)
+		flow_table_flush(e->flows);
+}
+
+void engine_destroy(struct engine *e)
+{
+	if (!e)
+		return;
+	engine_finish(e);
+	flow_table_destroy(e->flows);
+	pool_destroy(e->pool);
+	if (e->pred)
+		e->pops->destroy(e->pred);
+	free(e->txa);
+	free(e->txb);
+	free(e);
+}
+
+/* The slow path: everything a router does for a packet it knows nothing about.  Returns -1 and
+ * counts nothing when the packet must be dropped ('*why' says why), else 0 with the egress frame
+ * in 'out'. */
+static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *out, uint32_t *caplen,
+		     uint32_t *wirelen, enum engine_drop *why, bool count)
+{
+	const struct pkt *p = &e->p;
+	if (p->l3 == PKT_L3_IPV4 &&
+	    csum_fold(csum_partial(p->frame + p->l3_off, p->ip4.ihl_bytes, 0)) != 0)
+		e->st.ip_csum_bad += count; /* RFC 1812 verification; forwarded all the same */
+	uint32_t nh;
+	enum fwd_verdict v = fwd_route(&e->fwd, p, &nh);
+	if (v != FWD_OK) {
+		*why = v == FWD_NO_ROUTE ? ENGINE_DROP_NO_ROUTE : ENGINE_DROP_TTL_EXPIRED;
+		return -1;
+	}
+	struct pkt q = *p;
+	struct fwd_plan plan;
+	fwd_rewrite(&e->fwd, &q, nh, dir, uf->nat_port, &plan);
+	int hl = pkt_write_headers(&q, out, ENGINE_MAX_FRAME);
+	if (hl < 0 || (uint32_t)hl + p->payload_avail > ENGINE_MAX_FRAME) {
+		*why = ENGINE_DROP_PARSE;
+		return -1;
+	}
+	memcpy(out + hl, p->payload, p->payload_avail);
+	*caplen = (uint32_t)hl + p->payload_avail;
+	*wirelen = (uint32_t)hl + p->payload_len;
+	return 0;
+}
+
+static void tx(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns)
+{
+	e->st.packets_out++;
+	e->st.bytes_out += wirelen;
+	if (e->cfg.tx)
+		e->cfg.tx(e->cfg.tx_arg, frame, caplen, wirelen, t_ns);
+}
+
+/* After a packet of direction 'dir': learn from it, predict the next one, pre-build it. */
+static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir)
+{
+	struct pkt *p = &e->p;
+	if (!craft_eligible(p))
+		return;
+	if (p->l4 == PKT_L4_TCP)
+		pkt_tcp_opts(p);
+	struct pred_pkt pk = {
+		.t_ns = f->last_ns,
+		.dir = (uint8_t)dir,
+		.proto = p->proto,
+		.family = p->l3 == PKT_L3_IPV4 ? 4 : 6,
+		.ttl = p->l3 == PKT_L3_IPV4 ? p->ip4.ttl : p->ip6.hlim,
+		.tos = p->l3 == PKT_L3_IPV4 ? p->ip4.tos : (uint8_t)(p->ip6.vtcfl >> 20),
+		.ip_id = p->l3 == PKT_L3_IPV4 ? p->ip4.id : 0,
+		.payload_len = p->payload_len,
+		.payload = p->payload,
+		.payload_avail = p->payload_avail,
+		.position = f->packets[0] + f->packets[1] - 1,
+	};
+	if (p->l4 == PKT_L4_TCP) {
+		pk.tcp_flags = p->tcp.flags;
+		pk.seq = p->tcp.seq;
+		pk.ack = p->tcp.ack;
+		pk.win = p->tcp.win;
+		pk.has_ts = p->tcp.ts_off != 0xff;
+		pk.tsval = p->tcp.tsval;
+		pk.tsecr = p->tcp.tsecr;
+	}
+	void *state = (uint8_t *)uf + e->pred_off;
+	e->pops->observe(e->pred, state, &pk);
+
+	uint32_t nh;
+	if (fwd_route(&e->fwd, p, &nh) != FWD_OK)
+		return;
+	struct pred_out po;
+	memset(&po, 0, sizeof po);
+	if (!e->pops->predict(e->pred, state, &pk, &po) || po.confidence < e->cfg.min_confidence)
+		return;
+	release(e, uf, dir, false);
+	struct pool_buf *b;
+	if (craft_build(e->pool, &uf->pool_bytes, p, &po, &e->fwd, nh, dir, uf->nat_port, &b)) {
+		e->st.craft_failures++;
+		return;
+	}
+	uf->craft[dir] = b;
+	e->st.crafted++;
+}
+
+/* The pre-crafting path for the packet in e->p.  Returns 1 on a hit (egress in '*frame'; the
+ * caller releases the buffer with release(..., true) after use), 0 on a miss. */
+static int try_hit(struct engine *e, struct eflow *uf, unsigned dir, const uint8_t **frame,
+		   uint32_t *caplen, uint32_t *wirelen)
+{
+	struct pool_buf *b = uf->craft[dir];
+	if (!b) {
+		e->st.no_prediction++;
+		return 0;
+	}
+	bool payload_hit;
+	enum craft_result r = craft_validate(b, &e->p, frame, caplen, wirelen, &payload_hit);
+	if (r == CRAFT_HIT_STRICT || r == CRAFT_HIT_TEMPLATE) {
+		e->st.hits++;
+		uf->hits++;
+		e->st.strict_hits += r == CRAFT_HIT_STRICT;
+		e->st.payload_hits += payload_hit;
+		return 1;
+	}
+	e->st.validation_failures++;
+	release(e, uf, dir, false);
+	return 0;
+}
+
+void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		    int linktype, uint64_t t_ns)
+{
+	struct pkt *p = &e->p;
+	e->st.packets_in++;
+	e->st.bytes_in += wirelen;
+	if (pkt_parse(frame, caplen, wirelen, linktype, p) != 0) {
+		e->st.parse_errors[p->status]++;
+		e->st.dropped[ENGINE_DROP_PARSE]++;
+		return;
+	}
+	if (p->l3 == PKT_L3_NONE) {
+		e->st.dropped[ENGINE_DROP_NON_IP]++;
+		return;
+	}
+	struct flow_key key;
+	bool src_is_a, created;
+	flow_key_from_pkt(p, &key, &src_is_a);
+	struct flow_entry *f = flow_table_get(e->flows, &key, flow_key_hash(&key), src_is_a, t_ns, &created);
+	if (!created && p->l4 == PKT_L4_TCP && flow_tcp_is_restart(f, p->tcp.flags)) {
+		flow_table_restart(e->flows, f, src_is_a, t_ns);
+		created = true;
+	}
+	struct eflow *uf = eflow_of(e, f);
+	if (created) {
+		e->st.flows++;
+		uf->nat_port = e->next_nat_port;
+		e->next_nat_port = e->next_nat_port == 0xffff ? 1024 : (uint16_t)(e->next_nat_port + 1);
+	}
+	unsigned dir = flow_dir(f, src_is_a);
+	flow_account(f, dir, wirelen, t_ns);
+	if (p->l4 == PKT_L4_TCP)
+		flow_tcp_update(f, dir, p->tcp.flags);
+
+	enum engine_drop why = ENGINE_DROP_PARSE;
+	uint32_t ca, wa, cb, wb;
+	const uint8_t *fb;
+	switch (e->cfg.mode) {
+	case ENGINE_BASELINE:
+		if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why, true) == 0)
+			tx(e, e->txa, ca, wa, t_ns);
+		else
+			e->st.dropped[why]++;
+		return;
+	case ENGINE_PRECRAFT:
+		if (try_hit(e, uf, dir, &fb, &cb, &wb)) {
+			tx(e, fb, cb, wb, t_ns);
+			release(e, uf, dir, true);
+		} else {
+			e->st.misses++;
+			uf->misses++;
+			if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why, true) == 0)
+				tx(e, e->txa, ca, wa, t_ns);
+			else
+				e->st.dropped[why]++;
+		}
+		break;
+	case ENGINE_SHADOW: {
+		int ra = slow_path(e, uf, dir, e->txa, &ca, &wa, &why, true);
+		int hit = try_hit(e, uf, dir, &fb, &cb, &wb);
+		int rb = 0;
+		if (!hit) {
+			enum engine_drop why_b;
+			e->st.misses++;
+			uf->misses++;
+			rb = slow_path(e, uf, dir, e->txb, &cb, &wb, &why_b, false);
+			fb = e->txb;
+		}
+		if (ra != rb || (ra == 0 && (ca != cb || wa != wb || memcmp(e->txa, fb, ca) != 0)))
+			e->st.divergent_packets++;
+		if (ra == 0)
+			tx(e, e->txa, ca, wa, t_ns);
+		else
+			e->st.dropped[why]++;
+		if (hit)
+			release(e, uf, dir, true);
+		break;
+	}
+	}
+	craft_next(e, f, uf, dir);
+}
+
+void engine_get_stats(const struct engine *e, struct engine_stats *st)
+{
+	*st = e->st;
+	struct pool_stats ps;
+	pool_get_stats(e->pool, &ps);
+	st->pool_bytes_peak = ps.peak_bytes;
+	st->pool_bytes_held = ps.held_bytes;
+	st->pool_failed_gets = ps.failed_nobufs + ps.failed_quota;
+	st->pool_double_puts = ps.double_puts;
+	st->flows_active = flow_table_count(e->flows);
+	st->flow_evictions = flow_table_evictions(e->flows);
+	st->flow_expirations = flow_table_expirations(e->flows);
+	st->flow_table_bytes = flow_table_bytes(e->flows);
+}

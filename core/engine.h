@@ -1,0 +1,115 @@
+/* engine: the shaper's per-packet work, in one of three modes.
+ *
+ *   baseline  every packet takes the slow path: decode, flow lookup, IPv4 header checksum
+ *             verification, longest-prefix-match route lookup, TTL/hop-limit decrement, next-hop
+ *             MAC rewrite, optional source NAT, incremental checksum updates, header
+ *             serialisation, payload copy, transmit.
+ *   precraft  after each packet of a flow, the predictor forecasts the next packet of that
+ *             direction and the crafter pre-builds its egress form in the pool.  When the next
+ *             packet arrives and validates, the pre-built packet is completed and sent (a hit);
+ *             otherwise it is released (waste) and the slow path runs (a miss).
+ *   shadow    both paths run for every packet; the slow path's output is sent, and every
+ *             packet whose two outputs differ is counted as divergent.
+ *
+ * The invariant: precraft mode transmits exactly the bytes baseline mode transmits, packet for
+ * packet.  The engine never reads a clock: time comes with each packet.  Nothing on the
+ * per-packet path allocates; memory is fixed at creation by the flow capacity and pool budget. */
+#ifndef PRECRAFT_ENGINE_H
+#define PRECRAFT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "pkt.h"
+
+struct route_table;
+struct predictor_ops;
+
+enum engine_mode { ENGINE_BASELINE, ENGINE_PRECRAFT, ENGINE_SHADOW };
+
+/* "baseline", "precraft", "shadow" → mode; returns -ERR_INVAL for others. */
+int engine_mode_parse(const char *s, enum engine_mode *mode);
+const char *engine_mode_name(enum engine_mode mode);
+
+/* Receives every transmitted frame, in order.  'frame' is valid during the call only. */
+typedef void engine_tx_fn(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+			  uint64_t t_ns);
+
+struct engine_cfg {
+	enum engine_mode mode;
+	size_t flow_capacity;      /* concurrent flows (default 65536) */
+	uint64_t flow_idle_ns;     /* idle timeout (default 120 s), 0 = none */
+	size_t pool_budget;        /* bytes (default 64 MiB) */
+	uint32_t pool_flow_quota;  /* bytes per flow (default 256 KiB) */
+	uint32_t pool_large_slots; /* buffers for frames above 64 KiB (default 4) */
+	const struct predictor_ops *predictor; /* NULL: the `last` predictor */
+	const char *model_file;    /* handed to the predictor, may be NULL */
+	float min_confidence;      /* build only predictions at least this confident */
+	const struct route_table *routes; /* borrowed; must outlive the engine */
+	uint8_t self_mac[6];
+	bool snat;
+	uint8_t snat_addr[4];
+	engine_tx_fn *tx;          /* may be NULL: frames are counted, not delivered */
+	void *tx_arg;
+	int pool_poison;
+};
+
+/* Fills 'cfg' with the defaults. */
+void engine_cfg_defaults(struct engine_cfg *cfg);
+
+#define ENGINE_DROP_MAP(X)                                                     \
+	X(NO_ROUTE, "no_route")                                                \
+	X(TTL_EXPIRED, "ttl_expired")                                          \
+	X(NON_IP, "non_ip")                                                    \
+	X(PARSE, "parse_error")
+
+enum engine_drop {
+#define ENGINE__DROP(name, text) ENGINE_DROP_##name,
+	ENGINE_DROP_MAP(ENGINE__DROP)
+#undef ENGINE__DROP
+	ENGINE_DROP__COUNT
+};
+
+const char *engine_drop_name(unsigned d);
+
+struct engine_stats {
+	uint64_t packets_in, packets_out, bytes_in, bytes_out;
+	uint64_t hits, strict_hits, payload_hits;
+	uint64_t misses;           /* packets that took the slow path in precraft/shadow mode */
+	uint64_t no_prediction;    /* misses with nothing pre-built */
+	uint64_t validation_failures;
+	uint64_t crafted, wasted, craft_failures;
+	uint64_t divergent_packets;
+	uint64_t dropped[ENGINE_DROP__COUNT];
+	uint64_t parse_errors[PKT_ST__COUNT]; /* by status; OK and NON_IP stay 0 */
+	uint64_t ip_csum_bad;      /* IPv4 header checksums found wrong (forwarded anyway) */
+	uint64_t flows;            /* flows started */
+	uint64_t flows_active;
+	uint64_t flow_evictions, flow_expirations;
+	uint64_t pool_bytes_peak, pool_bytes_held, pool_failed_gets, pool_double_puts;
+	uint64_t flow_table_bytes;
+};
+
+struct engine;
+
+/* Creates an engine for 'cfg' (copied).  Returns 0 and '*out', or a negative ERR_* with detail
+ * in 'eb'.  The caller owns the engine (engine_destroy). */
+int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb) WARN_UNUSED;
+
+/* Ends every flow (pre-built packets still held count as waste) and frees everything. */
+void engine_destroy(struct engine *eng);
+
+/* Processes one captured frame of link type 'linktype' that arrived at 't_ns'.  Never fails:
+ * bad packets are counted and dropped.  Transmits through cfg.tx. */
+void engine_process(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		    int linktype, uint64_t t_ns);
+
+/* Ends all flows, so that pre-built packets still held are counted as waste.  Called by
+ * engine_destroy; call it before reading final statistics. */
+void engine_finish(struct engine *eng);
+
+void engine_get_stats(const struct engine *eng, struct engine_stats *st);
+
+#endif

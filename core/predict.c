@@ -1,0 +1,79 @@
+/* predict: the `last` persistence predictor (see predict.h).
+ *
+ * Its confidence is an exponentially weighted hit rate of "the size repeats" per direction,
+ * so that a flow of varying sizes is not built for with false certainty. */
+#include "predict.h"
+
+#include <stdlib.h>
+
+struct last_state {
+	uint16_t ipid[2];
+	int16_t ipid_step[2];
+	uint32_t len[2];
+	uint16_t repeat_q[2];      /* EWMA of size repeats, Q16 fixed point */
+	uint8_t seen[2];
+};
+
+static int last_create(const char *model_file, void **self, struct errbuf *eb)
+{
+	(void)model_file;
+	(void)eb;
+	*self = NULL;
+	return 0;
+}
+
+static void last_destroy(void *self)
+{
+	(void)self;
+}
+
+static void last_observe(void *self, void *fs, const struct pred_pkt *pk)
+{
+	(void)self;
+	struct last_state *s = fs;
+	unsigned d = pk->dir & 1;
+	if (s->seen[d]) {
+		s->ipid_step[d] = (int16_t)(uint16_t)(pk->ip_id - s->ipid[d]);
+		uint32_t hit = pk->payload_len == s->len[d] ? 65535u : 0u;
+		s->repeat_q[d] = (uint16_t)((s->repeat_q[d] * 3u + hit) / 4u);
+	} else {
+		s->repeat_q[d] = 32768; /* no evidence yet: even odds */
+	}
+	s->ipid[d] = pk->ip_id;
+	s->len[d] = pk->payload_len;
+	s->seen[d] = 1;
+}
+
+static bool last_predict(void *self, const void *fs, const struct pred_pkt *last, struct pred_out *o)
+{
+	(void)self;
+	const struct last_state *s = fs;
+	unsigned d = last->dir & 1;
+	if (!s->seen[d])
+		return false;
+	o->fields = PRED_LEN | PRED_IPID | PRED_FLAGS | PRED_WIN;
+	o->payload_len = last->payload_len;
+	o->ip_id = (uint16_t)(last->ip_id + s->ipid_step[d]);
+	o->tcp_flags = last->tcp_flags;
+	o->win = last->win;
+	if (last->proto == 6) {
+		uint32_t adv = last->payload_len + ((last->tcp_flags & 0x03) ? 1u : 0u); /* SYN, FIN */
+		o->fields |= PRED_SEQ | PRED_ACK | PRED_TS;
+		o->seq = last->seq + adv;
+		o->ack = last->ack;
+		o->tsval = last->tsval;
+		o->tsecr = last->tsecr;
+	}
+	o->confidence = (float)s->repeat_q[d] / 65535.0f;
+	return true;
+}
+
+const struct predictor_ops predictor_last = {
+	.name = "last",
+	.summary = "persistence: repeat the last packet of the direction (seq advanced, IP ID stepped)",
+	.flow_state_size = sizeof(struct last_state),
+	.create = last_create,
+	.destroy = last_destroy,
+	.observe = last_observe,
+	.predict = last_predict,
+};

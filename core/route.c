@@ -1,0 +1,368 @@
+/* route: 16-8-8 trie for IPv4, per-length hash sets for IPv6 (see route.h). */
+#include "route.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A trie slot: bit 31 = points to a group; bits 30..24 = length of the prefix that set it;
+ * bits 23..0 = group index, or next-hop index + 1 (0 = no route). */
+#define SLOT_GROUP 0x80000000u
+#define SLOT_DEPTH(s) (((s) >> 24) & 0x7f)
+#define SLOT_VAL(s) ((s) & 0x00ffffffu)
+#define MK_LEAF(depth, nh1) ((uint32_t)(depth) << 24 | (nh1))
+#define MAX_NH 0x00fffffeu
+
+struct v6_slot {
+	uint64_t hi, lo;           /* masked prefix */
+	uint32_t nh1;              /* next hop + 1, 0 = empty */
+	uint8_t len;
+};
+
+struct route_table {
+	uint32_t tbl16[1u << 16];
+	uint32_t (*groups)[256];
+	size_t n_groups, cap_groups;
+	struct route_nexthop *nh;
+	size_t n_nh, cap_nh;
+	size_t n4;
+	/* IPv6 */
+	struct v6_slot *v6;
+	size_t v6_cap, n6;         /* v6_cap is a power of two */
+	uint8_t v6_lens[129];      /* distinct lengths present, longest first */
+	unsigned n_v6_lens;
+	uint8_t v6_has_len[129];
+};
+
+int route_table_create(struct route_table **out)
+{
+	struct route_table *rt = calloc(1, sizeof *rt);
+	if (!rt)
+		return -ERR_NOMEM;
+	*out = rt;
+	return 0;
+}
+
+void route_table_destroy(struct route_table *rt)
+{
+	if (!rt)
+		return;
+	free(rt->groups);
+	free(rt->nh);
+	free(rt->v6);
+	free(rt);
+}
+
+static int nexthop_index(struct route_table *rt, const struct route_nexthop *nh, uint32_t *idx)
+{
+	for (size_t i = rt->n_nh; i-- > 0;) { /* few distinct next hops in practice */
+		if (memcmp(&rt->nh[i], nh, sizeof *nh) == 0) {
+			*idx = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (rt->n_nh == MAX_NH)
+		return -ERR_NOMEM;
+	if (rt->n_nh == rt->cap_nh) {
+		size_t cap = rt->cap_nh ? rt->cap_nh * 2 : 16;
+		void *n = realloc(rt->nh, cap * sizeof *rt->nh);
+		if (!n)
+			return -ERR_NOMEM;
+		rt->nh = n;
+		rt->cap_nh = cap;
+	}
+	rt->nh[rt->n_nh] = *nh;
+	*idx = (uint32_t)rt->n_nh++;
+	return 0;
+}
+
+static int new_group(struct route_table *rt, uint32_t fill, uint32_t *gi)
+{
+	if (rt->n_groups == rt->cap_groups) {
+		size_t cap = rt->cap_groups ? rt->cap_groups * 2 : 64;
+		if (cap > 0x00ffffff)
+			return -ERR_NOMEM;
+		void *n = realloc(rt->groups, cap * sizeof *rt->groups);
+		if (!n)
+			return -ERR_NOMEM;
+		rt->groups = n;
+		rt->cap_groups = cap;
+	}
+	for (unsigned i = 0; i < 256; i++)
+		rt->groups[rt->n_groups][i] = fill;
+	*gi = (uint32_t)rt->n_groups++;
+	return 0;
+}
+
+/* Sets slot 's' to a prefix of length 'len' unless a longer prefix owns it; descends groups. */
+static void set_leaf(struct route_table *rt, uint32_t *s, unsigned len, uint32_t nh1)
+{
+	if (*s & SLOT_GROUP) {
+		uint32_t *g = rt->groups[SLOT_VAL(*s)];
+		for (unsigned i = 0; i < 256; i++)
+			set_leaf(rt, &g[i], len, nh1);
+	} else if (SLOT_VAL(*s) == 0 || SLOT_DEPTH(*s) <= len) {
+		*s = MK_LEAF(len, nh1);
+	}
+}
+
+static int add4(struct route_table *rt, uint32_t a, unsigned len, uint32_t nh1)
+{
+	a = len == 0 ? 0 : len == 32 ? a : a & ~((1u << (32 - len)) - 1);
+	if (len <= 16) {
+		uint32_t first = a >> 16, n = 1u << (16 - len);
+		for (uint32_t i = 0; i < n; i++)
+			set_leaf(rt, &rt->tbl16[first + i], len, nh1);
+		return 0;
+	}
+	/* Level 1. */
+	uint32_t i16 = a >> 16;
+	if (!(rt->tbl16[i16] & SLOT_GROUP)) {
+		uint32_t gi;
+		int rc = new_group(rt, rt->tbl16[i16], &gi);
+		if (rc)
+			return rc;
+		rt->tbl16[i16] = SLOT_GROUP | gi;
+	}
+	uint32_t g1 = SLOT_VAL(rt->tbl16[i16]);
+	uint32_t i8 = (a >> 8) & 0xff;
+	if (len <= 24) {
+		uint32_t n = 1u << (24 - len);
+		for (uint32_t i = 0; i < n; i++)
+			set_leaf(rt, &rt->groups[g1][i8 + i], len, nh1);
+		return 0;
+	}
+	/* Level 2. */
+	if (!(rt->groups[g1][i8] & SLOT_GROUP)) {
+		uint32_t gi;
+		int rc = new_group(rt, rt->groups[g1][i8], &gi);
+		if (rc)
+			return rc;
+		rt->groups[g1][i8] = SLOT_GROUP | gi;
+	}
+	uint32_t g2 = SLOT_VAL(rt->groups[g1][i8]);
+	uint32_t i0 = a & 0xff, n = 1u << (32 - len);
+	for (uint32_t i = 0; i < n; i++)
+		set_leaf(rt, &rt->groups[g2][i0 + i], len, nh1);
+	return 0;
+}
+
+uint32_t route_lookup4(const struct route_table *rt, const uint8_t addr[4])
+{
+	uint32_t s = rt->tbl16[(uint32_t)addr[0] << 8 | addr[1]];
+	if (s & SLOT_GROUP) {
+		s = rt->groups[SLOT_VAL(s)][addr[2]];
+		if (s & SLOT_GROUP)
+			s = rt->groups[SLOT_VAL(s)][addr[3]];
+	}
+	return SLOT_VAL(s) ? SLOT_VAL(s) - 1 : ROUTE_NONE;
+}
+
+static void v6_mask(const uint8_t *addr, unsigned len, uint64_t *hi, uint64_t *lo)
+{
+	uint64_t h = 0, l = 0;
+	for (int i = 0; i < 8; i++)
+		h = h << 8 | addr[i];
+	for (int i = 8; i < 16; i++)
+		l = l << 8 | addr[i];
+	if (len < 64) {
+		h = len ? h & ~((1ull << (64 - len)) - 1) : 0;
+		l = 0;
+	} else if (len < 128) {
+		l = len > 64 ? l & ~((1ull << (128 - len)) - 1) : 0;
+	}
+	*hi = h;
+	*lo = l;
+}
+
+static size_t v6_hash(uint64_t hi, uint64_t lo, unsigned len)
+{
+	uint64_t h = (hi ^ (lo * 0x9e3779b97f4a7c15ull) ^ len) * 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct v6_slot *v6_probe(const struct route_table *rt, uint64_t hi, uint64_t lo, unsigned len)
+{
+	size_t m = rt->v6_cap - 1;
+	for (size_t i = v6_hash(hi, lo, len) & m;; i = (i + 1) & m) {
+		struct v6_slot *s = &rt->v6[i];
+		if (s->nh1 == 0 || (s->len == len && s->hi == hi && s->lo == lo))
+			return s;
+	}
+}
+
+static int v6_grow(struct route_table *rt)
+{
+	size_t cap = rt->v6_cap ? rt->v6_cap * 2 : 64;
+	struct v6_slot *old = rt->v6;
+	size_t old_cap = rt->v6_cap;
+	rt->v6 = calloc(cap, sizeof *rt->v6);
+	if (!rt->v6) {
+		rt->v6 = old;
+		return -ERR_NOMEM;
+	}
+	rt->v6_cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].nh1)
+			*v6_probe(rt, old[i].hi, old[i].lo, old[i].len) = old[i];
+	free(old);
+	return 0;
+}
+
+static int add6(struct route_table *rt, const uint8_t *addr, unsigned len, uint32_t nh1)
+{
+	if ((rt->n6 + 1) * 2 > rt->v6_cap) {
+		int rc = v6_grow(rt);
+		if (rc)
+			return rc;
+	}
+	uint64_t hi, lo;
+	v6_mask(addr, len, &hi, &lo);
+	struct v6_slot *s = v6_probe(rt, hi, lo, len);
+	if (s->nh1 == 0)
+		rt->n6++;
+	*s = (struct v6_slot){ .hi = hi, .lo = lo, .nh1 = nh1, .len = (uint8_t)len };
+	if (!rt->v6_has_len[len]) {
+		rt->v6_has_len[len] = 1;
+		rt->n_v6_lens = 0;
+		for (int l = 128; l >= 0; l--)
+			if (rt->v6_has_len[l])
+				rt->v6_lens[rt->n_v6_lens++] = (uint8_t)l;
+	}
+	return 0;
+}
+
+uint32_t route_lookup6(const struct route_table *rt, const uint8_t addr[16])
+{
+	if (!rt->n6)
+		return ROUTE_NONE;
+	for (unsigned i = 0; i < rt->n_v6_lens; i++) {
+		unsigned len = rt->v6_lens[i];
+		uint64_t hi, lo;
+		v6_mask(addr, len, &hi, &lo);
+		const struct v6_slot *s = v6_probe(rt, hi, lo, len);
+		if (s->nh1)
+			return s->nh1 - 1;
+	}
+	return ROUTE_NONE;
+}
+
+int route_add(struct route_table *rt, int family, const uint8_t *prefix, unsigned len,
+	      const struct route_nexthop *nh)
+{
+	if ((family == 4 && len > 32) || (family == 6 && len > 128) || (family != 4 && family != 6))
+		return -ERR_INVAL;
+	uint32_t idx;
+	int rc = nexthop_index(rt, nh, &idx);
+	if (rc)
+		return rc;
+	if (family == 4) {
+		rc = add4(rt, (uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 |
+				      (uint32_t)prefix[2] << 8 | prefix[3],
+			  len, idx + 1);
+		if (!rc)
+			rt->n4++;
+		return rc;
+	}
+	return add6(rt, prefix, len, idx + 1);
+}
+
+const struct route_nexthop *route_nexthop(const struct route_table *rt, uint32_t idx)
+{
+	return idx < rt->n_nh ? &rt->nh[idx] : NULL;
+}
+
+size_t route_count4(const struct route_table *rt)
+{
+	return rt->n4;
+}
+
+size_t route_count6(const struct route_table *rt)
+{
+	return rt->n6;
+}
+
+size_t route_bytes(const struct route_table *rt)
+{
+	return sizeof *rt + rt->cap_groups * sizeof *rt->groups + rt->cap_nh * sizeof *rt->nh +
+	       rt->v6_cap * sizeof *rt->v6;
+}
+
+int route_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			return -ERR_INVAL;
+		char hex[3] = { s[0], s[1], 0 };
+		mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+		s += 2;
+		if (i < 5 && *s++ != ':')
+			return -ERR_INVAL;
+	}
+	return *s ? -ERR_INVAL : 0;
+}
+
+int route_load_file(struct route_table *rt, const char *path, struct errbuf *eb)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	char line[512];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *save = NULL;
+		char *pfx = strtok_r(line, " \t\r\n", &save);
+		if (!pfx)
+			continue;
+		char *mac = strtok_r(NULL, " \t\r\n", &save);
+		char *kw = strtok_r(NULL, " \t\r\n", &save);
+		char *portv = kw ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		char *extra = portv ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		struct route_nexthop nh = { .port = 0 };
+		char *slash = strchr(pfx, '/');
+		uint8_t addr[16];
+		int family = strchr(pfx, ':') ? 6 : 4;
+		char *end = NULL;
+		unsigned long len = 0;
+		if (!slash || !mac) {
+			rc = err_set(eb, -ERR_FORMAT, "%s:%u: expected 'PREFIX/LEN NEXTHOP-MAC [port N]'", path, lineno);
+			break;
+		}
+		*slash = 0;
+		len = strtoul(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || inet_pton(family == 4 ? AF_INET : AF_INET6, pfx, addr) != 1 ||
+		    len > (family == 4 ? 32u : 128u)) {
+			rc = err_set(eb, -ERR_FORMAT, "%s:%u: bad prefix '%s/%s'", path, lineno, pfx, slash + 1);
+			break;
+		}
+		if (route_parse_mac(mac, nh.mac)) {
+			rc = err_set(eb, -ERR_FORMAT, "%s:%u: bad next-hop MAC '%s'", path, lineno, mac);
+			break;
+		}
+		if (kw) {
+			unsigned long port = portv ? strtoul(portv, &end, 10) : 0;
+			if (strcmp(kw, "port") || !portv || *end || port > 0xffff || extra) {
+				rc = err_set(eb, -ERR_FORMAT, "%s:%u: unexpected '%s' (only 'port N' may follow the MAC)",
+					     path, lineno, kw);
+				break;
+			}
+			nh.port = (uint16_t)port;
+		}
+		if ((rc = route_add(rt, family, addr, (unsigned)len, &nh)) != 0) {
+			err_set(eb, rc, "%s:%u: %s", path, lineno, err_str(rc));
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = err_set(eb, -ERR_IO, "%s: read error", path);
+	fclose(f);
+	return rc;
+}

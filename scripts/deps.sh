@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages precraft needs, but only when something is missing, so that
+# `make`, `make test` and `make demo` can call it every time at no cost.
+set -e
+need=""
+pkg-config --exists libpcap gsl sqlite3 cunit zlib 2>/dev/null || need=yes
+command -v libnet-config >/dev/null 2>&1 || pkg-config --exists libnet 2>/dev/null || need=yes
+for tool in gnuplot tcpdump ip sqlite3; do
+	command -v "$tool" >/dev/null 2>&1 || need=yes
+done
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "precraft: missing build dependencies; run 'sudo $0' once" >&2
+	exit 1
+fi
+echo "precraft: installing missing Debian packages" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential pkg-config libpcap-dev libnet1-dev libgsl-dev libsqlite3-dev \
+	libcunit1-dev zlib1g-dev gnuplot-nox tcpdump iproute2 sqlite3 >/dev/null

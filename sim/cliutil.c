@@ -1,0 +1,111 @@
+/* cliutil: shared pieces of the subcommand handlers (see cliutil.h). */
+#include "cliutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("precraft: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+bool cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi) {
+		cli_error("%s: '%s' is not a whole number from %llu to %llu", opt, s,
+			  (unsigned long long)lo, (unsigned long long)hi);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool cli_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || !(v >= lo && v <= hi)) {
+		cli_error("%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool readable(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+bool cli_find_data(const char *name, char *out, size_t cap)
+{
+	const char *env = getenv("PRECRAFT_DATA");
+	if (env && (size_t)snprintf(out, cap, "%s/%s", env, name) < cap && readable(out))
+		return true;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	/* build/precraft or build/san/precraft in the source tree; PREFIX/bin when installed. */
+	static const char *const rel[] = { "../scenarios", "../../scenarios", "../share/precraft" };
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+		if ((size_t)snprintf(out, cap, "%s/%s/%s", exe, rel[i], name) < cap && readable(out))
+			return true;
+	return false;
+}
+
+uint64_t cli_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void cli_progress_start(struct cli_progress *pr, bool quiet)
+{
+	pr->enabled = !quiet && isatty(STDERR_FILENO);
+	pr->shown = false;
+	pr->start_ns = pr->last_ns = cli_now_ns();
+}
+
+void cli_progress_update(struct cli_progress *pr, uint64_t done, uint64_t total, uint64_t packets)
+{
+	if (!pr->enabled)
+		return;
+	uint64_t now = cli_now_ns();
+	if (now - pr->start_ns < 1000000000ull || now - pr->last_ns < 200000000ull)
+		return;
+	pr->last_ns = now;
+	pr->shown = true;
+	double frac = total ? (double)done / (double)total : 0.0;
+	int bar = (int)(frac * 30.0);
+	fprintf(stderr, "\r[%-30.*s] %5.1f%%  %llu packets", bar, "##############################",
+		frac * 100.0, (unsigned long long)packets);
+	fflush(stderr);
+}
+
+void cli_progress_end(struct cli_progress *pr)
+{
+	if (pr->shown)
+		fputs("\r\033[K", stderr);
+}

@@ -1,0 +1,171 @@
+/* trace: capture files through libpcap (see trace.h). */
+#include "trace.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+struct trace {
+	pcap_t *pc;
+	FILE *fp;                  /* the (inflated) file libpcap reads */
+	char *path;
+	uint64_t index, total;
+};
+
+/* Inflates gzip file 'path' into an unlinked temporary file, rewound. */
+static FILE *inflate_to_tmp(const char *path, struct errbuf *eb)
+{
+	gzFile gz = gzopen(path, "rb");
+	if (!gz) {
+		err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	FILE *tmp = tmpfile();
+	if (!tmp) {
+		gzclose(gz);
+		err_set(eb, -ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		return NULL;
+	}
+	static uint8_t buf[1 << 16];
+	int n;
+	while ((n = gzread(gz, buf, sizeof buf)) > 0)
+		if (fwrite(buf, 1, (size_t)n, tmp) != (size_t)n) {
+			n = -1;
+			break;
+		}
+	int errnum = 0;
+	const char *gzmsg = n < 0 ? gzerror(gz, &errnum) : NULL;
+	if (n < 0) {
+		err_set(eb, -ERR_FORMAT, "%s: gzip data is damaged: %s", path, gzmsg ? gzmsg : "write failed");
+		gzclose(gz);
+		fclose(tmp);
+		return NULL;
+	}
+	gzclose(gz);
+	rewind(tmp);
+	return tmp;
+}
+
+int trace_open(const char *path, struct trace **out, struct errbuf *eb)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	uint8_t magic[2] = { 0, 0 };
+	size_t got = fread(magic, 1, 2, fp);
+	rewind(fp);
+	if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		fclose(fp);
+		if (!(fp = inflate_to_tmp(path, eb)))
+			return -ERR_FORMAT;
+	}
+	struct stat sb;
+	char pe[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, pe);
+	if (!pc) {
+		fclose(fp);
+		return err_set(eb, -ERR_FORMAT, "%s: not a readable capture: %s", path, pe);
+	}
+	struct trace *t = calloc(1, sizeof *t);
+	if (!t || !(t->path = strdup(path))) {
+		free(t);
+		pcap_close(pc);
+		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+	}
+	t->pc = pc;
+	t->fp = fp;
+	t->total = fstat(fileno(fp), &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	*out = t;
+	return 0;
+}
+
+int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc = pcap_next_ex(t->pc, &h, &data);
+	if (rc == PCAP_ERROR_BREAK)
+		return 0;
+	if (rc != 1)
+		return err_set(eb, -ERR_FORMAT, "%s: packet %llu: %s", t->path,
+			       (unsigned long long)t->index + 1, pcap_geterr(t->pc));
+	t->index++;
+	rec->data = data;
+	rec->caplen = h->caplen;
+	rec->wirelen = h->len;
+	/* With nanosecond precision, libpcap puts nanoseconds in tv_usec. */
+	rec->t_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	rec->index = t->index;
+	return 1;
+}
+
+int trace_linktype(const struct trace *t)
+{
+	return pcap_datalink(t->pc);
+}
+
+void trace_progress(const struct trace *t, uint64_t *done, uint64_t *total)
+{
+	long pos = ftell(pcap_file(t->pc));
+	*done = pos > 0 ? (uint64_t)pos : 0;
+	*total = t->total;
+}
+
+void trace_close(struct trace *t)
+{
+	if (!t)
+		return;
+	pcap_close(t->pc); /* closes t->fp */
+	free(t->path);
+	free(t);
+}
+
+struct trace_writer {
+	pcap_t *dead;
+	pcap_dumper_t *d;
+};
+
+int trace_writer_open(const char *path, int linktype, struct trace_writer **out, struct errbuf *eb)
+{
+	struct trace_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+	w->dead = pcap_open_dead_with_tstamp_precision(linktype, 262144 + 1024, PCAP_TSTAMP_PRECISION_NANO);
+	if (!w->dead || !(w->d = pcap_dump_open(w->dead, path))) {
+		int rc = err_set(eb, -ERR_IO, "%s: cannot write: %s", path,
+				 w->dead ? pcap_geterr(w->dead) : "libpcap failed");
+		if (w->dead)
+			pcap_close(w->dead);
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+void trace_writer_put(struct trace_writer *w, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		      uint64_t t_ns)
+{
+	struct pcap_pkthdr h;
+	h.ts.tv_sec = (time_t)(t_ns / 1000000000ull);
+	h.ts.tv_usec = (suseconds_t)(t_ns % 1000000000ull);
+	h.caplen = caplen;
+	h.len = wirelen;
+	pcap_dump((u_char *)w->d, &h, frame);
+}
+
+int trace_writer_close(struct trace_writer *w, struct errbuf *eb)
+{
+	if (!w)
+		return 0;
+	int rc = 0;
+	if (pcap_dump_flush(w->d) != 0 || ferror(pcap_dump_file(w->d)))
+		rc = err_set(eb, -ERR_IO, "egress capture: write failed: %s", strerror(errno));
+	pcap_dump_close(w->d);
+	pcap_close(w->dead);
+	free(w);
+	return rc;
+}
