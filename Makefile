@@ -35,7 +35,7 @@ LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 CORE_SRC  := $(filter-out %_test.c,$(wildcard core/*.c))
 APP_SRC   := $(filter-out %_test.c,$(wildcard models/*.c sim/*.c analysis/*.c hil/*.c))
 CLI_SRC   := cli/main.c
-TEST_SRC  := $(wildcard core/*_test.c models/*_test.c sim/*_test.c analysis/*_test.c hil/*_test.c) tests/run_tests.c
+TEST_SRC  := $(wildcard core/*_test.c models/*_test.c sim/*_test.c analysis/*_test.c hil/*_test.c) $(wildcard tests/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_OBJ := $(call obj,$(CORE_SRC))
@@ -79,15 +79,18 @@ demo: all
 bench: all
 	@sh bench/bench.sh $(BUILD)/precraft
 
+# The public header and the headers it includes.
+PUBLIC_H := core/precraft.h core/engine.h core/err.h core/pkt.h core/predict.h core/route.h
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/precraft
 	install -m 755 $(BUILD)/precraft $(DESTDIR)$(PREFIX)/bin/precraft
 	install -m 644 $(BUILD)/libprecraft.a $(DESTDIR)$(PREFIX)/lib/libprecraft.a
 	install -m 755 $(BUILD)/libprecraft.so $(DESTDIR)$(PREFIX)/lib/libprecraft.so.$(VERSION)
 	ln -sf libprecraft.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprecraft.so.0
 	ln -sf libprecraft.so.0 $(DESTDIR)$(PREFIX)/lib/libprecraft.so
-	install -m 644 core/precraft.h $(DESTDIR)$(PREFIX)/include/precraft.h
+	install -d $(DESTDIR)$(PREFIX)/include/precraft
+	install -m 644 $(PUBLIC_H) $(DESTDIR)$(PREFIX)/include/precraft/
 	install -m 644 doc/precraft.1 $(DESTDIR)$(PREFIX)/share/man/man1/precraft.1
 	install -m 644 scenarios/default.routes $(DESTDIR)$(PREFIX)/share/precraft/default.routes
 

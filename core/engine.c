@@ -185,12 +185,9 @@ void engine_destroy(struct engine *e)
  * counts nothing when the packet must be dropped ('*why' says why), else 0 with the egress frame
  * in 'out'. */
 static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *out, uint32_t *caplen,
-		     uint32_t *wirelen, enum engine_drop *why, bool count)
+		     uint32_t *wirelen, enum engine_drop *why)
 {
 	const struct pkt *p = &e->p;
-	if (p->l3 == PKT_L3_IPV4 &&
-	    csum_fold(csum_partial(p->frame + p->l3_off, p->ip4.ihl_bytes, 0)) != 0)
-		e->st.ip_csum_bad += count; /* RFC 1812 verification; forwarded all the same */
 	uint32_t nh;
 	enum fwd_verdict v = fwd_route(&e->fwd, p, &nh);
 	if (v != FWD_OK) {
@@ -322,6 +319,11 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		uf->nat_port = e->next_nat_port;
 		e->next_nat_port = e->next_nat_port == 0xffff ? 1024 : (uint16_t)(e->next_nat_port + 1);
 	}
+	/* RFC 1812 header checksum verification, on every packet whichever path it takes: a
+	 * wrong checksum is counted and the packet forwarded all the same (captures taken with
+	 * checksum offload carry many). */
+	if (p->l3 == PKT_L3_IPV4 && csum_fold(csum_partial(p->frame + p->l3_off, p->ip4.ihl_bytes, 0)) != 0)
+		e->st.ip_csum_bad++;
 	unsigned dir = flow_dir(f, src_is_a);
 	flow_account(f, dir, wirelen, t_ns);
 	if (p->l4 == PKT_L4_TCP)
@@ -332,7 +334,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	const uint8_t *fb;
 	switch (e->cfg.mode) {
 	case ENGINE_BASELINE:
-		if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why, true) == 0)
+		if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why) == 0)
 			tx(e, e->txa, ca, wa, t_ns);
 		else
 			e->st.dropped[why]++;
@@ -344,21 +346,21 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		} else {
 			e->st.misses++;
 			uf->misses++;
-			if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why, true) == 0)
+			if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why) == 0)
 				tx(e, e->txa, ca, wa, t_ns);
 			else
 				e->st.dropped[why]++;
 		}
 		break;
 	case ENGINE_SHADOW: {
-		int ra = slow_path(e, uf, dir, e->txa, &ca, &wa, &why, true);
+		int ra = slow_path(e, uf, dir, e->txa, &ca, &wa, &why);
 		int hit = try_hit(e, uf, dir, &fb, &cb, &wb);
 		int rb = 0;
 		if (!hit) {
 			enum engine_drop why_b;
 			e->st.misses++;
 			uf->misses++;
-			rb = slow_path(e, uf, dir, e->txb, &cb, &wb, &why_b, false);
+			rb = slow_path(e, uf, dir, e->txb, &cb, &wb, &why_b);
 			fb = e->txb;
 		}
 		if (ra != rb || (ra == 0 && (ca != cb || wa != wb || memcmp(e->txa, fb, ca) != 0)))

@@ -1,0 +1,129 @@
+#!/bin/sh
+# Integration tests of the precraft program on the captures shipped in traces/.
+# Run from the project root with PRECRAFT set to the binary (make check does this).
+# Prints one line per check and closes with "N passed, N failed".
+set -u
+PRECRAFT=${PRECRAFT:-build/precraft}
+TMP=$(mktemp -d /tmp/precraft-it.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { # check NAME COMMAND... : passes when the command exits 0
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# 1. Byte-for-byte equivalence of baseline and pre-crafting egress; shadow finds no divergence.
+for t in $(cat tests/data/golden.list); do
+	for nat in "" "--snat 198.18.0.1"; do
+		# shellcheck disable=SC2086
+		"$PRECRAFT" replay "traces/$t" --mode baseline --egress "$TMP/base.pcap" --quiet $nat
+		rb=$?
+		# shellcheck disable=SC2086
+		"$PRECRAFT" replay "traces/$t" --mode precraft --egress "$TMP/pc.pcap" --quiet $nat
+		rp=$?
+		# shellcheck disable=SC2086
+		"$PRECRAFT" replay "traces/$t" --mode shadow --quiet $nat
+		rs=$?
+		label="$t${nat:+ (snat)}"
+		if [ $rb -eq 0 ] && [ $rp -eq 0 ] && cmp -s "$TMP/base.pcap" "$TMP/pc.pcap"; then
+			ok "egress identical: $label"
+		else
+			bad "egress identical: $label (exit $rb/$rp)"
+		fi
+		if [ $rs -eq 0 ]; then ok "shadow, 0 divergences: $label"; else bad "shadow exit $rs: $label"; fi
+	done
+done
+
+# 2. The egress is a capture other tools read: tcpdump counts what precraft says it sent.
+"$PRECRAFT" replay traces/ndpi-fix.pcap --egress "$TMP/fix.pcap" > "$TMP/fix.txt"
+sent=$(awk '$1 == "packets_out" { print $2 }' "$TMP/fix.txt")
+read_back=$(tcpdump -nr "$TMP/fix.pcap" 2>/dev/null | wc -l)
+check "tcpdump reads the egress ($read_back of $sent packets)" [ "$sent" -gt 0 ] && [ "$read_back" -eq "$sent" ]
+
+# 3. gzip-compressed and pcapng captures read like plain ones.
+gzip -c traces/ndpi-fix.pcap > "$TMP/fix.pcap.gz"
+"$PRECRAFT" replay "$TMP/fix.pcap.gz" --egress "$TMP/fixgz.pcap" --quiet
+check "gzip capture gives the same egress" cmp -s "$TMP/fix.pcap" "$TMP/fixgz.pcap"
+cp traces/ndpi-fix.pcap "$TMP/misnamed.pcapng"
+"$PRECRAFT" replay "$TMP/misnamed.pcapng" --egress "$TMP/fixmis.pcap" --quiet
+check "the file name's extension does not matter" cmp -s "$TMP/fix.pcap" "$TMP/fixmis.pcap"
+check "pcapng capture replays" "$PRECRAFT" replay traces/sanders-http_espn.pcapng --quiet
+
+# 4. Malformed captures: exit 0 or 2, at most one line on stderr, no sanitizer report, and
+#    the packets before the damage are kept.
+for m in traces/malformed/*; do
+	"$PRECRAFT" replay "$m" --egress "$TMP/mal.pcap" > "$TMP/mal.out" 2> "$TMP/mal.err"
+	rc=$?
+	lines=$(wc -l < "$TMP/mal.err")
+	if { [ $rc -eq 0 ] || [ $rc -eq 2 ]; } && [ "$lines" -le 1 ] && ! grep -q Sanitizer "$TMP/mal.err"; then
+		ok "malformed $(basename "$m"): exit $rc, $(cat "$TMP/mal.err")"
+	else
+		bad "malformed $(basename "$m"): exit $rc, $lines stderr lines"
+		cat "$TMP/mal.err"
+	fi
+done
+"$PRECRAFT" replay traces/malformed/markofu-http-fault-post.pcap --egress "$TMP/cut.pcap" > /dev/null 2>&1
+kept=$(tcpdump -nr "$TMP/cut.pcap" 2>/dev/null | wc -l)
+check "a capture cut short keeps the 25 packets before the cut" [ "$kept" -eq 25 ]
+
+# 5. Usage errors: one line naming the problem, exit 2.
+expect_usage() { # expect_usage NAME PATTERN ARGS...
+	name=$1
+	pat=$2
+	shift 2
+	"$PRECRAFT" "$@" > /dev/null 2> "$TMP/err"
+	rc=$?
+	if [ $rc -eq 2 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q -- "$pat" "$TMP/err"; then
+		ok "usage error: $name"
+	else
+		bad "usage error: $name (exit $rc: $(cat "$TMP/err"))"
+	fi
+}
+expect_usage "no such capture" "cannot open" replay /nonexistent.pcap
+expect_usage "not a capture" "not a readable capture" replay Makefile
+expect_usage "bad mode" "--mode" replay traces/ndpi-fix.pcap --mode fast
+expect_usage "unknown option" "unknown or incomplete option" replay traces/ndpi-fix.pcap --bogus
+expect_usage "two traces" "expected one TRACE" replay traces/ndpi-fix.pcap traces/ndpi-ocs.pcap
+expect_usage "bad number" "--flows" replay traces/ndpi-fix.pcap --flows 12x
+expect_usage "unknown predictor" "unknown predictor" replay traces/ndpi-fix.pcap --predictor oracle
+expect_usage "unknown command" "unknown command" frobnicate
+printf '0.0.0.0/0 00:00:5e:00:53:01\n10.0.0.0/8 nonsense\n' > "$TMP/bad.routes"
+expect_usage "bad route file names file:line" "bad.routes:2: bad next-hop MAC" replay traces/ndpi-fix.pcap --routes "$TMP/bad.routes"
+"$PRECRAFT" replay traces/ndpi-fix.pcap --egress /nonexistent-dir/x.pcap > /dev/null 2>&1
+check "unwritable egress is a usage error" [ $? -eq 2 ]
+
+# 6. No route: packets are dropped and counted, the run still succeeds.
+printf '10.0.0.0/8 00:00:5e:00:53:01\n' > "$TMP/narrow.routes"
+"$PRECRAFT" replay traces/ndpi-fix.pcap --routes "$TMP/narrow.routes" > "$TMP/nr.txt"
+noroute=$(awk '$1 == "dropped_no_route" { print $2 }' "$TMP/nr.txt")
+check "packets without a route are dropped and counted ($noroute)" [ "$noroute" -gt 0 ]
+
+# 7. Install, then embed the installed library in a program of its own (static and shared).
+# The release build is what gets installed, whatever build runs these tests.
+if env -u MAKEFLAGS -u MAKELEVEL make -s install SAN= BUILD=build DESTDIR="$TMP/root" PREFIX=/usr \
+	> "$TMP/install.log" 2>&1; then
+	ok "make install"
+	root="$TMP/root/usr"
+	check "installed man page" [ -f "$root/share/man/man1/precraft.1" ]
+	check "installed program finds its default routes" \
+		"$root/bin/precraft" replay traces/ndpi-fix.pcap --quiet
+	check "program embedding libprecraft.a" sh -c "cc -std=c11 -I'$root/include' doc/examples/embed.c \
+		'$root/lib/libprecraft.a' -o '$TMP/embed_static' && '$TMP/embed_static'"
+	check "program embedding libprecraft.so" sh -c "cc -std=c11 -I'$root/include' doc/examples/embed.c \
+		-L'$root/lib' -lprecraft -o '$TMP/embed_shared' && LD_LIBRARY_PATH='$root/lib' '$TMP/embed_shared'"
+else
+	bad "make install"
+	cat "$TMP/install.log"
+fi
+
+# 8. Help and version.
+check "--help" "$PRECRAFT" --help > /dev/null
+check "replay --help" "$PRECRAFT" replay --help > /dev/null
+check "--version" "$PRECRAFT" --version > /dev/null
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,13 @@
+/* suites: the register function of every CUnit suite; tests/run_tests.c calls them in order. */
+#ifndef PRECRAFT_TESTS_SUITES_H
+#define PRECRAFT_TESTS_SUITES_H
+
+int csum_test_register(void);
+int pkt_test_register(void);
+int flow_test_register(void);
+int pool_test_register(void);
+int route_test_register(void);
+int engine_test_register(void);
+int golden_test_register(void);
+
+#endif
