@@ -63,6 +63,8 @@ $(BUILD)/libprecraft.so: $(CORE_PIC)
 	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
+$(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 $(BUILD)/run_tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
 
@@ -76,11 +78,11 @@ check: $(BUILD)/run_tests $(BUILD)/precraft
 demo: all
 	@sh scripts/demo.sh $(BUILD)/precraft
 
-bench: all
-	@sh bench/bench.sh $(BUILD)/precraft
+bench: all $(BUILD)/bench
+	@sh bench/bench.sh $(BUILD)
 
 # The public header and the headers it includes.
-PUBLIC_H := core/precraft.h core/engine.h core/err.h core/pkt.h core/predict.h core/route.h
+PUBLIC_H := core/precraft.h core/clock.h core/engine.h core/err.h core/pkt.h core/predict.h core/route.h
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/precraft

@@ -10,30 +10,47 @@
 #include "predict.h"
 
 #define NO_OFF 0xffff
+#define EG_L2 14u /* egress is Ethernet II */
 
-/* At the start of a pre-built buffer's data; the egress frame follows. */
+/* At the start of a pre-built buffer's data; the egress headers follow. */
 struct craft_meta {
-	uint8_t in_hdr[CRAFT_MAX_HDR];      /* predicted ingress L3+L4 header, zero-padded */
-	uint8_t dep_mask[CRAFT_MAX_HDR];    /* 0xff: must match; 0x00: late-bound */
-	uint8_t strict_mask[CRAFT_MAX_HDR]; /* 0xff: every byte but the checksums */
+	uint8_t in_hdr[CRAFT_MAX_HDR + 8];   /* predicted ingress header, checksums zeroed */
+	uint8_t dep_mask[CRAFT_MAX_HDR + 8]; /* 0xff: must match; 0x00: late-bound */
+	struct flow_entry *flow;   /* borrowed: the engine releases the buffer before the flow ends */
+	uint32_t probe;
 	uint32_t ip_delta, l4_delta;
-	uint32_t frame_cap;        /* egress frame bytes the buffer can hold */
-	uint32_t payload_len;      /* predicted payload length */
-	uint16_t n;                /* header bytes compared */
-	uint16_t eg_l2;            /* egress link header length */
-	uint16_t ip_csum_off, l4_csum_off; /* within the L3+L4 header, NO_OFF if none */
-	uint8_t l4;                /* enum pkt_l4 */
-	uint8_t has_payload;
+	uint32_t payload_len;      /* predicted payload length (stored when has_payload) */
+	int32_t linktype;
+	uint16_t n;                /* header bytes compared: link + IP + transport */
+	uint16_t l3_off, l3_hdr, l4_hdr;
+	uint16_t eg_hdr_len;
+	uint16_t ip_csum_off, l4_csum_off; /* in the ingress header, NO_OFF if none */
+	uint8_t l3, l4, dir, has_payload;
 };
 
-uint32_t craft_overhead(void)
+static inline struct craft_meta *meta(struct pool_buf *b)
 {
-	return (uint32_t)sizeof(struct craft_meta);
+	return (struct craft_meta *)pool_buf_data(b);
 }
 
-static inline uint8_t *frame_of(struct craft_meta *m)
+static inline uint8_t *egress(struct craft_meta *m)
 {
 	return (uint8_t *)(m + 1);
+}
+
+uint32_t craft_probe(struct pool_buf *b)
+{
+	return meta(b)->probe;
+}
+
+struct flow_entry *craft_flow(struct pool_buf *b)
+{
+	return meta(b)->flow;
+}
+
+unsigned craft_dir(struct pool_buf *b)
+{
+	return meta(b)->dir;
 }
 
 bool craft_eligible(const struct pkt *p)
@@ -44,7 +61,7 @@ bool craft_eligible(const struct pkt *p)
 		return false;
 	if (p->l3 == PKT_L3_IPV6 && (p->ip6.plen == 0 || p->ip6.jumbo_len))
 		return false;
-	return p->l3_hdr_len + p->l4_hdr_len <= CRAFT_MAX_HDR;
+	return p->l3_off + p->l3_hdr_len + p->l4_hdr_len <= CRAFT_MAX_HDR;
 }
 
 static void late(uint8_t *mask, uint32_t from, uint32_t len)
@@ -52,40 +69,37 @@ static void late(uint8_t *mask, uint32_t from, uint32_t len)
 	memset(mask + from, 0, len);
 }
 
-/* Marks the late-bound bytes of a header layout. */
-static void build_masks(struct craft_meta *m, const struct pkt *q)
+/* Marks the late-bound bytes of the header layout of 'q'. */
+static void build_mask(struct craft_meta *m, const struct pkt *q)
 {
-	uint32_t l4o = q->l3_hdr_len;
-	memset(m->dep_mask, 0, sizeof m->dep_mask);
-	memset(m->strict_mask, 0, sizeof m->strict_mask);
+	uint32_t l3 = q->l3_off, l4 = l3 + q->l3_hdr_len;
+	/* Compares read whole words: the bytes up to the next word boundary stay zero. */
 	memset(m->dep_mask, 0xff, m->n);
-	memset(m->strict_mask, 0xff, m->n);
-	m->ip_csum_off = m->l4_csum_off = NO_OFF;
+	memset(m->dep_mask + m->n, 0, 8);
+	if (q->link.has_pppoe)
+		late(m->dep_mask, l3 - 4, 2); /* the PPPoE length follows the packet's */
+	m->ip_csum_off = NO_OFF;
 	if (q->l3 == PKT_L3_IPV4) {
-		late(m->dep_mask, 2, 4);      /* total length, identification */
-		late(m->dep_mask, 10, 2);     /* header checksum */
-		m->ip_csum_off = 10;
+		late(m->dep_mask, l3 + 2, 4); /* total length, identification */
+		late(m->dep_mask, l3 + 10, 2);
+		m->ip_csum_off = (uint16_t)(l3 + 10);
 	} else {
-		m->dep_mask[1] = 0xf0;        /* flow label, low nibble of byte 1 */
-		late(m->dep_mask, 2, 4);      /* flow label, payload length */
+		m->dep_mask[l3 + 1] = 0xf0;   /* flow label */
+		late(m->dep_mask, l3 + 2, 4); /* flow label, payload length */
 	}
 	if (q->l4 == PKT_L4_TCP) {
-		late(m->dep_mask, l4o + 4, 8);  /* seq, ack */
-		late(m->dep_mask, l4o + 13, 7); /* flags, window, checksum, urgent */
-		m->dep_mask[l4o + 13] = 0;
-		m->l4_csum_off = (uint16_t)(l4o + 16);
+		late(m->dep_mask, l4 + 4, 8);  /* seq, ack */
+		late(m->dep_mask, l4 + 13, 7); /* flags, window, checksum, urgent */
+		m->l4_csum_off = (uint16_t)(l4 + 16);
 		const struct pkt_tcp *t = &q->tcp;
 		if (t->ts_off != 0xff)
-			late(m->dep_mask, l4o + 20 + t->ts_off + 2u, 8);
+			late(m->dep_mask, l4 + 20 + t->ts_off + 2u, 8);
 		if (t->sack_off != 0xff)
-			late(m->dep_mask, l4o + 20 + t->sack_off + 2u, t->sack_len - 2u);
+			late(m->dep_mask, l4 + 20 + t->sack_off + 2u, t->sack_len - 2u);
 	} else {
-		late(m->dep_mask, l4o + 4, 4); /* length, checksum */
-		m->l4_csum_off = (uint16_t)(l4o + 6);
+		late(m->dep_mask, l4 + 4, 4); /* length, checksum */
+		m->l4_csum_off = (uint16_t)(l4 + 6);
 	}
-	if (m->ip_csum_off != NO_OFF)
-		late(m->strict_mask, m->ip_csum_off, 2);
-	late(m->strict_mask, m->l4_csum_off, 2);
 }
 
 /* Applies the predicted field values to 'q', a copy of the template. */
@@ -120,64 +134,68 @@ static void apply_prediction(struct pkt *q, const struct pred_out *pr)
 }
 
 int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
-		const struct fwd_cfg *fc, uint32_t nh, unsigned dir, uint16_t nat_port,
-		struct pool_buf **out)
+		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
+		uint16_t nat_port, struct pool_buf **out)
 {
 	struct pkt q = *tmpl;
 	apply_prediction(&q, pr);
-	if (q.payload_len > 0xffffu)
+	uint32_t hdrs = q.l3_hdr_len + q.l4_hdr_len;
+	uint32_t n = q.l3_off + hdrs;
+	if (n > CRAFT_MAX_HDR || hdrs + q.payload_len > 0xffffu)
 		return -ERR_INVAL;
-	uint32_t n = q.l3_hdr_len + q.l4_hdr_len;
-	uint32_t eg_l2 = 14;
-	uint32_t frame_len = eg_l2 + n + q.payload_len;
-	if (q.l3 == PKT_L3_IPV4 && q.l3_hdr_len + q.l4_hdr_len + q.payload_len > 0xffffu)
-		return -ERR_INVAL;
+	bool with_payload = (pr->fields & PRED_PAYLOAD) && pr->payload && pr->payload_len == q.payload_len;
+	uint32_t eg_hdr = EG_L2 + hdrs;
 
 	struct pool_buf *b;
-	int rc = pool_get(pool, (uint32_t)sizeof(struct craft_meta) + frame_len, owner, &b);
+	int rc = pool_get(pool, (uint32_t)sizeof(struct craft_meta) + eg_hdr + (with_payload ? q.payload_len : 0),
+			  owner, &b);
 	if (rc)
 		return rc;
-	struct craft_meta *m = (struct craft_meta *)pool_buf_data(b);
+	struct craft_meta *m = meta(b);
+	m->flow = flow;
+	m->dir = (uint8_t)dir;
+	m->linktype = tmpl->link.linktype;
 	m->n = (uint16_t)n;
-	m->eg_l2 = (uint16_t)eg_l2;
-	m->frame_cap = b->cap - (uint32_t)sizeof *m;
-	m->payload_len = q.payload_len;
+	m->l3_off = (uint16_t)q.l3_off;
+	m->l3_hdr = (uint16_t)q.l3_hdr_len;
+	m->l4_hdr = (uint16_t)q.l4_hdr_len;
+	m->l3 = (uint8_t)q.l3;
 	m->l4 = (uint8_t)q.l4;
+	m->payload_len = q.payload_len;
 
-	/* The predicted ingress header, as it would arrive (its IPv4 checksum made valid). */
-	if (q.l3 == PKT_L3_IPV4) {
-		uint8_t tmp[60];
-		struct pkt h = q;
-		h.link.linktype = PKT_LINK_RAW;
-		h.l4 = PKT_L4_NONE;
-		h.ip4.csum = 0;
-		if (pkt_write_headers(&h, tmp, sizeof tmp) == (int)q.l3_hdr_len)
-			q.ip4.csum = csum_fold(csum_partial(tmp, q.l3_hdr_len, 0));
-	}
-	struct pkt in = q;
-	in.link.linktype = PKT_LINK_RAW;
-	memset(m->in_hdr, 0, sizeof m->in_hdr);
-	if (pkt_write_headers(&in, m->in_hdr, CRAFT_MAX_HDR) != (int)n) {
+	/* The predicted ingress header: the template's link header, then the predicted IP and
+	 * transport headers. */
+	memcpy(m->in_hdr, tmpl->frame, q.l3_off);
+	memset(m->in_hdr + n, 0, 8);
+	int linktype = q.link.linktype;
+	q.link.linktype = PKT_LINK_RAW; /* IP and transport headers only */
+	int written = pkt_write_headers(&q, m->in_hdr + q.l3_off, CRAFT_MAX_HDR - q.l3_off);
+	q.link.linktype = linktype;
+	if (written != (int)hdrs) {
 		pool_put(pool, b);
 		return -ERR_INVAL;
 	}
-	build_masks(m, &q);
+	build_mask(m, &q);
+	m->probe = pkt_probe(m->in_hdr, n, m->linktype);
+	/* Checksums are never compared: zero them, as validation zeroes the arriving ones. */
+	if (m->ip_csum_off != NO_OFF)
+		late(m->in_hdr, m->ip_csum_off, 2);
+	late(m->in_hdr, m->l4_csum_off, 2);
 
 	/* The egress form: the slow path's rewrite, run now instead of at arrival. */
 	struct fwd_plan plan;
 	fwd_rewrite(fc, &q, nh, dir, nat_port, &plan);
 	m->ip_delta = plan.ip_delta;
 	m->l4_delta = plan.l4_delta;
-	uint8_t *f = frame_of(m);
-	if (pkt_write_headers(&q, f, m->frame_cap) != (int)(eg_l2 + n)) {
+	uint8_t *eg = egress(m);
+	if (pkt_write_headers(&q, eg, b->cap - (uint32_t)sizeof *m) != (int)eg_hdr) {
 		pool_put(pool, b);
 		return -ERR_INVAL;
 	}
-	m->has_payload = 0;
-	if ((pr->fields & PRED_PAYLOAD) && pr->payload && pr->payload_len == q.payload_len) {
-		memcpy(f + eg_l2 + n, pr->payload, q.payload_len);
-		m->has_payload = 1;
-	}
+	m->eg_hdr_len = (uint16_t)eg_hdr;
+	m->has_payload = with_payload;
+	if (with_payload)
+		memcpy(eg + eg_hdr, pr->payload, q.payload_len);
 	*out = b;
 	return 0;
 }
@@ -189,53 +207,69 @@ static inline uint64_t ld64(const uint8_t *p)
 	return v;
 }
 
-enum craft_result craft_validate(struct pool_buf *b, const struct pkt *p, const uint8_t **frame,
-				 uint32_t *caplen, uint32_t *wirelen, bool *payload_hit)
+enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint32_t caplen,
+				 uint32_t wirelen, int linktype, struct craft_out *o)
 {
-	struct craft_meta *m = (struct craft_meta *)pool_buf_data(b);
+	struct craft_meta *m = meta(b);
 	uint32_t n = m->n;
-	if (p->l3_hdr_len + p->l4_hdr_len != n || p->l4 != m->l4)
+	if (linktype != m->linktype || caplen < n)
 		return CRAFT_LAYOUT;
-	if (m->eg_l2 + n + p->payload_avail > m->frame_cap)
-		return CRAFT_TOO_BIG;
 
-	/* The arriving header, zero-padded to whole words. */
-	uint8_t a[CRAFT_MAX_HDR];
-	memcpy(a, p->frame + p->l3_off, n);
-	memset(a + n, 0, CRAFT_MAX_HDR - n);
+	/* The arriving header, zero-padded to whole words, checksums set aside. */
+	uint8_t a[CRAFT_MAX_HDR + 8];
+	memcpy(a, frame, n);
+	memset(a + n, 0, 8); /* the rest of the last word */
+	uint16_t ip_csum = 0, l4_csum = pkt_rd16(a + m->l4_csum_off);
+	late(a, m->l4_csum_off, 2);
+	if (m->ip_csum_off != NO_OFF) {
+		ip_csum = pkt_rd16(a + m->ip_csum_off);
+		late(a, m->ip_csum_off, 2);
+	}
 	uint64_t dep = 0, any = 0;
-	unsigned words = (n + 7) / 8;
-	for (unsigned w = 0; w < words; w++) {
+	for (unsigned w = 0; w < (n + 7) / 8; w++) {
 		uint64_t d = ld64(a + 8 * w) ^ ld64(m->in_hdr + 8 * w);
 		dep |= d & ld64(m->dep_mask + 8 * w);
-		any |= d & ld64(m->strict_mask + 8 * w);
+		any |= d;
 	}
 	if (dep)
 		return CRAFT_MISMATCH;
 
-	/* Late-bound bytes from the arrival, dependency bytes as pre-built. */
-	uint8_t *eg = frame_of(m) + m->eg_l2;
-	unsigned full = n / 8;
-	for (unsigned w = 0; w < full; w++) {
-		uint64_t mk = ld64(m->dep_mask + 8 * w);
-		uint64_t v = (ld64(eg + 8 * w) & mk) | (ld64(a + 8 * w) & ~mk);
-		memcpy(eg + 8 * w, &v, 8);
-	}
-	for (unsigned i = full * 8; i < n; i++)
-		eg[i] = (uint8_t)((eg[i] & m->dep_mask[i]) | (a[i] & (uint8_t)~m->dep_mask[i]));
-	if (m->ip_csum_off != NO_OFF)
-		pkt_wr16(eg + m->ip_csum_off, csum_apply(pkt_rd16(a + m->ip_csum_off), m->ip_delta));
-	uint16_t l4c = pkt_rd16(a + m->l4_csum_off);
-	pkt_wr16(eg + m->l4_csum_off,
-		 m->l4 == PKT_L4_UDP ? csum_apply_udp(l4c, m->l4_delta) : csum_apply(l4c, m->l4_delta));
+	/* The length fields, checked as pkt_parse checks them. */
+	const uint8_t *ip = a + m->l3_off;
+	uint32_t wire_rest = wirelen - m->l3_off, hdrs = (uint32_t)m->l3_hdr + m->l4_hdr, l3_len;
+	if (m->l3 == PKT_L3_IPV4)
+		l3_len = pkt_rd16(ip + 2);
+	else
+		l3_len = pkt_rd16(ip + 4) ? 40u + pkt_rd16(ip + 4) : 0;
+	if (l3_len == 0 || l3_len < hdrs || l3_len > wire_rest)
+		return CRAFT_LAYOUT;
 
-	*payload_hit = m->has_payload && p->payload_avail == m->payload_len &&
-		       p->payload_len == m->payload_len &&
-		       memcmp(eg + n, p->payload, p->payload_avail) == 0;
-	if (!*payload_hit)
-		memcpy(eg + n, p->payload, p->payload_avail);
-	*frame = frame_of(m);
-	*caplen = m->eg_l2 + n + p->payload_avail;
-	*wirelen = m->eg_l2 + n + p->payload_len;
+	/* Late-bound bytes from the arrival, dependency bytes as pre-built. */
+	uint8_t *eg = egress(m), *eg3 = eg + EG_L2;
+	const uint8_t *a3 = a + m->l3_off, *mk3 = m->dep_mask + m->l3_off;
+	unsigned full = hdrs / 8;
+	for (unsigned w = 0; w < full; w++) {
+		uint64_t mk = ld64(mk3 + 8 * w);
+		uint64_t v = (ld64(eg3 + 8 * w) & mk) | (ld64(a3 + 8 * w) & ~mk);
+		memcpy(eg3 + 8 * w, &v, 8);
+	}
+	for (unsigned i = full * 8; i < hdrs; i++)
+		eg3[i] = (uint8_t)((eg3[i] & mk3[i]) | (a3[i] & (uint8_t)~mk3[i]));
+	if (m->ip_csum_off != NO_OFF)
+		pkt_wr16(eg3 + 10, csum_apply(ip_csum, m->ip_delta));
+	uint8_t *l4c = eg + EG_L2 + (m->l4_csum_off - m->l3_off);
+	pkt_wr16(l4c, m->l4 == PKT_L4_UDP ? csum_apply_udp(l4_csum, m->l4_delta) : csum_apply(l4_csum, m->l4_delta));
+
+	uint32_t pay_len = l3_len - hdrs, avail = caplen - n < pay_len ? caplen - n : pay_len;
+	o->payload_hit = m->has_payload && avail == pay_len && pay_len == m->payload_len &&
+			 memcmp(eg + m->eg_hdr_len, frame + n, avail) == 0;
+	o->hdr = eg;
+	o->hdr_len = m->eg_hdr_len;
+	o->payload = o->payload_hit ? eg + m->eg_hdr_len : frame + n;
+	o->payload_len = avail;
+	o->wirelen = m->eg_hdr_len + pay_len;
+	o->tcp_flags = m->l4 == PKT_L4_TCP ? a3[m->l3_hdr + 13] : 0;
+	o->l3_off = m->l3_off;
+	o->ip4_hdr_len = m->l3 == PKT_L3_IPV4 ? m->l3_hdr : 0;
 	return any ? CRAFT_HIT_TEMPLATE : CRAFT_HIT_STRICT;
 }

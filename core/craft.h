@@ -1,19 +1,24 @@
 /* craft: builds a predicted packet's egress form ahead of time, and at arrival validates it
- * against the real packet and patches its late-bound fields.
+ * against the real frame and patches its late-bound fields, without decoding the frame.
  *
- * A pre-built buffer holds: the predicted ingress L3+L4 header bytes; a dependency mask (the
- * bytes the pre-computed work depends on: version, header lengths, TOS, TTL, protocol,
- * addresses, ports, IPv4 fragment bits, TCP option layout); the deltas the rewrite made to the
- * checksums; and the egress frame itself, with the route's Ethernet header, every header
- * rewritten from the predicted values, and room for the payload (the payload too, when it was
- * predicted).  Late-bound bytes (IP ID and lengths, IPv6 flow label, TCP seq/ack/flags/window/
- * urgent, timestamp and SACK values, UDP length, checksums) are copied from the arriving packet
- * and the checksums fixed with the stored deltas: the result is the slow path's output, byte for
- * byte, because the rewrite touches only dependency bytes and checksums.
+ * A pre-built buffer holds: the predicted ingress frame header (link, IP and transport
+ * headers, as they would arrive), a dependency mask over it (the bytes the pre-computed work
+ * depends on: link header, version, header lengths, TOS, TTL, protocol, addresses, ports, IPv4
+ * fragment bits, TCP option layout), the checksum deltas of the rewrite, a probe hash
+ * (pkt_probe of the predicted header) by which the engine finds it, the flow it belongs to, and
+ * the egress headers themselves: the route's Ethernet header and every header rewritten from the
+ * predicted values, followed by the payload when the payload was predicted.
  *
- * Strict hit: every header byte but the checksums was predicted.  Template hit: the dependency
- * bytes matched and late-bound fields were patched.  Anything else is a mismatch, and the
- * buffer must be released unsent. */
+ * At arrival, a masked compare of the frame's first bytes against the prediction proves the
+ * layout (the link header and every length that shapes the frame are compared), and the length
+ * fields are checked as the parser would check them; then late-bound bytes (IP ID and lengths,
+ * IPv6 flow label, TCP seq/ack/flags/window/urgent, timestamp and SACK values, UDP length) are
+ * copied from the frame and the checksums fixed with the stored deltas.  The result is the slow
+ * path's output, byte for byte, because the rewrite touches only dependency bytes and checksums.
+ * When in doubt, validation fails and the slow path, the reference, decides.
+ *
+ * Strict hit: every header byte but the checksums was as predicted.  Template hit: the
+ * dependency bytes matched and late-bound fields were patched. */
 #ifndef PRECRAFT_CRAFT_H
 #define PRECRAFT_CRAFT_H
 
@@ -27,15 +32,29 @@ struct pool;
 struct pool_buf;
 struct pred_out;
 struct fwd_cfg;
+struct flow_entry;
 
-#define CRAFT_MAX_HDR 128 /* L3+L4 header bytes a pre-built packet may depend on */
+#define CRAFT_MAX_HDR 192 /* link + IP + transport header bytes a pre-built packet compares */
 
 enum craft_result {
 	CRAFT_HIT_STRICT,
 	CRAFT_HIT_TEMPLATE,
 	CRAFT_MISMATCH,            /* a dependency byte differs */
-	CRAFT_LAYOUT,              /* header lengths differ */
-	CRAFT_TOO_BIG,             /* the packet outgrew the buffer sized from the prediction */
+	CRAFT_LAYOUT,              /* another link type, a short capture, or lengths that do not fit */
+};
+
+/* What a hit sends: the egress headers, then the payload (gathered, not copied). */
+struct craft_out {
+	const uint8_t *hdr;
+	uint32_t hdr_len;
+	const uint8_t *payload;    /* from the pre-built buffer when predicted and verified, else
+				      from the arriving frame */
+	uint32_t payload_len;      /* captured payload bytes sent */
+	uint32_t wirelen;          /* egress frame length on the wire */
+	bool payload_hit;
+	uint8_t tcp_flags;         /* of the arriving packet, TCP only */
+	uint32_t l3_off;           /* where the arriving IP header starts */
+	uint32_t ip4_hdr_len;      /* its IPv4 header length, 0 for IPv6 */
 };
 
 /* True when 'p' can be predicted and pre-built: IPv4 or IPv6 TCP/UDP, not a fragment, length
@@ -43,21 +62,22 @@ enum craft_result {
 bool craft_eligible(const struct pkt *p);
 
 /* Builds the egress form of the next packet predicted from template 'tmpl' (the latest ingress
- * packet of that direction, decoded, TCP options walked) and prediction 'pr', for next hop
- * 'nh', flow direction 'dir' and NAT port 'nat_port'.  The buffer comes from 'pool' for owner
- * counter 'owner'.  Returns 0 and '*out' (the caller owns the buffer and returns it with
- * pool_put), or the pool's error. */
+ * packet of that direction, decoded, TCP options walked, its frame still valid) and prediction
+ * 'pr', for next hop 'nh', flow 'flow' in direction 'dir', NAT port 'nat_port'.  The buffer comes
+ * from 'pool' for owner counter 'owner'.  Returns 0 and '*out' (the caller owns the buffer and
+ * returns it with pool_put), or the pool's error. */
 int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
-		const struct fwd_cfg *fc, uint32_t nh, unsigned dir, uint16_t nat_port,
-		struct pool_buf **out) WARN_UNUSED;
+		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
+		uint16_t nat_port, struct pool_buf **out) WARN_UNUSED;
 
-/* Validates pre-built buffer 'b' against arriving packet 'p' (decoded from its frame) and, on a
- * hit, completes the egress frame in the buffer: '*frame', '*caplen' and '*wirelen' describe
- * it, and '*payload_hit' tells whether a predicted payload was verified equal. */
-enum craft_result craft_validate(struct pool_buf *b, const struct pkt *p, const uint8_t **frame,
-				 uint32_t *caplen, uint32_t *wirelen, bool *payload_hit);
+/* Validates pre-built buffer 'b' against an arriving frame and, on a hit, completes the egress
+ * headers in the buffer and describes what to send in 'o'. */
+enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint32_t caplen,
+				 uint32_t wirelen, int linktype, struct craft_out *o);
 
-/* Bytes of header and meta a pre-built buffer carries beyond the egress frame. */
-uint32_t craft_overhead(void);
+/* The probe hash, flow and direction a pre-built buffer was made for. */
+uint32_t craft_probe(struct pool_buf *b);
+struct flow_entry *craft_flow(struct pool_buf *b);
+unsigned craft_dir(struct pool_buf *b);
 
 #endif

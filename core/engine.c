@@ -11,7 +11,9 @@
 #include "pool.h"
 #include "predict.h"
 
-/* Largest egress frame: a pcap record's largest payload plus a rewritten link header. */
+/* Largest egress header block: a link header and IP and transport headers with options. */
+#define ENGINE_MAX_HDR 4096u
+/* Largest frame a pre-built buffer may need to hold (a predicted payload included). */
 #define ENGINE_MAX_FRAME (262144u + 1024u)
 
 /* The engine's part of each flow-table entry; the predictor's state follows it. */
@@ -22,6 +24,12 @@ struct eflow {
 	uint16_t nat_port;
 };
 
+/* What one path would send. */
+struct egress {
+	const uint8_t *hdr, *payload;
+	uint32_t hdr_len, payload_len, wirelen;
+};
+
 struct engine {
 	struct engine_cfg cfg;
 	struct fwd_cfg fwd;
@@ -30,8 +38,10 @@ struct engine {
 	const struct predictor_ops *pops;
 	void *pred;
 	size_t pred_off;           /* predictor state offset in the user area */
+	struct pool_buf **probe_cache; /* pre-built packets by probe hash, direct-mapped */
+	uint32_t probe_mask;
 	struct pkt p;              /* the packet being processed */
-	uint8_t *txa, *txb;        /* slow-path egress scratch (b: shadow mode's second path) */
+	uint8_t *hdr_a, *hdr_b;    /* slow-path egress headers (b: shadow mode's second path) */
 	uint16_t next_nat_port;
 	struct engine_stats st;
 };
@@ -92,6 +102,9 @@ static void release(struct engine *e, struct eflow *uf, unsigned dir, bool sent)
 		e->st.wasted++;
 		uf->wasted++;
 	}
+	struct pool_buf **slot = &e->probe_cache[craft_probe(b) & e->probe_mask];
+	if (*slot == b)
+		*slot = NULL;
 	pool_put(e->pool, b); /* a double put is counted by the pool */
 }
 
@@ -136,7 +149,7 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 		.budget_bytes = cfg->pool_budget,
 		.flow_quota_bytes = cfg->pool_flow_quota,
 		.large_slots = cfg->pool_large_slots,
-		.large_bytes = ENGINE_MAX_FRAME + craft_overhead(),
+		.large_bytes = ENGINE_MAX_FRAME + 1024,
 		.poison = cfg->pool_poison,
 	};
 	if ((rc = flow_table_create(&fc, &e->flows)) != 0) {
@@ -148,9 +161,15 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 			cfg->pool_budget, err_str(rc), cfg->pool_large_slots);
 		goto fail;
 	}
-	e->txa = malloc(ENGINE_MAX_FRAME);
-	e->txb = malloc(ENGINE_MAX_FRAME);
-	if (!e->txa || !e->txb) {
+	/* Two probe slots per flow (one pre-built packet per direction), up to 2^21. */
+	size_t slots = 64;
+	while (slots < 2 * cfg->flow_capacity && slots < (1u << 21))
+		slots <<= 1;
+	e->probe_mask = (uint32_t)(slots - 1);
+	e->probe_cache = calloc(slots, sizeof *e->probe_cache);
+	e->hdr_a = malloc(ENGINE_MAX_HDR);
+	e->hdr_b = malloc(ENGINE_MAX_HDR);
+	if (!e->probe_cache || !e->hdr_a || !e->hdr_b) {
 		rc = err_set(eb, -ERR_NOMEM, "engine: out of memory");
 		goto fail;
 	}
@@ -176,16 +195,17 @@ void engine_destroy(struct engine *e)
 	pool_destroy(e->pool);
 	if (e->pred)
 		e->pops->destroy(e->pred);
-	free(e->txa);
-	free(e->txb);
+	free(e->probe_cache);
+	free(e->hdr_a);
+	free(e->hdr_b);
 	free(e);
 }
 
-/* The slow path: everything a router does for a packet it knows nothing about.  Returns -1 and
- * counts nothing when the packet must be dropped ('*why' says why), else 0 with the egress frame
- * in 'out'. */
-static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *out, uint32_t *caplen,
-		     uint32_t *wirelen, enum engine_drop *why)
+/* The slow path: everything a router does for a packet it knows nothing about, on the decoded
+ * packet in e->p.  Returns -1 when the packet must be dropped ('*why' says why), else 0 with the
+ * egress headers written to 'hdr' and described, with the payload, in 'out'. */
+static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *hdr, struct egress *out,
+		     enum engine_drop *why)
 {
 	const struct pkt *p = &e->p;
 	uint32_t nh;
@@ -197,26 +217,36 @@ static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *
 	struct pkt q = *p;
 	struct fwd_plan plan;
 	fwd_rewrite(&e->fwd, &q, nh, dir, uf->nat_port, &plan);
-	int hl = pkt_write_headers(&q, out, ENGINE_MAX_FRAME);
-	if (hl < 0 || (uint32_t)hl + p->payload_avail > ENGINE_MAX_FRAME) {
+	int hl = pkt_write_headers(&q, hdr, ENGINE_MAX_HDR);
+	if (hl < 0) {
 		*why = ENGINE_DROP_PARSE;
 		return -1;
 	}
-	memcpy(out + hl, p->payload, p->payload_avail);
-	*caplen = (uint32_t)hl + p->payload_avail;
-	*wirelen = (uint32_t)hl + p->payload_len;
+	out->hdr = hdr;
+	out->hdr_len = (uint32_t)hl;
+	out->payload = p->payload;
+	out->payload_len = p->payload_avail;
+	out->wirelen = (uint32_t)hl + p->payload_len;
 	return 0;
 }
 
-static void tx(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns)
+static void tx(struct engine *e, const struct egress *o, uint64_t t_ns)
 {
 	e->st.packets_out++;
-	e->st.bytes_out += wirelen;
+	e->st.bytes_out += o->wirelen;
 	if (e->cfg.tx)
-		e->cfg.tx(e->cfg.tx_arg, frame, caplen, wirelen, t_ns);
+		e->cfg.tx(e->cfg.tx_arg, o->hdr, o->hdr_len, o->payload, o->payload_len, o->wirelen, t_ns);
 }
 
-/* After a packet of direction 'dir': learn from it, predict the next one, pre-build it. */
+static bool same_egress(const struct egress *a, const struct egress *b)
+{
+	return a->hdr_len == b->hdr_len && a->payload_len == b->payload_len && a->wirelen == b->wirelen &&
+	       memcmp(a->hdr, b->hdr, a->hdr_len) == 0 &&
+	       (a->payload == b->payload || memcmp(a->payload, b->payload, a->payload_len) == 0);
+}
+
+/* After a packet of direction 'dir' (decoded in e->p): learn from it, predict the next one,
+ * pre-build it. */
 static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir)
 {
 	struct pkt *p = &e->p;
@@ -258,44 +288,139 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 		return;
 	release(e, uf, dir, false);
 	struct pool_buf *b;
-	if (craft_build(e->pool, &uf->pool_bytes, p, &po, &e->fwd, nh, dir, uf->nat_port, &b)) {
+	if (craft_build(e->pool, &uf->pool_bytes, p, &po, &e->fwd, nh, f, dir, uf->nat_port, &b)) {
 		e->st.craft_failures++;
 		return;
 	}
 	uf->craft[dir] = b;
+	e->probe_cache[craft_probe(b) & e->probe_mask] = b;
 	e->st.crafted++;
 }
 
-/* The pre-crafting path for the packet in e->p.  Returns 1 on a hit (egress in '*frame'; the
- * caller releases the buffer with release(..., true) after use), 0 on a miss. */
-static int try_hit(struct engine *e, struct eflow *uf, unsigned dir, const uint8_t **frame,
-		   uint32_t *caplen, uint32_t *wirelen)
+static inline uint64_t cost_now(const struct engine *e)
+{
+	return e->cfg.cost_clock.now_ns ? e->cfg.cost_clock.now_ns(e->cfg.cost_clock.arg) : 0;
+}
+
+/* RFC 1812 header checksum verification, on every packet whichever path it takes: a wrong
+ * checksum is counted and the packet forwarded all the same (captures taken with checksum
+ * offload carry many). */
+static inline void verify_ip4(struct engine *e, const uint8_t *ip, uint32_t ihl)
+{
+	if (csum_fold(csum_partial(ip, ihl, 0)) != 0)
+		e->st.ip_csum_bad++;
+}
+
+static void count_hit(struct engine *e, struct eflow *uf, const struct craft_out *o, enum craft_result r)
+{
+	e->st.hits++;
+	uf->hits++;
+	e->st.strict_hits += r == CRAFT_HIT_STRICT;
+	e->st.payload_hits += o->payload_hit;
+}
+
+static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir, uint64_t t0,
+		  bool hit)
+{
+	uint64_t t1 = cost_now(e);
+	if (hit) {
+		e->st.cost_hit_ns += t1 - t0;
+		e->st.cost_hit_n++;
+	} else {
+		e->st.cost_slow_ns += t1 - t0;
+		e->st.cost_slow_n++;
+	}
+	if (e->cfg.mode == ENGINE_BASELINE)
+		return;
+	craft_next(e, f, uf, dir);
+	e->st.cost_craft_ns += cost_now(e) - t1;
+	e->st.cost_craft_n++;
+}
+
+/* The probe path: a pre-built packet found by the frame's probe hash, validated against the
+ * undecoded frame.  Returns true when it handled the packet. */
+static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame, uint32_t caplen,
+		      uint32_t wirelen, int linktype, uint64_t t_ns, uint64_t t0)
+{
+	struct craft_out o;
+	enum craft_result r = craft_validate(b, frame, caplen, wirelen, linktype, &o);
+	if (r != CRAFT_HIT_STRICT && r != CRAFT_HIT_TEMPLATE)
+		return false; /* the decoding path counts the failure */
+	struct flow_entry *f = craft_flow(b);
+	unsigned dir = craft_dir(b);
+	struct eflow *uf = eflow_of(e, f);
+	/* What flow_table_get would do differently for this packet, the decoding path does. */
+	if ((f->tcp_state != FLOW_TCP_NONE && flow_tcp_is_restart(f, o.tcp_flags)) ||
+	    !flow_table_touch(e->flows, f, t_ns))
+		return false;
+	if (o.ip4_hdr_len)
+		verify_ip4(e, frame + o.l3_off, o.ip4_hdr_len);
+	flow_account(f, dir, wirelen, t_ns);
+	if (f->tcp_state != FLOW_TCP_NONE)
+		flow_tcp_update(f, dir, o.tcp_flags);
+	count_hit(e, uf, &o, r);
+	e->st.probe_hits++;
+	struct egress out = { o.hdr, o.payload, o.hdr_len, o.payload_len, o.wirelen };
+	bool decoded = false;
+	if (e->cfg.mode == ENGINE_SHADOW) {
+		/* The reference: decode and run the slow path on the same packet. */
+		struct egress ref;
+		enum engine_drop why;
+		decoded = pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE;
+		if (!decoded || slow_path(e, uf, dir, e->hdr_a, &ref, &why) != 0 || !same_egress(&ref, &out))
+			e->st.divergent_packets++;
+		else
+			out = ref;
+	}
+	tx(e, &out, t_ns);
+	release(e, uf, dir, true);
+	uint64_t t1 = cost_now(e);
+	e->st.cost_hit_ns += t1 - t0;
+	e->st.cost_hit_n++;
+	/* Learning needs the decoded packet; it happens after the transmit. */
+	if (decoded || (pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE))
+		craft_next(e, f, uf, dir);
+	e->st.cost_craft_ns += cost_now(e) - t1;
+	e->st.cost_craft_n++;
+	return true;
+}
+
+/* The pre-built packet of the flow, for a packet the probe did not find it for.  Returns true
+ * on a hit with '*out' to send; on a mismatch the buffer is released as waste. */
+static bool second_chance(struct engine *e, struct eflow *uf, unsigned dir, const uint8_t *frame,
+			  uint32_t caplen, uint32_t wirelen, int linktype, struct egress *out)
 {
 	struct pool_buf *b = uf->craft[dir];
 	if (!b) {
 		e->st.no_prediction++;
-		return 0;
+		return false;
 	}
-	bool payload_hit;
-	enum craft_result r = craft_validate(b, &e->p, frame, caplen, wirelen, &payload_hit);
+	struct craft_out o;
+	enum craft_result r = craft_validate(b, frame, caplen, wirelen, linktype, &o);
 	if (r == CRAFT_HIT_STRICT || r == CRAFT_HIT_TEMPLATE) {
-		e->st.hits++;
-		uf->hits++;
-		e->st.strict_hits += r == CRAFT_HIT_STRICT;
-		e->st.payload_hits += payload_hit;
-		return 1;
+		count_hit(e, uf, &o, r);
+		*out = (struct egress){ o.hdr, o.payload, o.hdr_len, o.payload_len, o.wirelen };
+		return true;
 	}
 	e->st.validation_failures++;
 	release(e, uf, dir, false);
-	return 0;
+	return false;
 }
 
 void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		    int linktype, uint64_t t_ns)
 {
 	struct pkt *p = &e->p;
+	uint64_t t0 = cost_now(e);
 	e->st.packets_in++;
 	e->st.bytes_in += wirelen;
+	if (e->cfg.mode != ENGINE_BASELINE) {
+		uint32_t h = pkt_probe(frame, caplen, linktype);
+		struct pool_buf *b = h ? e->probe_cache[h & e->probe_mask] : NULL;
+		if (b && craft_probe(b) == h && probe_hit(e, b, frame, caplen, wirelen, linktype, t_ns, t0))
+			return;
+	}
+
 	if (pkt_parse(frame, caplen, wirelen, linktype, p) != 0) {
 		e->st.parse_errors[p->status]++;
 		e->st.dropped[ENGINE_DROP_PARSE]++;
@@ -319,54 +444,51 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		uf->nat_port = e->next_nat_port;
 		e->next_nat_port = e->next_nat_port == 0xffff ? 1024 : (uint16_t)(e->next_nat_port + 1);
 	}
-	/* RFC 1812 header checksum verification, on every packet whichever path it takes: a
-	 * wrong checksum is counted and the packet forwarded all the same (captures taken with
-	 * checksum offload carry many). */
-	if (p->l3 == PKT_L3_IPV4 && csum_fold(csum_partial(p->frame + p->l3_off, p->ip4.ihl_bytes, 0)) != 0)
-		e->st.ip_csum_bad++;
+	if (p->l3 == PKT_L3_IPV4)
+		verify_ip4(e, frame + p->l3_off, p->ip4.ihl_bytes);
 	unsigned dir = flow_dir(f, src_is_a);
 	flow_account(f, dir, wirelen, t_ns);
 	if (p->l4 == PKT_L4_TCP)
 		flow_tcp_update(f, dir, p->tcp.flags);
 
 	enum engine_drop why = ENGINE_DROP_PARSE;
-	uint32_t ca, wa, cb, wb;
-	const uint8_t *fb;
+	struct egress a, b;
+	bool hit = false;
 	switch (e->cfg.mode) {
 	case ENGINE_BASELINE:
-		if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why) == 0)
-			tx(e, e->txa, ca, wa, t_ns);
+		if (slow_path(e, uf, dir, e->hdr_a, &a, &why) == 0)
+			tx(e, &a, t_ns);
 		else
 			e->st.dropped[why]++;
-		return;
+		break;
 	case ENGINE_PRECRAFT:
-		if (try_hit(e, uf, dir, &fb, &cb, &wb)) {
-			tx(e, fb, cb, wb, t_ns);
+		hit = second_chance(e, uf, dir, frame, caplen, wirelen, linktype, &a);
+		if (hit) {
+			tx(e, &a, t_ns);
 			release(e, uf, dir, true);
-		} else {
-			e->st.misses++;
-			uf->misses++;
-			if (slow_path(e, uf, dir, e->txa, &ca, &wa, &why) == 0)
-				tx(e, e->txa, ca, wa, t_ns);
-			else
-				e->st.dropped[why]++;
+			break;
 		}
+		e->st.misses++;
+		uf->misses++;
+		if (slow_path(e, uf, dir, e->hdr_a, &a, &why) == 0)
+			tx(e, &a, t_ns);
+		else
+			e->st.dropped[why]++;
 		break;
 	case ENGINE_SHADOW: {
-		int ra = slow_path(e, uf, dir, e->txa, &ca, &wa, &why);
-		int hit = try_hit(e, uf, dir, &fb, &cb, &wb);
+		int ra = slow_path(e, uf, dir, e->hdr_a, &a, &why);
+		hit = second_chance(e, uf, dir, frame, caplen, wirelen, linktype, &b);
 		int rb = 0;
 		if (!hit) {
 			enum engine_drop why_b;
 			e->st.misses++;
 			uf->misses++;
-			rb = slow_path(e, uf, dir, e->txb, &cb, &wb, &why_b);
-			fb = e->txb;
+			rb = slow_path(e, uf, dir, e->hdr_b, &b, &why_b);
 		}
-		if (ra != rb || (ra == 0 && (ca != cb || wa != wb || memcmp(e->txa, fb, ca) != 0)))
+		if (ra != rb || (ra == 0 && !same_egress(&a, &b)))
 			e->st.divergent_packets++;
 		if (ra == 0)
-			tx(e, e->txa, ca, wa, t_ns);
+			tx(e, &a, t_ns);
 		else
 			e->st.dropped[why]++;
 		if (hit)
@@ -374,7 +496,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		break;
 	}
 	}
-	craft_next(e, f, uf, dir);
+	after(e, f, uf, dir, t0, hit);
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *st)
@@ -389,5 +511,6 @@ void engine_get_stats(const struct engine *e, struct engine_stats *st)
 	st->flows_active = flow_table_count(e->flows);
 	st->flow_evictions = flow_table_evictions(e->flows);
 	st->flow_expirations = flow_table_expirations(e->flows);
-	st->flow_table_bytes = flow_table_bytes(e->flows);
+	/* The probe cache is part of what each flow costs. */
+	st->flow_table_bytes = flow_table_bytes(e->flows) + ((size_t)e->probe_mask + 1) * sizeof(*e->probe_cache);
 }

@@ -1,15 +1,23 @@
 /* engine: the shaper's per-packet work, in one of three modes.
  *
- *   baseline  every packet takes the slow path: decode, flow lookup, IPv4 header checksum
- *             verification, longest-prefix-match route lookup, TTL/hop-limit decrement, next-hop
+ *   baseline  every packet takes the slow path: decode, flow lookup, longest-prefix-match
+ *             route lookup, TTL/hop-limit decrement, next-hop
  *             MAC rewrite, optional source NAT, incremental checksum updates, header
  *             serialisation, payload copy, transmit.
  *   precraft  after each packet of a flow, the predictor forecasts the next packet of that
- *             direction and the crafter pre-builds its egress form in the pool.  When the next
- *             packet arrives and validates, the pre-built packet is completed and sent (a hit);
- *             otherwise it is released (waste) and the slow path runs (a miss).
+ *             direction and the crafter pre-builds its egress form in the pool.  An arriving
+ *             frame is first probed (pkt_probe) against a cache of pre-built packets, before
+ *             any decoding: when one validates, it is completed and sent (a hit) and the flow is
+ *             updated through the pre-built packet's own link to it.  Otherwise the frame is
+ *             decoded and looked up; a pre-built packet the probe missed still gets its chance;
+ *             a pre-built packet that does not validate is released (waste) and the slow path
+ *             runs (a miss).  Learning from the packet and building the next prediction happen
+ *             after the transmit, in the time before the next packet.
  *   shadow    both paths run for every packet; the slow path's output is sent, and every
  *             packet whose two outputs differ is counted as divergent.
+ *
+ * Every packet, whatever its path, is decoded, looked up in the flow table, counted, and has
+ * its IPv4 header checksum verified (RFC 1812; a wrong one is counted and forwarded).
  *
  * The invariant: precraft mode transmits exactly the bytes baseline mode transmits, packet for
  * packet.  The engine never reads a clock: time comes with each packet.  Nothing on the
@@ -21,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "err.h"
 #include "pkt.h"
 
@@ -33,9 +42,11 @@ enum engine_mode { ENGINE_BASELINE, ENGINE_PRECRAFT, ENGINE_SHADOW };
 int engine_mode_parse(const char *s, enum engine_mode *mode);
 const char *engine_mode_name(enum engine_mode mode);
 
-/* Receives every transmitted frame, in order.  'frame' is valid during the call only. */
-typedef void engine_tx_fn(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-			  uint64_t t_ns);
+/* Receives every transmitted frame, in order, as its headers and its payload (gathered from
+ * where they lie, as a multi-segment transmit does): 'hdr_len' + 'payload_len' bytes captured of
+ * a 'wirelen'-byte frame.  Both pointers are valid during the call only. */
+typedef void engine_tx_fn(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
+			  uint32_t payload_len, uint32_t wirelen, uint64_t t_ns);
 
 struct engine_cfg {
 	enum engine_mode mode;
@@ -54,6 +65,9 @@ struct engine_cfg {
 	engine_tx_fn *tx;          /* may be NULL: frames are counted, not delivered */
 	void *tx_arg;
 	int pool_poison;
+	/* When set, the engine times its own work with it (the cost fields of engine_stats):
+	 * arrival processing by path, and crafting.  Costs two clock reads per packet. */
+	struct clock_src cost_clock;
 };
 
 /* Fills 'cfg' with the defaults. */
@@ -77,6 +91,7 @@ const char *engine_drop_name(unsigned d);
 struct engine_stats {
 	uint64_t packets_in, packets_out, bytes_in, bytes_out;
 	uint64_t hits, strict_hits, payload_hits;
+	uint64_t probe_hits;       /* hits found by the probe, without decoding the frame */
 	uint64_t misses;           /* packets that took the slow path in precraft/shadow mode */
 	uint64_t no_prediction;    /* misses with nothing pre-built */
 	uint64_t validation_failures;
@@ -90,6 +105,10 @@ struct engine_stats {
 	uint64_t flow_evictions, flow_expirations;
 	uint64_t pool_bytes_peak, pool_bytes_held, pool_failed_gets, pool_double_puts;
 	uint64_t flow_table_bytes;
+	/* With cfg.cost_clock: nanoseconds and packets, from arrival to transmit (or drop). */
+	uint64_t cost_slow_ns, cost_slow_n;     /* the slow path: baseline, or a miss */
+	uint64_t cost_hit_ns, cost_hit_n;       /* a hit: validate, patch, transmit */
+	uint64_t cost_craft_ns, cost_craft_n;   /* learning, predicting and pre-building, after */
 };
 
 struct engine;

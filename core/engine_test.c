@@ -17,10 +17,12 @@ struct capture {
 	unsigned n;
 };
 
-static void cap_tx(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns)
+static void cap_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
+		   uint32_t payload_len, uint32_t wirelen, uint64_t t_ns)
 {
 	struct capture *c = arg;
 	(void)t_ns;
+	uint32_t caplen = hdr_len + payload_len;
 	size_t need = c->len + caplen + 8;
 	if (need > c->cap) {
 		c->cap = need * 2;
@@ -28,7 +30,9 @@ static void cap_tx(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wi
 	}
 	memcpy(c->buf + c->len, &caplen, 4);
 	memcpy(c->buf + c->len + 4, &wirelen, 4);
-	memcpy(c->buf + c->len + 8, frame, caplen);
+	memcpy(c->buf + c->len + 8, hdr, hdr_len);
+	if (payload_len)
+		memcpy(c->buf + c->len + 8 + hdr_len, payload, payload_len);
 	c->len = need;
 	c->n++;
 }

@@ -216,26 +216,45 @@ struct flow_entry *flow_table_find(struct flow_table *ft, const struct flow_key 
 	return NULL;
 }
 
+static inline bool is_idle(const struct flow_table *ft, const struct flow_entry *e, uint64_t now_ns)
+{
+	return ft->idle_ns && now_ns > e->last_ns && now_ns - e->last_ns > ft->idle_ns;
+}
+
+/* Expires idle flows from the cold end; amortised O(1) per packet. */
+static void sweep(struct flow_table *ft, uint64_t now_ns)
+{
+	while (ft->lru_tail != FLOW_NIL && is_idle(ft, at(ft, ft->lru_tail), now_ns)) {
+		ft->expirations++;
+		end_flow(ft, at(ft, ft->lru_tail), FLOW_END_IDLE);
+	}
+}
+
+static void make_recent(struct flow_table *ft, struct flow_entry *e)
+{
+	uint32_t idx = flow_index(ft, e);
+	if (ft->lru_head != idx) {
+		lru_unlink(ft, e);
+		lru_push_head(ft, e, idx);
+	}
+}
+
+bool flow_table_touch(struct flow_table *ft, struct flow_entry *e, uint64_t now_ns)
+{
+	if (is_idle(ft, e, now_ns))
+		return false;
+	sweep(ft, now_ns);
+	make_recent(ft, e);
+	return true;
+}
+
 struct flow_entry *flow_table_get(struct flow_table *ft, const struct flow_key *key, uint32_t hash,
 				  bool src_is_a, uint64_t now_ns, bool *created)
 {
-	/* Expire idle flows from the cold end; amortised O(1) per packet. */
-	if (ft->idle_ns) {
-		while (ft->lru_tail != FLOW_NIL) {
-			struct flow_entry *t = at(ft, ft->lru_tail);
-			if (now_ns <= t->last_ns || now_ns - t->last_ns <= ft->idle_ns)
-				break;
-			ft->expirations++;
-			end_flow(ft, t, FLOW_END_IDLE);
-		}
-	}
+	sweep(ft, now_ns);
 	struct flow_entry *e = flow_table_find(ft, key, hash);
 	if (e) {
-		uint32_t idx = flow_index(ft, e);
-		if (ft->lru_head != idx) {
-			lru_unlink(ft, e);
-			lru_push_head(ft, e, idx);
-		}
+		make_recent(ft, e);
 		*created = false;
 		return e;
 	}

@@ -93,6 +93,12 @@ uint32_t flow_key_hash(const struct flow_key *key);
 struct flow_entry *flow_table_get(struct flow_table *ft, const struct flow_key *key, uint32_t hash,
 				  bool src_is_a, uint64_t now_ns, bool *created);
 
+/* What flow_table_get() does for a flow that exists, for a caller that holds 'e' already (the
+ * fast path, through its pre-built packet): expire idle flows, then make 'e' the most recent.
+ * Returns false, doing nothing, when 'e' itself is idle-expired at 'now_ns': the caller must
+ * then go through flow_table_get(), which ends it. */
+bool flow_table_touch(struct flow_table *ft, struct flow_entry *e, uint64_t now_ns);
+
 /* Looks a flow up without creating or touching it. */
 struct flow_entry *flow_table_find(struct flow_table *ft, const struct flow_key *key, uint32_t hash);
 

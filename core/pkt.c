@@ -527,9 +527,74 @@ uint32_t pkt_headers_len(const struct pkt *p)
 	return link_len(&p->link) + p->l3_hdr_len + p->l4_hdr_len;
 }
 
-uint32_t pkt_l4_off(const struct pkt *p)
+uint32_t pkt_probe(const uint8_t *f, uint32_t caplen, int lt)
 {
-	return p->l3_hdr_len;
+	uint32_t off;
+	switch (lt) {
+	case PKT_LINK_ETH: {
+		off = 12;
+		if (caplen < 14)
+			return 0;
+		uint16_t t = pkt_rd16(f + 12);
+		while (is_vlan_tpid(t) && off + 6 <= caplen) {
+			off += 4;
+			t = pkt_rd16(f + off);
+		}
+		if (t != ETHERTYPE_IPV4 && t != ETHERTYPE_IPV6)
+			return 0;
+		off += 2;
+		break;
+	}
+	case PKT_LINK_SLL:
+		off = 16;
+		break;
+	case PKT_LINK_SLL2:
+		off = 20;
+		break;
+	case PKT_LINK_NULL:
+	case PKT_LINK_LOOP:
+		off = 4;
+		break;
+	case PKT_LINK_RAW:
+	case PKT_LINK_RAW_BSD:
+	case PKT_LINK_RAW_OBSD:
+	case PKT_LINK_IPV4:
+	case PKT_LINK_IPV6:
+		off = 0;
+		break;
+	default:
+		return 0;
+	}
+	if (off >= caplen)
+		return 0;
+	const uint8_t *ip = f + off;
+	uint32_t rest = caplen - off, words[10], n;
+	if (ip[0] >> 4 == 4) {
+		uint32_t ihl = (ip[0] & 15u) * 4u;
+		if (ihl < 20 || rest < ihl + 4)
+			return 0;
+		words[0] = off << 16 | (uint32_t)ip[0] << 8 | ip[9];
+		memcpy(&words[1], ip + 12, 8);
+		memcpy(&words[3], ip + ihl, 4);
+		n = 4;
+	} else if (ip[0] >> 4 == 6) {
+		if (rest < 44)
+			return 0;
+		words[0] = off << 16 | (uint32_t)ip[0] << 8 | ip[6];
+		memcpy(&words[1], ip + 8, 32);
+		memcpy(&words[9], ip + 40, 4);
+		n = 10;
+	} else {
+		return 0;
+	}
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= words[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	uint32_t r = (uint32_t)(h ^ (h >> 32));
+	return r ? r : 1;
 }
 
 static uint8_t *write_link(const struct pkt_link_hdr *l, uint8_t *o)

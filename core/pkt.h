@@ -206,8 +206,13 @@ uint32_t pkt_headers_len(const struct pkt *p);
  * bytes written, or -ERR_NOBUFS when 'cap' is too small. */
 int pkt_write_headers(const struct pkt *p, uint8_t *out, uint32_t cap) WARN_UNUSED;
 
-/* Offsets, relative to the IP header, of fields the engine patches. */
-uint32_t pkt_l4_off(const struct pkt *p);
+/* A cheap look at a frame, before any parse: finds the IP header behind a plain link header
+ * (Ethernet with VLAN tags, SLL, SLL2, null, raw) and hashes the fields that name a flow
+ * direction: the IP header's offset, version, header length, protocol, addresses, and the four
+ * bytes after the IP header (the ports, for TCP and UDP).  It reads only bytes the masked
+ * compare of a pre-built packet covers, so a frame that matches a pre-built packet has the
+ * pre-built packet's probe hash.  Returns 0 when the frame is not of that plain shape. */
+uint32_t pkt_probe(const uint8_t *frame, uint32_t caplen, int linktype);
 
 static inline uint16_t pkt_rd16(const uint8_t *b)
 {

@@ -51,9 +51,10 @@ struct replay_opts {
 	bool quiet;
 };
 
-static void egress_tx(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns)
+static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
+		      uint32_t payload_len, uint32_t wirelen, uint64_t t_ns)
 {
-	trace_writer_put(arg, frame, caplen, wirelen, t_ns);
+	trace_writer_put2(arg, hdr, hdr_len, payload, payload_len, wirelen, t_ns);
 }
 
 static int parse_args(int argc, char **argv, struct replay_opts *o)
@@ -158,6 +159,7 @@ static void print_summary(const struct replay_opts *o, const struct engine_stats
 	U("hits", s->hits);
 	U("strict_hits", s->strict_hits);
 	U("payload_hits", s->payload_hits);
+	U("probe_hits", s->probe_hits);
 	U("misses", s->misses);
 	U("no_prediction", s->no_prediction);
 	U("validation_failures", s->validation_failures);

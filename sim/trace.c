@@ -157,6 +157,20 @@ void trace_writer_put(struct trace_writer *w, const uint8_t *frame, uint32_t cap
 	pcap_dump((u_char *)w->d, &h, frame);
 }
 
+void trace_writer_put2(struct trace_writer *w, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
+		       uint32_t payload_len, uint32_t wirelen, uint64_t t_ns)
+{
+	/* A pcap record header in host byte order, as pcap_dump writes it; the file header written
+	 * by pcap_dump_open says nanoseconds. */
+	uint32_t rec[4] = { (uint32_t)(t_ns / 1000000000ull), (uint32_t)(t_ns % 1000000000ull),
+			    hdr_len + payload_len, wirelen };
+	FILE *f = pcap_dump_file(w->d);
+	fwrite(rec, sizeof rec, 1, f);
+	fwrite(hdr, 1, hdr_len, f);
+	if (payload_len)
+		fwrite(payload, 1, payload_len, f);
+}
+
 int trace_writer_close(struct trace_writer *w, struct errbuf *eb)
 {
 	if (!w)

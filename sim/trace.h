@@ -39,6 +39,9 @@ struct trace_writer;
 int trace_writer_open(const char *path, int linktype, struct trace_writer **out, struct errbuf *eb) WARN_UNUSED;
 void trace_writer_put(struct trace_writer *w, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		      uint64_t t_ns);
+/* The same for a frame in two pieces (headers, then payload), written without joining them. */
+void trace_writer_put2(struct trace_writer *w, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
+		       uint32_t payload_len, uint32_t wirelen, uint64_t t_ns);
 /* Flushes and closes; returns 0 or -ERR_IO when anything failed to reach the disk. */
 int trace_writer_close(struct trace_writer *w, struct errbuf *eb);
 

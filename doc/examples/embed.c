@@ -7,9 +7,10 @@
 
 static unsigned sent;
 
-static void tx(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns)
+static void tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
+	       uint32_t wirelen, uint64_t t_ns)
 {
-	(void)arg, (void)frame, (void)caplen, (void)wirelen, (void)t_ns;
+	(void)arg, (void)hdr, (void)hdr_len, (void)payload, (void)payload_len, (void)wirelen, (void)t_ns;
 	sent++;
 }
 

@@ -1,0 +1,62 @@
+#!/bin/sh
+# make bench: performance figures of precraft, and their ratios to the anchors of the
+# foundation issue, all measured in this one run on this machine (they are noisy: compare ratios
+# within a run, not across machines).  Usage: bench/bench.sh BUILD_DIR
+set -eu
+B=${1:-build}
+TMP=${BENCH_TMP:-/tmp/precraft-bench}
+mkdir -p "$TMP"
+TRACE="$TMP/big.pcap"
+N=${BENCH_PACKETS:-1000000}
+ROUTES=scenarios/default.routes
+
+now() { date +%s%N; }
+# best_of CMD...: the fastest of three runs, in seconds (the machine is shared and noisy).
+best_of() {
+	best=""
+	for _ in 1 2 3; do
+		t0=$(now)
+		"$@" > /dev/null 2>&1
+		t1=$(now)
+		t=$(( t1 - t0 ))
+		if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+	done
+	echo "$best" | awk '{ printf "%.4f", $1 / 1e9 }'
+}
+kv() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+echo "== precraft bench ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
+echo "-- workload: the shipped Ethernet captures, concatenated until $N packets"
+"$B/bench" mktrace "$TRACE" "$N" traces/*.pcap traces/*.pcapng > "$TMP/mktrace.txt"
+echo "   $(kv "$TMP/mktrace.txt" packets) packets, $(du -m "$TRACE" | cut -f1) MiB: $TRACE"
+
+echo "-- replay throughput, whole program, file read included (best of 3)"
+raw=$(best_of tcpdump -r "$TRACE" -w /dev/null)
+base=$(best_of "$B/precraft" replay "$TRACE" --mode baseline --quiet --flows 1048576)
+pc=$(best_of "$B/precraft" replay "$TRACE" --mode precraft --quiet --flows 1048576)
+pps() { awk -v n="$N" -v s="$1" 'BEGIN { printf "%.2f", n / s / 1e6 }'; }
+echo "   tcpdump -r (raw libpcap read)  $(pps "$raw") Mpps"
+echo "   replay --mode baseline         $(pps "$base") Mpps"
+echo "   replay --mode precraft         $(pps "$pc") Mpps"
+echo "   precraft / raw read            $(ratio "$raw" "$pc")   (goal >= 0.40)"
+
+echo "-- per-packet cost by path, timed inside the engine, trace in memory"
+"$B/bench" engine "$TRACE" "$ROUTES" > "$TMP/engine-small.txt"
+"$B/bench" engine "$TRACE" "$ROUTES" 1000000 100000 > "$TMP/engine-full.txt"
+for t in small full; do
+	f="$TMP/engine-$t.txt"
+	echo "   route table: $t ($(kv "$f" engine_routes_v4) IPv4, $(kv "$f" engine_routes_v6) IPv6 prefixes)"
+	echo "     slow path $(kv "$f" slow_path_ns) ns, hit $(kv "$f" hit_path_ns) ns, miss $(kv "$f" miss_path_ns) ns, crafting $(kv "$f" craft_ns) ns (after the transmit)"
+	echo "     hit / slow path            $(kv "$f" hit_over_slow)   (goal <= 0.25)"
+	echo "     hit ratio $(kv "$f" hit_ratio), precision $(kv "$f" precision); in-memory baseline $(kv "$f" engine_baseline_pps) pps, precraft $(kv "$f" engine_precraft_pps) pps"
+done
+
+echo "-- flow table with 1,000,000 flows"
+"$B/bench" flows 1000000 > "$TMP/flows.txt"
+echo "   lookups/s $(kv "$TMP/flows.txt" flow_lookups_per_s), bytes per flow $(kv "$TMP/flows.txt" flow_table_bytes_per_flow)   (goal <= 256)"
+
+echo "-- route lookups with 1,000,000 IPv4 and 200,000 IPv6 prefixes"
+"$B/bench" routes 1000000 200000 > "$TMP/routes.txt"
+echo "   IPv4 $(kv "$TMP/routes.txt" route4_lookups_per_s)/s, IPv6 $(kv "$TMP/routes.txt" route6_lookups_per_s)/s; table $(kv "$TMP/routes.txt" route_table_mib) MiB, built in $(kv "$TMP/routes.txt" route_build_s) s"
+rm -f "$TRACE"
