@@ -297,7 +297,7 @@ static int add_random_routes(struct route_table *rt, size_t n4, size_t n6)
 		if (route_add(rt, 6, p, len, &nh))
 			return 1;
 	}
-	return 0;
+	return route_table_freeze(rt) ? 1 : 0;
 }
 
 static int bench_routes(size_t n4, size_t n6)

@@ -57,6 +57,11 @@ struct run {
 	struct capture out;
 };
 
+/* Knobs the corner-case tests turn; reset by each test. */
+static size_t opt_flows = 1024;
+static uint64_t opt_idle_ns = 120ull * 1000000000ull;
+static const uint64_t *opt_ts; /* per-frame times, or NULL for 1 us apart */
+
 /* Runs 'n' frames (lengths in 'lens', concatenated in 'frames') through a fresh engine. */
 static void run_frames(enum engine_mode mode, const struct route_table *rt, bool snat, const uint8_t *frames,
 		       const uint32_t *lens, unsigned n, struct run *r)
@@ -65,7 +70,8 @@ static void run_frames(enum engine_mode mode, const struct route_table *rt, bool
 	engine_cfg_defaults(&c);
 	c.mode = mode;
 	c.routes = rt;
-	c.flow_capacity = 1024;
+	c.flow_capacity = opt_flows;
+	c.flow_idle_ns = opt_idle_ns;
 	c.pool_budget = 4u << 20;
 	c.pool_large_slots = 2;
 	c.pool_poison = 1;
@@ -80,7 +86,7 @@ static void run_frames(enum engine_mode mode, const struct route_table *rt, bool
 	CU_ASSERT_FATAL(engine_create(&c, &e, &eb) == 0);
 	size_t off = 0;
 	for (unsigned i = 0; i < n; i++) {
-		engine_process(e, frames + off, lens[i], lens[i], 1, 1000ull * i);
+		engine_process(e, frames + off, lens[i], lens[i], 1, opt_ts ? opt_ts[i] : 1000ull * i);
 		off += lens[i];
 	}
 	engine_finish(e);
@@ -131,8 +137,11 @@ static void run_all(const struct frames *f, const struct route_table *rt, bool s
 
 static struct frames F;
 
+static void reset_opts(void);
+
 static void test_engine_constant_bulk_flow_hits_after_warmup(void)
 {
+	reset_opts();
 	struct route_table *rt = routes(true);
 	uint8_t pay[1448];
 	memset(pay, 'd', sizeof pay);
@@ -344,6 +353,110 @@ static void test_engine_million_flows_fit_256_bytes_each(void)
 	route_table_destroy(rt);
 }
 
+static void reset_opts(void)
+{
+	opt_flows = 1024;
+	opt_idle_ns = 120ull * 1000000000ull;
+	opt_ts = NULL;
+	F.n = 0;
+	F.len = 0;
+}
+
+static void test_engine_hits_come_from_the_probe(void)
+{
+	reset_opts();
+	struct route_table *rt = routes(true);
+	struct gen_pkt g;
+	gen_default(&g);
+	for (int i = 0; i < 50; i++) {
+		g.seq = 1000 + (uint32_t)i;
+		g.vlan = i < 25 ? 0 : 7; /* a tag appears: another flow (the key has the VLAN) */
+		add(&F, &g);
+	}
+	struct run pc;
+	run_all(&F, rt, false, &pc);
+	CU_ASSERT_EQUAL(pc.st.hits, 48);
+	CU_ASSERT_EQUAL(pc.st.probe_hits, 48);
+	CU_ASSERT_EQUAL(pc.st.flows, 2);
+	CU_ASSERT_EQUAL(pc.st.no_prediction, 2);
+	CU_ASSERT_EQUAL(pc.st.validation_failures, 0);
+	free(pc.out.buf);
+	route_table_destroy(rt);
+}
+
+static void test_engine_idle_flow_restarts_alike(void)
+{
+	reset_opts();
+	opt_idle_ns = 1000000; /* 1 ms */
+	static uint64_t ts[8];
+	opt_ts = ts;
+	struct route_table *rt = routes(true);
+	struct gen_pkt g;
+	gen_default(&g);
+	for (int i = 0; i < 8; i++) {
+		ts[i] = (uint64_t)i * 100000 + (i >= 4 ? 5000000u : 0u); /* a 5 ms pause after 4 */
+		add(&F, &g);
+	}
+	struct run pc;
+	run_all(&F, rt, true, &pc); /* NAT on: a restarted flow gets a new port */
+	CU_ASSERT_EQUAL(pc.st.flows, 2);
+	CU_ASSERT_EQUAL(pc.st.hits, 6);
+	CU_ASSERT_EQUAL(pc.st.flow_expirations, 1);
+	free(pc.out.buf);
+	route_table_destroy(rt);
+}
+
+static void test_engine_reused_connection_is_a_new_flow(void)
+{
+	reset_opts();
+	struct route_table *rt = routes(true);
+	struct gen_pkt a, b;
+	gen_default(&a);
+	gen_default(&b);
+	memcpy(b.src, a.dst, 4);
+	memcpy(b.dst, a.src, 4);
+	b.sport = a.dport;
+	b.dport = a.sport;
+	for (int round = 0; round < 3; round++) {
+		a.flags = TCP_SYN;
+		add(&F, &a);
+		b.flags = TCP_SYN | TCP_ACK;
+		add(&F, &b);
+		a.flags = TCP_ACK;
+		add(&F, &a);
+		add(&F, &a);
+		a.flags = TCP_FIN | TCP_ACK;
+		add(&F, &a);
+		b.flags = TCP_FIN | TCP_ACK;
+		add(&F, &b);
+	}
+	struct run pc;
+	run_all(&F, rt, true, &pc);
+	CU_ASSERT_EQUAL(pc.st.flows, 3);
+	free(pc.out.buf);
+	route_table_destroy(rt);
+}
+
+static void test_engine_probe_collisions_fall_back(void)
+{
+	reset_opts();
+	opt_flows = 8; /* 64 probe slots for 300 flows: collisions */
+	struct route_table *rt = routes(true);
+	for (int i = 0; i < 900; i++) {
+		struct gen_pkt g;
+		gen_default(&g);
+		g.sport = (uint16_t)(2000 + (i % 6)); /* 6 flows, interleaved */
+		g.dst[3] = (uint8_t)(i % 6 < 3 ? 2 : 3);
+		g.seq = (uint32_t)(i / 6);
+		add(&F, &g);
+	}
+	struct run pc;
+	run_all(&F, rt, false, &pc);
+	CU_ASSERT_EQUAL(pc.st.hits, 894);
+	free(pc.out.buf);
+	route_table_destroy(rt);
+}
+
 int engine_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("engine", NULL, NULL);
@@ -356,5 +469,9 @@ int engine_test_register(void)
 	CU_add_test(s, "wrong prediction is released, not sent", test_engine_wrong_prediction_is_released_not_sent);
 	CU_add_test(s, "tiny pool: craft failures counted, every packet sent", test_engine_tiny_pool_still_equivalent);
 	CU_add_test(s, "a million flows fit 256 bytes each", test_engine_million_flows_fit_256_bytes_each);
+	CU_add_test(s, "hits come from the probe", test_engine_hits_come_from_the_probe);
+	CU_add_test(s, "an idle flow restarts alike in every mode", test_engine_idle_flow_restarts_alike);
+	CU_add_test(s, "a reused connection is a new flow", test_engine_reused_connection_is_a_new_flow);
+	CU_add_test(s, "probe collisions fall back to the flow's pre-built packet", test_engine_probe_collisions_fall_back);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,12 @@
 
 struct v6_slot {
 	uint64_t hi, lo;           /* masked prefix */
-	uint32_t nh1;              /* next hop + 1, 0 = empty */
+	uint32_t nh1;              /* next hop + 1 (0: a marker with no best match) */
 	uint8_t len;
+	uint8_t flags;
 };
+
+#define SLOT_USED 1
 
 struct route_table {
 	uint32_t tbl16[1u << 16];
@@ -35,6 +39,12 @@ struct route_table {
 	uint8_t v6_lens[129];      /* distinct lengths present, longest first */
 	unsigned n_v6_lens;
 	uint8_t v6_has_len[129];
+	/* Binary search on lengths: prefixes and markers, each with its best match. */
+	struct v6_slot *bs;        /* nh1 holds the best-matching prefix's next hop + 1, or 0 */
+	size_t bs_cap;
+	uint8_t bs_lens[129];      /* distinct lengths, ascending */
+	unsigned n_bs_lens;
+	bool frozen;
 };
 
 int route_table_create(struct route_table **out)
@@ -53,6 +63,7 @@ void route_table_destroy(struct route_table *rt)
 	free(rt->groups);
 	free(rt->nh);
 	free(rt->v6);
+	free(rt->bs);
 	free(rt);
 }
 
@@ -184,14 +195,20 @@ static size_t v6_hash(uint64_t hi, uint64_t lo, unsigned len)
 	return (size_t)(h ^ (h >> 29));
 }
 
-static struct v6_slot *v6_probe(const struct route_table *rt, uint64_t hi, uint64_t lo, unsigned len)
+/* The slot of (hi, lo, len) in an open-addressing set, or the empty slot where it would go. */
+static struct v6_slot *set_probe(struct v6_slot *set, size_t cap, uint64_t hi, uint64_t lo, unsigned len)
 {
-	size_t m = rt->v6_cap - 1;
+	size_t m = cap - 1;
 	for (size_t i = v6_hash(hi, lo, len) & m;; i = (i + 1) & m) {
-		struct v6_slot *s = &rt->v6[i];
-		if (s->nh1 == 0 || (s->len == len && s->hi == hi && s->lo == lo))
+		struct v6_slot *s = &set[i];
+		if (!(s->flags & SLOT_USED) || (s->len == len && s->hi == hi && s->lo == lo))
 			return s;
 	}
+}
+
+static struct v6_slot *v6_probe(const struct route_table *rt, uint64_t hi, uint64_t lo, unsigned len)
+{
+	return set_probe(rt->v6, rt->v6_cap, hi, lo, len);
 }
 
 static int v6_grow(struct route_table *rt)
@@ -206,7 +223,7 @@ static int v6_grow(struct route_table *rt)
 	}
 	rt->v6_cap = cap;
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].nh1)
+		if (old[i].flags & SLOT_USED)
 			*v6_probe(rt, old[i].hi, old[i].lo, old[i].len) = old[i];
 	free(old);
 	return 0;
@@ -222,9 +239,10 @@ static int add6(struct route_table *rt, const uint8_t *addr, unsigned len, uint3
 	uint64_t hi, lo;
 	v6_mask(addr, len, &hi, &lo);
 	struct v6_slot *s = v6_probe(rt, hi, lo, len);
-	if (s->nh1 == 0)
+	if (!(s->flags & SLOT_USED))
 		rt->n6++;
-	*s = (struct v6_slot){ .hi = hi, .lo = lo, .nh1 = nh1, .len = (uint8_t)len };
+	*s = (struct v6_slot){ .hi = hi, .lo = lo, .nh1 = nh1, .len = (uint8_t)len, .flags = SLOT_USED };
+	rt->frozen = false;
 	if (!rt->v6_has_len[len]) {
 		rt->v6_has_len[len] = 1;
 		rt->n_v6_lens = 0;
@@ -235,19 +253,123 @@ static int add6(struct route_table *rt, const uint8_t *addr, unsigned len, uint3
 	return 0;
 }
 
+/* Longest match of 'addr' among the prefixes no longer than 'max_len', probing every length
+ * present: the reference, used before freezing and to compute the markers' best matches. */
+static uint32_t linear6(const struct route_table *rt, const uint8_t addr[16], unsigned max_len)
+{
+	for (unsigned i = 0; i < rt->n_v6_lens; i++) {
+		unsigned len = rt->v6_lens[i];
+		if (len > max_len)
+			continue;
+		uint64_t hi, lo;
+		v6_mask(addr, len, &hi, &lo);
+		const struct v6_slot *s = v6_probe(rt, hi, lo, len);
+		if (s->flags & SLOT_USED)
+			return s->nh1;
+	}
+	return 0;
+}
+
 uint32_t route_lookup6(const struct route_table *rt, const uint8_t addr[16])
 {
 	if (!rt->n6)
 		return ROUTE_NONE;
-	for (unsigned i = 0; i < rt->n_v6_lens; i++) {
-		unsigned len = rt->v6_lens[i];
+	if (!rt->frozen) {
+		uint32_t nh1 = linear6(rt, addr, 128);
+		return nh1 ? nh1 - 1 : ROUTE_NONE;
+	}
+	/* Binary search on lengths: a hit (prefix or marker) means a longer match may exist. */
+	uint32_t best = 0;
+	int lo_i = 0, hi_i = (int)rt->n_bs_lens - 1;
+	while (lo_i <= hi_i) {
+		int mid = (lo_i + hi_i) / 2;
+		unsigned len = rt->bs_lens[mid];
 		uint64_t hi, lo;
 		v6_mask(addr, len, &hi, &lo);
-		const struct v6_slot *s = v6_probe(rt, hi, lo, len);
-		if (s->nh1)
-			return s->nh1 - 1;
+		const struct v6_slot *s = set_probe(rt->bs, rt->bs_cap, hi, lo, len);
+		if (s->flags & SLOT_USED) {
+			if (s->nh1)
+				best = s->nh1;
+			lo_i = mid + 1;
+		} else {
+			hi_i = mid - 1;
+		}
 	}
-	return ROUTE_NONE;
+	return best ? best - 1 : ROUTE_NONE;
+}
+
+static void v6_unmask(uint64_t hi, uint64_t lo, uint8_t addr[16])
+{
+	for (int i = 7; i >= 0; i--, hi >>= 8)
+		addr[i] = (uint8_t)hi;
+	for (int i = 15; i >= 8; i--, lo >>= 8)
+		addr[i] = (uint8_t)lo;
+}
+
+static void bs_insert(struct route_table *rt, const uint8_t addr[16], unsigned len)
+{
+	uint64_t hi, lo;
+	v6_mask(addr, len, &hi, &lo);
+	struct v6_slot *s = set_probe(rt->bs, rt->bs_cap, hi, lo, len);
+	if (!(s->flags & SLOT_USED))
+		*s = (struct v6_slot){ .hi = hi, .lo = lo, .len = (uint8_t)len, .flags = SLOT_USED };
+}
+
+int route_table_freeze(struct route_table *rt)
+{
+	if (rt->frozen || !rt->n6)
+		return 0;
+	unsigned k = 0;
+	for (unsigned l = 0; l <= 128; l++)
+		if (rt->v6_has_len[l])
+			rt->bs_lens[k++] = (uint8_t)l;
+	rt->n_bs_lens = k;
+	unsigned depth = 1;
+	while ((1u << depth) <= k)
+		depth++;
+	size_t cap = 64;
+	while (cap < 2 * rt->n6 * (depth + 1))
+		cap <<= 1;
+	free(rt->bs);
+	rt->bs = calloc(cap, sizeof *rt->bs);
+	if (!rt->bs) {
+		rt->bs_cap = 0;
+		return -ERR_NOMEM;
+	}
+	rt->bs_cap = cap;
+	/* Each prefix, and a marker at every shorter length where the search must turn right. */
+	for (size_t i = 0; i < rt->v6_cap; i++) {
+		const struct v6_slot *p = &rt->v6[i];
+		if (!(p->flags & SLOT_USED))
+			continue;
+		uint8_t addr[16];
+		v6_unmask(p->hi, p->lo, addr);
+		int lo_i = 0, hi_i = (int)k - 1;
+		while (lo_i <= hi_i) {
+			int mid = (lo_i + hi_i) / 2;
+			if (rt->bs_lens[mid] == p->len)
+				break;
+			if (rt->bs_lens[mid] < p->len) {
+				bs_insert(rt, addr, rt->bs_lens[mid]);
+				lo_i = mid + 1;
+			} else {
+				hi_i = mid - 1;
+			}
+		}
+		bs_insert(rt, addr, p->len);
+	}
+	/* Every entry learns its best match: itself for a prefix, the longest shorter prefix
+	 * covering it for a marker. */
+	for (size_t i = 0; i < cap; i++) {
+		struct v6_slot *s = &rt->bs[i];
+		if (!(s->flags & SLOT_USED))
+			continue;
+		uint8_t addr[16];
+		v6_unmask(s->hi, s->lo, addr);
+		s->nh1 = linear6(rt, addr, s->len);
+	}
+	rt->frozen = true;
+	return 0;
 }
 
 int route_add(struct route_table *rt, int family, const uint8_t *prefix, unsigned len,
@@ -288,7 +410,7 @@ size_t route_count6(const struct route_table *rt)
 size_t route_bytes(const struct route_table *rt)
 {
 	return sizeof *rt + rt->cap_groups * sizeof *rt->groups + rt->cap_nh * sizeof *rt->nh +
-	       rt->v6_cap * sizeof *rt->v6;
+	       (rt->v6_cap + rt->bs_cap) * sizeof *rt->v6;
 }
 
 int route_parse_mac(const char *s, uint8_t mac[6])
@@ -364,5 +486,7 @@ int route_load_file(struct route_table *rt, const char *path, struct errbuf *eb)
 	if (!rc && ferror(f))
 		rc = err_set(eb, -ERR_IO, "%s: read error", path);
 	fclose(f);
+	if (!rc && route_table_freeze(rt))
+		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	return rc;
 }

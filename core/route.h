@@ -4,8 +4,10 @@
  * first level): at most three dependent memory reads per lookup whatever the table size, and
  * memory that grows with the prefixes (a full Internet table of about a million prefixes takes
  * some tens of MiB).  Each slot keeps the length of the prefix that filled it, so prefixes can
- * be added in any order.  IPv6 keeps one hash set per prefix length present and probes the
- * lengths longest first: memory in proportion to the prefixes, a probe per distinct length.
+ * be added in any order.  IPv6 keeps its prefixes in hash sets by length and, once the table is
+ * frozen, looks up by binary search on the lengths present, with markers that carry their best
+ * matching prefix (Waldvogel et al., SIGCOMM 1997): log2(lengths) probes, memory in proportion
+ * to the prefixes.  Before freezing, IPv6 lookups probe every length, longest first.
  *
  * A route resolves to a next hop: the MAC address the shaper rewrites as the destination and an
  * output port number.  Tables are built before a run and read-only during it. */
@@ -37,6 +39,10 @@ int route_add(struct route_table *rt, int family, const uint8_t *prefix, unsigne
 /* Reads a route file: one route a line, `PREFIX/LEN NEXTHOP-MAC [port N]`, '#' comments, blank
  * lines ignored.  On a bad line returns -ERR_FORMAT with "file:line: what" in 'eb'. */
 int route_load_file(struct route_table *rt, const char *path, struct errbuf *eb) WARN_UNUSED;
+
+/* Builds the IPv6 search structure after the last route_add (route_load_file does it).
+ * Returns 0 or -ERR_NOMEM (the table then keeps answering, more slowly). */
+int route_table_freeze(struct route_table *rt) WARN_UNUSED;
 
 /* Longest-prefix match: the next-hop index, or ROUTE_NONE. */
 uint32_t route_lookup4(const struct route_table *rt, const uint8_t addr[4]);
