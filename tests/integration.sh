@@ -41,7 +41,8 @@ done
 # 2. The egress is a capture other tools read: tcpdump counts what precraft says it sent.
 "$PRECRAFT" replay traces/ndpi-fix.pcap --egress "$TMP/fix.pcap" > "$TMP/fix.txt"
 sent=$(awk '$1 == "packets_out" { print $2 }' "$TMP/fix.txt")
-read_back=$(tcpdump -nr "$TMP/fix.pcap" 2>/dev/null | wc -l)
+count() { tcpdump --count -r "$1" 2>/dev/null | awk '/packets/ { print $1 }'; }
+read_back=$(count "$TMP/fix.pcap")
 check "tcpdump reads the egress ($read_back of $sent packets)" [ "$sent" -gt 0 ] && [ "$read_back" -eq "$sent" ]
 
 # 3. gzip-compressed and pcapng captures read like plain ones.
@@ -67,7 +68,7 @@ for m in traces/malformed/*; do
 	fi
 done
 "$PRECRAFT" replay traces/malformed/markofu-http-fault-post.pcap --egress "$TMP/cut.pcap" > /dev/null 2>&1
-kept=$(tcpdump -nr "$TMP/cut.pcap" 2>/dev/null | wc -l)
+kept=$(count "$TMP/cut.pcap")
 check "a capture cut short keeps the 25 packets before the cut" [ "$kept" -eq 25 ]
 
 # 5. Usage errors: one line naming the problem, exit 2.
