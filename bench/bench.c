@@ -4,6 +4,7 @@
  *                                   pcap of at least N packets (timestamps kept increasing)
  *   bench engine TRACE ROUTES [N4 N6]  per-packet cost of the slow path, the hit path and
  *                                   crafting, timed by the engine itself, trace in memory
+ *   bench sched PENDING MEAN OPS    scheduler hold model (ns-3 bench-scheduler), events/s
  *   bench flows N                   flow-table lookups/s with N flows resident; bytes per flow
  *   bench routes N4 N6              route lookups/s with N4 IPv4 and N6 IPv6 prefixes
  *
@@ -16,6 +17,8 @@
 #include "core/engine.h"
 #include "core/flow.h"
 #include "core/route.h"
+#include "sim/rng.h"
+#include "sim/sched.h"
 #include "sim/trace.h"
 
 static uint64_t now_ns(void)
@@ -159,7 +162,7 @@ static void run_engine(const struct mem_trace *m, struct route_table *rt, enum e
 			__builtin_prefetch(m->buf + offs[i + AHEAD]);
 			__builtin_prefetch(m->buf + offs[i + AHEAD] + 64);
 		}
-		engine_process(e, m->buf + offs[i], m->lens[2 * i], m->lens[2 * i + 1], m->linktype, m->ts[i]);
+		engine_process(e, m->buf + offs[i], m->lens[2 * i], m->lens[2 * i + 1], m->linktype, m->ts[i], NULL);
 	}
 	free(offs);
 	*secs = (double)(now_ns() - t0) / 1e9;
@@ -340,8 +343,57 @@ static int bench_routes(size_t n4, size_t n6)
 	return 0;
 }
 
+/* ns-3's bench-scheduler hold model: pop the earliest event, schedule one at now + an
+ * exponential delay (mean 100 ns), 'pending' events in the set.  'mean_ns' 0 gives every event
+ * the same timestamp. */
+struct hold_ev {
+	struct sched_event ev;
+};
+static struct rng *hold_rng;
+static double hold_mean;
+static uint64_t hold_left;
+
+static void hold_fire(struct sched *s, struct sched_event *ev)
+{
+	if (hold_left == 0) {
+		sched_stop(s);
+		return;
+	}
+	hold_left--;
+	uint64_t d = hold_mean > 0 ? (uint64_t)rng_exponential(hold_rng, hold_mean) : 0;
+	if (sched_at(s, ev, sched_now(s) + d, hold_fire))
+		sched_stop(s);
+}
+
+static int bench_sched(size_t pending, double mean_ns, uint64_t ops)
+{
+	struct sched *s;
+	if (sched_create(pending, &s) || rng_create(1, 1, 0, &hold_rng))
+		return 1;
+	struct hold_ev *evs = calloc(pending, sizeof *evs);
+	hold_mean = mean_ns;
+	for (size_t i = 0; i < pending; i++) {
+		sched_event_init(&evs[i].ev);
+		uint64_t d = mean_ns > 0 ? (uint64_t)rng_exponential(hold_rng, mean_ns) : 0;
+		if (sched_at(s, &evs[i].ev, d, hold_fire))
+			return 1;
+	}
+	hold_left = ops;
+	uint64_t t0 = now_ns();
+	uint64_t ran = sched_run(s, UINT64_MAX);
+	double secs = (double)(now_ns() - t0) / 1e9;
+	printf("sched_pending %zu\nsched_events_per_s %.0f\nsched_bytes_per_event %zu\n", pending,
+	       (double)ran / secs, sched_bytes(s) + sizeof(struct hold_ev) - sizeof(struct sched_event));
+	sched_destroy(s);
+	rng_destroy(hold_rng);
+	free(evs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "sched") == 0)
+		return bench_sched(strtoull(argv[2], NULL, 10), strtod(argv[3], NULL), strtoull(argv[4], NULL, 10));
 	if (argc >= 5 && strcmp(argv[1], "mktrace") == 0)
 		return mktrace(argv[2], strtoull(argv[3], NULL, 10), argc - 4, argv + 4);
 	if (argc == 4 && strcmp(argv[1], "engine") == 0)
@@ -352,6 +404,6 @@ int main(int argc, char **argv)
 		return bench_flows(strtoull(argv[2], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "routes") == 0)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | flows N | routes N4 N6\n");
+	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | flows N | routes N4 N6\n");
 	return 2;
 }

@@ -17,6 +17,7 @@ struct craft_meta {
 	uint8_t in_hdr[CRAFT_MAX_HDR + 8];   /* predicted ingress header, checksums zeroed */
 	uint8_t dep_mask[CRAFT_MAX_HDR + 8]; /* 0xff: must match; 0x00: late-bound */
 	struct flow_entry *flow;   /* borrowed: the engine releases the buffer before the flow ends */
+	uint64_t ready_ns;
 	uint32_t probe;
 	uint32_t ip_delta, l4_delta;
 	uint32_t payload_len;      /* predicted payload length (stored when has_payload) */
@@ -36,6 +37,16 @@ static inline struct craft_meta *meta(struct pool_buf *b)
 static inline uint8_t *egress(struct craft_meta *m)
 {
 	return (uint8_t *)(m + 1);
+}
+
+void craft_set_ready(struct pool_buf *b, uint64_t ready_ns)
+{
+	meta(b)->ready_ns = ready_ns;
+}
+
+uint64_t craft_ready(struct pool_buf *b)
+{
+	return meta(b)->ready_ns;
 }
 
 uint32_t craft_probe(struct pool_buf *b)
@@ -153,6 +164,7 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 		return rc;
 	struct craft_meta *m = meta(b);
 	m->flow = flow;
+	m->ready_ns = 0;
 	m->dir = (uint8_t)dir;
 	m->linktype = tmpl->link.linktype;
 	m->n = (uint16_t)n;

@@ -75,6 +75,10 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint32_t caplen,
 				 uint32_t wirelen, int linktype, struct craft_out *o);
 
+/* The time from which a pre-built packet may be used (0 at build). */
+void craft_set_ready(struct pool_buf *b, uint64_t ready_ns);
+uint64_t craft_ready(struct pool_buf *b);
+
 /* The probe hash, flow and direction a pre-built buffer was made for. */
 uint32_t craft_probe(struct pool_buf *b);
 struct flow_entry *craft_flow(struct pool_buf *b);

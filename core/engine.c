@@ -19,6 +19,7 @@
 /* The engine's part of each flow-table entry; the predictor's state follows it. */
 struct eflow {
 	struct pool_buf *craft[2]; /* pre-built next packet per direction, or NULL */
+	uint32_t serial[2];        /* of the latest pre-built packet per direction (tickets) */
 	uint32_t pool_bytes;       /* held in the pool by this flow (the pool updates it) */
 	uint32_t hits, misses, wasted;
 	uint16_t nat_port;
@@ -38,11 +39,13 @@ struct engine {
 	const struct predictor_ops *pops;
 	void *pred;
 	size_t pred_off;           /* predictor state offset in the user area */
+	size_t app_off;            /* application area offset in the user area */
 	struct pool_buf **probe_cache; /* pre-built packets by probe hash, direct-mapped */
 	uint32_t probe_mask;
 	struct pkt p;              /* the packet being processed */
 	uint8_t *hdr_a, *hdr_b;    /* slow-path egress headers (b: shadow mode's second path) */
 	uint16_t next_nat_port;
+	uint64_t now_ns;           /* time of the packet being processed */
 	struct engine_stats st;
 };
 
@@ -108,6 +111,11 @@ static void release(struct engine *e, struct eflow *uf, unsigned dir, bool sent)
 	pool_put(e->pool, b); /* a double put is counted by the pool */
 }
 
+static inline void *app_of(struct engine *e, struct eflow *uf)
+{
+	return (uint8_t *)uf + e->app_off;
+}
+
 static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
 {
 	(void)why;
@@ -115,6 +123,30 @@ static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
 	struct eflow *uf = eflow_of(e, f);
 	release(e, uf, 0, false);
 	release(e, uf, 1, false);
+	if (!e->cfg.flow_end)
+		return;
+	struct engine_flow_info fi = {
+		.id = f->id,
+		.family = f->key.family,
+		.proto = f->key.proto,
+		.vlan = f->key.vlan,
+		.packets = (uint64_t)f->packets[0] + f->packets[1],
+		.bytes = f->bytes[0] + f->bytes[1],
+		.hits = uf->hits,
+		.misses = uf->misses,
+		.wasted = uf->wasted,
+		.first_ns = f->first_ns,
+		.last_ns = f->last_ns,
+		.app = app_of(e, uf),
+	};
+	/* The key keeps endpoints in canonical order; the record names them as the first packet. */
+	size_t n = f->key.family == 4 ? 4 : 16;
+	const uint8_t *s = f->init_is_a ? f->key.a : f->key.b, *d = f->init_is_a ? f->key.b : f->key.a;
+	memcpy(fi.src, s, n);
+	memcpy(fi.dst, d, n);
+	fi.sport = f->init_is_a ? f->key.pa : f->key.pb;
+	fi.dport = f->init_is_a ? f->key.pb : f->key.pa;
+	e->cfg.flow_end(e->cfg.flow_end_arg, &fi);
 }
 
 int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb)
@@ -138,9 +170,10 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 		return rc;
 	}
 	e->pred_off = (sizeof(struct eflow) + 7) & ~(size_t)7;
+	e->app_off = (e->pred_off + e->pops->flow_state_size + 7) & ~(size_t)7;
 	struct flow_table_cfg fc = {
 		.capacity = cfg->flow_capacity,
-		.user_size = e->pred_off + e->pops->flow_state_size,
+		.user_size = e->app_off + cfg->app_flow_size,
 		.idle_ns = cfg->flow_idle_ns,
 		.on_end = on_flow_end,
 		.on_end_arg = e,
@@ -247,7 +280,8 @@ static bool same_egress(const struct egress *a, const struct egress *b)
 
 /* After a packet of direction 'dir' (decoded in e->p): learn from it, predict the next one,
  * pre-build it. */
-static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir)
+static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir,
+		       struct engine_result *res)
 {
 	struct pkt *p = &e->p;
 	if (!craft_eligible(p))
@@ -293,8 +327,26 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 		return;
 	}
 	uf->craft[dir] = b;
+	uf->serial[dir]++;
 	e->probe_cache[craft_probe(b) & e->probe_mask] = b;
 	e->st.crafted++;
+	if (e->cfg.craft_ready_explicit)
+		craft_set_ready(b, UINT64_MAX);
+	if (res) {
+		res->crafted = true;
+		res->ticket = (uint64_t)flow_index(e->flows, f) << 33 | (uint64_t)dir << 32 | uf->serial[dir];
+	}
+}
+
+void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
+{
+	struct flow_entry *f = flow_at(e->flows, (uint32_t)(ticket >> 33));
+	unsigned dir = (unsigned)(ticket >> 32) & 1;
+	if (!f || !f->in_use)
+		return;
+	struct eflow *uf = eflow_of(e, f);
+	if (uf->craft[dir] && uf->serial[dir] == (uint32_t)ticket)
+		craft_set_ready(uf->craft[dir], ready_ns);
 }
 
 static inline uint64_t cost_now(const struct engine *e)
@@ -320,7 +372,7 @@ static void count_hit(struct engine *e, struct eflow *uf, const struct craft_out
 }
 
 static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir, uint64_t t0,
-		  bool hit)
+		  bool hit, struct engine_result *res)
 {
 	uint64_t t1 = cost_now(e);
 	if (hit) {
@@ -332,7 +384,7 @@ static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsi
 	}
 	if (e->cfg.mode == ENGINE_BASELINE)
 		return;
-	craft_next(e, f, uf, dir);
+	craft_next(e, f, uf, dir, res);
 	e->st.cost_craft_ns += cost_now(e) - t1;
 	e->st.cost_craft_n++;
 }
@@ -340,8 +392,10 @@ static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsi
 /* The probe path: a pre-built packet found by the frame's probe hash, validated against the
  * undecoded frame.  Returns true when it handled the packet. */
 static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame, uint32_t caplen,
-		      uint32_t wirelen, int linktype, uint64_t t_ns, uint64_t t0)
+		      uint32_t wirelen, int linktype, uint64_t t_ns, uint64_t t0, struct engine_result *res)
 {
+	if (craft_ready(b) > t_ns)
+		return false; /* still being built: the decoding path counts it late */
 	struct craft_out o;
 	enum craft_result r = craft_validate(b, frame, caplen, wirelen, linktype, &o);
 	if (r != CRAFT_HIT_STRICT && r != CRAFT_HIT_TEMPLATE)
@@ -360,6 +414,12 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 		flow_tcp_update(f, dir, o.tcp_flags);
 	count_hit(e, uf, &o, r);
 	e->st.probe_hits++;
+	if (res) {
+		res->path = ENGINE_PATH_HIT;
+		res->dir = dir;
+		res->flow_app = app_of(e, uf);
+		res->flow_id = f->id;
+	}
 	struct egress out = { o.hdr, o.payload, o.hdr_len, o.payload_len, o.wirelen };
 	bool decoded = false;
 	if (e->cfg.mode == ENGINE_SHADOW) {
@@ -379,7 +439,7 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 	e->st.cost_hit_n++;
 	/* Learning needs the decoded packet; it happens after the transmit. */
 	if (decoded || (pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE))
-		craft_next(e, f, uf, dir);
+		craft_next(e, f, uf, dir, res);
 	e->st.cost_craft_ns += cost_now(e) - t1;
 	e->st.cost_craft_n++;
 	return true;
@@ -395,6 +455,11 @@ static bool second_chance(struct engine *e, struct eflow *uf, unsigned dir, cons
 		e->st.no_prediction++;
 		return false;
 	}
+	if (craft_ready(b) > e->now_ns) {
+		e->st.late++;
+		release(e, uf, dir, false);
+		return false;
+	}
 	struct craft_out o;
 	enum craft_result r = craft_validate(b, frame, caplen, wirelen, linktype, &o);
 	if (r == CRAFT_HIT_STRICT || r == CRAFT_HIT_TEMPLATE) {
@@ -408,16 +473,19 @@ static bool second_chance(struct engine *e, struct eflow *uf, unsigned dir, cons
 }
 
 void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-		    int linktype, uint64_t t_ns)
+		    int linktype, uint64_t t_ns, struct engine_result *res)
 {
 	struct pkt *p = &e->p;
 	uint64_t t0 = cost_now(e);
 	e->st.packets_in++;
 	e->st.bytes_in += wirelen;
+	e->now_ns = t_ns;
+	if (res)
+		memset(res, 0, sizeof *res);
 	if (e->cfg.mode != ENGINE_BASELINE) {
 		uint32_t h = pkt_probe(frame, caplen, linktype);
 		struct pool_buf *b = h ? e->probe_cache[h & e->probe_mask] : NULL;
-		if (b && craft_probe(b) == h && probe_hit(e, b, frame, caplen, wirelen, linktype, t_ns, t0))
+		if (b && craft_probe(b) == h && probe_hit(e, b, frame, caplen, wirelen, linktype, t_ns, t0, res))
 			return;
 	}
 
@@ -454,6 +522,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	enum engine_drop why = ENGINE_DROP_PARSE;
 	struct egress a, b;
 	bool hit = false;
+	uint64_t dropped_before = e->st.dropped[ENGINE_DROP_NO_ROUTE] + e->st.dropped[ENGINE_DROP_TTL_EXPIRED];
 	switch (e->cfg.mode) {
 	case ENGINE_BASELINE:
 		if (slow_path(e, uf, dir, e->hdr_a, &a, &why) == 0)
@@ -496,7 +565,15 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		break;
 	}
 	}
-	after(e, f, uf, dir, t0, hit);
+	if (res) {
+		bool dropped = e->st.dropped[ENGINE_DROP_NO_ROUTE] + e->st.dropped[ENGINE_DROP_TTL_EXPIRED] !=
+			       dropped_before;
+		res->path = hit ? ENGINE_PATH_HIT : dropped ? ENGINE_PATH_DROP : ENGINE_PATH_SLOW;
+		res->dir = dir;
+		res->flow_app = app_of(e, uf);
+		res->flow_id = f->id;
+	}
+	after(e, f, uf, dir, t0, hit, res);
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *st)

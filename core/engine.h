@@ -48,6 +48,22 @@ const char *engine_mode_name(enum engine_mode mode);
 typedef void engine_tx_fn(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
 			  uint32_t payload_len, uint32_t wirelen, uint64_t t_ns);
 
+/* A flow that has ended (idle, evicted, a new connection on its 5-tuple, or the end of the
+ * run), as the embedding program records it. */
+struct engine_flow_info {
+	uint64_t id;
+	uint8_t family, proto;     /* 4 or 6; IP protocol */
+	uint16_t vlan;
+	uint8_t src[16], dst[16];  /* sender and receiver of the flow's first packet */
+	uint16_t sport, dport;
+	uint64_t packets, bytes;   /* both directions, as they arrived */
+	uint32_t hits, misses, wasted;
+	uint64_t first_ns, last_ns;
+	void *app;                 /* the flow's application area (cfg.app_flow_size bytes) */
+};
+
+typedef void engine_flow_end_fn(void *arg, const struct engine_flow_info *fi);
+
 struct engine_cfg {
 	enum engine_mode mode;
 	size_t flow_capacity;      /* concurrent flows (default 65536) */
@@ -68,6 +84,29 @@ struct engine_cfg {
 	/* When set, the engine times its own work with it (the cost fields of engine_stats):
 	 * arrival processing by path, and crafting.  Costs two clock reads per packet. */
 	struct clock_src cost_clock;
+	size_t app_flow_size;      /* bytes per flow for the embedding program, zeroed at start */
+	engine_flow_end_fn *flow_end; /* called for every flow that ends; may be NULL */
+	void *flow_end_arg;
+	/* A timed model (the simulator) says when each pre-built packet is finished, with
+	 * engine_craft_ready(); until then an arriving packet cannot use it.  Otherwise a pre-built
+	 * packet is ready as soon as it is built. */
+	bool craft_ready_explicit;
+};
+
+enum engine_path {
+	ENGINE_PATH_DROP,          /* dropped: parse error, non-IP, no route, TTL expired */
+	ENGINE_PATH_SLOW,          /* the slow path (every packet in baseline mode; a miss otherwise) */
+	ENGINE_PATH_HIT,           /* sent from a pre-built packet */
+};
+
+/* What happened to one packet. */
+struct engine_result {
+	enum engine_path path;
+	unsigned dir;
+	void *flow_app;            /* its flow's application area; NULL when dropped before lookup */
+	uint64_t flow_id;
+	bool crafted;              /* a pre-built packet was made after it ('ticket' names it) */
+	uint64_t ticket;
 };
 
 /* Fills 'cfg' with the defaults. */
@@ -95,6 +134,7 @@ struct engine_stats {
 	uint64_t misses;           /* packets that took the slow path in precraft/shadow mode */
 	uint64_t no_prediction;    /* misses with nothing pre-built */
 	uint64_t validation_failures;
+	uint64_t late;             /* misses whose pre-built packet was not finished in time */
 	uint64_t crafted, wasted, craft_failures;
 	uint64_t divergent_packets;
 	uint64_t dropped[ENGINE_DROP__COUNT];
@@ -120,10 +160,14 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 /* Ends every flow (pre-built packets still held count as waste) and frees everything. */
 void engine_destroy(struct engine *eng);
 
-/* Processes one captured frame of link type 'linktype' that arrived at 't_ns'.  Never fails:
- * bad packets are counted and dropped.  Transmits through cfg.tx. */
+/* Processes one captured frame of link type 'linktype' at 't_ns'.  Never fails: bad packets
+ * are counted and dropped.  Transmits through cfg.tx.  Fills 'res' when not NULL. */
 void engine_process(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-		    int linktype, uint64_t t_ns);
+		    int linktype, uint64_t t_ns, struct engine_result *res);
+
+/* With cfg.craft_ready_explicit: the pre-built packet named by 'ticket' is finished at
+ * 'ready_ns'.  Does nothing when that packet no longer exists. */
+void engine_craft_ready(struct engine *eng, uint64_t ticket, uint64_t ready_ns);
 
 /* Ends all flows, so that pre-built packets still held are counted as waste.  Called by
  * engine_destroy; call it before reading final statistics. */

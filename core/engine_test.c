@@ -86,7 +86,7 @@ static void run_frames(enum engine_mode mode, const struct route_table *rt, bool
 	CU_ASSERT_FATAL(engine_create(&c, &e, &eb) == 0);
 	size_t off = 0;
 	for (unsigned i = 0; i < n; i++) {
-		engine_process(e, frames + off, lens[i], lens[i], 1, opt_ts ? opt_ts[i] : 1000ull * i);
+		engine_process(e, frames + off, lens[i], lens[i], 1, opt_ts ? opt_ts[i] : 1000ull * i, NULL);
 		off += lens[i];
 	}
 	engine_finish(e);
@@ -323,7 +323,7 @@ static void test_engine_tiny_pool_still_equivalent(void)
 	CU_ASSERT_FATAL(engine_create(&c, &e, NULL) == 0);
 	size_t off = 0;
 	for (unsigned i = 0; i < F.n; i++) {
-		engine_process(e, F.buf + off, F.lens[i], F.lens[i], 1, i);
+		engine_process(e, F.buf + off, F.lens[i], F.lens[i], 1, i, NULL);
 		off += F.lens[i];
 	}
 	struct engine_stats st;

@@ -36,6 +36,11 @@ uint32_t flow_index(const struct flow_table *ft, const struct flow_entry *e)
 	return (uint32_t)(((const uint8_t *)e - ft->entries) / ft->stride);
 }
 
+struct flow_entry *flow_at(struct flow_table *ft, uint32_t idx)
+{
+	return idx < ft->capacity ? at(ft, idx) : NULL;
+}
+
 void *flow_user(struct flow_table *ft, struct flow_entry *e)
 {
 	(void)ft;

@@ -136,8 +136,9 @@ static inline bool flow_is_established(const struct flow_entry *e)
 /* The entry's user area (cfg.user_size bytes, zeroed when the flow starts). */
 void *flow_user(struct flow_table *ft, struct flow_entry *e);
 
-/* Index of 'e' in the table, [0, capacity). */
+/* Index of 'e' in the table, [0, capacity), and back. */
 uint32_t flow_index(const struct flow_table *ft, const struct flow_entry *e);
+struct flow_entry *flow_at(struct flow_table *ft, uint32_t idx);
 
 size_t flow_table_count(const struct flow_table *ft);
 size_t flow_table_capacity(const struct flow_table *ft);

@@ -275,7 +275,7 @@ int replay_main(int argc, char **argv)
 				snprintf(read_err, sizeof read_err, "%s", eb.msg);
 			break;
 		}
-		engine_process(eng, rec.data, rec.caplen, rec.wirelen, lt, rec.t_ns);
+		engine_process(eng, rec.data, rec.caplen, rec.wirelen, lt, rec.t_ns, NULL);
 		if ((rec.index & 0xffff) == 0) {
 			uint64_t done, total;
 			trace_progress(tr, &done, &total);

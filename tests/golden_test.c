@@ -94,7 +94,7 @@ static void check_capture(const char *name, struct route_table *rt)
 				mismatched += memcmp(out, rec.data, rec.caplen) != 0;
 			}
 		}
-		engine_process(e, rec.data, rec.caplen, rec.wirelen, lt, rec.t_ns);
+		engine_process(e, rec.data, rec.caplen, rec.wirelen, lt, rec.t_ns, NULL);
 	}
 	trace_close(tr);
 	engine_finish(e);

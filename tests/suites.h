@@ -9,5 +9,6 @@ int pool_test_register(void);
 int route_test_register(void);
 int engine_test_register(void);
 int golden_test_register(void);
+int sched_test_register(void);
 
 #endif

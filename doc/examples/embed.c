@@ -40,7 +40,7 @@ int main(void)
 	for (uint32_t i = 0; i < 10; i++) {
 		uint32_t seq = 1 + 100 * i;
 		f[38] = (uint8_t)(seq >> 24), f[39] = (uint8_t)(seq >> 16), f[40] = (uint8_t)(seq >> 8), f[41] = (uint8_t)seq;
-		engine_process(eng, f, sizeof f, sizeof f, 1, i * 1000u);
+		engine_process(eng, f, sizeof f, sizeof f, 1, i * 1000u, NULL);
 	}
 	struct engine_stats st;
 	engine_get_stats(eng, &st);

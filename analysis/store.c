@@ -1,0 +1,300 @@
+/* store: SQLite results (see store.h).  sqlite3_errmsg text is copied into the caller's errbuf
+ * and SQLite codes are mapped to ours, so that none leaks upward. */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH_ROWS 4096
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow;
+	unsigned pending;          /* rows in the open transaction */
+	int in_tx;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS run("
+	" id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,"
+	" status TEXT NOT NULL CHECK(status IN ('running','complete','failed','interrupted')),"
+	" command TEXT NOT NULL, seed INTEGER NOT NULL, run_number INTEGER NOT NULL, git_rev TEXT);"
+	"CREATE TABLE IF NOT EXISTS run_param("
+	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY(run_id, name));"
+	"CREATE TABLE IF NOT EXISTS scalar("
+	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, value REAL,"
+	" PRIMARY KEY(run_id, name));"
+	"CREATE TABLE IF NOT EXISTS flow("
+	" run_id INTEGER NOT NULL REFERENCES run(id), flow_id INTEGER NOT NULL, proto INTEGER,"
+	" src TEXT, dst TEXT, sport INTEGER, dport INTEGER, packets INTEGER, bytes INTEGER,"
+	" hits INTEGER, misses INTEGER, wasted INTEGER, delay_sum_ns INTEGER, jitter_sum_ns INTEGER,"
+	" lost INTEGER, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(run_id, flow_id));"
+	"CREATE TABLE IF NOT EXISTS vector("
+	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, t_ns INTEGER NOT NULL,"
+	" value REAL);"
+	"CREATE INDEX IF NOT EXISTS vector_by_run ON vector(run_id, name, t_ns);";
+
+static int fail(struct store *st, struct errbuf *eb, const char *what)
+{
+	return err_set(eb, -ERR_IO, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static int exec(struct store *st, const char *sql, struct errbuf *eb)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = err_set(eb, -ERR_IO, "%s: %s", st->path, msg ? msg : "SQL failed");
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct store **out, struct errbuf *eb)
+{
+	struct store *st = calloc(1, sizeof *st);
+	if (!st || !(st->path = strdup(path))) {
+		free(st);
+		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+	}
+	int rc;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		rc = err_set(eb, -ERR_IO, "%s: cannot open the results database: %s", path,
+			     st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if ((rc = exec(st, schema, eb)) != 0)
+		goto out;
+	static const struct {
+		sqlite3_stmt **stmt;
+		const char *sql;
+	} prep[] = {
+		{ NULL, "INSERT OR REPLACE INTO run_param(run_id, name, value) VALUES(?,?,?)" },
+		{ NULL, "INSERT OR REPLACE INTO scalar(run_id, name, value) VALUES(?,?,?)" },
+		{ NULL, "INSERT INTO vector(run_id, name, t_ns, value) VALUES(?,?,?,?)" },
+		{ NULL, "INSERT OR REPLACE INTO flow VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
+	};
+	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_vector, &st->ins_flow };
+	for (size_t i = 0; i < sizeof prep / sizeof prep[0]; i++)
+		if (sqlite3_prepare_v2(st->db, prep[i].sql, -1, stmts[i], NULL) != SQLITE_OK) {
+			rc = fail(st, eb, "cannot prepare a statement");
+			goto out;
+		}
+	*out = st;
+	return 0;
+out:
+	store_close(st, NULL);
+	return rc;
+}
+
+int store_commit(struct store *st, struct errbuf *eb)
+{
+	if (!st->in_tx)
+		return 0;
+	st->in_tx = 0;
+	st->pending = 0;
+	return exec(st, "COMMIT", eb);
+}
+
+int store_close(struct store *st, struct errbuf *eb)
+{
+	if (!st)
+		return 0;
+	int rc = st->db ? store_commit(st, eb) : 0;
+	sqlite3_finalize(st->ins_param);
+	sqlite3_finalize(st->ins_scalar);
+	sqlite3_finalize(st->ins_vector);
+	sqlite3_finalize(st->ins_flow);
+	/* The last connection to close checkpoints the WAL and removes it. */
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK && !rc)
+		rc = err_set(eb, -ERR_IO, "%s: cannot close the results database", st->path);
+	free(st->path);
+	free(st);
+	return rc;
+}
+
+static int begin(struct store *st)
+{
+	if (st->in_tx)
+		return 0;
+	if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -ERR_IO;
+	st->in_tx = 1;
+	return 0;
+}
+
+/* Runs a prepared insert and counts it toward the batch. */
+static int step(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return -ERR_IO;
+	if (++st->pending >= BATCH_ROWS)
+		return store_commit(st, NULL);
+	return 0;
+}
+
+static void now_text(char *buf, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int store_run_begin(struct store *st, const char *command, uint64_t seed, uint64_t run_number,
+		    int64_t *run_id, struct errbuf *eb)
+{
+	int rc = store_commit(st, eb);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO run(started_at, status, command, seed, run_number, git_rev)"
+			       " VALUES(?, 'running', ?, ?, ?, ?)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return fail(st, eb, "cannot start a run");
+	char when[32];
+	now_text(when, sizeof when);
+	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, command, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)seed);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)run_number);
+#ifdef PRECRAFT_GIT_REV
+	sqlite3_bind_text(s, 5, PRECRAFT_GIT_REV, -1, SQLITE_STATIC);
+#else
+	sqlite3_bind_null(s, 5);
+#endif
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, eb, "cannot start a run");
+	*run_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int store_run_end(struct store *st, int64_t run_id, const char *status, struct errbuf *eb)
+{
+	int rc = store_commit(st, eb);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "UPDATE run SET finished_at = ?, status = ? WHERE id = ?", -1, &s,
+			       NULL) != SQLITE_OK)
+		return fail(st, eb, "cannot end a run");
+	char when[32];
+	now_text(when, sizeof when);
+	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, run_id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : fail(st, eb, "cannot end a run");
+}
+
+int store_param(struct store *st, int64_t run_id, const char *name, const char *value)
+{
+	if (begin(st))
+		return -ERR_IO;
+	sqlite3_bind_int64(st->ins_param, 1, run_id);
+	sqlite3_bind_text(st->ins_param, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st->ins_param, 3, value, -1, SQLITE_TRANSIENT);
+	return step(st, st->ins_param);
+}
+
+int store_scalar(struct store *st, int64_t run_id, const char *name, double value)
+{
+	if (begin(st))
+		return -ERR_IO;
+	sqlite3_bind_int64(st->ins_scalar, 1, run_id);
+	sqlite3_bind_text(st->ins_scalar, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st->ins_scalar, 3, value);
+	return step(st, st->ins_scalar);
+}
+
+int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value)
+{
+	if (begin(st))
+		return -ERR_IO;
+	sqlite3_bind_int64(st->ins_vector, 1, run_id);
+	sqlite3_bind_text(st->ins_vector, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->ins_vector, 3, (sqlite3_int64)t_ns);
+	sqlite3_bind_double(st->ins_vector, 4, value);
+	return step(st, st->ins_vector);
+}
+
+int store_flow(struct store *st, int64_t run_id, const struct store_flow *f)
+{
+	if (begin(st))
+		return -ERR_IO;
+	sqlite3_stmt *s = st->ins_flow;
+	int i = 1;
+	sqlite3_bind_int64(s, i++, run_id);
+	sqlite3_bind_int64(s, i++, (sqlite3_int64)f->flow_id);
+	sqlite3_bind_int(s, i++, f->proto);
+	sqlite3_bind_text(s, i++, f->src, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, f->dst, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, f->sport);
+	sqlite3_bind_int(s, i++, f->dport);
+	const uint64_t v[] = { f->packets, f->bytes, f->hits, f->misses, f->wasted, f->delay_sum_ns,
+			       f->jitter_sum_ns, f->lost, f->first_ns, f->last_ns };
+	for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+		sqlite3_bind_int64(s, i++, (sqlite3_int64)v[k]);
+	return step(st, s);
+}
+
+int store_get_scalar(struct store *st, int64_t run_id, const char *name, double *value)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM scalar WHERE run_id = ? AND name = ?", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -ERR_IO;
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+	int rc = -ERR_NOTFOUND;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*value = sqlite3_column_double(s, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_dump(struct store *st, FILE *out, struct errbuf *eb)
+{
+	static const char *const q[] = {
+		"SELECT 'run', id, status, command, seed, run_number FROM run ORDER BY id",
+		"SELECT 'param', run_id, name, value FROM run_param ORDER BY run_id, name",
+		"SELECT 'scalar', run_id, name, printf('%.17g', value) FROM scalar ORDER BY run_id, name",
+		"SELECT 'flow', * FROM flow ORDER BY run_id, flow_id",
+		"SELECT 'vector', run_id, name, t_ns, printf('%.17g', value) FROM vector"
+		" ORDER BY run_id, name, t_ns, value",
+	};
+	int rc = store_commit(st, eb);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(st->db, q[i], -1, &s, NULL) != SQLITE_OK)
+			return fail(st, eb, "cannot read");
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			int n = sqlite3_column_count(s);
+			for (int c = 0; c < n; c++) {
+				const unsigned char *t = sqlite3_column_text(s, c);
+				fprintf(out, "%s%s", c ? "|" : "", t ? (const char *)t : "NULL");
+			}
+			fputc('\n', out);
+		}
+		sqlite3_finalize(s);
+	}
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* store: the SQLite results store, the only module that speaks SQL.
+ *
+ * The shape follows OMNeT++'s SQLite result files (DESIGN.md §4): a row per run with its status,
+ * run_param (every parameter after defaults), scalar, flow (FlowMonitor-like per-flow
+ * statistics) and vector (time series).  The database is in WAL mode and written in batched
+ * transactions: a run that is killed leaves a database that opens, with every complete run in
+ * it and the killed run still marked 'running'; a run that ends normally or on Ctrl-C is marked
+ * 'complete' or 'interrupted' and leaves no journal behind once the store is closed.
+ *
+ * Row content is deterministic for a deterministic run: wall-clock facts live only in
+ * run.started_at and run.finished_at, which store_dump() leaves out. */
+#ifndef PRECRAFT_ANALYSIS_STORE_H
+#define PRECRAFT_ANALYSIS_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+struct store;
+
+/* Opens (creating if needed) the database at 'path'.  Returns 0 and '*out', or -ERR_IO with
+ * "path: what" in 'eb'. */
+int store_open(const char *path, struct store **out, struct errbuf *eb) WARN_UNUSED;
+/* Commits what is pending and closes.  NULL does nothing. */
+int store_close(struct store *st, struct errbuf *eb);
+
+/* Starts a run (status 'running', committed at once so that a crash shows it).  '*run_id' is its
+ * id. */
+int store_run_begin(struct store *st, const char *command, uint64_t seed, uint64_t run_number,
+		    int64_t *run_id, struct errbuf *eb) WARN_UNUSED;
+/* Ends the run: "complete", "failed" or "interrupted"; commits. */
+int store_run_end(struct store *st, int64_t run_id, const char *status, struct errbuf *eb);
+
+/* Rows, buffered in the current transaction (committed every few thousand rows and at the end). */
+int store_param(struct store *st, int64_t run_id, const char *name, const char *value);
+int store_scalar(struct store *st, int64_t run_id, const char *name, double value);
+int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value);
+
+struct store_flow {
+	uint64_t flow_id;
+	uint8_t proto;
+	char src[48], dst[48];     /* addresses, text, of the flow's first packet's sender/receiver */
+	uint16_t sport, dport;
+	uint64_t packets, bytes, hits, misses, wasted;
+	uint64_t delay_sum_ns, jitter_sum_ns, lost;
+	uint64_t first_ns, last_ns;
+};
+int store_flow(struct store *st, int64_t run_id, const struct store_flow *f);
+
+/* Commits the rows pending so far. */
+int store_commit(struct store *st, struct errbuf *eb);
+
+/* Writes every row's content except wall-clock times, in a canonical order, to 'out': the basis
+ * of the determinism checks. */
+int store_dump(struct store *st, FILE *out, struct errbuf *eb);
+
+/* A scalar of a run, for readers (report, tests).  Returns 0, or -ERR_NOTFOUND. */
+int store_get_scalar(struct store *st, int64_t run_id, const char *name, double *value);
+
+#endif

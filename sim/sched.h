@@ -1,0 +1,74 @@
+/* sched: the discrete-event scheduler.
+ *
+ * Events are ordered by (time in integer nanoseconds, insertion sequence), so events at the same
+ * time run in the order they were scheduled and a run is reproducible (ns-3's EventKey).  The
+ * pending set is an implicit 4-ary heap of 16-byte entries (time, event); the sequence number is
+ * read only when two times tie, so equal timestamps cost a little more but never collapse the
+ * structure (the fate of a calendar queue).  Measured against a binary heap in `make bench`.
+ *
+ * Events are intrusive: the caller embeds a struct sched_event in its own object and recovers it
+ * with container_of.  Cancellation removes the event from the heap (O(log n)); afterwards, or
+ * once it has fired, its memory may be reused.  The scheduler allocates only when the heap must
+ * grow (amortised, bounded by the most events ever pending). */
+#ifndef PRECRAFT_SIM_SCHED_H
+#define PRECRAFT_SIM_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct sched;
+struct sched_event;
+
+typedef void sched_fn(struct sched *s, struct sched_event *ev);
+
+/* Embedded by the caller; its fields belong to the scheduler. */
+struct sched_event {
+	uint64_t t_ns;
+	uint64_t seq;
+	sched_fn *fn;
+	uint32_t idx;              /* position in the heap, SCHED_IDLE when not pending */
+};
+
+#define SCHED_IDLE UINT32_MAX
+
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static inline void sched_event_init(struct sched_event *ev)
+{
+	ev->idx = SCHED_IDLE;
+}
+
+static inline bool sched_event_pending(const struct sched_event *ev)
+{
+	return ev->idx != SCHED_IDLE;
+}
+
+/* Creates a scheduler with room for 'cap_hint' pending events. */
+int sched_create(size_t cap_hint, struct sched **out) WARN_UNUSED;
+void sched_destroy(struct sched *s);
+
+/* Schedules 'ev' (not pending) to run 'fn' at 't_ns' (>= now).  Returns 0, -ERR_INVAL for a time
+ * in the past or an event already pending, -ERR_NOMEM (then 'fn' never runs and the caller keeps
+ * 'ev'). */
+int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *fn) WARN_UNUSED;
+
+/* Removes a pending event; does nothing for one that is not pending. */
+void sched_cancel(struct sched *s, struct sched_event *ev);
+
+/* Runs events in order until none is left, the next is later than 'stop_ns', or sched_stop()
+ * was called.  Returns the number of events run. */
+uint64_t sched_run(struct sched *s, uint64_t stop_ns);
+
+/* Pops and runs at most one event due by 'stop_ns'; returns false when none is. */
+bool sched_step(struct sched *s, uint64_t stop_ns);
+
+void sched_stop(struct sched *s);
+uint64_t sched_now(const struct sched *s);
+size_t sched_pending(const struct sched *s);
+/* Bytes the scheduler holds per pending event at its current capacity. */
+size_t sched_bytes(const struct sched *s);
+
+#endif
