@@ -28,6 +28,8 @@ NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 # <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides: only its adapters get them.
 PCAP_FILES := sim/trace
 $(foreach f,$(PCAP_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
+# realpath() is XSI: only the file that resolves data paths asks for it.
+$(BUILD)/obj/sim/cliutil.o: FILE_DEFS := -D_XOPEN_SOURCE=700
 
 CFLAGS_ALL = $(WARN) $(DEFS) $(FILE_DEFS) $(OPT) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)

@@ -7,6 +7,7 @@
 #include "models/registry.h"
 #include "sim/cliutil.h"
 #include "sim/replay.h"
+#include "sim/simcmd.h"
 
 static int predictors_main(int argc, char **argv);
 
@@ -18,6 +19,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "replay", "run a capture through the shaper (baseline, precraft or shadow mode)", replay_main },
+	{ "sim", "run a scenario in the discrete-event simulator; results to SQLite", sim_main },
+	{ "calibrate", "measure the core's cost per operation for the simulator", calibrate_main },
 	{ "predictors", "list the predictors", predictors_main },
 };
 

@@ -338,15 +338,28 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 	}
 }
 
-void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
+/* The pre-built packet a ticket names, or NULL when it is gone. */
+static struct pool_buf *ticket_buf(struct engine *e, uint64_t ticket)
 {
 	struct flow_entry *f = flow_at(e->flows, (uint32_t)(ticket >> 33));
 	unsigned dir = (unsigned)(ticket >> 32) & 1;
 	if (!f || !f->in_use)
-		return;
+		return NULL;
 	struct eflow *uf = eflow_of(e, f);
-	if (uf->craft[dir] && uf->serial[dir] == (uint32_t)ticket)
-		craft_set_ready(uf->craft[dir], ready_ns);
+	return uf->serial[dir] == (uint32_t)ticket ? uf->craft[dir] : NULL;
+}
+
+void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
+{
+	struct pool_buf *b = ticket_buf(e, ticket);
+	if (b)
+		craft_set_ready(b, ready_ns);
+}
+
+bool engine_craft_waiting(struct engine *e, uint64_t ticket)
+{
+	struct pool_buf *b = ticket_buf(e, ticket);
+	return b && craft_ready(b) == UINT64_MAX;
 }
 
 static inline uint64_t cost_now(const struct engine *e)
@@ -371,22 +384,38 @@ static void count_hit(struct engine *e, struct eflow *uf, const struct craft_out
 	e->st.payload_hits += o->payload_hit;
 }
 
-static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir, uint64_t t0,
-		  bool hit, struct engine_result *res)
+static void sample(struct engine *e, int kind, uint64_t ns)
 {
+	if (e->cfg.cost_sample)
+		e->cfg.cost_sample(e->cfg.cost_sample_arg, kind, ns);
+}
+
+static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir, uint64_t t0,
+		  bool hit, bool failed, struct engine_result *res)
+{
+	if (!e->cfg.cost_clock.now_ns) {
+		if (e->cfg.mode != ENGINE_BASELINE)
+			craft_next(e, f, uf, dir, res);
+		return;
+	}
 	uint64_t t1 = cost_now(e);
 	if (hit) {
 		e->st.cost_hit_ns += t1 - t0;
 		e->st.cost_hit_n++;
+		sample(e, ENGINE_COST_HIT, t1 - t0);
 	} else {
 		e->st.cost_slow_ns += t1 - t0;
 		e->st.cost_slow_n++;
+		sample(e, e->cfg.mode == ENGINE_BASELINE ? ENGINE_COST_SLOW : failed ? ENGINE_COST_MISS : ENGINE_COST_NOPRED,
+		       t1 - t0);
 	}
 	if (e->cfg.mode == ENGINE_BASELINE)
 		return;
 	craft_next(e, f, uf, dir, res);
-	e->st.cost_craft_ns += cost_now(e) - t1;
+	uint64_t t2 = cost_now(e);
+	e->st.cost_craft_ns += t2 - t1;
 	e->st.cost_craft_n++;
+	sample(e, ENGINE_COST_CRAFT, t2 - t1);
 }
 
 /* The probe path: a pre-built packet found by the frame's probe hash, validated against the
@@ -437,11 +466,14 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 	uint64_t t1 = cost_now(e);
 	e->st.cost_hit_ns += t1 - t0;
 	e->st.cost_hit_n++;
+	sample(e, ENGINE_COST_HIT, t1 - t0);
 	/* Learning needs the decoded packet; it happens after the transmit. */
 	if (decoded || (pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE))
 		craft_next(e, f, uf, dir, res);
-	e->st.cost_craft_ns += cost_now(e) - t1;
+	uint64_t t2 = cost_now(e);
+	e->st.cost_craft_ns += t2 - t1;
 	e->st.cost_craft_n++;
+	sample(e, ENGINE_COST_CRAFT, t2 - t1);
 	return true;
 }
 
@@ -489,13 +521,15 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 			return;
 	}
 
-	if (pkt_parse(frame, caplen, wirelen, linktype, p) != 0) {
-		e->st.parse_errors[p->status]++;
-		e->st.dropped[ENGINE_DROP_PARSE]++;
-		return;
-	}
-	if (p->l3 == PKT_L3_NONE) {
-		e->st.dropped[ENGINE_DROP_NON_IP]++;
+	if (pkt_parse(frame, caplen, wirelen, linktype, p) != 0 || p->l3 == PKT_L3_NONE) {
+		if (p->l3 == PKT_L3_NONE && p->status == PKT_ST_NON_IP) {
+			e->st.dropped[ENGINE_DROP_NON_IP]++;
+		} else {
+			e->st.parse_errors[p->status]++;
+			e->st.dropped[ENGINE_DROP_PARSE]++;
+		}
+		if (e->cfg.cost_clock.now_ns)
+			sample(e, ENGINE_COST_DROP, cost_now(e) - t0);
 		return;
 	}
 	struct flow_key key;
@@ -522,6 +556,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	enum engine_drop why = ENGINE_DROP_PARSE;
 	struct egress a, b;
 	bool hit = false;
+	uint64_t failed_before = e->st.validation_failures;
 	uint64_t dropped_before = e->st.dropped[ENGINE_DROP_NO_ROUTE] + e->st.dropped[ENGINE_DROP_TTL_EXPIRED];
 	switch (e->cfg.mode) {
 	case ENGINE_BASELINE:
@@ -565,15 +600,18 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		break;
 	}
 	}
+	/* A late pre-built packet is released before any compare: that miss costs a slow path. */
+	bool failed = e->st.validation_failures != failed_before;
 	if (res) {
 		bool dropped = e->st.dropped[ENGINE_DROP_NO_ROUTE] + e->st.dropped[ENGINE_DROP_TTL_EXPIRED] !=
 			       dropped_before;
 		res->path = hit ? ENGINE_PATH_HIT : dropped ? ENGINE_PATH_DROP : ENGINE_PATH_SLOW;
+		res->prebuilt_failed = failed;
 		res->dir = dir;
 		res->flow_app = app_of(e, uf);
 		res->flow_id = f->id;
 	}
-	after(e, f, uf, dir, t0, hit, res);
+	after(e, f, uf, dir, t0, hit, failed, res);
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *st)

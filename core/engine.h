@@ -84,6 +84,9 @@ struct engine_cfg {
 	/* When set, the engine times its own work with it (the cost fields of engine_stats):
 	 * arrival processing by path, and crafting.  Costs two clock reads per packet. */
 	struct clock_src cost_clock;
+	/* With cost_clock: every timed interval, one by one (for medians). */
+	void (*cost_sample)(void *arg, int kind, uint64_t ns); /* kind: enum engine_cost */
+	void *cost_sample_arg;
 	size_t app_flow_size;      /* bytes per flow for the embedding program, zeroed at start */
 	engine_flow_end_fn *flow_end; /* called for every flow that ends; may be NULL */
 	void *flow_end_arg;
@@ -91,6 +94,16 @@ struct engine_cfg {
 	 * engine_craft_ready(); until then an arriving packet cannot use it.  Otherwise a pre-built
 	 * packet is ready as soon as it is built. */
 	bool craft_ready_explicit;
+};
+
+enum engine_cost {
+	ENGINE_COST_SLOW,          /* a packet in baseline mode */
+	ENGINE_COST_MISS,          /* a miss whose pre-built packet failed validation */
+	ENGINE_COST_NOPRED,        /* a miss with nothing pre-built: the slow path and a probe */
+	ENGINE_COST_HIT,
+	ENGINE_COST_CRAFT,
+	ENGINE_COST_DROP,          /* a packet dropped as malformed or non-IP */
+	ENGINE_COST__COUNT
 };
 
 enum engine_path {
@@ -102,6 +115,7 @@ enum engine_path {
 /* What happened to one packet. */
 struct engine_result {
 	enum engine_path path;
+	bool prebuilt_failed;      /* a miss whose pre-built packet failed validation */
 	unsigned dir;
 	void *flow_app;            /* its flow's application area; NULL when dropped before lookup */
 	uint64_t flow_id;
@@ -168,6 +182,10 @@ void engine_process(struct engine *eng, const uint8_t *frame, uint32_t caplen, u
 /* With cfg.craft_ready_explicit: the pre-built packet named by 'ticket' is finished at
  * 'ready_ns'.  Does nothing when that packet no longer exists. */
 void engine_craft_ready(struct engine *eng, uint64_t ticket, uint64_t ready_ns);
+
+/* True while the pre-built packet named by 'ticket' exists and is not yet marked ready: the
+ * work of building it is still worth doing. */
+bool engine_craft_waiting(struct engine *eng, uint64_t ticket);
 
 /* Ends all flows, so that pre-built packets still held are counted as waste.  Called by
  * engine_destroy; call it before reading final statistics. */

@@ -68,9 +68,14 @@ bool cli_find_data(const char *name, char *out, size_t cap)
 	*slash = 0;
 	/* build/precraft or build/san/precraft in the source tree; PREFIX/bin when installed. */
 	static const char *const rel[] = { "../scenarios", "../../scenarios", "../share/precraft" };
-	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
-		if ((size_t)snprintf(out, cap, "%s/%s/%s", exe, rel[i], name) < cap && readable(out))
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		char path[PATH_MAX * 2], real[PATH_MAX];
+		if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", exe, rel[i], name) < sizeof path && readable(path) &&
+		    realpath(path, real) && strlen(real) < cap) {
+			strcpy(out, real);
 			return true;
+		}
+	}
 	return false;
 }
 

@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "analysis/store.h"
 #include "cliutil.h"
+#include "scenario.h"
+#include "simcmd.h"
 #include "core/engine.h"
 #include "core/pkt.h"
 #include "core/predict.h"
@@ -34,6 +38,10 @@ const char replay_usage[] =
 	"  --flows N           flow table capacity (default 65536)\n"
 	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"
 	"  --pool-mb N         pre-built packet pool budget in MiB (default 64)\n"
+	"  --db FILE           write the run (parameters, counters, one row per flow) to this SQLite file\n"
+	"  --timed             run the capture through the simulated topology instead (latency, queues;\n"
+	"                      see 'precraft sim --help'), with the scenario's defaults or --scenario\n"
+	"  --scenario FILE     the topology for --timed (its sources are replaced by TRACE)\n"
 	"  --quiet             print nothing but errors\n"
 	"Exit: 0 done, 1 runtime failure, 2 bad usage or input, 3 shadow mode saw divergent packets.\n";
 
@@ -46,9 +54,9 @@ static void on_sigint(int sig)
 }
 
 struct replay_opts {
-	const char *trace, *egress, *routes, *predictor, *model_file;
+	const char *trace, *egress, *routes, *predictor, *model_file, *db, *scenario;
 	struct engine_cfg ecfg;
-	bool quiet;
+	bool quiet, timed, mode_set;
 };
 
 static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
@@ -59,7 +67,8 @@ static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uin
 
 static int parse_args(int argc, char **argv, struct replay_opts *o)
 {
-	enum { O_MODE = 256, O_PRED, O_MODEL, O_CONF, O_EGRESS, O_ROUTES, O_SNAT, O_FLOWS, O_IDLE, O_POOL, O_QUIET, O_HELP };
+	enum { O_MODE = 256, O_PRED, O_MODEL, O_CONF, O_EGRESS, O_ROUTES, O_SNAT, O_FLOWS, O_IDLE, O_POOL, O_QUIET, O_HELP,
+	       O_DB, O_TIMED, O_SCENARIO };
 	static const struct option lo[] = {
 		{ "mode", required_argument, 0, O_MODE },       { "predictor", required_argument, 0, O_PRED },
 		{ "model-file", required_argument, 0, O_MODEL }, { "min-confidence", required_argument, 0, O_CONF },
@@ -67,6 +76,8 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		{ "snat", required_argument, 0, O_SNAT },       { "flows", required_argument, 0, O_FLOWS },
 		{ "idle-s", required_argument, 0, O_IDLE },     { "pool-mb", required_argument, 0, O_POOL },
 		{ "quiet", no_argument, 0, O_QUIET },           { "help", no_argument, 0, O_HELP },
+		{ "db", required_argument, 0, O_DB },           { "timed", no_argument, 0, O_TIMED },
+		{ "scenario", required_argument, 0, O_SCENARIO },
 		{ 0, 0, 0, 0 },
 	};
 	engine_cfg_defaults(&o->ecfg);
@@ -83,6 +94,17 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 				cli_error("--mode: '%s' is not one of baseline, precraft, shadow", optarg);
 				return EXIT_USAGE;
 			}
+			o->mode_set = true;
+			break;
+		case O_DB:
+			o->db = optarg;
+			break;
+		case O_TIMED:
+			o->timed = true;
+			break;
+		case O_SCENARIO:
+			o->scenario = optarg;
+			o->timed = true;
 			break;
 		case O_PRED:
 			o->predictor = optarg;
@@ -143,6 +165,99 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 	return 0;
 }
 
+struct replay_store {
+	struct store *st;
+	int64_t run_id;
+};
+
+static void record_flow(void *arg, const struct engine_flow_info *fi)
+{
+	struct replay_store *rs = arg;
+	struct store_flow f;
+	memset(&f, 0, sizeof f);
+	f.flow_id = fi->id;
+	f.proto = fi->proto;
+	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->src, f.src, sizeof f.src);
+	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->dst, f.dst, sizeof f.dst);
+	f.sport = fi->sport;
+	f.dport = fi->dport;
+	f.packets = fi->packets;
+	f.bytes = fi->bytes;
+	f.hits = fi->hits;
+	f.misses = fi->misses;
+	f.wasted = fi->wasted;
+	f.first_ns = fi->first_ns;
+	f.last_ns = fi->last_ns;
+	store_flow(rs->st, rs->run_id, &f);
+}
+
+static void store_stats(struct replay_store *rs, const struct engine_stats *s)
+{
+#define W(name, v) store_scalar(rs->st, rs->run_id, name, (double)(v))
+	W("packets_in", s->packets_in);
+	W("packets_out", s->packets_out);
+	W("hits", s->hits);
+	W("strict_hits", s->strict_hits);
+	W("probe_hits", s->probe_hits);
+	W("misses", s->misses);
+	W("no_prediction", s->no_prediction);
+	W("crafted", s->crafted);
+	W("wasted", s->wasted);
+	W("validation_failures", s->validation_failures);
+	W("divergent_packets", s->divergent_packets);
+	W("flows", s->flows);
+	W("pool_bytes_peak", s->pool_bytes_peak);
+	W("ip_csum_bad", s->ip_csum_bad);
+	W("hit_ratio", s->packets_in ? (double)s->hits / (double)s->packets_in : 0);
+	W("precision", s->crafted ? (double)s->hits / (double)s->crafted : 0);
+	for (unsigned i = 0; i < ENGINE_DROP__COUNT; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "dropped_%s", engine_drop_name(i));
+		W(name, s->dropped[i]);
+	}
+#undef W
+}
+
+/* --timed: the capture as the only source of the simulated topology. */
+static int replay_timed(const struct replay_opts *o, int argc, char **argv)
+{
+	struct scenario *scn = malloc(sizeof *scn);
+	if (!scn)
+		return EXIT_RUNTIME;
+	scenario_defaults(scn);
+	struct errbuf eb = { "" };
+	if (o->scenario && scenario_load(scn, o->scenario, &eb)) {
+		cli_error("%s", eb.msg);
+		free(scn);
+		return EXIT_USAGE;
+	}
+	scn->n_src = 0;
+	char set[SCN_PATH + 64];
+	snprintf(set, sizeof set, "source.main.file=%s", o->trace);
+	int rc = scenario_set(scn, set, &eb);
+	if (!rc && o->trace[0] != '/') {
+		/* The trace is named relative to where we are, not to the scenario. */
+		char cwd[SCN_PATH], full[2 * SCN_PATH];
+		if (getcwd(cwd, sizeof cwd)) {
+			int n = snprintf(full, sizeof full, "%s/%s", cwd, o->trace);
+			if (n > 0 && (size_t)n < sizeof scn->src[0].file)
+				memcpy(scn->src[0].file, full, (size_t)n + 1);
+		}
+	}
+	if (!rc && o->mode_set)
+		scn->mode = o->ecfg.mode;
+	if (!rc)
+		snprintf(scn->predictor, sizeof scn->predictor, "%s", o->predictor);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		free(scn);
+		return EXIT_USAGE;
+	}
+	int code = simcmd_run(scn, o->db, argc, argv, o->quiet);
+	free(scn);
+	return code;
+}
+
 static void print_summary(const struct replay_opts *o, const struct engine_stats *s, int linktype,
 			  double secs)
 {
@@ -200,6 +315,8 @@ int replay_main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	if (o.timed)
+		return replay_timed(&o, argc, argv);
 
 	struct errbuf eb = { "" };
 	const struct predictor_ops *pops = models_find(o.predictor);
@@ -251,6 +368,33 @@ int replay_main(int argc, char **argv)
 	}
 	o.ecfg.tx = tw ? egress_tx : NULL;
 	o.ecfg.tx_arg = tw;
+	struct replay_store rs = { NULL, 0 };
+	if (o.db) {
+		char command[2048] = "";
+		for (int i = 0; i < argc; i++) {
+			size_t n = strlen(command);
+			snprintf(command + n, sizeof command - n, "%s%s", i ? " " : "precraft ", argv[i]);
+		}
+		if (store_open(o.db, &rs.st, &eb) || store_run_begin(rs.st, command, 0, 0, &rs.run_id, &eb)) {
+			cli_error("%s", eb.msg);
+			exit_code = EXIT_USAGE;
+			goto out;
+		}
+		char v[64];
+		store_param(rs.st, rs.run_id, "trace", o.trace);
+		store_param(rs.st, rs.run_id, "mode", engine_mode_name(o.ecfg.mode));
+		store_param(rs.st, rs.run_id, "predictor", o.predictor);
+		store_param(rs.st, rs.run_id, "routes", o.routes);
+		snprintf(v, sizeof v, "%zu", o.ecfg.flow_capacity);
+		store_param(rs.st, rs.run_id, "flows", v);
+		snprintf(v, sizeof v, "%zu", o.ecfg.pool_budget >> 20);
+		store_param(rs.st, rs.run_id, "pool_mb", v);
+		snprintf(v, sizeof v, "%g", o.ecfg.min_confidence);
+		store_param(rs.st, rs.run_id, "min_confidence", v);
+		store_param(rs.st, rs.run_id, "snat", o.ecfg.snat ? "on" : "");
+		o.ecfg.flow_end = record_flow;
+		o.ecfg.flow_end_arg = &rs;
+	}
 	if ((rc = engine_create(&o.ecfg, &eng, &eb)) != 0) {
 		cli_error("%s", eb.msg);
 		exit_code = rc == -ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
@@ -296,6 +440,14 @@ int replay_main(int argc, char **argv)
 	tw = NULL;
 	if (!o.quiet)
 		print_summary(&o, &st, lt, secs);
+	if (rs.st) {
+		store_stats(&rs, &st);
+		const char *status = read_err[0] ? "failed" : interrupted ? "interrupted" : "complete";
+		if (store_run_end(rs.st, rs.run_id, status, &eb)) {
+			cli_error("%s", eb.msg);
+			exit_code = EXIT_RUNTIME;
+		}
+	}
 	if (read_err[0]) {
 		cli_error("%s (the %llu packets before it were processed)", read_err,
 			  (unsigned long long)st.packets_in);
@@ -311,6 +463,10 @@ int replay_main(int argc, char **argv)
 	}
 out:
 	engine_destroy(eng);
+	if (rs.st && store_close(rs.st, &eb)) {
+		cli_error("%s", eb.msg);
+		exit_code = EXIT_RUNTIME;
+	}
 	if (tw)
 		(void)trace_writer_close(tw, NULL);
 	trace_close(tr);

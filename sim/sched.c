@@ -52,6 +52,7 @@ struct sched {
 	uint64_t base;             /* the radix base: <= every entry, >= now only until a pop */
 	uint64_t next_seq;
 	bool stopping;
+	void *user;
 };
 
 int sched_create(size_t cap_hint, struct sched **out)
@@ -271,6 +272,16 @@ uint64_t sched_run(struct sched *s, uint64_t stop_ns)
 void sched_stop(struct sched *s)
 {
 	s->stopping = true;
+}
+
+void sched_set_user(struct sched *s, void *user)
+{
+	s->user = user;
+}
+
+void *sched_user(const struct sched *s)
+{
+	return s->user;
 }
 
 uint64_t sched_now(const struct sched *s)

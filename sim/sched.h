@@ -66,6 +66,10 @@ uint64_t sched_run(struct sched *s, uint64_t stop_ns);
 bool sched_step(struct sched *s, uint64_t stop_ns);
 
 void sched_stop(struct sched *s);
+
+/* A pointer the owner keeps with the scheduler, for callbacks to find their world. */
+void sched_set_user(struct sched *s, void *user);
+void *sched_user(const struct sched *s);
 uint64_t sched_now(const struct sched *s);
 size_t sched_pending(const struct sched *s);
 /* Bytes the scheduler holds per pending event at its current capacity. */

@@ -1,0 +1,1020 @@
+/* model: the simulated topology and its run (see model.h). */
+#include "model.h"
+
+#include <arpa/inet.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_histogram.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/store.h"
+#include "cliutil.h"
+#include "core/engine.h"
+#include "core/pkt.h"
+#include "core/route.h"
+#include "costs.h"
+#include "frames.h"
+#include "link.h"
+#include "models/registry.h"
+#include "rng.h"
+#include "sched.h"
+#include "trace.h"
+
+#define INLINE_FRAME 2048
+
+/* A packet in flight, from its source to the sink. */
+struct simpkt {
+	struct sched_event ev;
+	struct simpkt *next;       /* free list, or the ingress queue */
+	uint8_t *frame;            /* 'buf', or its own allocation for frames above INLINE_FRAME */
+	uint32_t caplen, wirelen, eg_wirelen;
+	int linktype;
+	int borrowed;              /* 'frame' belongs to the trace in memory */
+	uint64_t t_src, t_arrive;
+	uint64_t flow_id;
+	struct simflow *flow;      /* valid while flow->id == flow_id */
+	uint8_t buf[INLINE_FRAME];
+};
+
+/* Per-flow statistics the simulator adds to the engine's (the flow's application area). */
+struct simflow {
+	uint64_t id;
+	uint64_t delay_sum_ns, jitter_sum_ns, last_delay_ns, rx, lost;
+};
+
+/* One captured trace, in memory, with its timestamps already cleaned by the source's policy. */
+struct mem_trace {
+	uint8_t *bytes;
+	uint64_t *off, *rel_ns;    /* per record: offset in 'bytes', time from the first record */
+	uint32_t *caplen, *wirelen;
+	size_t n, kept;
+	int linktype;
+	uint64_t duration_ns;
+	uint64_t ts_backwards, ts_jumps, ts_skipped;
+};
+
+struct model;
+
+/* One emitting instance: a clone of a trace, or a synthetic source. */
+struct source {
+	struct sched_event ev;
+	struct model *m;
+	const struct scn_source *cfg;
+	struct mem_trace *trace;   /* shared by the clones of one trace source */
+	uint32_t clone;
+	uint64_t loop, idx;        /* next record */
+	uint64_t t0;               /* emission time of record 0 of this loop */
+	/* synthetic */
+	struct rng *rng;
+	uint64_t *flow_gen;
+	uint32_t *left, *seq;
+	uint64_t next_gen, end_ns, period_end;
+	int on;
+	uint16_t ip_id;
+};
+
+struct craft_job {
+	uint64_t ticket;
+	uint64_t remaining_ns;
+};
+
+struct model {
+	const struct scenario *scn;
+	const struct sim_opts *o;
+	struct sched *s;
+	struct engine *eng;
+	struct route_table *rt;
+	struct store *st;
+	int64_t run_id;
+	struct link in, out;
+	struct rng *rng_in, *rng_out;
+	struct cost_profile cost;
+	/* sources */
+	struct source *srcs;
+	size_t n_srcs, srcs_live;
+	struct mem_trace traces[SCN_MAX_SOURCES];
+	/* packets */
+	struct simpkt *free_pkts;
+	struct simpkt **pkt_blocks;
+	size_t n_blocks, in_flight;
+	/* the CPU */
+	struct simpkt *q_head, *q_tail;
+	uint64_t q_len;
+	struct sched_event cpu_ev;
+	struct simpkt *serving;
+	struct engine_result serving_res;
+	int cpu_job;               /* running a crafting job */
+	struct craft_job job;      /* the one running */
+	uint64_t job_started;
+	struct craft_job *jobs;    /* deque of waiting jobs */
+	size_t jobs_head, jobs_n, jobs_cap;
+	/* the baseline server, analytical */
+	uint64_t *b_ring;
+	uint32_t b_head, b_count, b_cap;
+	uint64_t b_busy_until;
+	/* statistics */
+	gsl_histogram *lat, *blat;
+	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
+	uint64_t iv_pkts, iv_hits;
+	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
+	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
+	uint64_t delay_sum_ns;
+	int failed;
+	char fail_msg[ERR_MSG_LEN];
+};
+
+/* ---- packets ---------------------------------------------------------------------------- */
+
+static struct simpkt *pkt_get(struct model *m)
+{
+	if (!m->free_pkts) {
+		enum { BLOCK = 1024 };
+		struct simpkt *blk = malloc(BLOCK * sizeof *blk);
+		struct simpkt **blocks = realloc(m->pkt_blocks, (m->n_blocks + 1) * sizeof *blocks);
+		if (!blk || !blocks) {
+			free(blk);
+			if (blocks)
+				m->pkt_blocks = blocks;
+			return NULL;
+		}
+		m->pkt_blocks = blocks;
+		m->pkt_blocks[m->n_blocks++] = blk;
+		for (int i = 0; i < BLOCK; i++) {
+			blk[i].frame = blk[i].buf;
+			blk[i].borrowed = 0;
+			blk[i].next = m->free_pkts;
+			m->free_pkts = &blk[i];
+		}
+	}
+	struct simpkt *p = m->free_pkts;
+	m->free_pkts = p->next;
+	p->next = NULL;
+	sched_event_init(&p->ev);
+	p->frame = p->buf;
+	p->borrowed = 0;
+	p->flow = NULL;
+	p->flow_id = 0;
+	m->in_flight++;
+	return p;
+}
+
+static void pkt_put(struct model *m, struct simpkt *p)
+{
+	if (p->frame != p->buf && !p->borrowed)
+		free(p->frame);
+	p->frame = p->buf;
+	p->borrowed = 0;
+	p->next = m->free_pkts;
+	m->free_pkts = p;
+	m->in_flight--;
+}
+
+/* Copies a frame into a packet (its own allocation when large: rare, GRO captures). */
+static int pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
+{
+	if (caplen > INLINE_FRAME && !(p->frame = malloc(caplen))) {
+		p->frame = p->buf;
+		return -1;
+	}
+	memcpy(p->frame, data, caplen);
+	p->caplen = caplen;
+	return 0;
+}
+
+static void fail(struct model *m, const char *msg)
+{
+	if (!m->failed)
+		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
+	m->failed = 1;
+	sched_stop(m->s);
+}
+
+static void at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
+{
+	if (sched_at(m->s, ev, t, fn))
+		fail(m, "simulator: out of memory scheduling an event");
+}
+
+/* ---- the sink and link.out ------------------------------------------------------------- */
+
+static void sink_arrive(struct sched *s, struct sched_event *ev)
+{
+	struct simpkt *p = container_of(ev, struct simpkt, ev);
+	struct model *m = sched_user(s);
+	uint64_t d = sched_now(m->s) - p->t_src;
+	m->sink_packets++;
+	m->delay_sum_ns += d;
+	struct simflow *f = p->flow;
+	if (f && f->id == p->flow_id) {
+		f->delay_sum_ns += d;
+		if (f->rx)
+			f->jitter_sum_ns += d > f->last_delay_ns ? d - f->last_delay_ns : f->last_delay_ns - d;
+		f->last_delay_ns = d;
+		f->rx++;
+	}
+	pkt_put(m, p);
+}
+
+static void forward(struct model *m, struct simpkt *p)
+{
+	uint64_t arrive;
+	if (link_send(&m->out, sched_now(m->s), p->eg_wirelen, &arrive) != LINK_OK) {
+		if (p->flow && p->flow->id == p->flow_id)
+			p->flow->lost++;
+		pkt_put(m, p);
+		return;
+	}
+	at(m, &p->ev, arrive, sink_arrive);
+}
+
+/* ---- the CPU ---------------------------------------------------------------------------- */
+
+static void cpu_next(struct model *m);
+static void stats_at(struct model *m, uint64_t now);
+static void hist_add(gsl_histogram *h, uint64_t ns);
+
+static void sim_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
+		   uint32_t wirelen, uint64_t t_ns)
+{
+	(void)hdr, (void)hdr_len, (void)payload, (void)payload_len, (void)t_ns;
+	struct model *m = arg;
+	m->serving->eg_wirelen = wirelen;
+}
+
+static double path_cost(const struct model *m, const struct engine_result *r)
+{
+	switch (r->path) {
+	case ENGINE_PATH_HIT:
+		return m->cost.hit_ns;
+	case ENGINE_PATH_SLOW:
+		/* A miss whose pre-built packet failed paid for the failure; one with nothing
+		 * pre-built paid the slow path (and a probe, which calibration finds negligible). */
+		return r->prebuilt_failed ? m->cost.miss_ns : m->cost.slow_ns;
+	case ENGINE_PATH_DROP:
+		break;
+	}
+	return r->flow_app ? m->cost.slow_ns : m->cost.drop_ns; /* no route / TTL: the slow path ran */
+}
+
+static void jobs_push(struct model *m, struct craft_job j, int front)
+{
+	if (m->jobs_n == m->jobs_cap) {
+		size_t cap = m->jobs_cap ? m->jobs_cap * 2 : 1024;
+		struct craft_job *n = malloc(cap * sizeof *n);
+		if (!n) {
+			fail(m, "simulator: out of memory queueing crafting work");
+			return;
+		}
+		for (size_t i = 0; i < m->jobs_n; i++)
+			n[i] = m->jobs[(m->jobs_head + i) % m->jobs_cap];
+		free(m->jobs);
+		m->jobs = n;
+		m->jobs_cap = cap;
+		m->jobs_head = 0;
+	}
+	if (front) {
+		m->jobs_head = (m->jobs_head + m->jobs_cap - 1) % m->jobs_cap;
+		m->jobs[m->jobs_head] = j;
+	} else {
+		m->jobs[(m->jobs_head + m->jobs_n) % m->jobs_cap] = j;
+	}
+	m->jobs_n++;
+}
+
+static void cpu_done(struct sched *s, struct sched_event *ev)
+{
+	struct model *m = container_of(ev, struct model, cpu_ev);
+	uint64_t now = sched_now(s);
+	if (m->cpu_job) {
+		m->cpu_job = 0;
+		m->cpu_craft_ns += now - m->job_started;
+		m->jobs_run++;
+		engine_craft_ready(m->eng, m->job.ticket, now);
+		cpu_next(m);
+		return;
+	}
+	struct simpkt *p = m->serving;
+	m->serving = NULL;
+	hist_add(m->lat, now - p->t_arrive);
+	if (m->serving_res.path == ENGINE_PATH_DROP)
+		pkt_put(m, p);
+	else
+		forward(m, p);
+	cpu_next(m);
+}
+
+/* Starts the next piece of work: the oldest waiting packet, else the oldest crafting job. */
+static void cpu_next(struct model *m)
+{
+	uint64_t now = sched_now(m->s);
+	struct simpkt *p = m->q_head;
+	if (p) {
+		m->q_head = p->next;
+		if (!m->q_head)
+			m->q_tail = NULL;
+		m->q_len--;
+		p->next = NULL;
+		m->serving = p;
+		stats_at(m, now);
+		engine_process(m->eng, p->frame, p->caplen, p->wirelen, p->linktype, now, &m->serving_res);
+		struct engine_result *r = &m->serving_res;
+		if (r->flow_app) {
+			struct simflow *f = r->flow_app;
+			if (f->id != r->flow_id) {
+				memset(f, 0, sizeof *f);
+				f->id = r->flow_id;
+			}
+			p->flow = f;
+			p->flow_id = r->flow_id;
+		}
+		m->iv_pkts++;
+		m->iv_hits += r->path == ENGINE_PATH_HIT;
+		if (r->crafted)
+			jobs_push(m, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
+		uint64_t service = (uint64_t)(path_cost(m, r) + 0.5);
+		m->cpu_pkt_ns += service;
+		at(m, &m->cpu_ev, now + service, cpu_done);
+		return;
+	}
+	while (m->jobs_n) {
+		struct craft_job j = m->jobs[m->jobs_head];
+		m->jobs_head = (m->jobs_head + 1) % m->jobs_cap;
+		m->jobs_n--;
+		if (!engine_craft_waiting(m->eng, j.ticket)) {
+			m->jobs_skipped++; /* superseded or gone: not worth building any more */
+			continue;
+		}
+		m->cpu_job = 1;
+		m->job = j;
+		m->job_started = now;
+		at(m, &m->cpu_ev, now + j.remaining_ns, cpu_done);
+		return;
+	}
+}
+
+/* ---- the baseline server, analytical ---------------------------------------------------- */
+
+/* Returns the baseline's latency for a packet arriving now, or -1 when its queue is full. */
+static int64_t baseline_latency(struct model *m, uint64_t now)
+{
+	while (m->b_count && m->b_ring[m->b_head] <= now) {
+		m->b_head = m->b_head + 1 == m->b_cap ? 0 : m->b_head + 1;
+		m->b_count--;
+	}
+	if (m->b_count >= m->b_cap)
+		return -1;
+	uint64_t start = m->b_busy_until > now ? m->b_busy_until : now;
+	m->b_busy_until = start + (uint64_t)(m->cost.slow_ns + 0.5);
+	uint32_t tail = m->b_head + m->b_count;
+	m->b_ring[tail >= m->b_cap ? tail - m->b_cap : tail] = m->b_busy_until;
+	m->b_count++;
+	return (int64_t)(m->b_busy_until - now);
+}
+
+/* ---- the shaper's ingress --------------------------------------------------------------- */
+
+static void shaper_arrive(struct sched *s, struct sched_event *ev)
+{
+	struct simpkt *p = container_of(ev, struct simpkt, ev);
+	struct model *m = sched_user(s);
+	uint64_t now = sched_now(s);
+	p->t_arrive = now;
+	int64_t bl = baseline_latency(m, now);
+	if (bl < 0)
+		m->baseline_queue_drops++;
+	else
+		hist_add(m->blat, (uint64_t)bl);
+	if (m->q_len + (m->serving ? 1 : 0) > m->scn->queue_pkts) {
+		m->shaper_queue_drops++;
+		pkt_put(m, p);
+		return;
+	}
+	if (m->q_tail)
+		m->q_tail->next = p;
+	else
+		m->q_head = p;
+	m->q_tail = p;
+	m->q_len++;
+	if (m->cpu_job) { /* an arriving packet preempts crafting; the job resumes later */
+		sched_cancel(s, &m->cpu_ev);
+		m->cpu_job = 0;
+		m->cpu_craft_ns += now - m->job_started;
+		m->job.remaining_ns -= now - m->job_started;
+		m->jobs_preempted++;
+		jobs_push(m, m->job, 1);
+	}
+	if (!m->serving)
+		cpu_next(m);
+}
+
+/* ---- sources ---------------------------------------------------------------------------- */
+
+static void emit(struct model *m, struct simpkt *p)
+{
+	uint64_t arrive;
+	m->source_packets++;
+	if (link_send(&m->in, sched_now(m->s), p->wirelen, &arrive) != LINK_OK) {
+		pkt_put(m, p);
+		return;
+	}
+	at(m, &p->ev, arrive, shaper_arrive);
+}
+
+static void source_done(struct model *m)
+{
+	m->srcs_live--;
+}
+
+static uint64_t trace_time(const struct source *src, uint64_t idx)
+{
+	return src->t0 + (uint64_t)((double)src->trace->rel_ns[idx] / src->cfg->speed + 0.5);
+}
+
+static void trace_fire(struct sched *s, struct sched_event *ev)
+{
+	struct source *src = container_of(ev, struct source, ev);
+	struct model *m = src->m;
+	struct mem_trace *t = src->trace;
+	struct simpkt *p = pkt_get(m);
+	if (p && src->clone == 0) {
+		/* The original frame is only read: it need not be copied.  It is fetched now, so
+		 * that it is in cache when the shaper reads it a few events later. */
+		p->frame = t->bytes + t->off[src->idx];
+		__builtin_prefetch(p->frame);
+		__builtin_prefetch(p->frame + 64);
+		p->caplen = t->caplen[src->idx];
+		p->borrowed = 1;
+	}
+	if (!p || (src->clone && pkt_fill(p, t->bytes + t->off[src->idx], t->caplen[src->idx]))) {
+		m->source_overflow++;
+		if (p)
+			pkt_put(m, p);
+	} else {
+		p->wirelen = t->wirelen[src->idx];
+		p->linktype = t->linktype;
+		p->t_src = sched_now(s);
+		frames_clone(p->frame, p->caplen, p->wirelen, p->linktype, src->clone);
+		emit(m, p);
+	}
+	/* The next kept record, of this loop or the next. */
+	do
+		src->idx++;
+	while (src->idx < t->n && t->rel_ns[src->idx] == UINT64_MAX);
+	if (src->idx >= t->n) {
+		if (++src->loop >= src->cfg->loop) {
+			source_done(m);
+			return;
+		}
+		src->t0 += (uint64_t)((double)(t->duration_ns + 1000) / src->cfg->speed + 0.5);
+		src->idx = 0;
+		while (src->idx < t->n && t->rel_ns[src->idx] == UINT64_MAX)
+			src->idx++;
+	}
+	uint64_t next = trace_time(src, src->idx);
+	at(m, &src->ev, next > sched_now(s) ? next : sched_now(s), trace_fire);
+}
+
+/* A new synthetic flow in slot i. */
+static void new_flow(struct source *src, uint32_t i)
+{
+	src->flow_gen[i] = src->next_gen++;
+	src->seq[i] = 1;
+	double n = src->cfg->flow_pkts_shape > 0 ? rng_pareto(src->rng, src->cfg->flow_pkts_shape, src->cfg->flow_pkts_min)
+						 : 0;
+	src->left[i] = n > 4e9 ? UINT32_MAX : (uint32_t)n;
+}
+
+static void synth_fire(struct sched *s, struct sched_event *ev)
+{
+	struct source *src = container_of(ev, struct source, ev);
+	struct model *m = src->m;
+	const struct scn_source *c = src->cfg;
+	uint64_t now = sched_now(s);
+	if (now >= src->end_ns) {
+		source_done(m);
+		return;
+	}
+	if (c->type == SCN_SRC_ONOFF && now >= src->period_end) {
+		src->on = !src->on;
+		src->period_end = now + (uint64_t)(rng_exponential(src->rng, (src->on ? c->on_ms : c->off_ms) * 1e6) + 1);
+		if (!src->on) {
+			at(m, &src->ev, src->period_end, synth_fire);
+			return;
+		}
+	}
+	uint32_t i = rng_below(src->rng, (uint32_t)c->flows);
+	struct simpkt *p = pkt_get(m);
+	if (!p) {
+		m->source_overflow++;
+	} else {
+		int proto = c->proto == 1 ? 6 : 17;
+		p->caplen = p->wirelen = frames_synth(p->frame, INLINE_FRAME, src->flow_gen[i], proto, src->seq[i],
+						      src->ip_id++, (uint32_t)c->payload_bytes);
+		p->linktype = PKT_LINK_ETH;
+		p->t_src = now;
+		src->seq[i] += (uint32_t)c->payload_bytes;
+		if (src->left[i] && --src->left[i] == 0)
+			new_flow(src, i);
+		emit(m, p);
+	}
+	double gap = c->rate_pps > 0 ? rng_exponential(src->rng, 1e9 / c->rate_pps) : 1e18;
+	at(m, &src->ev, now + (uint64_t)gap + 1, synth_fire);
+}
+
+/* Reads a trace into memory and cleans its timestamps by the source's policy. */
+static int load_trace(struct mem_trace *t, const char *path, const struct scn_source *c, struct errbuf *eb)
+{
+	struct trace *tr;
+	int rc = trace_open(path, &tr, eb);
+	if (rc)
+		return rc;
+	memset(t, 0, sizeof *t);
+	t->linktype = trace_linktype(tr);
+	size_t cap = 0, bcap = 0, blen = 0;
+	uint64_t prev = 0, rel = 0;
+	struct trace_rec r;
+	while ((rc = trace_next(tr, &r, eb)) == 1) {
+		if (t->n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			t->off = realloc(t->off, cap * sizeof *t->off);
+			t->rel_ns = realloc(t->rel_ns, cap * sizeof *t->rel_ns);
+			t->caplen = realloc(t->caplen, cap * sizeof *t->caplen);
+			t->wirelen = realloc(t->wirelen, cap * sizeof *t->wirelen);
+			if (!t->off || !t->rel_ns || !t->caplen || !t->wirelen) {
+				rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+				break;
+			}
+		}
+		if (blen + r.caplen > bcap) {
+			bcap = (blen + r.caplen) * 2;
+			uint8_t *b = realloc(t->bytes, bcap);
+			if (!b) {
+				rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+				break;
+			}
+			t->bytes = b;
+		}
+		memcpy(t->bytes + blen, r.data, r.caplen);
+		t->off[t->n] = blen;
+		t->caplen[t->n] = r.caplen;
+		t->wirelen[t->n] = r.wirelen;
+		blen += r.caplen;
+		/* Timestamps that go backwards or jump are clamped, or their packet skipped. */
+		uint64_t max_gap = (uint64_t)(c->max_gap_s * 1e9);
+		if (t->n == 0) {
+			prev = r.t_ns;
+		} else {
+			bool back = r.t_ns < prev, jump = !back && r.t_ns - prev > max_gap;
+			t->ts_backwards += back;
+			t->ts_jumps += jump;
+			if ((back || jump) && c->ts_policy == SCN_TS_SKIP) {
+				t->rel_ns[t->n++] = UINT64_MAX;
+				t->ts_skipped++;
+				continue;
+			}
+			rel += back ? 0 : jump ? max_gap : r.t_ns - prev;
+			prev = r.t_ns;
+		}
+		t->rel_ns[t->n++] = rel;
+		t->kept++;
+	}
+	trace_close(tr);
+	if (rc < 0)
+		return rc;
+	t->duration_ns = rel;
+	if (t->kept == 0)
+		return err_set(eb, -ERR_FORMAT, "%s: no packets", path);
+	return 0;
+}
+
+static void free_trace(struct mem_trace *t)
+{
+	free(t->bytes);
+	free(t->off);
+	free(t->rel_ns);
+	free(t->caplen);
+	free(t->wirelen);
+}
+
+static int setup_sources(struct model *m, struct errbuf *eb)
+{
+	const struct scenario *scn = m->scn;
+	size_t n = 0;
+	for (unsigned i = 0; i < scn->n_src; i++)
+		n += scn->src[i].type == SCN_SRC_TRACE ? scn->src[i].clones : 1;
+	if (n == 0)
+		return err_set(eb, -ERR_FORMAT, "%s: the scenario has no [source.NAME] section",
+			       *scn->path ? scn->path : "scenario");
+	m->srcs = calloc(n, sizeof *m->srcs);
+	if (!m->srcs)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	size_t k = 0;
+	for (unsigned i = 0; i < scn->n_src; i++) {
+		const struct scn_source *c = &scn->src[i];
+		uint64_t start = (uint64_t)(c->start_s * 1e9);
+		if (c->type == SCN_SRC_TRACE) {
+			char path[SCN_PATH * 2];
+			if (!*c->file)
+				return err_set(eb, -ERR_FORMAT, "%s: [source.%s] is a trace and needs file =",
+					       *scn->path ? scn->path : "scenario", c->name);
+			scenario_resolve(scn, c->file, path, sizeof path);
+			int rc = load_trace(&m->traces[i], path, c, eb);
+			if (rc)
+				return rc;
+			size_t first = 0;
+			while (m->traces[i].rel_ns[first] == UINT64_MAX)
+				first++;
+			for (uint64_t cl = 0; cl < c->clones; cl++) {
+				struct source *src = &m->srcs[k++];
+				sched_event_init(&src->ev);
+				src->m = m;
+				src->cfg = c;
+				src->trace = &m->traces[i];
+				src->clone = (uint32_t)cl;
+				src->idx = first;
+				src->t0 = start + (uint64_t)((double)cl * c->clone_spacing_ms * 1e6);
+				at(m, &src->ev, trace_time(src, first), trace_fire);
+			}
+		} else {
+			struct source *src = &m->srcs[k++];
+			sched_event_init(&src->ev);
+			src->m = m;
+			src->cfg = c;
+			if (rng_create(scn->seed, scn->run, 10 + i, &src->rng))
+				return err_set(eb, -ERR_NOMEM, "out of memory");
+			src->flow_gen = calloc(c->flows, sizeof *src->flow_gen);
+			src->left = calloc(c->flows, sizeof *src->left);
+			src->seq = calloc(c->flows, sizeof *src->seq);
+			if (!src->flow_gen || !src->left || !src->seq)
+				return err_set(eb, -ERR_NOMEM, "out of memory for %llu flows", (unsigned long long)c->flows);
+			/* Flow numbers are unique across sources. */
+			src->next_gen = (uint64_t)i << 40;
+			for (uint32_t f = 0; f < c->flows; f++)
+				new_flow(src, f);
+			src->end_ns = start + (uint64_t)(c->duration_s * 1e9);
+			src->on = c->type != SCN_SRC_ONOFF;
+			src->period_end = start;
+			at(m, &src->ev, start, synth_fire);
+		}
+	}
+	m->n_srcs = m->srcs_live = k;
+	return 0;
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+/* The time series: one row per name for every interval in which a packet was served, written
+ * when a later packet (or the end) shows the interval is over.  Idle intervals cost nothing, so a
+ * capture with hour-long gaps simulates as fast as a dense one. */
+static void stats_flush(struct model *m)
+{
+	if (m->st && m->iv_pkts) {
+		uint64_t t = m->iv_end;
+		struct engine_stats es;
+		engine_get_stats(m->eng, &es);
+		store_vector(m->st, m->run_id, "hit_ratio", t, (double)m->iv_hits / (double)m->iv_pkts);
+		store_vector(m->st, m->run_id, "packets", t, (double)m->iv_pkts);
+		store_vector(m->st, m->run_id, "pool_bytes", t, (double)es.pool_bytes_held);
+		store_vector(m->st, m->run_id, "shaper_queue", t, (double)m->q_len);
+		store_vector(m->st, m->run_id, "link_out_backlog", t, (double)link_backlog(&m->out, t));
+		store_vector(m->st, m->run_id, "flows_active", t, (double)es.flows_active);
+	}
+	m->iv_pkts = m->iv_hits = 0;
+}
+
+/* Called before a packet is served at 'now'. */
+static void stats_at(struct model *m, uint64_t now)
+{
+	if (now < m->iv_end)
+		return;
+	stats_flush(m);
+	m->iv_end = (now / m->interval_ns + 1) * m->interval_ns;
+	if (m->o->interrupted && *m->o->interrupted)
+		sched_stop(m->s);
+}
+
+/* The bin of 'ns' in latency_histogram(): bin 0 holds 0; bin 1 + 32e + j holds
+ * [2^e (1 + j/32), 2^e (1 + (j+1)/32)), computed from the bits instead of searched for. */
+static void hist_add(gsl_histogram *h, uint64_t ns)
+{
+	size_t bin = 0;
+	if (ns) {
+		unsigned e = 63u - (unsigned)__builtin_clzll(ns);
+		uint64_t j = e >= 5 ? (ns >> (e - 5)) & 31u : ((ns - (1ull << e)) << 5) >> e;
+		bin = 1 + (size_t)e * 32 + (size_t)j;
+	}
+	if (bin >= h->n)
+		bin = h->n - 1;
+	h->bin[bin] += 1;
+}
+
+static double quantile(const gsl_histogram *h, double q)
+{
+	double total = gsl_histogram_sum(h), acc = 0;
+	if (total <= 0)
+		return 0;
+	for (size_t i = 0; i < gsl_histogram_bins(h); i++) {
+		acc += gsl_histogram_get(h, i);
+		if (acc >= q * total) {
+			double lo, hi;
+			gsl_histogram_get_range(h, i, &lo, &hi);
+			return (lo + hi) / 2;
+		}
+	}
+	return 0;
+}
+
+/* Log-linear bins: 32 per power of two, relative error under 1.6 %, from 1 ns to 10^15 ns. */
+static gsl_histogram *latency_histogram(void)
+{
+	enum { PER_OCTAVE = 32, OCTAVES = 50 };
+	size_t n = 1 + (size_t)PER_OCTAVE * OCTAVES;
+	double *r = malloc((n + 1) * sizeof *r);
+	gsl_histogram *h = gsl_histogram_alloc(n);
+	if (!r || !h) {
+		free(r);
+		if (h)
+			gsl_histogram_free(h);
+		return NULL;
+	}
+	r[0] = 0;
+	size_t k = 1;
+	for (int e = 0; e < OCTAVES; e++)
+		for (int j = 0; j < PER_OCTAVE; j++)
+			r[k++] = ldexp(1.0 + (double)j / PER_OCTAVE, e);
+	r[n] = 1e15;
+	gsl_histogram_set_ranges(h, r, n + 1);
+	free(r);
+	return h;
+}
+
+static void record_flow(void *arg, const struct engine_flow_info *fi)
+{
+	struct model *m = arg;
+	if (!m->st)
+		return;
+	const struct simflow *sf = fi->app;
+	struct store_flow f;
+	memset(&f, 0, sizeof f);
+	f.flow_id = fi->id;
+	f.proto = fi->proto;
+	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->src, f.src, sizeof f.src);
+	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->dst, f.dst, sizeof f.dst);
+	f.sport = fi->sport;
+	f.dport = fi->dport;
+	f.packets = fi->packets;
+	f.bytes = fi->bytes;
+	f.hits = fi->hits;
+	f.misses = fi->misses;
+	f.wasted = fi->wasted;
+	if (sf->id == fi->id) {
+		f.delay_sum_ns = sf->delay_sum_ns;
+		f.jitter_sum_ns = sf->jitter_sum_ns;
+		f.lost = sf->lost;
+	}
+	f.first_ns = fi->first_ns;
+	f.last_ns = fi->last_ns;
+	store_flow(m->st, m->run_id, &f);
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+static int load_costs(struct model *m, struct errbuf *eb)
+{
+	const struct scenario *scn = m->scn;
+	char path[SCN_PATH * 2];
+	if (strcmp(scn->costs, "default") == 0) {
+		if (!cli_find_data("default.costs", path, sizeof path))
+			return err_set(eb, -ERR_IO, "no default cost profile found: run 'precraft calibrate' or set shaper.costs");
+	} else {
+		scenario_resolve(scn, scn->costs, path, sizeof path);
+	}
+	int rc = costs_load(path, &m->cost, eb);
+	if (rc)
+		return rc;
+	double *c[] = { &m->cost.slow_ns, &m->cost.hit_ns, &m->cost.miss_ns, &m->cost.craft_ns, &m->cost.drop_ns };
+	const double over[] = { scn->slow_ns, scn->hit_ns, scn->miss_ns, scn->craft_ns, scn->drop_ns };
+	for (int i = 0; i < 5; i++) {
+		if (over[i] > 0)
+			*c[i] = over[i];
+		*c[i] /= scn->cpu_speed;
+	}
+	return 0;
+}
+
+static int setup(struct model *m, struct errbuf *eb)
+{
+	const struct scenario *scn = m->scn;
+	int rc;
+	gsl_set_error_handler_off();
+	if ((rc = load_costs(m, eb)) != 0)
+		return rc;
+	if ((rc = route_table_create(&m->rt)) != 0)
+		return err_set(eb, rc, "out of memory");
+	char path[SCN_PATH * 2];
+	if (strcmp(scn->routes, "default") == 0) {
+		if (!cli_find_data("default.routes", path, sizeof path))
+			return err_set(eb, -ERR_IO, "no default route table found: set shaper.routes");
+	} else {
+		scenario_resolve(scn, scn->routes, path, sizeof path);
+	}
+	if ((rc = route_load_file(m->rt, path, eb)) != 0)
+		return rc;
+	const struct predictor_ops *pops = models_find(scn->predictor);
+	if (!pops)
+		return err_set(eb, -ERR_FORMAT, "shaper.predictor: unknown predictor '%s'", scn->predictor);
+	struct engine_cfg ec;
+	engine_cfg_defaults(&ec);
+	ec.mode = (enum engine_mode)scn->mode;
+	ec.flow_capacity = scn->flows;
+	ec.flow_idle_ns = (uint64_t)(scn->idle_s * 1e9);
+	ec.pool_budget = (size_t)scn->pool_mb << 20;
+	ec.min_confidence = (float)scn->min_confidence;
+	ec.predictor = pops;
+	ec.routes = m->rt;
+	if (*scn->snat) {
+		if (inet_pton(AF_INET, scn->snat, ec.snat_addr) != 1)
+			return err_set(eb, -ERR_FORMAT, "shaper.snat: '%s' is not an IPv4 address", scn->snat);
+		ec.snat = true;
+	}
+	ec.tx = sim_tx;
+	ec.tx_arg = m;
+	ec.app_flow_size = sizeof(struct simflow);
+	ec.flow_end = record_flow;
+	ec.flow_end_arg = m;
+	ec.craft_ready_explicit = true;
+	if ((rc = engine_create(&ec, &m->eng, eb)) != 0)
+		return rc;
+	if ((rc = sched_create(1024, &m->s)) != 0)
+		return err_set(eb, rc, "out of memory");
+	sched_set_user(m->s, m);
+	if (rng_create(scn->seed, scn->run, 1, &m->rng_in) || rng_create(scn->seed, scn->run, 2, &m->rng_out) ||
+	    link_init(&m->in, &scn->in, m->rng_in) || link_init(&m->out, &scn->out, m->rng_out))
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	m->b_cap = (uint32_t)(scn->queue_pkts + 1);
+	m->b_ring = malloc(m->b_cap * sizeof *m->b_ring);
+	m->lat = latency_histogram();
+	m->blat = latency_histogram();
+	if (!m->b_ring || !m->lat || !m->blat)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	sched_event_init(&m->cpu_ev);
+	m->interval_ns = (uint64_t)(scn->stats_interval_ms * 1e6);
+	if (m->interval_ns == 0)
+		m->interval_ns = 1;
+	return setup_sources(m, eb);
+}
+
+static void write_scalars(struct model *m, const struct engine_stats *es, struct sim_summary *sum)
+{
+	uint64_t sim_ns = sched_now(m->s);
+	sum->source_packets = m->source_packets;
+	sum->packets_in = es->packets_in;
+	sum->packets_out = es->packets_out;
+	sum->sink_packets = m->sink_packets;
+	sum->flows = es->flows;
+	sum->hits = es->hits;
+	sum->strict_hits = es->strict_hits;
+	sum->misses = es->misses;
+	sum->late = es->late;
+	sum->crafted = es->crafted;
+	sum->wasted = es->wasted;
+	sum->divergent_packets = es->divergent_packets;
+	sum->latency_p50_ns = quantile(m->lat, 0.5);
+	sum->latency_p99_ns = quantile(m->lat, 0.99);
+	sum->baseline_latency_p50_ns = quantile(m->blat, 0.5);
+	sum->baseline_latency_p99_ns = quantile(m->blat, 0.99);
+	sum->sim_seconds = (double)sim_ns / 1e9;
+	if (!m->st)
+		return;
+	const struct {
+		const char *name;
+		double v;
+	} sc[] = {
+		{ "packets_in", (double)es->packets_in },
+		{ "packets_out", (double)es->packets_out },
+		{ "hits", (double)es->hits },
+		{ "strict_hits", (double)es->strict_hits },
+		{ "probe_hits", (double)es->probe_hits },
+		{ "misses", (double)es->misses },
+		{ "no_prediction", (double)es->no_prediction },
+		{ "late", (double)es->late },
+		{ "crafted", (double)es->crafted },
+		{ "wasted", (double)es->wasted },
+		{ "validation_failures", (double)es->validation_failures },
+		{ "divergent_packets", (double)es->divergent_packets },
+		{ "flows", (double)es->flows },
+		{ "pool_bytes_peak", (double)es->pool_bytes_peak },
+		{ "ip_csum_bad", (double)es->ip_csum_bad },
+		{ "dropped_parse_error", (double)es->dropped[ENGINE_DROP_PARSE] },
+		{ "dropped_no_route", (double)es->dropped[ENGINE_DROP_NO_ROUTE] },
+		{ "dropped_ttl_expired", (double)es->dropped[ENGINE_DROP_TTL_EXPIRED] },
+		{ "dropped_non_ip", (double)es->dropped[ENGINE_DROP_NON_IP] },
+		{ "flow_evictions", (double)es->flow_evictions },
+		{ "flow_expirations", (double)es->flow_expirations },
+		{ "latency_p50_ns", sum->latency_p50_ns },
+		{ "latency_p99_ns", sum->latency_p99_ns },
+		{ "baseline_latency_p50_ns", sum->baseline_latency_p50_ns },
+		{ "baseline_latency_p99_ns", sum->baseline_latency_p99_ns },
+		{ "latency_mean_ns", gsl_histogram_mean(m->lat) },
+		{ "baseline_latency_mean_ns", gsl_histogram_mean(m->blat) },
+		{ "hit_ratio", es->packets_in ? (double)es->hits / (double)es->packets_in : 0 },
+		{ "precision", es->crafted ? (double)es->hits / (double)es->crafted : 0 },
+		{ "source_packets", (double)m->source_packets },
+		{ "source_overflow", (double)m->source_overflow },
+		{ "sink_packets", (double)m->sink_packets },
+		{ "e2e_delay_mean_ns", m->sink_packets ? (double)m->delay_sum_ns / (double)m->sink_packets : 0 },
+		{ "link_in_queue_drops", (double)m->in.queue_drops },
+		{ "link_in_lost", (double)m->in.lost },
+		{ "link_out_queue_drops", (double)m->out.queue_drops },
+		{ "link_out_lost", (double)m->out.lost },
+		{ "shaper_queue_drops", (double)m->shaper_queue_drops },
+		{ "baseline_queue_drops", (double)m->baseline_queue_drops },
+		{ "cpu_packet_ns", (double)m->cpu_pkt_ns },
+		{ "cpu_craft_ns", (double)m->cpu_craft_ns },
+		{ "cpu_baseline_ns", (double)es->packets_in * m->cost.slow_ns },
+		{ "craft_jobs_run", (double)m->jobs_run },
+		{ "craft_jobs_skipped", (double)m->jobs_skipped },
+		{ "craft_jobs_preempted", (double)m->jobs_preempted },
+		{ "sim_time_ns", (double)sim_ns },
+		{ "cost_slow_ns", m->cost.slow_ns },
+		{ "cost_hit_ns", m->cost.hit_ns },
+		{ "cost_miss_ns", m->cost.miss_ns },
+		{ "cost_craft_ns", m->cost.craft_ns },
+	};
+	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
+		store_scalar(m->st, m->run_id, sc[i].name, sc[i].v);
+	uint64_t back = 0, jumps = 0, skipped = 0;
+	for (unsigned i = 0; i < m->scn->n_src; i++) {
+		back += m->traces[i].ts_backwards;
+		jumps += m->traces[i].ts_jumps;
+		skipped += m->traces[i].ts_skipped;
+	}
+	store_scalar(m->st, m->run_id, "source_ts_backwards", (double)back);
+	store_scalar(m->st, m->run_id, "source_ts_jumps", (double)jumps);
+	store_scalar(m->st, m->run_id, "source_ts_skipped", (double)skipped);
+}
+
+static void teardown(struct model *m)
+{
+	engine_destroy(m->eng);
+	route_table_destroy(m->rt);
+	sched_destroy(m->s);
+	link_fini(&m->in);
+	link_fini(&m->out);
+	rng_destroy(m->rng_in);
+	rng_destroy(m->rng_out);
+	for (size_t i = 0; i < m->n_srcs; i++) {
+		rng_destroy(m->srcs[i].rng);
+		free(m->srcs[i].flow_gen);
+		free(m->srcs[i].left);
+		free(m->srcs[i].seq);
+	}
+	free(m->srcs);
+	for (unsigned i = 0; i < SCN_MAX_SOURCES; i++)
+		free_trace(&m->traces[i]);
+	for (size_t i = 0; i < m->n_blocks; i++) {
+		/* Large frames still held by packets in flight (an interrupted run). */
+		for (int k = 0; k < 1024; k++)
+			if (m->pkt_blocks[i][k].frame != m->pkt_blocks[i][k].buf && !m->pkt_blocks[i][k].borrowed)
+				free(m->pkt_blocks[i][k].frame);
+		free(m->pkt_blocks[i]);
+	}
+	free(m->pkt_blocks);
+	free(m->jobs);
+	free(m->b_ring);
+	if (m->lat)
+		gsl_histogram_free(m->lat);
+	if (m->blat)
+		gsl_histogram_free(m->blat);
+}
+
+int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, struct errbuf *eb)
+{
+	struct model *m = calloc(1, sizeof *m);
+	if (!m)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	memset(sum, 0, sizeof *sum);
+	m->scn = scn;
+	m->o = o;
+	m->st = o->store;
+	m->run_id = o->run_id;
+	int rc = setup(m, eb);
+	if (!rc) {
+		uint64_t t0 = cli_now_ns();
+		uint64_t stop = scn->stop_s > 0 ? (uint64_t)(scn->stop_s * 1e9) : UINT64_MAX;
+		sum->events = sched_run(m->s, stop);
+		sum->wall_seconds = (double)(cli_now_ns() - t0) / 1e9;
+		sum->interrupted = o->interrupted && *o->interrupted;
+		if (m->failed)
+			rc = err_set(eb, -ERR_NOMEM, "%s", m->fail_msg);
+		struct engine_stats es;
+		stats_flush(m);
+		engine_finish(m->eng); /* flows end: their rows are written */
+		engine_get_stats(m->eng, &es);
+		write_scalars(m, &es, sum);
+	}
+	teardown(m);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/* model: the simulated topology around the shaper, and its run.
+ *
+ *   source(s) --link.in--> [ ingress queue -> CPU: engine ] --link.out--> sink
+ *
+ * Sources replay captures against absolute time from their first packet (scaled, looped,
+ * cloned onto new addresses) or generate Poisson or on/off traffic with heavy-tailed flow sizes.
+ * The shaper is a CPU: a packet is served, in arrival order, for the calibrated cost of the path
+ * it actually took in the engine (hit, miss, slow path, drop).  Crafting the next packet of a
+ * flow is a job that runs only while no packet waits, and an arriving packet preempts it (it
+ * resumes later): pre-crafting helps only when the node has slack, as in reality.  A pre-built
+ * packet whose job has not finished when its packet is served cannot be used (a late miss).
+ *
+ * The baseline is simulated on the same arrivals: a second, analytical FIFO server charges every
+ * packet the slow-path cost, so every run measures both latencies through the shaper for the
+ * same packets.  Results go to the SQLite store: scalars, per-flow rows (FlowMonitor-like), and
+ * time series. */
+#ifndef PRECRAFT_SIM_MODEL_H
+#define PRECRAFT_SIM_MODEL_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "scenario.h"
+
+struct store;
+
+struct sim_opts {
+	struct store *store;       /* may be NULL */
+	int64_t run_id;
+	volatile sig_atomic_t *interrupted; /* polled; may be NULL */
+	int quiet;
+};
+
+/* A few figures for the command's summary; the full set goes to the store. */
+struct sim_summary {
+	uint64_t source_packets, packets_in, packets_out, sink_packets, flows;
+	uint64_t hits, strict_hits, misses, late, crafted, wasted, divergent_packets;
+	double latency_p50_ns, latency_p99_ns, baseline_latency_p50_ns, baseline_latency_p99_ns;
+	double sim_seconds, wall_seconds;
+	uint64_t events;
+	int interrupted;
+};
+
+/* Runs 'scn'.  Returns 0, or a negative ERR_* with detail (a bad file named in the scenario
+ * is -ERR_FORMAT or -ERR_IO). */
+int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, struct errbuf *eb)
+	WARN_UNUSED;
+
+#endif

@@ -1,0 +1,336 @@
+/* scenario: the INI reader and the one table of keys (see scenario.h). */
+#include "scenario.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ktype { K_U64, K_DBL, K_STR, K_ENUM };
+
+struct key {
+	const char *section;       /* "source" matches every [source.NAME] */
+	const char *name;
+	enum ktype type;
+	size_t off;                /* in struct scenario, or struct scn_source for "source" */
+	size_t size;               /* K_STR: buffer size */
+	double lo, hi;
+	const char *values;        /* K_ENUM: names separated by '|', in enum order */
+	const char *def;
+	const char *unit;
+	const char *help;
+};
+
+#define S(f) offsetof(struct scenario, f), sizeof(((struct scenario *)0)->f)
+#define L(side, f) offsetof(struct scenario, side.f), 0
+#define R(f) offsetof(struct scn_source, f), sizeof(((struct scn_source *)0)->f)
+#define LINK_KEYS(sec, side)                                                                       \
+	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth; 0 = infinite" }, \
+	{ sec, "delay_us", K_DBL, L(side, delay_us), 0, 1e9, NULL, "10", "us", "propagation delay" }, \
+	{ sec, "queue_pkts", K_U64, L(side, queue_pkts), 1, 1e9, NULL, "1000", "packets", "drop-tail queue capacity" }, \
+	{ sec, "loss", K_ENUM, L(side, loss), 0, 0, "none|bernoulli|gilbert", "none", "", "loss model" }, \
+	{ sec, "loss_p", K_DBL, L(side, loss_p), 0, 1, NULL, "0", "probability", "Bernoulli loss per packet" }, \
+	{ sec, "ge_p_gb", K_DBL, L(side, ge_p_gb), 0, 1, NULL, "0.001", "probability", "Gilbert-Elliott good to bad, per packet" }, \
+	{ sec, "ge_p_bg", K_DBL, L(side, ge_p_bg), 0, 1, NULL, "0.1", "probability", "Gilbert-Elliott bad to good, per packet" }, \
+	{ sec, "ge_loss_good", K_DBL, L(side, ge_loss_good), 0, 1, NULL, "0", "probability", "loss in the good state" }, \
+	{ sec, "ge_loss_bad", K_DBL, L(side, ge_loss_bad), 0, 1, NULL, "0.5", "probability", "loss in the bad state" }
+
+static const struct key keys[] = {
+	{ "run", "seed", K_U64, S(seed), 0, 1.8e19, NULL, "1", "", "seed of every random stream (--seed overrides)" },
+	{ "run", "run", K_U64, S(run), 0, 1e9, NULL, "1", "", "run number: independent replications of one seed (--run overrides)" },
+	{ "run", "stop_s", K_DBL, S(stop_s), 0, 1e9, NULL, "0", "s", "simulated time to stop at; 0 = when the sources are done" },
+	{ "run", "stats_interval_ms", K_DBL, S(stats_interval_ms), 0.001, 1e9, NULL, "10", "ms", "period of the time series in the vector table" },
+	{ "shaper", "mode", K_ENUM, S(mode), 0, 0, "baseline|precraft|shadow", "precraft", "", "processing mode" },
+	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)" },
+	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'" },
+	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'" },
+	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity" },
+	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none" },
+	{ "shaper", "pool_mb", K_U64, S(pool_mb), 2, 1e6, NULL, "64", "MiB", "pre-built packet pool budget" },
+	{ "shaper", "min_confidence", K_DBL, S(min_confidence), 0, 1, NULL, "0", "", "confidence a prediction needs to be built" },
+	{ "shaper", "snat", K_STR, S(snat), 0, 0, NULL, "", "IPv4 address", "source NAT address; empty = no NAT" },
+	{ "shaper", "queue_pkts", K_U64, S(queue_pkts), 1, 1e9, NULL, "1000", "packets", "ingress queue in front of the CPU" },
+	{ "shaper", "cpu_speed", K_DBL, S(cpu_speed), 1e-6, 1e6, NULL, "1", "", "CPU speed factor: every cost is divided by it" },
+	{ "shaper", "slow_ns", K_DBL, S(slow_ns), 0, 1e12, NULL, "0", "ns", "slow-path cost; 0 = from the cost profile" },
+	{ "shaper", "hit_ns", K_DBL, S(hit_ns), 0, 1e12, NULL, "0", "ns", "hit cost; 0 = from the cost profile" },
+	{ "shaper", "miss_ns", K_DBL, S(miss_ns), 0, 1e12, NULL, "0", "ns", "miss cost in pre-crafting mode; 0 = from the profile" },
+	{ "shaper", "craft_ns", K_DBL, S(craft_ns), 0, 1e12, NULL, "0", "ns", "learning, predicting and pre-building one packet; 0 = from the profile" },
+	{ "shaper", "drop_ns", K_DBL, S(drop_ns), 0, 1e12, NULL, "0", "ns", "cost of a packet dropped as malformed; 0 = from the profile" },
+	LINK_KEYS("link.in", in),
+	LINK_KEYS("link.out", out),
+	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets" },
+	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts" },
+	{ "source", "file", K_STR, R(file), 0, 0, NULL, "", "", "trace: capture file (pcap, pcapng, gzip), relative to the scenario" },
+	{ "source", "speed", K_DBL, R(speed), 1e-6, 1e9, NULL, "1", "", "trace: time scale, 2 = twice as fast" },
+	{ "source", "loop", K_U64, R(loop), 1, 1e9, NULL, "1", "times", "trace: replays, one after the other" },
+	{ "source", "clones", K_U64, R(clones), 1, 65536, NULL, "1", "copies", "trace: copies on new addresses (198.18.0.0/15, 2001:2::/48), started clone_spacing_ms apart" },
+	{ "source", "clone_spacing_ms", K_DBL, R(clone_spacing_ms), 0, 1e9, NULL, "1", "ms", "trace: start offset between clones" },
+	{ "source", "ts_policy", K_ENUM, R(ts_policy), 0, 0, "clamp|skip", "clamp", "", "trace: a timestamp going back or jumping more than max_gap_s is clamped, or its packet skipped" },
+	{ "source", "max_gap_s", K_DBL, R(max_gap_s), 0, 1e9, NULL, "10", "s", "trace: largest gap taken as it is" },
+	{ "source", "rate_pps", K_DBL, R(rate_pps), 0, 1e12, NULL, "10000", "packets/s", "poisson/onoff: packet rate (while on)" },
+	{ "source", "flows", K_U64, R(flows), 1, 1e8, NULL, "100", "flows", "poisson/onoff: concurrent flows" },
+	{ "source", "proto", K_ENUM, R(proto), 0, 0, "udp|tcp", "udp", "", "poisson/onoff: transport" },
+	{ "source", "payload_bytes", K_U64, R(payload_bytes), 0, 1400, NULL, "200", "bytes", "poisson/onoff: payload per packet" },
+	{ "source", "flow_pkts_shape", K_DBL, R(flow_pkts_shape), 0, 100, NULL, "0", "", "poisson/onoff: Pareto shape of packets per flow (heavy tail); 0 = flows never end" },
+	{ "source", "flow_pkts_min", K_DBL, R(flow_pkts_min), 1, 1e9, NULL, "10", "packets", "poisson/onoff: Pareto scale (smallest flow)" },
+	{ "source", "on_ms", K_DBL, R(on_ms), 0, 1e9, NULL, "100", "ms", "onoff: mean on period (exponential)" },
+	{ "source", "off_ms", K_DBL, R(off_ms), 0, 1e9, NULL, "100", "ms", "onoff: mean off period (exponential)" },
+	{ "source", "duration_s", K_DBL, R(duration_s), 0, 1e9, NULL, "1", "s", "poisson/onoff: how long the source runs" },
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+static bool is_source_key(const struct key *k)
+{
+	return strcmp(k->section, "source") == 0;
+}
+
+static int set_value(void *base, const struct key *k, const char *v, char *why, size_t why_n)
+{
+	char *p = (char *)base + k->off;
+	char *end;
+	errno = 0;
+	switch (k->type) {
+	case K_U64: {
+		unsigned long long x = strtoull(v, &end, 10);
+		if (!*v || *end || errno || v[0] == '-' || (double)x < k->lo || (double)x > k->hi) {
+			snprintf(why, why_n, "a whole number from %.0f to %.0f", k->lo, k->hi);
+			return -1;
+		}
+		*(uint64_t *)(void *)p = x;
+		return 0;
+	}
+	case K_DBL: {
+		double x = strtod(v, &end);
+		if (!*v || *end || errno || !(x >= k->lo && x <= k->hi)) {
+			snprintf(why, why_n, "a number from %g to %g", k->lo, k->hi);
+			return -1;
+		}
+		*(double *)(void *)p = x;
+		return 0;
+	}
+	case K_STR:
+		if (strlen(v) >= k->size) {
+			snprintf(why, why_n, "at most %zu characters", k->size - 1);
+			return -1;
+		}
+		strcpy(p, v);
+		return 0;
+	case K_ENUM: {
+		uint64_t i = 0;
+		for (const char *s = k->values; *s; i++) {
+			size_t n = strcspn(s, "|");
+			if (strlen(v) == n && strncmp(s, v, n) == 0) {
+				*(uint64_t *)(void *)p = i;
+				return 0;
+			}
+			s += n + (s[n] == '|');
+		}
+		snprintf(why, why_n, "one of %s", k->values);
+		return -1;
+	}
+	}
+	return -1;
+}
+
+static void defaults_for(void *base, bool source)
+{
+	char why[128];
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (is_source_key(&keys[i]) == source)
+			(void)set_value(base, &keys[i], keys[i].def, why, sizeof why);
+}
+
+void scenario_defaults(struct scenario *s)
+{
+	memset(s, 0, sizeof *s);
+	defaults_for(s, false);
+}
+
+static struct scn_source *find_source(struct scenario *s, const char *name, bool create)
+{
+	for (unsigned i = 0; i < s->n_src; i++)
+		if (strcmp(s->src[i].name, name) == 0)
+			return &s->src[i];
+	if (!create || s->n_src == SCN_MAX_SOURCES || strlen(name) >= sizeof s->src[0].name || !*name)
+		return NULL;
+	struct scn_source *src = &s->src[s->n_src++];
+	memset(src, 0, sizeof *src);
+	defaults_for(src, true);
+	strcpy(src->name, name);
+	return src;
+}
+
+/* Assigns 'value' to 'key' of 'section'.  'where' prefixes errors ("file:line" or "--set"). */
+static int assign(struct scenario *s, const char *section, const char *key, const char *value, const char *where,
+		  struct errbuf *eb)
+{
+	void *base = s;
+	bool source = strncmp(section, "source.", 7) == 0;
+	if (source) {
+		base = find_source(s, section + 7, true);
+		if (!base)
+			return err_set(eb, -ERR_FORMAT, "%s: cannot add source '%s' (at most %d, names up to 31 characters)",
+				       where, section + 7, SCN_MAX_SOURCES);
+	}
+	bool section_known = source;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (source ? !is_source_key(k) : strcmp(k->section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(k->name, key) != 0)
+			continue;
+		char why[128];
+		if (set_value(base, k, value, why, sizeof why))
+			return err_set(eb, -ERR_FORMAT, "%s: bad value '%s' for %s.%s: expected %s", where, value, section,
+				       key, why);
+		return 0;
+	}
+	if (!section_known)
+		return err_set(eb, -ERR_FORMAT, "%s: unknown section [%s] (run, shaper, link.in, link.out, source.NAME)",
+			       where, section);
+	return err_set(eb, -ERR_FORMAT, "%s: unknown key '%s' in [%s] (see scenarios/README.md)", where, key, section);
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = 0;
+	return s;
+}
+
+int scenario_load(struct scenario *s, const char *path, struct errbuf *eb)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	snprintf(s->path, sizeof s->path, "%s", path);
+	char line[1024], section[64] = "", where[SCN_PATH + 32];
+	unsigned n = 0;
+	int rc = 0;
+	while (!rc && fgets(line, sizeof line, f)) {
+		n++;
+		snprintf(where, sizeof where, "%s:%u", path, n);
+		char *c = strpbrk(line, "#;");
+		if (c)
+			*c = 0;
+		char *t = trim(line);
+		if (!*t)
+			continue;
+		if (*t == '[') {
+			char *close = strchr(t, ']');
+			if (!close || close[1] || close - t - 1 >= (long)sizeof section) {
+				rc = err_set(eb, -ERR_FORMAT, "%s: bad section header '%s'", where, t);
+				break;
+			}
+			*close = 0;
+			snprintf(section, sizeof section, "%s", trim(t + 1));
+			if (strncmp(section, "source.", 7) == 0 && !find_source(s, section + 7, true))
+				rc = err_set(eb, -ERR_FORMAT, "%s: cannot add source '%s'", where, section + 7);
+			continue;
+		}
+		char *eq = strchr(t, '=');
+		if (!eq) {
+			rc = err_set(eb, -ERR_FORMAT, "%s: expected 'key = value', got '%s'", where, t);
+			break;
+		}
+		*eq = 0;
+		if (!*section) {
+			rc = err_set(eb, -ERR_FORMAT, "%s: key '%s' before any [section]", where, trim(t));
+			break;
+		}
+		rc = assign(s, section, trim(t), trim(eq + 1), where, eb);
+	}
+	fclose(f);
+	return rc;
+}
+
+int scenario_set(struct scenario *s, const char *a, struct errbuf *eb)
+{
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", a);
+	char *eq = strchr(buf, '=');
+	char *dot = NULL;
+	for (char *q = buf; eq && q < eq; q++) /* the last dot before '=' ends the section */
+		if (*q == '.')
+			dot = q;
+	if (!eq || !dot || dot == buf)
+		return err_set(eb, -ERR_FORMAT, "--set %s: expected section.key=value", a);
+	*eq = 0;
+	*dot = 0;
+	char where[1100];
+	snprintf(where, sizeof where, "--set %s", a);
+	return assign(s, trim(buf), trim(dot + 1), trim(eq + 1), where, eb);
+}
+
+void scenario_resolve(const struct scenario *s, const char *in, char *out, size_t cap)
+{
+	const char *slash = strrchr(s->path, '/');
+	if (in[0] == '/' || !slash)
+		snprintf(out, cap, "%s", in);
+	else
+		snprintf(out, cap, "%.*s/%s", (int)(slash - s->path), s->path, in);
+}
+
+static void format(const void *base, const struct key *k, char *out, size_t n)
+{
+	const char *p = (const char *)base + k->off;
+	switch (k->type) {
+	case K_U64:
+		snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)(const void *)p);
+		break;
+	case K_DBL:
+		snprintf(out, n, "%.17g", *(const double *)(const void *)p);
+		break;
+	case K_STR:
+		snprintf(out, n, "%s", p);
+		break;
+	case K_ENUM: {
+		uint64_t v = *(const uint64_t *)(const void *)p;
+		const char *s = k->values;
+		for (uint64_t i = 0; i < v && *s; i++)
+			s += strcspn(s, "|") + 1;
+		snprintf(out, n, "%.*s", (int)strcspn(s, "|"), s);
+		break;
+	}
+	}
+}
+
+void scenario_each(const struct scenario *s, void (*fn)(void *arg, const char *name, const char *value), void *arg)
+{
+	char name[128], value[SCN_PATH];
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (is_source_key(&keys[i]))
+			continue;
+		snprintf(name, sizeof name, "%s.%s", keys[i].section, keys[i].name);
+		format(s, &keys[i], value, sizeof value);
+		fn(arg, name, value);
+	}
+	for (unsigned j = 0; j < s->n_src; j++)
+		for (size_t i = 0; i < N_KEYS; i++) {
+			if (!is_source_key(&keys[i]))
+				continue;
+			snprintf(name, sizeof name, "source.%s.%s", s->src[j].name, keys[i].name);
+			format(&s->src[j], &keys[i], value, sizeof value);
+			fn(arg, name, value);
+		}
+}
+
+void scenario_print_keys(FILE *out)
+{
+	const char *last = "";
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(k->section, last) != 0) {
+			fprintf(out, "\n### [%s%s]\n\n| key | default | unit | meaning |\n|---|---|---|---|\n", k->section,
+				is_source_key(k) ? ".NAME" : "");
+			last = k->section;
+		}
+		fprintf(out, "| `%s` | `%s` | %s | %s%s%s |\n", k->name, *k->def ? k->def : "(empty)", k->unit,
+			k->help, k->type == K_ENUM ? ": " : "", k->type == K_ENUM ? k->values : "");
+	}
+}

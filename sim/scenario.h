@@ -1,0 +1,103 @@
+/* scenario: the simulator's configuration, read from an INI file and --set overrides.
+ *
+ * Every key is declared once, in a table in scenario.c, with its type, unit, range and default;
+ * scenarios/README.md documents the same table.  An unknown section or key, or a value out of
+ * range, is an error naming the file and line (or the --set argument).  After loading, every
+ * key has a value, and scenario_each() lists them all, defaults included, for run_param. */
+#ifndef PRECRAFT_SIM_SCENARIO_H
+#define PRECRAFT_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/engine.h"
+#include "core/err.h"
+
+#define SCN_MAX_SOURCES 8
+#define SCN_PATH 512
+
+enum scn_loss { SCN_LOSS_NONE, SCN_LOSS_BERNOULLI, SCN_LOSS_GILBERT };
+enum scn_src { SCN_SRC_TRACE, SCN_SRC_POISSON, SCN_SRC_ONOFF };
+enum scn_ts { SCN_TS_CLAMP, SCN_TS_SKIP };
+
+struct scn_link {
+	double rate_mbps;          /* 0 = infinitely fast */
+	double delay_us;
+	uint64_t queue_pkts;
+	uint64_t loss;             /* enum scn_loss */
+	double loss_p;             /* Bernoulli loss probability */
+	double ge_p_gb, ge_p_bg;   /* Gilbert-Elliott: good->bad, bad->good per packet */
+	double ge_loss_good, ge_loss_bad;
+};
+
+struct scn_source {
+	char name[32];
+	uint64_t type;             /* enum scn_src */
+	double start_s;
+	/* trace */
+	char file[SCN_PATH];
+	double speed;              /* time scale: 2 = twice as fast */
+	uint64_t loop;
+	uint64_t clones;           /* copies of the trace on new addresses */
+	double clone_spacing_ms;
+	uint64_t ts_policy;        /* enum scn_ts: what to do with timestamps that go back or jump */
+	double max_gap_s;
+	/* synthetic */
+	double rate_pps;
+	uint64_t flows;
+	uint64_t proto;            /* 6 or 17 */
+	uint64_t payload_bytes;
+	double flow_pkts_shape;    /* Pareto shape of packets per flow (0 = endless flows) */
+	double flow_pkts_min;
+	double on_ms, off_ms;      /* on/off periods, exponential means */
+	double duration_s;
+};
+
+struct scenario {
+	char path[SCN_PATH];       /* the file read, "" for defaults only */
+	/* [run] */
+	uint64_t seed, run;
+	double stop_s;             /* 0 = when the sources are done */
+	double stats_interval_ms;
+	/* [shaper] */
+	uint64_t mode;             /* enum engine_mode */
+	char predictor[32];
+	char routes[SCN_PATH];
+	char costs[SCN_PATH];
+	uint64_t flows;
+	double idle_s;
+	uint64_t pool_mb;
+	double min_confidence;
+	char snat[32];
+	uint64_t queue_pkts;
+	double cpu_speed;          /* costs are divided by this */
+	double slow_ns, hit_ns, miss_ns, craft_ns, drop_ns; /* 0 = from the cost profile */
+	/* [link.in], [link.out] */
+	struct scn_link in, out;
+	/* [source.NAME] */
+	struct scn_source src[SCN_MAX_SOURCES];
+	unsigned n_src;
+};
+
+/* Fills 's' with every default and no source. */
+void scenario_defaults(struct scenario *s);
+
+/* Reads 'path' over the defaults.  Returns 0, or -ERR_FORMAT / -ERR_IO with "file:line: what". */
+int scenario_load(struct scenario *s, const char *path, struct errbuf *eb) WARN_UNUSED;
+
+/* Applies "section.key=value" (e.g. "link.in.loss_p=0.01", "source.main.speed=2").  A source
+ * section that does not exist yet is created. */
+int scenario_set(struct scenario *s, const char *assignment, struct errbuf *eb) WARN_UNUSED;
+
+/* Resolves a path given in the scenario relative to the scenario file's folder. */
+void scenario_resolve(const struct scenario *s, const char *in, char *out, size_t cap);
+
+/* Calls 'fn' with every key's full name and current value, in a fixed order. */
+void scenario_each(const struct scenario *s, void (*fn)(void *arg, const char *name, const char *value),
+		   void *arg);
+
+/* Prints the key table as Markdown (the body of scenarios/README.md). */
+void scenario_print_keys(FILE *out);
+
+#endif
