@@ -52,6 +52,28 @@ for t in small full; do
 	echo "     hit ratio $(kv "$f" hit_ratio), precision $(kv "$f" precision); in-memory baseline $(kv "$f" engine_baseline_pps) pps, precraft $(kv "$f" engine_precraft_pps) pps"
 done
 
+echo "-- simulator: event scheduler, ns-3 bench-scheduler hold model (exponential delays, mean 100 ns)"
+anchor() { case $1 in 1000) echo 8.6;; 100000) echo 2.9;; 1000000) echo 2.2;; esac; }
+for n in 1000 100000 1000000; do
+	"$B/bench" sched "$n" 100 10000000 > "$TMP/sched.txt"
+	eps=$(kv "$TMP/sched.txt" sched_events_per_s)
+	"$B/bench" sched "$n" 0 10000000 > "$TMP/ties.txt"
+	printf '   %7d pending: %5.1f M events/s (%s B per event), all ties %5.1f M/s; ns-3 best %s M: x%s (goal >= 3)\n' \
+		"$n" "$(awk -v e="$eps" 'BEGIN { print e / 1e6 }')" "$(kv "$TMP/sched.txt" sched_bytes_per_event)" \
+		"$(awk -v e="$(kv "$TMP/ties.txt" sched_events_per_s)" 'BEGIN { print e / 1e6 }')" "$(anchor "$n")" \
+		"$(awk -v e="$eps" -v a="$(anchor "$n")" 'BEGIN { printf "%.2f", e / 1e6 / a }')"
+done
+echo "-- simulator: the $N-packet workload replayed through the default topology, results written"
+"$B/bench" mktrace "$TRACE" "$N" traces/*.pcap traces/*.pcapng > /dev/null
+printf '[shaper]\nflows = 1048576\n[source.big]\ntype = trace\nfile = %s\n' "$TRACE" > "$TMP/big.ini"
+for iv in 10 1000; do
+	rm -f "$TMP/sim.db" "$TMP/sim.db-wal" "$TMP/sim.db-shm"
+	"$B/precraft" sim "$TMP/big.ini" --db "$TMP/sim.db" --set run.stats_interval_ms=$iv > "$TMP/sim.txt"
+	secs=$(awk '$1 == "simulated" { print $5 }' "$TMP/sim.txt")
+	rows=$(sqlite3 "$TMP/sim.db" "SELECT count(*) FROM vector")
+	echo "   stats every $iv ms: $(pps "$secs") M simulated packets/s ($rows vector rows)   (goal >= 2)"
+done
+
 echo "-- flow table with 1,000,000 flows"
 "$B/bench" flows 1000000 > "$TMP/flows.txt"
 echo "   lookups/s $(kv "$TMP/flows.txt" flow_lookups_per_s), bytes per flow $(kv "$TMP/flows.txt" flow_table_bytes_per_flow)   (goal <= 256)"

@@ -1,27 +1,30 @@
 #!/bin/sh
-# make demo: the main job on the bundled default capture.  Replays an SMB2 bulk transfer
-# (traces/zeek-smb2.pcap) through the shaper in baseline and precraft mode, checks that both
-# sent the same bytes, and prints what pre-crafting did.
+# make demo: the main job on the bundled default.  Simulates the default scenario (an SMB2 bulk
+# transfer, traces/zeek-smb2.pcap, through source -> link -> shaper -> link -> sink) into
+# results.db, then replays the same capture in baseline and precraft mode and checks that both
+# sent the same bytes.
 set -eu
 PRECRAFT=${1:-build/precraft}
-TRACE=traces/zeek-smb2.pcap
+DB=results.db
 OUT=demo-out
 mkdir -p "$OUT"
-echo "== precraft demo: $TRACE"
-"$PRECRAFT" replay "$TRACE" --mode baseline --egress "$OUT/baseline.pcap" > "$OUT/baseline.txt"
-"$PRECRAFT" replay "$TRACE" --mode precraft --egress "$OUT/precraft.pcap" > "$OUT/precraft.txt"
-"$PRECRAFT" replay "$TRACE" --mode shadow > "$OUT/shadow.txt"
-get() { awk -v k="$2" '$1 == k { print $2 }' "$OUT/$1.txt"; }
-printf '  packets in/out        %s / %s\n' "$(get precraft packets_in)" "$(get precraft packets_out)"
-printf '  hits (strict)         %s (%s)\n' "$(get precraft hits)" "$(get precraft strict_hits)"
-printf '  hit ratio, precision  %s, %s\n' "$(get precraft hit_ratio)" "$(get precraft precision)"
-printf '  crafted / wasted      %s / %s\n' "$(get precraft crafted)" "$(get precraft wasted)"
-printf '  pool peak bytes       %s\n' "$(get precraft pool_bytes_peak)"
-printf '  shadow divergences    %s\n' "$(get shadow divergent_packets)"
+echo "== precraft demo: scenarios/default.ini -> $DB"
+"$PRECRAFT" sim scenarios/default.ini --db "$DB"
+run=$(sqlite3 "$DB" "SELECT max(id) FROM run")
+echo
+echo "== the same capture, untimed, in both modes"
+"$PRECRAFT" replay traces/zeek-smb2.pcap --mode baseline --egress "$OUT/baseline.pcap" --quiet
+"$PRECRAFT" replay traces/zeek-smb2.pcap --mode precraft --egress "$OUT/precraft.pcap" --quiet
 if cmp -s "$OUT/baseline.pcap" "$OUT/precraft.pcap"; then
-	echo "  egress: baseline and precraft sent identical bytes ($OUT/precraft.pcap)"
+	echo "  egress: baseline and precraft sent identical bytes ($OUT/*.pcap)"
 else
 	echo "  egress: DIFFERENT, this is a bug" >&2
 	exit 1
 fi
-echo "Full counters: $OUT/precraft.txt.  Try: $PRECRAFT replay --help"
+echo
+echo "== query the results"
+echo "  sqlite3 $DB \"SELECT name, value FROM scalar WHERE run_id = $run ORDER BY name\""
+echo "  sqlite3 $DB \"SELECT src, dst, packets, hits, misses, delay_sum_ns / packets FROM flow WHERE run_id = $run\""
+echo "  sqlite3 $DB \"SELECT t_ns, value FROM vector WHERE run_id = $run AND name = 'hit_ratio'\""
+sqlite3 -column -header "$DB" "SELECT name, value FROM scalar WHERE run_id = $run AND name IN
+	('hit_ratio','precision','latency_p50_ns','baseline_latency_p50_ns','latency_p99_ns','baseline_latency_p99_ns','pool_bytes_peak')"

@@ -22,7 +22,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
-#define CHUNK 64
+#define CHUNK 32
 #define NBUCKETS 65
 
 struct ent {
@@ -45,7 +45,8 @@ struct bucket {
 struct sched {
 	struct bucket b[NBUCKETS];
 	struct chunk *free_chunks;
-	size_t n_free;             /* kept >= NBUCKETS, so that redistribution never allocates */
+	size_t n_free;             /* kept > max_bucket, so that redistribution never allocates */
+	unsigned max_bucket;       /* the highest bucket ever used */
 	size_t chunks;             /* allocated */
 	size_t pending;            /* live events */
 	uint64_t now;              /* the time of the last event run */
@@ -94,11 +95,15 @@ static inline unsigned bucket_of(uint64_t t, uint64_t base)
 	return t == base ? 0 : 64u - (unsigned)__builtin_clzll(t ^ base);
 }
 
-/* Keeps a free chunk for every bucket: redistribution adds at most one new chunk per target
- * bucket beyond the chunks it frees, so with this reserve it never allocates. */
-static int reserve(struct sched *s)
+/* Keeps a free chunk for every bucket that can receive entries: redistributing bucket i moves
+ * entries only to buckets below i and adds at most one new chunk per target bucket beyond the
+ * chunks it frees, so with this reserve it never allocates.  Sized by the highest bucket in use
+ * ('need'), which stays small when pending times span little. */
+static int reserve(struct sched *s, unsigned need)
 {
-	while (s->n_free < NBUCKETS) {
+	if (need > s->max_bucket)
+		s->max_bucket = need;
+	while (s->n_free <= s->max_bucket) {
 		struct chunk *n = malloc(sizeof *n);
 		if (!n)
 			return -ERR_NOMEM;
@@ -165,12 +170,17 @@ int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *f
 {
 	if (t_ns < s->now || ev->idx != SCHED_IDLE)
 		return -ERR_INVAL;
-	if (reserve(s))
-		return -ERR_NOMEM;
-	if (t_ns < s->base)
+	if (t_ns < s->base) {
+		/* Entries may climb to any bucket. */
+		if (reserve(s, NBUCKETS - 1))
+			return -ERR_NOMEM;
 		rebase(s, t_ns);
+	}
+	unsigned k = bucket_of(t_ns, s->base);
+	if (reserve(s, k))
+		return -ERR_NOMEM;
 	struct ent e = { t_ns, s->next_seq, ev };
-	append(s, &s->b[bucket_of(t_ns, s->base)], e);
+	append(s, &s->b[k], e);
 	ev->t_ns = t_ns;
 	ev->seq = s->next_seq++;
 	ev->fn = fn;

@@ -33,6 +33,7 @@ static const char sim_usage[] =
 	"  --db FILE                 results database (default results.db)\n"
 	"  --seed N, --run N         seed and run number (replications of one seed)\n"
 	"  --quiet                   print nothing but errors\n"
+	"  --keys                    print every scenario key (Markdown) and exit\n"
 	"Exit: 0 done, 1 runtime failure or interrupted (results kept), 2 bad usage or input.\n";
 
 struct param_ctx {
@@ -115,11 +116,12 @@ int simcmd_run(const struct scenario *scn, const char *db, int argc, char **argv
 
 int sim_main(int argc, char **argv)
 {
-	enum { O_SET = 256, O_DB, O_SEED, O_RUN, O_QUIET, O_HELP };
+	enum { O_SET = 256, O_DB, O_SEED, O_RUN, O_QUIET, O_HELP, O_KEYS };
 	static const struct option lo[] = {
 		{ "set", required_argument, 0, O_SET }, { "db", required_argument, 0, O_DB },
 		{ "seed", required_argument, 0, O_SEED }, { "run", required_argument, 0, O_RUN },
-		{ "quiet", no_argument, 0, O_QUIET }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
+		{ "quiet", no_argument, 0, O_QUIET }, { "help", no_argument, 0, O_HELP },
+		{ "keys", no_argument, 0, O_KEYS },   { 0, 0, 0, 0 },
 	};
 	const char *db = "results.db", *sets[256];
 	int n_sets = 0, quiet = 0, c;
@@ -154,6 +156,9 @@ int sim_main(int argc, char **argv)
 			break;
 		case O_HELP:
 			fputs(sim_usage, stdout);
+			return EXIT_OK;
+		case O_KEYS:
+			scenario_print_keys(stdout);
 			return EXIT_OK;
 		default:
 			cli_error("sim: unknown or incomplete option '%s' (see 'precraft sim --help')", argv[optind - 1]);

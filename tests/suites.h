@@ -10,5 +10,6 @@ int route_test_register(void);
 int engine_test_register(void);
 int golden_test_register(void);
 int sched_test_register(void);
+int model_test_register(void);
 
 #endif
