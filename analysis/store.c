@@ -8,11 +8,19 @@
 #include <time.h>
 
 #define BATCH_ROWS 4096
+#define MAX_SERIES 64
+
+struct series {
+	int64_t run_id, id;
+	char name[64];
+};
 
 struct store {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow;
+	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series;
+	struct series series[MAX_SERIES]; /* ids of the series written lately */
+	unsigned n_series;
 	unsigned pending;          /* rows in the open transaction */
 	int in_tx;
 };
@@ -35,10 +43,17 @@ static const char schema[] =
 	" src TEXT, dst TEXT, sport INTEGER, dport INTEGER, packets INTEGER, bytes INTEGER,"
 	" hits INTEGER, misses INTEGER, wasted INTEGER, delay_sum_ns INTEGER, jitter_sum_ns INTEGER,"
 	" lost INTEGER, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(run_id, flow_id));"
-	"CREATE TABLE IF NOT EXISTS vector("
-	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, t_ns INTEGER NOT NULL,"
-	" value REAL);"
-	"CREATE INDEX IF NOT EXISTS vector_by_run ON vector(run_id, name, t_ns);";
+	/* Time series as OMNeT++ stores them: a row per series, and the samples in one B-tree
+	 * clustered by (series, time) with integer keys.  'vector' is the view DESIGN.md names. */
+	"CREATE TABLE IF NOT EXISTS vector_name("
+	" id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL,"
+	" UNIQUE(run_id, name));"
+	"CREATE TABLE IF NOT EXISTS vector_data("
+	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), t_ns INTEGER NOT NULL, value REAL,"
+	" PRIMARY KEY(vector_id, t_ns)) WITHOUT ROWID;"
+	"CREATE VIEW IF NOT EXISTS vector(run_id, name, t_ns, value) AS"
+	" SELECT n.run_id, n.name, d.t_ns, d.value FROM vector_data d JOIN vector_name n ON n.id = d.vector_id;";
+
 
 static int fail(struct store *st, struct errbuf *eb, const char *what)
 {
@@ -78,10 +93,11 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	} prep[] = {
 		{ NULL, "INSERT OR REPLACE INTO run_param(run_id, name, value) VALUES(?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO scalar(run_id, name, value) VALUES(?,?,?)" },
-		{ NULL, "INSERT INTO vector(run_id, name, t_ns, value) VALUES(?,?,?,?)" },
+		{ NULL, "INSERT OR REPLACE INTO vector_data(vector_id, t_ns, value) VALUES(?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO flow VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
+		{ NULL, "INSERT OR IGNORE INTO vector_name(run_id, name) VALUES(?,?)" },
 	};
-	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_vector, &st->ins_flow };
+	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_vector, &st->ins_flow, &st->ins_series };
 	for (size_t i = 0; i < sizeof prep / sizeof prep[0]; i++)
 		if (sqlite3_prepare_v2(st->db, prep[i].sql, -1, stmts[i], NULL) != SQLITE_OK) {
 			rc = fail(st, eb, "cannot prepare a statement");
@@ -112,6 +128,7 @@ int store_close(struct store *st, struct errbuf *eb)
 	sqlite3_finalize(st->ins_scalar);
 	sqlite3_finalize(st->ins_vector);
 	sqlite3_finalize(st->ins_flow);
+	sqlite3_finalize(st->ins_series);
 	/* The last connection to close checkpoints the WAL and removes it. */
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK && !rc)
 		rc = err_set(eb, -ERR_IO, "%s: cannot close the results database", st->path);
@@ -221,14 +238,49 @@ int store_scalar(struct store *st, int64_t run_id, const char *name, double valu
 	return step(st, st->ins_scalar);
 }
 
+/* The id of series 'name' of a run, created on first use and remembered. */
+static int series_id(struct store *st, int64_t run_id, const char *name, int64_t *id)
+{
+	for (unsigned i = 0; i < st->n_series; i++)
+		if (st->series[i].run_id == run_id && strcmp(st->series[i].name, name) == 0) {
+			*id = st->series[i].id;
+			return 0;
+		}
+	sqlite3_bind_int64(st->ins_series, 1, run_id);
+	sqlite3_bind_text(st->ins_series, 2, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st->ins_series);
+	sqlite3_reset(st->ins_series);
+	if (rc != SQLITE_DONE)
+		return -ERR_IO;
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM vector_name WHERE run_id = ? AND name = ?", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return -ERR_IO;
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q) == SQLITE_ROW ? 0 : -ERR_IO;
+	if (!rc)
+		*id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (!rc && strlen(name) < sizeof st->series[0].name) {
+		struct series *sr = &st->series[st->n_series < MAX_SERIES ? st->n_series++ : 0];
+		sr->run_id = run_id;
+		sr->id = *id;
+		strcpy(sr->name, name);
+	}
+	return rc;
+}
+
 int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value)
 {
 	if (begin(st))
 		return -ERR_IO;
-	sqlite3_bind_int64(st->ins_vector, 1, run_id);
-	sqlite3_bind_text(st->ins_vector, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st->ins_vector, 3, (sqlite3_int64)t_ns);
-	sqlite3_bind_double(st->ins_vector, 4, value);
+	int64_t id;
+	if (series_id(st, run_id, name, &id))
+		return -ERR_IO;
+	sqlite3_bind_int64(st->ins_vector, 1, id);
+	sqlite3_bind_int64(st->ins_vector, 2, (sqlite3_int64)t_ns);
+	sqlite3_bind_double(st->ins_vector, 3, value);
 	return step(st, st->ins_vector);
 }
 

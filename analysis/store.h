@@ -7,6 +7,10 @@
  * it and the killed run still marked 'running'; a run that ends normally or on Ctrl-C is marked
  * 'complete' or 'interrupted' and leaves no journal behind once the store is closed.
  *
+ * Time series are stored as vector_name (one row per series) and vector_data (samples clustered
+ * by series and time); the view 'vector' presents them as DESIGN.md's vector(run_id, name, t_ns,
+ * value).
+ *
  * Row content is deterministic for a deterministic run: wall-clock facts live only in
  * run.started_at and run.finished_at, which store_dump() leaves out. */
 #ifndef PRECRAFT_ANALYSIS_STORE_H
