@@ -116,6 +116,7 @@ struct model {
 	/* statistics */
 	gsl_histogram *lat, *blat;
 	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
+	uint64_t stop_ns;
 	uint64_t iv_pkts, iv_hits;
 	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
 	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
@@ -198,11 +199,13 @@ static void at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn
 
 /* ---- the sink and link.out ------------------------------------------------------------- */
 
-static void sink_arrive(struct sched *s, struct sched_event *ev)
+/* The sink only records: a packet's arrival time is known when it leaves the shaper, so it is
+ * recorded then, without an event (the run's stop time is respected). */
+static void sink_record(struct model *m, struct simpkt *p, uint64_t arrive)
 {
-	struct simpkt *p = container_of(ev, struct simpkt, ev);
-	struct model *m = sched_user(s);
-	uint64_t d = sched_now(m->s) - p->t_src;
+	if (arrive > m->stop_ns)
+		return;
+	uint64_t d = arrive - p->t_src;
 	m->sink_packets++;
 	m->delay_sum_ns += d;
 	struct simflow *f = p->flow;
@@ -213,7 +216,6 @@ static void sink_arrive(struct sched *s, struct sched_event *ev)
 		f->last_delay_ns = d;
 		f->rx++;
 	}
-	pkt_put(m, p);
 }
 
 static void forward(struct model *m, struct simpkt *p)
@@ -225,7 +227,8 @@ static void forward(struct model *m, struct simpkt *p)
 		pkt_put(m, p);
 		return;
 	}
-	at(m, &p->ev, arrive, sink_arrive);
+	sink_record(m, p, arrive);
+	pkt_put(m, p);
 }
 
 /* ---- the CPU ---------------------------------------------------------------------------- */
@@ -1003,6 +1006,7 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 	if (!rc) {
 		uint64_t t0 = cli_now_ns();
 		uint64_t stop = scn->stop_s > 0 ? (uint64_t)(scn->stop_s * 1e9) : UINT64_MAX;
+		m->stop_ns = stop;
 		sum->events = sched_run(m->s, stop);
 		sum->wall_seconds = (double)(cli_now_ns() - t0) / 1e9;
 		sum->interrupted = o->interrupted && *o->interrupted;

@@ -47,6 +47,7 @@ struct sched {
 	struct chunk *free_chunks;
 	size_t n_free;             /* kept > max_bucket, so that redistribution never allocates */
 	unsigned max_bucket;       /* the highest bucket ever used */
+	uint64_t nonempty;         /* bit i-1: bucket i (1..64) has entries */
 	size_t chunks;             /* allocated */
 	size_t pending;            /* live events */
 	uint64_t now;              /* the time of the last event run */
@@ -137,6 +138,14 @@ static void append(struct sched *s, struct bucket *b, struct ent e)
 	b->n++;
 }
 
+/* Appends to bucket k, keeping the bitmap of non-empty buckets. */
+static inline void put(struct sched *s, unsigned k, struct ent e)
+{
+	append(s, &s->b[k], e);
+	if (k)
+		s->nonempty |= 1ull << (k - 1);
+}
+
 static void release_chunk(struct sched *s, struct chunk *c)
 {
 	c->next = s->free_chunks;
@@ -154,11 +163,12 @@ static void rebase(struct sched *s, uint64_t base)
 		s->b[i].first = s->b[i].last = NULL;
 		s->b[i].n = 0;
 	}
+	s->nonempty = 0;
 	s->base = base;
 	for (int i = 0; i < NBUCKETS; i++) {
 		for (struct chunk *c = all[i]; c;) {
 			for (uint32_t k = c->head; k < c->tail; k++)
-				append(s, &s->b[bucket_of(c->e[k].t, base)], c->e[k]);
+				put(s, bucket_of(c->e[k].t, base), c->e[k]);
 			struct chunk *n = c->next;
 			release_chunk(s, c);
 			c = n;
@@ -180,7 +190,7 @@ int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *f
 	if (reserve(s, k))
 		return -ERR_NOMEM;
 	struct ent e = { t_ns, s->next_seq, ev };
-	append(s, &s->b[k], e);
+	put(s, k, e);
 	ev->t_ns = t_ns;
 	ev->seq = s->next_seq++;
 	ev->fn = fn;
@@ -208,10 +218,10 @@ static inline bool live(const struct ent *e)
  * cancelled entries move along and are skipped when they reach the head of bucket 0. */
 static bool refill(struct sched *s)
 {
-	for (unsigned i = 1; i < NBUCKETS; i++) {
+	while (s->nonempty) {
+		unsigned i = 1u + (unsigned)__builtin_ctzll(s->nonempty);
 		struct bucket *b = &s->b[i];
-		if (!b->n)
-			continue;
+		s->nonempty &= ~(1ull << (i - 1));
 		uint64_t min = UINT64_MAX;
 		for (struct chunk *c = b->first; c; c = c->next)
 			for (uint32_t k = c->head; k < c->tail; k++)
@@ -223,7 +233,7 @@ static bool refill(struct sched *s)
 		s->base = min;
 		while (c) {
 			for (uint32_t k = c->head; k < c->tail; k++)
-				append(s, &s->b[bucket_of(c->e[k].t, min)], c->e[k]);
+				put(s, bucket_of(c->e[k].t, min), c->e[k]);
 			struct chunk *n = c->next;
 			release_chunk(s, c);
 			c = n;
