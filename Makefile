@@ -25,9 +25,12 @@ NET_LIBS   = $(shell pkg-config --libs libnet 2>/dev/null || libnet-config --lib
 # libnet's BSD feature macros apply only to the one file that includes <libnet.h>.
 NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 
-# <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides: only its adapters get them.
-PCAP_FILES := sim/trace
-$(foreach f,$(PCAP_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
+# <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides, and the HIL runner
+# setgroups() to drop root: only these files get the default (BSD) feature set.
+BSD_FILES := sim/trace hil/pcapio hil/hil
+$(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
+# libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
+$(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE
 # realpath() is XSI: only the file that resolves data paths asks for it.
 $(BUILD)/obj/sim/cliutil.o: FILE_DEFS := -D_XOPEN_SOURCE=700
 

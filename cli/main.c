@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "core/predict.h"
+#include "hil/hil.h"
 #include "models/registry.h"
 #include "sim/cliutil.h"
 #include "sim/replay.h"
 #include "sim/simcmd.h"
+#include "sim/tracecmd.h"
 
 static int predictors_main(int argc, char **argv);
 
@@ -21,6 +23,9 @@ static const struct command commands[] = {
 	{ "replay", "run a capture through the shaper (baseline, precraft or shadow mode)", replay_main },
 	{ "sim", "run a scenario in the discrete-event simulator; results to SQLite", sim_main },
 	{ "calibrate", "measure the core's cost per operation for the simulator", calibrate_main },
+	{ "hil", "the shaper on real interfaces: forward, replay, capture (lab: hil/lab)", hil_main },
+	{ "rewrite", "map a capture's addresses into the lab's ranges (--lab)", rewrite_main },
+	{ "compare", "compare two captures packet by packet", compare_main },
 	{ "predictors", "list the predictors", predictors_main },
 };
 

@@ -192,7 +192,42 @@ check "SIGINT: what was measured is kept" sh -c "[ \"\$(sqlite3 '$IDB' 'SELECT c
 "$PRECRAFT" replay traces/ndpi-fix.pcap --timed --db "$TMP/replay.db" --quiet
 check "replay --db and --timed land as complete runs" sh -c "[ \"\$(sqlite3 '$TMP/replay.db' \"SELECT group_concat(status) FROM run\")\" = complete,complete ]"
 
-# 9. Help and version.
+# 9. Hardware in the loop, on the lab NIC pair (network namespaces and veth pairs that hil/lab
+#    creates and removes; every address sent is one the lab's sink owns).  Needs root, as CI is.
+if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
+	for mode in precraft shadow; do
+		if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --mode $mode 2>&1); then
+			ok "hil/lab check ndpi-fix, $mode: $out"
+		else
+			bad "hil/lab check ndpi-fix, $mode: $out"
+		fi
+	done
+	if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-KakaoTalk_talk.pcap --mode precraft --pps 20000 2>&1); then
+		ok "hil/lab check KakaoTalk (Linux cooked capture), precraft: $out"
+	else
+		bad "hil/lab check KakaoTalk, precraft: $out"
+	fi
+	check "hil/lab leaves no namespace behind" sh -c "! ip netns list | grep -q '^pc-'"
+	expect_usage "hil forward on a missing interface" "nosuch0: cannot open: no such interface" hil forward --in nosuch0 --out nosuch1
+	expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
+	# An interface that disappears mid-run: one clear line, the run kept as failed.
+	hil/lab up > /dev/null 2>&1
+	ip netns exec pc-dut "$PRECRAFT" hil forward --in pcd0 --out pcd1 --duration 20 --db "$TMP/gone.db" \
+		--ready "$TMP/gone.ready" > /dev/null 2> "$TMP/gone.err" &
+	pid=$!
+	i=0
+	while [ ! -e "$TMP/gone.ready" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	ip netns exec pc-dut ip link del pcd0
+	wait $pid
+	rc=$?
+	hil/lab down
+	check "an interface that disappears: exit 1, one line ($(cat "$TMP/gone.err"))" sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$TMP/gone.err') -eq 1 ]"
+	check "an interface that disappears: the run is kept as failed" sh -c "[ \"\$(sqlite3 '$TMP/gone.db' 'SELECT status FROM run')\" = failed ]"
+else
+	echo "skip hil: needs root and iproute2"
+fi
+
+# 10. Help and version.
 check "--help" "$PRECRAFT" --help > /dev/null
 check "replay --help" "$PRECRAFT" replay --help > /dev/null
 check "--version" "$PRECRAFT" --version > /dev/null
