@@ -69,7 +69,7 @@ $(BUILD)/libprecraft.so: $(CORE_PIC)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
 $(BUILD)/run_tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
 

@@ -82,3 +82,8 @@ echo "-- route lookups with 1,000,000 IPv4 and 200,000 IPv6 prefixes"
 "$B/bench" routes 1000000 200000 > "$TMP/routes.txt"
 echo "   IPv4 $(kv "$TMP/routes.txt" route4_lookups_per_s)/s, IPv6 $(kv "$TMP/routes.txt" route6_lookups_per_s)/s; table $(kv "$TMP/routes.txt" route_table_mib) MiB, built in $(kv "$TMP/routes.txt" route_build_s) s"
 rm -f "$TRACE"
+if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
+	bash bench/lab-bench.sh "$B"
+else
+	echo "-- lab: needs root (network namespaces); skipped"
+fi

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,7 +474,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Waits until 'target' (CLOCK_MONOTONIC): sleeps to 50 us before it, then spins. */
+/* Waits until 'target' (CLOCK_MONOTONIC): sleeps to 50 us before it, then spins, yielding the
+ * CPU while it spins so that a device under test on the same machine is not starved. */
 static void wait_until(uint64_t target)
 {
 	uint64_t now = mono_ns();
@@ -484,7 +486,7 @@ static void wait_until(uint64_t target)
 			;
 	}
 	while (mono_ns() < target && !stop_flag)
-		;
+		sched_yield();
 }
 
 static int replay(const struct hil_opts *o)

@@ -24,7 +24,7 @@ int pcapio_open(const char *ifname, struct pcapio **out, struct errbuf *eb)
 	pcap_set_snaplen(pc, 262144);
 	pcap_set_promisc(pc, 1);
 	pcap_set_immediate_mode(pc, 1);
-	pcap_set_buffer_size(pc, 64 << 20);
+	pcap_set_buffer_size(pc, 256 << 20);
 	pcap_set_tstamp_precision(pc, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(pc);
 	if (rc < 0) {

@@ -1,0 +1,83 @@
+#!/bin/bash
+# The lab part of make bench (run as root): the HIL runner on the veth lab, beside tcpreplay.
+# Usage: bench/lab-bench.sh BUILD_DIR.  Prints figures; numbers are noisy, compare within a run.
+set -u
+B=${1:-build}
+P=$(cd "$B" && pwd)/precraft
+export PRECRAFT=$P
+TMP=$(mktemp -d /tmp/precraft-labbench.XXXXXX)
+cleanup() { hil/lab down; rm -rf "$TMP"; }
+trap cleanup EXIT
+kv() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# The DUT gets a core of its own, as on a lab machine; generator and sink share the other.
+if [ "$(nproc)" -ge 2 ]; then
+	GEN_CPU="taskset -c 0"
+	DUT_CPU="taskset -c 1"
+else
+	GEN_CPU=""
+	DUT_CPU=""
+fi
+N=100000
+
+hil/lab up || exit 1
+"$P" rewrite traces/zeek-smb2.pcap -o "$TMP/a.pcap" --lab > /dev/null &&
+	"$P" rewrite traces/ndpi-fix.pcap -o "$TMP/b.pcap" --lab > /dev/null &&
+	"$B/bench" mktrace "$TMP/w.pcap" $N "$TMP/a.pcap" "$TMP/b.pcap" > /dev/null || { echo "lab bench: no workload" >&2; exit 1; }
+# Waits (bounded) for the ready files of the processes just started.
+ready() {
+	local i=0
+	for f in "$@"; do
+		while [ ! -e "$f" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+		[ -e "$f" ] || { echo "lab bench: a process did not start" >&2; return 1; }
+	done
+}
+echo "-- lab (veth pairs in network namespaces): $N packets of the SMB2 and FIX captures, rewritten"
+
+# Runs sink + DUT + generator once; prints "received dropped_dut dropped_sink sink_packets".
+run() { # run MODE GENERATOR-ARGS...  (each side stops at N packets or 15 s)
+	local mode=$1; shift
+	rm -f "$TMP"/*.ready
+	in_ns pc-sink $GEN_CPU "$P" hil capture --in pcs0 --count $N --duration 15 --ready "$TMP/s.ready" > "$TMP/sink.txt" 2>&1 &
+	local s=$!
+	in_ns pc-dut $DUT_CPU "$P" hil forward --in pcd0 --out pcd1 --mode "$mode" --count $N --duration 15 --ready "$TMP/d.ready" > "$TMP/dut.txt" 2>&1 &
+	local d=$!
+	ready "$TMP/s.ready" "$TMP/d.ready" || return 1
+	in_ns pc-gen $GEN_CPU "$@" > "$TMP/gen.txt" 2>&1
+	wait $d
+	wait $s
+}
+
+if command -v tcpreplay > /dev/null; then
+	rm -f "$TMP"/*.ready
+	in_ns pc-dut "$P" hil capture --in pcd0 --count $N --duration 15 --ready "$TMP/c.ready" > "$TMP/cap.txt" 2>&1 &
+	c=$!
+	ready "$TMP/c.ready" || exit 1
+	in_ns pc-gen tcpreplay --topspeed -i pcg0 "$TMP/w.pcap" > "$TMP/tcpreplay.txt" 2>&1
+	wait $c
+	tr_pps=$(awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i ~ /pps/) print $(i - 1) }' "$TMP/tcpreplay.txt" | head -1)
+	echo "   tcpreplay --topspeed: ${tr_pps:-?} pps; a plain libpcap capture on the peer got $(kv "$TMP/cap.txt" packets) of $N (kernel drops $(kv "$TMP/cap.txt" capture_dropped))"
+else
+	tr_pps=""
+	echo "   tcpreplay not installed: apt-get install tcpreplay for the comparison"
+fi
+
+for how in pcap libnet; do
+	in_ns pc-gen "$P" hil replay --out pcg0 "$TMP/w.pcap" --topspeed --inject $how > "$TMP/inj.txt" 2>&1
+	echo "   hil replay --topspeed --inject $how: $(kv "$TMP/inj.txt" rate_pps) pps"
+done
+
+rate=${tr_pps:-100000}
+rate=${rate%%.*}
+run precraft "$P" hil replay --out pcg0 "$TMP/w.pcap" --pps "$rate"
+echo "   hil forward (precraft) at tcpreplay's rate, $rate pps offered: received $(kv "$TMP/dut.txt" packets_in), forwarded $(kv "$TMP/dut.txt" injected), capture drops $(kv "$TMP/dut.txt" capture_dropped), sink got $(kv "$TMP/sink.txt" packets)   (goal: 0 drops)"
+run precraft "$P" hil replay --out pcg0 "$TMP/w.pcap" --topspeed
+echo "   hil forward (precraft), generator at top speed $(kv "$TMP/gen.txt" rate_pps) pps: received $(kv "$TMP/dut.txt" packets_in) of $N, capture drops $(kv "$TMP/dut.txt" capture_dropped), sink got $(kv "$TMP/sink.txt" packets)"
+
+for mode in baseline precraft; do
+	run $mode "$P" hil replay --out pcg0 "$TMP/w.pcap" --pps 20000
+	echo "   processing latency, $mode, 20k pps: p50 $(kv "$TMP/dut.txt" latency_p50_ns) ns, p99 $(kv "$TMP/dut.txt" latency_p99_ns) ns (hits p50 $(kv "$TMP/dut.txt" hit_latency_p50_ns), slow path p50 $(kv "$TMP/dut.txt" slow_latency_p50_ns)); hits $(kv "$TMP/dut.txt" hits)"
+done
+
+in_ns pc-gen "$P" hil replay --out pcg0 "$TMP/w.pcap" --pps 50000 > "$TMP/timing.txt" 2>&1
+echo "   replay timing, $N packets at 50,000 pps: send error p50 $(kv "$TMP/timing.txt" send_error_p50_ns) ns, p99 $(kv "$TMP/timing.txt" send_error_p99_ns) ns, cumulative drift $(kv "$TMP/timing.txt" drift_percent) %   (goal <= 0.1 %)"
