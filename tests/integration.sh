@@ -210,8 +210,16 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	check "hil/lab leaves no namespace behind" sh -c "! ip netns list | grep -q '^pc-'"
 	expect_usage "hil forward on a missing interface" "nosuch0: cannot open: no such interface" hil forward --in nosuch0 --out nosuch1
 	expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
+	if command -v setpriv > /dev/null; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$PRECRAFT" hil capture --in lo --duration 0.2 \
+			> /dev/null 2> "$TMP/perm.err"
+		rc=$?
+		check "hil without privileges: exit 2, '$(cat "$TMP/perm.err")'" sh -c "[ $rc -eq 2 ] && grep -q 'not permitted' '$TMP/perm.err'"
+	fi
 	# An interface that disappears mid-run: one clear line, the run kept as failed.
 	hil/lab up > /dev/null 2>&1
+	check "hil capture -Z nobody drops root and keeps capturing" \
+		ip netns exec pc-dut "$PRECRAFT" hil capture --in pcd0 -Z nobody --duration 0.2 --quiet
 	ip netns exec pc-dut "$PRECRAFT" hil forward --in pcd0 --out pcd1 --duration 20 --db "$TMP/gone.db" \
 		--ready "$TMP/gone.ready" > /dev/null 2> "$TMP/gone.err" &
 	pid=$!
