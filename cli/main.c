@@ -8,6 +8,7 @@
 #include "models/registry.h"
 #include "sim/cliutil.h"
 #include "sim/replay.h"
+#include "sim/evalcmd.h"
 #include "sim/simcmd.h"
 #include "sim/tracecmd.h"
 
@@ -26,6 +27,7 @@ static const struct command commands[] = {
 	{ "hil", "the shaper on real interfaces: forward, replay, capture (lab: hil/lab)", hil_main },
 	{ "rewrite", "map a capture's addresses into the lab's ranges (--lab)", rewrite_main },
 	{ "compare", "compare two captures packet by packet", compare_main },
+	{ "eval", "score predictors on captures (leaderboard, calibration); --db stores it", eval_main },
 	{ "predictors", "list the predictors", predictors_main },
 };
 

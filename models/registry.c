@@ -4,9 +4,13 @@
 #include <string.h>
 
 #include "core/predict.h"
+#include "predictors.h"
 
 static const struct predictor_ops *const all[] = {
 	&predictor_last,
+	&predictor_mode,
+	&predictor_markov1,
+	&predictor_header,
 };
 
 const struct predictor_ops *models_at(size_t i)

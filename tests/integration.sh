@@ -192,6 +192,12 @@ check "SIGINT: what was measured is kept" sh -c "[ \"\$(sqlite3 '$IDB' 'SELECT c
 "$PRECRAFT" replay traces/ndpi-fix.pcap --timed --db "$TMP/replay.db" --quiet
 check "replay --db and --timed land as complete runs" sh -c "[ \"\$(sqlite3 '$TMP/replay.db' \"SELECT group_concat(status) FROM run\")\" = complete,complete ]"
 
+# The predictor leaderboard lands in the store: one run per (model, trace).
+"$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap --models last,header --db "$TMP/eval.db" > "$TMP/eval.txt"
+check "eval: one run per model and trace, with the required scalars" sh -c "[ \"\$(sqlite3 '$TMP/eval.db' \"SELECT count(*) FROM scalar WHERE name IN ('size_exact_acc','size_class_acc','header_full_acc','packet_full_acc','precision','ns_per_prediction','packets_scored')\")\" = 28 ]"
+check "eval prints a calibration table" grep -q "calibration (confidence -> header right)" "$TMP/eval.txt"
+expect_usage "eval with an unknown model" "unknown predictor 'oracle'" eval traces/ndpi-fix.pcap --models oracle
+
 # 9. Hardware in the loop, on the lab NIC pair (network namespaces and veth pairs that hil/lab
 #    creates and removes; every address sent is one the lab's sink owns).  Needs root, as CI is.
 if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then

@@ -14,7 +14,7 @@ static const struct {
 	{ "flow", flow_test_register },     { "pool", pool_test_register },
 	{ "route", route_test_register },   { "engine", engine_test_register },
 	{ "golden", golden_test_register }, { "sched", sched_test_register },
-	{ "sim", model_test_register },
+	{ "sim", model_test_register },      { "models", models_test_register },
 };
 
 int main(int argc, char **argv)

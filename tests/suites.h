@@ -11,5 +11,6 @@ int engine_test_register(void);
 int golden_test_register(void);
 int sched_test_register(void);
 int model_test_register(void);
+int models_test_register(void);
 
 #endif

@@ -1,0 +1,28 @@
+/* common: what the predictors in models/ share: size classes and small fixed-point helpers. */
+#ifndef PRECRAFT_MODELS_COMMON_H
+#define PRECRAFT_MODELS_COMMON_H
+
+#include <stdint.h>
+
+/* Size classes as in REFERENCE.md: 0, 1-63, 64-127, 128-255, ... (powers of two). */
+static inline unsigned size_class(uint32_t len)
+{
+	if (len == 0)
+		return 0;
+	if (len < 64)
+		return 1;
+	unsigned c = 2;
+	for (uint32_t b = 128; len >= b && c < 15; b <<= 1)
+		c++;
+	return c;
+}
+
+#define N_SIZE_CLASSES 16
+
+/* An exponentially weighted hit rate in Q16, moved by 1/4 per outcome. */
+static inline uint16_t ewma_q16(uint16_t q, int hit)
+{
+	return (uint16_t)((q * 3u + (hit ? 65535u : 0u)) / 4u);
+}
+
+#endif

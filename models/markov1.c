@@ -1,0 +1,108 @@
+/* markov1: a first-order Markov chain on size classes, per direction.
+ *
+ * The state is the size class of the direction's last packet; the prediction is the most
+ * frequent next class from that state (a Boyer-Moore majority vote per state, 1 byte each), and
+ * the exact size is the latest size seen in that class and direction.  Inter-arrival time is
+ * the median of the direction's last 8 gaps (REFERENCE.md's strongest IAT baseline). */
+#include "predictors.h"
+
+#include <string.h>
+
+#include "common.h"
+
+struct markov1_state {
+	uint8_t vote[2][N_SIZE_CLASSES];   /* high nibble: candidate class, low: count */
+	uint16_t size_of[2][N_SIZE_CLASSES];
+	uint32_t gap[2][8];                /* last gaps in microseconds */
+	uint64_t last_t[2];
+	uint8_t last_class[2], n_gaps[2], seen[2];
+	uint16_t hit_q[2];
+};
+
+static int m_create(const char *model_file, void **self, struct errbuf *eb)
+{
+	(void)model_file, (void)eb;
+	*self = NULL;
+	return 0;
+}
+
+static void m_destroy(void *self)
+{
+	(void)self;
+}
+
+static void m_observe(void *self, void *fs, const struct pred_pkt *pk)
+{
+	(void)self;
+	struct markov1_state *s = fs;
+	unsigned d = pk->dir & 1, c = size_class(pk->payload_len);
+	if (s->seen[d]) {
+		uint8_t *v = &s->vote[d][s->last_class[d]];
+		unsigned cand = *v >> 4, cnt = *v & 15;
+		/* The confidence follows the exact size it predicted, not just the class. */
+		unsigned pc = cnt ? cand : s->last_class[d];
+		s->hit_q[d] = ewma_q16(s->hit_q[d], s->size_of[d][pc] == pk->payload_len);
+		if (cnt == 0)
+			*v = (uint8_t)(c << 4 | 1);
+		else if (cand == c)
+			*v = (uint8_t)(c << 4 | (cnt < 15 ? cnt + 1 : 15));
+		else
+			*v = (uint8_t)(cand << 4 | (cnt - 1));
+		uint64_t g = pk->t_ns > s->last_t[d] ? (pk->t_ns - s->last_t[d]) / 1000 : 0;
+		memmove(&s->gap[d][1], &s->gap[d][0], 7 * sizeof s->gap[d][0]);
+		s->gap[d][0] = g > 0xffffffffu ? 0xffffffffu : (uint32_t)g;
+		if (s->n_gaps[d] < 8)
+			s->n_gaps[d]++;
+	} else {
+		s->hit_q[d] = 32768;
+	}
+	s->size_of[d][c] = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
+	s->last_class[d] = (uint8_t)c;
+	s->last_t[d] = pk->t_ns;
+	s->seen[d] = 1;
+}
+
+static uint32_t median(const uint32_t *g, unsigned n)
+{
+	uint32_t v[8];
+	memcpy(v, g, n * sizeof *v);
+	for (unsigned i = 1; i < n; i++) /* insertion sort of at most 8 */
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint32_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+static bool m_predict(void *self, const void *fs, const struct pred_pkt *last, struct pred_out *o)
+{
+	(void)self;
+	const struct markov1_state *s = fs;
+	unsigned d = last->dir & 1;
+	if (!s->seen[d])
+		return false;
+	predictors_carry_header(last, o);
+	uint8_t v = s->vote[d][s->last_class[d]];
+	unsigned c = (v & 15) ? v >> 4 : s->last_class[d];
+	o->fields |= PRED_LEN;
+	o->payload_len = s->size_of[d][c];
+	if (last->proto == 6)
+		o->seq = last->seq + last->payload_len + ((last->tcp_flags & 3) ? 1u : 0u);
+	if (s->n_gaps[d]) {
+		o->fields |= PRED_IAT;
+		o->iat_ns = (uint64_t)median(s->gap[d], s->n_gaps[d]) * 1000;
+	}
+	o->confidence = (float)s->hit_q[d] / 65535.0f;
+	return true;
+}
+
+const struct predictor_ops predictor_markov1 = {
+	.name = "markov1",
+	.summary = "first-order Markov chain on size classes per direction; IAT: median of 8",
+	.flow_state_size = sizeof(struct markov1_state),
+	.create = m_create,
+	.destroy = m_destroy,
+	.observe = m_observe,
+	.predict = m_predict,
+};
