@@ -34,6 +34,7 @@ struct score {
 	uint64_t scored, size_exact, size_class, header_full, packet_full;
 	uint64_t confident, confident_right;
 	uint64_t fld_n[FLD_N], fld_ok[FLD_N];
+	uint64_t pay_n, pay_predicted, pay_ok; /* packets with a payload; anticipated; right */
 	uint64_t cal_n[10], cal_ok[10];
 	double iat_abs_sum;
 	uint64_t iat_n;
@@ -47,6 +48,7 @@ struct score {
  * last seen.  The predictor's own state follows. */
 struct eflow {
 	struct pred_out pred[2];
+	uint64_t pay_hash[2];      /* of the predicted payload, when one was predicted */
 	struct pred_pkt last[2];   /* the latest packet of each direction (payload not kept) */
 	uint8_t has[2], seen[2];
 	uint64_t last_t[2];
@@ -73,6 +75,9 @@ static void merge(struct score *a, const struct score *b)
 	a->header_full += b->header_full;
 	a->packet_full += b->packet_full;
 	a->confident += b->confident;
+	a->pay_n += b->pay_n;
+	a->pay_predicted += b->pay_predicted;
+	a->pay_ok += b->pay_ok;
 	a->confident_right += b->confident_right;
 	for (int i = 0; i < FLD_N; i++) {
 		a->fld_n[i] += b->fld_n[i];
@@ -129,9 +134,17 @@ static void check(struct score *s, int f, int ok, int *all)
 	*all &= ok;
 }
 
-/* Scores packet 'a' against prediction 'pr'. */
-static void score_one(struct score *s, const struct pred_out *pr, const struct pred_pkt *a, uint64_t gap_ns,
-		      int have_gap)
+static uint64_t fnv1a(const uint8_t *p, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Scores packet 'a' against prediction 'pr', whose payload (if predicted) hashed to 'pay_hash'. */
+static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_hash, const struct pred_pkt *a,
+		      uint64_t gap_ns, int have_gap)
 {
 	s->scored++;
 	s->size_exact += pr->payload_len == a->payload_len;
@@ -149,9 +162,14 @@ static void score_one(struct score *s, const struct pred_out *pr, const struct p
 			check(s, FLD_TS, pr->tsval == a->tsval && pr->tsecr == a->tsecr, &all);
 	}
 	s->header_full += all;
-	int payload_ok = a->payload_len == 0 ||
-			 ((pr->fields & PRED_PAYLOAD) && pr->payload && pr->payload_len == a->payload_len &&
-			  a->payload_avail == a->payload_len && memcmp(pr->payload, a->payload, a->payload_len) == 0);
+	int payload_predicted = (pr->fields & PRED_PAYLOAD) && pr->payload_len == a->payload_len;
+	int payload_ok = a->payload_len == 0 || (payload_predicted && a->payload_avail == a->payload_len &&
+						 pay_hash == fnv1a(a->payload, a->payload_len));
+	if (a->payload_len) {
+		s->pay_n++;
+		s->pay_predicted += payload_predicted;
+		s->pay_ok += payload_predicted && payload_ok;
+	}
 	s->packet_full += all && payload_ok;
 	int b = (int)(pr->confidence * 10);
 	b = b < 0 ? 0 : b > 9 ? 9 : b;
@@ -208,9 +226,10 @@ static int eval_trace(const char *path, const struct predictor_ops *ops, struct 
 		void *st = (uint8_t *)ef + state_off;
 		struct pred_pkt a;
 		to_pred_pkt(&p, d, r.t_ns, f->packets[0] + f->packets[1], &a);
-		const struct pred_out *pr = ef->has[d] ? &ef->pred[d] : ef->has[!d] ? &ef->pred[!d] : NULL;
-		if (pr)
-			score_one(s, pr, &a, r.t_ns > ef->last_t[d] ? r.t_ns - ef->last_t[d] : 0, ef->has[d]);
+		unsigned pd = ef->has[d] ? d : !d;
+		if (ef->has[pd])
+			score_one(s, &ef->pred[pd], ef->pay_hash[pd], &a, r.t_ns > ef->last_t[d] ? r.t_ns - ef->last_t[d] : 0,
+				  ef->has[d]);
 		flow_account(f, d, r.wirelen, r.t_ns);
 		if (p.l4 == PKT_L4_TCP)
 			flow_tcp_update(f, d, p.tcp.flags);
@@ -225,12 +244,22 @@ static int eval_trace(const char *path, const struct predictor_ops *ops, struct 
 			unsigned dd = side ? !d : d;
 			if (!ef->seen[dd])
 				continue;
+			/* The other direction's stored packet has no payload: a payload anticipated
+			 * when that direction last spoke is kept through the refresh. */
+			int kept_payload = dd != d && ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD);
+			uint32_t kept_len = ef->pred[dd].payload_len;
 			memset(&ef->pred[dd], 0, sizeof ef->pred[dd]);
 			uint64_t t0 = cli_now_ns();
 			ef->has[dd] = ops->predict(self, st, dd == d ? &a : &ef->last[dd], &ef->pred[dd]);
 			s->predict_ns += (double)(cli_now_ns() - t0);
 			s->predictions++;
-			/* A predicted payload must outlive this packet: keep none (no model predicts one yet). */
+			/* A predicted payload lives only during the call: keep its hash. */
+			if (ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD) && ef->pred[dd].payload)
+				ef->pay_hash[dd] = fnv1a(ef->pred[dd].payload, ef->pred[dd].payload_len);
+			else if (kept_payload && ef->has[dd]) {
+				ef->pred[dd].fields |= PRED_PAYLOAD;
+				ef->pred[dd].payload_len = kept_len;
+			}
 			ef->pred[dd].payload = NULL;
 		}
 		ef->last_t[d] = r.t_ns;
@@ -351,6 +380,8 @@ int eval_main(int argc, char **argv)
 					for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 						if (!isnan(sc[i].v))
 							store_scalar(st, run, sc[i].n, sc[i].v);
+					store_scalar(st, run, "payload_anticipated", (double)s.pay_predicted);
+					store_scalar(st, run, "payload_anticipated_right", (double)s.pay_ok);
 					for (int f = 0; f < FLD_N; f++)
 						if (s.fld_n[f]) {
 							char n[64];
@@ -373,6 +404,9 @@ int eval_main(int argc, char **argv)
 		for (int f = 0; f < FLD_N; f++)
 			if (all.fld_n[f])
 				printf(" %s %.3f", fld_names[f], frac(all.fld_ok[f], all.fld_n[f]));
+		printf("\n  %s payload anticipation: %llu of %llu packets with a payload anticipated, %llu right",
+		       ops[m]->name, (unsigned long long)all.pay_predicted, (unsigned long long)all.pay_n,
+		       (unsigned long long)all.pay_ok);
 		printf("\n  %s calibration (confidence -> header right):", ops[m]->name);
 		for (int b = 0; b < 10; b++)
 			if (all.cal_n[b])
