@@ -2,6 +2,9 @@
  * and SQLite codes are mapped to ours, so that none leaks upward. */
 #include "store.h"
 
+#include "core/engine.h"
+
+#include <arpa/inet.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +305,24 @@ int store_flow(struct store *st, int64_t run_id, const struct store_flow *f)
 	for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
 		sqlite3_bind_int64(s, i++, (sqlite3_int64)v[k]);
 	return step(st, s);
+}
+
+void store_flow_init(struct store_flow *f, const struct engine_flow_info *fi)
+{
+	memset(f, 0, sizeof *f);
+	f->flow_id = fi->id;
+	f->proto = fi->proto;
+	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->src, f->src, sizeof f->src);
+	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->dst, f->dst, sizeof f->dst);
+	f->sport = fi->sport;
+	f->dport = fi->dport;
+	f->packets = fi->packets;
+	f->bytes = fi->bytes;
+	f->hits = fi->hits;
+	f->misses = fi->misses;
+	f->wasted = fi->wasted;
+	f->first_ns = fi->first_ns;
+	f->last_ns = fi->last_ns;
 }
 
 int store_get_scalar(struct store *st, int64_t run_id, const char *name, double *value)

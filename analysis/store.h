@@ -52,6 +52,10 @@ struct store_flow {
 };
 int store_flow(struct store *st, int64_t run_id, const struct store_flow *f);
 
+/* Fills 'f' from an engine's record of a flow that ended (timing fields zero). */
+struct engine_flow_info;
+void store_flow_init(struct store_flow *f, const struct engine_flow_info *fi);
+
 /* Commits the rows pending so far. */
 int store_commit(struct store *st, struct errbuf *eb);
 

@@ -174,20 +174,7 @@ static void record_flow(void *arg, const struct engine_flow_info *fi)
 {
 	struct replay_store *rs = arg;
 	struct store_flow f;
-	memset(&f, 0, sizeof f);
-	f.flow_id = fi->id;
-	f.proto = fi->proto;
-	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->src, f.src, sizeof f.src);
-	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->dst, f.dst, sizeof f.dst);
-	f.sport = fi->sport;
-	f.dport = fi->dport;
-	f.packets = fi->packets;
-	f.bytes = fi->bytes;
-	f.hits = fi->hits;
-	f.misses = fi->misses;
-	f.wasted = fi->wasted;
-	f.first_ns = fi->first_ns;
-	f.last_ns = fi->last_ns;
+	store_flow_init(&f, fi);
 	store_flow(rs->st, rs->run_id, &f);
 }
 
