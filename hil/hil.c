@@ -331,11 +331,8 @@ static int forward(const struct hil_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (o->db) {
-		char command[2048] = "";
-		for (int i = 0; i < argc; i++) {
-			size_t n = strlen(command);
-			snprintf(command + n, sizeof command - n, "%s%s", i ? " " : "precraft hil ", argv[i]);
-		}
+		char command[2048];
+		cli_command_line("precraft hil", argc, argv, command, sizeof command);
 		if (store_open(o->db, &c.st, &eb) || store_run_begin(c.st, command, 0, 0, &c.run_id, &eb)) {
 			cli_error("%s", eb.msg);
 			code = EXIT_USAGE;

@@ -25,4 +25,13 @@ static inline uint16_t ewma_q16(uint16_t q, int hit)
 	return (uint16_t)((q * 3u + (hit ? 65535u : 0u)) / 4u);
 }
 
+/* FNV-1a, 64 bits: the hash payload anticipation and its scoring compare by. */
+static inline uint64_t payload_hash(const uint8_t *p, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 #endif

@@ -66,14 +66,6 @@ static void h_destroy(void *self)
 	free(self);
 }
 
-static uint64_t fnv1a(const uint8_t *p, uint32_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* A Modbus/TCP application data unit: MBAP header with protocol 0 and a consistent length. */
 static bool is_modbus(const struct pred_pkt *pk)
 {
@@ -113,11 +105,11 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 		confirm(&x->conf[F_SIZE], len16 == x->len16);
 		/* Payload rules: did the repetition, or the advanced Modbus poll, come true? */
 		if (pk->payload_avail == pk->payload_len && pk->payload_len) {
-			uint64_t h = fnv1a(pk->payload, pk->payload_len);
+			uint64_t h = payload_hash(pk->payload, pk->payload_len);
 			confirm(&x->repeat_conf, h == x->pay_hash);
 			if (is_modbus(pk)) {
 				uint16_t tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-				uint64_t ht = fnv1a(pk->payload + 2, pk->payload_len - 2);
+				uint64_t ht = payload_hash(pk->payload + 2, pk->payload_len - 2);
 				confirm(&x->modbus_conf, ht == x->pay_hash_tail && (uint16_t)(tid - x->tid) == x->tid_step);
 				x->tid_step = (uint16_t)(tid - x->tid);
 			} else {
@@ -140,10 +132,10 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 	x->flags = pk->tcp_flags;
 	x->len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
 	if (pk->payload_avail == pk->payload_len && pk->payload_len) {
-		x->pay_hash = fnv1a(pk->payload, pk->payload_len);
+		x->pay_hash = payload_hash(pk->payload, pk->payload_len);
 		if (is_modbus(pk)) {
 			x->tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-			x->pay_hash_tail = fnv1a(pk->payload + 2, pk->payload_len - 2);
+			x->pay_hash_tail = payload_hash(pk->payload + 2, pk->payload_len - 2);
 		}
 	}
 	x->seen = 1;

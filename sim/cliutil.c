@@ -114,3 +114,10 @@ void cli_progress_end(struct cli_progress *pr)
 	if (pr->shown)
 		fputs("\r\033[K", stderr);
 }
+
+void cli_command_line(const char *prefix, int argc, char **argv, char *out, size_t cap)
+{
+	size_t n = (size_t)snprintf(out, cap, "%s", prefix);
+	for (int i = 0; i < argc && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, " %s", argv[i]);
+}

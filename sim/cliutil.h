@@ -38,4 +38,7 @@ void cli_progress_end(struct cli_progress *pr);
 
 uint64_t cli_now_ns(void);
 
+/* Writes "PREFIX ARGV..." (the command as typed, for run.command) into 'out'. */
+void cli_command_line(const char *prefix, int argc, char **argv, char *out, size_t cap);
+
 #endif

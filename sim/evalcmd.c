@@ -134,14 +134,6 @@ static void check(struct score *s, int f, int ok, int *all)
 	*all &= ok;
 }
 
-static uint64_t fnv1a(const uint8_t *p, uint32_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* Scores packet 'a' against prediction 'pr', whose payload (if predicted) hashed to 'pay_hash'. */
 static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_hash, const struct pred_pkt *a,
 		      uint64_t gap_ns, int have_gap)
@@ -164,7 +156,7 @@ static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_h
 	s->header_full += all;
 	int payload_predicted = (pr->fields & PRED_PAYLOAD) && pr->payload_len == a->payload_len;
 	int payload_ok = a->payload_len == 0 || (payload_predicted && a->payload_avail == a->payload_len &&
-						 pay_hash == fnv1a(a->payload, a->payload_len));
+						 pay_hash == payload_hash(a->payload, a->payload_len));
 	if (a->payload_len) {
 		s->pay_n++;
 		s->pay_predicted += payload_predicted;
@@ -255,7 +247,7 @@ static int eval_trace(const char *path, const struct predictor_ops *ops, struct 
 			s->predictions++;
 			/* A predicted payload lives only during the call: keep its hash. */
 			if (ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD) && ef->pred[dd].payload)
-				ef->pay_hash[dd] = fnv1a(ef->pred[dd].payload, ef->pred[dd].payload_len);
+				ef->pay_hash[dd] = payload_hash(ef->pred[dd].payload, ef->pred[dd].payload_len);
 			else if (kept_payload && ef->has[dd]) {
 				ef->pred[dd].fields |= PRED_PAYLOAD;
 				ef->pred[dd].payload_len = kept_len;

@@ -357,11 +357,8 @@ int replay_main(int argc, char **argv)
 	o.ecfg.tx_arg = tw;
 	struct replay_store rs = { NULL, 0 };
 	if (o.db) {
-		char command[2048] = "";
-		for (int i = 0; i < argc; i++) {
-			size_t n = strlen(command);
-			snprintf(command + n, sizeof command - n, "%s%s", i ? " " : "precraft ", argv[i]);
-		}
+		char command[2048];
+		cli_command_line("precraft", argc, argv, command, sizeof command);
 		if (store_open(o.db, &rs.st, &eb) || store_run_begin(rs.st, command, 0, 0, &rs.run_id, &eb)) {
 			cli_error("%s", eb.msg);
 			exit_code = EXIT_USAGE;

@@ -243,34 +243,35 @@ static bool refill(struct sched *s)
 	return false;
 }
 
+/* Drops the head entry of bucket 0, freeing its chunk when emptied. */
+static void pop_head(struct sched *s)
+{
+	struct bucket *b0 = &s->b[0];
+	struct chunk *c = b0->first;
+	if (++c->head == c->tail) {
+		b0->first = c->next;
+		if (!b0->first)
+			b0->last = NULL;
+		release_chunk(s, c);
+	}
+	b0->n--;
+}
+
 bool sched_step(struct sched *s, uint64_t stop_ns)
 {
 	for (;;) {
 		struct bucket *b0 = &s->b[0];
 		if (!b0->n && !refill(s))
 			return false;
-		struct chunk *c = b0->first;
-		struct ent *e = &c->e[c->head];
+		struct ent *e = &b0->first->e[b0->first->head];
 		if (!live(e)) {
-			if (++c->head == c->tail) {
-				b0->first = c->next;
-				if (!b0->first)
-					b0->last = NULL;
-				release_chunk(s, c);
-			}
-			b0->n--;
+			pop_head(s);
 			continue;
 		}
 		if (e->t > stop_ns)
 			return false;
 		struct sched_event *ev = e->ev;
-		if (++c->head == c->tail) {
-			b0->first = c->next;
-			if (!b0->first)
-				b0->last = NULL;
-			release_chunk(s, c);
-		}
-		b0->n--;
+		pop_head(s);
 		assert(ev->t_ns >= s->now); /* time never goes backwards */
 		s->now = ev->t_ns;
 		ev->idx = SCHED_IDLE;

@@ -52,11 +52,8 @@ int simcmd_run(const struct scenario *scn, const char *db, int argc, char **argv
 	struct errbuf eb = { "" };
 	struct store *st = NULL;
 	int64_t run_id = 0;
-	char command[2048] = "";
-	for (int i = 0; i < argc; i++) {
-		size_t n = strlen(command);
-		snprintf(command + n, sizeof command - n, "%s%s", i ? " " : "precraft ", argv[i]);
-	}
+	char command[2048];
+	cli_command_line("precraft", argc, argv, command, sizeof command);
 	if (db) {
 		if (store_open(db, &st, &eb) || store_run_begin(st, command, scn->seed, scn->run, &run_id, &eb)) {
 			cli_error("%s", eb.msg);
