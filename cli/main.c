@@ -11,6 +11,7 @@
 #include "sim/evalcmd.h"
 #include "sim/simcmd.h"
 #include "sim/tracecmd.h"
+#include "sim/traincmd.h"
 
 static int predictors_main(int argc, char **argv);
 
@@ -28,6 +29,7 @@ static const struct command commands[] = {
 	{ "rewrite", "map a capture's addresses into the lab's ranges (--lab)", rewrite_main },
 	{ "compare", "compare two captures packet by packet", compare_main },
 	{ "eval", "score predictors on captures (leaderboard, calibration); --db stores it", eval_main },
+	{ "train", "fit a trained predictor's model file from captures (--model ml -o FILE)", train_main },
 	{ "predictors", "list the predictors", predictors_main },
 };
 

@@ -288,28 +288,8 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 		return;
 	if (p->l4 == PKT_L4_TCP)
 		pkt_tcp_opts(p);
-	struct pred_pkt pk = {
-		.t_ns = f->last_ns,
-		.dir = (uint8_t)dir,
-		.proto = p->proto,
-		.family = p->l3 == PKT_L3_IPV4 ? 4 : 6,
-		.ttl = p->l3 == PKT_L3_IPV4 ? p->ip4.ttl : p->ip6.hlim,
-		.tos = p->l3 == PKT_L3_IPV4 ? p->ip4.tos : (uint8_t)(p->ip6.vtcfl >> 20),
-		.ip_id = p->l3 == PKT_L3_IPV4 ? p->ip4.id : 0,
-		.payload_len = p->payload_len,
-		.payload = p->payload,
-		.payload_avail = p->payload_avail,
-		.position = f->packets[0] + f->packets[1] - 1,
-	};
-	if (p->l4 == PKT_L4_TCP) {
-		pk.tcp_flags = p->tcp.flags;
-		pk.seq = p->tcp.seq;
-		pk.ack = p->tcp.ack;
-		pk.win = p->tcp.win;
-		pk.has_ts = p->tcp.ts_off != 0xff;
-		pk.tsval = p->tcp.tsval;
-		pk.tsecr = p->tcp.tsecr;
-	}
+	struct pred_pkt pk;
+	pred_pkt_fill(&pk, p, dir, f->last_ns, f->packets[0] + f->packets[1] - 1);
 	void *state = (uint8_t *)uf + e->pred_off;
 	e->pops->observe(e->pred, state, &pk);
 

@@ -5,6 +5,71 @@
 #include "predict.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "pkt.h"
+
+/* The TCP option kinds in order, folded into 32 bits (0 when there are none). */
+static uint32_t opt_kinds(const struct pkt_tcp *t)
+{
+	uint32_t h = 0;
+	unsigned n = t->doff_bytes > 20 ? t->doff_bytes - 20u : 0u;
+	for (unsigned i = 0; i < n;) {
+		uint8_t k = t->opts[i];
+		h = h * 31u + k + 1u;
+		if (k == 0)
+			break;
+		if (k == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || t->opts[i + 1] < 2)
+			break;
+		i += t->opts[i + 1];
+	}
+	return h;
+}
+
+void pred_pkt_fill(struct pred_pkt *pk, const struct pkt *p, unsigned dir, uint64_t t_ns, uint32_t position)
+{
+	memset(pk, 0, sizeof *pk);
+	bool v4 = p->l3 == PKT_L3_IPV4;
+	pk->t_ns = t_ns;
+	pk->dir = (uint8_t)dir;
+	pk->proto = p->proto;
+	pk->family = v4 ? 4 : 6;
+	pk->ttl = v4 ? p->ip4.ttl : p->ip6.hlim;
+	pk->tos = v4 ? p->ip4.tos : (uint8_t)(p->ip6.vtcfl >> 20);
+	pk->ip_id = v4 ? p->ip4.id : 0;
+	if (v4) {
+		uint32_t h = p->ip4.frag & 0xe000u;
+		for (unsigned i = 20; i < p->ip4.ihl_bytes; i++)
+			h = h * 31u + p->ip4.opts[i - 20];
+		pk->ip_flags = h;
+	} else {
+		pk->ip_flags = p->ip6.vtcfl & 0xfffffu;
+	}
+	pk->payload_len = p->payload_len;
+	pk->payload = p->payload;
+	pk->payload_avail = p->payload_avail;
+	pk->position = position;
+	if (p->l4 == PKT_L4_TCP) {
+		pk->tcp_flags = p->tcp.flags;
+		pk->seq = p->tcp.seq;
+		pk->ack = p->tcp.ack;
+		pk->win = p->tcp.win;
+		pk->urg = p->tcp.urg;
+		pk->sport = p->tcp.sport;
+		pk->dport = p->tcp.dport;
+		pk->opt_kinds = opt_kinds(&p->tcp);
+		pk->has_ts = p->tcp.ts_off != 0xff;
+		pk->tsval = p->tcp.tsval;
+		pk->tsecr = p->tcp.tsecr;
+	} else if (p->l4 == PKT_L4_UDP) {
+		pk->sport = p->udp.sport;
+		pk->dport = p->udp.dport;
+	}
+}
 
 struct last_state {
 	uint16_t ipid[2];

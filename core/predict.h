@@ -35,7 +35,19 @@ struct pred_pkt {
 	const uint8_t *payload;    /* captured payload bytes, valid during the call */
 	uint32_t payload_avail;
 	uint32_t position;         /* packets of this flow before this one */
+	/* Fields the crafter carries from its template (a predictor does not change them; eval
+	 * scores them against the direction's previous packet). */
+	uint32_t ip_flags;         /* IPv4: flags and options hash; IPv6: flow label */
+	uint16_t urg;
+	uint16_t sport, dport;     /* TCP/UDP ports as on the wire */
+	uint32_t opt_kinds;        /* TCP option kinds in order, hashed (0 without options) */
 };
+
+struct pkt;
+/* Fills 'pk' from a decoded packet (TCP options already walked) of direction 'dir' at 't_ns',
+ * with 'position' packets of its flow before it.  The engine and eval share it, so that a
+ * predictor sees the same packet in both. */
+void pred_pkt_fill(struct pred_pkt *pk, const struct pkt *p, unsigned dir, uint64_t t_ns, uint32_t position);
 
 /* Which fields a prediction sets; the others keep the template's value. */
 #define PRED_LEN   (1u << 0)
@@ -51,7 +63,8 @@ struct pred_pkt {
 struct pred_out {
 	uint32_t fields;
 	float confidence;          /* [0, 1]: how likely the whole prediction is to hit */
-	uint64_t iat_ns;           /* gap before the next packet in that direction */
+	uint64_t iat_ns;           /* gap from the flow's latest packet (either direction) to the
+				      next packet of this direction */
 	uint32_t payload_len;
 	uint16_t ip_id;
 	uint8_t tcp_flags;

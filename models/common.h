@@ -19,6 +19,9 @@ static inline unsigned size_class(uint32_t len)
 
 #define N_SIZE_CLASSES 16
 
+/* Gaps longer than this (and negative ones) are neither learned from nor scored (REFERENCE.md). */
+#define IAT_MAX_NS 60000000000ull
+
 /* An exponentially weighted hit rate in Q16, moved by 1/4 per outcome. */
 static inline uint16_t ewma_q16(uint16_t q, int hit)
 {

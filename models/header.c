@@ -48,6 +48,7 @@ struct dir_state {
 struct header_state {
 	struct dir_state d[2];
 };
+_Static_assert(sizeof(struct header_state) <= HEADER_FLOW_STATE_BYTES, "raise HEADER_FLOW_STATE_BYTES");
 
 /* The predictor's own memory: where a rewritten payload is put (valid until the next predict). */
 struct header_self {

@@ -3,7 +3,9 @@
  * The state is the size class of the direction's last packet; the prediction is the most
  * frequent next class from that state (a Boyer-Moore majority vote per state, 1 byte each), and
  * the exact size is the latest size seen in that class and direction.  Inter-arrival time is
- * the median of the direction's last 8 gaps (REFERENCE.md's strongest IAT baseline). */
+ * the median of the flow's last 8 gaps (REFERENCE.md's strongest IAT baseline, median-8): the
+ * gap from the flow's latest packet to the next, whatever their directions.  Gaps over 60 s or
+ * negative are not learned from, as in REFERENCE.md. */
 #include "predictors.h"
 
 #include <string.h>
@@ -13,9 +15,9 @@
 struct markov1_state {
 	uint8_t vote[2][N_SIZE_CLASSES];   /* high nibble: candidate class, low: count */
 	uint16_t size_of[2][N_SIZE_CLASSES];
-	uint32_t gap[2][8];                /* last gaps in microseconds */
-	uint64_t last_t[2];
-	uint8_t last_class[2], n_gaps[2], seen[2];
+	uint32_t gap[8];                   /* the flow's last gaps in microseconds */
+	uint64_t flow_t;                   /* the flow's latest packet */
+	uint8_t last_class[2], n_gaps, seen[2];
 	uint16_t hit_q[2];
 };
 
@@ -48,17 +50,18 @@ static void m_observe(void *self, void *fs, const struct pred_pkt *pk)
 			*v = (uint8_t)(c << 4 | (cnt < 15 ? cnt + 1 : 15));
 		else
 			*v = (uint8_t)(cand << 4 | (cnt - 1));
-		uint64_t g = pk->t_ns > s->last_t[d] ? (pk->t_ns - s->last_t[d]) / 1000 : 0;
-		memmove(&s->gap[d][1], &s->gap[d][0], 7 * sizeof s->gap[d][0]);
-		s->gap[d][0] = g > 0xffffffffu ? 0xffffffffu : (uint32_t)g;
-		if (s->n_gaps[d] < 8)
-			s->n_gaps[d]++;
 	} else {
 		s->hit_q[d] = 32768;
 	}
 	s->size_of[d][c] = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
 	s->last_class[d] = (uint8_t)c;
-	s->last_t[d] = pk->t_ns;
+	if ((s->seen[0] | s->seen[1]) && pk->t_ns >= s->flow_t && pk->t_ns - s->flow_t <= IAT_MAX_NS) {
+		memmove(&s->gap[1], &s->gap[0], 7 * sizeof s->gap[0]);
+		s->gap[0] = (uint32_t)((pk->t_ns - s->flow_t) / 1000);
+		if (s->n_gaps < 8)
+			s->n_gaps++;
+	}
+	s->flow_t = pk->t_ns;
 	s->seen[d] = 1;
 }
 
@@ -89,9 +92,9 @@ static bool m_predict(void *self, const void *fs, const struct pred_pkt *last, s
 	o->payload_len = s->size_of[d][c];
 	if (last->proto == 6)
 		o->seq = last->seq + last->payload_len + ((last->tcp_flags & 3) ? 1u : 0u);
-	if (s->n_gaps[d]) {
+	if (s->n_gaps) {
 		o->fields |= PRED_IAT;
-		o->iat_ns = (uint64_t)median(s->gap[d], s->n_gaps[d]) * 1000;
+		o->iat_ns = (uint64_t)median(s->gap, s->n_gaps) * 1000;
 	}
 	o->confidence = (float)s->hit_q[d] / 65535.0f;
 	return true;
@@ -99,7 +102,7 @@ static bool m_predict(void *self, const void *fs, const struct pred_pkt *last, s
 
 const struct predictor_ops predictor_markov1 = {
 	.name = "markov1",
-	.summary = "first-order Markov chain on size classes per direction; IAT: median of 8",
+	.summary = "first-order Markov chain on size classes per direction; IAT: IAT: the flow's median of 8",
 	.flow_state_size = sizeof(struct markov1_state),
 	.create = m_create,
 	.destroy = m_destroy,

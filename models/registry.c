@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/predict.h"
+#include "ml.h"
 #include "predictors.h"
 
 static const struct predictor_ops *const all[] = {
@@ -11,6 +12,7 @@ static const struct predictor_ops *const all[] = {
 	&predictor_mode,
 	&predictor_markov1,
 	&predictor_header,
+	&predictor_ml,
 };
 
 const struct predictor_ops *models_at(size_t i)

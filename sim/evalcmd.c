@@ -4,10 +4,12 @@
  * the first packet's, a SYN after FIN or RST starts a new flow, no idle timeout).  After each
  * packet the model observes it and predicts the next packet of that direction; an arriving
  * packet is scored against the prediction held for its direction, or, before its direction has
- * been seen, the other direction's (REFERENCE.md's fallback).  Differences from REFERENCE.md:
- * inter-arrival time is scored within the direction (the engine's prediction target), not within
- * the flow; header fields are those the crafter writes (IP ID, seq, ack, flags, window, TSval,
- * TSecr, and the length). */
+ * been seen, the other direction's (REFERENCE.md's fallback).  Definitions follow REFERENCE.md:
+ * size is the L4 payload length; inter-arrival time is the gap within the flow; header fields are
+ * scored on established packets (position >= 4), a direction's first packet counting as wrong.
+ * Differences: size is scored given the true direction only (a pre-builder keeps one prediction
+ * per direction, so direction itself is not predicted); flows are keyed by 5-tuple and the
+ * outermost VLAN, not the whole tag stack. */
 #include "evalcmd.h"
 
 #include <getopt.h>
@@ -20,18 +22,22 @@
 
 #include "analysis/store.h"
 #include "cliutil.h"
-#include "core/flow.h"
-#include "core/pkt.h"
 #include "core/predict.h"
+#include "flowwalk.h"
 #include "models/common.h"
 #include "models/registry.h"
-#include "trace.h"
 
-enum { FLD_IPID, FLD_SEQ, FLD_ACK, FLD_FLAGS, FLD_WIN, FLD_TS, FLD_LEN, FLD_N };
-static const char *const fld_names[FLD_N] = { "ipid", "seq", "ack", "flags", "win", "ts", "len" };
+/* Header fields as REFERENCE.md scores them, on established packets (position >= 4). */
+enum { FLD_TTL, FLD_IPID, FLD_TOS, FLD_IPFLAGS, FLD_TFLAGS, FLD_WIN, FLD_URG, FLD_SEQ, FLD_ACK, FLD_OPTS,
+       FLD_TSVAL, FLD_TSECR, FLD_N };
+static const char *const fld_names[FLD_N] = { "ttl", "ipid", "tos", "ipflags", "tflags", "win",
+					      "urg", "seq", "ack", "opts", "tsval", "tsecr" };
+#define EST_POSITION 4
 
 struct score {
-	uint64_t scored, size_exact, size_class, header_full, packet_full;
+	uint64_t scored, size_exact, size_class;
+	uint64_t est, header_full, packet_full, strict_hit, template_hit;
+	uint64_t tcp_est, tcp_header_full, udp_est, udp_header_full;
 	uint64_t confident, confident_right;
 	uint64_t fld_n[FLD_N], fld_ok[FLD_N];
 	uint64_t pay_n, pay_predicted, pay_ok; /* packets with a payload; anticipated; right */
@@ -51,7 +57,8 @@ struct eflow {
 	uint64_t pay_hash[2];      /* of the predicted payload, when one was predicted */
 	struct pred_pkt last[2];   /* the latest packet of each direction (payload not kept) */
 	uint8_t has[2], seen[2];
-	uint64_t last_t[2];
+	uint64_t flow_t;           /* the flow's latest packet */
+	uint8_t gaps;              /* valid gaps seen, saturating */
 };
 
 static void add_rel(struct score *s, double r)
@@ -72,8 +79,15 @@ static void merge(struct score *a, const struct score *b)
 	a->scored += b->scored;
 	a->size_exact += b->size_exact;
 	a->size_class += b->size_class;
+	a->est += b->est;
 	a->header_full += b->header_full;
 	a->packet_full += b->packet_full;
+	a->strict_hit += b->strict_hit;
+	a->template_hit += b->template_hit;
+	a->tcp_est += b->tcp_est;
+	a->tcp_header_full += b->tcp_header_full;
+	a->udp_est += b->udp_est;
+	a->udp_header_full += b->udp_header_full;
 	a->confident += b->confident;
 	a->pay_n += b->pay_n;
 	a->pay_predicted += b->pay_predicted;
@@ -103,30 +117,6 @@ static double median_rel(struct score *s)
 	return gsl_stats_median_from_sorted_data(s->rel, 1, s->rel_n);
 }
 
-static void to_pred_pkt(const struct pkt *p, unsigned dir, uint64_t t, uint32_t position, struct pred_pkt *pk)
-{
-	memset(pk, 0, sizeof *pk);
-	pk->t_ns = t;
-	pk->dir = (uint8_t)dir;
-	pk->proto = p->proto;
-	pk->family = p->l3 == PKT_L3_IPV4 ? 4 : 6;
-	pk->ttl = p->l3 == PKT_L3_IPV4 ? p->ip4.ttl : p->ip6.hlim;
-	pk->ip_id = p->l3 == PKT_L3_IPV4 ? p->ip4.id : 0;
-	pk->payload_len = p->payload_len;
-	pk->payload = p->payload;
-	pk->payload_avail = p->payload_avail;
-	pk->position = position;
-	if (p->l4 == PKT_L4_TCP) {
-		pk->tcp_flags = p->tcp.flags;
-		pk->seq = p->tcp.seq;
-		pk->ack = p->tcp.ack;
-		pk->win = p->tcp.win;
-		pk->has_ts = p->tcp.ts_off != 0xff;
-		pk->tsval = p->tcp.tsval;
-		pk->tsecr = p->tcp.tsecr;
-	}
-}
-
 static void check(struct score *s, int f, int ok, int *all)
 {
 	s->fld_n[f]++;
@@ -134,26 +124,15 @@ static void check(struct score *s, int f, int ok, int *all)
 	*all &= ok;
 }
 
-/* Scores packet 'a' against prediction 'pr', whose payload (if predicted) hashed to 'pay_hash'. */
+/* Scores packet 'a' against prediction 'pr' (whose payload, if predicted, hashed to 'pay_hash').
+ * 'prev' is the direction's previous packet (the crafter's template, which carries the fields a
+ * predictor does not set), NULL for a direction's first packet. */
 static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_hash, const struct pred_pkt *a,
-		      uint64_t gap_ns, int have_gap)
+		      const struct pred_pkt *prev, uint64_t gap_ns, int have_gap)
 {
 	s->scored++;
 	s->size_exact += pr->payload_len == a->payload_len;
 	s->size_class += size_class(pr->payload_len) == size_class(a->payload_len);
-	int all = 1;
-	if (a->family == 4)
-		check(s, FLD_IPID, pr->ip_id == a->ip_id, &all);
-	check(s, FLD_LEN, pr->payload_len == a->payload_len, &all);
-	if (a->proto == 6) {
-		check(s, FLD_SEQ, pr->seq == a->seq, &all);
-		check(s, FLD_ACK, pr->ack == a->ack, &all);
-		check(s, FLD_FLAGS, pr->tcp_flags == a->tcp_flags, &all);
-		check(s, FLD_WIN, pr->win == a->win, &all);
-		if (a->has_ts)
-			check(s, FLD_TS, pr->tsval == a->tsval && pr->tsecr == a->tsecr, &all);
-	}
-	s->header_full += all;
 	int payload_predicted = (pr->fields & PRED_PAYLOAD) && pr->payload_len == a->payload_len;
 	int payload_ok = a->payload_len == 0 || (payload_predicted && a->payload_avail == a->payload_len &&
 						 pay_hash == payload_hash(a->payload, a->payload_len));
@@ -162,7 +141,47 @@ static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_h
 		s->pay_predicted += payload_predicted;
 		s->pay_ok += payload_predicted && payload_ok;
 	}
+	if (have_gap && (pr->fields & PRED_IAT)) {
+		double err = fabs((double)pr->iat_ns - (double)gap_ns);
+		s->iat_abs_sum += err;
+		s->iat_n++;
+		add_rel(s, err / (double)(gap_ns > 1000 ? gap_ns : 1000));
+	}
+	if (a->position < EST_POSITION)
+		return;
+	/* Established packets: every header field, as REFERENCE.md defines them. */
+	int all = 1, tmpl = 1;
+	const struct pred_pkt z = { 0 };
+	const struct pred_pkt *pv = prev ? prev : &z;
+	int known = prev != NULL;
+	check(s, FLD_TTL, known && pv->ttl == a->ttl, &all);
+	check(s, FLD_TOS, known && pv->tos == a->tos, &all);
+	check(s, FLD_IPFLAGS, known && pv->ip_flags == a->ip_flags, &all);
+	tmpl = all;
+	if (a->family == 4)
+		check(s, FLD_IPID, known && pr->ip_id == a->ip_id, &all);
+	if (a->proto == 6) {
+		int opts_ok = known && pv->opt_kinds == a->opt_kinds;
+		tmpl &= opts_ok;
+		check(s, FLD_OPTS, opts_ok, &all);
+		check(s, FLD_TFLAGS, known && pr->tcp_flags == a->tcp_flags, &all);
+		check(s, FLD_WIN, known && pr->win == a->win, &all);
+		check(s, FLD_URG, known && pv->urg == a->urg, &all);
+		check(s, FLD_SEQ, known && pr->seq == a->seq, &all);
+		check(s, FLD_ACK, known && pr->ack == a->ack, &all);
+		check(s, FLD_TSVAL, known && pv->has_ts == a->has_ts && (!a->has_ts || pr->tsval == a->tsval), &all);
+		check(s, FLD_TSECR, known && pv->has_ts == a->has_ts && (!a->has_ts || pr->tsecr == a->tsecr), &all);
+		s->tcp_est++;
+		s->tcp_header_full += all;
+	} else {
+		s->udp_est++;
+		s->udp_header_full += all;
+	}
+	s->est++;
+	s->header_full += all;
 	s->packet_full += all && payload_ok;
+	s->strict_hit += all && pr->payload_len == a->payload_len;
+	s->template_hit += tmpl;
 	int b = (int)(pr->confidence * 10);
 	b = b < 0 ? 0 : b > 9 ? 9 : b;
 	s->cal_n[b]++;
@@ -171,125 +190,119 @@ static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_h
 		s->confident++;
 		s->confident_right += all;
 	}
-	if (have_gap && (pr->fields & PRED_IAT)) {
-		double err = fabs((double)pr->iat_ns - (double)gap_ns);
-		s->iat_abs_sum += err;
-		s->iat_n++;
-		if (gap_ns)
-			add_rel(s, err / (double)gap_ns);
-	}
 }
 
-static int eval_trace(const char *path, const struct predictor_ops *ops, struct score *s, struct errbuf *eb)
+struct walk {
+	const struct predictor_ops *ops;
+	void *self;
+	size_t state_off;
+	struct score *s;
+};
+
+static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 {
-	struct trace *tr;
-	int rc = trace_open(path, &tr, eb);
+	struct walk *w = arg;
+	const struct predictor_ops *ops = w->ops;
+	struct score *s = w->s;
+	struct eflow *ef = user;
+	void *st = (uint8_t *)ef + w->state_off;
+	const struct pred_pkt a = *pk;
+	unsigned d = a.dir;
+	/* REFERENCE.md: a gap is scored once the flow has had one valid gap; gaps over 60 s or
+	 * negative are neither scored nor counted as valid. */
+	int gap_ok = (ef->seen[0] | ef->seen[1]) && a.t_ns >= ef->flow_t && a.t_ns - ef->flow_t <= IAT_MAX_NS;
+	unsigned pd = ef->has[d] ? d : !d;
+	if (ef->has[pd])
+		score_one(s, &ef->pred[pd], ef->pay_hash[pd], &a, ef->seen[d] ? &ef->last[d] : NULL,
+			  a.t_ns - ef->flow_t, ef->gaps && gap_ok);
+	ops->observe(w->self, st, &a);
+	ef->last[d] = a;
+	ef->last[d].payload = NULL;
+	ef->last[d].payload_avail = 0;
+	ef->seen[d] = 1;
+	/* Both directions' predictions are refreshed: what one side just said changes what the
+	 * other will say (its ack, its timestamp echo, its next size and gap). */
+	for (unsigned side = 0; side < 2; side++) {
+		unsigned dd = side ? !d : d;
+		if (!ef->seen[dd])
+			continue;
+		/* The other direction's stored packet has no payload: a payload anticipated when
+		 * that direction last spoke is kept through the refresh. */
+		int kept_payload = dd != d && ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD);
+		uint32_t kept_len = ef->pred[dd].payload_len;
+		memset(&ef->pred[dd], 0, sizeof ef->pred[dd]);
+		uint64_t t0 = cli_now_ns();
+		ef->has[dd] = ops->predict(w->self, st, dd == d ? &a : &ef->last[dd], &ef->pred[dd]);
+		s->predict_ns += (double)(cli_now_ns() - t0);
+		s->predictions++;
+		/* A predicted payload lives only during the call: keep its hash. */
+		if (ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD) && ef->pred[dd].payload)
+			ef->pay_hash[dd] = payload_hash(ef->pred[dd].payload, ef->pred[dd].payload_len);
+		else if (kept_payload && ef->has[dd]) {
+			ef->pred[dd].fields |= PRED_PAYLOAD;
+			ef->pred[dd].payload_len = kept_len;
+		}
+		ef->pred[dd].payload = NULL;
+	}
+	if (gap_ok && ef->gaps < 255)
+		ef->gaps++;
+	ef->flow_t = a.t_ns;
+	return 0;
+}
+
+static int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct score *s,
+		      struct errbuf *eb)
+{
+	struct walk w = { .ops = ops, .s = s, .state_off = (sizeof(struct eflow) + 7) & ~(size_t)7 };
+	int rc = ops->create(model_file, &w.self, eb);
 	if (rc)
 		return rc;
-	void *self = NULL;
-	if ((rc = ops->create(NULL, &self, eb)) != 0) {
-		trace_close(tr);
-		return rc;
-	}
-	size_t state_off = (sizeof(struct eflow) + 7) & ~(size_t)7;
-	struct flow_table_cfg fc = { .capacity = 1u << 18, .user_size = state_off + ops->flow_state_size };
-	struct flow_table *ft;
-	if ((rc = flow_table_create(&fc, &ft)) != 0) {
-		ops->destroy(self);
-		trace_close(tr);
-		return err_set(eb, rc, "out of memory");
-	}
-	int lt = trace_linktype(tr);
-	struct trace_rec r;
-	struct pkt p;
-	while ((rc = trace_next(tr, &r, eb)) == 1) {
-		if (pkt_parse(r.data, r.caplen, r.wirelen, lt, &p) || p.l3 == PKT_L3_NONE ||
-		    (p.l4 != PKT_L4_TCP && p.l4 != PKT_L4_UDP) || p.is_fragment)
-			continue;
-		pkt_tcp_opts(&p);
-		struct flow_key k;
-		bool src_a, created;
-		flow_key_from_pkt(&p, &k, &src_a);
-		struct flow_entry *f = flow_table_get(ft, &k, flow_key_hash(&k), src_a, r.t_ns, &created);
-		if (!created && p.l4 == PKT_L4_TCP && flow_tcp_is_restart(f, p.tcp.flags))
-			flow_table_restart(ft, f, src_a, r.t_ns);
-		unsigned d = flow_dir(f, src_a);
-		struct eflow *ef = flow_user(ft, f);
-		void *st = (uint8_t *)ef + state_off;
-		struct pred_pkt a;
-		to_pred_pkt(&p, d, r.t_ns, f->packets[0] + f->packets[1], &a);
-		unsigned pd = ef->has[d] ? d : !d;
-		if (ef->has[pd])
-			score_one(s, &ef->pred[pd], ef->pay_hash[pd], &a, r.t_ns > ef->last_t[d] ? r.t_ns - ef->last_t[d] : 0,
-				  ef->has[d]);
-		flow_account(f, d, r.wirelen, r.t_ns);
-		if (p.l4 == PKT_L4_TCP)
-			flow_tcp_update(f, d, p.tcp.flags);
-		ops->observe(self, st, &a);
-		ef->last[d] = a;
-		ef->last[d].payload = NULL;
-		ef->last[d].payload_avail = 0;
-		ef->seen[d] = 1;
-		/* Both directions' predictions are refreshed: what one side just said changes what the
-		 * other will say (its ack, its timestamp echo). */
-		for (unsigned side = 0; side < 2; side++) {
-			unsigned dd = side ? !d : d;
-			if (!ef->seen[dd])
-				continue;
-			/* The other direction's stored packet has no payload: a payload anticipated
-			 * when that direction last spoke is kept through the refresh. */
-			int kept_payload = dd != d && ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD);
-			uint32_t kept_len = ef->pred[dd].payload_len;
-			memset(&ef->pred[dd], 0, sizeof ef->pred[dd]);
-			uint64_t t0 = cli_now_ns();
-			ef->has[dd] = ops->predict(self, st, dd == d ? &a : &ef->last[dd], &ef->pred[dd]);
-			s->predict_ns += (double)(cli_now_ns() - t0);
-			s->predictions++;
-			/* A predicted payload lives only during the call: keep its hash. */
-			if (ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD) && ef->pred[dd].payload)
-				ef->pay_hash[dd] = payload_hash(ef->pred[dd].payload, ef->pred[dd].payload_len);
-			else if (kept_payload && ef->has[dd]) {
-				ef->pred[dd].fields |= PRED_PAYLOAD;
-				ef->pred[dd].payload_len = kept_len;
-			}
-			ef->pred[dd].payload = NULL;
-		}
-		ef->last_t[d] = r.t_ns;
-	}
-	flow_table_destroy(ft);
-	ops->destroy(self);
-	trace_close(tr);
-	return rc < 0 ? rc : 0;
+	rc = flowwalk(path, w.state_off + ops->flow_state_size, eval_packet, &w, eb);
+	ops->destroy(w.self);
+	return rc;
 }
 
 static const char usage[] =
-	"usage: precraft eval TRACE... [--models a,b,c] [--db FILE]\n"
+	"usage: precraft eval TRACE... [--models a,b,c] [--model-file FILE] [--db FILE]\n"
 	"  Scores predictors on captures: size exact and by class, inter-arrival time, every header field,\n"
 	"  precision of the predictions at least 0.5 confident, ns per prediction; and how well the stated\n"
-	"  confidence matches the observed hit rate.  Default models: every predictor ('precraft predictors').\n";
+	"  confidence matches the observed hit rate.  Default models: every predictor ('precraft predictors').\n"
+	"  Header fields, strict hits (every field and the size right) and template hits (the fields a\n"
+	"  pre-built packet cannot patch at arrival right) are scored on established packets (position >= 4).\n"
+	"  --model-file FILE   the model 'ml' starts from ('precraft train'); without it, ml learns online only\n";
 
 static double frac(uint64_t a, uint64_t b)
 {
 	return b ? (double)a / (double)b : NAN;
 }
 
+static void print_header(void)
+{
+	printf("%-8s %-32s %7s %6s %6s %7s %6s %6s %6s %6s %6s %6s %6s %9s %7s %5s\n", "model", "trace", "scored",
+	       "size", "class", "est", "header", "tcp", "udp", "strict", "tmpl", "packet", "prec", "iat_mae_us",
+	       "iat_rel", "ns");
+}
+
 static void print_row(const char *model, const char *trace, struct score *s)
 {
-	printf("%-8s %-40.40s %8llu %6.3f %6.3f %6.3f %6.3f %6.3f %9.3g %7.2f %6.0f\n", model, trace,
-	       (unsigned long long)s->scored, frac(s->size_exact, s->scored), frac(s->size_class, s->scored),
-	       frac(s->header_full, s->scored), frac(s->packet_full, s->scored), frac(s->confident_right, s->confident),
-	       s->iat_n ? s->iat_abs_sum / (double)s->iat_n : NAN, median_rel(s),
-	       s->predictions ? s->predict_ns / (double)s->predictions : NAN);
+	printf("%-8s %-32.32s %7llu %6.3f %6.3f %7llu %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %9.0f %7.2f %5.0f\n",
+	       model, trace, (unsigned long long)s->scored, frac(s->size_exact, s->scored),
+	       frac(s->size_class, s->scored), (unsigned long long)s->est, frac(s->header_full, s->est),
+	       frac(s->tcp_header_full, s->tcp_est), frac(s->udp_header_full, s->udp_est),
+	       frac(s->strict_hit, s->est), frac(s->template_hit, s->est), frac(s->packet_full, s->est),
+	       frac(s->confident_right, s->confident), s->iat_n ? s->iat_abs_sum / (double)s->iat_n / 1e3 : NAN,
+	       median_rel(s), s->predictions ? s->predict_ns / (double)s->predictions : NAN);
 }
 
 int eval_main(int argc, char **argv)
 {
-	enum { O_MODELS = 256, O_DB, O_HELP };
+	enum { O_MODELS = 256, O_DB, O_MODEL_FILE, O_HELP };
 	static const struct option lo[] = {
 		{ "models", required_argument, 0, O_MODELS }, { "db", required_argument, 0, O_DB },
-		{ "help", no_argument, 0, O_HELP },           { 0, 0, 0, 0 },
+		{ "model-file", required_argument, 0, O_MODEL_FILE }, { "help", no_argument, 0, O_HELP },
+		{ 0, 0, 0, 0 },
 	};
-	const char *models = NULL, *db = NULL;
+	const char *models = NULL, *db = NULL, *model_file = NULL;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -297,6 +310,7 @@ int eval_main(int argc, char **argv)
 		switch (c) {
 		case O_MODELS: models = optarg; break;
 		case O_DB: db = optarg; break;
+		case O_MODEL_FILE: model_file = optarg; break;
 		case O_HELP: fputs(usage, stdout); return EXIT_OK;
 		default:
 			cli_error("eval: unknown or incomplete option '%s' (see 'precraft eval --help')", argv[optind - 1]);
@@ -331,8 +345,7 @@ int eval_main(int argc, char **argv)
 		cli_error("%s", eb.msg);
 		return EXIT_USAGE;
 	}
-	printf("%-8s %-40s %8s %6s %6s %6s %6s %6s %9s %7s %6s\n", "model", "trace", "scored", "size", "class",
-	       "header", "packet", "prec", "iat_mae", "iat_rel", "ns");
+	print_header();
 	int code = EXIT_OK;
 	for (size_t m = 0; m < n_ops && code == EXIT_OK; m++) {
 		struct score all;
@@ -340,7 +353,7 @@ int eval_main(int argc, char **argv)
 		for (int t = optind; t < argc; t++) {
 			struct score s;
 			memset(&s, 0, sizeof s);
-			if (eval_trace(argv[t], ops[m], &s, &eb)) {
+			if (eval_trace(argv[t], ops[m], model_file, &s, &eb)) {
 				cli_error("%s", eb.msg);
 				code = EXIT_USAGE;
 				free(s.rel);
@@ -351,10 +364,13 @@ int eval_main(int argc, char **argv)
 			if (st) {
 				int64_t run;
 				char cmd[1024];
-				snprintf(cmd, sizeof cmd, "precraft eval --models %s %s", ops[m]->name, argv[t]);
+				snprintf(cmd, sizeof cmd, "precraft eval --models %s%s%s %s", ops[m]->name,
+					 model_file ? " --model-file " : "", model_file ? model_file : "", argv[t]);
 				if (store_run_begin(st, cmd, 0, 0, &run, &eb) == 0) {
 					store_param(st, run, "model", ops[m]->name);
 					store_param(st, run, "trace", argv[t]);
+					if (model_file)
+						store_param(st, run, "model_file", model_file);
 					const struct {
 						const char *n;
 						double v;
@@ -362,8 +378,13 @@ int eval_main(int argc, char **argv)
 						{ "packets_scored", (double)s.scored },
 						{ "size_exact_acc", frac(s.size_exact, s.scored) },
 						{ "size_class_acc", frac(s.size_class, s.scored) },
-						{ "header_full_acc", frac(s.header_full, s.scored) },
-						{ "packet_full_acc", frac(s.packet_full, s.scored) },
+						{ "est_packets_scored", (double)s.est },
+						{ "header_full_acc", frac(s.header_full, s.est) },
+						{ "tcp_header_full_acc", frac(s.tcp_header_full, s.tcp_est) },
+						{ "udp_header_full_acc", frac(s.udp_header_full, s.udp_est) },
+						{ "strict_hit_acc", frac(s.strict_hit, s.est) },
+						{ "template_hit_acc", frac(s.template_hit, s.est) },
+						{ "packet_full_acc", frac(s.packet_full, s.est) },
 						{ "precision", frac(s.confident_right, s.confident) },
 						{ "iat_mae_ns", s.iat_n ? s.iat_abs_sum / (double)s.iat_n : NAN },
 						{ "iat_median_rel_err", median_rel(&s) },
