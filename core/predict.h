@@ -40,6 +40,7 @@ struct pred_pkt {
 	uint32_t ip_flags;         /* IPv4: flags and options hash; IPv6: flow label */
 	uint16_t urg;
 	uint16_t sport, dport;     /* TCP/UDP ports as on the wire */
+	uint32_t src_hash;         /* of the source address: host-wide state (IP ID counters) */
 	uint32_t opt_kinds;        /* TCP option kinds in order, hashed (0 without options) */
 };
 

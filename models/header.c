@@ -1,24 +1,38 @@
 /* header: field-by-field header prediction in the style of ROHC (RFC 5795, RFC 6846) and Van
- * Jacobson's TCP header prediction.
+ * Jacobson's TCP header prediction, extended where simple rules fail (REFERENCE.md: flags,
+ * window, IP ID and TSval).
  *
- * Each field of each direction is learned as a behaviour and trusted only after it has been
- * confirmed three times in a row (ROHC's optimistic approach), and revalidated on every packet:
- *   IP ID   static, or a constant step (host counters advance by 1; coalesced segments by more)
+ * Every field of each direction has a few candidate rules; each rule is scored on every packet
+ * (an exponentially weighted hit rate), and the prediction takes the rule with the best score.
+ * A field is trusted once its best rule has been right three times running (ROHC's optimistic
+ * approach) and is revalidated on every packet.
+ *   IP ID   last + last step; the host's latest ID + 1 (host-wide counters, tracked across the
+ *           flows of one source address); last + the segments the last packet coalesced
+ *           (GRO/TSO captures: ceil(payload / MSS)); static is "last + step 0"
  *   seq     advances by the payload length (plus one for SYN or FIN)
- *   ack     equals the other direction's next sequence number (it acknowledges all), or static
- *   TSval   a constant step per packet of the direction (0 in bursts)
- *   TSecr   echoes the other direction's last TSval, or static
- *   flags, window, size   as the direction's last packet
- * The confidence is the share of confirmed fields times the direction's recent full-header hit
- * rate, so a flow whose fields keep changing is not built for.
+ *   ack     the other direction's next sequence number (it acknowledges all), or unchanged
+ *   flags   as last; or by the flow's rhythm: the flags this direction used the last time the
+ *           flow was in the same state (who spoke last, with data or not, with PSH or not) —
+ *           request/response protocols answer data with a bare ACK and an ACK with data
+ *   window  as last; by the rhythm (the value used in the same state); or "receive window
+ *           shrinks by the bytes not yet acknowledged": win + unacked is what is remembered
+ *   TSval   last + last step; unchanged; or the sender's timestamp clock: its rate (ticks per
+ *           second, learned from the first and latest packets) times the time since its last
+ *           packet, up to the flow's latest packet
+ *   TSecr   echoes the other direction's latest TSval, or unchanged
+ * The confidence is the product over the fields of the best rule's recent hit rate (halved for
+ * a field still in its warm-up), so a flow whose fields keep changing is not built for.
  *
  * Payload anticipation, where the application makes it predictable (REFERENCE.md: repeating the
  * last non-empty payload is right for close to no TCP packet, so this has to know protocols):
  *   repetition   a direction whose payload has repeated (keep-alives, polling, repeated requests)
  *                is predicted to repeat it again;
  *   Modbus/TCP   (port 502) a poll that repeats but for the MBAP transaction ID is predicted with
- *                the ID advanced by its learned step.
- * Both are trusted after two confirmations.  The pre-built packet carries the predicted payload
+ *                the ID advanced by its learned step;
+ *   DNS          (port 53, UDP) a query repeated with a new ID, and the answer to a query whose
+ *                answer was already seen (by question: the name, type and class) with the new
+ *                ID: a resolver's cache, ahead of time.
+ * Each is trusted after two confirmations.  The pre-built packet carries the predicted payload
  * and the validation compares it with the arriving one; a guess is never sent unverified. */
 #include "predictors.h"
 
@@ -30,41 +44,95 @@
 enum { F_IPID, F_ACK, F_TSVAL, F_TSECR, F_FLAGS, F_WIN, F_SIZE, F_N };
 #define TRUSTED 3
 
+/* Candidate rules per field. */
+enum { IPID_STEP, IPID_HOST, IPID_SEGS, IPID_N };
+enum { FL_LAST, FL_RHYTHM, FL_SERVICE, FL_PERIOD, FL_N };
+enum { WIN_LAST, WIN_RHYTHM, WIN_UNACKED, WIN_SERVICE, WIN_N };
+enum { TS_STEP, TS_SAME, TS_CLOCK, TS_N };
+enum { TE_ECHO, TE_SAME, TE_N };
+enum { ACK_ALL, ACK_SAME, ACK_STEP, ACK_N };
+
+#define N_RHYTHM 8 /* flow states: (this direction spoke last, with data, with PSH) */
+
+struct vote16 {
+	uint16_t v;
+	uint8_t n, pad;
+};
+
 struct dir_state {
 	uint64_t pay_hash;         /* of the last payload */
-	uint64_t pay_hash_tail;    /* of the last payload without its first two bytes (Modbus TID) */
+	uint64_t pay_hash_tail;    /* of the last payload without its first two bytes (Modbus TID, DNS ID) */
+	uint64_t ts_t0, ts_t;      /* times of the first and latest packets with a timestamp */
+	uint32_t ts0;              /* their TSval at ts_t0 */
 	uint32_t next_seq;         /* seq + payload (+1 for SYN/FIN) of the last packet */
-	uint16_t tid, tid_step;
-	uint8_t repeat_conf, modbus_conf;
 	uint32_t ack, tsval, tsecr;
 	int32_t tsval_step;
+	uint32_t mss;              /* largest payload seen: the segment size coalescing divides by */
+	uint16_t tid, tid_step;
 	uint16_t ip_id, win, ipid_step;
 	uint16_t len16, hit_q;
 	uint8_t flags, seen;
-	uint8_t conf[F_N];         /* consecutive confirmations, saturating */
-	uint8_t ack_tracks, tsecr_echoes;
+	uint8_t repeat_conf, modbus_conf;
+	uint64_t dns_q;            /* the question of this direction's latest DNS query */
+	uint16_t dns_id;
+	uint8_t dns_ask;           /* its latest payload was a DNS query */
+	uint8_t conf[F_N];         /* consecutive confirmations of the best rule, saturating */
+	uint32_t ack_step;
+	uint32_t psh_end, psh_period; /* sequence after the last PSH; bytes between the last two */
+	uint8_t s_ack[ACK_N];
+	uint8_t s_ipid[IPID_N], s_fl[FL_N], s_win[WIN_N], s_ts[TS_N], s_te[TE_N]; /* rule scores */
+	uint8_t rhythm_fl[N_RHYTHM];
+	struct vote16 rhythm_win[N_RHYTHM], rhythm_wsum[N_RHYTHM];
 };
 
 struct header_state {
 	struct dir_state d[2];
+	uint64_t flow_t;           /* the flow's latest packet */
+	uint16_t port;             /* service port: the first packet's destination port */
+	uint8_t state;             /* the flow's rhythm state after its latest packet, per direction */
+	uint8_t last_dir, any, n;  /* n: packets seen, saturating */
 };
 _Static_assert(sizeof(struct header_state) <= HEADER_FLOW_STATE_BYTES, "raise HEADER_FLOW_STATE_BYTES");
 
-/* The predictor's own memory: where a rewritten payload is put (valid until the next predict). */
+#define HOSTS 4096
+#define DNS_CACHE 1024
+#define SERVICE_SLOTS 8192
+
+/* What flows of one service did at one point of their life (position, rhythm state): the
+ * rhythm learned across flows, for flows too short to learn their own. */
+struct service_slot {
+	uint32_t tag;
+	struct vote16 win;
+	uint8_t flags, pad[3];
+};
+
+/* The predictor's own memory: host-wide IP ID counters, a DNS answer cache, and where a
+ * rewritten payload is put (valid until the next predict). */
 struct header_self {
+	struct service_slot svc[SERVICE_SLOTS];
+	uint32_t host_tag[HOSTS];
+	uint16_t host_id[HOSTS];
+	uint64_t dns_q[DNS_CACHE];           /* question hash of the cached answer */
+	uint32_t dns_len[DNS_CACHE];
+	uint8_t *dns_answer[DNS_CACHE];      /* malloc'd when first used */
 	uint8_t scratch[65536];
 };
 
 static int h_create(const char *model_file, void **self, struct errbuf *eb)
 {
 	(void)model_file;
-	*self = malloc(sizeof(struct header_self));
+	*self = calloc(1, sizeof(struct header_self));
 	return *self ? 0 : err_set(eb, -ERR_NOMEM, "header predictor: out of memory");
 }
 
 static void h_destroy(void *self)
 {
-	free(self);
+	struct header_self *hs = self;
+	if (!hs)
+		return;
+	for (int i = 0; i < DNS_CACHE; i++)
+		free(hs->dns_answer[i]);
+	free(hs);
 }
 
 /* A Modbus/TCP application data unit: MBAP header with protocol 0 and a consistent length. */
@@ -75,56 +143,284 @@ static bool is_modbus(const struct pred_pkt *pk)
 	       b[2] == 0 && b[3] == 0 && (uint32_t)(b[4] << 8 | b[5]) + 6 == pk->payload_len;
 }
 
+/* A DNS message over UDP port 53 with one question; '*qhash' hashes the question (name, type,
+ * class, case-insensitively) and '*qr' tells a response. */
+static bool dns_question(const struct pred_pkt *pk, uint64_t *qhash, int *qr)
+{
+	const uint8_t *b = pk->payload;
+	uint32_t n = pk->payload_avail;
+	if (pk->proto != 17 || (pk->sport != 53 && pk->dport != 53) || n != pk->payload_len || n < 17 ||
+	    (b[4] << 8 | b[5]) != 1)
+		return false;
+	uint32_t i = 12;
+	uint64_t h = 0xcbf29ce484222325ull;
+	while (i < n && b[i]) {
+		if (b[i] & 0xc0)
+			return false;
+		uint32_t l = b[i];
+		if (i + 1 + l >= n)
+			return false;
+		for (uint32_t j = 0; j <= l; j++) {
+			uint8_t c = b[i + j];
+			h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ull;
+		}
+		i += 1 + l;
+	}
+	if (i + 5 > n)
+		return false;
+	for (uint32_t j = i; j < i + 5; j++)
+		h = (h ^ b[j]) * 0x100000001b3ull;
+	*qhash = h;
+	*qr = b[2] >> 7;
+	return true;
+}
+
 static void confirm(uint8_t *c, int ok)
 {
 	*c = ok ? (uint8_t)(*c < 15 ? *c + 1 : 15) : 0;
 }
 
+/* A rule's score: an exponentially weighted hit rate in 0..255, moved by 1/4 per outcome. */
+static void score(uint8_t *s, int hit)
+{
+	*s = (uint8_t)((*s * 3u + (hit ? 255u : 0u)) / 4u);
+}
+
+static unsigned best(const uint8_t *s, unsigned n)
+{
+	unsigned b = 0;
+	for (unsigned i = 1; i < n; i++)
+		if (s[i] > s[b])
+			b = i;
+	return b;
+}
+
+/* The flow's rhythm state seen from direction 'd' after packet 'pk'. */
+static uint8_t rhythm(unsigned d, const struct pred_pkt *pk)
+{
+	return (uint8_t)(((pk->dir & 1) == d) << 2 | (pk->payload_len > 0) << 1 | ((pk->tcp_flags & 0x08) != 0));
+}
+
+static uint32_t segs(uint32_t len, uint32_t mss)
+{
+	return len && mss ? (len + mss - 1) / mss : 1;
+}
+
+/* Ticks per second of a direction's timestamp clock, in Q16 ticks per millisecond; 0 when it
+ * has not run for 200 ms yet. */
+static uint64_t ts_rate_q16(const struct dir_state *x)
+{
+	uint64_t span = x->ts_t - x->ts_t0;
+	if (span < 200000000ull)
+		return 0;
+	uint32_t ticks = x->tsval - x->ts0;
+	return ((uint64_t)ticks << 16) * 1000000ull / span;
+}
+
+static uint32_t ts_clock(const struct dir_state *x, uint64_t now)
+{
+	uint64_t r = ts_rate_q16(x);
+	if (!r || now < x->ts_t)
+		return x->tsval;
+	return x->tsval + (uint32_t)(((now - x->ts_t) * r / 1000000ull) >> 16);
+}
+
+/* The service table slot of direction 'd' of flow 's' in rhythm state 'st'; '*tag' is its tag. */
+static unsigned service_slot(const struct header_state *s, unsigned d, uint8_t st, uint32_t *tag)
+{
+	uint32_t h = 2166136261u;
+	const uint32_t parts[4] = { s->port, d, s->n < 15 ? s->n : 15u, st };
+	for (int i = 0; i < 4; i++)
+		h = (h ^ parts[i]) * 16777619u;
+	*tag = h | 1u;
+	return (h >> 7) & (SERVICE_SLOTS - 1);
+}
+
+/* The candidate values of each rule for the next packet of direction 'x', the flow being in
+ * rhythm state 'st' at time 'now'. */
+struct cand {
+	uint16_t ipid[IPID_N];
+	uint8_t fl[FL_N];
+	uint16_t win[WIN_N];
+	uint32_t ts[TS_N], te[TE_N];
+	uint32_t ack[ACK_N];
+};
+
+static void candidates(const struct header_self *hs, const struct header_state *s, uint32_t src_hash,
+		       const struct dir_state *x, const struct dir_state *y, uint8_t st, uint64_t now, struct cand *c)
+{
+	uint32_t tag;
+	const struct service_slot *sv = &hs->svc[service_slot(s, x == &s->d[1], st, &tag)];
+	int sv_ok = sv->tag == tag;
+	c->fl[FL_SERVICE] = sv_ok ? sv->flags : x->flags;
+	c->win[WIN_SERVICE] = sv_ok && sv->win.n ? sv->win.v : x->win;
+	c->ipid[IPID_STEP] = (uint16_t)(x->ip_id + x->ipid_step);
+	unsigned h = src_hash & (HOSTS - 1);
+	c->ipid[IPID_HOST] = (uint16_t)((hs->host_tag[h] == src_hash ? hs->host_id[h] : x->ip_id) + 1);
+	c->ipid[IPID_SEGS] = (uint16_t)(x->ip_id + segs(x->len16, x->mss));
+	c->fl[FL_LAST] = x->flags;
+	/* Writes of a constant size: PSH marks each write's last segment. */
+	uint32_t end = x->next_seq + x->len16;
+	c->fl[FL_PERIOD] = (uint8_t)(x->psh_period && x->len16 && end - x->psh_end == x->psh_period ? x->flags | 0x08
+											       : x->flags & ~0x08);
+	c->fl[FL_RHYTHM] = x->rhythm_fl[st] ? x->rhythm_fl[st] : x->flags;
+	c->win[WIN_LAST] = x->win;
+	c->win[WIN_RHYTHM] = x->rhythm_win[st].n ? x->rhythm_win[st].v : x->win;
+	uint32_t unacked = y->seen ? y->next_seq - x->ack : 0;
+	c->win[WIN_UNACKED] = x->rhythm_wsum[st].n && unacked < 65536 ? (uint16_t)(x->rhythm_wsum[st].v - unacked) : x->win;
+	c->ts[TS_STEP] = x->tsval + (uint32_t)x->tsval_step;
+	c->ts[TS_SAME] = x->tsval;
+	c->ts[TS_CLOCK] = ts_clock(x, now);
+	c->te[TE_ECHO] = y->seen ? y->tsval : x->tsecr;
+	c->te[TE_SAME] = x->tsecr;
+	c->ack[ACK_ALL] = y->seen ? y->next_seq : x->ack;
+	c->ack[ACK_SAME] = x->ack;
+	/* Delayed ACKs: the same step as last time, never past what the other side sent. */
+	uint32_t step = x->ack + x->ack_step;
+	c->ack[ACK_STEP] = y->seen && (int32_t)(step - y->next_seq) > 0 ? y->next_seq : step;
+}
+
+static void vote(struct vote16 *v, uint16_t val)
+{
+	if (v->n == 0 || v->v == val) {
+		v->v = val;
+		v->n = (uint8_t)(v->n < 3 ? v->n + 1 : 3);
+	} else {
+		v->n--;
+	}
+}
+
+/* Scores the rules of direction 'x' on packet 'pk' (before 'x' learns from it). */
+static void score_rules(struct header_self *hs, struct header_state *s, struct dir_state *x, struct dir_state *y,
+			const struct pred_pkt *pk)
+{
+	unsigned d = pk->dir & 1;
+	uint8_t st = s->any ? s->state >> (4 * d) & 15 : 0;
+	struct cand c;
+	candidates(hs, s, pk->src_hash, x, y, st, pk->t_ns, &c);
+	unsigned b;
+	b = best(x->s_ipid, IPID_N);
+	confirm(&x->conf[F_IPID], c.ipid[b] == pk->ip_id);
+	for (unsigned i = 0; i < IPID_N; i++)
+		score(&x->s_ipid[i], c.ipid[i] == pk->ip_id);
+	b = best(x->s_ack, ACK_N);
+	confirm(&x->conf[F_ACK], c.ack[b] == pk->ack);
+	for (unsigned i = 0; i < ACK_N; i++)
+		score(&x->s_ack[i], c.ack[i] == pk->ack);
+	b = best(x->s_ts, TS_N);
+	confirm(&x->conf[F_TSVAL], c.ts[b] == pk->tsval);
+	for (unsigned i = 0; i < TS_N; i++)
+		score(&x->s_ts[i], c.ts[i] == pk->tsval);
+	b = best(x->s_te, TE_N);
+	confirm(&x->conf[F_TSECR], c.te[b] == pk->tsecr);
+	for (unsigned i = 0; i < TE_N; i++)
+		score(&x->s_te[i], c.te[i] == pk->tsecr);
+	b = best(x->s_fl, FL_N);
+	confirm(&x->conf[F_FLAGS], c.fl[b] == pk->tcp_flags);
+	for (unsigned i = 0; i < FL_N; i++)
+		score(&x->s_fl[i], c.fl[i] == pk->tcp_flags);
+	b = best(x->s_win, WIN_N);
+	confirm(&x->conf[F_WIN], c.win[b] == pk->win);
+	for (unsigned i = 0; i < WIN_N; i++)
+		score(&x->s_win[i], c.win[i] == pk->win);
+	uint16_t len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
+	confirm(&x->conf[F_SIZE], len16 == x->len16);
+	/* Learn the rhythm: what this direction did in this state. */
+	x->rhythm_fl[st] = pk->tcp_flags;
+	vote(&x->rhythm_win[st], pk->win);
+	uint32_t unacked = y->seen ? y->next_seq - x->ack : 0;
+	vote(&x->rhythm_wsum[st], (uint16_t)(pk->win + (unacked < 65536 ? unacked : 0)));
+	uint32_t tag;
+	struct service_slot *sv = &hs->svc[service_slot(s, d, st, &tag)];
+	if (sv->tag != tag) {
+		memset(sv, 0, sizeof *sv);
+		sv->tag = tag;
+	}
+	sv->flags = pk->tcp_flags;
+	vote(&sv->win, pk->win);
+}
+
+static void learn_payload(struct header_self *hs, struct dir_state *x, const struct pred_pkt *pk)
+{
+	if (pk->payload_avail != pk->payload_len || !pk->payload_len)
+		return;
+	uint64_t h = payload_hash(pk->payload, pk->payload_len);
+	if (x->seen)
+		confirm(&x->repeat_conf, h == x->pay_hash);
+	x->pay_hash = h;
+	uint64_t q;
+	int qr;
+	if (is_modbus(pk) || dns_question(pk, &q, &qr)) {
+		/* Modbus and DNS both open with a 16-bit transaction ID. */
+		uint16_t tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
+		uint64_t ht = payload_hash(pk->payload + 2, pk->payload_len - 2);
+		if (x->seen) {
+			confirm(&x->modbus_conf, ht == x->pay_hash_tail && (uint16_t)(tid - x->tid) == x->tid_step);
+			x->tid_step = (uint16_t)(tid - x->tid);
+		}
+		x->tid = tid;
+		x->pay_hash_tail = ht;
+	} else {
+		x->modbus_conf = 0;
+	}
+	x->dns_ask = 0;
+	if (dns_question(pk, &q, &qr) && !qr) {
+		x->dns_ask = 1;
+		x->dns_q = q;
+		x->dns_id = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
+	} else if (dns_question(pk, &q, &qr) && qr && pk->payload_len <= 4096) {
+		/* A response: cache it by question, for the next time that question is asked. */
+		unsigned i = (unsigned)q & (DNS_CACHE - 1);
+		if (!hs->dns_answer[i])
+			hs->dns_answer[i] = malloc(4096);
+		if (hs->dns_answer[i]) {
+			memcpy(hs->dns_answer[i], pk->payload, pk->payload_len);
+			hs->dns_q[i] = q;
+			hs->dns_len[i] = pk->payload_len;
+		}
+	}
+}
+
 static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 {
-	(void)self;
+	struct header_self *hs = self;
 	struct header_state *s = fs;
 	unsigned d = pk->dir & 1;
 	struct dir_state *x = &s->d[d], *y = &s->d[!d];
 	if (x->seen) {
-		/* Was each learned behaviour right for this packet? */
-		uint16_t step = (uint16_t)(pk->ip_id - x->ip_id);
-		confirm(&x->conf[F_IPID], step == x->ipid_step);
-		x->ipid_step = step;
-		int ack_trk = y->seen && pk->ack == y->next_seq;
-		confirm(&x->conf[F_ACK], x->ack_tracks ? ack_trk : pk->ack == x->ack);
-		x->ack_tracks = (uint8_t)ack_trk;
-		int32_t ts_step = (int32_t)(pk->tsval - x->tsval);
-		confirm(&x->conf[F_TSVAL], ts_step == x->tsval_step);
-		x->tsval_step = ts_step;
-		int echo = y->seen && pk->tsecr == y->tsval;
-		confirm(&x->conf[F_TSECR], x->tsecr_echoes ? echo : pk->tsecr == x->tsecr);
-		x->tsecr_echoes = (uint8_t)echo;
-		confirm(&x->conf[F_FLAGS], pk->tcp_flags == x->flags);
-		confirm(&x->conf[F_WIN], pk->win == x->win);
-		uint16_t len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
-		confirm(&x->conf[F_SIZE], len16 == x->len16);
-		/* Payload rules: did the repetition, or the advanced Modbus poll, come true? */
-		if (pk->payload_avail == pk->payload_len && pk->payload_len) {
-			uint64_t h = payload_hash(pk->payload, pk->payload_len);
-			confirm(&x->repeat_conf, h == x->pay_hash);
-			if (is_modbus(pk)) {
-				uint16_t tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-				uint64_t ht = payload_hash(pk->payload + 2, pk->payload_len - 2);
-				confirm(&x->modbus_conf, ht == x->pay_hash_tail && (uint16_t)(tid - x->tid) == x->tid_step);
-				x->tid_step = (uint16_t)(tid - x->tid);
-			} else {
-				x->modbus_conf = 0;
-			}
-		}
+		score_rules(hs, s, x, y, pk);
 		int all = 1;
 		for (int f = 0; f < F_N; f++)
 			all &= x->conf[f] > 0;
 		x->hit_q = ewma_q16(x->hit_q, all);
 	} else {
 		x->hit_q = 16384;
+		memset(x->s_ipid, 128, sizeof x->s_ipid);
+		memset(x->s_fl, 128, sizeof x->s_fl);
+		memset(x->s_win, 128, sizeof x->s_win);
+		memset(x->s_ts, 128, sizeof x->s_ts);
+		memset(x->s_te, 128, sizeof x->s_te);
+		memset(x->s_ack, 128, sizeof x->s_ack);
+		x->s_ack[ACK_ALL] = 129;
+		x->s_ipid[IPID_STEP] = x->s_fl[FL_LAST] = x->s_win[WIN_LAST] = x->s_te[TE_ECHO] = 129;
+		x->s_ts[TS_STEP] = 129;
+	}
+	learn_payload(hs, x, pk);
+	x->ipid_step = x->seen ? (uint16_t)(pk->ip_id - x->ip_id) : 0;
+	x->tsval_step = x->seen ? (int32_t)(pk->tsval - x->tsval) : 0;
+	if (pk->has_ts) {
+		if (!x->ts_t0) {
+			x->ts_t0 = pk->t_ns ? pk->t_ns : 1;
+			x->ts0 = pk->tsval;
+		}
+		x->ts_t = pk->t_ns;
 	}
 	x->next_seq = pk->seq + pk->payload_len + ((pk->tcp_flags & 3) ? 1u : 0u);
+	if ((pk->tcp_flags & 0x08) && pk->payload_len) {
+		x->psh_period = x->psh_end ? x->next_seq - x->psh_end : 0;
+		x->psh_end = x->next_seq;
+	}
+	x->ack_step = x->seen ? pk->ack - x->ack : 0;
 	x->ack = pk->ack;
 	x->tsval = pk->tsval;
 	x->tsecr = pk->tsecr;
@@ -132,23 +428,45 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 	x->win = pk->win;
 	x->flags = pk->tcp_flags;
 	x->len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
-	if (pk->payload_avail == pk->payload_len && pk->payload_len) {
-		x->pay_hash = payload_hash(pk->payload, pk->payload_len);
-		if (is_modbus(pk)) {
-			x->tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-			x->pay_hash_tail = payload_hash(pk->payload + 2, pk->payload_len - 2);
-		}
-	}
+	if (pk->payload_len > x->mss)
+		x->mss = pk->payload_len;
 	x->seen = 1;
+	if (pk->family == 4) {
+		unsigned h = pk->src_hash & (HOSTS - 1);
+		hs->host_tag[h] = pk->src_hash;
+		hs->host_id[h] = pk->ip_id;
+	}
+	if (!s->any)
+		s->port = d ? pk->sport : pk->dport;
+	if (s->n < 255)
+		s->n++;
+	s->state = (uint8_t)(rhythm(0, pk) | rhythm(1, pk) << 4);
+	s->flow_t = pk->t_ns;
+	s->last_dir = (uint8_t)d;
+	s->any = 1;
 }
 
 /* Anticipates the payload of the direction's next packet from 'last' when a rule is trusted. */
-static void predict_payload(struct header_self *hs, const struct dir_state *x, const struct pred_pkt *last,
-			    struct pred_out *o)
+static void predict_payload(struct header_self *hs, const struct dir_state *x, const struct dir_state *y,
+			    const struct pred_pkt *last, struct pred_out *o)
 {
+	uint64_t q;
+	int qr;
+	unsigned i = (unsigned)y->dns_q & (DNS_CACHE - 1);
+	if (y->dns_ask && hs->dns_answer[i] && hs->dns_q[i] == y->dns_q) {
+		/* The other side just asked a question whose answer has been seen: the answer
+		 * again, under the new query's ID (what a resolver's cache would send). */
+		memcpy(hs->scratch, hs->dns_answer[i], hs->dns_len[i]);
+		hs->scratch[0] = (uint8_t)(y->dns_id >> 8);
+		hs->scratch[1] = (uint8_t)y->dns_id;
+		o->payload = hs->scratch;
+		o->payload_len = hs->dns_len[i];
+		o->fields |= PRED_PAYLOAD;
+		return;
+	}
 	if (!last->payload_len || last->payload_avail != last->payload_len)
 		return;
-	if (x->modbus_conf >= 2 && is_modbus(last)) {
+	if (x->modbus_conf >= 2 && (is_modbus(last) || dns_question(last, &q, &qr))) {
 		memcpy(hs->scratch, last->payload, last->payload_len);
 		uint16_t tid = (uint16_t)(x->tid + x->tid_step);
 		hs->scratch[0] = (uint8_t)(tid >> 8);
@@ -165,37 +483,46 @@ static void predict_payload(struct header_self *hs, const struct dir_state *x, c
 
 static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, struct pred_out *o)
 {
+	struct header_self *hs = self;
 	const struct header_state *s = fs;
 	unsigned d = last->dir & 1;
 	const struct dir_state *x = &s->d[d], *y = &s->d[!d];
 	if (!x->seen)
 		return false;
 	predictors_carry_header(last, o);
+	uint8_t st = s->state >> (4 * d) & 15;
+	struct cand c;
+	candidates(hs, s, last->src_hash, x, y, st, s->flow_t, &c);
 	o->fields |= PRED_LEN | PRED_IPID;
 	o->payload_len = last->payload_len;
-	o->ip_id = (uint16_t)(last->ip_id + x->ipid_step);
-	unsigned trusted = 0, fields = 2;
-	trusted += x->conf[F_IPID] >= TRUSTED;
-	trusted += x->conf[F_SIZE] >= TRUSTED;
+	unsigned bi = best(x->s_ipid, IPID_N);
+	o->ip_id = c.ipid[bi];
+	/* Confidence: the chance every field is right, as the product of each field's best rule's
+	 * recent hit rate, halved per field still in its warm-up. */
+	float conf = 1.0f;
+	if (last->family == 4)
+		conf *= (float)x->s_ipid[bi] / 255.0f * (x->conf[F_IPID] >= TRUSTED ? 1.0f : 0.5f);
 	if (last->proto == 6) {
 		o->seq = last->seq + last->payload_len + ((last->tcp_flags & 3) ? 1u : 0u);
-		o->ack = x->ack_tracks && y->seen ? y->next_seq : last->ack;
-		/* A TSval step is taken only once confirmed: timestamp clocks tick with time, not
-		 * packets, and an unconfirmed step is worse than none. */
-		o->tsval = last->tsval + (x->conf[F_TSVAL] >= TRUSTED ? (uint32_t)x->tsval_step : 0u);
-		o->tsecr = x->tsecr_echoes && y->seen ? y->tsval : last->tsecr;
+		o->ack = c.ack[best(x->s_ack, ACK_N)];
+		o->tsval = c.ts[best(x->s_ts, TS_N)];
+		o->tsecr = c.te[best(x->s_te, TE_N)];
+		o->tcp_flags = c.fl[best(x->s_fl, FL_N)];
+		o->win = c.win[best(x->s_win, WIN_N)];
+		const uint8_t sc[5] = { x->s_ack[best(x->s_ack, ACK_N)], x->s_ts[best(x->s_ts, TS_N)],
+					x->s_te[best(x->s_te, TE_N)], x->s_fl[best(x->s_fl, FL_N)],
+					x->s_win[best(x->s_win, WIN_N)] };
 		for (int f = F_ACK; f < F_SIZE; f++)
-			trusted += x->conf[f] >= TRUSTED;
-		fields += 5;
+			conf *= (float)sc[f - F_ACK] / 255.0f * (x->conf[f] >= TRUSTED ? 1.0f : 0.5f);
 	}
-	o->confidence = ((float)trusted / (float)fields) * ((float)x->hit_q / 65535.0f);
-	predict_payload(self, x, last, o);
+	o->confidence = conf;
+	predict_payload(hs, x, y, last, o);
 	return true;
 }
 
 const struct predictor_ops predictor_header = {
 	.name = "header",
-	.summary = "field by field, ROHC / Van Jacobson style: learned behaviours, 3 confirmations",
+	.summary = "field by field, ROHC / Van Jacobson style: scored candidate rules, 3 confirmations",
 	.flow_state_size = sizeof(struct header_state),
 	.create = h_create,
 	.destroy = h_destroy,

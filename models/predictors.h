@@ -9,7 +9,7 @@ extern const struct predictor_ops predictor_markov1;
 extern const struct predictor_ops predictor_header;
 
 /* The header predictor's per-flow state fits in this (ml embeds it). */
-#define HEADER_FLOW_STATE_BYTES 160
+#define HEADER_FLOW_STATE_BYTES 512
 
 /* Fills 'o' with the header fields of 'last' carried over unchanged (IP ID and TSval stepped
  * by nothing): the starting point of predictors that model only sizes. */
