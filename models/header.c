@@ -20,6 +20,7 @@
  *           second, learned from the first and latest packets) times the time since its last
  *           packet, up to the flow's latest packet
  *   TSecr   echoes the other direction's latest TSval, or unchanged
+ *   size    as last, or by the rhythm (a request/response direction alternates data and ACKs)
  * The confidence is the product over the fields of the best rule's recent hit rate (halved for
  * a field still in its warm-up), so a flow whose fields keep changing is not built for.
  *
@@ -51,6 +52,7 @@ enum { WIN_LAST, WIN_RHYTHM, WIN_UNACKED, WIN_SERVICE, WIN_N };
 enum { TS_STEP, TS_SAME, TS_CLOCK, TS_N };
 enum { TE_ECHO, TE_SAME, TE_N };
 enum { ACK_ALL, ACK_SAME, ACK_STEP, ACK_N };
+enum { SZ_LAST, SZ_RHYTHM, SZ_N };
 
 #define N_RHYTHM 8 /* flow states: (this direction spoke last, with data, with PSH) */
 
@@ -79,7 +81,8 @@ struct dir_state {
 	uint8_t conf[F_N];         /* consecutive confirmations of the best rule, saturating */
 	uint32_t ack_step;
 	uint32_t psh_end, psh_period; /* sequence after the last PSH; bytes between the last two */
-	uint8_t s_ack[ACK_N];
+	uint8_t s_ack[ACK_N], s_sz[SZ_N];
+	struct vote16 rhythm_len[N_RHYTHM];
 	uint8_t s_ipid[IPID_N], s_fl[FL_N], s_win[WIN_N], s_ts[TS_N], s_te[TE_N]; /* rule scores */
 	uint8_t rhythm_fl[N_RHYTHM];
 	struct vote16 rhythm_win[N_RHYTHM], rhythm_wsum[N_RHYTHM];
@@ -244,6 +247,7 @@ struct cand {
 	uint16_t win[WIN_N];
 	uint32_t ts[TS_N], te[TE_N];
 	uint32_t ack[ACK_N];
+	uint16_t sz[SZ_N];
 };
 
 static void candidates(const struct header_self *hs, const struct header_state *s, uint32_t src_hash,
@@ -264,6 +268,8 @@ static void candidates(const struct header_self *hs, const struct header_state *
 	c->fl[FL_PERIOD] = (uint8_t)(x->psh_period && x->len16 && end - x->psh_end == x->psh_period ? x->flags | 0x08
 											       : x->flags & ~0x08);
 	c->fl[FL_RHYTHM] = x->rhythm_fl[st] ? x->rhythm_fl[st] : x->flags;
+	c->sz[SZ_LAST] = x->len16;
+	c->sz[SZ_RHYTHM] = x->rhythm_len[st].n ? x->rhythm_len[st].v : x->len16;
 	c->win[WIN_LAST] = x->win;
 	c->win[WIN_RHYTHM] = x->rhythm_win[st].n ? x->rhythm_win[st].v : x->win;
 	uint32_t unacked = y->seen ? y->next_seq - x->ack : 0;
@@ -324,7 +330,11 @@ static void score_rules(struct header_self *hs, struct header_state *s, struct d
 	for (unsigned i = 0; i < WIN_N; i++)
 		score(&x->s_win[i], c.win[i] == pk->win);
 	uint16_t len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
-	confirm(&x->conf[F_SIZE], len16 == x->len16);
+	b = best(x->s_sz, SZ_N);
+	confirm(&x->conf[F_SIZE], c.sz[b] == len16);
+	for (unsigned i = 0; i < SZ_N; i++)
+		score(&x->s_sz[i], c.sz[i] == len16);
+	vote(&x->rhythm_len[st], len16);
 	/* Learn the rhythm: what this direction did in this state. */
 	x->rhythm_fl[st] = pk->tcp_flags;
 	vote(&x->rhythm_win[st], pk->win);
@@ -401,6 +411,8 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 		memset(x->s_ts, 128, sizeof x->s_ts);
 		memset(x->s_te, 128, sizeof x->s_te);
 		memset(x->s_ack, 128, sizeof x->s_ack);
+		memset(x->s_sz, 128, sizeof x->s_sz);
+		x->s_sz[SZ_LAST] = 129;
 		x->s_ack[ACK_ALL] = 129;
 		x->s_ipid[IPID_STEP] = x->s_fl[FL_LAST] = x->s_win[WIN_LAST] = x->s_te[TE_ECHO] = 129;
 		x->s_ts[TS_STEP] = 129;
@@ -494,7 +506,7 @@ static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, s
 	struct cand c;
 	candidates(hs, s, last->src_hash, x, y, st, s->flow_t, &c);
 	o->fields |= PRED_LEN | PRED_IPID;
-	o->payload_len = last->payload_len;
+	o->payload_len = c.sz[best(x->s_sz, SZ_N)];
 	unsigned bi = best(x->s_ipid, IPID_N);
 	o->ip_id = c.ipid[bi];
 	/* Confidence: the chance every field is right, as the product of each field's best rule's

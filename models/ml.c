@@ -5,7 +5,8 @@
  * predictor, whose state it embeds: ml models what header does not (the next size and gap).
  * The size it picks, in order:
  *   1. the flow's own table for the context (the latest packet's direction and size class, the
- *      direction asked for), once the flow has seen that context: a flow is its own best model;
+ *      direction asked for), once the flow has confirmed that context: a flow is its own best
+ *      model;
  *   2. the prior for the flow's class (after its first ML_DIMS packets), then the prior for its
  *      service and position: what flows like it did next;
  *   3. the direction's last size (persistence).
@@ -39,11 +40,17 @@ unsigned ml_ctx_keys(const struct ml_ctx *c, unsigned dir, uint64_t key[2])
 {
 	if (!c->n)
 		return 0;
-	unsigned n = 0;
-	if (c->cluster != ML_NO_CLUSTER)
-		key[n++] = key_class(c->cluster, c->pdir, c->pclass, dir);
-	key[n++] = key_service(c->proto, c->port, c->n, c->pdir, c->pclass, dir);
-	return n;
+	/* Early in a flow its position says most (a handshake, a login exchange); later its class
+	 * does.  The first key is the one to trust first. */
+	uint64_t svc = key_service(c->proto, c->port, c->n, c->pdir, c->pclass, dir);
+	if (c->cluster == ML_NO_CLUSTER) {
+		key[0] = svc;
+		return 1;
+	}
+	uint64_t cls = key_class(c->cluster, c->pdir, c->pclass, dir);
+	key[0] = c->n < 7 ? svc : cls;
+	key[1] = c->n < 7 ? cls : svc;
+	return 2;
 }
 
 void ml_features(const uint16_t first[ML_DIMS], double x[ML_DIMS])
@@ -383,9 +390,13 @@ static uint32_t forecast(const struct ml_self *s, const struct ml_flow *f, unsig
 	const struct ml_ctx *c = &f->ctx;
 	uint64_t key[2];
 	unsigned nk = ml_ctx_keys(c, d, key);
+	/* Of the priors found, the one whose size has been right most often. */
 	const struct ml_entry *e = NULL;
-	for (unsigned i = 0; i < nk && !e; i++)
-		e = ml_model_find(&s->m, key[i]);
+	for (unsigned i = 0; i < nk; i++) {
+		const struct ml_entry *q = ml_model_find(&s->m, key[i]);
+		if (q && q->votes && (!e || q->share > e->share))
+			e = q;
+	}
 	unsigned t = (unsigned)c->pdir * 2 + d;
 	*have_gap = 1;
 	if (f->gap_n[t] >= 2)
@@ -396,11 +407,15 @@ static uint32_t forecast(const struct ml_self *s, const struct ml_flow *f, unsig
 		*gap_ns = (uint64_t)f->gap[t][0] * 1000;
 	else
 		*have_gap = 0;
+	/* The flow's own table once it has confirmed the context; before that, what flows like it
+	 * did (a context seen once in a short flow may mean something else at another point). */
 	const struct vote *v = &f->vote[c->pdir][c->pclass][d];
-	if (v->votes)
+	if (v->votes >= 2)
 		return v->size;
 	if (e && e->votes)
 		return e->size;
+	if (v->votes)
+		return v->size;
 	return f->seen[d] ? f->last_size[d] : f->last_size[!d];
 }
 
@@ -430,6 +445,8 @@ static void ml_observe(void *self, void *fs, const struct pred_pkt *pk)
 			struct ml_entry *e = ml_model_find(&s->m, key[i]);
 			if (!e && (e = ml_model_insert(&s->m, key[i])) == NULL)
 				continue;
+			/* 'share' follows how often the entry's size comes true (an EWMA, 1/8). */
+			e->share = (uint8_t)((e->share * 7u + (e->votes && e->size == size ? 255u : 0u)) / 8u);
 			if (e->votes == 0 || e->size == size) {
 				e->size = size;
 				e->votes = (uint8_t)(e->votes < 255 ? e->votes + 1 : 255);

@@ -57,8 +57,9 @@ struct ml_ctx {
 	uint8_t n;                 /* packets seen, saturating at 255 */
 };
 
-/* The context keys for the next packet of direction 'dir': [0] by class (when the flow has
- * one), [1] by service and position.  Returns how many keys (1 or 2); 0 before any packet. */
+/* The context keys for the next packet of direction 'dir', the one to trust first first: by
+ * service and position early in the flow (a handshake, a login exchange), by class later
+ * (once the flow has one).  Returns how many keys (1 or 2); 0 before any packet. */
 unsigned ml_ctx_keys(const struct ml_ctx *c, unsigned dir, uint64_t key[2]);
 /* The class nearest to a flow that began with these packets. */
 unsigned ml_nearest_class(const struct ml_model *m, const uint16_t first[ML_DIMS]);

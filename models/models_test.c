@@ -1,14 +1,19 @@
 /* models_test: each predictor on synthetic flows of known structure reaches the accuracy that
  * structure allows after its warm-up, and none is over-confident on random sizes. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common.h"
 #include "core/predict.h"
+#include "ml.h"
 #include "predictors.h"
 
 static const struct predictor_ops *const all[] = { &predictor_last, &predictor_mode, &predictor_markov1,
-						   &predictor_header };
+						   &predictor_header, &predictor_ml };
+static const char *model_file; /* handed to create() by run() */
 #define N_ALL (sizeof all / sizeof all[0])
 
 /* A flow: packets fed in order; after each, both directions are predicted (as eval does).
@@ -18,7 +23,8 @@ static double run(const struct predictor_ops *ops, const struct pred_pkt *pk, in
 		  double *mean_conf)
 {
 	void *self = NULL;
-	if (ops->create(NULL, &self, NULL))
+	struct errbuf eb;
+	if (ops->create(model_file, &self, &eb))
 		return -1;
 	void *st = calloc(1, ops->flow_state_size);
 	struct pred_out pred[2];
@@ -139,6 +145,238 @@ static void test_models_random_sizes_not_over_confident(void)
 	}
 }
 
+/* Modbus/TCP as on the wire (zeek-modbusBig): a poll, its bare ACK with the window shrunk by
+ * the bytes not yet read, the response, its bare ACK; data goes with PSH and the full window. */
+static int modbus_rhythm(int n)
+{
+	uint32_t cseq = 1000, sseq = 70000;
+	uint16_t cid = 100, sid = 900;
+	for (int i = 0; i < n; i++) {
+		int phase = i % 4, server = phase == 1 || phase == 2;
+		struct pred_pkt *p = &pkts[i];
+		uint32_t len = phase == 0 ? 12 : phase == 2 ? 10 : 0;
+		*p = (struct pred_pkt){ .t_ns = (uint64_t)i * 3000000, .dir = (uint8_t)server, .proto = 6, .family = 4,
+					.tcp_flags = len ? 0x18 : 0x10, .payload_len = len, .position = (uint32_t)i };
+		p->win = (uint16_t)(phase == 1 ? 8192 - 12 : phase == 3 ? 8192 - 10 : 8192);
+		p->ip_id = server ? sid++ : cid++;
+		p->seq = server ? sseq : cseq;
+		p->ack = server ? cseq : sseq;
+		if (server)
+			sseq += len;
+		else
+			cseq += len;
+	}
+	return n;
+}
+
+static void test_models_modbus_rhythm(void)
+{
+	int n = modbus_rhythm(400);
+	double conf;
+	/* Flags and window follow the request/response rhythm: the header model learns it per
+	 * state; persistence gets every field wrong half the time. */
+	double h = run(&predictor_header, pkts, n, 40, 1, &conf);
+	double l = run(&predictor_last, pkts, n, 40, 1, &conf);
+	CU_ASSERT_TRUE(h >= 0.99);
+	CU_ASSERT_TRUE(l < 0.1);
+	CU_ASSERT_TRUE(conf < 0.6); /* last's stated confidence is not its hit rate of 0 */
+}
+
+/* The DNS answer to a question seen before is anticipated under the new query's ID. */
+static void test_models_dns_answer_anticipated(void)
+{
+	static const uint8_t q[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w', 'w', 2, 'e', 'x',
+				     0, 0, 1, 0, 1 };
+	uint8_t qa[sizeof q], ans[sizeof q + 16], qb[sizeof q];
+	memcpy(qa, q, sizeof q);
+	memcpy(qb, q, sizeof q);
+	qb[0] = 0x77, qb[1] = 0x01; /* the same question, a new ID */
+	memcpy(ans, q, sizeof q);
+	ans[2] = 0x81, ans[3] = 0x80, ans[7] = 1; /* a response with one answer */
+	memset(ans + sizeof q, 0xab, 16);
+	void *self;
+	struct errbuf eb;
+	CU_ASSERT_EQUAL_FATAL(predictor_header.create(NULL, &self, &eb), 0);
+	void *st = calloc(1, predictor_header.flow_state_size);
+	struct pred_pkt c = { .dir = 0, .proto = 17, .family = 4, .sport = 5353, .dport = 53 };
+	struct pred_pkt r = { .dir = 1, .proto = 17, .family = 4, .sport = 53, .dport = 5353 };
+	c.payload = qa, c.payload_len = c.payload_avail = sizeof qa;
+	r.payload = ans, r.payload_len = r.payload_avail = sizeof ans;
+	predictor_header.observe(self, st, &c);
+	predictor_header.observe(self, st, &r);
+	c.payload = qb;
+	predictor_header.observe(self, st, &c);
+	struct pred_out o;
+	memset(&o, 0, sizeof o);
+	CU_ASSERT_TRUE(predictor_header.predict(self, st, &r, &o));
+	CU_ASSERT_TRUE(o.fields & PRED_PAYLOAD);
+	CU_ASSERT_EQUAL(o.payload_len, sizeof ans);
+	if (o.payload && o.payload_len == sizeof ans) {
+		CU_ASSERT_EQUAL(o.payload[0], 0x77);
+		CU_ASSERT_EQUAL(o.payload[1], 0x01);
+		CU_ASSERT_EQUAL(memcmp(o.payload + 2, ans + 2, sizeof ans - 2), 0);
+	}
+	free(st);
+	predictor_header.destroy(self);
+}
+
+/* Short flows of one service, all alike (a login exchange): no flow lives long enough for a
+ * per-flow model, but the trained model knows what such flows do next. */
+static int short_flows(int flows, uint16_t port)
+{
+	static const uint32_t size[8] = { 0, 0, 0, 40, 12, 22, 13, 30 };
+	static const uint8_t dir[8] = { 0, 1, 0, 1, 0, 1, 0, 1 };
+	int n = 0;
+	for (int f = 0; f < flows; f++)
+		for (int i = 0; i < 8; i++)
+			pkts[n++] = (struct pred_pkt){ .t_ns = (uint64_t)(f * 8 + i) * 1000000, .dir = dir[i], .proto = 6,
+						       .family = 4, .sport = dir[i] ? port : 40000, .dport = dir[i] ? 40000 : port,
+						       .payload_len = size[i], .position = (uint32_t)i, .tcp_flags = 0x10 };
+	return n;
+}
+
+static int train_on(const struct pred_pkt *p, int n, const char *path)
+{
+	struct ml_trainer *t;
+	struct errbuf eb;
+	struct ml_model m;
+	if (ml_trainer_create(4, 1, &t, &eb))
+		return -1;
+	for (int pass = 1; pass <= 2; pass++) {
+		struct ml_ctx c;
+		for (int i = 0; i < n; i++) {
+			if (p[i].position == 0)
+				memset(&c, 0, sizeof c);
+			ml_train_packet(t, pass, &c, &p[i]);
+		}
+		if (ml_train_end_pass(t, pass, &m, &eb))
+			return -1;
+	}
+	ml_trainer_destroy(t);
+	int rc = ml_model_save(path, &m, &eb);
+	ml_model_free(&m);
+	return rc;
+}
+
+/* Size accuracy over flows each predicted from a fresh flow state (one predictor instance). */
+static double per_flow_size_acc(const struct predictor_ops *ops, const char *mf, const struct pred_pkt *p, int n)
+{
+	void *self;
+	struct errbuf eb;
+	if (ops->create(mf, &self, &eb))
+		return -1;
+	void *st = calloc(1, ops->flow_state_size);
+	struct pred_out pred[2];
+	int has[2] = { 0, 0 }, right = 0, scored = 0;
+	struct pred_pkt last[2];
+	for (int i = 0; i < n; i++) {
+		const struct pred_pkt *a = &p[i];
+		if (a->position == 0) {
+			memset(st, 0, ops->flow_state_size);
+			has[0] = has[1] = 0;
+		}
+		unsigned pd = has[a->dir] ? a->dir : !a->dir;
+		if (has[pd] && a->position >= 2) {
+			right += pred[pd].payload_len == a->payload_len;
+			scored++;
+		}
+		ops->observe(self, st, a);
+		last[a->dir] = *a;
+		for (unsigned d = 0; d < 2; d++)
+			if (d == a->dir || has[d]) {
+				memset(&pred[d], 0, sizeof pred[d]);
+				has[d] = ops->predict(self, st, &last[d], &pred[d]);
+			}
+	}
+	free(st);
+	ops->destroy(self);
+	return scored ? (double)right / scored : 0;
+}
+
+static void test_models_ml_learns_across_flows(void)
+{
+	char path[] = "/tmp/precraft-ml-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	int n = short_flows(200, 21);
+	CU_ASSERT_EQUAL_FATAL(train_on(pkts, n, path), 0);
+	n = short_flows(100, 21); /* the same service, seen again */
+	double ml = per_flow_size_acc(&predictor_ml, path, pkts, n);
+	double mk = per_flow_size_acc(&predictor_markov1, NULL, pkts, n);
+	CU_ASSERT_TRUE(ml >= 0.99);
+	CU_ASSERT_TRUE(mk < 0.5);
+	/* Without a model file ml learns the same online, after the first flows. */
+	CU_ASSERT_TRUE(per_flow_size_acc(&predictor_ml, NULL, pkts, n) >= 0.9);
+	remove(path);
+}
+
+static void expect_rejected(const char *path, const char *what)
+{
+	struct ml_model m;
+	struct errbuf eb = { "" };
+	int rc = ml_model_load(path, &m, &eb);
+	CU_ASSERT_EQUAL(rc, -ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, what));
+	void *self;
+	CU_ASSERT_NOT_EQUAL(predictor_ml.create(path, &self, &eb), 0);
+}
+
+static void test_models_ml_file_round_trip_and_rejects(void)
+{
+	char path[] = "/tmp/precraft-ml-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	int n = short_flows(50, 502);
+	CU_ASSERT_EQUAL_FATAL(train_on(pkts, n, path), 0);
+	struct ml_model m;
+	struct errbuf eb;
+	CU_ASSERT_EQUAL_FATAL(ml_model_load(path, &m, &eb), 0);
+	CU_ASSERT_TRUE(m.k >= 1 && m.used > 0);
+	CU_ASSERT_EQUAL(m.trained_flows, 50);
+	char path2[] = "/tmp/precraft-ml-XXXXXX";
+	fd = mkstemp(path2);
+	close(fd);
+	CU_ASSERT_EQUAL(ml_model_save(path2, &m, &eb), 0);
+	ml_model_free(&m);
+	FILE *f = fopen(path, "rb");
+	uint8_t buf[1 << 16];
+	size_t len = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	/* Saving what was loaded gives the same bytes. */
+	f = fopen(path2, "rb");
+	uint8_t buf2[1 << 16];
+	CU_ASSERT_EQUAL(fread(buf2, 1, sizeof buf2, f), len);
+	fclose(f);
+	CU_ASSERT_EQUAL(memcmp(buf, buf2, len), 0);
+	struct {
+		size_t off;
+		uint8_t val;
+		size_t len;
+		const char *what;
+	} bad[] = {
+		{ 60, 0, len, "checksum" },       /* a flipped byte in the body */
+		{ 0, 'X', len, "bad magic" },     /* someone else's file */
+		{ 8, 2, len, "version 2" },       /* a future version */
+		{ 0, 0, len - 9, "bytes" },       /* truncated */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t cp[1 << 16];
+		memcpy(cp, buf, len);
+		if (bad[i].off == 60)
+			cp[60] ^= 0xff;
+		else if (bad[i].len == len)
+			cp[bad[i].off] = bad[i].val;
+		f = fopen(path2, "wb");
+		fwrite(cp, 1, bad[i].len, f);
+		fclose(f);
+		expect_rejected(path2, bad[i].what);
+	}
+	remove(path);
+	remove(path2);
+}
+
 int models_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("models", NULL, NULL);
@@ -148,5 +386,10 @@ int models_test_register(void)
 	CU_add_test(s, "request/response alternation", test_models_request_response);
 	CU_add_test(s, "bulk transfer with a segment pattern", test_models_bulk_segments);
 	CU_add_test(s, "random sizes: nobody over-confident", test_models_random_sizes_not_over_confident);
+	CU_add_test(s, "Modbus rhythm: flags and window by state", test_models_modbus_rhythm);
+	CU_add_test(s, "DNS answer anticipated for a repeated question", test_models_dns_answer_anticipated);
+	CU_add_test(s, "ml: a trained model knows short flows of a service", test_models_ml_learns_across_flows);
+	CU_add_test(s, "ml: model file round trip; corrupt, foreign, future, truncated rejected",
+		    test_models_ml_file_round_trip_and_rejects);
 	return 0;
 }
