@@ -17,6 +17,8 @@
 #include "core/engine.h"
 #include "core/flow.h"
 #include "core/route.h"
+#include "models/registry.h"
+#include "sim/flowwalk.h"
 #include "sim/rng.h"
 #include "sim/sched.h"
 #include "sim/trace.h"
@@ -390,6 +392,96 @@ static int bench_sched(size_t pending, double mean_ns, uint64_t ops)
 	return 0;
 }
 
+/* Predictors: the packets of a capture, decoded once (flow index and header fields; payloads
+ * left out), then each predictor's observe + predict per packet timed over the whole run. */
+struct pred_trace {
+	struct pred_pkt *pk;
+	uint32_t *flow;
+	size_t n, cap;
+	uint32_t flows;
+};
+
+static int collect(void *arg, void *user, const struct pred_pkt *pk)
+{
+	struct pred_trace *t = arg;
+	uint32_t *id = user;
+	if (pk->position == 0)
+		*id = t->flows++;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 65536;
+		struct pred_pkt *p = realloc(t->pk, cap * sizeof *p);
+		uint32_t *f = realloc(t->flow, cap * sizeof *f);
+		if (p)
+			t->pk = p;
+		if (f)
+			t->flow = f;
+		if (!p || !f)
+			return -ERR_NOMEM;
+		t->cap = cap;
+	}
+	t->pk[t->n] = *pk;
+	t->pk[t->n].payload = NULL;
+	t->pk[t->n].payload_avail = 0;
+	t->flow[t->n++] = *id;
+	return 0;
+}
+
+static int bench_predictors(const char *path, const char *model_file)
+{
+	struct pred_trace t = { 0 };
+	struct errbuf eb = { "" };
+	if (flowwalk(path, sizeof(uint32_t), collect, &t, &eb)) {
+		fprintf(stderr, "bench: %s\n", eb.msg);
+		return 2;
+	}
+	printf("predict_packets %zu\npredict_flows %u\n", t.n, t.flows);
+	for (size_t i = 0; models_at(i); i++) {
+		const struct predictor_ops *ops = models_at(i);
+		void *self;
+		if (ops->create(strcmp(ops->name, "ml") == 0 ? model_file : NULL, &self, &eb)) {
+			fprintf(stderr, "bench: %s\n", eb.msg);
+			return 2;
+		}
+		size_t sz = (ops->flow_state_size + 7) & ~(size_t)7;
+		uint8_t *st = calloc(t.flows, sz);
+		if (!st)
+			return 2;
+		/* Once learning only, once learning and predicting (fresh state and model each time):
+		 * the difference is what the prediction costs. */
+		double ns[2];
+		uint64_t acc = 0;
+		for (int with = 0; with < 2; with++) {
+			if (with) {
+				ops->destroy(self);
+				if (ops->create(strcmp(ops->name, "ml") == 0 ? model_file : NULL, &self, &eb))
+					return 2;
+				memset(st, 0, t.flows * sz);
+			}
+			uint64_t t0 = now_ns();
+			for (size_t k = 0; k < t.n; k++) {
+				void *fs = st + (size_t)t.flow[k] * sz;
+				struct pred_out o;
+				ops->observe(self, fs, &t.pk[k]);
+				if (with) {
+					memset(&o, 0, sizeof o);
+					if (ops->predict(self, fs, &t.pk[k], &o))
+						acc += o.payload_len ^ o.ip_id;
+				}
+			}
+			ns[with] = (double)(now_ns() - t0) / (double)t.n;
+		}
+		printf("observe_ns_%s %.1f\n", ops->name, ns[0]);
+		printf("packet_ns_%s %.1f\n", ops->name, ns[1]);
+		printf("predict_ns_%s %.1f\n", ops->name, ns[1] - ns[0]);
+		printf("predict_checksum_%s %llu\n", ops->name, (unsigned long long)(acc & 0xffff));
+		free(st);
+		ops->destroy(self);
+	}
+	free(t.pk);
+	free(t.flow);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "sched") == 0)
@@ -400,10 +492,12 @@ int main(int argc, char **argv)
 		return bench_engine(argv[2], argv[3], 0, 0);
 	if (argc == 6 && strcmp(argv[1], "engine") == 0)
 		return bench_engine(argv[2], argv[3], strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10));
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "predictors") == 0)
+		return bench_predictors(argv[2], argc == 4 ? argv[3] : NULL);
 	if (argc == 3 && strcmp(argv[1], "flows") == 0)
 		return bench_flows(strtoull(argv[2], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "routes") == 0)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | flows N | routes N4 N6\n");
+	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [MODEL] | flows N | routes N4 N6\n");
 	return 2;
 }

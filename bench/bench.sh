@@ -52,6 +52,15 @@ for t in small full; do
 	echo "     hit ratio $(kv "$f" hit_ratio), precision $(kv "$f" precision); in-memory baseline $(kv "$f" engine_baseline_pps) pps, precraft $(kv "$f" engine_precraft_pps) pps"
 done
 
+echo "-- predictors: observe + predict per packet, the dev captures decoded once into memory"
+MODEL="$TMP/ml.model"
+"$B/precraft" train traces/*.pcap traces/*.pcapng --model ml -o "$MODEL" > /dev/null
+"$B/bench" predictors "$TRACE" "$MODEL" > "$TMP/predict.txt"
+for m in last mode markov1 header ml; do
+	ns=$(kv "$TMP/predict.txt" "predict_ns_$m")
+	echo "   $m: prediction $ns ns ($(ratio "$ns" 100) of the 100 ns budget); learning $(kv "$TMP/predict.txt" "observe_ns_$m") ns; both $(kv "$TMP/predict.txt" "packet_ns_$m") ns per packet"
+done
+
 echo "-- simulator: event scheduler, ns-3 bench-scheduler hold model (exponential delays, mean 100 ns)"
 anchor() { case $1 in 1000) echo 8.6;; 100000) echo 2.9;; 1000000) echo 2.2;; esac; }
 for n in 1000 100000 1000000; do

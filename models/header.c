@@ -72,7 +72,7 @@ struct dir_state {
 	uint32_t mss;              /* largest payload seen: the segment size coalescing divides by */
 	uint16_t tid, tid_step;
 	uint16_t ip_id, win, ipid_step;
-	uint16_t len16, hit_q;
+	uint16_t len16;
 	uint8_t flags, seen;
 	uint8_t repeat_conf, modbus_conf;
 	uint64_t dns_q;            /* the question of this direction's latest DNS query */
@@ -350,17 +350,25 @@ static void score_rules(struct header_self *hs, struct header_state *s, struct d
 	vote(&sv->win, pk->win);
 }
 
+/* Payloads longer than this are not learned from: what repeats (keep-alives, polls, queries,
+ * answers) is short, and hashing every byte of bulk data would cost more than it could win. */
+#define PAYLOAD_LEARN_MAX 1024
+
 static void learn_payload(struct header_self *hs, struct dir_state *x, const struct pred_pkt *pk)
 {
-	if (pk->payload_avail != pk->payload_len || !pk->payload_len)
+	if (pk->payload_avail != pk->payload_len || !pk->payload_len || pk->payload_len > PAYLOAD_LEARN_MAX) {
+		x->repeat_conf = x->modbus_conf = 0;
+		x->dns_ask = 0;
 		return;
+	}
 	uint64_t h = payload_hash(pk->payload, pk->payload_len);
 	if (x->seen)
 		confirm(&x->repeat_conf, h == x->pay_hash);
 	x->pay_hash = h;
 	uint64_t q;
 	int qr;
-	if (is_modbus(pk) || dns_question(pk, &q, &qr)) {
+	bool dns = dns_question(pk, &q, &qr);
+	if (is_modbus(pk) || dns) {
 		/* Modbus and DNS both open with a 16-bit transaction ID. */
 		uint16_t tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
 		uint64_t ht = payload_hash(pk->payload + 2, pk->payload_len - 2);
@@ -374,11 +382,11 @@ static void learn_payload(struct header_self *hs, struct dir_state *x, const str
 		x->modbus_conf = 0;
 	}
 	x->dns_ask = 0;
-	if (dns_question(pk, &q, &qr) && !qr) {
+	if (dns && !qr) {
 		x->dns_ask = 1;
 		x->dns_q = q;
 		x->dns_id = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-	} else if (dns_question(pk, &q, &qr) && qr && pk->payload_len <= 4096) {
+	} else if (dns && qr) {
 		/* A response: cache it by question, for the next time that question is asked. */
 		unsigned i = (unsigned)q & (DNS_CACHE - 1);
 		if (!hs->dns_answer[i])
@@ -399,12 +407,7 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 	struct dir_state *x = &s->d[d], *y = &s->d[!d];
 	if (x->seen) {
 		score_rules(hs, s, x, y, pk);
-		int all = 1;
-		for (int f = 0; f < F_N; f++)
-			all &= x->conf[f] > 0;
-		x->hit_q = ewma_q16(x->hit_q, all);
 	} else {
-		x->hit_q = 16384;
 		memset(x->s_ipid, 128, sizeof x->s_ipid);
 		memset(x->s_fl, 128, sizeof x->s_fl);
 		memset(x->s_win, 128, sizeof x->s_win);

@@ -333,7 +333,6 @@ struct ml_flow {
 	uint32_t gap[4][4];                      /* [latest dir * 2 + dir]: last gaps, µs */
 	uint8_t gap_n[4];
 	uint16_t last_size[2];
-	uint16_t hit_q[2];
 	uint8_t seen[2];
 };
 
@@ -428,9 +427,6 @@ static void ml_observe(void *self, void *fs, const struct pred_pkt *pk)
 	predictor_header.observe(s->header, f->header, pk);
 	struct ml_ctx *c = &f->ctx;
 	if (c->n) {
-		uint64_t g;
-		int hg;
-		f->hit_q[d] = ewma_q16(f->hit_q[d], forecast(s, f, d, &g, &hg) == size);
 		/* The flow's own table, then the model's priors: a vote each. */
 		struct vote *v = &f->vote[c->pdir][c->pclass][d];
 		if (v->votes == 0 || v->size == size) {
@@ -461,8 +457,6 @@ static void ml_observe(void *self, void *fs, const struct pred_pkt *pk)
 			if (f->gap_n[t] < 4)
 				f->gap_n[t]++;
 		}
-	} else {
-		f->hit_q[0] = f->hit_q[1] = 32768;
 	}
 	ml_ctx_update(c, &s->m, pk);
 	f->last_size[d] = size;

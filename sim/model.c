@@ -885,6 +885,7 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "packets_out", (double)es->packets_out },
 		{ "hits", (double)es->hits },
 		{ "strict_hits", (double)es->strict_hits },
+		{ "template_hits", (double)(es->hits - es->strict_hits) },
 		{ "probe_hits", (double)es->probe_hits },
 		{ "misses", (double)es->misses },
 		{ "no_prediction", (double)es->no_prediction },

@@ -185,6 +185,7 @@ static void store_stats(struct replay_store *rs, const struct engine_stats *s)
 	W("packets_out", s->packets_out);
 	W("hits", s->hits);
 	W("strict_hits", s->strict_hits);
+	W("template_hits", s->hits - s->strict_hits);
 	W("probe_hits", s->probe_hits);
 	W("misses", s->misses);
 	W("no_prediction", s->no_prediction);
@@ -260,6 +261,7 @@ static void print_summary(const struct replay_opts *o, const struct engine_stats
 	U("flows", s->flows);
 	U("hits", s->hits);
 	U("strict_hits", s->strict_hits);
+	U("template_hits", s->hits - s->strict_hits);
 	U("payload_hits", s->payload_hits);
 	U("probe_hits", s->probe_hits);
 	U("misses", s->misses);
