@@ -85,6 +85,7 @@ struct model {
 	struct sched *s;
 	struct engine *eng;
 	struct route_table *rt;
+	char model_path[SCN_PATH * 2]; /* the resolved shaper.model_file, kept for the engine */
 	struct store *st;
 	int64_t run_id;
 	struct link in, out;
@@ -817,6 +818,10 @@ static int setup(struct model *m, struct errbuf *eb)
 	struct engine_cfg ec;
 	engine_cfg_defaults(&ec);
 	ec.mode = (enum engine_mode)scn->mode;
+	if (scn->model_file[0]) {
+		scenario_resolve(scn, scn->model_file, m->model_path, sizeof m->model_path);
+		ec.model_file = m->model_path;
+	}
 	ec.flow_capacity = scn->flows;
 	ec.flow_idle_ns = (uint64_t)(scn->idle_s * 1e9);
 	ec.pool_budget = (size_t)scn->pool_mb << 20;

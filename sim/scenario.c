@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "run", "stats_interval_ms", K_DBL, S(stats_interval_ms), 0.001, 1e9, NULL, "10", "ms", "period of the time series in the vector table" },
 	{ "shaper", "mode", K_ENUM, S(mode), 0, 0, "baseline|precraft|shadow", "precraft", "", "processing mode" },
 	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)" },
+	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none" },
 	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'" },
 	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'" },
 	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity" },

@@ -63,6 +63,7 @@ struct scenario {
 	/* [shaper] */
 	uint64_t mode;             /* enum engine_mode */
 	char predictor[32];
+	char model_file[SCN_PATH]; /* "" = none */
 	char routes[SCN_PATH];
 	char costs[SCN_PATH];
 	uint64_t flows;
