@@ -23,6 +23,7 @@ struct eflow {
 	uint32_t pool_bytes;       /* held in the pool by this flow (the pool updates it) */
 	uint32_t hits, misses, wasted;
 	uint16_t nat_port;
+	struct policy_flow pol;
 };
 
 /* What one path would send. */
@@ -37,6 +38,7 @@ struct engine {
 	struct flow_table *flows;
 	struct pool *pool;
 	const struct predictor_ops *pops;
+	struct policy pol;
 	void *pred;
 	size_t pred_off;           /* predictor state offset in the user area */
 	size_t app_off;            /* application area offset in the user area */
@@ -85,6 +87,7 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	cfg->pool_budget = 64u << 20;
 	cfg->pool_flow_quota = 256u << 10;
 	cfg->pool_large_slots = 4;
+	policy_cfg_defaults(&cfg->policy);
 	/* 00:00:5e:00:53:00 is the documentation MAC range (RFC 7042). */
 	static const uint8_t mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x00 };
 	memcpy(cfg->self_mac, mac, 6);
@@ -95,16 +98,20 @@ static inline struct eflow *eflow_of(struct engine *e, struct flow_entry *f)
 	return flow_user(e->flows, f);
 }
 
-static void release(struct engine *e, struct eflow *uf, unsigned dir, bool sent)
+/* What became of a pre-built packet that is released. */
+enum { REL_WASTED, REL_SENT, REL_FAILED /* wasted, after failing validation */ };
+
+static void release(struct engine *e, struct eflow *uf, unsigned dir, int how)
 {
 	struct pool_buf *b = uf->craft[dir];
 	if (!b)
 		return;
 	uf->craft[dir] = NULL;
-	if (!sent) {
+	if (how != REL_SENT) {
 		e->st.wasted++;
 		uf->wasted++;
 	}
+	policy_outcome(&e->pol, &uf->pol, how == REL_SENT, how == REL_FAILED);
 	struct pool_buf **slot = &e->probe_cache[craft_probe(b) & e->probe_mask];
 	if (*slot == b)
 		*slot = NULL;
@@ -121,8 +128,8 @@ static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
 	(void)why;
 	struct engine *e = arg;
 	struct eflow *uf = eflow_of(e, f);
-	release(e, uf, 0, false);
-	release(e, uf, 1, false);
+	release(e, uf, 0, REL_WASTED);
+	release(e, uf, 1, REL_WASTED);
 	if (!e->cfg.flow_end)
 		return;
 	struct engine_flow_info fi = {
@@ -163,6 +170,10 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	e->fwd.snat = cfg->snat;
 	memcpy(e->fwd.snat_addr, cfg->snat_addr, 4);
 	e->next_nat_port = 1024;
+	struct policy_cfg pcfg = cfg->policy;
+	if (cfg->min_confidence > pcfg.min_confidence)
+		pcfg.min_confidence = cfg->min_confidence;
+	policy_init(&e->pol, &pcfg);
 
 	int rc = e->pops->create(cfg->model_file, &e->pred, eb);
 	if (rc) {
@@ -292,15 +303,28 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 	pred_pkt_fill(&pk, p, dir, f->last_ns, f->packets[0] + f->packets[1] - 1);
 	void *state = (uint8_t *)uf + e->pred_off;
 	e->pops->observe(e->pred, state, &pk);
+	if (!uf->pol.cls_set) {
+		uf->pol.cls = (uint8_t)policy_classify(&e->pol, pk.tos >> 2, pk.sport, pk.dport);
+		uf->pol.cls_set = 1;
+	}
+	float min_conf;
+	bool payload, admitted_now;
+	if (!policy_decide(&e->pol, &uf->pol, f->packets[0] + f->packets[1], e->now_ns, &min_conf, &payload,
+			   &admitted_now))
+		return;
+	if (admitted_now)
+		flow_protect(f);
 
 	uint32_t nh;
 	if (fwd_route(&e->fwd, p, &nh) != FWD_OK)
 		return;
 	struct pred_out po;
 	memset(&po, 0, sizeof po);
-	if (!e->pops->predict(e->pred, state, &pk, &po) || po.confidence < e->cfg.min_confidence)
+	if (!e->pops->predict(e->pred, state, &pk, &po) || po.confidence < min_conf)
 		return;
-	release(e, uf, dir, false);
+	if (!payload)
+		po.fields &= ~PRED_PAYLOAD;
+	release(e, uf, dir, REL_WASTED);
 	struct pool_buf *b;
 	if (craft_build(e->pool, &uf->pool_bytes, p, &po, &e->fwd, nh, f, dir, uf->nat_port, &b)) {
 		e->st.craft_failures++;
@@ -308,6 +332,7 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 	}
 	uf->craft[dir] = b;
 	uf->serial[dir]++;
+	policy_built(&e->pol, &uf->pol);
 	e->probe_cache[craft_probe(b) & e->probe_mask] = b;
 	e->st.crafted++;
 	if (e->cfg.craft_ready_explicit)
@@ -442,7 +467,7 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 			out = ref;
 	}
 	tx(e, &out, t_ns);
-	release(e, uf, dir, true);
+	release(e, uf, dir, REL_SENT);
 	uint64_t t1 = cost_now(e);
 	e->st.cost_hit_ns += t1 - t0;
 	e->st.cost_hit_n++;
@@ -469,7 +494,7 @@ static bool second_chance(struct engine *e, struct eflow *uf, unsigned dir, cons
 	}
 	if (craft_ready(b) > e->now_ns) {
 		e->st.late++;
-		release(e, uf, dir, false);
+		release(e, uf, dir, REL_WASTED);
 		return false;
 	}
 	struct craft_out o;
@@ -480,7 +505,7 @@ static bool second_chance(struct engine *e, struct eflow *uf, unsigned dir, cons
 		return true;
 	}
 	e->st.validation_failures++;
-	release(e, uf, dir, false);
+	release(e, uf, dir, REL_FAILED);
 	return false;
 }
 
@@ -494,6 +519,11 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	e->now_ns = t_ns;
 	if (res)
 		memset(res, 0, sizeof *res);
+	if (e->cfg.mode != ENGINE_BASELINE && policy_packet(&e->pol, t_ns)) {
+		struct pool_stats ps;
+		pool_get_stats(e->pool, &ps);
+		policy_control(&e->pol, ps.budget_bytes ? (float)ps.held_bytes / (float)ps.budget_bytes : 0.0f);
+	}
 	if (e->cfg.mode != ENGINE_BASELINE) {
 		uint32_t h = pkt_probe(frame, caplen, linktype);
 		struct pool_buf *b = h ? e->probe_cache[h & e->probe_mask] : NULL;
@@ -549,7 +579,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		hit = second_chance(e, uf, dir, frame, caplen, wirelen, linktype, &a);
 		if (hit) {
 			tx(e, &a, t_ns);
-			release(e, uf, dir, true);
+			release(e, uf, dir, REL_SENT);
 			break;
 		}
 		e->st.misses++;
@@ -576,7 +606,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		else
 			e->st.dropped[why]++;
 		if (hit)
-			release(e, uf, dir, true);
+			release(e, uf, dir, REL_SENT);
 		break;
 	}
 	}
@@ -592,6 +622,16 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		res->flow_id = f->id;
 	}
 	after(e, f, uf, dir, t0, hit, failed, res);
+}
+
+void engine_policy_signals(struct engine *e, const struct policy_signals *sig)
+{
+	policy_set_signals(&e->pol, sig);
+}
+
+const struct policy *engine_policy(const struct engine *e)
+{
+	return &e->pol;
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *st)

@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "err.h"
 #include "pkt.h"
+#include "policy.h"
 
 struct route_table;
 struct predictor_ops;
@@ -74,6 +75,7 @@ struct engine_cfg {
 	const struct predictor_ops *predictor; /* NULL: the `last` predictor */
 	const char *model_file;    /* handed to the predictor, may be NULL */
 	float min_confidence;      /* build only predictions at least this confident */
+	struct policy_cfg policy;  /* how aggressively to pre-build (policy.h); default static */
 	const struct route_table *routes; /* borrowed; must outlive the engine */
 	uint8_t self_mac[6];
 	bool snat;
@@ -192,5 +194,10 @@ bool engine_craft_waiting(struct engine *eng, uint64_t ticket);
 void engine_finish(struct engine *eng);
 
 void engine_get_stats(const struct engine *eng, struct engine_stats *st);
+
+/* The shaper's conditions as the host measures them, for the adaptive policy. */
+void engine_policy_signals(struct engine *eng, const struct policy_signals *sig);
+/* The policy's state: class levels and counters (read-only). */
+const struct policy *engine_policy(const struct engine *eng);
 
 #endif

@@ -207,6 +207,7 @@ static void start_flow(struct flow_table *ft, struct flow_entry *e, bool src_is_
 	e->fin_seen = 0;
 	e->init_is_a = src_is_a;
 	e->in_use = 1;
+	e->protected_ = 0;
 	memset(flow_user(ft, e), 0, ft->user_size);
 }
 
@@ -264,8 +265,14 @@ struct flow_entry *flow_table_get(struct flow_table *ft, const struct flow_key *
 		return e;
 	}
 	if (ft->free_head == FLOW_NIL) {
+		uint32_t victim = ft->lru_tail, i = victim;
+		for (int n = 0; n < FLOW_PROTECT_SCAN && i != FLOW_NIL; n++, i = at(ft, i)->lru_prev)
+			if (!at(ft, i)->protected_) {
+				victim = i;
+				break;
+			}
 		ft->evictions++;
-		end_flow(ft, at(ft, ft->lru_tail), FLOW_END_EVICTED);
+		end_flow(ft, at(ft, victim), FLOW_END_EVICTED);
 	}
 	uint32_t idx = ft->free_head;
 	e = at(ft, idx);

@@ -57,7 +57,8 @@ struct flow_entry {
 	uint8_t fin_seen;          /* bit per direction */
 	uint8_t init_is_a;         /* the first packet came from endpoint a */
 	uint8_t in_use;
-	uint32_t user_off_pad;     /* keeps the user area 8-byte aligned */
+	uint8_t protected_;        /* evicted only after unprotected flows (flow_protect) */
+	uint8_t pad_[3];           /* keeps the user area 8-byte aligned */
 };
 
 #define FLOW_NIL UINT32_MAX
@@ -98,6 +99,16 @@ struct flow_entry *flow_table_get(struct flow_table *ft, const struct flow_key *
  * Returns false, doing nothing, when 'e' itself is idle-expired at 'now_ns': the caller must
  * then go through flow_table_get(), which ends it. */
 bool flow_table_touch(struct flow_table *ft, struct flow_entry *e, uint64_t now_ns);
+
+/* Protects an established flow from eviction: when the table is full, the least recently used
+ * unprotected flow among the LRU's oldest FLOW_PROTECT_SCAN goes first, so a flood of new
+ * flows evicts itself rather than the flows it displaces (segmented LRU).  Only when all of
+ * those are protected does the oldest go. */
+#define FLOW_PROTECT_SCAN 16
+static inline void flow_protect(struct flow_entry *e)
+{
+	e->protected_ = 1;
+}
 
 /* Looks a flow up without creating or touching it. */
 struct flow_entry *flow_table_find(struct flow_table *ft, const struct flow_key *key, uint32_t hash);
