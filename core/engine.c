@@ -39,6 +39,7 @@ struct engine {
 	struct pool *pool;
 	const struct predictor_ops *pops;
 	struct policy pol;
+	uint64_t pol_evictions, pol_packets; /* at the policy's last control */
 	void *pred;
 	size_t pred_off;           /* predictor state offset in the user area */
 	size_t app_off;            /* application area offset in the user area */
@@ -309,11 +310,10 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 	}
 	float min_conf;
 	bool payload, admitted_now;
-	if (!policy_decide(&e->pol, &uf->pol, f->packets[0] + f->packets[1], e->now_ns, &min_conf, &payload,
-			   &admitted_now))
+	if (!policy_decide(&e->pol, &uf->pol, f->packets[0] + f->packets[1], f->protected_, e->now_ns, &min_conf,
+			   &payload, &admitted_now))
 		return;
-	if (admitted_now)
-		flow_protect(f);
+	(void)admitted_now;
 
 	uint32_t nh;
 	if (fwd_route(&e->fwd, p, &nh) != FWD_OK)
@@ -522,7 +522,19 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	if (e->cfg.mode != ENGINE_BASELINE && policy_packet(&e->pol, t_ns)) {
 		struct pool_stats ps;
 		pool_get_stats(e->pool, &ps);
-		policy_control(&e->pol, ps.budget_bytes ? (float)ps.held_bytes / (float)ps.budget_bytes : 0.0f);
+		/* The adaptive policy's memory budget: its overhead ceiling over what the baseline
+		 * holds (the flow table and probe cache), within the pool's own budget. */
+		double base = (double)(flow_table_bytes(e->flows) + ((size_t)e->probe_mask + 1) * sizeof(*e->probe_cache));
+		double budget = (double)e->pol.cfg.overhead_ceiling * base;
+		if (budget > (double)ps.budget_bytes || budget <= 0)
+			budget = (double)ps.budget_bytes;
+		uint64_t ev = flow_table_evictions(e->flows);
+		float churn = e->st.packets_in > e->pol_packets
+				      ? (float)(ev - e->pol_evictions) / (float)(e->st.packets_in - e->pol_packets)
+				      : 0.0f;
+		e->pol_evictions = ev;
+		e->pol_packets = e->st.packets_in;
+		policy_control(&e->pol, budget > 0 ? (float)((double)ps.held_bytes / budget) : 0.0f, churn);
 	}
 	if (e->cfg.mode != ENGINE_BASELINE) {
 		uint32_t h = pkt_probe(frame, caplen, linktype);
@@ -562,6 +574,10 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	flow_account(f, dir, wirelen, t_ns);
 	if (p->l4 == PKT_L4_TCP)
 		flow_tcp_update(f, dir, p->tcp.flags);
+	/* Under the adaptive policy a flow heard from both ends is protected from eviction: a
+	 * spoofed or scanning flood is one-way, a conversation is not. */
+	if (e->pol.cfg.kind == POLICY_ADAPTIVE && f->packets[0] && f->packets[1])
+		flow_protect(f);
 
 	enum engine_drop why = ENGINE_DROP_PARSE;
 	struct egress a, b;

@@ -109,6 +109,32 @@ static void test_flow_full_table_evicts_least_recent(void)
 	flow_table_destroy(ft);
 }
 
+/* A flood of new flows evicts itself, not the protected (established) flows it displaces. */
+static void test_flow_flood_cannot_evict_protected(void)
+{
+	struct flow_table *ft = mk(64, 0);
+	bool c;
+	for (uint32_t n = 1; n <= 8; n++)
+		flow_protect(get(ft, n, n, &c)); /* eight established flows, the oldest in the table */
+	for (uint32_t n = 1000; n < 101000; n++) /* 100,000 one-packet flows */
+		get(ft, n, 100 + n, &c);
+	for (uint32_t n = 1; n <= 8; n++) {
+		struct flow_key k = key_n(n);
+		CU_ASSERT_PTR_NOT_NULL(flow_table_find(ft, &k, flow_key_hash(&k)));
+	}
+	CU_ASSERT_EQUAL(flow_table_count(ft), 64);
+	/* Unprotected, the same flood pushes them out. */
+	flow_table_destroy(ft);
+	ft = mk(64, 0);
+	for (uint32_t n = 1; n <= 8; n++)
+		get(ft, n, n, &c);
+	for (uint32_t n = 1000; n < 2000; n++)
+		get(ft, n, 100 + n, &c);
+	struct flow_key k1 = key_n(1);
+	CU_ASSERT_PTR_NULL(flow_table_find(ft, &k1, flow_key_hash(&k1)));
+	flow_table_destroy(ft);
+}
+
 static void test_flow_idle_flows_expire(void)
 {
 	struct flow_table *ft = mk(8, 100);
@@ -180,6 +206,7 @@ int flow_test_register(void)
 		return -1;
 	CU_add_test(s, "key is the same both ways", test_flow_key_is_the_same_both_ways);
 	CU_add_test(s, "full table evicts least recent", test_flow_full_table_evicts_least_recent);
+	CU_add_test(s, "a flood cannot evict protected flows", test_flow_flood_cannot_evict_protected);
 	CU_add_test(s, "idle flows expire", test_flow_idle_flows_expire);
 	CU_add_test(s, "TCP states", test_flow_tcp_states);
 	CU_add_test(s, "restart starts a new flow", test_flow_restart_starts_a_new_flow);

@@ -54,10 +54,10 @@ void policy_init(struct policy *p, const struct policy_cfg *cfg)
 	p->cfg = *cfg;
 	for (int c = 0; c < POLICY_CLASSES; c++)
 		p->level[c] = cfg->kind == POLICY_OFF ? 0.0f : 1.0f;
-	/* The credit holds up to 10,000 packets' worth of allowance, and starts full: a burst of
-	 * crafting at the start is paid back by the packets that follow. */
-	p->credit_cap_ns = (double)cfg->overhead_ceiling * cfg->slow_ns * 10000.0;
-	p->credit_ns = p->credit_cap_ns;
+	/* The credit holds up to 1,000 packets' worth of allowance and starts empty: crafting is
+	 * paid for by packets already forwarded, never on trust. */
+	p->credit_cap_ns = (double)cfg->overhead_ceiling * cfg->slow_ns * 1000.0;
+	p->credit_ns = 0.0;
 	p->tokens = cfg->admit_rate > 100.0f ? cfg->admit_rate / 100.0f : 1.0;
 }
 
@@ -81,7 +81,7 @@ static float clamp01(float v)
 }
 
 /* The pressure in [0, 1] from the conditions of the interval just ended. */
-static float pressure(const struct policy *p)
+static float pressure(struct policy *p)
 {
 	const struct policy_cfg *c = &p->cfg;
 	const struct policy_signals *s = &p->sig;
@@ -102,12 +102,18 @@ static float pressure(const struct policy *p)
 	pr = v > pr ? v : pr;
 	v = clamp01((s->egress_util - 0.95f) / 0.05f);
 	pr = v > pr ? v : pr;
+	/* The tail: a pre-built packet that fails validation costs more than the slow path, so
+	 * once failures pass 0.5 % of the packets they would set the 99th percentile. */
+	if (p->iv_packets >= 200)
+		p->fail_pressure = clamp01(((float)p->iv_failed / (float)p->iv_packets - 0.005f) / 0.005f);
 	/* The shaper's own precision under the floor. */
 	if (p->iv_built >= MIN_IV_BUILT) {
 		float prec = (float)p->iv_used / (float)p->iv_built;
-		v = clamp01((c->precision_floor - prec) / c->precision_floor * 2.0f);
-		pr = v > pr ? v : pr;
+		p->prec_pressure = clamp01((c->precision_floor - prec) / c->precision_floor * 2.0f);
 	}
+	/* Both hold until they are judged again. */
+	pr = p->fail_pressure > pr ? p->fail_pressure : pr;
+	pr = p->prec_pressure > pr ? p->prec_pressure : pr;
 	return pr;
 }
 
@@ -122,13 +128,19 @@ static void control(struct policy *p)
 			l = l + 0.1f > 1.0f ? 1.0f : l + 0.1f;
 		p->level[c] = l;
 	}
-	p->iv_built = p->iv_used = 0;
+	/* The counts behind the shaper's precision and failure rate are kept over as many
+	 * periods as it takes to judge them (a sparse flow mix has few packets per period). */
+	if (p->iv_packets >= 200)
+		p->iv_failed = p->iv_packets = 0;
+	if (p->iv_built >= MIN_IV_BUILT)
+		p->iv_built = p->iv_used = 0;
 }
 
 bool policy_packet(struct policy *p, uint64_t now_ns)
 {
 	if (p->cfg.kind != POLICY_ADAPTIVE)
 		return false;
+	p->iv_packets++;
 	p->credit_ns += (double)p->cfg.overhead_ceiling * p->cfg.slow_ns;
 	if (p->credit_ns > p->credit_cap_ns)
 		p->credit_ns = p->credit_cap_ns;
@@ -139,9 +151,10 @@ bool policy_packet(struct policy *p, uint64_t now_ns)
 	return due;
 }
 
-void policy_control(struct policy *p, float pool_used)
+void policy_control(struct policy *p, float pool_used, float table_churn)
 {
 	p->pool_used = pool_used;
+	p->table_churn = table_churn;
 	control(p);
 }
 
@@ -166,8 +179,8 @@ static bool take_token(struct policy *p, uint64_t now_ns)
 	return true;
 }
 
-bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, uint64_t now_ns,
-		   float *min_conf, bool *payload, bool *admitted_now)
+bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, bool protected_flow,
+		   uint64_t now_ns, float *min_conf, bool *payload, bool *admitted_now)
 {
 	const struct policy_cfg *c = &p->cfg;
 	*admitted_now = false;
@@ -178,8 +191,14 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 	*payload = c->payload;
 	if (c->kind == POLICY_STATIC)
 		return true;
+	if (!protected_flow && p->table_churn > 0.001f) {
+		p->level_denied++;
+		return false;
+	}
 	if (!pf->admitted) {
-		if (!take_token(p, now_ns)) {
+		/* A young flow needs a token; one that has lived four times the admission length has
+		 * shown it is no flood and gets in without (heavy flows win, whatever the flood). */
+		if (flow_packets < 4 * c->admit_packets && !take_token(p, now_ns)) {
 			p->refused_admission++;
 			return false;
 		}
@@ -191,7 +210,7 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 	if (flow_packets < pf->backoff_until)
 		return false;
 	float level = policy_level(p, pf->cls);
-	if (level <= 0.0f) {
+	if (level <= 0.0f || (p->pool_used >= 1.0f && pf->cls != POLICY_HIGH)) {
 		p->level_denied++;
 		return false;
 	}
@@ -226,6 +245,7 @@ void policy_outcome(struct policy *p, struct policy_flow *pf, bool used, bool fa
 {
 	const struct policy_cfg *c = &p->cfg;
 	p->iv_used += used;
+	p->iv_failed += failed;
 	if (c->kind != POLICY_ADAPTIVE)
 		return;
 	if (used)

@@ -13,15 +13,21 @@
  *     backs off for 16, 32, ... its packets (exponential, capped), then tries again, and a run
  *     of good outcomes shortens the next back-off (recovery);
  *   - admission: a flow is admitted after 'admit_packets' packets and only with a token from a
- *     bucket refilled at 'admit_rate' flows per second, so a flood of short or spoofed flows
- *     neither gets pool memory nor evicts admitted flows (the engine protects admitted flows in
- *     the flow table's LRU: Open vSwitch's lesson, where inserting on every miss thrashed);
+ *     bucket refilled at 'admit_rate' flows per second (a flow of four times that many packets
+ *     needs none: it has shown it is no flood), so a flood of short or spoofed flows
+ *     neither gets pool memory nor evicts established flows (the engine protects flows heard
+ *     from both ends in the flow table's LRU: a spoofed or scanning flood is one-way, so it
+ *     evicts itself; admission alone does not protect, or a flood's long flows would crowd
+ *     the protected set.  Open vSwitch's lesson: inserting on every miss thrashed);
  *   - a CPU budget: extra work over the baseline (crafting, failed validations, less the time
  *     hits save) is paid from a credit that grows by 'overhead_ceiling' times the baseline's
  *     cost of each packet, so the extra CPU time stays under the ceiling by construction; when
  *     the credit runs low only high-priority flows and flows of proven precision are built for;
+ *   - a memory budget: pool memory in use over 'overhead_ceiling' times what the baseline holds
+ *     (the flow table), within the pool's own budget; over it, only high priority builds;
  *   - global pressure, every 'control_ns': CPU utilisation, queueing delay through the shaper,
- *     pool memory in use, loss, egress utilisation and the shaper's precision, folded into one
+ *     pool memory in use, loss, egress utilisation, the shaper's precision and its failed
+ *     validations (over 0.5 % of packets they would set the p99 latency), folded into one
  *     pressure in [0, 1]; each priority class has a level in [0, 1] that falls by half when the
  *     pressure passes its class's mark (low 0, normal 0.3, high 0.7) and rises by 0.1 when it
  *     does not (AIMD), so low-priority flows give way first and high-priority flows keep their
@@ -95,11 +101,11 @@ struct policy {
 	double credit_ns, credit_cap_ns;
 	double tokens;
 	uint64_t tokens_t, next_control;
-	float pool_used;
+	float pool_used, table_churn;
 	struct policy_signals sig;
 	/* the current control interval */
-	uint64_t iv_built, iv_used;
-	float pressure;
+	uint64_t iv_built, iv_used, iv_failed, iv_packets;
+	float pressure, fail_pressure, prec_pressure;
 	/* totals */
 	uint64_t admitted, refused_admission, backoffs, budget_denied, level_denied;
 };
@@ -113,15 +119,18 @@ unsigned policy_classify(const struct policy *p, uint8_t dscp, uint16_t sport, u
  * controller's period is over: the caller then runs policy_control. */
 bool policy_packet(struct policy *p, uint64_t now_ns);
 /* The global controller: new class levels from the signals, the interval's precision and
- * 'pool_used' (the pool's bytes in use over its budget). */
-void policy_control(struct policy *p, float pool_used);
+ * 'pool_used' (the pool's bytes in use over its budget) and 'table_churn' (flow-table
+ * evictions per packet: when flows are being evicted, a flow that is not protected would lose
+ * its pre-built packet before it is used, so only protected flows are built for). */
+void policy_control(struct policy *p, float pool_used, float table_churn);
 
-/* After the predictor has learned from a packet of a flow with 'flow_packets' packets: may the
+/* After the predictor has learned from a packet of a flow with 'flow_packets' packets
+ * ('protected_flow': heard from both ends, so safe from eviction): may the
  * flow's next packet be pre-built?  If so, '*min_conf' is the confidence the prediction needs
  * and '*payload' whether its payload may be anticipated.  '*admitted_now' tells a flow admitted
  * by this call (the engine protects it in the flow table). */
-bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, uint64_t now_ns,
-		   float *min_conf, bool *payload, bool *admitted_now);
+bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, bool protected_flow,
+		   uint64_t now_ns, float *min_conf, bool *payload, bool *admitted_now);
 
 /* A pre-built packet was made for the flow. */
 void policy_built(struct policy *p, struct policy_flow *pf);

@@ -121,6 +121,8 @@ struct model {
 	uint64_t iv_pkts, iv_hits;
 	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
 	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
+	/* what the policy is told, every control period: the last period's conditions */
+	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
 	uint64_t delay_sum_ns;
 	int failed;
 	char fail_msg[ERR_MSG_LEN];
@@ -308,6 +310,33 @@ static void cpu_done(struct sched *s, struct sched_event *ev)
 	cpu_next(m);
 }
 
+/* Tells the engine's policy what the shaper went through since the last time: CPU busy
+ * fraction, mean queueing delay, loss on the path (link losses and queue drops over what was
+ * offered) and egress utilisation. */
+static void policy_signals(struct model *m, uint64_t now)
+{
+	uint64_t dt = now - m->sig_t, cpu = m->cpu_pkt_ns + m->cpu_craft_ns;
+	uint64_t lost = m->in.lost + m->in.queue_drops + m->out.lost + m->out.queue_drops + m->shaper_queue_drops;
+	uint64_t offered = m->in.offered + m->out.offered;
+	if (dt && m->sig_t) {
+		struct policy_signals sg = { 0 };
+		sg.cpu_util = (float)((double)(cpu - m->sig_cpu) / (double)dt);
+		sg.queue_delay_us = m->sig_waits ? (float)((double)m->sig_wait_ns / (double)m->sig_waits / 1e3) : 0.0f;
+		sg.loss = offered > m->sig_offered ? (float)((double)(lost - m->sig_lost) / (double)(offered - m->sig_offered))
+						   : 0.0f;
+		double cap = m->scn->out.rate_mbps * 1e6 / 8.0 * (double)dt / 1e9;
+		sg.egress_util = cap > 0 ? (float)((double)(m->out.bytes - m->sig_out_bytes) / cap) : 0.0f;
+		engine_policy_signals(m->eng, &sg);
+	}
+	m->sig_t = now;
+	m->sig_cpu = cpu;
+	m->sig_lost = lost;
+	m->sig_offered = offered;
+	m->sig_out_bytes = m->out.bytes;
+	m->sig_wait_ns = m->sig_waits = 0;
+	m->sig_next = now + engine_policy(m->eng)->cfg.control_ns;
+}
+
 /* Starts the next piece of work: the oldest waiting packet, else the oldest crafting job. */
 static void cpu_next(struct model *m)
 {
@@ -321,6 +350,10 @@ static void cpu_next(struct model *m)
 		p->next = NULL;
 		m->serving = p;
 		stats_at(m, now);
+		if (now >= m->sig_next)
+			policy_signals(m, now);
+		m->sig_wait_ns += now - p->t_arrive;
+		m->sig_waits++;
 		engine_process(m->eng, p->frame, p->caplen, p->wirelen, p->linktype, now, &m->serving_res);
 		struct engine_result *r = &m->serving_res;
 		if (r->flow_app) {
@@ -683,6 +716,15 @@ static void stats_flush(struct model *m)
 		store_vector(m->st, m->run_id, "shaper_queue", t, (double)m->q_len);
 		store_vector(m->st, m->run_id, "link_out_backlog", t, (double)link_backlog(&m->out, t));
 		store_vector(m->st, m->run_id, "flows_active", t, (double)es.flows_active);
+		/* The policy's level per priority class: what it chose, as a time series. */
+		const struct policy *pol = engine_policy(m->eng);
+		if (pol->cfg.kind == POLICY_ADAPTIVE) {
+			static const char *const lv[POLICY_CLASSES] = { "policy_level_low", "policy_level_normal",
+									 "policy_level_high" };
+			for (unsigned c = 0; c < POLICY_CLASSES; c++)
+				store_vector(m->st, m->run_id, lv[c], t, policy_level(pol, c));
+			store_vector(m->st, m->run_id, "policy_pressure", t, pol->pressure);
+		}
 	}
 	m->iv_pkts = m->iv_hits = 0;
 }
@@ -794,6 +836,43 @@ static int load_costs(struct model *m, struct errbuf *eb)
 	return 0;
 }
 
+/* Parses "445,502" into at most POLICY_MAX_PORTS ports. */
+static int parse_ports(const char *key, const char *s, uint16_t *ports, uint8_t *n, struct errbuf *eb)
+{
+	*n = 0;
+	while (*s) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+		if (end == s || v > 65535 || (*end && *end != ',') || *n == POLICY_MAX_PORTS)
+			return err_set(eb, -ERR_FORMAT, "policy.%s: expected up to %d comma-separated ports, not '%s'", key,
+				       POLICY_MAX_PORTS, s);
+		ports[(*n)++] = (uint16_t)v;
+		s = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* The engine's policy from the scenario's [policy] section, with the CPU budget's weights
+ * from the cost profile. */
+static int policy_from_scenario(struct model *m, struct policy_cfg *pc, struct errbuf *eb)
+{
+	const struct scenario *scn = m->scn;
+	policy_cfg_defaults(pc);
+	pc->kind = (enum policy_kind)scn->policy;
+	pc->admit_packets = scn->admit_packets ? (uint32_t)scn->admit_packets : pc->kind == POLICY_ADAPTIVE ? 3u : 1u;
+	pc->admit_rate = (float)scn->admit_rate;
+	pc->precision_floor = (float)scn->precision_floor;
+	pc->overhead_ceiling = (float)scn->overhead_ceiling;
+	pc->queue_target_us = (float)scn->queue_target_us;
+	pc->control_ns = (uint64_t)(scn->control_ms * 1e6);
+	pc->payload = scn->payload != 0;
+	pc->high_dscp = (uint8_t)scn->high_dscp;
+	pc->slow_ns = (float)m->cost.slow_ns, pc->hit_ns = (float)m->cost.hit_ns;
+	pc->miss_ns = (float)m->cost.miss_ns, pc->craft_ns = (float)m->cost.craft_ns;
+	int rc = parse_ports("high_ports", scn->high_ports, pc->high_ports, &pc->n_high_ports, eb);
+	return rc ? rc : parse_ports("low_ports", scn->low_ports, pc->low_ports, &pc->n_low_ports, eb);
+}
+
 static int setup(struct model *m, struct errbuf *eb)
 {
 	const struct scenario *scn = m->scn;
@@ -826,6 +905,8 @@ static int setup(struct model *m, struct errbuf *eb)
 	ec.flow_idle_ns = (uint64_t)(scn->idle_s * 1e9);
 	ec.pool_budget = (size_t)scn->pool_mb << 20;
 	ec.min_confidence = (float)scn->min_confidence;
+	if ((rc = policy_from_scenario(m, &ec.policy, eb)) != 0)
+		return rc;
 	ec.predictor = pops;
 	ec.routes = m->rt;
 	if (*scn->snat) {
@@ -937,6 +1018,17 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "cost_hit_ns", m->cost.hit_ns },
 		{ "cost_miss_ns", m->cost.miss_ns },
 		{ "cost_craft_ns", m->cost.craft_ns },
+		/* The budgets: extra CPU time and memory over the baseline, and the policy's work. */
+		{ "extra_cpu", es->packets_in ? ((double)(m->cpu_pkt_ns + m->cpu_craft_ns) -
+						 (double)es->packets_in * m->cost.slow_ns) /
+							((double)es->packets_in * m->cost.slow_ns)
+					      : 0 },
+		{ "extra_memory", es->flow_table_bytes ? (double)es->pool_bytes_peak / (double)es->flow_table_bytes : 0 },
+		{ "policy_admitted", (double)engine_policy(m->eng)->admitted },
+		{ "policy_refused_admission", (double)engine_policy(m->eng)->refused_admission },
+		{ "policy_backoffs", (double)engine_policy(m->eng)->backoffs },
+		{ "policy_budget_denied", (double)engine_policy(m->eng)->budget_denied },
+		{ "policy_level_denied", (double)engine_policy(m->eng)->level_denied },
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 		store_scalar(m->st, m->run_id, sc[i].name, sc[i].v);

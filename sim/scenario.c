@@ -57,6 +57,17 @@ static const struct key keys[] = {
 	{ "shaper", "miss_ns", K_DBL, S(miss_ns), 0, 1e12, NULL, "0", "ns", "miss cost in pre-crafting mode; 0 = from the profile" },
 	{ "shaper", "craft_ns", K_DBL, S(craft_ns), 0, 1e12, NULL, "0", "ns", "learning, predicting and pre-building one packet; 0 = from the profile" },
 	{ "shaper", "drop_ns", K_DBL, S(drop_ns), 0, 1e12, NULL, "0", "ns", "cost of a packet dropped as malformed; 0 = from the profile" },
+	{ "policy", "kind", K_ENUM, S(policy), 0, 0, "off|static|adaptive", "static", "", "how aggressively to pre-build (--policy overrides)" },
+	{ "policy", "admit_packets", K_U64, S(admit_packets), 0, 1e9, NULL, "0", "packets", "packets a flow sends before it is built for; 0 = static 1, adaptive 3" },
+	{ "policy", "admit_rate", K_DBL, S(admit_rate), 1, 1e9, NULL, "10000", "flows/s", "adaptive: flows admitted per second (token bucket)" },
+	{ "policy", "precision_floor", K_DBL, S(precision_floor), 0, 1, NULL, "0.6", "", "adaptive: used / built below which a flow backs off and the shaper feels pressure" },
+	{ "policy", "overhead_ceiling", K_DBL, S(overhead_ceiling), 0, 100, NULL, "0.1", "", "adaptive: extra CPU time and pool memory over the baseline, as a fraction" },
+	{ "policy", "queue_target_us", K_DBL, S(queue_target_us), 0, 1e9, NULL, "20", "us", "adaptive: queueing delay through the shaper counted as pressure beyond this" },
+	{ "policy", "control_ms", K_DBL, S(control_ms), 0.001, 1e6, NULL, "1", "ms", "adaptive: period of the global controller" },
+	{ "policy", "payload", K_ENUM, S(payload), 0, 0, "off|on", "on", "", "payload anticipation allowed" },
+	{ "policy", "high_dscp", K_U64, S(high_dscp), 0, 63, NULL, "0", "", "flows with at least this DSCP are high priority; 0 = none" },
+	{ "policy", "high_ports", K_STR, S(high_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are high priority (at most 8)" },
+	{ "policy", "low_ports", K_STR, S(low_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are low priority (at most 8)" },
 	LINK_KEYS("link.in", in),
 	LINK_KEYS("link.out", out),
 	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets" },
@@ -189,7 +200,7 @@ static int assign(struct scenario *s, const char *section, const char *key, cons
 		return 0;
 	}
 	if (!section_known)
-		return err_set(eb, -ERR_FORMAT, "%s: unknown section [%s] (run, shaper, link.in, link.out, source.NAME)",
+		return err_set(eb, -ERR_FORMAT, "%s: unknown section [%s] (run, shaper, policy, link.in, link.out, source.NAME)",
 			       where, section);
 	return err_set(eb, -ERR_FORMAT, "%s: unknown key '%s' in [%s] (see scenarios/README.md)", where, key, section);
 }

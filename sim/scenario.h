@@ -74,6 +74,13 @@ struct scenario {
 	uint64_t queue_pkts;
 	double cpu_speed;          /* costs are divided by this */
 	double slow_ns, hit_ns, miss_ns, craft_ns, drop_ns; /* 0 = from the cost profile */
+	/* [policy] */
+	uint64_t policy;           /* enum policy_kind */
+	uint64_t admit_packets;    /* 0 = the policy's default (static 1, adaptive 3) */
+	double admit_rate, precision_floor, overhead_ceiling, queue_target_us, control_ms;
+	uint64_t payload;          /* 0 off, 1 on */
+	uint64_t high_dscp;
+	char high_ports[64], low_ports[64];
 	/* [link.in], [link.out] */
 	struct scn_link in, out;
 	/* [source.NAME] */

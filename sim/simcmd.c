@@ -11,6 +11,7 @@
 
 #include "analysis/store.h"
 #include "cliutil.h"
+#include "core/policy.h"
 #include "core/engine.h"
 #include "core/route.h"
 #include "costs.h"
@@ -32,6 +33,7 @@ static const char sim_usage[] =
 	"  --set SECTION.KEY=VALUE   override a key (repeatable), e.g. --set link.in.loss_p=0.01\n"
 	"  --db FILE                 results database (default results.db)\n"
 	"  --seed N, --run N         seed and run number (replications of one seed)\n"
+	"  --policy off|static|adaptive  the pre-building policy (scenario key policy.kind)\n"
 	"  --quiet                   print nothing but errors\n"
 	"  --keys                    print every scenario key (Markdown) and exit\n"
 	"Exit: 0 done, 1 runtime failure or interrupted (results kept), 2 bad usage or input.\n";
@@ -113,14 +115,15 @@ int simcmd_run(const struct scenario *scn, const char *db, int argc, char **argv
 
 int sim_main(int argc, char **argv)
 {
-	enum { O_SET = 256, O_DB, O_SEED, O_RUN, O_QUIET, O_HELP, O_KEYS };
+	enum { O_SET = 256, O_DB, O_SEED, O_RUN, O_QUIET, O_HELP, O_KEYS, O_POLICY };
 	static const struct option lo[] = {
 		{ "set", required_argument, 0, O_SET }, { "db", required_argument, 0, O_DB },
 		{ "seed", required_argument, 0, O_SEED }, { "run", required_argument, 0, O_RUN },
 		{ "quiet", no_argument, 0, O_QUIET }, { "help", no_argument, 0, O_HELP },
-		{ "keys", no_argument, 0, O_KEYS },   { 0, 0, 0, 0 },
+		{ "keys", no_argument, 0, O_KEYS },   { "policy", required_argument, 0, O_POLICY },
+		{ 0, 0, 0, 0 },
 	};
-	const char *db = "results.db", *sets[256];
+	const char *db = "results.db", *sets[257], *policy = NULL;
 	int n_sets = 0, quiet = 0, c;
 	uint64_t seed = 0, run = 0;
 	bool have_seed = false, have_run = false;
@@ -157,6 +160,13 @@ int sim_main(int argc, char **argv)
 		case O_KEYS:
 			scenario_print_keys(stdout);
 			return EXIT_OK;
+		case O_POLICY:
+			if (policy_kind_parse(optarg) < 0) {
+				cli_error("--policy: expected off, static or adaptive, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			policy = optarg;
+			break;
 		default:
 			cli_error("sim: unknown or incomplete option '%s' (see 'precraft sim --help')", argv[optind - 1]);
 			return EXIT_USAGE;
@@ -172,6 +182,11 @@ int sim_main(int argc, char **argv)
 	scenario_defaults(scn);
 	struct errbuf eb = { "" };
 	int rc = scenario_load(scn, argv[optind], &eb);
+	char policy_set[64];
+	if (policy) {
+		snprintf(policy_set, sizeof policy_set, "policy.kind=%s", policy);
+		sets[n_sets++] = policy_set;
+	}
 	for (int i = 0; !rc && i < n_sets; i++)
 		rc = scenario_set(scn, sets[i], &eb);
 	if (rc) {

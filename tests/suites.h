@@ -12,5 +12,6 @@ int golden_test_register(void);
 int sched_test_register(void);
 int model_test_register(void);
 int models_test_register(void);
+int policy_test_register(void);
 
 #endif

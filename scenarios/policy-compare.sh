@@ -1,0 +1,45 @@
+#!/bin/sh
+# Compares the pre-building policies (off, static, adaptive) on the research scenarios: every
+# scenario under every policy into one SQLite database, then one table read back from it.
+# Usage: sh scenarios/policy-compare.sh [BUILD_DIR] [DB]   (default: build, policy.db)
+set -eu
+B=${1:-build}
+DB=${2:-policy.db}
+cd "$(dirname "$0")/.."
+rm -f "$DB"
+SCENARIOS=${SCENARIOS:-"loss-0pct loss-0.1pct loss-1pct shaper-idle shaper-saturated flows-10k flows-100k flows-1m flood priorities"}
+for s in $SCENARIOS; do
+	for p in off static adaptive; do
+		"$B/precraft" sim "scenarios/$s.ini" --policy "$p" --db "$DB" --quiet
+	done
+	# What the policies cost when the CPU budget is lifted: the latency there is to win.
+	"$B/precraft" sim "scenarios/$s.ini" --policy adaptive --set policy.overhead_ceiling=1 --db "$DB" --quiet
+done
+sqlite3 -header -column "$DB" <<'SQL'
+WITH r AS (
+  SELECT run.id,
+         replace(substr(run.command, instr(run.command, 'scenarios/') + 10), '.ini', '') AS scenario,
+         (SELECT value FROM run_param WHERE run_id = run.id AND name = 'policy.kind') ||
+           CASE WHEN (SELECT value FROM run_param WHERE run_id = run.id AND name = 'policy.overhead_ceiling') = '1'
+                THEN ' (ceiling 1)' ELSE '' END AS policy
+  FROM run)
+SELECT r.scenario, r.policy,
+  printf('%.3f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'hit_ratio')) AS hit_ratio,
+  printf('%.3f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'precision')) AS precision,
+  printf('%.0f / %.0f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'latency_p50_ns'),
+                        (SELECT value FROM scalar WHERE run_id = r.id AND name = 'baseline_latency_p50_ns')) AS p50_vs_base,
+  printf('%.0f / %.0f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'latency_p99_ns'),
+                        (SELECT value FROM scalar WHERE run_id = r.id AND name = 'baseline_latency_p99_ns')) AS p99_vs_base,
+  printf('%+.1f%%', 100 * (SELECT value FROM scalar WHERE run_id = r.id AND name = 'extra_cpu')) AS extra_cpu,
+  printf('%+.1f%%', 100 * (SELECT value FROM scalar WHERE run_id = r.id AND name = 'extra_memory')) AS extra_mem,
+  (SELECT value FROM scalar WHERE run_id = r.id AND name = 'divergent_packets') AS divergent,
+  CASE r.scenario
+    WHEN 'flood' THEN 'established: ' ||
+      (SELECT count(*) FROM flow WHERE run_id = r.id AND sport <> 4433 AND dport <> 4433) || ' flow rows, hits ' ||
+      (SELECT printf('%.3f', 1.0 * sum(hits) / sum(packets)) FROM flow WHERE run_id = r.id AND sport <> 4433 AND dport <> 4433)
+    WHEN 'priorities' THEN 'hits high ' ||
+      (SELECT printf('%.3f', 1.0 * sum(hits) / sum(packets)) FROM flow WHERE run_id = r.id AND (sport = 445 OR dport = 445)) || ', low ' ||
+      (SELECT printf('%.3f', 1.0 * sum(hits) / sum(packets)) FROM flow WHERE run_id = r.id AND (sport = 4433 OR dport = 4433))
+    ELSE '' END AS question
+FROM r ORDER BY r.id;
+SQL
