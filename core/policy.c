@@ -48,6 +48,12 @@ void policy_cfg_defaults(struct policy_cfg *c)
 	c->slow_ns = 90.0f, c->hit_ns = 60.0f, c->miss_ns = 140.0f, c->craft_ns = 100.0f;
 }
 
+void policy_cfg_kind(struct policy_cfg *c, enum policy_kind k)
+{
+	c->kind = k;
+	c->admit_packets = k == POLICY_ADAPTIVE ? 3u : 1u;
+}
+
 void policy_init(struct policy *p, const struct policy_cfg *cfg)
 {
 	memset(p, 0, sizeof *p);
@@ -106,12 +112,17 @@ static float pressure(struct policy *p)
 	 * once failures pass 0.5 % of the packets they would set the 99th percentile. */
 	if (p->iv_packets >= 200)
 		p->fail_pressure = clamp01(((float)p->iv_failed / (float)p->iv_packets - 0.005f) / 0.005f);
+	else
+		p->fail_pressure *= 0.8f;
 	/* The shaper's own precision under the floor. */
 	if (p->iv_built >= MIN_IV_BUILT) {
 		float prec = (float)p->iv_used / (float)p->iv_built;
 		p->prec_pressure = clamp01((c->precision_floor - prec) / c->precision_floor * 2.0f);
+	} else {
+		p->prec_pressure *= 0.8f;
 	}
-	/* Both hold until they are judged again. */
+	/* Both hold until they are judged again, fading meanwhile: a shaper that stopped
+	 * building because of them must come back to try again. */
 	pr = p->fail_pressure > pr ? p->fail_pressure : pr;
 	pr = p->prec_pressure > pr ? p->prec_pressure : pr;
 	return pr;
@@ -210,7 +221,7 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 	if (flow_packets < pf->backoff_until)
 		return false;
 	float level = policy_level(p, pf->cls);
-	if (level <= 0.0f || (p->pool_used >= 1.0f && pf->cls != POLICY_HIGH)) {
+	if (level <= 0.0f || (p->pool_used >= 0.9f && pf->cls != POLICY_HIGH)) {
 		p->level_denied++;
 		return false;
 	}

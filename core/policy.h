@@ -77,6 +77,8 @@ struct policy_cfg {
  * knobs at their documented defaults (floor 0.6, ceiling 0.1, 10000 admissions/s, 4 packets
  * for adaptive admission, 1 ms control period). */
 void policy_cfg_defaults(struct policy_cfg *cfg);
+/* Sets the kind, and the admission length that goes with it (static 1 packet, adaptive 3). */
+void policy_cfg_kind(struct policy_cfg *cfg, enum policy_kind k);
 
 /* What the host measures of the shaper's conditions (the simulator's model, the HIL runner). */
 struct policy_signals {

@@ -122,6 +122,7 @@ static double pct(struct samples *s, double q)
 struct hil_opts {
 	const char *in, *out, *db, *ready, *user, *predictor, *routes, *inject, *write;
 	enum engine_mode mode;
+	enum policy_kind policy;
 	uint64_t count;            /* 0 = no limit */
 	double duration_s;         /* 0 = no limit */
 	double speed, pps;
@@ -132,12 +133,12 @@ struct hil_opts {
 
 enum {
 	O_IN = 256, O_OUT, O_DB, O_READY, O_MODE, O_PRED, O_ROUTES, O_INJECT, O_COUNT, O_DURATION, O_SPEED, O_PPS,
-	O_TOPSPEED, O_LOOP, O_QUIET, O_HELP
+	O_TOPSPEED, O_LOOP, O_QUIET, O_HELP, O_POLICY
 };
 
 static const char usage[] =
 	"usage: precraft hil forward --in IF --out IF [--mode baseline|precraft|shadow] [--predictor NAME]\n"
-	"                            [--db FILE] [--count N | --duration S] [--routes FILE] [--inject pcap|libnet]\n"
+	"                            [--policy off|static|adaptive] [--db FILE] [--count N | --duration S] [--routes FILE] [--inject pcap|libnet]\n"
 	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--inject pcap|libnet]\n"
 	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S]\n"
 	"  common: -Z USER (drop root after opening the interfaces), --ready FILE (created once capturing),\n"
@@ -155,9 +156,11 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		{ "speed", required_argument, 0, O_SPEED },     { "pps", required_argument, 0, O_PPS },
 		{ "topspeed", no_argument, 0, O_TOPSPEED },     { "loop", required_argument, 0, O_LOOP },
 		{ "quiet", no_argument, 0, O_QUIET },           { "help", no_argument, 0, O_HELP },
+		{ "policy", required_argument, 0, O_POLICY },
 		{ 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof *o);
+	o->policy = POLICY_STATIC;
 	o->mode = ENGINE_PRECRAFT;
 	o->predictor = "last";
 	o->inject = "pcap";
@@ -178,6 +181,15 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		case 'w': o->write = optarg; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_TOPSPEED: o->topspeed = true; break;
+		case O_POLICY: {
+			int k = policy_kind_parse(optarg);
+			if (k < 0) {
+				cli_error("--policy: expected off, static or adaptive, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o->policy = (enum policy_kind)k;
+			break;
+		}
 		case O_MODE:
 			if (engine_mode_parse(optarg, &o->mode)) {
 				cli_error("--mode: '%s' is not one of baseline, precraft, shadow", optarg);
@@ -342,6 +354,7 @@ static int forward(const struct hil_opts *o, int argc, char **argv)
 		store_param(c.st, c.run_id, "out", o->out);
 		store_param(c.st, c.run_id, "mode", engine_mode_name(o->mode));
 		store_param(c.st, c.run_id, "predictor", o->predictor);
+		store_param(c.st, c.run_id, "policy", policy_kind_name(o->policy));
 		store_param(c.st, c.run_id, "inject", o->inject);
 	}
 	struct engine_cfg ec;
@@ -349,6 +362,7 @@ static int forward(const struct hil_opts *o, int argc, char **argv)
 	ec.mode = o->mode;
 	ec.routes = rt;
 	ec.predictor = pops;
+	policy_cfg_kind(&ec.policy, o->policy);
 	ec.tx = fwd_tx;
 	ec.tx_arg = &c;
 	ec.flow_end = fwd_flow;

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Compares the pre-building policies (off, static, adaptive) on the research scenarios: every
 # scenario under every policy into one SQLite database, then one table read back from it.
+# Runs in shadow mode: the slow path runs beside every hit and any difference is counted
+# (the "divergent" column), while the timing is that of pre-crafting.
 # Usage: sh scenarios/policy-compare.sh [BUILD_DIR] [DB]   (default: build, policy.db)
 set -eu
 B=${1:-build}
@@ -10,10 +12,10 @@ rm -f "$DB"
 SCENARIOS=${SCENARIOS:-"loss-0pct loss-0.1pct loss-1pct shaper-idle shaper-saturated flows-10k flows-100k flows-1m flood priorities"}
 for s in $SCENARIOS; do
 	for p in off static adaptive; do
-		"$B/precraft" sim "scenarios/$s.ini" --policy "$p" --db "$DB" --quiet
+		"$B/precraft" sim "scenarios/$s.ini" --policy "$p" --set shaper.mode=shadow --db "$DB" --quiet
 	done
 	# What the policies cost when the CPU budget is lifted: the latency there is to win.
-	"$B/precraft" sim "scenarios/$s.ini" --policy adaptive --set policy.overhead_ceiling=1 --db "$DB" --quiet
+	"$B/precraft" sim "scenarios/$s.ini" --policy adaptive --set policy.overhead_ceiling=1 --set shaper.mode=shadow --db "$DB" --quiet
 done
 sqlite3 -header -column "$DB" <<'SQL'
 WITH r AS (

@@ -858,8 +858,9 @@ static int policy_from_scenario(struct model *m, struct policy_cfg *pc, struct e
 {
 	const struct scenario *scn = m->scn;
 	policy_cfg_defaults(pc);
-	pc->kind = (enum policy_kind)scn->policy;
-	pc->admit_packets = scn->admit_packets ? (uint32_t)scn->admit_packets : pc->kind == POLICY_ADAPTIVE ? 3u : 1u;
+	policy_cfg_kind(pc, (enum policy_kind)scn->policy);
+	if (scn->admit_packets)
+		pc->admit_packets = (uint32_t)scn->admit_packets;
 	pc->admit_rate = (float)scn->admit_rate;
 	pc->precision_floor = (float)scn->precision_floor;
 	pc->overhead_ceiling = (float)scn->overhead_ceiling;

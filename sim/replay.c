@@ -22,6 +22,7 @@
 #include "core/pkt.h"
 #include "core/predict.h"
 #include "core/route.h"
+#include "core/policy.h"
 #include "models/registry.h"
 #include "trace.h"
 
@@ -32,6 +33,7 @@ const char replay_usage[] =
 	"  --predictor NAME    predictor for pre-crafting (default: last; see 'precraft predictors')\n"
 	"  --model-file FILE   model file handed to the predictor\n"
 	"  --min-confidence X  build only predictions at least this confident, 0..1 (default 0)\n"
+	"  --policy P          pre-building policy: off, static (default) or adaptive (core/policy.h)\n"
 	"  --egress FILE.pcap  write every transmitted frame, in order\n"
 	"  --routes FILE       route table (default: default.routes shipped with precraft)\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
@@ -56,7 +58,7 @@ static void on_sigint(int sig)
 struct replay_opts {
 	const char *trace, *egress, *routes, *predictor, *model_file, *db, *scenario;
 	struct engine_cfg ecfg;
-	bool quiet, timed, mode_set;
+	bool quiet, timed, mode_set, policy_set;
 };
 
 static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
@@ -68,7 +70,7 @@ static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uin
 static int parse_args(int argc, char **argv, struct replay_opts *o)
 {
 	enum { O_MODE = 256, O_PRED, O_MODEL, O_CONF, O_EGRESS, O_ROUTES, O_SNAT, O_FLOWS, O_IDLE, O_POOL, O_QUIET, O_HELP,
-	       O_DB, O_TIMED, O_SCENARIO };
+	       O_DB, O_TIMED, O_SCENARIO, O_POLICY };
 	static const struct option lo[] = {
 		{ "mode", required_argument, 0, O_MODE },       { "predictor", required_argument, 0, O_PRED },
 		{ "model-file", required_argument, 0, O_MODEL }, { "min-confidence", required_argument, 0, O_CONF },
@@ -77,7 +79,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		{ "idle-s", required_argument, 0, O_IDLE },     { "pool-mb", required_argument, 0, O_POOL },
 		{ "quiet", no_argument, 0, O_QUIET },           { "help", no_argument, 0, O_HELP },
 		{ "db", required_argument, 0, O_DB },           { "timed", no_argument, 0, O_TIMED },
-		{ "scenario", required_argument, 0, O_SCENARIO },
+		{ "scenario", required_argument, 0, O_SCENARIO }, { "policy", required_argument, 0, O_POLICY },
 		{ 0, 0, 0, 0 },
 	};
 	engine_cfg_defaults(&o->ecfg);
@@ -112,6 +114,16 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		case O_MODEL:
 			o->model_file = optarg;
 			break;
+		case O_POLICY: {
+			int k = policy_kind_parse(optarg);
+			if (k < 0) {
+				cli_error("--policy: expected off, static or adaptive, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			policy_cfg_kind(&o->ecfg.policy, (enum policy_kind)k);
+			o->policy_set = true;
+			break;
+		}
 		case O_CONF:
 			if (!cli_double("--min-confidence", optarg, 0, 1, &d))
 				return EXIT_USAGE;
@@ -234,6 +246,8 @@ static int replay_timed(const struct replay_opts *o, int argc, char **argv)
 	}
 	if (!rc && o->mode_set)
 		scn->mode = o->ecfg.mode;
+	if (!rc && o->policy_set)
+		scn->policy = o->ecfg.policy.kind;
 	if (!rc)
 		snprintf(scn->predictor, sizeof scn->predictor, "%s", o->predictor);
 	if (rc) {
@@ -370,6 +384,7 @@ int replay_main(int argc, char **argv)
 		store_param(rs.st, rs.run_id, "trace", o.trace);
 		store_param(rs.st, rs.run_id, "mode", engine_mode_name(o.ecfg.mode));
 		store_param(rs.st, rs.run_id, "predictor", o.predictor);
+		store_param(rs.st, rs.run_id, "policy", policy_kind_name(o.ecfg.policy.kind));
 		store_param(rs.st, rs.run_id, "routes", o.routes);
 		snprintf(v, sizeof v, "%zu", o.ecfg.flow_capacity);
 		store_param(rs.st, rs.run_id, "flows", v);

@@ -198,6 +198,23 @@ check "eval: one run per model and trace, with the required scalars" sh -c "[ \"
 check "eval prints a calibration table" grep -q "calibration (confidence -> header right)" "$TMP/eval.txt"
 expect_usage "eval with an unknown model" "unknown predictor 'oracle'" eval traces/ndpi-fix.pcap --models oracle
 
+# Every pre-building policy keeps the egress byte-identical: shadow mode finds no divergence.
+for pol in off static adaptive; do
+	div=0
+	for t in $(cat tests/data/golden.list); do
+		"$PRECRAFT" replay "traces/$t" --mode shadow --policy $pol --quiet || div=$((div + 1))
+	done
+	check "shadow, --policy $pol: 0 divergences on every golden capture" [ $div -eq 0 ]
+done
+expect_usage "an unknown policy" "expected off, static or adaptive" replay traces/ndpi-fix.pcap --policy eager
+# The adaptive policy in the simulator: its level per class lands as time series, its budgets as
+# scalars; under it the CPU spent over the baseline stays under the ceiling.
+"$PRECRAFT" sim scenarios/shaper-idle.ini --policy adaptive --set shaper.mode=shadow --db "$TMP/pol.db" --quiet
+check "sim --policy adaptive: levels per class stored as time series" sh -c "[ \"\$(sqlite3 '$TMP/pol.db' \"SELECT count(DISTINCT name) FROM vector WHERE name LIKE 'policy_level_%'\")\" = 3 ]"
+check "sim --policy adaptive: 0 divergences in shadow mode" sh -c "[ \"\$(sqlite3 '$TMP/pol.db' \"SELECT value FROM scalar WHERE name = 'divergent_packets'\")\" = 0.0 ]"
+check "sim --policy adaptive: extra CPU at most the 10 % ceiling" sh -c "[ \"\$(sqlite3 '$TMP/pol.db' \"SELECT value <= 0.1001 FROM scalar WHERE name = 'extra_cpu'\")\" = 1 ]"
+expect_usage "a bad policy port list names the key" "policy.high_ports" sim scenarios/shaper-idle.ini --set policy.high_ports=80,x
+
 # The trained predictor: train writes a model file that eval and replay read; anything that is
 # not exactly such a file is refused with one line.
 "$PRECRAFT" train traces/ndpi-fix.pcap traces/zeek-smb2.pcap traces/pcapplusplus-DnsPackets.pcap --model ml -o "$TMP/ml.model" > "$TMP/train.txt"
