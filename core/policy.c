@@ -221,7 +221,7 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 	if (flow_packets < pf->backoff_until)
 		return false;
 	float level = policy_level(p, pf->cls);
-	if (level <= 0.0f || (p->pool_used >= 0.9f && pf->cls != POLICY_HIGH)) {
+	if (level <= 0.0f || (p->pool_used >= 0.8f && pf->cls != POLICY_HIGH)) {
 		p->level_denied++;
 		return false;
 	}
