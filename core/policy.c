@@ -110,16 +110,19 @@ static float pressure(struct policy *p)
 	pr = v > pr ? v : pr;
 	/* The tail: a pre-built packet that fails validation costs more than the slow path, so
 	 * once failures pass 0.5 % of the packets they would set the 99th percentile. */
+	/* Fading is by packets, not periods: sparse traffic has many periods with few packets. */
+	float fade = 1.0f - 0.2f * clamp01((float)(p->packets - p->packets_at_control) / 200.0f);
+	p->packets_at_control = p->packets;
 	if (p->iv_packets >= 200)
 		p->fail_pressure = clamp01(((float)p->iv_failed / (float)p->iv_packets - 0.005f) / 0.005f);
 	else
-		p->fail_pressure *= 0.8f;
+		p->fail_pressure *= fade;
 	/* The shaper's own precision under the floor. */
 	if (p->iv_built >= MIN_IV_BUILT) {
 		float prec = (float)p->iv_used / (float)p->iv_built;
 		p->prec_pressure = clamp01((c->precision_floor - prec) / c->precision_floor * 2.0f);
 	} else {
-		p->prec_pressure *= 0.8f;
+		p->prec_pressure *= fade;
 	}
 	/* Both hold until they are judged again, fading meanwhile: a shaper that stopped
 	 * building because of them must come back to try again. */
@@ -152,6 +155,7 @@ bool policy_packet(struct policy *p, uint64_t now_ns)
 	if (p->cfg.kind != POLICY_ADAPTIVE)
 		return false;
 	p->iv_packets++;
+	p->packets++;
 	p->credit_ns += (double)p->cfg.overhead_ceiling * p->cfg.slow_ns;
 	if (p->credit_ns > p->credit_cap_ns)
 		p->credit_ns = p->credit_cap_ns;
@@ -221,7 +225,7 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 	if (flow_packets < pf->backoff_until)
 		return false;
 	float level = policy_level(p, pf->cls);
-	if (level <= 0.0f || (p->pool_used >= 0.8f && pf->cls != POLICY_HIGH)) {
+	if (level <= 0.0f || (p->pool_used >= 0.7f && pf->cls != POLICY_HIGH)) {
 		p->level_denied++;
 		return false;
 	}

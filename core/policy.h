@@ -107,6 +107,7 @@ struct policy {
 	struct policy_signals sig;
 	/* the current control interval */
 	uint64_t iv_built, iv_used, iv_failed, iv_packets;
+	uint64_t packets, packets_at_control;
 	float pressure, fail_pressure, prec_pressure;
 	/* totals */
 	uint64_t admitted, refused_admission, backoffs, budget_denied, level_denied;
