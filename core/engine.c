@@ -309,11 +309,10 @@ static void craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf,
 		uf->pol.cls_set = 1;
 	}
 	float min_conf;
-	bool payload, admitted_now;
+	bool payload;
 	if (!policy_decide(&e->pol, &uf->pol, f->packets[0] + f->packets[1], f->protected_, e->now_ns, &min_conf,
-			   &payload, &admitted_now))
+			   &payload))
 		return;
-	(void)admitted_now;
 
 	uint32_t nh;
 	if (fwd_route(&e->fwd, p, &nh) != FWD_OK)

@@ -195,10 +195,9 @@ static bool take_token(struct policy *p, uint64_t now_ns)
 }
 
 bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, bool protected_flow,
-		   uint64_t now_ns, float *min_conf, bool *payload, bool *admitted_now)
+		   uint64_t now_ns, float *min_conf, bool *payload)
 {
 	const struct policy_cfg *c = &p->cfg;
-	*admitted_now = false;
 	pf->packets = flow_packets;
 	if (c->kind == POLICY_OFF || flow_packets < c->admit_packets)
 		return false;
@@ -219,7 +218,6 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 		}
 		pf->admitted = 1;
 		pf->prec_q = (uint16_t)(0.8f * PREC_ONE); /* a newcomer's prior: a fair chance */
-		*admitted_now = true;
 		p->admitted++;
 	}
 	if (flow_packets < pf->backoff_until)

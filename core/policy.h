@@ -130,10 +130,9 @@ void policy_control(struct policy *p, float pool_used, float table_churn);
 /* After the predictor has learned from a packet of a flow with 'flow_packets' packets
  * ('protected_flow': heard from both ends, so safe from eviction): may the
  * flow's next packet be pre-built?  If so, '*min_conf' is the confidence the prediction needs
- * and '*payload' whether its payload may be anticipated.  '*admitted_now' tells a flow admitted
- * by this call (the engine protects it in the flow table). */
+ * and '*payload' whether its payload may be anticipated. */
 bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, bool protected_flow,
-		   uint64_t now_ns, float *min_conf, bool *payload, bool *admitted_now);
+		   uint64_t now_ns, float *min_conf, bool *payload);
 
 /* A pre-built packet was made for the flow. */
 void policy_built(struct policy *p, struct policy_flow *pf);

@@ -30,8 +30,8 @@ static void packets(struct policy *p, uint64_t *t, int n, uint64_t per, float po
 static bool decide(struct policy *p, struct policy_flow *pf, uint32_t pkts, uint64_t t)
 {
 	float mc;
-	bool pay, adm;
-	return policy_decide(p, pf, pkts, true, t, &mc, &pay, &adm);
+	bool pay;
+	return policy_decide(p, pf, pkts, true, t, &mc, &pay);
 }
 
 static void test_policy_pressure_lowers_levels_then_recovers(void)
@@ -150,9 +150,9 @@ static void test_policy_admission_is_rate_limited(void)
 	/* While flows are being evicted, only protected flows are built for. */
 	policy_control(&p, 0.0f, 0.05f);
 	float mc;
-	bool pay, adm;
-	CU_ASSERT_FALSE(policy_decide(&p, &est, 41, false, t + 6 * MS, &mc, &pay, &adm));
-	CU_ASSERT_TRUE(policy_decide(&p, &est, 41, true, t + 6 * MS, &mc, &pay, &adm));
+	bool pay;
+	CU_ASSERT_FALSE(policy_decide(&p, &est, 41, false, t + 6 * MS, &mc, &pay));
+	CU_ASSERT_TRUE(policy_decide(&p, &est, 41, true, t + 6 * MS, &mc, &pay));
 }
 
 static void test_policy_cpu_budget_holds_the_ceiling(void)

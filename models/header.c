@@ -296,6 +296,24 @@ static void vote(struct vote16 *v, uint16_t val)
 	}
 }
 
+/* One field's verdict on a packet: 'hits' has bit i set when rule i was right.  The field's
+ * confirmation run follows its best rule; every rule's score moves. */
+static void judge(uint8_t *conf, uint8_t *scores, unsigned n, unsigned hits)
+{
+	confirm(conf, hits >> best(scores, n) & 1);
+	for (unsigned i = 0; i < n; i++)
+		score(&scores[i], hits >> i & 1);
+}
+
+/* judge() for field 'f' of 'x', its 'n' candidate values 'cand' against 'actual'. */
+#define JUDGE(x, f, scores, cand, n, actual)                                   \
+	do {                                                                   \
+		unsigned hits_ = 0;                                            \
+		for (unsigned i_ = 0; i_ < (n); i_++)                          \
+			hits_ |= (unsigned)((cand)[i_] == (actual)) << i_;     \
+		judge(&(x)->conf[f], (scores), (n), hits_);                    \
+	} while (0)
+
 /* Scores the rules of direction 'x' on packet 'pk' (before 'x' learns from it). */
 static void score_rules(struct header_self *hs, struct header_state *s, struct dir_state *x, struct dir_state *y,
 			const struct pred_pkt *pk)
@@ -304,36 +322,14 @@ static void score_rules(struct header_self *hs, struct header_state *s, struct d
 	uint8_t st = s->any ? s->state >> (4 * d) & 15 : 0;
 	struct cand c;
 	candidates(hs, s, pk->src_hash, x, y, st, pk->t_ns, &c);
-	unsigned b;
-	b = best(x->s_ipid, IPID_N);
-	confirm(&x->conf[F_IPID], c.ipid[b] == pk->ip_id);
-	for (unsigned i = 0; i < IPID_N; i++)
-		score(&x->s_ipid[i], c.ipid[i] == pk->ip_id);
-	b = best(x->s_ack, ACK_N);
-	confirm(&x->conf[F_ACK], c.ack[b] == pk->ack);
-	for (unsigned i = 0; i < ACK_N; i++)
-		score(&x->s_ack[i], c.ack[i] == pk->ack);
-	b = best(x->s_ts, TS_N);
-	confirm(&x->conf[F_TSVAL], c.ts[b] == pk->tsval);
-	for (unsigned i = 0; i < TS_N; i++)
-		score(&x->s_ts[i], c.ts[i] == pk->tsval);
-	b = best(x->s_te, TE_N);
-	confirm(&x->conf[F_TSECR], c.te[b] == pk->tsecr);
-	for (unsigned i = 0; i < TE_N; i++)
-		score(&x->s_te[i], c.te[i] == pk->tsecr);
-	b = best(x->s_fl, FL_N);
-	confirm(&x->conf[F_FLAGS], c.fl[b] == pk->tcp_flags);
-	for (unsigned i = 0; i < FL_N; i++)
-		score(&x->s_fl[i], c.fl[i] == pk->tcp_flags);
-	b = best(x->s_win, WIN_N);
-	confirm(&x->conf[F_WIN], c.win[b] == pk->win);
-	for (unsigned i = 0; i < WIN_N; i++)
-		score(&x->s_win[i], c.win[i] == pk->win);
 	uint16_t len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
-	b = best(x->s_sz, SZ_N);
-	confirm(&x->conf[F_SIZE], c.sz[b] == len16);
-	for (unsigned i = 0; i < SZ_N; i++)
-		score(&x->s_sz[i], c.sz[i] == len16);
+	JUDGE(x, F_IPID, x->s_ipid, c.ipid, IPID_N, pk->ip_id);
+	JUDGE(x, F_ACK, x->s_ack, c.ack, ACK_N, pk->ack);
+	JUDGE(x, F_TSVAL, x->s_ts, c.ts, TS_N, pk->tsval);
+	JUDGE(x, F_TSECR, x->s_te, c.te, TE_N, pk->tsecr);
+	JUDGE(x, F_FLAGS, x->s_fl, c.fl, FL_N, pk->tcp_flags);
+	JUDGE(x, F_WIN, x->s_win, c.win, WIN_N, pk->win);
+	JUDGE(x, F_SIZE, x->s_sz, c.sz, SZ_N, len16);
 	vote(&x->rhythm_len[st], len16);
 	/* Learn the rhythm: what this direction did in this state. */
 	x->rhythm_fl[st] = pk->tcp_flags;
@@ -510,23 +506,23 @@ static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, s
 	candidates(hs, s, last->src_hash, x, y, st, s->flow_t, &c);
 	o->fields |= PRED_LEN | PRED_IPID;
 	o->payload_len = c.sz[best(x->s_sz, SZ_N)];
-	unsigned bi = best(x->s_ipid, IPID_N);
-	o->ip_id = c.ipid[bi];
-	/* Confidence: the chance every field is right, as the product of each field's best rule's
-	 * recent hit rate, halved per field still in its warm-up. */
+	/* Each field takes its best rule; the confidence is the chance every field is right, as
+	 * the product of those rules' recent hit rates, halved per field still in its warm-up. */
 	float conf = 1.0f;
+	unsigned b = best(x->s_ipid, IPID_N);
+	o->ip_id = c.ipid[b];
 	if (last->family == 4)
-		conf *= (float)x->s_ipid[bi] / 255.0f * (x->conf[F_IPID] >= TRUSTED ? 1.0f : 0.5f);
+		conf *= (float)x->s_ipid[b] / 255.0f * (x->conf[F_IPID] >= TRUSTED ? 1.0f : 0.5f);
 	if (last->proto == 6) {
 		o->seq = last->seq + last->payload_len + ((last->tcp_flags & 3) ? 1u : 0u);
-		o->ack = c.ack[best(x->s_ack, ACK_N)];
-		o->tsval = c.ts[best(x->s_ts, TS_N)];
-		o->tsecr = c.te[best(x->s_te, TE_N)];
-		o->tcp_flags = c.fl[best(x->s_fl, FL_N)];
-		o->win = c.win[best(x->s_win, WIN_N)];
-		const uint8_t sc[5] = { x->s_ack[best(x->s_ack, ACK_N)], x->s_ts[best(x->s_ts, TS_N)],
-					x->s_te[best(x->s_te, TE_N)], x->s_fl[best(x->s_fl, FL_N)],
-					x->s_win[best(x->s_win, WIN_N)] };
+		unsigned ba = best(x->s_ack, ACK_N), bt = best(x->s_ts, TS_N), be = best(x->s_te, TE_N);
+		unsigned bf = best(x->s_fl, FL_N), bw = best(x->s_win, WIN_N);
+		o->ack = c.ack[ba];
+		o->tsval = c.ts[bt];
+		o->tsecr = c.te[be];
+		o->tcp_flags = c.fl[bf];
+		o->win = c.win[bw];
+		const uint8_t sc[5] = { x->s_ack[ba], x->s_ts[bt], x->s_te[be], x->s_fl[bf], x->s_win[bw] };
 		for (int f = F_ACK; f < F_SIZE; f++)
 			conf *= (float)sc[f - F_ACK] / 255.0f * (x->conf[f] >= TRUSTED ? 1.0f : 0.5f);
 	}

@@ -235,6 +235,15 @@ static int short_flows(int flows, uint16_t port)
 	return n;
 }
 
+/* A fresh temporary file's name in 'path' (a mkstemp template "/tmp/precraft-ml-XXXXXX"). */
+static void tmp_file(char path[static 24])
+{
+	strcpy(path, "/tmp/precraft-ml-XXXXXX");
+	int fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+}
+
 static int train_on(const struct pred_pkt *p, int n, const char *path)
 {
 	struct ml_trainer *t;
@@ -295,10 +304,8 @@ static double per_flow_size_acc(const struct predictor_ops *ops, const char *mf,
 
 static void test_models_ml_learns_across_flows(void)
 {
-	char path[] = "/tmp/precraft-ml-XXXXXX";
-	int fd = mkstemp(path);
-	CU_ASSERT_TRUE_FATAL(fd >= 0);
-	close(fd);
+	char path[24];
+	tmp_file(path);
 	int n = short_flows(200, 21);
 	CU_ASSERT_EQUAL_FATAL(train_on(pkts, n, path), 0);
 	n = short_flows(100, 21); /* the same service, seen again */
@@ -324,10 +331,8 @@ static void expect_rejected(const char *path, const char *what)
 
 static void test_models_ml_file_round_trip_and_rejects(void)
 {
-	char path[] = "/tmp/precraft-ml-XXXXXX";
-	int fd = mkstemp(path);
-	CU_ASSERT_TRUE_FATAL(fd >= 0);
-	close(fd);
+	char path[24];
+	tmp_file(path);
 	int n = short_flows(50, 502);
 	CU_ASSERT_EQUAL_FATAL(train_on(pkts, n, path), 0);
 	struct ml_model m;
@@ -335,9 +340,8 @@ static void test_models_ml_file_round_trip_and_rejects(void)
 	CU_ASSERT_EQUAL_FATAL(ml_model_load(path, &m, &eb), 0);
 	CU_ASSERT_TRUE(m.k >= 1 && m.used > 0);
 	CU_ASSERT_EQUAL(m.trained_flows, 50);
-	char path2[] = "/tmp/precraft-ml-XXXXXX";
-	fd = mkstemp(path2);
-	close(fd);
+	char path2[24];
+	tmp_file(path2);
 	CU_ASSERT_EQUAL(ml_model_save(path2, &m, &eb), 0);
 	ml_model_free(&m);
 	FILE *f = fopen(path, "rb");
