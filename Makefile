@@ -18,8 +18,8 @@ else
 OPT      := -O2 -g
 endif
 # Recursive (=) so that they are read after 'deps' has installed what pkg-config needs.
-PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libpcap gsl sqlite3 zlib 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib libsodium 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libpcap gsl sqlite3 zlib libsodium 2>/dev/null)
 CUNIT_LIBS = $(shell pkg-config --libs cunit 2>/dev/null)
 NET_LIBS   = $(shell pkg-config --libs libnet 2>/dev/null || libnet-config --libs 2>/dev/null)
 # libnet's BSD feature macros apply only to the one file that includes <libnet.h>.
@@ -27,33 +27,46 @@ NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 
 # <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides, and the HIL runner
 # setgroups() to drop root: only these files get the default (BSD) feature set.
-BSD_FILES := sim/trace hil/pcapio hil/hil
+BSD_FILES := traces/trace hil/pcapio hil/runner
 $(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
 # libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
 $(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE
 # realpath() is XSI: only the file that resolves data paths asks for it.
-$(BUILD)/obj/sim/cliutil.o: FILE_DEFS := -D_XOPEN_SOURCE=700
+$(BUILD)/obj/cli/cli.o: FILE_DEFS := -D_XOPEN_SOURCE=700
+# The commit the program was built from, for run.git_rev: a header rewritten only when it changes.
+GIT_REV_H := $(BUILD)/gen/git_rev.h
+$(BUILD)/obj/analysis/store.o: $(GIT_REV_H)
+$(BUILD)/obj/analysis/store.o: FILE_DEFS := -I$(BUILD)/gen
 
 CFLAGS_ALL = $(WARN) $(DEFS) $(FILE_DEFS) $(OPT) -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 CORE_SRC  := $(filter-out %_test.c,$(wildcard core/*.c))
-APP_SRC   := $(filter-out %_test.c,$(wildcard models/*.c sim/*.c analysis/*.c hil/*.c))
-CLI_SRC   := cli/main.c
-TEST_SRC  := $(wildcard core/*_test.c models/*_test.c sim/*_test.c analysis/*_test.c hil/*_test.c) $(wildcard tests/*.c)
+APP_SRC   := $(filter-out %_test.c,$(wildcard models/*.c sim/*.c analysis/*.c hil/*.c traces/*.c))
+CLI_SRC   := $(wildcard cli/*.c)
+TEST_SRC  := $(wildcard core/*_test.c models/*_test.c sim/*_test.c analysis/*_test.c hil/*_test.c traces/*_test.c cli/*_test.c) $(wildcard tests/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_OBJ := $(call obj,$(CORE_SRC))
 CORE_PIC := $(patsubst %.c,$(BUILD)/pic/%.o,$(CORE_SRC))
 APP_OBJ  := $(call obj,$(APP_SRC))
-CLI_OBJ  := $(call obj,$(CLI_SRC))
+CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: all deps test check unit integration demo bench install clean
+.PHONY: FORCE all deps test check unit integration demo bench install clean
 all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
 
 deps:
 	@sh scripts/deps.sh
+
+$(GIT_REV_H): FORCE
+	@mkdir -p $(dir $@)
+	@rev=$$(git rev-parse --short=12 HEAD 2>/dev/null || true); \
+	 dirty=$$(git status --porcelain --untracked-files=no 2>/dev/null | head -c1); \
+	 line="#define PRECRAFT_GIT_REV \"$$rev$${dirty:+-dirty}\""; \
+	 [ -z "$$rev" ] && line="/* not built from a git checkout */"; \
+	 [ -f $@ ] && [ "$$(cat $@)" = "$$line" ] || echo "$$line" > $@
+FORCE:
 
 $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -70,8 +83,10 @@ $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
-$(BUILD)/run_tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
+# The tests link the one shaper setup, so that they set up engines as every runner does.
+TEST_CLI_OBJ := $(call obj,cli/cli.c cli/shaper.c)
+$(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
 
 # The whole suite runs on a sanitizer build in its own directory.
 test: deps
@@ -99,7 +114,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/precraft
 	install -m 644 $(PUBLIC_H) $(DESTDIR)$(PREFIX)/include/precraft/
 	install -m 644 doc/precraft.1 $(DESTDIR)$(PREFIX)/share/man/man1/precraft.1
-	install -m 644 scenarios/default.routes $(DESTDIR)$(PREFIX)/share/precraft/default.routes
+	install -d $(DESTDIR)$(PREFIX)/share/precraft/scenarios $(DESTDIR)$(PREFIX)/share/precraft/traces
+	install -m 644 scenarios/*.ini scenarios/default.routes scenarios/default.costs scenarios/README.md \
+		$(DESTDIR)$(PREFIX)/share/precraft/scenarios/
+	install -m 644 traces/*.pcap traces/*.pcapng traces/MANIFEST.tsv traces/README.md \
+		$(DESTDIR)$(PREFIX)/share/precraft/traces/
 
 clean:
 	rm -rf build

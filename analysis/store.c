@@ -2,13 +2,13 @@
  * and SQLite codes are mapped to ours, so that none leaks upward. */
 #include "store.h"
 
-#include "core/engine.h"
-
-#include <arpa/inet.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "git_rev.h"
 
 #define BATCH_ROWS 4096
 #define MAX_SERIES 64
@@ -21,11 +21,15 @@ struct series {
 struct store {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series;
+	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series, *ins_hist;
 	struct series series[MAX_SERIES]; /* ids of the series written lately */
 	unsigned n_series;
 	unsigned pending;          /* rows in the open transaction */
 	int in_tx;
+	int64_t rec_run;           /* the run store_recorder() records into */
+	/* The first write that failed, sticky until the run ends (store_run_end). */
+	uint64_t lost;             /* rows not written */
+	char lost_msg[ERR_MSG_LEN];
 };
 
 static const char schema[] =
@@ -54,6 +58,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS vector_data("
 	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), t_ns INTEGER NOT NULL, value REAL,"
 	" PRIMARY KEY(vector_id, t_ns)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS histogram("
+	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, bin_lo REAL NOT NULL,"
+	" bin_hi REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(run_id, name, bin_lo));"
 	"CREATE VIEW IF NOT EXISTS vector(run_id, name, t_ns, value) AS"
 	" SELECT n.run_id, n.name, d.t_ns, d.value FROM vector_data d JOIN vector_name n ON n.id = d.vector_id;";
 
@@ -99,8 +106,10 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		{ NULL, "INSERT OR REPLACE INTO vector_data(vector_id, t_ns, value) VALUES(?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO flow VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
 		{ NULL, "INSERT OR IGNORE INTO vector_name(run_id, name) VALUES(?,?)" },
+		{ NULL, "INSERT OR REPLACE INTO histogram(run_id, name, bin_lo, bin_hi, count) VALUES(?,?,?,?,?)" },
 	};
-	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_vector, &st->ins_flow, &st->ins_series };
+	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_vector, &st->ins_flow, &st->ins_series,
+				   &st->ins_hist };
 	for (size_t i = 0; i < sizeof prep / sizeof prep[0]; i++)
 		if (sqlite3_prepare_v2(st->db, prep[i].sql, -1, stmts[i], NULL) != SQLITE_OK) {
 			rc = fail(st, eb, "cannot prepare a statement");
@@ -113,13 +122,43 @@ out:
 	return rc;
 }
 
+/* Remembers the first row that did not land, and counts them all. */
+static int lose(struct store *st, unsigned rows, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int lose(struct store *st, unsigned rows, const char *fmt, ...)
+{
+	if (!st->lost) {
+		char what[160];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof what, fmt, ap);
+		va_end(ap);
+		snprintf(st->lost_msg, sizeof st->lost_msg, "%s: %s not written: %s", st->path, what,
+			 sqlite3_errmsg(st->db));
+	}
+	st->lost += rows ? rows : 1;
+	return -ERR_IO;
+}
+
 int store_commit(struct store *st, struct errbuf *eb)
 {
 	if (!st->in_tx)
 		return 0;
+	unsigned rows = st->pending;
 	st->in_tx = 0;
 	st->pending = 0;
-	return exec(st, "COMMIT", eb);
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		lose(st, rows, "a batch of %u rows", rows);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return err_set(eb, -ERR_IO, "%s", st->lost_msg);
+	}
+	return 0;
+}
+
+int store_failed(const struct store *st, struct errbuf *eb)
+{
+	if (!st || !st->lost)
+		return 0;
+	return err_set(eb, -ERR_IO, "%s (%llu rows lost in all)", st->lost_msg, (unsigned long long)st->lost);
 }
 
 int store_close(struct store *st, struct errbuf *eb)
@@ -132,6 +171,7 @@ int store_close(struct store *st, struct errbuf *eb)
 	sqlite3_finalize(st->ins_vector);
 	sqlite3_finalize(st->ins_flow);
 	sqlite3_finalize(st->ins_series);
+	sqlite3_finalize(st->ins_hist);
 	/* The last connection to close checkpoints the WAL and removes it. */
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK && !rc)
 		rc = err_set(eb, -ERR_IO, "%s: cannot close the results database", st->path);
@@ -150,14 +190,14 @@ static int begin(struct store *st)
 	return 0;
 }
 
-/* Runs a prepared insert and counts it toward the batch. */
-static int step(struct store *st, sqlite3_stmt *s)
+/* Runs a prepared insert and counts it toward the batch; 'what' names the row for the error. */
+static int step(struct store *st, sqlite3_stmt *s, const char *kind, const char *name)
 {
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
-		return -ERR_IO;
+		return lose(st, 1, "%s '%s'", kind, name);
 	if (++st->pending >= BATCH_ROWS)
 		return store_commit(st, NULL);
 	return 0;
@@ -204,13 +244,18 @@ int store_run_begin(struct store *st, const char *command, uint64_t seed, uint64
 
 int store_run_end(struct store *st, int64_t run_id, const char *status, struct errbuf *eb)
 {
-	int rc = store_commit(st, eb);
-	if (rc)
-		return rc;
+	/* A run that lost a row is not complete, whatever its caller thought. */
+	int lost_rc = store_commit(st, NULL);
+	if (st->lost) {
+		lost_rc = store_failed(st, eb);
+		status = "failed";
+		st->lost = 0;
+	}
+	int rc = 0;
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "UPDATE run SET finished_at = ?, status = ? WHERE id = ?", -1, &s,
 			       NULL) != SQLITE_OK)
-		return fail(st, eb, "cannot end a run");
+		return lost_rc ? lost_rc : fail(st, eb, "cannot end a run");
 	char when[32];
 	now_text(when, sizeof when);
 	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
@@ -218,27 +263,29 @@ int store_run_end(struct store *st, int64_t run_id, const char *status, struct e
 	sqlite3_bind_int64(s, 3, run_id);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : fail(st, eb, "cannot end a run");
+	if (rc != SQLITE_DONE)
+		return lost_rc ? lost_rc : fail(st, eb, "cannot end a run");
+	return lost_rc;
 }
 
 int store_param(struct store *st, int64_t run_id, const char *name, const char *value)
 {
 	if (begin(st))
-		return -ERR_IO;
+		return lose(st, 1, "param '%s'", name);
 	sqlite3_bind_int64(st->ins_param, 1, run_id);
 	sqlite3_bind_text(st->ins_param, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st->ins_param, 3, value, -1, SQLITE_TRANSIENT);
-	return step(st, st->ins_param);
+	return step(st, st->ins_param, "param", name);
 }
 
 int store_scalar(struct store *st, int64_t run_id, const char *name, double value)
 {
 	if (begin(st))
-		return -ERR_IO;
+		return lose(st, 1, "scalar '%s'", name);
 	sqlite3_bind_int64(st->ins_scalar, 1, run_id);
 	sqlite3_bind_text(st->ins_scalar, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(st->ins_scalar, 3, value);
-	return step(st, st->ins_scalar);
+	return step(st, st->ins_scalar, "scalar", name);
 }
 
 /* The id of series 'name' of a run, created on first use and remembered. */
@@ -277,20 +324,22 @@ static int series_id(struct store *st, int64_t run_id, const char *name, int64_t
 int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value)
 {
 	if (begin(st))
-		return -ERR_IO;
+		return lose(st, 1, "vector '%s'", name);
 	int64_t id;
 	if (series_id(st, run_id, name, &id))
-		return -ERR_IO;
+		return lose(st, 1, "vector '%s'", name);
 	sqlite3_bind_int64(st->ins_vector, 1, id);
 	sqlite3_bind_int64(st->ins_vector, 2, (sqlite3_int64)t_ns);
 	sqlite3_bind_double(st->ins_vector, 3, value);
-	return step(st, st->ins_vector);
+	return step(st, st->ins_vector, "vector", name);
 }
 
-int store_flow(struct store *st, int64_t run_id, const struct store_flow *f)
+int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f)
 {
+	char name[32];
+	snprintf(name, sizeof name, "%llu", (unsigned long long)f->flow_id);
 	if (begin(st))
-		return -ERR_IO;
+		return lose(st, 1, "flow '%s'", name);
 	sqlite3_stmt *s = st->ins_flow;
 	int i = 1;
 	sqlite3_bind_int64(s, i++, run_id);
@@ -304,25 +353,61 @@ int store_flow(struct store *st, int64_t run_id, const struct store_flow *f)
 			       f->jitter_sum_ns, f->lost, f->first_ns, f->last_ns };
 	for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
 		sqlite3_bind_int64(s, i++, (sqlite3_int64)v[k]);
-	return step(st, s);
+	return step(st, s, "flow", name);
 }
 
-void store_flow_init(struct store_flow *f, const struct engine_flow_info *fi)
+int store_histogram(struct store *st, int64_t run_id, const char *name, double lo, double hi, uint64_t count)
 {
-	memset(f, 0, sizeof *f);
-	f->flow_id = fi->id;
-	f->proto = fi->proto;
-	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->src, f->src, sizeof f->src);
-	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->dst, f->dst, sizeof f->dst);
-	f->sport = fi->sport;
-	f->dport = fi->dport;
-	f->packets = fi->packets;
-	f->bytes = fi->bytes;
-	f->hits = fi->hits;
-	f->misses = fi->misses;
-	f->wasted = fi->wasted;
-	f->first_ns = fi->first_ns;
-	f->last_ns = fi->last_ns;
+	if (begin(st))
+		return lose(st, 1, "histogram '%s'", name);
+	sqlite3_stmt *s = st->ins_hist;
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(s, 3, lo);
+	sqlite3_bind_double(s, 4, hi);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)count);
+	return step(st, s, "histogram", name);
+}
+
+/* ---- the recorder interface ---- */
+
+static int r_param(void *arg, const char *name, const char *value)
+{
+	struct store *st = arg;
+	return store_param(st, st->rec_run, name, value);
+}
+
+static int r_scalar(void *arg, const char *name, double value)
+{
+	struct store *st = arg;
+	return store_scalar(st, st->rec_run, name, value);
+}
+
+static int r_vector(void *arg, const char *name, uint64_t t_ns, double value)
+{
+	struct store *st = arg;
+	return store_vector(st, st->rec_run, name, t_ns, value);
+}
+
+static int r_flow(void *arg, const struct recorder_flow *f)
+{
+	struct store *st = arg;
+	return store_flow(st, st->rec_run, f);
+}
+
+static int r_hist(void *arg, const char *name, double lo, double hi, uint64_t count)
+{
+	struct store *st = arg;
+	return store_histogram(st, st->rec_run, name, lo, hi, count);
+}
+
+static const struct recorder_ops store_ops = { r_param, r_scalar, r_vector, r_flow, r_hist };
+
+void store_recorder(struct store *st, int64_t run_id, struct recorder *out)
+{
+	st->rec_run = run_id;
+	out->ops = &store_ops;
+	out->arg = st;
 }
 
 int store_get_scalar(struct store *st, int64_t run_id, const char *name, double *value)
@@ -351,6 +436,8 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb)
 		"SELECT 'flow', * FROM flow ORDER BY run_id, flow_id",
 		"SELECT 'vector', run_id, name, t_ns, printf('%.17g', value) FROM vector"
 		" ORDER BY run_id, name, t_ns, value",
+		"SELECT 'histogram', run_id, name, printf('%.17g', bin_lo), count FROM histogram"
+		" ORDER BY run_id, name, bin_lo",
 	};
 	int rc = store_commit(st, eb);
 	if (rc)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/recorder.h"
 
 struct store;
 
@@ -33,7 +34,8 @@ int store_close(struct store *st, struct errbuf *eb);
  * id. */
 int store_run_begin(struct store *st, const char *command, uint64_t seed, uint64_t run_number,
 		    int64_t *run_id, struct errbuf *eb) WARN_UNUSED;
-/* Ends the run: "complete", "failed" or "interrupted"; commits. */
+/* Ends the run: "complete", "failed" or "interrupted"; commits.  When a row of the run failed
+ * to land, the run ends 'failed' whatever 'status' says, and the lost rows' error is returned. */
 int store_run_end(struct store *st, int64_t run_id, const char *status, struct errbuf *eb);
 
 /* Rows, buffered in the current transaction (committed every few thousand rows and at the end). */
@@ -41,20 +43,17 @@ int store_param(struct store *st, int64_t run_id, const char *name, const char *
 int store_scalar(struct store *st, int64_t run_id, const char *name, double value);
 int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value);
 
-struct store_flow {
-	uint64_t flow_id;
-	uint8_t proto;
-	char src[48], dst[48];     /* addresses, text, of the flow's first packet's sender/receiver */
-	uint16_t sport, dport;
-	uint64_t packets, bytes, hits, misses, wasted;
-	uint64_t delay_sum_ns, jitter_sum_ns, lost;
-	uint64_t first_ns, last_ns;
-};
-int store_flow(struct store *st, int64_t run_id, const struct store_flow *f);
+int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f);
+int store_histogram(struct store *st, int64_t run_id, const char *name, double lo, double hi, uint64_t count);
 
-/* Fills 'f' from an engine's record of a flow that ended (timing fields zero). */
-struct engine_flow_info;
-void store_flow_init(struct store_flow *f, const struct engine_flow_info *fi);
+/* The store as a recorder (core/recorder.h) of run 'run_id': what the parts below the command
+ * line write through.  Valid while the store is open. */
+void store_recorder(struct store *st, int64_t run_id, struct recorder *out);
+
+/* A row that failed to land is remembered (the first one's description, and a count): returns
+ * -ERR_IO with "path: scalar 'hits' not written: database or disk is full (N rows lost in all)"
+ * in 'eb', or 0 when every row so far landed. */
+int store_failed(const struct store *st, struct errbuf *eb);
 
 /* Commits the rows pending so far. */
 int store_commit(struct store *st, struct errbuf *eb);

@@ -18,10 +18,10 @@
 #include "core/flow.h"
 #include "core/route.h"
 #include "models/registry.h"
-#include "sim/flowwalk.h"
+#include "models/flowwalk.h"
 #include "sim/rng.h"
 #include "sim/sched.h"
-#include "sim/trace.h"
+#include "traces/trace.h"
 
 static uint64_t now_ns(void)
 {

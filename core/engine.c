@@ -556,7 +556,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	struct flow_key key;
 	bool src_is_a, created;
 	flow_key_from_pkt(p, &key, &src_is_a);
-	struct flow_entry *f = flow_table_get(e->flows, &key, flow_key_hash(&key), src_is_a, t_ns, &created);
+	struct flow_entry *f = flow_table_get(e->flows, &key, flow_key_hash_keyed(&key, e->cfg.seed), src_is_a, t_ns, &created);
 	if (!created && p->l4 == PKT_L4_TCP && flow_tcp_is_restart(f, p->tcp.flags)) {
 		flow_table_restart(e->flows, f, src_is_a, t_ns);
 		created = true;

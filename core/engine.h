@@ -96,6 +96,9 @@ struct engine_cfg {
 	 * engine_craft_ready(); until then an arriving packet cannot use it.  Otherwise a pre-built
 	 * packet is ready as soon as it is built. */
 	bool craft_ready_explicit;
+	/* Keys the flow table's hash (the run's --seed): buckets differ between seeds, results
+	 * do not. */
+	uint64_t seed;
 };
 
 enum engine_cost {

@@ -140,9 +140,14 @@ bool flow_key_from_pkt(const struct pkt *p, struct flow_key *k, bool *src_is_a)
 
 uint32_t flow_key_hash(const struct flow_key *key)
 {
+	return flow_key_hash_keyed(key, 0);
+}
+
+uint32_t flow_key_hash_keyed(const struct flow_key *key, uint64_t hash_key)
+{
 	/* Five 64-bit words mixed with multiply-xorshift: cheap and good enough for a table whose
 	 * keys an attacker may choose, since buckets are chains, not probes. */
-	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+	uint64_t w[5], h = 0x9e3779b97f4a7c15ull ^ hash_key;
 	memcpy(w, key, sizeof w);
 	for (int i = 0; i < 5; i++) {
 		h ^= w[i];

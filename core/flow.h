@@ -87,6 +87,8 @@ void flow_table_destroy(struct flow_table *ft);
 bool flow_key_from_pkt(const struct pkt *p, struct flow_key *key, bool *src_is_a);
 
 uint32_t flow_key_hash(const struct flow_key *key);
+/* The same hash under key 'hash_key' (flow_key_hash is key 0). */
+uint32_t flow_key_hash_keyed(const struct flow_key *key, uint64_t hash_key);
 
 /* Finds or creates the flow of 'key' at time 'now_ns'.  A new entry evicts the least recently
  * used one when the table is full; idle flows are expired first.  '*created' tells which.

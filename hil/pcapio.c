@@ -10,7 +10,6 @@
 
 struct pcapio {
 	pcap_t *pc;
-	pcap_dumper_t *dump;
 	int fd;
 	char name[64];
 };
@@ -54,32 +53,10 @@ int pcapio_open(const char *ifname, struct pcapio **out, struct errbuf *eb)
 	return 0;
 }
 
-int pcapio_open_file(const char *path, struct pcapio **out, struct errbuf *eb)
-{
-	char pe[PCAP_ERRBUF_SIZE] = "";
-	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pe);
-	if (!pc)
-		return err_set(eb, -ERR_FORMAT, "%s: %s", path, pe);
-	struct pcapio *io = calloc(1, sizeof *io);
-	if (!io) {
-		pcap_close(pc);
-		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
-	}
-	io->pc = pc;
-	io->fd = -1;
-	snprintf(io->name, sizeof io->name, "%s", path);
-	*out = io;
-	return 0;
-}
-
 void pcapio_close(struct pcapio *io)
 {
 	if (!io)
 		return;
-	if (io->dump) {
-		pcap_dump_flush(io->dump);
-		pcap_dump_close(io->dump);
-	}
 	pcap_close(io->pc);
 	free(io);
 }
@@ -100,16 +77,14 @@ int pcapio_next(struct pcapio *io, struct pcapio_pkt *p, struct errbuf *eb)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = pcap_next_ex(io->pc, &h, &data);
-	if (rc == 0 || (rc == PCAP_ERROR_BREAK && io->fd < 0))
-		return 0; /* nothing waiting; for a file, its end */
+	if (rc == 0)
+		return 0; /* nothing waiting */
 	if (rc != 1)
 		return err_set(eb, -ERR_IO, "%s: %s", io->name, rc == PCAP_ERROR ? pcap_geterr(io->pc) : "capture ended");
 	p->data = data;
 	p->caplen = h->caplen;
 	p->wirelen = h->len;
 	p->t_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
-	if (io->dump)
-		pcap_dump((u_char *)io->dump, h, data);
 	return 1;
 }
 
@@ -135,12 +110,4 @@ void pcapio_stats(struct pcapio *io, uint64_t *received, uint64_t *dropped)
 int pcapio_linktype(const struct pcapio *io)
 {
 	return pcap_datalink(io->pc);
-}
-
-int pcapio_dump_to(struct pcapio *io, const char *path, struct errbuf *eb)
-{
-	io->dump = pcap_dump_open(io->pc, path);
-	if (!io->dump)
-		return err_set(eb, -ERR_IO, "%s: cannot write: %s", path, pcap_geterr(io->pc));
-	return 0;
 }

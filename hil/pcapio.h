@@ -1,5 +1,5 @@
 /* pcapio: live capture and injection through libpcap, the only file that opens live pcap
- * handles.
+ * handles.  Capture files are read and written by traces/trace.h, the one offline reader.
  *
  * Capture runs in immediate mode with a large kernel buffer and nanosecond timestamps, sees only
  * packets coming in (not what this host sends), and never blocks: the caller waits on the
@@ -25,9 +25,6 @@ struct pcapio_pkt {
 int pcapio_open(const char *ifname, struct pcapio **out, struct errbuf *eb) WARN_UNUSED;
 void pcapio_close(struct pcapio *io);
 
-/* Opens capture file 'path' for reading with the same pcapio_next(). */
-int pcapio_open_file(const char *path, struct pcapio **out, struct errbuf *eb) WARN_UNUSED;
-
 /* Waits up to 'timeout_ms' for packets.  Returns 1 when some may be read, 0 on timeout, or
  * -ERR_IO when the interface went away. */
 int pcapio_wait(struct pcapio *io, int timeout_ms, struct errbuf *eb);
@@ -43,8 +40,5 @@ int pcapio_inject(struct pcapio *io, const uint8_t *frame, uint32_t len, struct 
 void pcapio_stats(struct pcapio *io, uint64_t *received, uint64_t *dropped);
 
 int pcapio_linktype(const struct pcapio *io);
-
-/* Starts writing what is read to pcap file 'path' (pcapio_next writes each packet). */
-int pcapio_dump_to(struct pcapio *io, const char *path, struct errbuf *eb) WARN_UNUSED;
 
 #endif

@@ -3,9 +3,10 @@
 # `make`, `make test` and `make demo` can call it every time at no cost.
 set -e
 need=""
-pkg-config --exists libpcap gsl sqlite3 cunit zlib 2>/dev/null || need=yes
+pkg-config --exists libpcap gsl sqlite3 cunit zlib libsodium 2>/dev/null || need=yes
 command -v libnet-config >/dev/null 2>&1 || pkg-config --exists libnet 2>/dev/null || need=yes
-for tool in gnuplot tcpdump ip sqlite3; do
+# sysctl (procps) and ip (iproute2): the HIL lab; valgrind: the uninitialised-read pass of make test.
+for tool in gnuplot tcpdump ip sqlite3 sysctl valgrind; do
 	command -v "$tool" >/dev/null 2>&1 || need=yes
 done
 [ -z "$need" ] && exit 0
@@ -18,4 +19,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config libpcap-dev libnet1-dev libgsl-dev libsqlite3-dev \
-	libcunit1-dev zlib1g-dev gnuplot-nox tcpdump iproute2 sqlite3 >/dev/null
+	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 procps sqlite3 valgrind >/dev/null

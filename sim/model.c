@@ -1,25 +1,23 @@
 /* model: the simulated topology and its run (see model.h). */
 #include "model.h"
 
-#include <arpa/inet.h>
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_histogram.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "analysis/store.h"
-#include "cliutil.h"
 #include "core/engine.h"
+#include "core/lathist.h"
 #include "core/pkt.h"
-#include "core/route.h"
+#include "core/recorder.h"
+#include "core/stats.h"
 #include "costs.h"
 #include "frames.h"
 #include "link.h"
-#include "models/registry.h"
 #include "rng.h"
 #include "sched.h"
-#include "trace.h"
+#include "traces/trace.h"
 
 #define INLINE_FRAME 2048
 
@@ -84,10 +82,7 @@ struct model {
 	const struct sim_opts *o;
 	struct sched *s;
 	struct engine *eng;
-	struct route_table *rt;
-	char model_path[SCN_PATH * 2]; /* the resolved shaper.model_file, kept for the engine */
-	struct store *st;
-	int64_t run_id;
+	const struct recorder *rec;  /* may be NULL */
 	struct link in, out;
 	struct rng *rng_in, *rng_out;
 	struct cost_profile cost;
@@ -115,7 +110,7 @@ struct model {
 	uint32_t b_head, b_count, b_cap;
 	uint64_t b_busy_until;
 	/* statistics */
-	gsl_histogram *lat, *blat;
+	struct latency_set *lat;   /* the shaper's (all, hit, slow) and the baseline server's */
 	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
 	uint64_t stop_ns;
 	uint64_t iv_pkts, iv_hits;
@@ -238,7 +233,6 @@ static void forward(struct model *m, struct simpkt *p)
 
 static void cpu_next(struct model *m);
 static void stats_at(struct model *m, uint64_t now);
-static void hist_add(gsl_histogram *h, uint64_t ns);
 
 static void sim_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
 		   uint32_t wirelen, uint64_t t_ns)
@@ -302,7 +296,11 @@ static void cpu_done(struct sched *s, struct sched_event *ev)
 	}
 	struct simpkt *p = m->serving;
 	m->serving = NULL;
-	hist_add(m->lat, now - p->t_arrive);
+	lathist_add(&m->lat->all, now - p->t_arrive);
+	if (m->serving_res.path == ENGINE_PATH_HIT)
+		lathist_add(&m->lat->hit, now - p->t_arrive);
+	else if (m->serving_res.path == ENGINE_PATH_SLOW)
+		lathist_add(&m->lat->slow, now - p->t_arrive);
 	if (m->serving_res.path == ENGINE_PATH_DROP)
 		pkt_put(m, p);
 	else
@@ -421,7 +419,7 @@ static void shaper_arrive(struct sched *s, struct sched_event *ev)
 	if (bl < 0)
 		m->baseline_queue_drops++;
 	else
-		hist_add(m->blat, (uint64_t)bl);
+		lathist_add(&m->lat->baseline, (uint64_t)bl);
 	if (m->q_len + (m->serving ? 1 : 0) > m->scn->queue_pkts) {
 		m->shaper_queue_drops++;
 		pkt_put(m, p);
@@ -706,24 +704,24 @@ static int setup_sources(struct model *m, struct errbuf *eb)
  * capture with hour-long gaps simulates as fast as a dense one. */
 static void stats_flush(struct model *m)
 {
-	if (m->st && m->iv_pkts) {
+	if (m->rec && m->iv_pkts) {
 		uint64_t t = m->iv_end;
 		struct engine_stats es;
 		engine_get_stats(m->eng, &es);
-		store_vector(m->st, m->run_id, "hit_ratio", t, (double)m->iv_hits / (double)m->iv_pkts);
-		store_vector(m->st, m->run_id, "packets", t, (double)m->iv_pkts);
-		store_vector(m->st, m->run_id, "pool_bytes", t, (double)es.pool_bytes_held);
-		store_vector(m->st, m->run_id, "shaper_queue", t, (double)m->q_len);
-		store_vector(m->st, m->run_id, "link_out_backlog", t, (double)link_backlog(&m->out, t));
-		store_vector(m->st, m->run_id, "flows_active", t, (double)es.flows_active);
+		rec_vector(m->rec, "hit_ratio", t, (double)m->iv_hits / (double)m->iv_pkts);
+		rec_vector(m->rec, "packets", t, (double)m->iv_pkts);
+		rec_vector(m->rec, "pool_bytes", t, (double)es.pool_bytes_held);
+		rec_vector(m->rec, "shaper_queue", t, (double)m->q_len);
+		rec_vector(m->rec, "link_out_backlog", t, (double)link_backlog(&m->out, t));
+		rec_vector(m->rec, "flows_active", t, (double)es.flows_active);
 		/* The policy's level per priority class: what it chose, as a time series. */
 		const struct policy *pol = engine_policy(m->eng);
 		if (pol->cfg.kind == POLICY_ADAPTIVE) {
 			static const char *const lv[POLICY_CLASSES] = { "policy_level_low", "policy_level_normal",
 									 "policy_level_high" };
 			for (unsigned c = 0; c < POLICY_CLASSES; c++)
-				store_vector(m->st, m->run_id, lv[c], t, policy_level(pol, c));
-			store_vector(m->st, m->run_id, "policy_pressure", t, pol->pressure);
+				rec_vector(m->rec, lv[c], t, policy_level(pol, c));
+			rec_vector(m->rec, "policy_pressure", t, pol->pressure);
 		}
 	}
 	m->iv_pkts = m->iv_hits = 0;
@@ -738,77 +736,24 @@ static void stats_at(struct model *m, uint64_t now)
 	m->iv_end = (now / m->interval_ns + 1) * m->interval_ns;
 	if (m->o->interrupted && *m->o->interrupted)
 		sched_stop(m->s);
-}
-
-/* The bin of 'ns' in latency_histogram(): bin 0 holds 0; bin 1 + 32e + j holds
- * [2^e (1 + j/32), 2^e (1 + (j+1)/32)), computed from the bits instead of searched for. */
-static void hist_add(gsl_histogram *h, uint64_t ns)
-{
-	size_t bin = 0;
-	if (ns) {
-		unsigned e = 63u - (unsigned)__builtin_clzll(ns);
-		uint64_t j = e >= 5 ? (ns >> (e - 5)) & 31u : ((ns - (1ull << e)) << 5) >> e;
-		bin = 1 + (size_t)e * 32 + (size_t)j;
-	}
-	if (bin >= h->n)
-		bin = h->n - 1;
-	h->bin[bin] += 1;
-}
-
-static double quantile(const gsl_histogram *h, double q)
-{
-	double total = gsl_histogram_sum(h), acc = 0;
-	if (total <= 0)
-		return 0;
-	for (size_t i = 0; i < gsl_histogram_bins(h); i++) {
-		acc += gsl_histogram_get(h, i);
-		if (acc >= q * total) {
-			double lo, hi;
-			gsl_histogram_get_range(h, i, &lo, &hi);
-			return (lo + hi) / 2;
-		}
-	}
-	return 0;
-}
-
-/* Log-linear bins: 32 per power of two, relative error under 1.6 %, from 1 ns to 10^15 ns. */
-static gsl_histogram *latency_histogram(void)
-{
-	enum { PER_OCTAVE = 32, OCTAVES = 50 };
-	size_t n = 1 + (size_t)PER_OCTAVE * OCTAVES;
-	double *r = malloc((n + 1) * sizeof *r);
-	gsl_histogram *h = gsl_histogram_alloc(n);
-	if (!r || !h) {
-		free(r);
-		if (h)
-			gsl_histogram_free(h);
-		return NULL;
-	}
-	r[0] = 0;
-	size_t k = 1;
-	for (int e = 0; e < OCTAVES; e++)
-		for (int j = 0; j < PER_OCTAVE; j++)
-			r[k++] = ldexp(1.0 + (double)j / PER_OCTAVE, e);
-	r[n] = 1e15;
-	gsl_histogram_set_ranges(h, r, n + 1);
-	free(r);
-	return h;
+	if (m->o->progress)
+		m->o->progress(m->o->progress_arg, now, m->stop_ns == UINT64_MAX ? 0 : m->stop_ns, m->source_packets);
 }
 
 static void record_flow(void *arg, const struct engine_flow_info *fi)
 {
 	struct model *m = arg;
-	if (!m->st)
+	if (!m->rec)
 		return;
 	const struct simflow *sf = fi->app;
-	struct store_flow f;
-	store_flow_init(&f, fi);
+	struct recorder_flow f;
+	recorder_flow_init(&f, fi);
 	if (sf->id == fi->id) {
 		f.delay_sum_ns = sf->delay_sum_ns;
 		f.jitter_sum_ns = sf->jitter_sum_ns;
 		f.lost = sf->lost;
 	}
-	store_flow(m->st, m->run_id, &f);
+	rec_flow(m->rec, &f);
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
@@ -816,14 +761,7 @@ static void record_flow(void *arg, const struct engine_flow_info *fi)
 static int load_costs(struct model *m, struct errbuf *eb)
 {
 	const struct scenario *scn = m->scn;
-	char path[SCN_PATH * 2];
-	if (strcmp(scn->costs, "default") == 0) {
-		if (!cli_find_data("default.costs", path, sizeof path))
-			return err_set(eb, -ERR_IO, "no default cost profile found: run 'precraft calibrate' or set shaper.costs");
-	} else {
-		scenario_resolve(scn, scn->costs, path, sizeof path);
-	}
-	int rc = costs_load(path, &m->cost, eb);
+	int rc = costs_load(m->o->costs_path, &m->cost, eb);
 	if (rc)
 		return rc;
 	double *c[] = { &m->cost.slow_ns, &m->cost.hit_ns, &m->cost.miss_ns, &m->cost.craft_ns, &m->cost.drop_ns };
@@ -881,40 +819,9 @@ static int setup(struct model *m, struct errbuf *eb)
 	gsl_set_error_handler_off();
 	if ((rc = load_costs(m, eb)) != 0)
 		return rc;
-	if ((rc = route_table_create(&m->rt)) != 0)
-		return err_set(eb, rc, "out of memory");
-	char path[SCN_PATH * 2];
-	if (strcmp(scn->routes, "default") == 0) {
-		if (!cli_find_data("default.routes", path, sizeof path))
-			return err_set(eb, -ERR_IO, "no default route table found: set shaper.routes");
-	} else {
-		scenario_resolve(scn, scn->routes, path, sizeof path);
-	}
-	if ((rc = route_load_file(m->rt, path, eb)) != 0)
-		return rc;
-	const struct predictor_ops *pops = models_find(scn->predictor);
-	if (!pops)
-		return err_set(eb, -ERR_FORMAT, "shaper.predictor: unknown predictor '%s'", scn->predictor);
-	struct engine_cfg ec;
-	engine_cfg_defaults(&ec);
-	ec.mode = (enum engine_mode)scn->mode;
-	if (scn->model_file[0]) {
-		scenario_resolve(scn, scn->model_file, m->model_path, sizeof m->model_path);
-		ec.model_file = m->model_path;
-	}
-	ec.flow_capacity = scn->flows;
-	ec.flow_idle_ns = (uint64_t)(scn->idle_s * 1e9);
-	ec.pool_budget = (size_t)scn->pool_mb << 20;
-	ec.min_confidence = (float)scn->min_confidence;
+	struct engine_cfg ec = *m->o->engine;
 	if ((rc = policy_from_scenario(m, &ec.policy, eb)) != 0)
 		return rc;
-	ec.predictor = pops;
-	ec.routes = m->rt;
-	if (*scn->snat) {
-		if (inet_pton(AF_INET, scn->snat, ec.snat_addr) != 1)
-			return err_set(eb, -ERR_FORMAT, "shaper.snat: '%s' is not an IPv4 address", scn->snat);
-		ec.snat = true;
-	}
 	ec.tx = sim_tx;
 	ec.tx_arg = m;
 	ec.app_flow_size = sizeof(struct simflow);
@@ -931,9 +838,9 @@ static int setup(struct model *m, struct errbuf *eb)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	m->b_cap = (uint32_t)(scn->queue_pkts + 1);
 	m->b_ring = malloc(m->b_cap * sizeof *m->b_ring);
-	m->lat = latency_histogram();
-	m->blat = latency_histogram();
-	if (!m->b_ring || !m->lat || !m->blat)
+	if ((m->lat = malloc(sizeof *m->lat)) != NULL)
+		latency_set_init(m->lat);
+	if (!m->b_ring || !m->lat)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	sched_event_init(&m->cpu_ev);
 	m->interval_ns = (uint64_t)(scn->stats_interval_ms * 1e6);
@@ -957,51 +864,36 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 	sum->crafted = es->crafted;
 	sum->wasted = es->wasted;
 	sum->divergent_packets = es->divergent_packets;
-	sum->latency_p50_ns = quantile(m->lat, 0.5);
-	sum->latency_p99_ns = quantile(m->lat, 0.99);
-	sum->baseline_latency_p50_ns = quantile(m->blat, 0.5);
-	sum->baseline_latency_p99_ns = quantile(m->blat, 0.99);
+	sum->latency_p50_ns = lathist_quantile(&m->lat->all, 0.5);
+	sum->latency_p99_ns = lathist_quantile(&m->lat->all, 0.99);
+	sum->baseline_latency_p50_ns = lathist_quantile(&m->lat->baseline, 0.5);
+	sum->baseline_latency_p99_ns = lathist_quantile(&m->lat->baseline, 0.99);
+	sum->e2e_delay_mean_ns = m->sink_packets ? (double)m->delay_sum_ns / (double)m->sink_packets : 0;
 	sum->sim_seconds = (double)sim_ns / 1e9;
-	if (!m->st)
+	if (!m->rec)
 		return;
+	engine_stats_record(es, m->rec);
+	latency_set_record(m->lat, m->rec);
+	const struct policy *pol = engine_policy(m->eng);
+	uint64_t back = 0, jumps = 0, skipped = 0;
+	for (unsigned i = 0; i < m->scn->n_src; i++) {
+		back += m->traces[i].ts_backwards;
+		jumps += m->traces[i].ts_jumps;
+		skipped += m->traces[i].ts_skipped;
+	}
+	double base_cpu = (double)es->packets_in * m->cost.slow_ns;
+	/* The simulator's own scalars: the topology, the CPU model, the policy's work. */
 	const struct {
 		const char *name;
 		double v;
 	} sc[] = {
-		{ "packets_in", (double)es->packets_in },
-		{ "packets_out", (double)es->packets_out },
-		{ "hits", (double)es->hits },
-		{ "strict_hits", (double)es->strict_hits },
-		{ "template_hits", (double)(es->hits - es->strict_hits) },
-		{ "probe_hits", (double)es->probe_hits },
-		{ "misses", (double)es->misses },
-		{ "no_prediction", (double)es->no_prediction },
-		{ "late", (double)es->late },
-		{ "crafted", (double)es->crafted },
-		{ "wasted", (double)es->wasted },
-		{ "validation_failures", (double)es->validation_failures },
-		{ "divergent_packets", (double)es->divergent_packets },
-		{ "flows", (double)es->flows },
-		{ "pool_bytes_peak", (double)es->pool_bytes_peak },
-		{ "ip_csum_bad", (double)es->ip_csum_bad },
-		{ "dropped_parse_error", (double)es->dropped[ENGINE_DROP_PARSE] },
-		{ "dropped_no_route", (double)es->dropped[ENGINE_DROP_NO_ROUTE] },
-		{ "dropped_ttl_expired", (double)es->dropped[ENGINE_DROP_TTL_EXPIRED] },
-		{ "dropped_non_ip", (double)es->dropped[ENGINE_DROP_NON_IP] },
-		{ "flow_evictions", (double)es->flow_evictions },
-		{ "flow_expirations", (double)es->flow_expirations },
-		{ "latency_p50_ns", sum->latency_p50_ns },
-		{ "latency_p99_ns", sum->latency_p99_ns },
-		{ "baseline_latency_p50_ns", sum->baseline_latency_p50_ns },
-		{ "baseline_latency_p99_ns", sum->baseline_latency_p99_ns },
-		{ "latency_mean_ns", gsl_histogram_mean(m->lat) },
-		{ "baseline_latency_mean_ns", gsl_histogram_mean(m->blat) },
-		{ "hit_ratio", es->packets_in ? (double)es->hits / (double)es->packets_in : 0 },
-		{ "precision", es->crafted ? (double)es->hits / (double)es->crafted : 0 },
 		{ "source_packets", (double)m->source_packets },
 		{ "source_overflow", (double)m->source_overflow },
+		{ "source_ts_backwards", (double)back },
+		{ "source_ts_jumps", (double)jumps },
+		{ "source_ts_skipped", (double)skipped },
 		{ "sink_packets", (double)m->sink_packets },
-		{ "e2e_delay_mean_ns", m->sink_packets ? (double)m->delay_sum_ns / (double)m->sink_packets : 0 },
+		{ "e2e_delay_mean_ns", sum->e2e_delay_mean_ns },
 		{ "link_in_queue_drops", (double)m->in.queue_drops },
 		{ "link_in_lost", (double)m->in.lost },
 		{ "link_out_queue_drops", (double)m->out.queue_drops },
@@ -1010,7 +902,7 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "baseline_queue_drops", (double)m->baseline_queue_drops },
 		{ "cpu_packet_ns", (double)m->cpu_pkt_ns },
 		{ "cpu_craft_ns", (double)m->cpu_craft_ns },
-		{ "cpu_baseline_ns", (double)es->packets_in * m->cost.slow_ns },
+		{ "cpu_baseline_ns", base_cpu },
 		{ "craft_jobs_run", (double)m->jobs_run },
 		{ "craft_jobs_skipped", (double)m->jobs_skipped },
 		{ "craft_jobs_preempted", (double)m->jobs_preempted },
@@ -1019,35 +911,22 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "cost_hit_ns", m->cost.hit_ns },
 		{ "cost_miss_ns", m->cost.miss_ns },
 		{ "cost_craft_ns", m->cost.craft_ns },
-		/* The budgets: extra CPU time and memory over the baseline, and the policy's work. */
-		{ "extra_cpu", es->packets_in ? ((double)(m->cpu_pkt_ns + m->cpu_craft_ns) -
-						 (double)es->packets_in * m->cost.slow_ns) /
-							((double)es->packets_in * m->cost.slow_ns)
-					      : 0 },
+		/* The budgets: extra CPU time and memory over the baseline. */
+		{ "extra_cpu", base_cpu > 0 ? ((double)(m->cpu_pkt_ns + m->cpu_craft_ns) - base_cpu) / base_cpu : 0 },
 		{ "extra_memory", es->flow_table_bytes ? (double)es->pool_bytes_peak / (double)es->flow_table_bytes : 0 },
-		{ "policy_admitted", (double)engine_policy(m->eng)->admitted },
-		{ "policy_refused_admission", (double)engine_policy(m->eng)->refused_admission },
-		{ "policy_backoffs", (double)engine_policy(m->eng)->backoffs },
-		{ "policy_budget_denied", (double)engine_policy(m->eng)->budget_denied },
-		{ "policy_level_denied", (double)engine_policy(m->eng)->level_denied },
+		{ "policy_admitted", (double)pol->admitted },
+		{ "policy_refused_admission", (double)pol->refused_admission },
+		{ "policy_backoffs", (double)pol->backoffs },
+		{ "policy_budget_denied", (double)pol->budget_denied },
+		{ "policy_level_denied", (double)pol->level_denied },
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
-		store_scalar(m->st, m->run_id, sc[i].name, sc[i].v);
-	uint64_t back = 0, jumps = 0, skipped = 0;
-	for (unsigned i = 0; i < m->scn->n_src; i++) {
-		back += m->traces[i].ts_backwards;
-		jumps += m->traces[i].ts_jumps;
-		skipped += m->traces[i].ts_skipped;
-	}
-	store_scalar(m->st, m->run_id, "source_ts_backwards", (double)back);
-	store_scalar(m->st, m->run_id, "source_ts_jumps", (double)jumps);
-	store_scalar(m->st, m->run_id, "source_ts_skipped", (double)skipped);
+		rec_scalar(m->rec, sc[i].name, sc[i].v);
 }
 
 static void teardown(struct model *m)
 {
 	engine_destroy(m->eng);
-	route_table_destroy(m->rt);
 	sched_destroy(m->s);
 	link_fini(&m->in);
 	link_fini(&m->out);
@@ -1072,10 +951,14 @@ static void teardown(struct model *m)
 	free(m->pkt_blocks);
 	free(m->jobs);
 	free(m->b_ring);
-	if (m->lat)
-		gsl_histogram_free(m->lat);
-	if (m->blat)
-		gsl_histogram_free(m->blat);
+	free(m->lat);
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, struct errbuf *eb)
@@ -1086,15 +969,14 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 	memset(sum, 0, sizeof *sum);
 	m->scn = scn;
 	m->o = o;
-	m->st = o->store;
-	m->run_id = o->run_id;
+	m->rec = o->rec;
 	int rc = setup(m, eb);
 	if (!rc) {
-		uint64_t t0 = cli_now_ns();
+		uint64_t t0 = wall_ns();
 		uint64_t stop = scn->stop_s > 0 ? (uint64_t)(scn->stop_s * 1e9) : UINT64_MAX;
 		m->stop_ns = stop;
 		sum->events = sched_run(m->s, stop);
-		sum->wall_seconds = (double)(cli_now_ns() - t0) / 1e9;
+		sum->wall_seconds = (double)(wall_ns() - t0) / 1e9;
 		sum->interrupted = o->interrupted && *o->interrupted;
 		if (m->failed)
 			rc = err_set(eb, -ERR_NOMEM, "%s", m->fail_msg);

@@ -23,13 +23,21 @@
 #include "core/err.h"
 #include "scenario.h"
 
-struct store;
+struct engine_cfg;
+struct recorder;
 
+/* What the command line set up for the run: the engine's configuration (route table loaded,
+ * predictor found: cli/shaper.h), the cost profile found, where results go. */
 struct sim_opts {
-	struct store *store;       /* may be NULL */
-	int64_t run_id;
+	const struct engine_cfg *engine; /* mode, predictor, routes, flows, pool...; the model sets
+					  * the policy from the scenario and the callbacks */
+	const char *costs_path;    /* the cost profile (sim/costs.h) */
+	const struct recorder *rec; /* may be NULL */
 	volatile sig_atomic_t *interrupted; /* polled; may be NULL */
-	int quiet;
+	/* Called about once per statistics interval: simulated time, the stop time (0: none) and
+	 * packets sent so far.  May be NULL. */
+	void (*progress)(void *arg, uint64_t sim_ns, uint64_t stop_ns, uint64_t packets);
+	void *progress_arg;
 };
 
 /* A few figures for the command's summary; the full set goes to the store. */
@@ -37,6 +45,7 @@ struct sim_summary {
 	uint64_t source_packets, packets_in, packets_out, sink_packets, flows;
 	uint64_t hits, strict_hits, misses, late, crafted, wasted, divergent_packets;
 	double latency_p50_ns, latency_p99_ns, baseline_latency_p50_ns, baseline_latency_p99_ns;
+	double e2e_delay_mean_ns;
 	double sim_seconds, wall_seconds;
 	uint64_t events;
 	int interrupted;

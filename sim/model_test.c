@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "analysis/store.h"
+#include "cli/shaper.h"
+#include "core/recorder.h"
 #include "core/pkt.h"
 #include "frames.h"
 #include "link.h"
@@ -50,6 +52,29 @@ static void busy_scenario(struct scenario *s)
 	set(s, "run.stats_interval_ms=1");
 }
 
+/* Runs 's' as `precraft sim` does: the shaper keys through the one shaper setup, the shipped
+ * cost profile unless the scenario names one. */
+static int run_sim(const struct scenario *s, const struct recorder *rec, struct sim_summary *sum, struct errbuf *eb)
+{
+	struct shaper_opts so;
+	struct shaper_paths paths;
+	struct shaper sh;
+	shaper_from_scenario(s, &so, &paths);
+	so.routes = "scenarios/default.routes";
+	int rc = shaper_setup(&so, &sh, eb);
+	if (rc)
+		return rc;
+	char costs[1024];
+	if (strcmp(s->costs, "default") == 0)
+		snprintf(costs, sizeof costs, "scenarios/default.costs");
+	else
+		scenario_resolve(s, s->costs, costs, sizeof costs);
+	struct sim_opts o = { .engine = &sh.cfg, .costs_path = costs, .rec = rec };
+	rc = sim_run(s, &o, sum, eb);
+	shaper_fini(&sh);
+	return rc;
+}
+
 /* Runs 's' into a fresh database and returns the canonical dump (caller frees). */
 static char *run_and_dump(const struct scenario *s)
 {
@@ -62,9 +87,10 @@ static char *run_and_dump(const struct scenario *s)
 	CU_ASSERT_FATAL(store_open(path, &st, &eb) == 0);
 	int64_t run_id;
 	CU_ASSERT_FATAL(store_run_begin(st, "test", s->seed, s->run, &run_id, &eb) == 0);
-	struct sim_opts o = { .store = st, .run_id = run_id };
+	struct recorder rec;
+	store_recorder(st, run_id, &rec);
 	struct sim_summary sum;
-	int rc = sim_run(s, &o, &sum, &eb);
+	int rc = run_sim(s, &rec, &sum, &eb);
 	if (rc)
 		fprintf(stderr, "\n  %s\n", eb.msg);
 	CU_ASSERT_EQUAL(rc, 0);
@@ -115,10 +141,9 @@ static void test_sim_latency_is_the_cost_of_the_path(void)
 	set(s, "source.one.flows=1");
 	set(s, "source.one.rate_pps=1000");
 	set(s, "source.one.duration_s=1");
-	struct sim_opts o = { 0 };
 	struct sim_summary sum;
 	struct errbuf eb;
-	CU_ASSERT_EQUAL_FATAL(sim_run(s, &o, &sum, &eb), 0);
+	CU_ASSERT_EQUAL_FATAL(run_sim(s, NULL, &sum, &eb), 0);
 	CU_ASSERT_TRUE(sum.packets_in > 900);
 	CU_ASSERT_EQUAL(sum.hits, sum.packets_in - 1);
 	CU_ASSERT_EQUAL(sum.late, 0);
@@ -129,7 +154,7 @@ static void test_sim_latency_is_the_cost_of_the_path(void)
 	set(s, "source.one.rate_pps=50000000");
 	set(s, "source.one.duration_s=0.0001");
 	set(s, "link.in.rate_mbps=0");
-	CU_ASSERT_EQUAL_FATAL(sim_run(s, &o, &sum, &eb), 0);
+	CU_ASSERT_EQUAL_FATAL(run_sim(s, NULL, &sum, &eb), 0);
 	CU_ASSERT_TRUE(sum.late > sum.packets_in / 2);
 	free(s);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum ktype { K_U64, K_DBL, K_STR, K_ENUM };
 
@@ -277,6 +278,23 @@ int scenario_set(struct scenario *s, const char *a, struct errbuf *eb)
 	char where[1100];
 	snprintf(where, sizeof where, "--set %s", a);
 	return assign(s, trim(buf), trim(dot + 1), trim(eq + 1), where, eb);
+}
+
+int scenario_only_trace(struct scenario *s, const char *trace, struct errbuf *eb)
+{
+	s->n_src = 0;
+	struct scn_source *src = find_source(s, "main", true);
+	src->type = SCN_SRC_TRACE;
+	/* The trace is named relative to where the command runs, not to the scenario's folder. */
+	char cwd[SCN_PATH];
+	int n;
+	if (trace[0] == '/' || !getcwd(cwd, sizeof cwd))
+		n = snprintf(src->file, sizeof src->file, "%s", trace);
+	else
+		n = snprintf(src->file, sizeof src->file, "%s/%s", cwd, trace);
+	if (n < 0 || (size_t)n >= sizeof src->file)
+		return err_set(eb, -ERR_INVAL, "%s: the path is longer than %d bytes", trace, SCN_PATH - 1);
+	return 0;
 }
 
 void scenario_resolve(const struct scenario *s, const char *in, char *out, size_t cap)

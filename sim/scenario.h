@@ -98,6 +98,10 @@ int scenario_load(struct scenario *s, const char *path, struct errbuf *eb) WARN_
  * section that does not exist yet is created. */
 int scenario_set(struct scenario *s, const char *assignment, struct errbuf *eb) WARN_UNUSED;
 
+/* Replaces every source with one trace source, "main", replaying capture 'trace' (a path from
+ * the current folder) with the source defaults. */
+int scenario_only_trace(struct scenario *s, const char *trace, struct errbuf *eb) WARN_UNUSED;
+
 /* Resolves a path given in the scenario relative to the scenario file's folder. */
 void scenario_resolve(const struct scenario *s, const char *in, char *out, size_t cap);
 

@@ -12,7 +12,7 @@
 #include "core/engine.h"
 #include "core/pkt.h"
 #include "core/route.h"
-#include "sim/trace.h"
+#include "traces/trace.h"
 
 static long manifest_packets(const char *name)
 {

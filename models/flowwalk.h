@@ -3,8 +3,8 @@
  * Flows are keyed as the engine keys them (5-tuple and VLAN, direction 0 the first packet's, a
  * SYN after FIN or RST starts a new flow, no idle timeout); fragments and other protocols are
  * left out.  Shared by `eval` and `train`, so that both see the same packets and flows. */
-#ifndef PRECRAFT_SIM_FLOWWALK_H
-#define PRECRAFT_SIM_FLOWWALK_H
+#ifndef PRECRAFT_MODELS_FLOWWALK_H
+#define PRECRAFT_MODELS_FLOWWALK_H
 
 #include <stddef.h>
 

@@ -3,18 +3,18 @@
  * Two passes over the captures (the trainer's design, models/ml_train.c), flows keyed exactly
  * as `eval` and the engine key them.  The model file is written only when training succeeded,
  * to a temporary name renamed into place, so a failed run never leaves half a model behind. */
-#include "traincmd.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cliutil.h"
-#include "flowwalk.h"
+#include "cli.h"
+#include "commands.h"
+#include "models/flowwalk.h"
 #include "models/ml.h"
 
-static const char usage[] =
+const char train_usage[] =
 	"usage: precraft train TRACE... --model ml -o FILE [--classes K] [--seed N]\n"
 	"  Fits the model of a trained predictor from captures and writes its model file (format:\n"
 	"  doc/model-format.md); use it with 'precraft eval --model-file' or 'replay --model-file'.\n"
@@ -59,7 +59,7 @@ int train_main(int argc, char **argv)
 			if (!cli_u64("--seed", optarg, 0, UINT32_MAX, &seed))
 				return EXIT_USAGE;
 			break;
-		case O_HELP: fputs(usage, stdout); return EXIT_OK;
+		case O_HELP: fputs(train_usage, stdout); return EXIT_OK;
 		default:
 			cli_error("train: unknown or incomplete option '%s' (see 'precraft train --help')", argv[optind - 1]);
 			return EXIT_USAGE;

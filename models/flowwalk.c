@@ -3,7 +3,7 @@
 
 #include "core/flow.h"
 #include "core/pkt.h"
-#include "trace.h"
+#include "traces/trace.h"
 
 int flowwalk(const char *path, size_t user_size, flowwalk_fn fn, void *arg, struct errbuf *eb)
 {

@@ -1,5 +1,5 @@
-/* cliutil: shared pieces of the subcommand handlers (see cliutil.h). */
-#include "cliutil.h"
+/* cli: shared pieces of the subcommand handlers (see cli.h). */
+#include "cli.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +9,53 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/err.h"
+
+volatile sig_atomic_t cli_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+void cli_catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_exit_code(int err)
+{
+	return err == -ERR_NOMEM || err == -ERR_NOBUFS || err == -ERR_FULL ? EXIT_RUNTIME : EXIT_USAGE;
+}
+
+bool cli_file_sha256(const char *path, char hex[65])
+{
+	FILE *f = fopen(path, "rb");
+	if (!f || sodium_init() < 0) {
+		if (f)
+			fclose(f);
+		return false;
+	}
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	unsigned char buf[1 << 16], out[crypto_hash_sha256_BYTES];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		crypto_hash_sha256_update(&h, buf, n);
+	bool ok = !ferror(f);
+	fclose(f);
+	crypto_hash_sha256_final(&h, out);
+	sodium_bin2hex(hex, 65, out, sizeof out);
+	return ok;
+}
 
 void cli_error(const char *fmt, ...)
 {
@@ -66,8 +113,9 @@ bool cli_find_data(const char *name, char *out, size_t cap)
 	if (!slash)
 		return false;
 	*slash = 0;
-	/* build/precraft or build/san/precraft in the source tree; PREFIX/bin when installed. */
-	static const char *const rel[] = { "../scenarios", "../../scenarios", "../share/precraft" };
+	/* build/precraft or build/san/precraft in the source tree; PREFIX/bin when installed (make
+	 * install mirrors the tree: share/precraft/scenarios, share/precraft/traces). */
+	static const char *const rel[] = { "../scenarios", "../../scenarios", "../share/precraft/scenarios" };
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 		char path[PATH_MAX * 2], real[PATH_MAX];
 		if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", exe, rel[i], name) < sizeof path && readable(path) &&
@@ -102,10 +150,15 @@ void cli_progress_update(struct cli_progress *pr, uint64_t done, uint64_t total,
 		return;
 	pr->last_ns = now;
 	pr->shown = true;
-	double frac = total ? (double)done / (double)total : 0.0;
-	int bar = (int)(frac * 30.0);
-	fprintf(stderr, "\r[%-30.*s] %5.1f%%  %llu packets", bar, "##############################",
-		frac * 100.0, (unsigned long long)packets);
+	if (!total) {
+		fprintf(stderr, "\r%llu packets, %.0f s", (unsigned long long)packets,
+			(double)(now - pr->start_ns) / 1e9);
+	} else {
+		double frac = (double)done / (double)total;
+		int bar = (int)(frac * 30.0);
+		fprintf(stderr, "\r[%-30.*s] %5.1f%%  %llu packets", bar, "##############################",
+			frac * 100.0, (unsigned long long)packets);
+	}
 	fflush(stderr);
 }
 
@@ -115,9 +168,9 @@ void cli_progress_end(struct cli_progress *pr)
 		fputs("\r\033[K", stderr);
 }
 
-void cli_command_line(const char *prefix, int argc, char **argv, char *out, size_t cap)
+void cli_command_line(int argc, char **argv, char *out, size_t cap)
 {
-	size_t n = (size_t)snprintf(out, cap, "%s", prefix);
+	size_t n = (size_t)snprintf(out, cap, "precraft");
 	for (int i = 0; i < argc && n < cap; i++)
 		n += (size_t)snprintf(out + n, cap - n, " %s", argv[i]);
 }

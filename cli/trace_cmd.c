@@ -8,16 +8,16 @@
  * a router reads, is left out and counted: non-IP frames (ARP carries addresses), truncated
  * records, tunnels (IP-in-IP, GRE, ESP and the like), frames above the lab MTU.  Other link types
  * become Ethernet with locally administered MACs. */
-#include "tracecmd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cliutil.h"
+#include "cli.h"
+#include "commands.h"
 #include "core/csum.h"
 #include "core/pkt.h"
-#include "trace.h"
+#include "traces/trace.h"
 
 /* Original address -> lab address, open addressing. */
 struct addr_map {
@@ -87,7 +87,7 @@ static int map_addr(struct addr_map *m, uint8_t *a, int family)
 	return 0;
 }
 
-static const char rewrite_usage[] =
+const char rewrite_usage[] =
 	"usage: precraft rewrite TRACE -o OUT.pcap --lab [--mtu BYTES]\n"
 	"  Maps every IP address into 198.18.0.0/15 and 2001:2::/48 (what the lab's sink owns), one new\n"
 	"  address per original, checksums fixed; leaves out what cannot be sent into the lab as captured\n"
@@ -217,14 +217,15 @@ int rewrite_main(int argc, char **argv)
 	return code;
 }
 
+const char compare_usage[] =
+	"usage: precraft compare EXPECTED.pcap GOT.pcap\n"
+	"  Compares two captures packet by packet (bytes, not times); exit 0 when GOT holds exactly\n"
+	"  EXPECTED's packets in order, 1 otherwise, 2 on bad usage or an unreadable capture.\n";
+
 int compare_main(int argc, char **argv)
 {
-	if (argc != 3 || strcmp(argv[1], "--help") == 0) {
-		puts("usage: precraft compare EXPECTED.pcap GOT.pcap\n"
-		     "  Compares two captures packet by packet (bytes, not times); exit 0 when GOT holds exactly\n"
-		     "  EXPECTED's packets in order, 1 otherwise.");
-		return argc == 2 ? EXIT_OK : EXIT_USAGE;
-	}
+	if (!cli_positional("compare", argc - 1))
+		return EXIT_USAGE;
 	struct errbuf eb = { "" };
 	struct trace *a = NULL, *b = NULL;
 	if (trace_open(argv[1], &a, &eb) || trace_open(argv[2], &b, &eb)) {

@@ -10,7 +10,6 @@
  * Differences: size is scored given the true direction only (a pre-builder keeps one prediction
  * per direction, so direction itself is not predicted); flows are keyed by 5-tuple and the
  * outermost VLAN, not the whole tag stack. */
-#include "evalcmd.h"
 
 #include <getopt.h>
 #include <gsl/gsl_sort.h>
@@ -21,9 +20,10 @@
 #include <string.h>
 
 #include "analysis/store.h"
-#include "cliutil.h"
+#include "cli.h"
+#include "commands.h"
 #include "core/predict.h"
-#include "flowwalk.h"
+#include "models/flowwalk.h"
 #include "models/common.h"
 #include "models/registry.h"
 
@@ -262,7 +262,7 @@ static int eval_trace(const char *path, const struct predictor_ops *ops, const c
 	return rc;
 }
 
-static const char usage[] =
+const char eval_usage[] =
 	"usage: precraft eval TRACE... [--models a,b,c] [--model-file FILE] [--db FILE]\n"
 	"  Scores predictors on captures: size exact and by class, inter-arrival time, every header field,\n"
 	"  precision of the predictions at least 0.5 confident, ns per prediction; and how well the stated\n"
@@ -311,7 +311,7 @@ int eval_main(int argc, char **argv)
 		case O_MODELS: models = optarg; break;
 		case O_DB: db = optarg; break;
 		case O_MODEL_FILE: model_file = optarg; break;
-		case O_HELP: fputs(usage, stdout); return EXIT_OK;
+		case O_HELP: fputs(eval_usage, stdout); return EXIT_OK;
 		default:
 			cli_error("eval: unknown or incomplete option '%s' (see 'precraft eval --help')", argv[optind - 1]);
 			return EXIT_USAGE;
@@ -343,7 +343,7 @@ int eval_main(int argc, char **argv)
 	struct store *st = NULL;
 	if (db && store_open(db, &st, &eb)) {
 		cli_error("%s", eb.msg);
-		return EXIT_USAGE;
+		return EXIT_RUNTIME;
 	}
 	print_header();
 	int code = EXIT_OK;
@@ -401,7 +401,13 @@ int eval_main(int argc, char **argv)
 							snprintf(n, sizeof n, "field_%s_acc", fld_names[f]);
 							store_scalar(st, run, n, frac(s.fld_ok[f], s.fld_n[f]));
 						}
-					store_run_end(st, run, "complete", &eb);
+					if (store_run_end(st, run, "complete", &eb)) {
+						cli_error("%s; run %lld is marked failed", eb.msg, (long long)run);
+						code = EXIT_RUNTIME;
+					}
+				} else {
+					cli_error("%s", eb.msg);
+					code = EXIT_RUNTIME;
 				}
 			}
 			merge(&all, &s);

@@ -1,0 +1,201 @@
+/* calibrate_cmd: `precraft calibrate`, the simulator's cost profile measured on the real core.
+ *
+ * Runs the engine on captures in baseline and precraft mode, timing every packet's work by
+ * path with the monotonic clock (the engine's cost clock), and writes the medians (less the
+ * clock's own cost) as a cost profile (sim/costs.h).  Without -o it prints the profile and
+ * writes nothing: the shipped default.costs changes only when asked to. */
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "core/engine.h"
+#include "core/route.h"
+#include "sim/costs.h"
+#include "traces/trace.h"
+
+const char calibrate_usage[] =
+	"usage: precraft calibrate [TRACE...] [-o FILE] [--repeat N]\n"
+	"  Runs the real core on captures (default: the shipped zeek-smb2.pcap and ndpi-fix.pcap) and\n"
+	"  measures the median nanoseconds of a slow-path packet, a hit, a miss, crafting and a drop:\n"
+	"  the cost profile the simulator charges (scenario key shaper.costs).\n"
+	"  -o FILE     write the profile to FILE (without it, the profile is printed and nothing written)\n"
+	"  --repeat N  passes over each capture (default 5)\n";
+
+struct samples {
+	double *v[ENGINE_COST__COUNT];
+	size_t n[ENGINE_COST__COUNT], cap[ENGINE_COST__COUNT];
+	int failed;
+};
+
+static void on_sample(void *arg, int kind, uint64_t ns)
+{
+	struct samples *s = arg;
+	if (s->n[kind] == s->cap[kind]) {
+		size_t cap = s->cap[kind] ? s->cap[kind] * 2 : 4096;
+		double *v = realloc(s->v[kind], cap * sizeof *v);
+		if (!v) {
+			s->failed = 1;
+			return;
+		}
+		s->v[kind] = v;
+		s->cap[kind] = cap;
+	}
+	s->v[kind][s->n[kind]++] = (double)ns;
+}
+
+static uint64_t mono(void *arg)
+{
+	(void)arg;
+	return cli_now_ns();
+}
+
+static int calibrate_trace(const char *path, struct route_table *rt, unsigned repeat, struct samples *smp)
+{
+	struct errbuf eb = { "" };
+	for (unsigned r = 0; r < repeat; r++) {
+		for (int mode = 0; mode < 2; mode++) {
+			struct trace *tr;
+			if (trace_open(path, &tr, &eb)) {
+				cli_error("%s", eb.msg);
+				return EXIT_USAGE;
+			}
+			struct engine_cfg c;
+			engine_cfg_defaults(&c);
+			c.mode = mode ? ENGINE_PRECRAFT : ENGINE_BASELINE;
+			c.routes = rt;
+			c.cost_clock.now_ns = mono;
+			c.cost_sample = on_sample;
+			c.cost_sample_arg = smp;
+			struct engine *e;
+			if (engine_create(&c, &e, &eb)) {
+				cli_error("%s", eb.msg);
+				trace_close(tr);
+				return EXIT_RUNTIME;
+			}
+			int lt = trace_linktype(tr);
+			struct trace_rec rec;
+			int rc;
+			while ((rc = trace_next(tr, &rec, &eb)) == 1)
+				engine_process(e, rec.data, rec.caplen, rec.wirelen, lt, rec.t_ns, NULL);
+			engine_destroy(e);
+			trace_close(tr);
+			if (rc < 0) {
+				cli_error("%s", eb.msg);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	return smp->failed ? EXIT_RUNTIME : EXIT_OK;
+}
+
+static double median(double *v, size_t n)
+{
+	if (!n)
+		return 0;
+	gsl_sort(v, 1, n);
+	return gsl_stats_median_from_sorted_data(v, 1, n);
+}
+
+static void profile_from(struct samples *smp, double clock_ns, struct cost_profile *cp)
+{
+	double m[ENGINE_COST__COUNT];
+	for (int k = 0; k < ENGINE_COST__COUNT; k++) {
+		m[k] = median(smp->v[k], smp->n[k]) - clock_ns;
+		if (m[k] < 1)
+			m[k] = 1;
+	}
+	cp->slow_ns = m[ENGINE_COST_SLOW];
+	/* Few misses in some captures: no fewer than a slow path plus a failed validation. */
+	cp->miss_ns = smp->n[ENGINE_COST_MISS] >= 100 ? m[ENGINE_COST_MISS] : m[ENGINE_COST_SLOW] + m[ENGINE_COST_HIT] / 2;
+	cp->hit_ns = m[ENGINE_COST_HIT];
+	cp->craft_ns = m[ENGINE_COST_CRAFT];
+	cp->drop_ns = smp->n[ENGINE_COST_DROP] ? m[ENGINE_COST_DROP] : cp->slow_ns / 4;
+}
+
+int calibrate_main(int argc, char **argv)
+{
+	const char *out = NULL, *traces[64];
+	char defaults[2][4096];
+	int n_traces = 0;
+	uint64_t repeat = 5;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			out = argv[++i];
+		} else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+			if (!cli_u64("--repeat", argv[++i], 1, 1000, &repeat))
+				return EXIT_USAGE;
+		} else if (argv[i][0] == '-') {
+			cli_error("calibrate: unknown or incomplete option '%s' (see 'precraft calibrate --help')", argv[i]);
+			return EXIT_USAGE;
+		} else if (n_traces == 64) {
+			cli_error("calibrate: at most 64 captures");
+			return EXIT_USAGE;
+		} else {
+			traces[n_traces++] = argv[i];
+		}
+	}
+	if (!n_traces) {
+		static const char *const names[2] = { "../traces/zeek-smb2.pcap", "../traces/ndpi-fix.pcap" };
+		for (int i = 0; i < 2; i++) {
+			if (!cli_find_data(names[i], defaults[i], sizeof defaults[i])) {
+				cli_error("calibrate: the default capture %s was not found; name captures to calibrate on",
+					  names[i] + 3);
+				return EXIT_USAGE;
+			}
+			traces[n_traces++] = defaults[i];
+		}
+	}
+	char routes[4096];
+	if (!cli_find_data("default.routes", routes, sizeof routes)) {
+		cli_error("no default route table found; set PRECRAFT_DATA");
+		return EXIT_USAGE;
+	}
+	struct route_table *rt = NULL;
+	struct errbuf eb = { "" };
+	if (route_table_create(&rt) || route_load_file(rt, routes, &eb)) {
+		cli_error("%s", eb.msg);
+		route_table_destroy(rt);
+		return EXIT_USAGE;
+	}
+	struct samples smp;
+	memset(&smp, 0, sizeof smp);
+	/* The clock's own cost, taken off every sample. */
+	enum { CLOCK_SAMPLES = 100000 };
+	double *ck = malloc(CLOCK_SAMPLES * sizeof *ck);
+	for (int i = 0; ck && i < CLOCK_SAMPLES; i++) {
+		uint64_t a = cli_now_ns();
+		ck[i] = (double)(cli_now_ns() - a);
+	}
+	double clock_ns = ck ? median(ck, CLOCK_SAMPLES) : 0;
+	free(ck);
+	int code = EXIT_OK;
+	for (int i = 0; i < n_traces && code == EXIT_OK; i++)
+		code = calibrate_trace(traces[i], rt, (unsigned)repeat, &smp);
+	route_table_destroy(rt);
+	if (code == EXIT_OK) {
+		struct cost_profile cp;
+		profile_from(&smp, clock_ns, &cp);
+		printf("slow_ns  %.1f\nhit_ns   %.1f\nmiss_ns  %.1f\ncraft_ns %.1f\ndrop_ns  %.1f\n", cp.slow_ns, cp.hit_ns,
+		       cp.miss_ns, cp.craft_ns, cp.drop_ns);
+		char comment[512];
+		snprintf(comment, sizeof comment,
+			 "samples: slow %zu, hit %zu, miss %zu, craft %zu, drop %zu (no-prediction misses %zu, not used); clock %.1f ns subtracted; %d trace(s) x %llu",
+			 smp.n[ENGINE_COST_SLOW], smp.n[ENGINE_COST_HIT], smp.n[ENGINE_COST_MISS], smp.n[ENGINE_COST_CRAFT],
+			 smp.n[ENGINE_COST_DROP], smp.n[ENGINE_COST_NOPRED], clock_ns, n_traces, (unsigned long long)repeat);
+		if (out && costs_save(out, &cp, comment, &eb)) {
+			cli_error("%s", eb.msg);
+			code = EXIT_USAGE;
+		} else if (out) {
+			printf("written  %s\n", out);
+		} else {
+			printf("(not written: give -o FILE, then shaper.costs = FILE in a scenario)\n");
+		}
+	}
+	for (int k = 0; k < ENGINE_COST__COUNT; k++)
+		free(smp.v[k]);
+	return code;
+}

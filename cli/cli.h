@@ -1,0 +1,81 @@
+/* cli: what every subcommand handler shares.
+ *
+ * The command table (STYLE.md §10): each row names a command, its usage text, and how many
+ * positional arguments it takes; `precraft --help` and `precraft CMD --help` print from it, and
+ * cli_positional() checks a handler's argument count against its row.  One error → exit-code
+ * map, one stop flag for Ctrl-C, number parsing with clear errors, finding the data files that
+ * ship with precraft, the command line as typed for run.command, and a progress line on a
+ * terminal.  Only the command line prints errors and chooses exit codes (STYLE.md §5). */
+#ifndef PRECRAFT_CLI_CLI_H
+#define PRECRAFT_CLI_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (DESIGN.md §3). */
+#define EXIT_OK 0
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_DIVERGED 3
+
+struct cli_command {
+	const char *name;
+	const char *summary;       /* one line for `precraft --help` */
+	const char *usage;         /* the full text for `precraft NAME --help` */
+	int min_args, max_args;    /* positional arguments after the options (-1: no limit) */
+	int (*handler)(int argc, char **argv); /* argv[0] is the command's name */
+};
+
+/* The table, and cli_positional, in cli/main.c. */
+const struct cli_command *cli_command_find(const char *name);
+
+/* Checks 'n' positional arguments against the row of command 'name'; prints "precraft: NAME:
+ * expected ..." and returns false when they do not fit. */
+bool cli_positional(const char *name, int n);
+
+/* The exit code for a negative ERR_* from a module: out of memory or buffers is a runtime
+ * failure (1), anything else (a bad file, value or name) bad input (2). */
+int cli_exit_code(int err);
+
+/* Set by SIGINT and SIGTERM once cli_catch_signals() has run; runners poll it and stop,
+ * keeping what they measured. */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_signals(void);
+
+/* Prints "precraft: <msg>" on stderr as one line. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses an unsigned integer option value in [lo, hi]; prints an error naming 'opt' and returns
+ * false when it is not one. */
+bool cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+bool cli_double(const char *opt, const char *s, double lo, double hi, double *out);
+
+/* Finds data file 'name' (e.g. "default.routes", or "../traces/zeek-smb2.pcap"): in
+ * $PRECRAFT_DATA, then the source tree's scenarios/ beside the program's build directory, then
+ * the installed share/precraft/scenarios/.  Writes
+ * the path to 'out' and returns true when found. */
+bool cli_find_data(const char *name, char *out, size_t cap);
+
+/* A progress line on stderr, shown only when stderr is a terminal and the run has taken more
+ * than a second.  'total' 0 shows a count without a bar. */
+struct cli_progress {
+	bool enabled, shown;
+	uint64_t start_ns, last_ns;
+};
+void cli_progress_start(struct cli_progress *pr, bool quiet);
+void cli_progress_update(struct cli_progress *pr, uint64_t done, uint64_t total, uint64_t packets);
+void cli_progress_end(struct cli_progress *pr);
+
+uint64_t cli_now_ns(void);
+
+/* Writes "precraft ARGV..." (the command as typed, for run.command) into 'out'; argv[0] is the
+ * command's name. */
+void cli_command_line(int argc, char **argv, char *out, size_t cap);
+
+/* The SHA-256 of file 'path' as 64 hex digits in 'hex' (65 bytes); false when unreadable. */
+bool cli_file_sha256(const char *path, char hex[65]);
+
+#endif

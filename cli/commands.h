@@ -1,0 +1,27 @@
+/* commands: the handlers of the command table (cli/main.c) and their usage texts.  Each
+ * handler parses its options, calls the parts it drives, and returns the exit code. */
+#ifndef PRECRAFT_CLI_COMMANDS_H
+#define PRECRAFT_CLI_COMMANDS_H
+
+#include <stdbool.h>
+
+struct scenario;
+
+int replay_main(int argc, char **argv);
+int sim_main(int argc, char **argv);
+int calibrate_main(int argc, char **argv);
+int hil_main(int argc, char **argv);
+int rewrite_main(int argc, char **argv);
+int compare_main(int argc, char **argv);
+int eval_main(int argc, char **argv);
+int train_main(int argc, char **argv);
+
+extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], rewrite_usage[],
+	compare_usage[], eval_usage[], train_usage[];
+
+/* Runs the simulator on scenario 'scn' (sources and shaper keys final) into database 'db'
+ * (NULL: none), recorded as command line 'argv'; prints a summary unless 'quiet'.  Used by
+ * `sim` and by `replay --timed`.  Returns the exit code. */
+int sim_cmd_run(const struct scenario *scn, const char *db, int argc, char **argv, bool quiet);
+
+#endif

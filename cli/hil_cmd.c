@@ -1,0 +1,301 @@
+/* hil_cmd: `precraft hil forward|replay|capture`, the runner on real interfaces (hil/runner.h).
+ *
+ * forward takes every shaper option replay takes, through the same setup (shaper.h), and
+ * records the same scalars (core/stats.h, core/lathist.h) plus its own (injection, capture). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "core/lathist.h"
+#include "core/stats.h"
+#include "hil/runner.h"
+#include "run.h"
+#include "shaper.h"
+
+const char hil_usage[] =
+	"usage: precraft hil forward --in IF --out IF [shaper options] [--db FILE] [--count N | --duration S]\n"
+	"                            [--inject pcap|libnet]\n"
+	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--count N]\n"
+	"                            [--duration S] [--inject pcap|libnet]\n"
+	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S]\n"
+	"  forward is the device under test; replay a traffic generator (TRACE: pcap, pcapng, gzip);\n"
+	"  capture a sink.  --loop 0 replays until --count, --duration or Ctrl-C (as tcpreplay).\n"
+	"  common: -Z USER (drop root after opening the interfaces), --ready FILE (created once capturing),\n"
+	"          --quiet.  Every mode stops by count, duration or Ctrl-C and keeps what it measured.\n"
+	"  forward's latency is capture timestamp to the end of processing and injection, per packet.\n"
+	"%s"
+	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";
+
+struct hil_opts {
+	struct hil_cfg c;
+	struct shaper_opts sh;
+	const char *db, *trace;
+	bool quiet, has_speed, has_pps;
+};
+
+enum {
+	O_IN = 256, O_OUT, O_DB, O_READY, O_INJECT, O_COUNT, O_DURATION, O_SPEED, O_PPS, O_TOPSPEED, O_LOOP, O_QUIET,
+	O_HELP
+};
+
+static int parse_value(int c, const char *arg, struct hil_opts *o)
+{
+	switch (c) {
+	case O_IN: o->c.in = arg; return 0;
+	case O_OUT: o->c.out = arg; return 0;
+	case O_DB: o->db = arg; return 0;
+	case O_READY: o->c.ready = arg; return 0;
+	case 'Z': o->c.user = arg; return 0;
+	case 'w': o->c.write = arg; return 0;
+	case O_QUIET: o->quiet = true; return 0;
+	case O_TOPSPEED: o->c.topspeed = true; return 0;
+	case O_INJECT:
+		if (strcmp(arg, "pcap") && strcmp(arg, "libnet")) {
+			cli_error("--inject: '%s' is not pcap or libnet", arg);
+			return EXIT_USAGE;
+		}
+		o->c.inject = strcmp(arg, "libnet") == 0 ? HIL_INJECT_LIBNET : HIL_INJECT_PCAP;
+		return 0;
+	case O_COUNT: return cli_u64("--count", arg, 1, UINT64_MAX, &o->c.count) ? 0 : EXIT_USAGE;
+	case O_LOOP: return cli_u64("--loop", arg, 0, 1000000000, &o->c.loop) ? 0 : EXIT_USAGE;
+	case O_DURATION: return cli_double("--duration", arg, 0.001, 1e7, &o->c.duration_s) ? 0 : EXIT_USAGE;
+	case O_SPEED:
+		o->has_speed = true;
+		return cli_double("--speed", arg, 1e-6, 1e9, &o->c.speed) ? 0 : EXIT_USAGE;
+	case O_PPS:
+		o->has_pps = true;
+		return cli_double("--pps", arg, 1e-3, 1e9, &o->c.pps) ? 0 : EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int parse(int argc, char **argv, struct hil_opts *o)
+{
+	static const struct option own[] = {
+		{ "in", required_argument, 0, O_IN },           { "out", required_argument, 0, O_OUT },
+		{ "db", required_argument, 0, O_DB },           { "ready", required_argument, 0, O_READY },
+		{ "inject", required_argument, 0, O_INJECT },   { "count", required_argument, 0, O_COUNT },
+		{ "duration", required_argument, 0, O_DURATION }, { "speed", required_argument, 0, O_SPEED },
+		{ "pps", required_argument, 0, O_PPS },         { "topspeed", no_argument, 0, O_TOPSPEED },
+		{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
+		{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
+	};
+	struct option lo[48];
+	if (!shaper_options_join(own, lo, sizeof lo / sizeof lo[0]))
+		return EXIT_RUNTIME;
+	memset(o, 0, sizeof *o);
+	shaper_opts_defaults(&o->sh);
+	o->c.speed = 1;
+	o->c.loop = 1;
+	o->c.stop = &cli_stop;
+	optind = 1;
+	opterr = 0;
+	int c, r;
+	while ((c = getopt_long(argc, argv, "hZ:w:", lo, NULL)) != -1) {
+		if ((r = shaper_option(c, optarg, &o->sh)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (c == 'h' || c == O_HELP) {
+			printf(hil_usage, shaper_usage);
+			return -1;
+		}
+		if ((r = parse_value(c, optarg, o)) == -1) {
+			cli_error("hil: unknown or incomplete option '%s' (see 'precraft hil --help')", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (r)
+			return r;
+	}
+	if (optind < argc)
+		o->trace = argv[optind++];
+	if (optind < argc) {
+		cli_error("hil: unexpected '%s' (see 'precraft hil --help')", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->c.topspeed + o->has_pps + o->has_speed > 1) {
+		cli_error("hil replay: --speed, --pps and --topspeed exclude each other: give one");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void print_u(const char *name, uint64_t v)
+{
+	printf("%-24s %llu\n", name, (unsigned long long)v);
+}
+
+static void print_scalar(void *arg, const char *name, double v)
+{
+	(void)arg;
+	if (v == (double)(uint64_t)v)
+		print_u(name, (uint64_t)v);
+	else
+		printf("%-24s %.4f\n", name, v);
+}
+
+struct fwd_ctx {
+	struct cli_run run;
+};
+
+static void fwd_flow(void *arg, const struct engine_flow_info *fi)
+{
+	struct fwd_ctx *c = arg;
+	struct recorder_flow f;
+	recorder_flow_init(&f, fi);
+	rec_flow(&c->run.rec, &f);
+}
+
+static int forward(struct hil_opts *o, int argc, char **argv)
+{
+	if (!o->c.in || !o->c.out || o->trace) {
+		cli_error("hil forward: --in IF and --out IF are required, and no TRACE");
+		return EXIT_USAGE;
+	}
+	struct errbuf eb = { "" };
+	struct shaper sh;
+	int rc = shaper_setup(&o->sh, &sh, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		return cli_exit_code(rc);
+	}
+	struct fwd_ctx c;
+	struct latency_set *lat = malloc(sizeof *lat);
+	struct engine_stats es;
+	struct hil_result res;
+	int code = lat ? cli_run_begin(&c.run, o->db, argc, argv, o->sh.seed, 0) : EXIT_RUNTIME;
+	if (code) {
+		free(lat);
+		shaper_fini(&sh);
+		return code;
+	}
+	latency_set_init(lat);
+	rec_param(&c.run.rec, "in", o->c.in);
+	rec_param(&c.run.rec, "out", o->c.out);
+	rec_param(&c.run.rec, "inject", o->c.inject == HIL_INJECT_LIBNET ? "libnet" : "pcap");
+	shaper_record_params(&o->sh, &sh, &c.run.rec);
+	sh.cfg.flow_end = fwd_flow;
+	sh.cfg.flow_end_arg = &c;
+	cli_catch_signals();
+	rc = hil_forward(&o->c, &sh.cfg, lat, &es, &res, &eb);
+	const char *status = "complete";
+	if (rc) {
+		cli_error("%s (the %llu packets before are kept)", eb.msg, (unsigned long long)res.packets);
+		status = "failed";
+		code = res.started ? EXIT_RUNTIME : cli_exit_code(rc);
+	} else if (res.interrupted) {
+		status = "interrupted";
+	}
+	engine_stats_record(&es, &c.run.rec);
+	latency_set_record(lat, &c.run.rec);
+	const struct {
+		const char *name;
+		double v;
+	} own[] = {
+		{ "injected", (double)res.sent },
+		{ "inject_errors", (double)res.inject_errors },
+		{ "capture_received", (double)res.capture_received },
+		{ "capture_dropped", (double)res.capture_dropped },
+		{ "seconds", res.seconds },
+	};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		rec_scalar(&c.run.rec, own[i].name, own[i].v);
+	if (!o->quiet) {
+		engine_stats_each(&es, print_scalar, NULL);
+		for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+			print_scalar(NULL, own[i].name, own[i].v);
+		printf("%-24s %.0f / %.0f ns (capture timestamp to end of processing and injection)\n",
+		       "latency p50 / p99", lathist_quantile(&lat->all, 0.5), lathist_quantile(&lat->all, 0.99));
+		printf("%-24s %.0f / %.0f ns (p50: hit / slow path)\n", "hit / slow latency", lathist_quantile(&lat->hit, 0.5),
+		       lathist_quantile(&lat->slow, 0.5));
+	}
+	if (res.inject_errors)
+		cli_error("%s: %llu frames could not be sent (first: %s)", o->c.out, (unsigned long long)res.inject_errors,
+			  res.inject_error);
+	if (code == EXIT_OK && o->sh.mode == ENGINE_SHADOW && es.divergent_packets)
+		code = EXIT_DIVERGED;
+	code = cli_run_end(&c.run, status, code);
+	free(lat);
+	shaper_fini(&sh);
+	return code;
+}
+
+static int replay(struct hil_opts *o)
+{
+	if (!o->c.out || !o->trace) {
+		cli_error("hil replay: --out IF and a TRACE are required");
+		return EXIT_USAGE;
+	}
+	struct errbuf eb = { "" };
+	struct hil_result res;
+	cli_catch_signals();
+	int rc = hil_replay(&o->c, o->trace, &res, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		return cli_exit_code(rc);
+	}
+	if (!o->quiet) {
+		print_u("sent", res.sent);
+		print_u("inject_errors", res.inject_errors);
+		printf("%-24s %.6f\n%-24s %.0f\n", "seconds", res.seconds, "rate_pps",
+		       res.seconds > 0 ? (double)res.sent / res.seconds : 0);
+		printf("%-24s %.0f\n%-24s %.0f\n%-24s %.0f\n", "send_error_p50_ns", res.send_error_p50_ns,
+		       "send_error_p99_ns", res.send_error_p99_ns, "send_error_max_ns", res.send_error_max_ns);
+		printf("%-24s %.4f\n", "drift_percent", res.drift * 100);
+	}
+	if (res.inject_errors)
+		cli_error("%s: %llu frames could not be sent (first: %s)", o->c.out, (unsigned long long)res.inject_errors,
+			  res.inject_error);
+	return res.interrupted ? EXIT_RUNTIME : EXIT_OK;
+}
+
+static int capture(struct hil_opts *o)
+{
+	if (!o->c.in) {
+		cli_error("hil capture: --in IF is required");
+		return EXIT_USAGE;
+	}
+	struct errbuf eb = { "" };
+	struct hil_result res;
+	cli_catch_signals();
+	int rc = hil_capture(&o->c, &res, &eb);
+	if (!o->quiet) {
+		print_u("packets", res.packets);
+		print_u("bytes", res.bytes);
+		print_u("capture_received", res.capture_received);
+		print_u("capture_dropped", res.capture_dropped);
+	}
+	if (rc) {
+		cli_error("%s (the %llu packets before are kept)", eb.msg, (unsigned long long)res.packets);
+		return res.started ? EXIT_RUNTIME : cli_exit_code(rc);
+	}
+	return res.interrupted ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int hil_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, hil_usage, shaper_usage);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf(hil_usage, shaper_usage);
+		return EXIT_OK;
+	}
+	struct hil_opts o;
+	int rc = parse(argc - 1, argv + 1, &o);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (strcmp(argv[1], "forward") == 0)
+		return forward(&o, argc, argv);
+	if (strcmp(argv[1], "replay") == 0)
+		return replay(&o);
+	if (strcmp(argv[1], "capture") == 0)
+		return capture(&o);
+	cli_error("hil: unknown mode '%s' (forward, replay, capture)", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,268 @@
+/* shaper: the one shaper setup (see shaper.h). */
+#include "shaper.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/recorder.h"
+#include "core/route.h"
+#include "models/registry.h"
+#include "sim/scenario.h"
+
+const char shaper_usage[] =
+	"  shaper (the same for replay, replay --timed, sim and hil forward):\n"
+	"  --mode M            baseline | precraft (default) | shadow (both paths, count divergences)\n"
+	"  --predictor NAME    predictor for pre-crafting (default: last; see 'precraft predictors')\n"
+	"  --model-file FILE   model file handed to the predictor (from 'precraft train')\n"
+	"  --min-confidence X  build only predictions at least this confident, 0..1 (default 0)\n"
+	"  --policy P          pre-building policy: off, static (default) or adaptive\n"
+	"  --routes FILE       route table (default: default.routes shipped with precraft)\n"
+	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
+	"  --flows N           flow table capacity (default 65536)\n"
+	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"
+	"  --pool-mb N         pre-built packet pool budget in MiB (default 64)\n"
+	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams)\n";
+
+enum {
+	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
+};
+
+static const struct option shaper_options[] = {
+	{ "mode", required_argument, 0, SO_MODE },        { "predictor", required_argument, 0, SO_PRED },
+	{ "model-file", required_argument, 0, SO_MODEL }, { "min-confidence", required_argument, 0, SO_CONF },
+	{ "policy", required_argument, 0, SO_POLICY },    { "routes", required_argument, 0, SO_ROUTES },
+	{ "snat", required_argument, 0, SO_SNAT },        { "flows", required_argument, 0, SO_FLOWS },
+	{ "idle-s", required_argument, 0, SO_IDLE },      { "pool-mb", required_argument, 0, SO_POOL },
+	{ "seed", required_argument, 0, SO_SEED },        { 0, 0, 0, 0 },
+};
+
+void shaper_opts_defaults(struct shaper_opts *o)
+{
+	struct engine_cfg d;
+	engine_cfg_defaults(&d);
+	memset(o, 0, sizeof *o);
+	o->mode = d.mode;
+	o->predictor = "last";
+	o->policy = d.policy.kind;
+	o->min_confidence = d.min_confidence;
+	o->flows = d.flow_capacity;
+	o->idle_s = (double)d.flow_idle_ns / 1e9;
+	o->pool_mb = d.pool_budget >> 20;
+}
+
+bool shaper_options_join(const struct option *own, struct option *out, size_t cap)
+{
+	size_t n = 0;
+	for (const struct option *p = own; p->name; p++) {
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = *p;
+	}
+	for (const struct option *p = shaper_options; p->name; p++) {
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = *p;
+	}
+	memset(&out[n], 0, sizeof out[n]);
+	return true;
+}
+
+int shaper_option(int c, const char *arg, struct shaper_opts *o)
+{
+	uint64_t u;
+	double d;
+	uint8_t a4[4];
+	switch (c) {
+	case SO_MODE:
+		if (engine_mode_parse(arg, &o->mode)) {
+			cli_error("--mode: '%s' is not one of baseline, precraft, shadow", arg);
+			return -1;
+		}
+		o->has_mode = true;
+		return 1;
+	case SO_PRED:
+		if (!models_find(arg)) {
+			cli_error("--predictor: unknown predictor '%s' (see 'precraft predictors')", arg);
+			return -1;
+		}
+		o->predictor = arg;
+		o->has_predictor = true;
+		return 1;
+	case SO_MODEL:
+		o->model_file = arg;
+		o->has_model_file = true;
+		return 1;
+	case SO_CONF:
+		if (!cli_double("--min-confidence", arg, 0, 1, &d))
+			return -1;
+		o->min_confidence = (float)d;
+		o->has_min_confidence = true;
+		return 1;
+	case SO_POLICY: {
+		int k = policy_kind_parse(arg);
+		if (k < 0) {
+			cli_error("--policy: expected off, static or adaptive, not '%s'", arg);
+			return -1;
+		}
+		o->policy = (enum policy_kind)k;
+		o->has_policy = true;
+		return 1;
+	}
+	case SO_ROUTES:
+		o->routes = arg;
+		o->has_routes = true;
+		return 1;
+	case SO_SNAT:
+		if (inet_pton(AF_INET, arg, a4) != 1) {
+			cli_error("--snat: '%s' is not an IPv4 address", arg);
+			return -1;
+		}
+		o->snat = arg;
+		o->has_snat = true;
+		return 1;
+	case SO_FLOWS:
+		if (!cli_u64("--flows", arg, 1, 100000000, &o->flows))
+			return -1;
+		o->has_flows = true;
+		return 1;
+	case SO_IDLE:
+		if (!cli_double("--idle-s", arg, 0, 1e6, &o->idle_s))
+			return -1;
+		o->has_idle_s = true;
+		return 1;
+	case SO_POOL:
+		if (!cli_u64("--pool-mb", arg, 2, 1 << 20, &u))
+			return -1;
+		o->pool_mb = u;
+		o->has_pool_mb = true;
+		return 1;
+	case SO_SEED:
+		if (!cli_u64("--seed", arg, 0, UINT64_MAX, &o->seed))
+			return -1;
+		o->has_seed = true;
+		return 1;
+	}
+	return 0;
+}
+
+void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, struct shaper_paths *paths)
+{
+	shaper_opts_defaults(o);
+	o->mode = (enum engine_mode)scn->mode;
+	o->predictor = scn->predictor;
+	if (scn->model_file[0]) {
+		scenario_resolve(scn, scn->model_file, paths->model_file, sizeof paths->model_file);
+		o->model_file = paths->model_file;
+	}
+	if (strcmp(scn->routes, "default") != 0) {
+		scenario_resolve(scn, scn->routes, paths->routes, sizeof paths->routes);
+		o->routes = paths->routes;
+	}
+	o->policy = (enum policy_kind)scn->policy;
+	o->min_confidence = (float)scn->min_confidence;
+	o->snat = scn->snat[0] ? scn->snat : NULL;
+	o->flows = scn->flows;
+	o->idle_s = scn->idle_s;
+	o->pool_mb = scn->pool_mb;
+	o->seed = scn->seed;
+}
+
+int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct errbuf *eb)
+{
+	char set[1200];
+	int rc = 0;
+#define SET(cond, ...)                                                         \
+	if (!rc && (cond)) {                                                   \
+		snprintf(set, sizeof set, __VA_ARGS__);                        \
+		rc = scenario_set(scn, set, eb);                               \
+	}
+	SET(o->has_mode, "shaper.mode=%s", engine_mode_name(o->mode));
+	SET(o->has_predictor, "shaper.predictor=%s", o->predictor);
+	SET(o->has_model_file, "shaper.model_file=%s", o->model_file);
+	SET(o->has_routes, "shaper.routes=%s", o->routes);
+	SET(o->has_policy, "policy.kind=%s", policy_kind_name(o->policy));
+	SET(o->has_min_confidence, "shaper.min_confidence=%g", o->min_confidence);
+	SET(o->has_snat, "shaper.snat=%s", o->snat);
+	SET(o->has_flows, "shaper.flows=%llu", (unsigned long long)o->flows);
+	SET(o->has_idle_s, "shaper.idle_s=%.17g", o->idle_s);
+	SET(o->has_pool_mb, "shaper.pool_mb=%llu", (unsigned long long)o->pool_mb);
+#undef SET
+	if (!rc && o->has_seed)
+		scn->seed = o->seed;
+	return rc;
+}
+
+int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *eb)
+{
+	memset(sh, 0, sizeof *sh);
+	const struct predictor_ops *pops = models_find(o->predictor);
+	if (!pops)
+		return err_set(eb, -ERR_FORMAT, "predictor: unknown predictor '%s' (see 'precraft predictors')",
+			       o->predictor);
+	if (o->routes) {
+		snprintf(sh->routes_path, sizeof sh->routes_path, "%s", o->routes);
+	} else if (!cli_find_data("default.routes", sh->routes_path, sizeof sh->routes_path)) {
+		return err_set(eb, -ERR_IO, "no route table found: give one with --routes FILE or set PRECRAFT_DATA");
+	}
+	int rc = route_table_create(&sh->routes);
+	if (rc)
+		return err_set(eb, rc, "out of memory");
+	if ((rc = route_load_file(sh->routes, sh->routes_path, eb)) != 0) {
+		shaper_fini(sh);
+		return rc;
+	}
+	struct engine_cfg *c = &sh->cfg;
+	engine_cfg_defaults(c);
+	c->mode = o->mode;
+	c->predictor = pops;
+	c->model_file = o->model_file;
+	c->min_confidence = o->min_confidence;
+	policy_cfg_kind(&c->policy, o->policy);
+	c->routes = sh->routes;
+	c->flow_capacity = (size_t)o->flows;
+	c->flow_idle_ns = (uint64_t)(o->idle_s * 1e9 + 0.5);
+	c->pool_budget = (size_t)o->pool_mb << 20;
+	c->seed = o->seed;
+	if (o->snat) {
+		if (inet_pton(AF_INET, o->snat, c->snat_addr) != 1) {
+			shaper_fini(sh);
+			return err_set(eb, -ERR_FORMAT, "snat: '%s' is not an IPv4 address", o->snat);
+		}
+		c->snat = true;
+	}
+	return 0;
+}
+
+void shaper_fini(struct shaper *sh)
+{
+	route_table_destroy(sh->routes);
+	sh->routes = NULL;
+}
+
+void shaper_record_file(const struct recorder *r, const char *name, const char *path)
+{
+	char hex[65], key[96];
+	if (!path || !cli_file_sha256(path, hex))
+		return;
+	snprintf(key, sizeof key, "%s_sha256", name);
+	rec_param(r, key, hex);
+}
+
+void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, const struct recorder *r)
+{
+	rec_param(r, "mode", engine_mode_name(o->mode));
+	rec_param(r, "predictor", o->predictor);
+	rec_param(r, "model_file", o->model_file ? o->model_file : "");
+	rec_param(r, "policy", policy_kind_name(o->policy));
+	rec_param(r, "routes", sh->routes_path);
+	rec_paramf(r, "min_confidence", "%g", o->min_confidence);
+	rec_param(r, "snat", o->snat ? o->snat : "");
+	rec_paramf(r, "flows", "%llu", (unsigned long long)o->flows);
+	rec_paramf(r, "idle_s", "%g", o->idle_s);
+	rec_paramf(r, "pool_mb", "%llu", (unsigned long long)o->pool_mb);
+	rec_paramf(r, "seed", "%llu", (unsigned long long)o->seed);
+	shaper_record_file(r, "routes", sh->routes_path);
+	shaper_record_file(r, "model_file", o->model_file);
+}

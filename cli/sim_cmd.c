@@ -1,0 +1,206 @@
+/* sim_cmd: `precraft sim SCENARIO.ini`, and the simulator run that `replay --timed` shares.
+ *
+ * The scenario is read, --set and the shaper options applied over it, then the one shaper
+ * setup (shaper.h) turns its shaper keys into the engine's configuration, and sim_run()
+ * (sim/model.h) runs it into the results store. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "run.h"
+#include "shaper.h"
+#include "sim/model.h"
+#include "sim/scenario.h"
+
+const char sim_usage[] =
+	"usage: precraft sim SCENARIO.ini [options]\n"
+	"  Runs the discrete-event simulation of a scenario (scenarios/README.md lists every key).\n"
+	"  --set SECTION.KEY=VALUE   override a key (repeatable), e.g. --set link.in.loss_p=0.01\n"
+	"  --db FILE                 results database (default results.db)\n"
+	"  --run N                   run number (replications of one seed); --seed N sets run.seed\n"
+	"  --quiet                   print nothing but errors\n"
+	"  --keys                    print every scenario key (Markdown) and exit\n"
+	"%s"
+	"  The shaper options override the scenario's keys of the same names (shaper.*, policy.kind).\n"
+	"Exit: 0 done, 1 runtime failure or interrupted (results kept), 2 bad usage or input.\n";
+
+static void put_param(void *arg, const char *name, const char *value)
+{
+	rec_param(arg, name, value);
+}
+
+static void on_progress(void *arg, uint64_t sim_ns, uint64_t stop_ns, uint64_t packets)
+{
+	cli_progress_update(arg, sim_ns, stop_ns, packets);
+}
+
+static void print_summary(const struct sim_summary *sum, const char *status, const struct cli_run *run)
+{
+	printf("run                    %lld (%s)%s%s\n", (long long)run->id, status, run->db ? " in " : "",
+	       run->db ? run->db : "");
+	printf("simulated              %.6f s in %.3f s (%llu events)\n", sum->sim_seconds, sum->wall_seconds,
+	       (unsigned long long)sum->events);
+	printf("packets                %llu sent, %llu through the shaper, %llu delivered\n",
+	       (unsigned long long)sum->source_packets, (unsigned long long)sum->packets_in,
+	       (unsigned long long)sum->sink_packets);
+	printf("flows                  %llu\n", (unsigned long long)sum->flows);
+	printf("hits                   %llu (strict %llu), misses %llu (late %llu)\n", (unsigned long long)sum->hits,
+	       (unsigned long long)sum->strict_hits, (unsigned long long)sum->misses, (unsigned long long)sum->late);
+	printf("crafted / wasted       %llu / %llu\n", (unsigned long long)sum->crafted, (unsigned long long)sum->wasted);
+	printf("shaper latency p50/p99 %.0f / %.0f ns, queueing + processing (baseline %.0f / %.0f ns)\n",
+	       sum->latency_p50_ns, sum->latency_p99_ns, sum->baseline_latency_p50_ns, sum->baseline_latency_p99_ns);
+	printf("end-to-end delay mean  %.0f ns, source to sink (links included)\n", sum->e2e_delay_mean_ns);
+	if (run->db)
+		printf("query                  sqlite3 %s \"SELECT name, value FROM scalar WHERE run_id = %lld\"\n", run->db,
+		       (long long)run->id);
+}
+
+int sim_cmd_run(const struct scenario *scn, const char *db, int argc, char **argv, bool quiet)
+{
+	struct errbuf eb = { "" };
+	struct shaper_opts so;
+	struct shaper_paths paths;
+	shaper_from_scenario(scn, &so, &paths);
+	struct shaper sh;
+	int rc = shaper_setup(&so, &sh, &eb);
+	char costs[2048];
+	if (!rc) {
+		if (strcmp(scn->costs, "default") == 0) {
+			if (!cli_find_data("default.costs", costs, sizeof costs))
+				rc = err_set(&eb, -ERR_IO,
+					     "no default cost profile found: set shaper.costs (see 'precraft calibrate')");
+		} else {
+			scenario_resolve(scn, scn->costs, costs, sizeof costs);
+		}
+	}
+	if (rc) {
+		cli_error("%s", eb.msg);
+		shaper_fini(&sh);
+		return cli_exit_code(rc);
+	}
+	struct cli_run run;
+	int code = cli_run_begin(&run, db, argc, argv, scn->seed, scn->run);
+	if (code) {
+		shaper_fini(&sh);
+		return code;
+	}
+	scenario_each(scn, put_param, &run.rec);
+	shaper_record_file(&run.rec, "scenario", scn->path[0] ? scn->path : NULL);
+	shaper_record_file(&run.rec, "routes", sh.routes_path);
+	shaper_record_file(&run.rec, "costs", costs);
+	shaper_record_file(&run.rec, "model_file", so.model_file);
+	for (unsigned i = 0; i < scn->n_src; i++)
+		if (scn->src[i].type == SCN_SRC_TRACE) {
+			char name[64], path[2 * SCN_PATH];
+			snprintf(name, sizeof name, "source.%s.file", scn->src[i].name);
+			scenario_resolve(scn, scn->src[i].file, path, sizeof path);
+			shaper_record_file(&run.rec, name, path);
+		}
+	cli_catch_signals();
+	struct cli_progress pr;
+	cli_progress_start(&pr, quiet);
+	struct sim_opts o = { .engine = &sh.cfg, .costs_path = costs, .rec = &run.rec, .interrupted = &cli_stop,
+			      .progress = on_progress, .progress_arg = &pr };
+	struct sim_summary sum;
+	rc = sim_run(scn, &o, &sum, &eb);
+	cli_progress_end(&pr);
+	const char *status = "complete";
+	if (rc) {
+		cli_error("%s", eb.msg);
+		code = cli_exit_code(rc);
+		status = "failed";
+	} else if (sum.interrupted) {
+		status = "interrupted";
+		code = EXIT_RUNTIME;
+	}
+	int64_t id = run.id;
+	code = cli_run_end(&run, status, code);
+	if (!quiet && !rc) {
+		run.id = id;
+		print_summary(&sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run);
+	}
+	if (sum.interrupted)
+		cli_error("interrupted at %.6f s simulated; the run is marked interrupted, results kept", sum.sim_seconds);
+	shaper_fini(&sh);
+	return code;
+}
+
+int sim_main(int argc, char **argv)
+{
+	enum { O_SET = 256, O_DB, O_RUN, O_QUIET, O_HELP, O_KEYS };
+	static const struct option own[] = {
+		{ "set", required_argument, 0, O_SET },   { "db", required_argument, 0, O_DB },
+		{ "run", required_argument, 0, O_RUN },   { "quiet", no_argument, 0, O_QUIET },
+		{ "help", no_argument, 0, O_HELP },       { "keys", no_argument, 0, O_KEYS },
+		{ 0, 0, 0, 0 },
+	};
+	struct option lo[40];
+	if (!shaper_options_join(own, lo, sizeof lo / sizeof lo[0]))
+		return EXIT_RUNTIME;
+	const char *db = "results.db", *sets[256];
+	int n_sets = 0, c, r;
+	bool quiet = false, have_run = false;
+	uint64_t run = 0;
+	struct shaper_opts so;
+	shaper_opts_defaults(&so);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if ((r = shaper_option(c, optarg, &so)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		switch (c) {
+		case O_SET:
+			if (n_sets == 256) {
+				cli_error("--set: at most 256");
+				return EXIT_USAGE;
+			}
+			sets[n_sets++] = optarg;
+			break;
+		case O_DB: db = optarg; break;
+		case O_RUN:
+			if (!cli_u64("--run", optarg, 0, 1000000000, &run))
+				return EXIT_USAGE;
+			have_run = true;
+			break;
+		case O_QUIET: quiet = true; break;
+		case 'h':
+		case O_HELP:
+			printf(sim_usage, shaper_usage);
+			return EXIT_OK;
+		case O_KEYS:
+			scenario_print_keys(stdout);
+			return EXIT_OK;
+		default:
+			cli_error("sim: unknown or incomplete option '%s' (see 'precraft sim --help')", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cli_positional("sim", argc - optind))
+		return EXIT_USAGE;
+	struct scenario *scn = malloc(sizeof *scn);
+	if (!scn)
+		return EXIT_RUNTIME;
+	scenario_defaults(scn);
+	struct errbuf eb = { "" };
+	int rc = scenario_load(scn, argv[optind], &eb);
+	for (int i = 0; !rc && i < n_sets; i++)
+		rc = scenario_set(scn, sets[i], &eb);
+	if (!rc)
+		rc = shaper_to_scenario(&so, scn, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		free(scn);
+		return EXIT_USAGE;
+	}
+	if (have_run)
+		scn->run = run;
+	int code = sim_cmd_run(scn, db, argc, argv, quiet);
+	free(scn);
+	return code;
+}

@@ -1,0 +1,113 @@
+/* lathist: log-linear latency histograms (see lathist.h). */
+#include "lathist.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "recorder.h"
+
+void lathist_init(struct lathist *h)
+{
+	memset(h, 0, sizeof *h);
+}
+
+/* The bin from the bits of 'ns' instead of a search. */
+static unsigned bin_of(uint64_t ns)
+{
+	if (!ns)
+		return 0;
+	unsigned e = 63u - (unsigned)__builtin_clzll(ns);
+	uint64_t j = e >= 5 ? (ns >> (e - 5)) & 31u : ((ns - (1ull << e)) << 5) >> e;
+	unsigned b = 1 + e * LATHIST_PER_OCTAVE + (unsigned)j;
+	return b < LATHIST_BINS ? b : LATHIST_BINS - 1;
+}
+
+void lathist_add(struct lathist *h, uint64_t ns)
+{
+	h->bin[bin_of(ns)]++;
+	if (!h->n || ns < h->min_ns)
+		h->min_ns = ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	h->n++;
+	h->sum_ns += (double)ns;
+}
+
+void lathist_bin_range(unsigned i, double *lo, double *hi)
+{
+	if (i == 0) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	unsigned e = (i - 1) / LATHIST_PER_OCTAVE, j = (i - 1) % LATHIST_PER_OCTAVE;
+	*lo = ldexp(1.0 + (double)j / LATHIST_PER_OCTAVE, (int)e);
+	*hi = ldexp(1.0 + (double)(j + 1) / LATHIST_PER_OCTAVE, (int)e);
+}
+
+double lathist_quantile(const struct lathist *h, double q)
+{
+	if (!h->n)
+		return 0;
+	/* Nearest rank: the ceil(q n)-th smallest sample, at least the first. */
+	double r = ceil(q * (double)h->n);
+	uint64_t rank = r < 1 ? 1 : r > (double)h->n ? h->n : (uint64_t)r;
+	uint64_t acc = 0;
+	for (unsigned i = 0; i < LATHIST_BINS; i++) {
+		acc += h->bin[i];
+		if (acc >= rank) {
+			double lo, hi;
+			lathist_bin_range(i, &lo, &hi);
+			double mid = i == 0 ? 0 : (lo + hi) / 2;
+			if (mid < (double)h->min_ns)
+				mid = (double)h->min_ns;
+			if (mid > (double)h->max_ns)
+				mid = (double)h->max_ns;
+			return mid;
+		}
+	}
+	return (double)h->max_ns;
+}
+
+double lathist_mean(const struct lathist *h)
+{
+	return h->n ? h->sum_ns / (double)h->n : 0;
+}
+
+void latency_set_init(struct latency_set *ls)
+{
+	lathist_init(&ls->all);
+	lathist_init(&ls->hit);
+	lathist_init(&ls->slow);
+	lathist_init(&ls->baseline);
+}
+
+static int record_bins(const struct lathist *h, const char *name, const struct recorder *r)
+{
+	int first = 0;
+	for (unsigned i = 0; i < LATHIST_BINS; i++) {
+		if (!h->bin[i])
+			continue;
+		double lo, hi;
+		lathist_bin_range(i, &lo, &hi);
+		int rc = rec_histogram(r, name, lo, hi, h->bin[i]);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
+int latency_set_record(const struct latency_set *ls, const struct recorder *r)
+{
+	int first = 0, rc;
+#define LATHIST__REC(name, value)                                              \
+	if ((rc = rec_scalar(r, #name, (value))) != 0 && !first)                \
+		first = rc;
+	LATENCY_SCALAR_MAP(LATHIST__REC)
+#undef LATHIST__REC
+	if ((rc = record_bins(&ls->all, "latency", r)) != 0 && !first)
+		first = rc;
+	if ((rc = record_bins(&ls->baseline, "baseline_latency", r)) != 0 && !first)
+		first = rc;
+	return first;
+}

@@ -1,0 +1,69 @@
+/* runner: the shaper and its traffic on real interfaces.
+ *
+ *   forward  the device under test: captures on one interface, runs every packet through the
+ *            engine, injects what it transmits on the other; measures each packet's latency
+ *            from the kernel's capture timestamp to the end of its processing (injection
+ *            included) into the runner's latency set (core/lathist.h), without allocating.
+ *   replay   a traffic generator: sends a capture's frames, each at its absolute time from the
+ *            first (sleeping to just before it, then spinning), so errors do not add up as they
+ *            do when sleeping delta by delta; measures its own send-time error.
+ *   capture  a sink: counts what arrives, optionally writing it to a capture file.
+ *
+ * Every mode stops by count or duration, or when '*stop' is set (Ctrl-C), and keeps what it
+ * measured.  Handles are opened first; then 'user' (when set) drops root, as tcpdump -Z does,
+ * and 'ready' (when set) is created once capturing. */
+#ifndef PRECRAFT_HIL_RUNNER_H
+#define PRECRAFT_HIL_RUNNER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct engine_cfg;
+struct engine_stats;
+struct latency_set;
+
+enum hil_inject { HIL_INJECT_PCAP, HIL_INJECT_LIBNET };
+
+struct hil_cfg {
+	const char *in, *out;      /* interfaces */
+	enum hil_inject inject;
+	uint64_t count;            /* packets (forward, capture) or frames sent (replay); 0 = no limit */
+	double duration_s;         /* 0 = no limit */
+	const char *user, *ready, *write;
+	/* replay */
+	double speed, pps;         /* pps 0: the capture's own timing, scaled by 'speed' */
+	bool topspeed;
+	uint64_t loop;             /* passes over the capture; 0 = until count, duration or Ctrl-C */
+	volatile sig_atomic_t *stop;
+};
+
+/* What a mode measured; every field its own, zero where it does not apply. */
+struct hil_result {
+	uint64_t packets, bytes;   /* captured (forward, capture) */
+	uint64_t sent, inject_errors;
+	uint64_t capture_received, capture_dropped;
+	double seconds;
+	bool started;              /* the handles were open and the mode ran */
+	bool interrupted;
+	char inject_error[ERR_MSG_LEN]; /* the first injection error */
+	/* replay */
+	double send_error_p50_ns, send_error_p99_ns, send_error_max_ns, drift;
+};
+
+/* Runs the engine configured by 'ecfg' (its tx is the runner's; flow_end and the rest are the
+ * caller's) between c->in and c->out.  Returns 0, or a negative ERR_*: -ERR_NOTFOUND or -ERR_IO
+ * before anything ran (a missing interface, no permission), or -ERR_IO when capture failed
+ * part way ('res', 'lat' and 'es' hold what came before). */
+int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency_set *lat, struct engine_stats *es,
+		struct hil_result *res, struct errbuf *eb) WARN_UNUSED;
+
+/* Sends capture 'trace' (any format traces/trace.h reads) on c->out. */
+int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *res, struct errbuf *eb) WARN_UNUSED;
+
+/* Counts what arrives on c->in (and writes it to c->write when set). */
+int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *eb) WARN_UNUSED;
+
+#endif
