@@ -53,7 +53,7 @@ APP_OBJ  := $(call obj,$(APP_SRC))
 CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: FORCE all deps test check unit integration demo bench install clean
+.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean
 all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
 
 deps:
@@ -88,12 +88,21 @@ TEST_CLI_OBJ := $(call obj,cli/cli.c cli/shaper.c)
 $(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
 
-# The whole suite runs on a sanitizer build in its own directory.
+# The whole suite runs on a sanitizer build in its own directory, then the bad-input part under
+# valgrind on the release build (memcheck sees uninitialised reads the sanitizers cannot), then
+# the layer check.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san check
+	@$(MAKE) --no-print-directory BUILD=build build/precraft
+	PRECRAFT=build/precraft sh tests/valgrind.sh
+	@$(MAKE) --no-print-directory check-layers
 check: $(BUILD)/run_tests $(BUILD)/precraft
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
+
+# The #include lines against DESIGN.md's layout table.
+check-layers:
+	@sh scripts/check-layers.sh
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)/precraft

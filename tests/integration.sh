@@ -3,18 +3,7 @@
 # Run from the project root with PRECRAFT set to the binary (make check does this).
 # Prints one line per check and closes with "N passed, N failed".
 set -u
-PRECRAFT=${PRECRAFT:-build/precraft}
-TMP=$(mktemp -d /tmp/precraft-it.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT INT TERM
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { # check NAME COMMAND... : passes when the command exits 0
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. tests/lib.sh
 
 # 1. Byte-for-byte equivalence of baseline and pre-crafting egress; shadow finds no divergence.
 for t in $(cat tests/data/golden.list); do
@@ -41,7 +30,6 @@ done
 # 2. The egress is a capture other tools read: tcpdump counts what precraft says it sent.
 "$PRECRAFT" replay traces/ndpi-fix.pcap --egress "$TMP/fix.pcap" > "$TMP/fix.txt"
 sent=$(awk '$1 == "packets_out" { print $2 }' "$TMP/fix.txt")
-count() { tcpdump --count -r "$1" 2>/dev/null | awk '/packets/ { print $1 }'; }
 read_back=$(count "$TMP/fix.pcap")
 check "tcpdump reads the egress ($read_back of $sent packets)" [ "$sent" -gt 0 ] && [ "$read_back" -eq "$sent" ]
 
@@ -54,48 +42,8 @@ cp traces/ndpi-fix.pcap "$TMP/misnamed.pcapng"
 check "the file name's extension does not matter" cmp -s "$TMP/fix.pcap" "$TMP/fixmis.pcap"
 check "pcapng capture replays" "$PRECRAFT" replay traces/sanders-http_espn.pcapng --quiet
 
-# 4. Malformed captures: exit 0 or 2, at most one line on stderr, no sanitizer report, and
-#    the packets before the damage are kept.
-for m in traces/malformed/*; do
-	"$PRECRAFT" replay "$m" --egress "$TMP/mal.pcap" > "$TMP/mal.out" 2> "$TMP/mal.err"
-	rc=$?
-	lines=$(wc -l < "$TMP/mal.err")
-	if { [ $rc -eq 0 ] || [ $rc -eq 2 ]; } && [ "$lines" -le 1 ] && ! grep -q Sanitizer "$TMP/mal.err"; then
-		ok "malformed $(basename "$m"): exit $rc, $(cat "$TMP/mal.err")"
-	else
-		bad "malformed $(basename "$m"): exit $rc, $lines stderr lines"
-		cat "$TMP/mal.err"
-	fi
-done
-"$PRECRAFT" replay traces/malformed/markofu-http-fault-post.pcap --egress "$TMP/cut.pcap" > /dev/null 2>&1
-kept=$(count "$TMP/cut.pcap")
-check "a capture cut short keeps the 25 packets before the cut" [ "$kept" -eq 25 ]
-
-# 5. Usage errors: one line naming the problem, exit 2.
-expect_usage() { # expect_usage NAME PATTERN ARGS...
-	name=$1
-	pat=$2
-	shift 2
-	"$PRECRAFT" "$@" > /dev/null 2> "$TMP/err"
-	rc=$?
-	if [ $rc -eq 2 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q -- "$pat" "$TMP/err"; then
-		ok "usage error: $name"
-	else
-		bad "usage error: $name (exit $rc: $(cat "$TMP/err"))"
-	fi
-}
-expect_usage "no such capture" "cannot open" replay /nonexistent.pcap
-expect_usage "not a capture" "not a readable capture" replay Makefile
-expect_usage "bad mode" "--mode" replay traces/ndpi-fix.pcap --mode fast
-expect_usage "unknown option" "unknown or incomplete option" replay traces/ndpi-fix.pcap --bogus
-expect_usage "two traces" "expected one TRACE" replay traces/ndpi-fix.pcap traces/ndpi-ocs.pcap
-expect_usage "bad number" "--flows" replay traces/ndpi-fix.pcap --flows 12x
-expect_usage "unknown predictor" "unknown predictor" replay traces/ndpi-fix.pcap --predictor oracle
-expect_usage "unknown command" "unknown command" frobnicate
-printf '0.0.0.0/0 00:00:5e:00:53:01\n10.0.0.0/8 nonsense\n' > "$TMP/bad.routes"
-expect_usage "bad route file names file:line" "bad.routes:2: bad next-hop MAC" replay traces/ndpi-fix.pcap --routes "$TMP/bad.routes"
-"$PRECRAFT" replay traces/ndpi-fix.pcap --egress /nonexistent-dir/x.pcap > /dev/null 2>&1
-check "unwritable egress is a usage error" [ $? -eq 2 ]
+# 4, 5. Malformed captures and bad input (shared with the valgrind pass).
+. tests/bad_input.sh
 
 # 6. No route: packets are dropped and counted, the run still succeeds.
 printf '10.0.0.0/8 00:00:5e:00:53:01\n' > "$TMP/narrow.routes"
@@ -151,12 +99,6 @@ h1=$(dump "$TMP/det1.db") h2=$(dump "$TMP/det2.db") h3=$(dump "$TMP/det3.db")
 check "same scenario and seed: identical results ($h1 = $h2)" [ "$h1" = "$h2" ]
 check "another run number: other results ($h3)" [ "$h1" != "$h3" ]
 
-# Scenario errors: one line with file:line, exit 2.
-printf '[run]\nseed = 1\n[link.in]\nloss_p = 1.5\n' > "$TMP/bad.ini"
-expect_usage "bad scenario value names file:line" "bad.ini:4: bad value '1.5' for link.in.loss_p" sim "$TMP/bad.ini" --db "$TMP/x.db"
-printf '[run]\nsead = 1\n' > "$TMP/bad2.ini"
-expect_usage "unknown scenario key names file:line" "bad2.ini:2: unknown key 'sead'" sim "$TMP/bad2.ini" --db "$TMP/x.db"
-expect_usage "bad --set" "--set shaper.flows=0" sim scenarios/default.ini --set shaper.flows=0 --db "$TMP/x.db"
 "$PRECRAFT" sim --keys > "$TMP/keys.md"
 check "scenarios/README.md documents every key" sh -c "tail -n +\$(( \$(wc -l < scenarios/README.md) - \$(wc -l < '$TMP/keys.md') + 1 )) scenarios/README.md | cmp -s - '$TMP/keys.md'"
 
@@ -196,7 +138,6 @@ check "replay --db and --timed land as complete runs" sh -c "[ \"\$(sqlite3 '$TM
 "$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap --models last,header --db "$TMP/eval.db" > "$TMP/eval.txt"
 check "eval: one run per model and trace, with the required scalars" sh -c "[ \"\$(sqlite3 '$TMP/eval.db' \"SELECT count(*) FROM scalar WHERE name IN ('size_exact_acc','size_class_acc','header_full_acc','packet_full_acc','precision','ns_per_prediction','packets_scored')\")\" = 28 ]"
 check "eval prints a calibration table" grep -q "calibration (confidence -> header right)" "$TMP/eval.txt"
-expect_usage "eval with an unknown model" "unknown predictor 'oracle'" eval traces/ndpi-fix.pcap --models oracle
 
 # Every pre-building policy keeps the egress byte-identical: shadow mode finds no divergence.
 for pol in off static adaptive; do
@@ -206,14 +147,12 @@ for pol in off static adaptive; do
 	done
 	check "shadow, --policy $pol: 0 divergences on every golden capture" [ $div -eq 0 ]
 done
-expect_usage "an unknown policy" "expected off, static or adaptive" replay traces/ndpi-fix.pcap --policy eager
 # The adaptive policy in the simulator: its level per class lands as time series, its budgets as
 # scalars; under it the CPU spent over the baseline stays under the ceiling.
 "$PRECRAFT" sim scenarios/shaper-idle.ini --policy adaptive --set shaper.mode=shadow --db "$TMP/pol.db" --quiet
 check "sim --policy adaptive: levels per class stored as time series" sh -c "[ \"\$(sqlite3 '$TMP/pol.db' \"SELECT count(DISTINCT name) FROM vector WHERE name LIKE 'policy_level_%'\")\" = 3 ]"
 check "sim --policy adaptive: 0 divergences in shadow mode" sh -c "[ \"\$(sqlite3 '$TMP/pol.db' \"SELECT value FROM scalar WHERE name = 'divergent_packets'\")\" = 0.0 ]"
 check "sim --policy adaptive: extra CPU at most the 10 % ceiling" sh -c "[ \"\$(sqlite3 '$TMP/pol.db' \"SELECT value <= 0.1001 FROM scalar WHERE name = 'extra_cpu'\")\" = 1 ]"
-expect_usage "a bad policy port list names the key" "policy.high_ports" sim scenarios/shaper-idle.ini --set policy.high_ports=80,x
 
 # The trained predictor: train writes a model file that eval and replay read; anything that is
 # not exactly such a file is refused with one line.
@@ -225,10 +164,7 @@ check "training is deterministic (same captures, same model bytes)" cmp -s "$TMP
 check "eval --model-file stores the model file as a run parameter" sh -c "[ \"\$(sqlite3 '$TMP/evalml.db' \"SELECT count(*) FROM run_param WHERE name = 'model_file'\")\" = 1 ]"
 head -c 100 "$TMP/ml.model" > "$TMP/cut.model"
 expect_usage "a truncated model file" "model file" eval traces/ndpi-fix.pcap --models ml --model-file "$TMP/cut.model"
-expect_usage "a capture given as a model file" "not a precraft model file" eval traces/ndpi-fix.pcap --models ml --model-file traces/ndpi-fix.pcap
 expect_usage "replay with a corrupt model file" "model file" replay traces/ndpi-fix.pcap --predictor ml --model-file "$TMP/cut.model"
-expect_usage "train without -o" "-o FILE is required" train traces/ndpi-fix.pcap --model ml
-expect_usage "train an untrainable model" "model ml is required" train traces/ndpi-fix.pcap --model header -o "$TMP/x.model"
 
 # Pre-crafting with the header and trained predictors keeps the egress byte-identical.
 for t in $(cat tests/data/golden.list); do
@@ -268,7 +204,6 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	fi
 	check "hil/lab leaves no namespace behind" sh -c "! ip netns list | grep -q '^pc-'"
 	expect_usage "hil forward on a missing interface" "nosuch0: cannot open: no such interface" hil forward --in nosuch0 --out nosuch1
-	expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
 	if command -v setpriv > /dev/null; then
 		setpriv --reuid=nobody --regid=nogroup --clear-groups "$PRECRAFT" hil capture --in lo --duration 0.2 \
 			> /dev/null 2> "$TMP/perm.err"

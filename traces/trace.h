@@ -3,7 +3,9 @@
  * Reads pcap (either byte order, micro- or nanosecond) and pcapng, whatever the file's name
  * says, and gzip-compressed captures (detected by their magic, inflated into an anonymous
  * temporary file first, since libpcap reads only plain files).  Timestamps come as integer
- * nanoseconds.  Writes pcap files with nanosecond timestamps and Ethernet link type. */
+ * nanoseconds.  Writes pcap files with nanosecond timestamps, or pcapng when the file's name
+ * ends in ".pcapng".  This is the one offline capture reader and writer: sim, replay, eval,
+ * train, bench and hil replay all read through it. */
 #ifndef PRECRAFT_TRACE_H
 #define PRECRAFT_TRACE_H
 
@@ -35,7 +37,8 @@ void trace_close(struct trace *t);
 
 struct trace_writer;
 
-/* Creates pcap file 'path' for frames of 'linktype'.  Returns 0 or -ERR_IO with detail. */
+/* Creates capture file 'path' (pcapng when it ends in ".pcapng", else pcap) for frames of
+ * 'linktype'.  Returns 0 or -ERR_IO with detail. */
 int trace_writer_open(const char *path, int linktype, struct trace_writer **out, struct errbuf *eb) WARN_UNUSED;
 void trace_writer_put(struct trace_writer *w, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		      uint64_t t_ns);

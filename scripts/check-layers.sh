@@ -1,0 +1,65 @@
+#!/bin/sh
+# make check-layers: reads every #include line of the sources and fails when a folder uses one
+# that DESIGN.md's layout table (and README.md's copy of it) does not allow.
+#   core/      core/ and libc; analysis/ core/err.h and core/recorder.h, the interfaces it
+#              implements; traces/ core/; models/ core/ traces/; sim/ and hil/ core/ models/
+#              traces/; cli/ everything; tests and benchmarks everything.
+# Libraries: <pcap/pcap.h> only in traces/trace.c and hil/pcapio.c, <libnet.h> only in
+# hil/netio.c, <sqlite3.h> only in analysis/store.c, <sodium.h> only in cli/cli.c, GSL nowhere
+# in core/.
+# Prints one line per violation and "check-layers: N files, N violations".
+set -u
+cd "$(dirname "$0")/.."
+allowed() { # allowed FOLDER INCLUDED-PATH
+	case $1 in
+	cli | tests | bench | doc) return 0 ;;
+	esac
+	case $1:$2 in
+	*:"$1"/*) return 0 ;;
+	core:*) return 1 ;;
+	analysis:core/err.h | analysis:core/recorder.h) return 0 ;;
+	traces:core/*) return 0 ;;
+	models:core/* | models:traces/*) return 0 ;;
+	sim:core/* | sim:models/* | sim:traces/*) return 0 ;;
+	hil:core/* | hil:models/* | hil:traces/*) return 0 ;;
+	esac
+	return 1
+}
+lib_allowed() { # lib_allowed FILE HEADER
+	case $2 in
+	pcap.h | pcap/*) case $1 in traces/trace.c | hil/pcapio.c) return 0 ;; esac; return 1 ;;
+	libnet.h) [ "$1" = hil/netio.c ] ;;
+	sqlite3.h) [ "$1" = analysis/store.c ] ;;
+	sodium.h) [ "$1" = cli/cli.c ] ;;
+	gsl/*) case $1 in core/*) return 1 ;; esac; return 0 ;;
+	*) return 0 ;;
+	esac
+}
+# One awk pass prints "FILE<TAB>q|s<TAB>HEADER" for every include line; the shell judges them.
+files=$(find core models traces sim hil analysis cli tests bench -name '*.[ch]' | sort)
+bad=0
+tab=$(printf '\t')
+list=$(awk '
+	/^[ \t]*#[ \t]*include[ \t]*"/ { h = $0; sub(/^[^"]*"/, "", h); sub(/".*/, "", h); print FILENAME "\tq\t" h }
+	/^[ \t]*#[ \t]*include[ \t]*</ { h = $0; sub(/^[^<]*</, "", h); sub(/>.*/, "", h); print FILENAME "\ts\t" h }
+' $files)
+while IFS="$tab" read -r f kind inc; do
+	[ -n "$f" ] || continue
+	dir=${f%%/*}
+	case $f in *_test.c) dir=tests ;; esac
+	if [ "$kind" = q ]; then
+		# A name without a folder is the including file's own folder.
+		case $inc in */*) path=$inc ;; *) path=${f%/*}/$inc ;; esac
+		if ! allowed "$dir" "$path"; then
+			echo "$f: includes \"$inc\": $dir/ may not use ${path%%/*}/"
+			bad=$((bad + 1))
+		fi
+	elif ! lib_allowed "$f" "$inc"; then
+		echo "$f: includes <$inc>: only its adapter file may"
+		bad=$((bad + 1))
+	fi
+done <<EOF2
+$list
+EOF2
+echo "check-layers: $(echo "$files" | wc -l) files, $bad violations"
+[ "$bad" -eq 0 ]

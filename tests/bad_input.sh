@@ -1,0 +1,59 @@
+# tests/bad_input.sh: malformed captures and bad input, each one clear line and no crash.
+# Sourced (after tests/lib.sh) by integration.sh, under the sanitizers, and by valgrind.sh,
+# under valgrind, which sees the uninitialised reads the sanitizers cannot.
+
+# Malformed captures: exit 0 or 2, at most one line on stderr, no sanitizer or valgrind
+# report, and the packets before the damage are kept.
+for m in traces/malformed/*; do
+	pc replay "$m" --egress "$TMP/mal.pcap" > "$TMP/mal.out" 2> "$TMP/mal.err"
+	rc=$?
+	lines=$(wc -l < "$TMP/mal.err")
+	if { [ $rc -eq 0 ] || [ $rc -eq 2 ]; } && [ "$lines" -le 1 ] && ! grep -q Sanitizer "$TMP/mal.err"; then
+		ok "malformed $(basename "$m"): exit $rc, $(cat "$TMP/mal.err")"
+	else
+		bad "malformed $(basename "$m"): exit $rc, $lines stderr lines"
+		cat "$TMP/mal.err"
+	fi
+	pc replay "$m" --timed --db "$TMP/mal.db" --quiet > /dev/null 2> "$TMP/mal.err"
+	rc=$?
+	if { [ $rc -eq 0 ] || [ $rc -eq 2 ]; } && [ "$(wc -l < "$TMP/mal.err")" -le 1 ]; then
+		ok "malformed $(basename "$m"), timed: exit $rc"
+	else
+		bad "malformed $(basename "$m"), timed: exit $rc, $(cat "$TMP/mal.err")"
+	fi
+done
+pc replay traces/malformed/markofu-http-fault-post.pcap --egress "$TMP/cut.pcap" > /dev/null 2>&1
+kept=$(count "$TMP/cut.pcap")
+check "a capture cut short keeps the 25 packets before the cut" [ "$kept" -eq 25 ]
+
+# Usage and input errors: one line naming the problem, exit 2.
+expect_usage "no such capture" "cannot open" replay /nonexistent.pcap
+expect_usage "no such capture, with --db" "cannot open" replay /nonexistent.pcap --db "$TMP/none.db"
+expect_usage "not a capture" "not a readable capture" replay Makefile
+expect_usage "bad mode" "--mode" replay traces/ndpi-fix.pcap --mode fast
+expect_usage "unknown option" "unknown or incomplete option" replay traces/ndpi-fix.pcap --bogus
+expect_usage "two traces" "replay: expected 1 argument, got 2" replay traces/ndpi-fix.pcap traces/ndpi-ocs.pcap
+expect_usage "bad number" "--flows" replay traces/ndpi-fix.pcap --flows 12x
+expect_usage "bad seed" "--seed" replay traces/ndpi-fix.pcap --seed -1
+expect_usage "unknown predictor" "unknown predictor" replay traces/ndpi-fix.pcap --predictor oracle
+expect_usage "unknown command" "unknown command" frobnicate
+expect_usage "compare with one capture" "compare: expected 2 arguments, got 1" compare traces/ndpi-fix.pcap
+expect_usage "an unknown policy" "expected off, static or adaptive" replay traces/ndpi-fix.pcap --policy eager
+printf '0.0.0.0/0 00:00:5e:00:53:01\n10.0.0.0/8 nonsense\n' > "$TMP/bad.routes"
+expect_usage "bad route file names file:line" "bad.routes:2: bad next-hop MAC" replay traces/ndpi-fix.pcap --routes "$TMP/bad.routes"
+expect_usage "unwritable egress" "cannot write" replay traces/ndpi-fix.pcap --egress /nonexistent-dir/x.pcap
+printf '[run]\nseed = 1\n[link.in]\nloss_p = 1.5\n' > "$TMP/bad.ini"
+expect_usage "bad scenario value names file:line" "bad.ini:4: bad value '1.5' for link.in.loss_p" sim "$TMP/bad.ini" --db "$TMP/x.db"
+printf '[run]\nsead = 1\n' > "$TMP/bad2.ini"
+expect_usage "unknown scenario key names file:line" "bad2.ini:2: unknown key 'sead'" sim "$TMP/bad2.ini" --db "$TMP/x.db"
+expect_usage "bad --set" "--set shaper.flows=0" sim scenarios/default.ini --set shaper.flows=0 --db "$TMP/x.db"
+expect_usage "a bad policy port list names the key" "policy.high_ports" sim scenarios/shaper-idle.ini --set policy.high_ports=80,x --db "$TMP/x.db"
+expect_usage "eval with an unknown model" "unknown predictor 'oracle'" eval traces/ndpi-fix.pcap --models oracle
+expect_usage "a capture given as a model file" "not a precraft model file" eval traces/ndpi-fix.pcap --models ml --model-file traces/ndpi-fix.pcap
+printf 'precraft-model 1\ngarbage\n' > "$TMP/junk.model"
+expect_usage "replay with a corrupt model file" "model file" replay traces/ndpi-fix.pcap --predictor ml --model-file "$TMP/junk.model"
+expect_usage "train without -o" "-o FILE is required" train traces/ndpi-fix.pcap --model ml
+expect_usage "train an untrainable model" "model ml is required" train traces/ndpi-fix.pcap --model header -o "$TMP/x.model"
+expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
+expect_usage "hil replay --pps with --topspeed" "exclude each other" hil replay --out lo traces/ndpi-fix.pcap --pps 10 --topspeed
+expect_usage "hil forward with a bad model file" "model file" hil forward --in lo --out lo --predictor ml --model-file "$TMP/junk.model"
