@@ -168,9 +168,16 @@ void cli_progress_end(struct cli_progress *pr)
 		fputs("\r\033[K", stderr);
 }
 
-void cli_command_line(int argc, char **argv, char *out, size_t cap)
+static char command_line[4096] = "precraft";
+
+void cli_set_command_line(int argc, char **argv)
 {
-	size_t n = (size_t)snprintf(out, cap, "precraft");
-	for (int i = 0; i < argc && n < cap; i++)
-		n += (size_t)snprintf(out + n, cap - n, " %s", argv[i]);
+	size_t n = strlen(command_line);
+	for (int i = 1; i < argc && n < sizeof command_line; i++)
+		n += (size_t)snprintf(command_line + n, sizeof command_line - n, " %s", argv[i]);
+}
+
+const char *cli_command_line(void)
+{
+	return command_line;
 }

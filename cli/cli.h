@@ -71,9 +71,10 @@ void cli_progress_end(struct cli_progress *pr);
 
 uint64_t cli_now_ns(void);
 
-/* Writes "precraft ARGV..." (the command as typed, for run.command) into 'out'; argv[0] is the
- * command's name. */
-void cli_command_line(int argc, char **argv, char *out, size_t cap);
+/* Keeps "precraft ARGV..." as typed (main calls it before any option parsing permutes argv);
+ * cli_command_line() returns it, for run.command. */
+void cli_set_command_line(int argc, char **argv);
+const char *cli_command_line(void);
 
 /* The SHA-256 of file 'path' as 64 hex digits in 'hex' (65 bytes); false when unreadable. */
 bool cli_file_sha256(const char *path, char hex[65]);

@@ -20,8 +20,8 @@ extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], r
 	compare_usage[], eval_usage[], train_usage[];
 
 /* Runs the simulator on scenario 'scn' (sources and shaper keys final) into database 'db'
- * (NULL: none), recorded as command line 'argv'; prints a summary unless 'quiet'.  Used by
+ * (NULL: none), recorded as the command typed; prints a summary unless 'quiet'.  Used by
  * `sim` and by `replay --timed`.  Returns the exit code. */
-int sim_cmd_run(const struct scenario *scn, const char *db, int argc, char **argv, bool quiet);
+int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet);
 
 #endif

@@ -150,7 +150,7 @@ static void fwd_flow(void *arg, const struct engine_flow_info *fi)
 	rec_flow(&c->run.rec, &f);
 }
 
-static int forward(struct hil_opts *o, int argc, char **argv)
+static int forward(struct hil_opts *o)
 {
 	if (!o->c.in || !o->c.out || o->trace) {
 		cli_error("hil forward: --in IF and --out IF are required, and no TRACE");
@@ -167,7 +167,7 @@ static int forward(struct hil_opts *o, int argc, char **argv)
 	struct latency_set *lat = malloc(sizeof *lat);
 	struct engine_stats es;
 	struct hil_result res;
-	int code = lat ? cli_run_begin(&c.run, o->db, argc, argv, o->sh.seed, 0) : EXIT_RUNTIME;
+	int code = lat ? cli_run_begin(&c.run, o->db, o->sh.seed, 0) : EXIT_RUNTIME;
 	if (code) {
 		free(lat);
 		shaper_fini(&sh);
@@ -291,7 +291,7 @@ int hil_main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	if (strcmp(argv[1], "forward") == 0)
-		return forward(&o, argc, argv);
+		return forward(&o);
 	if (strcmp(argv[1], "replay") == 0)
 		return replay(&o);
 	if (strcmp(argv[1], "capture") == 0)

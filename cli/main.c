@@ -79,6 +79,7 @@ extern const char shaper_usage[];
 
 int main(int argc, char **argv)
 {
+	cli_set_command_line(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

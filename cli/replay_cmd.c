@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 }
 
 /* --timed: the capture as the only source of the simulated topology. */
-static int replay_timed(const struct replay_opts *o, int argc, char **argv)
+static int replay_timed(const struct replay_opts *o)
 {
 	struct scenario *scn = malloc(sizeof *scn);
 	if (!scn)
@@ -108,7 +108,7 @@ static int replay_timed(const struct replay_opts *o, int argc, char **argv)
 		cli_error("%s", eb.msg);
 		code = EXIT_USAGE;
 	} else {
-		code = sim_cmd_run(scn, o->db, argc, argv, o->quiet);
+		code = sim_cmd_run(scn, o->db, o->quiet);
 	}
 	free(scn);
 	return code;
@@ -195,7 +195,7 @@ int replay_main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	if (o.timed)
-		return replay_timed(&o, argc, argv);
+		return replay_timed(&o);
 
 	struct errbuf eb = { "" };
 	struct shaper sh;
@@ -228,7 +228,7 @@ int replay_main(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if ((code = cli_run_begin(&c.run, o.db, argc, argv, o.sh.seed, 0)) != 0)
+	if ((code = cli_run_begin(&c.run, o.db, o.sh.seed, 0)) != 0)
 		goto out;
 	record_params(&o, &sh, &c.run.rec);
 	sh.cfg.tx = c.tw ? egress_tx : NULL;

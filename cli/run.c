@@ -6,16 +6,14 @@
 #include "analysis/store.h"
 #include "cli.h"
 
-int cli_run_begin(struct cli_run *r, const char *db, int argc, char **argv, uint64_t seed, uint64_t run_number)
+int cli_run_begin(struct cli_run *r, const char *db, uint64_t seed, uint64_t run_number)
 {
 	memset(r, 0, sizeof *r);
 	r->db = db;
 	if (!db)
 		return 0;
 	struct errbuf eb = { "" };
-	char command[4096];
-	cli_command_line(argc, argv, command, sizeof command);
-	if (store_open(db, &r->st, &eb) || store_run_begin(r->st, command, seed, run_number, &r->id, &eb)) {
+	if (store_open(db, &r->st, &eb) || store_run_begin(r->st, cli_command_line(), seed, run_number, &r->id, &eb)) {
 		cli_error("%s", eb.msg);
 		(void)store_close(r->st, NULL);
 		r->st = NULL;

@@ -58,7 +58,7 @@ static void print_summary(const struct sim_summary *sum, const char *status, con
 		       (long long)run->id);
 }
 
-int sim_cmd_run(const struct scenario *scn, const char *db, int argc, char **argv, bool quiet)
+int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet)
 {
 	struct errbuf eb = { "" };
 	struct shaper_opts so;
@@ -82,7 +82,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, int argc, char **arg
 		return cli_exit_code(rc);
 	}
 	struct cli_run run;
-	int code = cli_run_begin(&run, db, argc, argv, scn->seed, scn->run);
+	int code = cli_run_begin(&run, db, scn->seed, scn->run);
 	if (code) {
 		shaper_fini(&sh);
 		return code;
@@ -200,7 +200,7 @@ int sim_main(int argc, char **argv)
 	}
 	if (have_run)
 		scn->run = run;
-	int code = sim_cmd_run(scn, db, argc, argv, quiet);
+	int code = sim_cmd_run(scn, db, quiet);
 	free(scn);
 	return code;
 }

@@ -166,6 +166,79 @@ head -c 100 "$TMP/ml.model" > "$TMP/cut.model"
 expect_usage "a truncated model file" "model file" eval traces/ndpi-fix.pcap --models ml --model-file "$TMP/cut.model"
 expect_usage "replay with a corrupt model file" "model file" replay traces/ndpi-fix.pcap --predictor ml --model-file "$TMP/cut.model"
 
+# The house: one shaper setup, one list of scalars, runs traced to their inputs, a store that
+# reports what it failed to write.
+"$PRECRAFT" replay traces/ndpi-fix.pcap --db "$TMP/names.db" --quiet --seed 5
+"$PRECRAFT" replay traces/ndpi-fix.pcap --timed --db "$TMP/names.db" --quiet
+"$PRECRAFT" sim scenarios/default.ini --db "$TMP/names.db" --quiet
+names() { sqlite3 "$TMP/names.db" "SELECT name FROM scalar WHERE run_id = $1 ORDER BY name" | grep -v '^seconds$'; }
+names 1 > "$TMP/names1"
+for r in 2 3; do
+	names $r > "$TMP/names$r"
+	missing=$(comm -23 "$TMP/names1" "$TMP/names$r" | tr '\n' ' ')
+	check "run $r writes every scalar replay writes (missing: ${missing:-none})" [ -z "$missing" ]
+done
+required="packets_in packets_out hits strict_hits misses crafted wasted validation_failures divergent_packets flows pool_bytes_peak latency_p50_ns latency_p99_ns baseline_latency_p50_ns baseline_latency_p99_ns"
+missing=""
+for n in $required; do grep -qx "$n" "$TMP/names1" || missing="$missing $n"; done
+check "the one list holds DESIGN.md's scalars (missing:${missing:- none})" [ -z "$missing" ]
+check "replay --seed N is the run's seed" sh -c "[ \"\$(sqlite3 '$TMP/names.db' 'SELECT seed FROM run WHERE id = 1')\" = 5 ]"
+sha=$(sha256sum traces/ndpi-fix.pcap | cut -d' ' -f1)
+check "run_param holds the trace's content hash" sh -c "[ \"\$(sqlite3 '$TMP/names.db' \"SELECT value FROM run_param WHERE run_id = 1 AND name = 'trace_sha256'\")\" = $sha ]"
+check "run_param holds the scenario's and the routes' hashes" sh -c "[ \"\$(sqlite3 '$TMP/names.db' \"SELECT count(*) FROM run_param WHERE run_id = 3 AND name IN ('scenario_sha256', 'routes_sha256', 'costs_sha256', 'source.main.file_sha256')\")\" = 4 ]"
+check "the latency histograms land in the histogram table" sh -c "[ \"\$(sqlite3 '$TMP/names.db' \"SELECT count(DISTINCT run_id) FROM histogram WHERE name = 'latency'\")\" = 3 ]"
+check "the stored command is the command as typed" sh -c "sqlite3 '$TMP/names.db' 'SELECT command FROM run WHERE id = 1' | grep -qx 'precraft replay traces/ndpi-fix.pcap --db $TMP/names.db --quiet --seed 5'"
+if rev=$(git rev-parse --short=12 HEAD 2>/dev/null); then
+	check "run.git_rev is the commit built ($rev)" sh -c "sqlite3 '$TMP/names.db' 'SELECT git_rev FROM run WHERE id = 1' | grep -q '^$rev'"
+fi
+"$PRECRAFT" replay traces/ndpi-fix.pcap --seed 99 --egress "$TMP/seed99.pcap" --quiet
+check "another --seed keys the flow table, the egress is the same" cmp -s "$TMP/fix.pcap" "$TMP/seed99.pcap"
+check "-h prints the usage" sh -c "'$PRECRAFT' -h | grep -q '^usage: precraft COMMAND'"
+check "compare -h prints compare's usage, exit 0" sh -c "'$PRECRAFT' compare -h | grep -q '^usage: precraft compare'"
+for cmd in replay sim calibrate hil rewrite compare eval train predictors; do
+	check "$cmd --help exits 0 with its usage" sh -c "'$PRECRAFT' $cmd --help | grep -q '^usage: precraft $cmd'"
+done
+check "hil --help lists the shaper options" sh -c "'$PRECRAFT' hil --help | grep -q -- '--model-file'"
+before=$(sha256sum scenarios/default.costs)
+abs_precraft=$(cd "$(dirname "$PRECRAFT")" && pwd)/$(basename "$PRECRAFT")
+(cd "$TMP" && "$abs_precraft" calibrate --repeat 1 > "$TMP/cal.txt" 2>&1)
+check "calibrate runs outside the source tree and rewrites no shipped file" sh -c "[ \"$before\" = \"\$(sha256sum scenarios/default.costs)\" ] && grep -q '^slow_ns' '$TMP/cal.txt'"
+"$PRECRAFT" calibrate --repeat 1 -o "$TMP/my.costs" > /dev/null
+check "calibrate -o writes a profile sim reads" "$PRECRAFT" sim scenarios/default.ini --set shaper.costs="$TMP/my.costs" --db "$TMP/cal.db" --quiet
+
+# Store failures: a database that cannot be written ends the run failed, one line naming what
+# was not written, exit 1, and the runs already in it intact.  On small tmpfs mounts (root).
+if [ "$(id -u)" = 0 ] && mkdir -p "$TMP/ro" "$TMP/full" && mount -t tmpfs -o size=4m tmpfs "$TMP/ro" 2>/dev/null; then
+	"$PRECRAFT" replay traces/ndpi-fix.pcap --db "$TMP/ro/r.db" --quiet
+	mount -o remount,ro "$TMP/ro"
+	"$PRECRAFT" replay traces/ndpi-fix.pcap --db "$TMP/ro/r.db" --quiet 2> "$TMP/ro.err"
+	rc=$?
+	check "a read-only database: exit 1, one line ($(cat "$TMP/ro.err"))" sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$TMP/ro.err') -eq 1 ]"
+	check "a read-only database: the earlier run is intact" sh -c "[ \"\$(sqlite3 'file:$TMP/ro/r.db?immutable=1' 'SELECT status FROM run')\" = complete ]"
+	umount "$TMP/ro"
+	if mount -t tmpfs -o size=1m tmpfs "$TMP/full"; then
+		"$PRECRAFT" replay traces/ndpi-fix.pcap --db "$TMP/full/f.db" --quiet
+		# Fill what is left but a little, then run something that writes far more than that.
+		dd if=/dev/zero of="$TMP/full/fill" bs=4k 2>/dev/null
+		rm -f "$TMP/full/fill"
+		dd if=/dev/zero of="$TMP/full/fill" bs=4k count=$(( $(df -k --output=avail "$TMP/full" | tail -1) / 4 - 24 )) 2>/dev/null
+		"$PRECRAFT" sim scenarios/default.ini --set run.stats_interval_ms=0.01 --db "$TMP/full/f.db" --quiet 2> "$TMP/full.err"
+		rc=$?
+		check "a full database: exit 1, one line naming what was lost ($(cat "$TMP/full.err"))" sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$TMP/full.err') -eq 1 ] && grep -q 'not written' '$TMP/full.err'"
+		rm -f "$TMP/full/fill"
+		check "a full database: that run is failed, the earlier one complete" sh -c "[ \"\$(sqlite3 '$TMP/full/f.db' 'SELECT group_concat(status) FROM run')\" = complete,failed ]"
+		check "a full database: the file is intact" sh -c "[ \"\$(sqlite3 '$TMP/full/f.db' 'PRAGMA integrity_check')\" = ok ]"
+		umount "$TMP/full"
+	fi
+else
+	echo "skip store failures: need root and tmpfs"
+fi
+
+# An installed precraft runs the shipped scenario and calibrates with what it installed.
+if [ -x "$TMP/root/usr/bin/precraft" ]; then
+	check "installed precraft runs sim on its installed default scenario" sh -c "cd '$TMP' && '$TMP/root/usr/bin/precraft' sim '$TMP/root/usr/share/precraft/scenarios/default.ini' --db '$TMP/inst.db' --quiet"
+fi
+
 # Pre-crafting with the header and trained predictors keeps the egress byte-identical.
 for t in $(cat tests/data/golden.list); do
 	for pred in header ml; do
@@ -202,6 +275,22 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	else
 		bad "hil/lab check KakaoTalk, precraft: $out"
 	fi
+	# hil replay reads what replay reads: the generator sends the capture as pcapng and gzip.
+	for fmt in pcapng gzip; do
+		if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --mode precraft --gen-format $fmt 2>&1); then
+			ok "hil/lab check ndpi-fix, the generator replays $fmt: $out"
+		else
+			bad "hil/lab check ndpi-fix, generator $fmt: $out"
+		fi
+	done
+	# hil forward takes every engine option replay takes, from the same setup.
+	if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --mode shadow -- --predictor ml \
+		--model-file "$TMP/ml.model" --min-confidence 0.1 --snat 198.18.0.1 --flows 4096 --pool-mb 8 \
+		--policy adaptive --routes scenarios/default.routes --idle-s 30 --seed 3 2>&1); then
+		ok "hil/lab check with the trained model and every engine option, shadow: $out"
+	else
+		bad "hil/lab check with every engine option: $out"
+	fi
 	check "hil/lab leaves no namespace behind" sh -c "! ip netns list | grep -q '^pc-'"
 	expect_usage "hil forward on a missing interface" "nosuch0: cannot open: no such interface" hil forward --in nosuch0 --out nosuch1
 	if command -v setpriv > /dev/null; then
@@ -214,6 +303,18 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	hil/lab up > /dev/null 2>&1
 	check "hil capture -Z nobody drops root and keeps capturing" \
 		ip netns exec pc-dut "$PRECRAFT" hil capture --in pcd0 -Z nobody --duration 0.2 --quiet
+	# The generator's limits: --count, and --loop 0 (until the count, as tcpreplay's forever).
+	"$PRECRAFT" rewrite traces/ndpi-fix.pcap -o "$TMP/labfix.pcap" --lab > /dev/null
+	sent=$(ip netns exec pc-gen "$PRECRAFT" hil replay --out pcg0 "$TMP/labfix.pcap" --count 10 --topspeed | awk '$1 == "sent" { print $2 }')
+	check "hil replay --count 10 sends 10 ($sent)" [ "$sent" = 10 ]
+	sent=$(ip netns exec pc-gen "$PRECRAFT" hil replay --out pcg0 "$TMP/labfix.pcap" --loop 0 --count 3000 --topspeed | awk '$1 == "sent" { print $2 }')
+	check "hil replay --loop 0 loops until the count (3000 of a 1261-packet capture: $sent)" [ "$sent" = 3000 ]
+	# The same scalar list as replay, from a forward run.
+	ip netns exec pc-dut "$PRECRAFT" hil forward --in pcd0 --out pcd1 --duration 0.3 --db "$TMP/names.db" --quiet
+	names 4 > "$TMP/names4"
+	missing=$(comm -23 "$TMP/names1" "$TMP/names4" | tr '\n' ' ')
+	check "hil forward writes every scalar replay writes (missing: ${missing:-none})" [ -z "$missing" ]
+	check "hil forward's stored command reads 'precraft hil forward'" sh -c "sqlite3 '$TMP/names.db' 'SELECT command FROM run WHERE id = 4' | grep -q '^precraft hil forward --in pcd0'"
 	ip netns exec pc-dut "$PRECRAFT" hil forward --in pcd0 --out pcd1 --duration 20 --db "$TMP/gone.db" \
 		--ready "$TMP/gone.ready" > /dev/null 2> "$TMP/gone.err" &
 	pid=$!
