@@ -4,6 +4,7 @@
 #   make demo       the default job on the bundled capture
 #   make bench      performance figures and their ratios to the anchors
 #   make install    PREFIX=/usr/local DESTDIR=
+.DEFAULT_GOAL := all
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 CC       ?= cc

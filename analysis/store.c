@@ -25,6 +25,7 @@ struct store {
 	struct series series[MAX_SERIES]; /* ids of the series written lately */
 	unsigned n_series;
 	unsigned pending;          /* rows in the open transaction */
+	unsigned pending_kind[5];  /* of them: params, scalars, vector samples, flows, histogram bins */
 	int in_tx;
 	int64_t rec_run;           /* the run store_recorder() records into */
 	/* The first write that failed, sticky until the run ends (store_run_end). */
@@ -143,14 +144,17 @@ int store_commit(struct store *st, struct errbuf *eb)
 {
 	if (!st->in_tx)
 		return 0;
-	unsigned rows = st->pending;
+	unsigned rows = st->pending, *k = st->pending_kind;
 	st->in_tx = 0;
 	st->pending = 0;
 	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		lose(st, rows, "a batch of %u rows", rows);
+		lose(st, rows, "%u rows (%u parameters, %u scalars, %u vector samples, %u flows, %u histogram bins)", rows,
+		     k[0], k[1], k[2], k[3], k[4]);
+		memset(st->pending_kind, 0, sizeof st->pending_kind);
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return err_set(eb, -ERR_IO, "%s", st->lost_msg);
 	}
+	memset(st->pending_kind, 0, sizeof st->pending_kind);
 	return 0;
 }
 
@@ -198,6 +202,10 @@ static int step(struct store *st, sqlite3_stmt *s, const char *kind, const char 
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return lose(st, 1, "%s '%s'", kind, name);
+	static const char *const kinds[5] = { "param", "scalar", "vector", "flow", "histogram" };
+	for (unsigned i = 0; i < 5; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			st->pending_kind[i]++;
 	if (++st->pending >= BATCH_ROWS)
 		return store_commit(st, NULL);
 	return 0;

@@ -77,10 +77,12 @@ echo "-- simulator: the $N-packet workload replayed through the default topology
 printf '[shaper]\nflows = 1048576\n[source.big]\ntype = trace\nfile = %s\n' "$TRACE" > "$TMP/big.ini"
 for iv in 10 1000; do
 	rm -f "$TMP/sim.db" "$TMP/sim.db-wal" "$TMP/sim.db-shm"
-	"$B/precraft" sim "$TMP/big.ini" --db "$TMP/sim.db" --set run.stats_interval_ms=$iv > "$TMP/sim.txt"
+	/usr/bin/time -f '%M' -o "$TMP/sim.mem" "$B/precraft" sim "$TMP/big.ini" --db "$TMP/sim.db" \
+		--set run.stats_interval_ms=$iv > "$TMP/sim.txt"
 	secs=$(awk '$1 == "simulated" { print $5 }' "$TMP/sim.txt")
 	rows=$(sqlite3 "$TMP/sim.db" "SELECT count(*) FROM vector")
 	echo "   stats every $iv ms: $(pps "$secs") M simulated packets/s ($rows vector rows)   (goal >= 2)"
+	echo "     peak memory $(awk '{ printf "%.1f", $1 / 1024 }' "$TMP/sim.mem") MiB for a $(du -m "$TRACE" | cut -f1) MiB capture (sources stream; goal < 150 MiB)"
 done
 
 echo "-- flow table with 1,000,000 flows"

@@ -17,7 +17,11 @@ struct flow_table {
 	uint32_t *buckets;
 	uint32_t mask;
 	uint32_t lru_head, lru_tail; /* head = most recent */
-	uint32_t free_head;          /* free entries chained through 'next' */
+	uint32_t free_head;          /* freed entries chained through 'next' */
+	/* Entries from here on have never been used: taken in order once no freed one is left, so
+	 * the table's pages become resident only as flows need them (a table sized for a million
+	 * flows costs what the flows seen so far use; calloc's pages are zero until written). */
+	uint32_t fresh;
 	uint64_t next_id;
 	uint64_t idle_ns;
 	uint64_t evictions, expirations;
@@ -71,9 +75,8 @@ int flow_table_create(const struct flow_table_cfg *cfg, struct flow_table **out)
 		return -ERR_NOMEM;
 	}
 	memset(ft->buckets, 0xff, nb * sizeof *ft->buckets);
-	for (size_t i = 0; i < cfg->capacity; i++)
-		at(ft, (uint32_t)i)->next = i + 1 < cfg->capacity ? (uint32_t)(i + 1) : FLOW_NIL;
-	ft->free_head = 0;
+	ft->free_head = FLOW_NIL;
+	ft->fresh = 0;
 	ft->lru_head = ft->lru_tail = FLOW_NIL;
 	ft->next_id = 1;
 	*out = ft;
@@ -268,6 +271,10 @@ struct flow_entry *flow_table_get(struct flow_table *ft, const struct flow_key *
 		make_recent(ft, e);
 		*created = false;
 		return e;
+	}
+	if (ft->free_head == FLOW_NIL && ft->fresh < ft->capacity) {
+		at(ft, ft->fresh)->next = FLOW_NIL;
+		ft->free_head = ft->fresh++;
 	}
 	if (ft->free_head == FLOW_NIL) {
 		uint32_t victim = ft->lru_tail, i = victim;

@@ -17,6 +17,7 @@
 #include "link.h"
 #include "rng.h"
 #include "sched.h"
+#include "tstream.h"
 #include "traces/trace.h"
 
 #define INLINE_FRAME 2048
@@ -28,7 +29,6 @@ struct simpkt {
 	uint8_t *frame;            /* 'buf', or its own allocation for frames above INLINE_FRAME */
 	uint32_t caplen, wirelen, eg_wirelen;
 	int linktype;
-	int borrowed;              /* 'frame' belongs to the trace in memory */
 	uint64_t t_src, t_arrive;
 	uint64_t flow_id;
 	struct simflow *flow;      /* valid while flow->id == flow_id */
@@ -41,17 +41,6 @@ struct simflow {
 	uint64_t delay_sum_ns, jitter_sum_ns, last_delay_ns, rx, lost;
 };
 
-/* One captured trace, in memory, with its timestamps already cleaned by the source's policy. */
-struct mem_trace {
-	uint8_t *bytes;
-	uint64_t *off, *rel_ns;    /* per record: offset in 'bytes', time from the first record */
-	uint32_t *caplen, *wirelen;
-	size_t n, kept;
-	int linktype;
-	uint64_t duration_ns;
-	uint64_t ts_backwards, ts_jumps, ts_skipped;
-};
-
 struct model;
 
 /* One emitting instance: a clone of a trace, or a synthetic source. */
@@ -59,9 +48,9 @@ struct source {
 	struct sched_event ev;
 	struct model *m;
 	const struct scn_source *cfg;
-	struct mem_trace *trace;   /* shared by the clones of one trace source */
+	struct tstream ts;         /* trace: the record to emit next (each clone reads its own) */
 	uint32_t clone;
-	uint64_t loop, idx;        /* next record */
+	uint64_t loop;
 	uint64_t t0;               /* emission time of record 0 of this loop */
 	/* synthetic */
 	struct rng *rng;
@@ -88,8 +77,8 @@ struct model {
 	struct cost_profile cost;
 	/* sources */
 	struct source *srcs;
-	size_t n_srcs, srcs_live;
-	struct mem_trace traces[SCN_MAX_SOURCES];
+	size_t n_srcs, srcs_live, n_srcs_made; /* made: allocated, for teardown */
+	char trace_path[SCN_MAX_SOURCES][SCN_PATH * 2]; /* resolved, for the streams */
 	/* packets */
 	struct simpkt *free_pkts;
 	struct simpkt **pkt_blocks;
@@ -119,7 +108,7 @@ struct model {
 	/* what the policy is told, every control period: the last period's conditions */
 	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
 	uint64_t delay_sum_ns;
-	int failed;
+	int failed, failed_input;
 	char fail_msg[ERR_MSG_LEN];
 };
 
@@ -141,7 +130,6 @@ static struct simpkt *pkt_get(struct model *m)
 		m->pkt_blocks[m->n_blocks++] = blk;
 		for (int i = 0; i < BLOCK; i++) {
 			blk[i].frame = blk[i].buf;
-			blk[i].borrowed = 0;
 			blk[i].next = m->free_pkts;
 			m->free_pkts = &blk[i];
 		}
@@ -151,7 +139,6 @@ static struct simpkt *pkt_get(struct model *m)
 	p->next = NULL;
 	sched_event_init(&p->ev);
 	p->frame = p->buf;
-	p->borrowed = 0;
 	p->flow = NULL;
 	p->flow_id = 0;
 	m->in_flight++;
@@ -160,10 +147,9 @@ static struct simpkt *pkt_get(struct model *m)
 
 static void pkt_put(struct model *m, struct simpkt *p)
 {
-	if (p->frame != p->buf && !p->borrowed)
+	if (p->frame != p->buf)
 		free(p->frame);
 	p->frame = p->buf;
-	p->borrowed = 0;
 	p->next = m->free_pkts;
 	m->free_pkts = p;
 	m->in_flight--;
@@ -186,6 +172,16 @@ static void fail(struct model *m, const char *msg)
 	if (!m->failed)
 		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
 	m->failed = 1;
+	sched_stop(m->s);
+}
+
+/* A source's file turned out damaged part way: the run stops, as one with bad input. */
+static void fail_input(struct model *m, const char *msg)
+{
+	if (!m->failed)
+		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
+	m->failed = 1;
+	m->failed_input = 1;
 	sched_stop(m->s);
 }
 
@@ -461,52 +457,44 @@ static void source_done(struct model *m)
 	m->srcs_live--;
 }
 
-static uint64_t trace_time(const struct source *src, uint64_t idx)
+static uint64_t trace_time(const struct source *src)
 {
-	return src->t0 + (uint64_t)((double)src->trace->rel_ns[idx] / src->cfg->speed + 0.5);
+	return src->t0 + (uint64_t)((double)src->ts.rel_ns / src->cfg->speed + 0.5);
 }
 
 static void trace_fire(struct sched *s, struct sched_event *ev)
 {
 	struct source *src = container_of(ev, struct source, ev);
 	struct model *m = src->m;
-	struct mem_trace *t = src->trace;
+	struct tstream *ts = &src->ts;
 	struct simpkt *p = pkt_get(m);
-	if (p && src->clone == 0) {
-		/* The original frame is only read: it need not be copied.  It is fetched now, so
-		 * that it is in cache when the shaper reads it a few events later. */
-		p->frame = t->bytes + t->off[src->idx];
-		__builtin_prefetch(p->frame);
-		__builtin_prefetch(p->frame + 64);
-		p->caplen = t->caplen[src->idx];
-		p->borrowed = 1;
-	}
-	if (!p || (src->clone && pkt_fill(p, t->bytes + t->off[src->idx], t->caplen[src->idx]))) {
+	if (!p || pkt_fill(p, ts->data, ts->caplen)) {
 		m->source_overflow++;
 		if (p)
 			pkt_put(m, p);
 	} else {
-		p->wirelen = t->wirelen[src->idx];
-		p->linktype = t->linktype;
+		p->wirelen = ts->wirelen;
+		p->linktype = ts->linktype;
 		p->t_src = sched_now(s);
 		frames_clone(p->frame, p->caplen, p->wirelen, p->linktype, src->clone);
 		emit(m, p);
 	}
-	/* The next kept record, of this loop or the next. */
-	do
-		src->idx++;
-	while (src->idx < t->n && t->rel_ns[src->idx] == UINT64_MAX);
-	if (src->idx >= t->n) {
+	/* The next kept record, of this pass or the next. */
+	struct errbuf eb;
+	int rc = tstream_next(ts, &eb);
+	if (rc == 0) {
 		if (++src->loop >= src->cfg->loop) {
 			source_done(m);
 			return;
 		}
-		src->t0 += (uint64_t)((double)(t->duration_ns + 1000) / src->cfg->speed + 0.5);
-		src->idx = 0;
-		while (src->idx < t->n && t->rel_ns[src->idx] == UINT64_MAX)
-			src->idx++;
+		src->t0 += (uint64_t)((double)(ts->rel_ns + 1000) / src->cfg->speed + 0.5);
+		rc = tstream_rewind(ts, &eb) == 0 ? 1 : -1;
 	}
-	uint64_t next = trace_time(src, src->idx);
+	if (rc < 0) {
+		fail_input(m, eb.msg);
+		return;
+	}
+	uint64_t next = trace_time(src);
 	at(m, &src->ev, next > sched_now(s) ? next : sched_now(s), trace_fire);
 }
 
@@ -557,81 +545,6 @@ static void synth_fire(struct sched *s, struct sched_event *ev)
 	at(m, &src->ev, now + (uint64_t)gap + 1, synth_fire);
 }
 
-/* Reads a trace into memory and cleans its timestamps by the source's policy. */
-static int load_trace(struct mem_trace *t, const char *path, const struct scn_source *c, struct errbuf *eb)
-{
-	struct trace *tr;
-	int rc = trace_open(path, &tr, eb);
-	if (rc)
-		return rc;
-	memset(t, 0, sizeof *t);
-	t->linktype = trace_linktype(tr);
-	size_t cap = 0, bcap = 0, blen = 0;
-	uint64_t prev = 0, rel = 0;
-	struct trace_rec r;
-	while ((rc = trace_next(tr, &r, eb)) == 1) {
-		if (t->n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			t->off = realloc(t->off, cap * sizeof *t->off);
-			t->rel_ns = realloc(t->rel_ns, cap * sizeof *t->rel_ns);
-			t->caplen = realloc(t->caplen, cap * sizeof *t->caplen);
-			t->wirelen = realloc(t->wirelen, cap * sizeof *t->wirelen);
-			if (!t->off || !t->rel_ns || !t->caplen || !t->wirelen) {
-				rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
-				break;
-			}
-		}
-		if (blen + r.caplen > bcap) {
-			bcap = (blen + r.caplen) * 2;
-			uint8_t *b = realloc(t->bytes, bcap);
-			if (!b) {
-				rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
-				break;
-			}
-			t->bytes = b;
-		}
-		memcpy(t->bytes + blen, r.data, r.caplen);
-		t->off[t->n] = blen;
-		t->caplen[t->n] = r.caplen;
-		t->wirelen[t->n] = r.wirelen;
-		blen += r.caplen;
-		/* Timestamps that go backwards or jump are clamped, or their packet skipped. */
-		uint64_t max_gap = (uint64_t)(c->max_gap_s * 1e9);
-		if (t->n == 0) {
-			prev = r.t_ns;
-		} else {
-			bool back = r.t_ns < prev, jump = !back && r.t_ns - prev > max_gap;
-			t->ts_backwards += back;
-			t->ts_jumps += jump;
-			if ((back || jump) && c->ts_policy == SCN_TS_SKIP) {
-				t->rel_ns[t->n++] = UINT64_MAX;
-				t->ts_skipped++;
-				continue;
-			}
-			rel += back ? 0 : jump ? max_gap : r.t_ns - prev;
-			prev = r.t_ns;
-		}
-		t->rel_ns[t->n++] = rel;
-		t->kept++;
-	}
-	trace_close(tr);
-	if (rc < 0)
-		return rc;
-	t->duration_ns = rel;
-	if (t->kept == 0)
-		return err_set(eb, -ERR_FORMAT, "%s: no packets", path);
-	return 0;
-}
-
-static void free_trace(struct mem_trace *t)
-{
-	free(t->bytes);
-	free(t->off);
-	free(t->rel_ns);
-	free(t->caplen);
-	free(t->wirelen);
-}
-
 static int setup_sources(struct model *m, struct errbuf *eb)
 {
 	const struct scenario *scn = m->scn;
@@ -644,32 +557,28 @@ static int setup_sources(struct model *m, struct errbuf *eb)
 	m->srcs = calloc(n, sizeof *m->srcs);
 	if (!m->srcs)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
+	m->n_srcs_made = n; /* zeroed: teardown may free them all, made or not */
 	size_t k = 0;
 	for (unsigned i = 0; i < scn->n_src; i++) {
 		const struct scn_source *c = &scn->src[i];
 		uint64_t start = (uint64_t)(c->start_s * 1e9);
 		if (c->type == SCN_SRC_TRACE) {
-			char path[SCN_PATH * 2];
+			char *path = m->trace_path[i];
 			if (!*c->file)
 				return err_set(eb, -ERR_FORMAT, "%s: [source.%s] is a trace and needs file =",
 					       *scn->path ? scn->path : "scenario", c->name);
-			scenario_resolve(scn, c->file, path, sizeof path);
-			int rc = load_trace(&m->traces[i], path, c, eb);
-			if (rc)
-				return rc;
-			size_t first = 0;
-			while (m->traces[i].rel_ns[first] == UINT64_MAX)
-				first++;
+			scenario_resolve(scn, c->file, path, sizeof m->trace_path[i]);
 			for (uint64_t cl = 0; cl < c->clones; cl++) {
 				struct source *src = &m->srcs[k++];
 				sched_event_init(&src->ev);
 				src->m = m;
 				src->cfg = c;
-				src->trace = &m->traces[i];
 				src->clone = (uint32_t)cl;
-				src->idx = first;
+				int rc = tstream_open(&src->ts, path, c, eb);
+				if (rc)
+					return rc;
 				src->t0 = start + (uint64_t)((double)cl * c->clone_spacing_ms * 1e6);
-				at(m, &src->ev, trace_time(src, first), trace_fire);
+				at(m, &src->ev, trace_time(src), trace_fire);
 			}
 		} else {
 			struct source *src = &m->srcs[k++];
@@ -876,11 +785,12 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 	latency_set_record(m->lat, m->rec);
 	const struct policy *pol = engine_policy(m->eng);
 	uint64_t back = 0, jumps = 0, skipped = 0;
-	for (unsigned i = 0; i < m->scn->n_src; i++) {
-		back += m->traces[i].ts_backwards;
-		jumps += m->traces[i].ts_jumps;
-		skipped += m->traces[i].ts_skipped;
-	}
+	for (size_t i = 0; i < m->n_srcs; i++) /* each trace once: its first clone */
+		if (m->srcs[i].cfg->type == SCN_SRC_TRACE && m->srcs[i].clone == 0) {
+			back += m->srcs[i].ts.backwards;
+			jumps += m->srcs[i].ts.jumps;
+			skipped += m->srcs[i].ts.skipped;
+		}
 	double base_cpu = (double)es->packets_in * m->cost.slow_ns;
 	/* The simulator's own scalars: the topology, the CPU model, the policy's work. */
 	const struct {
@@ -932,19 +842,18 @@ static void teardown(struct model *m)
 	link_fini(&m->out);
 	rng_destroy(m->rng_in);
 	rng_destroy(m->rng_out);
-	for (size_t i = 0; i < m->n_srcs; i++) {
+	for (size_t i = 0; m->srcs && i < m->n_srcs_made; i++) {
+		tstream_close(&m->srcs[i].ts);
 		rng_destroy(m->srcs[i].rng);
 		free(m->srcs[i].flow_gen);
 		free(m->srcs[i].left);
 		free(m->srcs[i].seq);
 	}
 	free(m->srcs);
-	for (unsigned i = 0; i < SCN_MAX_SOURCES; i++)
-		free_trace(&m->traces[i]);
 	for (size_t i = 0; i < m->n_blocks; i++) {
 		/* Large frames still held by packets in flight (an interrupted run). */
 		for (int k = 0; k < 1024; k++)
-			if (m->pkt_blocks[i][k].frame != m->pkt_blocks[i][k].buf && !m->pkt_blocks[i][k].borrowed)
+			if (m->pkt_blocks[i][k].frame != m->pkt_blocks[i][k].buf)
 				free(m->pkt_blocks[i][k].frame);
 		free(m->pkt_blocks[i]);
 	}
@@ -979,7 +888,7 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 		sum->wall_seconds = (double)(wall_ns() - t0) / 1e9;
 		sum->interrupted = o->interrupted && *o->interrupted;
 		if (m->failed)
-			rc = err_set(eb, -ERR_NOMEM, "%s", m->fail_msg);
+			rc = err_set(eb, m->failed_input ? -ERR_FORMAT : -ERR_NOMEM, "%s", m->fail_msg);
 		struct engine_stats es;
 		stats_flush(m);
 		engine_finish(m->eng); /* flows end: their rows are written */

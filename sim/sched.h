@@ -2,14 +2,17 @@
  *
  * Events are ordered by (time in integer nanoseconds, insertion sequence), so events at the same
  * time run in the order they were scheduled and a run is reproducible (ns-3's EventKey).  The
- * pending set is an implicit 4-ary heap of 16-byte entries (time, event); the sequence number is
- * read only when two times tie, so equal timestamps cost a little more but never collapse the
- * structure (the fate of a calendar queue).  Measured against a binary heap in `make bench`.
+ * pending set is a radix heap (sched.c): scheduling and running an event are O(1) amortised,
+ * equal timestamps cost nothing extra and never degrade it.  Events may not be scheduled before
+ * the current time (a discrete-event simulation never does).  Measured against a binary heap
+ * and ns-3's schedulers in `make bench`.
  *
  * Events are intrusive: the caller embeds a struct sched_event in its own object and recovers it
- * with container_of.  Cancellation removes the event from the heap (O(log n)); afterwards, or
- * once it has fired, its memory may be reused.  The scheduler allocates only when the heap must
- * grow (amortised, bounded by the most events ever pending). */
+ * with container_of.  Cancellation is lazy and O(1): the event is marked, and its stale entry is
+ * skipped when the heap reaches it (recognised by its sequence number), so a cancelled event's
+ * memory may be reused, or the event scheduled again, at once.  The scheduler allocates only
+ * when its bucket chunks run out (amortised, bounded by the most entries ever pending,
+ * cancelled ones included until they are skipped). */
 #ifndef PRECRAFT_SIM_SCHED_H
 #define PRECRAFT_SIM_SCHED_H
 
@@ -29,7 +32,7 @@ struct sched_event {
 	uint64_t t_ns;
 	uint64_t seq;
 	sched_fn *fn;
-	uint32_t idx;              /* position in the heap, SCHED_IDLE when not pending */
+	uint32_t idx;              /* 0 while pending, SCHED_IDLE when not */
 };
 
 #define SCHED_IDLE UINT32_MAX
@@ -55,7 +58,8 @@ void sched_destroy(struct sched *s);
  * 'ev'). */
 int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *fn) WARN_UNUSED;
 
-/* Removes a pending event; does nothing for one that is not pending. */
+/* Cancels a pending event in O(1) (its entry is skipped later); does nothing for one that is
+ * not pending. */
 void sched_cancel(struct sched *s, struct sched_event *ev);
 
 /* Runs events in order until none is left, the next is later than 'stop_ns', or sched_stop()

@@ -1,0 +1,75 @@
+/* tstream: captures as streaming simulation sources (see tstream.h). */
+#include "tstream.h"
+
+#include <string.h>
+
+#include "scenario.h"
+#include "traces/trace.h"
+
+/* Reads records until one is kept. */
+int tstream_next(struct tstream *ts, struct errbuf *eb)
+{
+	uint64_t max_gap = (uint64_t)(ts->cfg->max_gap_s * 1e9);
+	struct trace_rec r;
+	int rc;
+	while ((rc = trace_next(ts->tr, &r, eb)) == 1) {
+		if (ts->first) {
+			ts->first = false;
+			ts->prev_ns = r.t_ns;
+			ts->rel_ns = 0;
+		} else {
+			bool back = r.t_ns < ts->prev_ns, jump = !back && r.t_ns - ts->prev_ns > max_gap;
+			if (ts->pass == 0) {
+				ts->backwards += back;
+				ts->jumps += jump;
+			}
+			if ((back || jump) && ts->cfg->ts_policy == SCN_TS_SKIP) {
+				ts->skipped += ts->pass == 0;
+				continue;
+			}
+			ts->rel_ns += back ? 0 : jump ? max_gap : r.t_ns - ts->prev_ns;
+			ts->prev_ns = r.t_ns;
+		}
+		ts->kept += ts->pass == 0;
+		ts->data = r.data;
+		ts->caplen = r.caplen;
+		ts->wirelen = r.wirelen;
+		return 1;
+	}
+	return rc;
+}
+
+static int start(struct tstream *ts, struct errbuf *eb)
+{
+	int rc = trace_open(ts->path, &ts->tr, eb);
+	if (rc)
+		return rc;
+	ts->linktype = trace_linktype(ts->tr);
+	ts->first = true;
+	rc = tstream_next(ts, eb);
+	if (rc == 0)
+		return err_set(eb, -ERR_FORMAT, "%s: no packets", ts->path);
+	return rc < 0 ? rc : 0;
+}
+
+int tstream_open(struct tstream *ts, const char *path, const struct scn_source *cfg, struct errbuf *eb)
+{
+	memset(ts, 0, sizeof *ts);
+	ts->path = path;
+	ts->cfg = cfg;
+	return start(ts, eb);
+}
+
+int tstream_rewind(struct tstream *ts, struct errbuf *eb)
+{
+	trace_close(ts->tr);
+	ts->tr = NULL;
+	ts->pass++;
+	return start(ts, eb);
+}
+
+void tstream_close(struct tstream *ts)
+{
+	trace_close(ts->tr);
+	ts->tr = NULL;
+}
