@@ -1,120 +1,20 @@
-/* model: the simulated topology and its run (see model.h). */
+/* model: the simulated topology and its run (see model.h): packets, statistics, setup and
+ * teardown.  The shaper's CPU is in cpu.c, the sources in source.c. */
 #include "model.h"
 
 #include <gsl/gsl_errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "core/engine.h"
 #include "core/lathist.h"
-#include "core/pkt.h"
 #include "core/recorder.h"
 #include "core/stats.h"
-#include "costs.h"
-#include "frames.h"
-#include "link.h"
-#include "rng.h"
-#include "sched.h"
-#include "tstream.h"
-#include "traces/trace.h"
-
-#define INLINE_FRAME 2048
-
-/* A packet in flight, from its source to the sink. */
-struct simpkt {
-	struct sched_event ev;
-	struct simpkt *next;       /* free list, or the ingress queue */
-	uint8_t *frame;            /* 'buf', or its own allocation for frames above INLINE_FRAME */
-	uint32_t caplen, wirelen, eg_wirelen;
-	int linktype;
-	uint64_t t_src, t_arrive;
-	uint64_t flow_id;
-	struct simflow *flow;      /* valid while flow->id == flow_id */
-	uint8_t buf[INLINE_FRAME];
-};
-
-/* Per-flow statistics the simulator adds to the engine's (the flow's application area). */
-struct simflow {
-	uint64_t id;
-	uint64_t delay_sum_ns, jitter_sum_ns, last_delay_ns, rx, lost;
-};
-
-struct model;
-
-/* One emitting instance: a clone of a trace, or a synthetic source. */
-struct source {
-	struct sched_event ev;
-	struct model *m;
-	const struct scn_source *cfg;
-	struct tstream ts;         /* trace: the record to emit next (each clone reads its own) */
-	uint32_t clone;
-	uint64_t loop;
-	uint64_t t0;               /* emission time of record 0 of this loop */
-	/* synthetic */
-	struct rng *rng;
-	uint64_t *flow_gen;
-	uint32_t *left, *seq;
-	uint64_t next_gen, end_ns, period_end;
-	int on;
-	uint16_t ip_id;
-};
-
-struct craft_job {
-	uint64_t ticket;
-	uint64_t remaining_ns;
-};
-
-struct model {
-	const struct scenario *scn;
-	const struct sim_opts *o;
-	struct sched *s;
-	struct engine *eng;
-	const struct recorder *rec;  /* may be NULL */
-	struct link in, out;
-	struct rng *rng_in, *rng_out;
-	struct cost_profile cost;
-	/* sources */
-	struct source *srcs;
-	size_t n_srcs, srcs_live, n_srcs_made; /* made: allocated, for teardown */
-	char trace_path[SCN_MAX_SOURCES][SCN_PATH * 2]; /* resolved, for the streams */
-	/* packets */
-	struct simpkt *free_pkts;
-	struct simpkt **pkt_blocks;
-	size_t n_blocks, in_flight;
-	/* the CPU */
-	struct simpkt *q_head, *q_tail;
-	uint64_t q_len;
-	struct sched_event cpu_ev;
-	struct simpkt *serving;
-	struct engine_result serving_res;
-	int cpu_job;               /* running a crafting job */
-	struct craft_job job;      /* the one running */
-	uint64_t job_started;
-	struct craft_job *jobs;    /* deque of waiting jobs */
-	size_t jobs_head, jobs_n, jobs_cap;
-	/* the baseline server, analytical */
-	uint64_t *b_ring;
-	uint32_t b_head, b_count, b_cap;
-	uint64_t b_busy_until;
-	/* statistics */
-	struct latency_set *lat;   /* the shaper's (all, hit, slow) and the baseline server's */
-	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
-	uint64_t stop_ns;
-	uint64_t iv_pkts, iv_hits;
-	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
-	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
-	/* what the policy is told, every control period: the last period's conditions */
-	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
-	uint64_t delay_sum_ns;
-	int failed, failed_input;
-	char fail_msg[ERR_MSG_LEN];
-};
+#include "model_impl.h"
 
 /* ---- packets ---------------------------------------------------------------------------- */
 
-static struct simpkt *pkt_get(struct model *m)
+struct simpkt *model__pkt_get(struct model *m)
 {
 	if (!m->free_pkts) {
 		enum { BLOCK = 1024 };
@@ -145,7 +45,7 @@ static struct simpkt *pkt_get(struct model *m)
 	return p;
 }
 
-static void pkt_put(struct model *m, struct simpkt *p)
+void model__pkt_put(struct model *m, struct simpkt *p)
 {
 	if (p->frame != p->buf)
 		free(p->frame);
@@ -156,7 +56,7 @@ static void pkt_put(struct model *m, struct simpkt *p)
 }
 
 /* Copies a frame into a packet (its own allocation when large: rare, GRO captures). */
-static int pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
+int model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
 {
 	if (caplen > INLINE_FRAME && !(p->frame = malloc(caplen))) {
 		p->frame = p->buf;
@@ -167,7 +67,7 @@ static int pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
 	return 0;
 }
 
-static void fail(struct model *m, const char *msg)
+void model__fail(struct model *m, const char *msg)
 {
 	if (!m->failed)
 		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
@@ -176,7 +76,7 @@ static void fail(struct model *m, const char *msg)
 }
 
 /* A source's file turned out damaged part way: the run stops, as one with bad input. */
-static void fail_input(struct model *m, const char *msg)
+void model__fail_input(struct model *m, const char *msg)
 {
 	if (!m->failed)
 		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
@@ -185,425 +85,10 @@ static void fail_input(struct model *m, const char *msg)
 	sched_stop(m->s);
 }
 
-static void at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
+void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
 {
 	if (sched_at(m->s, ev, t, fn))
-		fail(m, "simulator: out of memory scheduling an event");
-}
-
-/* ---- the sink and link.out ------------------------------------------------------------- */
-
-/* The sink only records: a packet's arrival time is known when it leaves the shaper, so it is
- * recorded then, without an event (the run's stop time is respected). */
-static void sink_record(struct model *m, struct simpkt *p, uint64_t arrive)
-{
-	if (arrive > m->stop_ns)
-		return;
-	uint64_t d = arrive - p->t_src;
-	m->sink_packets++;
-	m->delay_sum_ns += d;
-	struct simflow *f = p->flow;
-	if (f && f->id == p->flow_id) {
-		f->delay_sum_ns += d;
-		if (f->rx)
-			f->jitter_sum_ns += d > f->last_delay_ns ? d - f->last_delay_ns : f->last_delay_ns - d;
-		f->last_delay_ns = d;
-		f->rx++;
-	}
-}
-
-static void forward(struct model *m, struct simpkt *p)
-{
-	uint64_t arrive;
-	if (link_send(&m->out, sched_now(m->s), p->eg_wirelen, &arrive) != LINK_OK) {
-		if (p->flow && p->flow->id == p->flow_id)
-			p->flow->lost++;
-		pkt_put(m, p);
-		return;
-	}
-	sink_record(m, p, arrive);
-	pkt_put(m, p);
-}
-
-/* ---- the CPU ---------------------------------------------------------------------------- */
-
-static void cpu_next(struct model *m);
-static void stats_at(struct model *m, uint64_t now);
-
-static void sim_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
-		   uint32_t wirelen, uint64_t t_ns)
-{
-	(void)hdr, (void)hdr_len, (void)payload, (void)payload_len, (void)t_ns;
-	struct model *m = arg;
-	m->serving->eg_wirelen = wirelen;
-}
-
-static double path_cost(const struct model *m, const struct engine_result *r)
-{
-	switch (r->path) {
-	case ENGINE_PATH_HIT:
-		return m->cost.hit_ns;
-	case ENGINE_PATH_SLOW:
-		/* A miss whose pre-built packet failed paid for the failure; one with nothing
-		 * pre-built paid the slow path (and a probe, which calibration finds negligible). */
-		return r->prebuilt_failed ? m->cost.miss_ns : m->cost.slow_ns;
-	case ENGINE_PATH_DROP:
-		break;
-	}
-	return r->flow_app ? m->cost.slow_ns : m->cost.drop_ns; /* no route / TTL: the slow path ran */
-}
-
-static void jobs_push(struct model *m, struct craft_job j, int front)
-{
-	if (m->jobs_n == m->jobs_cap) {
-		size_t cap = m->jobs_cap ? m->jobs_cap * 2 : 1024;
-		struct craft_job *n = malloc(cap * sizeof *n);
-		if (!n) {
-			fail(m, "simulator: out of memory queueing crafting work");
-			return;
-		}
-		for (size_t i = 0; i < m->jobs_n; i++)
-			n[i] = m->jobs[(m->jobs_head + i) % m->jobs_cap];
-		free(m->jobs);
-		m->jobs = n;
-		m->jobs_cap = cap;
-		m->jobs_head = 0;
-	}
-	if (front) {
-		m->jobs_head = (m->jobs_head + m->jobs_cap - 1) % m->jobs_cap;
-		m->jobs[m->jobs_head] = j;
-	} else {
-		m->jobs[(m->jobs_head + m->jobs_n) % m->jobs_cap] = j;
-	}
-	m->jobs_n++;
-}
-
-static void cpu_done(struct sched *s, struct sched_event *ev)
-{
-	struct model *m = container_of(ev, struct model, cpu_ev);
-	uint64_t now = sched_now(s);
-	if (m->cpu_job) {
-		m->cpu_job = 0;
-		m->cpu_craft_ns += now - m->job_started;
-		m->jobs_run++;
-		engine_craft_ready(m->eng, m->job.ticket, now);
-		cpu_next(m);
-		return;
-	}
-	struct simpkt *p = m->serving;
-	m->serving = NULL;
-	lathist_add(&m->lat->all, now - p->t_arrive);
-	if (m->serving_res.path == ENGINE_PATH_HIT)
-		lathist_add(&m->lat->hit, now - p->t_arrive);
-	else if (m->serving_res.path == ENGINE_PATH_SLOW)
-		lathist_add(&m->lat->slow, now - p->t_arrive);
-	if (m->serving_res.path == ENGINE_PATH_DROP)
-		pkt_put(m, p);
-	else
-		forward(m, p);
-	cpu_next(m);
-}
-
-/* Tells the engine's policy what the shaper went through since the last time: CPU busy
- * fraction, mean queueing delay, loss on the path (link losses and queue drops over what was
- * offered) and egress utilisation. */
-static void policy_signals(struct model *m, uint64_t now)
-{
-	uint64_t dt = now - m->sig_t, cpu = m->cpu_pkt_ns + m->cpu_craft_ns;
-	uint64_t lost = m->in.lost + m->in.queue_drops + m->out.lost + m->out.queue_drops + m->shaper_queue_drops;
-	uint64_t offered = m->in.offered + m->out.offered;
-	if (dt && m->sig_t) {
-		struct policy_signals sg = { 0 };
-		sg.cpu_util = (float)((double)(cpu - m->sig_cpu) / (double)dt);
-		sg.queue_delay_us = m->sig_waits ? (float)((double)m->sig_wait_ns / (double)m->sig_waits / 1e3) : 0.0f;
-		sg.loss = offered > m->sig_offered ? (float)((double)(lost - m->sig_lost) / (double)(offered - m->sig_offered))
-						   : 0.0f;
-		double cap = m->scn->out.rate_mbps * 1e6 / 8.0 * (double)dt / 1e9;
-		sg.egress_util = cap > 0 ? (float)((double)(m->out.bytes - m->sig_out_bytes) / cap) : 0.0f;
-		engine_policy_signals(m->eng, &sg);
-	}
-	m->sig_t = now;
-	m->sig_cpu = cpu;
-	m->sig_lost = lost;
-	m->sig_offered = offered;
-	m->sig_out_bytes = m->out.bytes;
-	m->sig_wait_ns = m->sig_waits = 0;
-	m->sig_next = now + engine_policy(m->eng)->cfg.control_ns;
-}
-
-/* Starts the next piece of work: the oldest waiting packet, else the oldest crafting job. */
-static void cpu_next(struct model *m)
-{
-	uint64_t now = sched_now(m->s);
-	struct simpkt *p = m->q_head;
-	if (p) {
-		m->q_head = p->next;
-		if (!m->q_head)
-			m->q_tail = NULL;
-		m->q_len--;
-		p->next = NULL;
-		m->serving = p;
-		stats_at(m, now);
-		if (now >= m->sig_next)
-			policy_signals(m, now);
-		m->sig_wait_ns += now - p->t_arrive;
-		m->sig_waits++;
-		engine_process(m->eng, p->frame, p->caplen, p->wirelen, p->linktype, now, &m->serving_res);
-		struct engine_result *r = &m->serving_res;
-		if (r->flow_app) {
-			struct simflow *f = r->flow_app;
-			if (f->id != r->flow_id) {
-				memset(f, 0, sizeof *f);
-				f->id = r->flow_id;
-			}
-			p->flow = f;
-			p->flow_id = r->flow_id;
-		}
-		m->iv_pkts++;
-		m->iv_hits += r->path == ENGINE_PATH_HIT;
-		if (r->crafted)
-			jobs_push(m, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
-		uint64_t service = (uint64_t)(path_cost(m, r) + 0.5);
-		m->cpu_pkt_ns += service;
-		at(m, &m->cpu_ev, now + service, cpu_done);
-		return;
-	}
-	while (m->jobs_n) {
-		struct craft_job j = m->jobs[m->jobs_head];
-		m->jobs_head = (m->jobs_head + 1) % m->jobs_cap;
-		m->jobs_n--;
-		if (!engine_craft_waiting(m->eng, j.ticket)) {
-			m->jobs_skipped++; /* superseded or gone: not worth building any more */
-			continue;
-		}
-		m->cpu_job = 1;
-		m->job = j;
-		m->job_started = now;
-		at(m, &m->cpu_ev, now + j.remaining_ns, cpu_done);
-		return;
-	}
-}
-
-/* ---- the baseline server, analytical ---------------------------------------------------- */
-
-/* Returns the baseline's latency for a packet arriving now, or -1 when its queue is full. */
-static int64_t baseline_latency(struct model *m, uint64_t now)
-{
-	while (m->b_count && m->b_ring[m->b_head] <= now) {
-		m->b_head = m->b_head + 1 == m->b_cap ? 0 : m->b_head + 1;
-		m->b_count--;
-	}
-	if (m->b_count >= m->b_cap)
-		return -1;
-	uint64_t start = m->b_busy_until > now ? m->b_busy_until : now;
-	m->b_busy_until = start + (uint64_t)(m->cost.slow_ns + 0.5);
-	uint32_t tail = m->b_head + m->b_count;
-	m->b_ring[tail >= m->b_cap ? tail - m->b_cap : tail] = m->b_busy_until;
-	m->b_count++;
-	return (int64_t)(m->b_busy_until - now);
-}
-
-/* ---- the shaper's ingress --------------------------------------------------------------- */
-
-static void shaper_arrive(struct sched *s, struct sched_event *ev)
-{
-	struct simpkt *p = container_of(ev, struct simpkt, ev);
-	struct model *m = sched_user(s);
-	uint64_t now = sched_now(s);
-	p->t_arrive = now;
-	int64_t bl = baseline_latency(m, now);
-	if (bl < 0)
-		m->baseline_queue_drops++;
-	else
-		lathist_add(&m->lat->baseline, (uint64_t)bl);
-	if (m->q_len + (m->serving ? 1 : 0) > m->scn->queue_pkts) {
-		m->shaper_queue_drops++;
-		pkt_put(m, p);
-		return;
-	}
-	if (m->q_tail)
-		m->q_tail->next = p;
-	else
-		m->q_head = p;
-	m->q_tail = p;
-	m->q_len++;
-	if (m->cpu_job) { /* an arriving packet preempts crafting; the job resumes later */
-		sched_cancel(s, &m->cpu_ev);
-		m->cpu_job = 0;
-		m->cpu_craft_ns += now - m->job_started;
-		m->job.remaining_ns -= now - m->job_started;
-		m->jobs_preempted++;
-		jobs_push(m, m->job, 1);
-	}
-	if (!m->serving)
-		cpu_next(m);
-}
-
-/* ---- sources ---------------------------------------------------------------------------- */
-
-static void emit(struct model *m, struct simpkt *p)
-{
-	uint64_t arrive;
-	m->source_packets++;
-	if (link_send(&m->in, sched_now(m->s), p->wirelen, &arrive) != LINK_OK) {
-		pkt_put(m, p);
-		return;
-	}
-	at(m, &p->ev, arrive, shaper_arrive);
-}
-
-static void source_done(struct model *m)
-{
-	m->srcs_live--;
-}
-
-static uint64_t trace_time(const struct source *src)
-{
-	return src->t0 + (uint64_t)((double)src->ts.rel_ns / src->cfg->speed + 0.5);
-}
-
-static void trace_fire(struct sched *s, struct sched_event *ev)
-{
-	struct source *src = container_of(ev, struct source, ev);
-	struct model *m = src->m;
-	struct tstream *ts = &src->ts;
-	struct simpkt *p = pkt_get(m);
-	if (!p || pkt_fill(p, ts->data, ts->caplen)) {
-		m->source_overflow++;
-		if (p)
-			pkt_put(m, p);
-	} else {
-		p->wirelen = ts->wirelen;
-		p->linktype = ts->linktype;
-		p->t_src = sched_now(s);
-		frames_clone(p->frame, p->caplen, p->wirelen, p->linktype, src->clone);
-		emit(m, p);
-	}
-	/* The next kept record, of this pass or the next. */
-	struct errbuf eb;
-	int rc = tstream_next(ts, &eb);
-	if (rc == 0) {
-		if (++src->loop >= src->cfg->loop) {
-			source_done(m);
-			return;
-		}
-		src->t0 += (uint64_t)((double)(ts->rel_ns + 1000) / src->cfg->speed + 0.5);
-		rc = tstream_rewind(ts, &eb) == 0 ? 1 : -1;
-	}
-	if (rc < 0) {
-		fail_input(m, eb.msg);
-		return;
-	}
-	uint64_t next = trace_time(src);
-	at(m, &src->ev, next > sched_now(s) ? next : sched_now(s), trace_fire);
-}
-
-/* A new synthetic flow in slot i. */
-static void new_flow(struct source *src, uint32_t i)
-{
-	src->flow_gen[i] = src->next_gen++;
-	src->seq[i] = 1;
-	double n = src->cfg->flow_pkts_shape > 0 ? rng_pareto(src->rng, src->cfg->flow_pkts_shape, src->cfg->flow_pkts_min)
-						 : 0;
-	src->left[i] = n > 4e9 ? UINT32_MAX : (uint32_t)n;
-}
-
-static void synth_fire(struct sched *s, struct sched_event *ev)
-{
-	struct source *src = container_of(ev, struct source, ev);
-	struct model *m = src->m;
-	const struct scn_source *c = src->cfg;
-	uint64_t now = sched_now(s);
-	if (now >= src->end_ns) {
-		source_done(m);
-		return;
-	}
-	if (c->type == SCN_SRC_ONOFF && now >= src->period_end) {
-		src->on = !src->on;
-		src->period_end = now + (uint64_t)(rng_exponential(src->rng, (src->on ? c->on_ms : c->off_ms) * 1e6) + 1);
-		if (!src->on) {
-			at(m, &src->ev, src->period_end, synth_fire);
-			return;
-		}
-	}
-	uint32_t i = rng_below(src->rng, (uint32_t)c->flows);
-	struct simpkt *p = pkt_get(m);
-	if (!p) {
-		m->source_overflow++;
-	} else {
-		int proto = c->proto == 1 ? 6 : 17;
-		p->caplen = p->wirelen = frames_synth(p->frame, INLINE_FRAME, src->flow_gen[i], proto, src->seq[i],
-						      src->ip_id++, (uint32_t)c->payload_bytes);
-		p->linktype = PKT_LINK_ETH;
-		p->t_src = now;
-		src->seq[i] += (uint32_t)c->payload_bytes;
-		if (src->left[i] && --src->left[i] == 0)
-			new_flow(src, i);
-		emit(m, p);
-	}
-	double gap = c->rate_pps > 0 ? rng_exponential(src->rng, 1e9 / c->rate_pps) : 1e18;
-	at(m, &src->ev, now + (uint64_t)gap + 1, synth_fire);
-}
-
-static int setup_sources(struct model *m, struct errbuf *eb)
-{
-	const struct scenario *scn = m->scn;
-	size_t n = 0;
-	for (unsigned i = 0; i < scn->n_src; i++)
-		n += scn->src[i].type == SCN_SRC_TRACE ? scn->src[i].clones : 1;
-	if (n == 0)
-		return err_set(eb, -ERR_FORMAT, "%s: the scenario has no [source.NAME] section",
-			       *scn->path ? scn->path : "scenario");
-	m->srcs = calloc(n, sizeof *m->srcs);
-	if (!m->srcs)
-		return err_set(eb, -ERR_NOMEM, "out of memory");
-	m->n_srcs_made = n; /* zeroed: teardown may free them all, made or not */
-	size_t k = 0;
-	for (unsigned i = 0; i < scn->n_src; i++) {
-		const struct scn_source *c = &scn->src[i];
-		uint64_t start = (uint64_t)(c->start_s * 1e9);
-		if (c->type == SCN_SRC_TRACE) {
-			char *path = m->trace_path[i];
-			if (!*c->file)
-				return err_set(eb, -ERR_FORMAT, "%s: [source.%s] is a trace and needs file =",
-					       *scn->path ? scn->path : "scenario", c->name);
-			scenario_resolve(scn, c->file, path, sizeof m->trace_path[i]);
-			for (uint64_t cl = 0; cl < c->clones; cl++) {
-				struct source *src = &m->srcs[k++];
-				sched_event_init(&src->ev);
-				src->m = m;
-				src->cfg = c;
-				src->clone = (uint32_t)cl;
-				int rc = tstream_open(&src->ts, path, c, eb);
-				if (rc)
-					return rc;
-				src->t0 = start + (uint64_t)((double)cl * c->clone_spacing_ms * 1e6);
-				at(m, &src->ev, trace_time(src), trace_fire);
-			}
-		} else {
-			struct source *src = &m->srcs[k++];
-			sched_event_init(&src->ev);
-			src->m = m;
-			src->cfg = c;
-			if (rng_create(scn->seed, scn->run, 10 + i, &src->rng))
-				return err_set(eb, -ERR_NOMEM, "out of memory");
-			src->flow_gen = calloc(c->flows, sizeof *src->flow_gen);
-			src->left = calloc(c->flows, sizeof *src->left);
-			src->seq = calloc(c->flows, sizeof *src->seq);
-			if (!src->flow_gen || !src->left || !src->seq)
-				return err_set(eb, -ERR_NOMEM, "out of memory for %llu flows", (unsigned long long)c->flows);
-			/* Flow numbers are unique across sources. */
-			src->next_gen = (uint64_t)i << 40;
-			for (uint32_t f = 0; f < c->flows; f++)
-				new_flow(src, f);
-			src->end_ns = start + (uint64_t)(c->duration_s * 1e9);
-			src->on = c->type != SCN_SRC_ONOFF;
-			src->period_end = start;
-			at(m, &src->ev, start, synth_fire);
-		}
-	}
-	m->n_srcs = m->srcs_live = k;
-	return 0;
+		model__fail(m, "simulator: out of memory scheduling an event");
 }
 
 /* ---- statistics ------------------------------------------------------------------------- */
@@ -637,7 +122,7 @@ static void stats_flush(struct model *m)
 }
 
 /* Called before a packet is served at 'now'. */
-static void stats_at(struct model *m, uint64_t now)
+void model__stats_at(struct model *m, uint64_t now)
 {
 	if (now < m->iv_end)
 		return;
@@ -731,7 +216,7 @@ static int setup(struct model *m, struct errbuf *eb)
 	struct engine_cfg ec = *m->o->engine;
 	if ((rc = policy_from_scenario(m, &ec.policy, eb)) != 0)
 		return rc;
-	ec.tx = sim_tx;
+	ec.tx = model__tx;
 	ec.tx_arg = m;
 	ec.app_flow_size = sizeof(struct simflow);
 	ec.flow_end = record_flow;
@@ -755,7 +240,7 @@ static int setup(struct model *m, struct errbuf *eb)
 	m->interval_ns = (uint64_t)(scn->stats_interval_ms * 1e6);
 	if (m->interval_ns == 0)
 		m->interval_ns = 1;
-	return setup_sources(m, eb);
+	return model__setup_sources(m, eb);
 }
 
 static void write_scalars(struct model *m, const struct engine_stats *es, struct sim_summary *sum)
@@ -899,3 +384,4 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 	free(m);
 	return rc;
 }
+

@@ -1,0 +1,132 @@
+/* model_impl: the simulated topology's parts, shared by the files of the model (model.c: the
+ * run, packets and statistics; cpu.c: the shaper's CPU, the baseline server and the sink;
+ * source.c: trace and synthetic sources).  Not a public header: only sim/model*.c, cpu.c and
+ * source.c include it. */
+#ifndef PRECRAFT_SIM_MODEL_IMPL_H
+#define PRECRAFT_SIM_MODEL_IMPL_H
+
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "core/err.h"
+#include "costs.h"
+#include "link.h"
+#include "model.h"
+#include "rng.h"
+#include "sched.h"
+#include "tstream.h"
+#define INLINE_FRAME 2048
+
+/* A packet in flight, from its source to the sink. */
+struct simpkt {
+	struct sched_event ev;
+	struct simpkt *next;       /* free list, or the ingress queue */
+	uint8_t *frame;            /* 'buf', or its own allocation for frames above INLINE_FRAME */
+	uint32_t caplen, wirelen, eg_wirelen;
+	int linktype;
+	uint64_t t_src, t_arrive;
+	uint64_t flow_id;
+	struct simflow *flow;      /* valid while flow->id == flow_id */
+	uint8_t buf[INLINE_FRAME];
+};
+
+/* Per-flow statistics the simulator adds to the engine's (the flow's application area). */
+struct simflow {
+	uint64_t id;
+	uint64_t delay_sum_ns, jitter_sum_ns, last_delay_ns, rx, lost;
+};
+
+struct model;
+
+/* One emitting instance: a clone of a trace, or a synthetic source. */
+struct source {
+	struct sched_event ev;
+	struct model *m;
+	const struct scn_source *cfg;
+	struct tstream ts;         /* trace: the record to emit next (each clone reads its own) */
+	uint32_t clone;
+	uint64_t loop;
+	uint64_t t0;               /* emission time of record 0 of this loop */
+	/* synthetic */
+	struct rng *rng;
+	uint64_t *flow_gen;
+	uint32_t *left, *seq;
+	uint64_t next_gen, end_ns, period_end;
+	int on;
+	uint16_t ip_id;
+};
+
+struct craft_job {
+	uint64_t ticket;
+	uint64_t remaining_ns;
+};
+
+struct model {
+	const struct scenario *scn;
+	const struct sim_opts *o;
+	struct sched *s;
+	struct engine *eng;
+	const struct recorder *rec;  /* may be NULL */
+	struct link in, out;
+	struct rng *rng_in, *rng_out;
+	struct cost_profile cost;
+	/* sources */
+	struct source *srcs;
+	size_t n_srcs, srcs_live, n_srcs_made; /* made: allocated, for teardown */
+	char trace_path[SCN_MAX_SOURCES][SCN_PATH * 2]; /* resolved, for the streams */
+	/* packets */
+	struct simpkt *free_pkts;
+	struct simpkt **pkt_blocks;
+	size_t n_blocks, in_flight;
+	/* the CPU */
+	struct simpkt *q_head, *q_tail;
+	uint64_t q_len;
+	struct sched_event cpu_ev;
+	struct simpkt *serving;
+	struct engine_result serving_res;
+	int cpu_job;               /* running a crafting job */
+	struct craft_job job;      /* the one running */
+	uint64_t job_started;
+	struct craft_job *jobs;    /* deque of waiting jobs */
+	size_t jobs_head, jobs_n, jobs_cap;
+	/* the baseline server, analytical */
+	uint64_t *b_ring;
+	uint32_t b_head, b_count, b_cap;
+	uint64_t b_busy_until;
+	/* statistics */
+	struct latency_set *lat;   /* the shaper's (all, hit, slow) and the baseline server's */
+	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
+	uint64_t stop_ns;
+	uint64_t iv_pkts, iv_hits;
+	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
+	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
+	/* what the policy is told, every control period: the last period's conditions */
+	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
+	uint64_t delay_sum_ns;
+	int failed, failed_input;
+	char fail_msg[ERR_MSG_LEN];
+};
+
+/* model.c */
+struct simpkt *model__pkt_get(struct model *m);
+void model__pkt_put(struct model *m, struct simpkt *p);
+/* Copies a frame into a packet (its own allocation when large). */
+int model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen);
+/* Stops the run: out of memory (model__fail), or a source's file damaged (model__fail_input). */
+void model__fail(struct model *m, const char *msg);
+void model__fail_input(struct model *m, const char *msg);
+/* Schedules 'ev' at 't'; a failure stops the run. */
+void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn);
+/* Called before a packet is served at 'now': closes statistics intervals. */
+void model__stats_at(struct model *m, uint64_t now);
+
+/* cpu.c */
+void model__shaper_arrive(struct sched *s, struct sched_event *ev);
+/* The engine's transmit callback: notes the egress size of the packet being served. */
+void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
+	       uint32_t wirelen, uint64_t t_ns);
+
+/* source.c */
+int model__setup_sources(struct model *m, struct errbuf *eb);
+
+#endif

@@ -1,0 +1,176 @@
+/* source: trace sources (streamed, scaled, looped, cloned) and synthetic Poisson and on/off
+ * sources (see model.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pkt.h"
+#include "frames.h"
+#include "model_impl.h"
+
+/* ---- sources ---------------------------------------------------------------------------- */
+
+static void emit(struct model *m, struct simpkt *p)
+{
+	uint64_t arrive;
+	m->source_packets++;
+	if (link_send(&m->in, sched_now(m->s), p->wirelen, &arrive) != LINK_OK) {
+		model__pkt_put(m, p);
+		return;
+	}
+	model__at(m, &p->ev, arrive, model__shaper_arrive);
+}
+
+static void source_done(struct model *m)
+{
+	m->srcs_live--;
+}
+
+static uint64_t trace_time(const struct source *src)
+{
+	return src->t0 + (uint64_t)((double)src->ts.rel_ns / src->cfg->speed + 0.5);
+}
+
+static void trace_fire(struct sched *s, struct sched_event *ev)
+{
+	struct source *src = container_of(ev, struct source, ev);
+	struct model *m = src->m;
+	struct tstream *ts = &src->ts;
+	struct simpkt *p = model__pkt_get(m);
+	if (!p || model__pkt_fill(p, ts->data, ts->caplen)) {
+		m->source_overflow++;
+		if (p)
+			model__pkt_put(m, p);
+	} else {
+		p->wirelen = ts->wirelen;
+		p->linktype = ts->linktype;
+		p->t_src = sched_now(s);
+		frames_clone(p->frame, p->caplen, p->wirelen, p->linktype, src->clone);
+		emit(m, p);
+	}
+	/* The next kept record, of this pass or the next. */
+	struct errbuf eb;
+	int rc = tstream_next(ts, &eb);
+	if (rc == 0) {
+		if (++src->loop >= src->cfg->loop) {
+			source_done(m);
+			return;
+		}
+		src->t0 += (uint64_t)((double)(ts->rel_ns + 1000) / src->cfg->speed + 0.5);
+		rc = tstream_rewind(ts, &eb) == 0 ? 1 : -1;
+	}
+	if (rc < 0) {
+		model__fail_input(m, eb.msg);
+		return;
+	}
+	uint64_t next = trace_time(src);
+	model__at(m, &src->ev, next > sched_now(s) ? next : sched_now(s), trace_fire);
+}
+
+/* A new synthetic flow in slot i. */
+static void new_flow(struct source *src, uint32_t i)
+{
+	src->flow_gen[i] = src->next_gen++;
+	src->seq[i] = 1;
+	double n = src->cfg->flow_pkts_shape > 0 ? rng_pareto(src->rng, src->cfg->flow_pkts_shape, src->cfg->flow_pkts_min)
+						 : 0;
+	src->left[i] = n > 4e9 ? UINT32_MAX : (uint32_t)n;
+}
+
+static void synth_fire(struct sched *s, struct sched_event *ev)
+{
+	struct source *src = container_of(ev, struct source, ev);
+	struct model *m = src->m;
+	const struct scn_source *c = src->cfg;
+	uint64_t now = sched_now(s);
+	if (now >= src->end_ns) {
+		source_done(m);
+		return;
+	}
+	if (c->type == SCN_SRC_ONOFF && now >= src->period_end) {
+		src->on = !src->on;
+		src->period_end = now + (uint64_t)(rng_exponential(src->rng, (src->on ? c->on_ms : c->off_ms) * 1e6) + 1);
+		if (!src->on) {
+			model__at(m, &src->ev, src->period_end, synth_fire);
+			return;
+		}
+	}
+	uint32_t i = rng_below(src->rng, (uint32_t)c->flows);
+	struct simpkt *p = model__pkt_get(m);
+	if (!p) {
+		m->source_overflow++;
+	} else {
+		int proto = c->proto == 1 ? 6 : 17;
+		p->caplen = p->wirelen = frames_synth(p->frame, INLINE_FRAME, src->flow_gen[i], proto, src->seq[i],
+						      src->ip_id++, (uint32_t)c->payload_bytes);
+		p->linktype = PKT_LINK_ETH;
+		p->t_src = now;
+		src->seq[i] += (uint32_t)c->payload_bytes;
+		if (src->left[i] && --src->left[i] == 0)
+			new_flow(src, i);
+		emit(m, p);
+	}
+	double gap = c->rate_pps > 0 ? rng_exponential(src->rng, 1e9 / c->rate_pps) : 1e18;
+	model__at(m, &src->ev, now + (uint64_t)gap + 1, synth_fire);
+}
+
+int model__setup_sources(struct model *m, struct errbuf *eb)
+{
+	const struct scenario *scn = m->scn;
+	size_t n = 0;
+	for (unsigned i = 0; i < scn->n_src; i++)
+		n += scn->src[i].type == SCN_SRC_TRACE ? scn->src[i].clones : 1;
+	if (n == 0)
+		return err_set(eb, -ERR_FORMAT, "%s: the scenario has no [source.NAME] section",
+			       *scn->path ? scn->path : "scenario");
+	m->srcs = calloc(n, sizeof *m->srcs);
+	if (!m->srcs)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	m->n_srcs_made = n; /* zeroed: teardown may free them all, made or not */
+	size_t k = 0;
+	for (unsigned i = 0; i < scn->n_src; i++) {
+		const struct scn_source *c = &scn->src[i];
+		uint64_t start = (uint64_t)(c->start_s * 1e9);
+		if (c->type == SCN_SRC_TRACE) {
+			char *path = m->trace_path[i];
+			if (!*c->file)
+				return err_set(eb, -ERR_FORMAT, "%s: [source.%s] is a trace and needs file =",
+					       *scn->path ? scn->path : "scenario", c->name);
+			scenario_resolve(scn, c->file, path, sizeof m->trace_path[i]);
+			for (uint64_t cl = 0; cl < c->clones; cl++) {
+				struct source *src = &m->srcs[k++];
+				sched_event_init(&src->ev);
+				src->m = m;
+				src->cfg = c;
+				src->clone = (uint32_t)cl;
+				int rc = tstream_open(&src->ts, path, c, eb);
+				if (rc)
+					return rc;
+				src->t0 = start + (uint64_t)((double)cl * c->clone_spacing_ms * 1e6);
+				model__at(m, &src->ev, trace_time(src), trace_fire);
+			}
+		} else {
+			struct source *src = &m->srcs[k++];
+			sched_event_init(&src->ev);
+			src->m = m;
+			src->cfg = c;
+			if (rng_create(scn->seed, scn->run, 10 + i, &src->rng))
+				return err_set(eb, -ERR_NOMEM, "out of memory");
+			src->flow_gen = calloc(c->flows, sizeof *src->flow_gen);
+			src->left = calloc(c->flows, sizeof *src->left);
+			src->seq = calloc(c->flows, sizeof *src->seq);
+			if (!src->flow_gen || !src->left || !src->seq)
+				return err_set(eb, -ERR_NOMEM, "out of memory for %llu flows", (unsigned long long)c->flows);
+			/* Flow numbers are unique across sources. */
+			src->next_gen = (uint64_t)i << 40;
+			for (uint32_t f = 0; f < c->flows; f++)
+				new_flow(src, f);
+			src->end_ns = start + (uint64_t)(c->duration_s * 1e9);
+			src->on = c->type != SCN_SRC_ONOFF;
+			src->period_end = start;
+			model__at(m, &src->ev, start, synth_fire);
+		}
+	}
+	m->n_srcs = m->srcs_live = k;
+	return 0;
+}
+
