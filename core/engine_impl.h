@@ -1,0 +1,91 @@
+/* engine_impl: the engine's state, shared by its two files (engine.c: configuration,
+ * lifetime, crafting, statistics; engine_path.c: the per-packet stages).  Not installed: the
+ * public face is engine.h. */
+#ifndef PRECRAFT_ENGINE_IMPL_H
+#define PRECRAFT_ENGINE_IMPL_H
+
+#include "craft.h"
+#include "engine.h"
+#include "flow.h"
+#include "fwd.h"
+#include "pool.h"
+
+/* Largest egress header block: a link header and IP and transport headers with options. */
+#define ENGINE_MAX_HDR 4096u
+/* Largest frame a pre-built buffer may need to hold (a predicted payload included). */
+#define ENGINE_MAX_FRAME (262144u + 1024u)
+
+/* The engine's part of each flow-table entry; the predictor's state follows it. */
+struct eflow {
+	struct pool_buf *craft[2]; /* pre-built next packet per direction, or NULL */
+	uint32_t serial[2];        /* of the latest pre-built packet per direction (tickets) */
+	uint32_t pool_bytes;       /* held in the pool by this flow (the pool updates it) */
+	uint32_t hits, misses, wasted;
+	uint16_t nat_port;
+	struct policy_flow pol;
+};
+
+/* What one path would send. */
+struct egress {
+	const uint8_t *hdr, *payload;
+	uint32_t hdr_len, payload_len, wirelen;
+};
+
+struct engine {
+	struct engine_cfg cfg;
+	struct fwd_cfg fwd;
+	struct flow_table *flows;
+	struct pool *pool;
+	const struct predictor_ops *pops;
+	struct policy pol;
+	uint64_t pol_evictions, pol_packets; /* at the policy's last control */
+	void *pred;
+	size_t pred_off;           /* predictor state offset in the user area */
+	size_t app_off;            /* application area offset in the user area */
+	struct pool_buf **probe_cache; /* pre-built packets by probe hash, direct-mapped */
+	uint32_t probe_mask;
+	struct pkt p;              /* the packet being processed */
+	uint8_t *hdr_a, *hdr_b;    /* slow-path egress headers (b: shadow mode's second path) */
+	uint16_t next_nat_port;
+	uint64_t now_ns;           /* time of the packet being processed */
+	struct engine_stats st;
+};
+
+
+static inline struct eflow *eflow_of(struct engine *e, struct flow_entry *f)
+{
+	return flow_user(e->flows, f);
+}
+
+/* What became of a pre-built packet that is released. */
+enum { REL_WASTED, REL_SENT, REL_FAILED /* wasted, after failing validation */ };
+
+static inline void release(struct engine *e, struct eflow *uf, unsigned dir, int how)
+{
+	struct pool_buf *b = uf->craft[dir];
+	if (!b)
+		return;
+	uf->craft[dir] = NULL;
+	if (how != REL_SENT) {
+		e->st.wasted++;
+		uf->wasted++;
+	}
+	policy_outcome(&e->pol, &uf->pol, how == REL_SENT, how == REL_FAILED);
+	struct pool_buf **slot = &e->probe_cache[craft_probe(b) & e->probe_mask];
+	if (*slot == b)
+		*slot = NULL;
+	pool_put(e->pool, b); /* a double put is counted by the pool */
+}
+
+static inline void *app_of(struct engine *e, struct eflow *uf)
+{
+	return (uint8_t *)uf + e->app_off;
+}
+
+
+/* After a packet of direction 'dir' of flow 'f': learn from it, predict the next one and
+ * pre-build it (engine.c).  Fills the crafting fields of 'res' when not NULL. */
+void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir,
+			struct engine_result *res);
+
+#endif
