@@ -347,10 +347,14 @@ int eval_main(int argc, char **argv)
 	}
 	print_header();
 	int code = EXIT_OK;
+	struct cli_progress pr;
+	cli_progress_start(&pr, false);
+	uint64_t pairs = (uint64_t)n_ops * (uint64_t)(argc - optind), pairs_done = 0, scored = 0;
 	for (size_t m = 0; m < n_ops && code == EXIT_OK; m++) {
 		struct score all;
 		memset(&all, 0, sizeof all);
-		for (int t = optind; t < argc; t++) {
+		for (int t = optind; t < argc; t++, pairs_done++) {
+			cli_progress_update(&pr, pairs_done, pairs, scored);
 			struct score s;
 			memset(&s, 0, sizeof s);
 			if (eval_trace(argv[t], ops[m], model_file, &s, &eb)) {
@@ -360,6 +364,7 @@ int eval_main(int argc, char **argv)
 				break;
 			}
 			const char *name = strrchr(argv[t], '/') ? strrchr(argv[t], '/') + 1 : argv[t];
+			cli_progress_end(&pr);
 			print_row(ops[m]->name, name, &s);
 			if (st) {
 				int64_t run;
@@ -410,6 +415,7 @@ int eval_main(int argc, char **argv)
 					code = EXIT_RUNTIME;
 				}
 			}
+			scored += s.scored;
 			merge(&all, &s);
 			free(s.rel);
 		}
@@ -434,6 +440,7 @@ int eval_main(int argc, char **argv)
 		putchar('\n');
 		free(all.rel);
 	}
+	cli_progress_end(&pr);
 	if (st && store_close(st, &eb)) {
 		cli_error("%s", eb.msg);
 		code = EXIT_RUNTIME;

@@ -10,12 +10,23 @@ DB=${2:-policy.db}
 cd "$(dirname "$0")/.."
 rm -f "$DB"
 SCENARIOS=${SCENARIOS:-"loss-0pct loss-0.1pct loss-1pct shaper-idle shaper-saturated flows-10k flows-100k flows-1m flood priorities"}
+total=$(( $(echo $SCENARIOS | wc -w) * 4 ))
+done_runs=0
+start=$(date +%s)
+# One progress line per run on stderr, since the whole comparison takes minutes.
+run() { # run SCENARIO LABEL ARGS...
+	s=$1 label=$2
+	shift 2
+	done_runs=$((done_runs + 1))
+	printf '[%d/%d, %ds] %s, %s\n' "$done_runs" "$total" $(( $(date +%s) - start )) "$s" "$label" >&2
+	"$B/precraft" sim "scenarios/$s.ini" "$@" --set shaper.mode=shadow --db "$DB" --quiet
+}
 for s in $SCENARIOS; do
 	for p in off static adaptive; do
-		"$B/precraft" sim "scenarios/$s.ini" --policy "$p" --set shaper.mode=shadow --db "$DB" --quiet
+		run "$s" "$p" --policy "$p"
 	done
 	# What the policies cost when the CPU budget is lifted: the latency there is to win.
-	"$B/precraft" sim "scenarios/$s.ini" --policy adaptive --set policy.overhead_ceiling=1 --set shaper.mode=shadow --db "$DB" --quiet
+	run "$s" "adaptive (ceiling 1)" --policy adaptive --set policy.overhead_ceiling=1
 done
 sqlite3 -header -column "$DB" <<'SQL'
 WITH r AS (

@@ -198,6 +198,9 @@ check "compare -h prints compare's usage, exit 0" sh -c "'$PRECRAFT' compare -h 
 for cmd in replay sim calibrate hil rewrite compare eval train predictors; do
 	check "$cmd --help exits 0 with its usage" sh -c "'$PRECRAFT' $cmd --help | grep -q '^usage: precraft $cmd'"
 done
+for cmd in replay sim calibrate "hil forward" "hil replay" "hil capture" rewrite compare eval train predictors; do
+	check "the man page's synopsis has precraft $cmd" grep -q "^.B precraft $cmd\$" doc/precraft.1
+done
 check "hil --help lists the shaper options" sh -c "'$PRECRAFT' hil --help | grep -q -- '--model-file'"
 before=$(sha256sum scenarios/default.costs)
 abs_precraft=$(cd "$(dirname "$PRECRAFT")" && pwd)/$(basename "$PRECRAFT")
