@@ -47,9 +47,10 @@ echo "-- per-packet cost by path, timed inside the engine, trace in memory"
 for t in small full; do
 	f="$TMP/engine-$t.txt"
 	echo "   route table: $t ($(kv "$f" engine_routes_v4) IPv4, $(kv "$f" engine_routes_v6) IPv6 prefixes)"
-	echo "     slow path $(kv "$f" slow_path_ns) ns, hit $(kv "$f" hit_path_ns) ns, miss $(kv "$f" miss_path_ns) ns, crafting $(kv "$f" craft_ns) ns (after the transmit)"
-	echo "     hit / slow path            $(kv "$f" hit_over_slow)   (goal <= 0.25)"
-	echo "     hit ratio $(kv "$f" hit_ratio), precision $(kv "$f" precision); in-memory baseline $(kv "$f" engine_baseline_pps) pps, precraft $(kv "$f" engine_precraft_pps) pps"
+	sp() { echo "$(kv "$f" "$1") ($(kv "$f" "$1_spread"))"; }
+	echo "     medians of $(kv "$f" engine_reps) runs (min-max): slow path $(sp slow_path_ns) ns, hit $(sp hit_path_ns) ns, miss $(sp miss_path_ns) ns, crafting $(sp craft_ns) ns (after the transmit)"
+	echo "     hit / slow path            $(sp hit_over_slow)   (goal <= 0.25)"
+	echo "     hit ratio $(kv "$f" hit_ratio), precision $(kv "$f" precision); in-memory baseline $(sp engine_baseline_pps) pps, precraft $(sp engine_precraft_pps) pps"
 done
 
 echo "-- predictors: observe + predict per packet, the dev captures decoded once into memory"
@@ -58,7 +59,8 @@ MODEL="$TMP/ml.model"
 "$B/bench" predictors "$TRACE" "$MODEL" > "$TMP/predict.txt"
 for m in last mode markov1 header ml; do
 	ns=$(kv "$TMP/predict.txt" "predict_ns_$m")
-	echo "   $m: prediction $ns ns ($(ratio "$ns" 100) of the 100 ns budget); learning $(kv "$TMP/predict.txt" "observe_ns_$m") ns; both $(kv "$TMP/predict.txt" "packet_ns_$m") ns per packet"
+	k() { echo "$(kv "$TMP/predict.txt" "$1_$m") ($(kv "$TMP/predict.txt" "$1_${m}_spread"))"; }
+	echo "   $m: prediction $(k predict_ns) ns ($(ratio "$ns" 100) of the 100 ns budget); learning $(k observe_ns) ns; both $(k packet_ns) ns per packet (medians of 5, min-max)"
 done
 
 echo "-- simulator: event scheduler, ns-3 bench-scheduler hold model (exponential delays, mean 100 ns)"
