@@ -1,19 +1,6 @@
-/* evalcmd: scores predictors on captures (see evalcmd.h).
- *
- * Packets are taken in file order; flows as the engine keys them (5-tuple and VLAN, direction 0
- * the first packet's, a SYN after FIN or RST starts a new flow, no idle timeout).  After each
- * packet the model observes it and predicts the next packet of that direction; an arriving
- * packet is scored against the prediction held for its direction, or, before its direction has
- * been seen, the other direction's (REFERENCE.md's fallback).  Definitions follow REFERENCE.md:
- * size is the L4 payload length; inter-arrival time is the gap within the flow; header fields are
- * scored on established packets (position >= 4), a direction's first packet counting as wrong.
- * Differences: size is scored given the true direction only (a pre-builder keeps one prediction
- * per direction, so direction itself is not predicted); flows are keyed by 5-tuple and the
- * outermost VLAN, not the whole tag stack. */
-
+/* eval_cmd: `precraft eval`, the predictor leaderboard: the scores (models/eval.h) printed as a
+ * table and, with --db, stored one run per model and trace. */
 #include <getopt.h>
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,245 +9,8 @@
 #include "analysis/store.h"
 #include "cli.h"
 #include "commands.h"
-#include "core/predict.h"
-#include "models/flowwalk.h"
-#include "models/common.h"
+#include "models/eval.h"
 #include "models/registry.h"
-
-/* Header fields as REFERENCE.md scores them, on established packets (position >= 4). */
-enum { FLD_TTL, FLD_IPID, FLD_TOS, FLD_IPFLAGS, FLD_TFLAGS, FLD_WIN, FLD_URG, FLD_SEQ, FLD_ACK, FLD_OPTS,
-       FLD_TSVAL, FLD_TSECR, FLD_N };
-static const char *const fld_names[FLD_N] = { "ttl", "ipid", "tos", "ipflags", "tflags", "win",
-					      "urg", "seq", "ack", "opts", "tsval", "tsecr" };
-#define EST_POSITION 4
-
-struct score {
-	uint64_t scored, size_exact, size_class;
-	uint64_t est, header_full, packet_full, strict_hit, template_hit;
-	uint64_t tcp_est, tcp_header_full, udp_est, udp_header_full;
-	uint64_t confident, confident_right;
-	uint64_t fld_n[FLD_N], fld_ok[FLD_N];
-	uint64_t pay_n, pay_predicted, pay_ok; /* packets with a payload; anticipated; right */
-	uint64_t cal_n[10], cal_ok[10];
-	double iat_abs_sum;
-	uint64_t iat_n;
-	double *rel;               /* relative IAT errors, for the median */
-	size_t rel_n, rel_cap;
-	double predict_ns;
-	uint64_t predictions;
-};
-
-/* The eval's part of a flow: the prediction held per direction, and when each direction was
- * last seen.  The predictor's own state follows. */
-struct eflow {
-	struct pred_out pred[2];
-	uint64_t pay_hash[2];      /* of the predicted payload, when one was predicted */
-	struct pred_pkt last[2];   /* the latest packet of each direction (payload not kept) */
-	uint8_t has[2], seen[2];
-	uint64_t flow_t;           /* the flow's latest packet */
-	uint8_t gaps;              /* valid gaps seen, saturating */
-};
-
-static void add_rel(struct score *s, double r)
-{
-	if (s->rel_n == s->rel_cap) {
-		size_t cap = s->rel_cap ? s->rel_cap * 2 : 4096;
-		double *v = realloc(s->rel, cap * sizeof *v);
-		if (!v)
-			return;
-		s->rel = v;
-		s->rel_cap = cap;
-	}
-	s->rel[s->rel_n++] = r;
-}
-
-static void merge(struct score *a, const struct score *b)
-{
-	a->scored += b->scored;
-	a->size_exact += b->size_exact;
-	a->size_class += b->size_class;
-	a->est += b->est;
-	a->header_full += b->header_full;
-	a->packet_full += b->packet_full;
-	a->strict_hit += b->strict_hit;
-	a->template_hit += b->template_hit;
-	a->tcp_est += b->tcp_est;
-	a->tcp_header_full += b->tcp_header_full;
-	a->udp_est += b->udp_est;
-	a->udp_header_full += b->udp_header_full;
-	a->confident += b->confident;
-	a->pay_n += b->pay_n;
-	a->pay_predicted += b->pay_predicted;
-	a->pay_ok += b->pay_ok;
-	a->confident_right += b->confident_right;
-	for (int i = 0; i < FLD_N; i++) {
-		a->fld_n[i] += b->fld_n[i];
-		a->fld_ok[i] += b->fld_ok[i];
-	}
-	for (int i = 0; i < 10; i++) {
-		a->cal_n[i] += b->cal_n[i];
-		a->cal_ok[i] += b->cal_ok[i];
-	}
-	a->iat_abs_sum += b->iat_abs_sum;
-	a->iat_n += b->iat_n;
-	for (size_t i = 0; i < b->rel_n; i++)
-		add_rel(a, b->rel[i]);
-	a->predict_ns += b->predict_ns;
-	a->predictions += b->predictions;
-}
-
-static double median_rel(struct score *s)
-{
-	if (!s->rel_n)
-		return NAN;
-	gsl_sort(s->rel, 1, s->rel_n);
-	return gsl_stats_median_from_sorted_data(s->rel, 1, s->rel_n);
-}
-
-static void check(struct score *s, int f, int ok, int *all)
-{
-	s->fld_n[f]++;
-	s->fld_ok[f] += ok;
-	*all &= ok;
-}
-
-/* Scores packet 'a' against prediction 'pr' (whose payload, if predicted, hashed to 'pay_hash').
- * 'prev' is the direction's previous packet (the crafter's template, which carries the fields a
- * predictor does not set), NULL for a direction's first packet. */
-static void score_one(struct score *s, const struct pred_out *pr, uint64_t pay_hash, const struct pred_pkt *a,
-		      const struct pred_pkt *prev, uint64_t gap_ns, int have_gap)
-{
-	s->scored++;
-	s->size_exact += pr->payload_len == a->payload_len;
-	s->size_class += size_class(pr->payload_len) == size_class(a->payload_len);
-	int payload_predicted = (pr->fields & PRED_PAYLOAD) && pr->payload_len == a->payload_len;
-	int payload_ok = a->payload_len == 0 || (payload_predicted && a->payload_avail == a->payload_len &&
-						 pay_hash == payload_hash(a->payload, a->payload_len));
-	if (a->payload_len) {
-		s->pay_n++;
-		s->pay_predicted += payload_predicted;
-		s->pay_ok += payload_predicted && payload_ok;
-	}
-	if (have_gap && (pr->fields & PRED_IAT)) {
-		double err = fabs((double)pr->iat_ns - (double)gap_ns);
-		s->iat_abs_sum += err;
-		s->iat_n++;
-		add_rel(s, err / (double)(gap_ns > 1000 ? gap_ns : 1000));
-	}
-	if (a->position < EST_POSITION)
-		return;
-	/* Established packets: every header field, as REFERENCE.md defines them. */
-	int all = 1, tmpl = 1;
-	const struct pred_pkt z = { 0 };
-	const struct pred_pkt *pv = prev ? prev : &z;
-	int known = prev != NULL;
-	check(s, FLD_TTL, known && pv->ttl == a->ttl, &all);
-	check(s, FLD_TOS, known && pv->tos == a->tos, &all);
-	check(s, FLD_IPFLAGS, known && pv->ip_flags == a->ip_flags, &all);
-	tmpl = all;
-	if (a->family == 4)
-		check(s, FLD_IPID, known && pr->ip_id == a->ip_id, &all);
-	if (a->proto == 6) {
-		int opts_ok = known && pv->opt_kinds == a->opt_kinds;
-		tmpl &= opts_ok;
-		check(s, FLD_OPTS, opts_ok, &all);
-		check(s, FLD_TFLAGS, known && pr->tcp_flags == a->tcp_flags, &all);
-		check(s, FLD_WIN, known && pr->win == a->win, &all);
-		check(s, FLD_URG, known && pv->urg == a->urg, &all);
-		check(s, FLD_SEQ, known && pr->seq == a->seq, &all);
-		check(s, FLD_ACK, known && pr->ack == a->ack, &all);
-		check(s, FLD_TSVAL, known && pv->has_ts == a->has_ts && (!a->has_ts || pr->tsval == a->tsval), &all);
-		check(s, FLD_TSECR, known && pv->has_ts == a->has_ts && (!a->has_ts || pr->tsecr == a->tsecr), &all);
-		s->tcp_est++;
-		s->tcp_header_full += all;
-	} else {
-		s->udp_est++;
-		s->udp_header_full += all;
-	}
-	s->est++;
-	s->header_full += all;
-	s->packet_full += all && payload_ok;
-	s->strict_hit += all && pr->payload_len == a->payload_len;
-	s->template_hit += tmpl;
-	int b = (int)(pr->confidence * 10);
-	b = b < 0 ? 0 : b > 9 ? 9 : b;
-	s->cal_n[b]++;
-	s->cal_ok[b] += all;
-	if (pr->confidence >= 0.5f) {
-		s->confident++;
-		s->confident_right += all;
-	}
-}
-
-struct walk {
-	const struct predictor_ops *ops;
-	void *self;
-	size_t state_off;
-	struct score *s;
-};
-
-static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
-{
-	struct walk *w = arg;
-	const struct predictor_ops *ops = w->ops;
-	struct score *s = w->s;
-	struct eflow *ef = user;
-	void *st = (uint8_t *)ef + w->state_off;
-	const struct pred_pkt a = *pk;
-	unsigned d = a.dir;
-	/* REFERENCE.md: a gap is scored once the flow has had one valid gap; gaps over 60 s or
-	 * negative are neither scored nor counted as valid. */
-	int gap_ok = (ef->seen[0] | ef->seen[1]) && a.t_ns >= ef->flow_t && a.t_ns - ef->flow_t <= IAT_MAX_NS;
-	unsigned pd = ef->has[d] ? d : !d;
-	if (ef->has[pd])
-		score_one(s, &ef->pred[pd], ef->pay_hash[pd], &a, ef->seen[d] ? &ef->last[d] : NULL,
-			  a.t_ns - ef->flow_t, ef->gaps && gap_ok);
-	ops->observe(w->self, st, &a);
-	ef->last[d] = a;
-	ef->last[d].payload = NULL;
-	ef->last[d].payload_avail = 0;
-	ef->seen[d] = 1;
-	/* Both directions' predictions are refreshed: what one side just said changes what the
-	 * other will say (its ack, its timestamp echo, its next size and gap). */
-	for (unsigned side = 0; side < 2; side++) {
-		unsigned dd = side ? !d : d;
-		if (!ef->seen[dd])
-			continue;
-		/* The other direction's stored packet has no payload: a payload anticipated when
-		 * that direction last spoke is kept through the refresh. */
-		int kept_payload = dd != d && ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD);
-		uint32_t kept_len = ef->pred[dd].payload_len;
-		memset(&ef->pred[dd], 0, sizeof ef->pred[dd]);
-		uint64_t t0 = cli_now_ns();
-		ef->has[dd] = ops->predict(w->self, st, dd == d ? &a : &ef->last[dd], &ef->pred[dd]);
-		s->predict_ns += (double)(cli_now_ns() - t0);
-		s->predictions++;
-		/* A predicted payload lives only during the call: keep its hash. */
-		if (ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD) && ef->pred[dd].payload)
-			ef->pay_hash[dd] = payload_hash(ef->pred[dd].payload, ef->pred[dd].payload_len);
-		else if (kept_payload && ef->has[dd]) {
-			ef->pred[dd].fields |= PRED_PAYLOAD;
-			ef->pred[dd].payload_len = kept_len;
-		}
-		ef->pred[dd].payload = NULL;
-	}
-	if (gap_ok && ef->gaps < 255)
-		ef->gaps++;
-	ef->flow_t = a.t_ns;
-	return 0;
-}
-
-static int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct score *s,
-		      struct errbuf *eb)
-{
-	struct walk w = { .ops = ops, .s = s, .state_off = (sizeof(struct eflow) + 7) & ~(size_t)7 };
-	int rc = ops->create(model_file, &w.self, eb);
-	if (rc)
-		return rc;
-	rc = flowwalk(path, w.state_off + ops->flow_state_size, eval_packet, &w, eb);
-	ops->destroy(w.self);
-	return rc;
-}
 
 const char eval_usage[] =
 	"usage: precraft eval TRACE... [--models a,b,c] [--model-file FILE] [--db FILE]\n"
@@ -283,7 +33,7 @@ static void print_header(void)
 	       "iat_rel", "ns");
 }
 
-static void print_row(const char *model, const char *trace, struct score *s)
+static void print_row(const char *model, const char *trace, struct eval_score *s)
 {
 	printf("%-8s %-32.32s %7llu %6.3f %6.3f %7llu %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %9.0f %7.2f %5.0f\n",
 	       model, trace, (unsigned long long)s->scored, frac(s->size_exact, s->scored),
@@ -291,7 +41,7 @@ static void print_row(const char *model, const char *trace, struct score *s)
 	       frac(s->tcp_header_full, s->tcp_est), frac(s->udp_header_full, s->udp_est),
 	       frac(s->strict_hit, s->est), frac(s->template_hit, s->est), frac(s->packet_full, s->est),
 	       frac(s->confident_right, s->confident), s->iat_n ? s->iat_abs_sum / (double)s->iat_n / 1e3 : NAN,
-	       median_rel(s), s->predictions ? s->predict_ns / (double)s->predictions : NAN);
+	       eval_median_rel(s), s->predictions ? s->predict_ns / (double)s->predictions : NAN);
 }
 
 int eval_main(int argc, char **argv)
@@ -351,16 +101,16 @@ int eval_main(int argc, char **argv)
 	cli_progress_start(&pr, false);
 	uint64_t pairs = (uint64_t)n_ops * (uint64_t)(argc - optind), pairs_done = 0, scored = 0;
 	for (size_t m = 0; m < n_ops && code == EXIT_OK; m++) {
-		struct score all;
+		struct eval_score all;
 		memset(&all, 0, sizeof all);
 		for (int t = optind; t < argc; t++, pairs_done++) {
 			cli_progress_update(&pr, pairs_done, pairs, scored);
-			struct score s;
+			struct eval_score s;
 			memset(&s, 0, sizeof s);
 			if (eval_trace(argv[t], ops[m], model_file, &s, &eb)) {
 				cli_error("%s", eb.msg);
 				code = EXIT_USAGE;
-				free(s.rel);
+				eval_score_fini(&s);
 				break;
 			}
 			const char *name = strrchr(argv[t], '/') ? strrchr(argv[t], '/') + 1 : argv[t];
@@ -392,7 +142,7 @@ int eval_main(int argc, char **argv)
 						{ "packet_full_acc", frac(s.packet_full, s.est) },
 						{ "precision", frac(s.confident_right, s.confident) },
 						{ "iat_mae_ns", s.iat_n ? s.iat_abs_sum / (double)s.iat_n : NAN },
-						{ "iat_median_rel_err", median_rel(&s) },
+						{ "iat_median_rel_err", eval_median_rel(&s) },
 						{ "ns_per_prediction", s.predictions ? s.predict_ns / (double)s.predictions : NAN },
 					};
 					for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
@@ -400,10 +150,10 @@ int eval_main(int argc, char **argv)
 							store_scalar(st, run, sc[i].n, sc[i].v);
 					store_scalar(st, run, "payload_anticipated", (double)s.pay_predicted);
 					store_scalar(st, run, "payload_anticipated_right", (double)s.pay_ok);
-					for (int f = 0; f < FLD_N; f++)
+					for (int f = 0; f < EVAL_FLD_N; f++)
 						if (s.fld_n[f]) {
 							char n[64];
-							snprintf(n, sizeof n, "field_%s_acc", fld_names[f]);
+							snprintf(n, sizeof n, "field_%s_acc", eval_field_names[f]);
 							store_scalar(st, run, n, frac(s.fld_ok[f], s.fld_n[f]));
 						}
 					if (store_run_end(st, run, "complete", &eb)) {
@@ -416,19 +166,19 @@ int eval_main(int argc, char **argv)
 				}
 			}
 			scored += s.scored;
-			merge(&all, &s);
-			free(s.rel);
+			eval_merge(&all, &s);
+			eval_score_fini(&s);
 		}
 		if (code != EXIT_OK) {
-			free(all.rel);
+			eval_score_fini(&all);
 			break;
 		}
 		if (argc - optind > 1)
 			print_row(ops[m]->name, "all (packet-weighted)", &all);
 		printf("  %s fields:", ops[m]->name);
-		for (int f = 0; f < FLD_N; f++)
+		for (int f = 0; f < EVAL_FLD_N; f++)
 			if (all.fld_n[f])
-				printf(" %s %.3f", fld_names[f], frac(all.fld_ok[f], all.fld_n[f]));
+				printf(" %s %.3f", eval_field_names[f], frac(all.fld_ok[f], all.fld_n[f]));
 		printf("\n  %s payload anticipation: %llu of %llu packets with a payload anticipated, %llu right",
 		       ops[m]->name, (unsigned long long)all.pay_predicted, (unsigned long long)all.pay_n,
 		       (unsigned long long)all.pay_ok);
@@ -438,7 +188,7 @@ int eval_main(int argc, char **argv)
 				printf(" [%.1f,%.1f) %.2f (%llu)", b / 10.0, (b + 1) / 10.0, frac(all.cal_ok[b], all.cal_n[b]),
 				       (unsigned long long)all.cal_n[b]);
 		putchar('\n');
-		free(all.rel);
+		eval_score_fini(&all);
 	}
 	cli_progress_end(&pr);
 	if (st && store_close(st, &eb)) {

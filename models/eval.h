@@ -1,0 +1,58 @@
+/* eval: predictors scored on captures (the scoring of `precraft eval`).
+ *
+ * Packets are taken in file order; flows as the engine keys them (5-tuple and VLAN, direction 0
+ * the first packet's, a SYN after FIN or RST starts a new flow, no idle timeout).  After each
+ * packet the model observes it and predicts the next packet of that direction; an arriving
+ * packet is scored against the prediction held for its direction, or, before its direction has
+ * been seen, the other direction's (REFERENCE.md's fallback).  Definitions follow REFERENCE.md:
+ * size is the L4 payload length; inter-arrival time is the gap within the flow; header fields are
+ * scored on established packets (position >= 4), a direction's first packet counting as wrong.
+ * Differences: size is scored given the true direction only (a pre-builder keeps one prediction
+ * per direction, so direction itself is not predicted); flows are keyed by 5-tuple and the
+ * outermost VLAN, not the whole tag stack. */
+
+#ifndef PRECRAFT_MODELS_EVAL_H
+#define PRECRAFT_MODELS_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/predict.h"
+
+/* Header fields as REFERENCE.md scores them, on established packets (position >= 4). */
+enum { EVAL_FLD_TTL, EVAL_FLD_IPID, EVAL_FLD_TOS, EVAL_FLD_IPFLAGS, EVAL_FLD_TFLAGS, EVAL_FLD_WIN, EVAL_FLD_URG, EVAL_FLD_SEQ, EVAL_FLD_ACK, EVAL_FLD_OPTS,
+       EVAL_FLD_TSVAL, EVAL_FLD_TSECR, EVAL_FLD_N };
+extern const char *const eval_field_names[EVAL_FLD_N];
+#define EVAL_EST_POSITION 4
+
+struct eval_score {
+	uint64_t scored, size_exact, size_class;
+	uint64_t est, header_full, packet_full, strict_hit, template_hit;
+	uint64_t tcp_est, tcp_header_full, udp_est, udp_header_full;
+	uint64_t confident, confident_right;
+	uint64_t fld_n[EVAL_FLD_N], fld_ok[EVAL_FLD_N];
+	uint64_t pay_n, pay_predicted, pay_ok; /* packets with a payload; anticipated; right */
+	uint64_t cal_n[10], cal_ok[10];
+	double iat_abs_sum;
+	uint64_t iat_n;
+	double *rel;               /* relative IAT errors, for the median */
+	size_t rel_n, rel_cap;
+	double predict_ns;
+	uint64_t predictions;
+};
+
+/* Scores predictor 'ops' (started from 'model_file', may be NULL) on capture 'path' into 's'
+ * (zeroed by the caller; eval_score_fini frees it).  Returns 0 or a negative ERR_* with detail. */
+int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct eval_score *s,
+	       struct errbuf *eb) WARN_UNUSED;
+
+/* Adds 'b' into 'a' (packet-weighted). */
+void eval_merge(struct eval_score *a, const struct eval_score *b);
+
+/* The median relative inter-arrival-time error (sorts in place); NAN when none. */
+double eval_median_rel(struct eval_score *s);
+
+void eval_score_fini(struct eval_score *s);
+
+#endif
