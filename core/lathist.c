@@ -58,7 +58,10 @@ double lathist_quantile(const struct lathist *h, double q)
 		if (acc >= rank) {
 			double lo, hi;
 			lathist_bin_range(i, &lo, &hi);
-			double mid = i == 0 ? 0 : (lo + hi) / 2;
+			/* Samples are whole nanoseconds: the midpoint of the whole numbers in the bin, so
+			 * a bin narrower than 2 ns gives its one value exactly. */
+			double first = ceil(lo), last = ceil(hi) - 1;
+			double mid = i == 0 ? 0 : (first + (last > first ? last : first)) / 2;
 			if (mid < (double)h->min_ns)
 				mid = (double)h->min_ns;
 			if (mid > (double)h->max_ns)

@@ -8,8 +8,9 @@
  *
  * The definition of every latency quantile precraft writes (latency_p50_ns and the others,
  * in sim, replay and hil alike): the nearest rank.  The q-quantile of n samples is the
- * ceil(q n)-th smallest; lathist_quantile returns the midpoint of the bin that holds it, clamped
- * to the exact minimum and maximum, so it is within 1.6 % of the true sample.
+ * ceil(q n)-th smallest; lathist_quantile returns the midpoint of the whole nanoseconds in the
+ * bin that holds it (the value itself below 64 ns), clamped to the exact minimum and maximum,
+ * so it is within 1.6 % of the true sample.
  *
  * The struct is public because runners embed it (13 KB, no allocation); read it through the
  * functions. */

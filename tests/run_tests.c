@@ -15,6 +15,7 @@ static const struct {
 	{ "route", route_test_register },   { "engine", engine_test_register },
 	{ "golden", golden_test_register }, { "sched", sched_test_register },
 	{ "sim", model_test_register },      { "models", models_test_register },
+	{ "lathist", lathist_test_register },
 };
 
 int main(int argc, char **argv)

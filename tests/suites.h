@@ -13,5 +13,6 @@ int sched_test_register(void);
 int model_test_register(void);
 int models_test_register(void);
 int policy_test_register(void);
+int lathist_test_register(void);
 
 #endif
