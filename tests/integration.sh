@@ -201,6 +201,10 @@ done
 for cmd in replay sim calibrate "hil forward" "hil replay" "hil capture" rewrite compare eval train predictors; do
 	check "the man page's synopsis has precraft $cmd" grep -q "^.B precraft $cmd\$" doc/precraft.1
 done
+if command -v script > /dev/null; then
+	script -qec "'$PRECRAFT' sim scenarios/flows-100k.ini --db '$TMP/progress.db'" /dev/null > "$TMP/progress.txt" 2>&1
+	check "sim on a terminal shows its progress" sh -c "tr '\\r' '\\n' < '$TMP/progress.txt' | grep -q '^[0-9]* packets, [0-9]* s'"
+fi
 check "hil --help lists the shaper options" sh -c "'$PRECRAFT' hil --help | grep -q -- '--model-file'"
 before=$(sha256sum scenarios/default.costs)
 abs_precraft=$(cd "$(dirname "$PRECRAFT")" && pwd)/$(basename "$PRECRAFT")
@@ -294,6 +298,14 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	else
 		bad "hil/lab check with every engine option: $out"
 	fi
+	# A set-up step of the lab that fails stops it with one clear line, and leaves nothing.
+	mkdir -p "$TMP/fakebin"
+	printf '#!/bin/sh\nexit 1\n' > "$TMP/fakebin/sysctl"
+	chmod +x "$TMP/fakebin/sysctl"
+	PATH="$TMP/fakebin:$PATH" hil/lab up > /dev/null 2> "$TMP/lab.err"
+	rc=$?
+	check "hil/lab up with a failing sysctl: exit 2, one line ($(cat "$TMP/lab.err"))" sh -c "[ $rc -eq 2 ] && [ \$(wc -l < '$TMP/lab.err') -eq 1 ] && grep -q 'sysctl' '$TMP/lab.err'"
+	check "hil/lab up with a failing sysctl leaves no namespace" sh -c "! ip netns list | grep -q '^pc-'"
 	check "hil/lab leaves no namespace behind" sh -c "! ip netns list | grep -q '^pc-'"
 	expect_usage "hil forward on a missing interface" "nosuch0: cannot open: no such interface" hil forward --in nosuch0 --out nosuch1
 	if command -v setpriv > /dev/null; then
