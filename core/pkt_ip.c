@@ -171,26 +171,28 @@ uint8_t *pkt__write_l3(const struct pkt *p, uint8_t *o)
 {
 	if (p->l3 == PKT_L3_IPV4) {
 		const struct pkt_ip4 *ip = &p->ip4;
-		o[0] = (uint8_t)(0x40 | ip->ihl_bytes / 4);
-		o[1] = ip->tos;
-		pkt_wr16(o + 2, ip->tot_len);
-		pkt_wr16(o + 4, ip->id);
-		pkt_wr16(o + 6, ip->frag);
-		o[8] = ip->ttl;
-		o[9] = ip->proto;
-		pkt_wr16(o + 10, ip->csum);
-		memcpy(o + 12, ip->src, 4);
-		memcpy(o + 16, ip->dst, 4);
-		memcpy(o + 20, ip->opts, ip->ihl_bytes - 20u);
+		struct ip4_wire *w = (void *)o;
+		w->ver_ihl = (uint8_t)(0x40 | ip->ihl_bytes / 4);
+		w->tos = ip->tos;
+		pkt_wr16(w->tot_len, ip->tot_len);
+		pkt_wr16(w->id, ip->id);
+		pkt_wr16(w->frag, ip->frag);
+		w->ttl = ip->ttl;
+		w->proto = ip->proto;
+		pkt_wr16(w->csum, ip->csum);
+		memcpy(w->src, ip->src, 4);
+		memcpy(w->dst, ip->dst, 4);
+		memcpy(o + sizeof *w, ip->opts, ip->ihl_bytes - sizeof *w);
 		return o + ip->ihl_bytes;
 	}
 	const struct pkt_ip6 *ip = &p->ip6;
-	pkt_wr32(o, ip->vtcfl);
-	pkt_wr16(o + 4, ip->plen);
-	o[6] = ip->nxt;
-	o[7] = ip->hlim;
-	memcpy(o + 8, ip->src, 16);
-	memcpy(o + 24, ip->dst, 16);
-	memcpy(o + IP6_HDR, ip->ext, ip->ext_len);
-	return o + IP6_HDR + ip->ext_len;
+	struct ip6_wire *w = (void *)o;
+	pkt_wr32(w->ver_tc_flow, ip->vtcfl);
+	pkt_wr16(w->plen, ip->plen);
+	w->nxt = ip->nxt;
+	w->hlim = ip->hlim;
+	memcpy(w->src, ip->src, 16);
+	memcpy(w->dst, ip->dst, 16);
+	memcpy(o + sizeof *w, ip->ext, ip->ext_len);
+	return o + sizeof *w + ip->ext_len;
 }

@@ -147,36 +147,42 @@ uint8_t *pkt__write_l4(const struct pkt *p, uint8_t *o)
 	switch (p->l4) {
 	case PKT_L4_TCP: {
 		const struct pkt_tcp *t = &p->tcp;
-		pkt_wr16(o, t->sport);
-		pkt_wr16(o + 2, t->dport);
-		pkt_wr32(o + 4, t->seq);
-		pkt_wr32(o + 8, t->ack);
-		o[12] = t->off_byte;
-		o[13] = t->flags;
-		pkt_wr16(o + 14, t->win);
-		pkt_wr16(o + 16, t->csum);
-		pkt_wr16(o + 18, t->urg);
-		memcpy(o + 20, t->opts, t->doff_bytes - 20u);
+		struct tcp_wire *w = (void *)o;
+		pkt_wr16(w->sport, t->sport);
+		pkt_wr16(w->dport, t->dport);
+		pkt_wr32(w->seq, t->seq);
+		pkt_wr32(w->ack, t->ack);
+		w->off = t->off_byte;
+		w->flags = t->flags;
+		pkt_wr16(w->win, t->win);
+		pkt_wr16(w->csum, t->csum);
+		pkt_wr16(w->urg, t->urg);
+		uint8_t *opts = o + sizeof *w;
+		memcpy(opts, t->opts, t->doff_bytes - sizeof *w);
 		/* Parsed option values win over the raw bytes, so a predicted TSval is written. */
 		if (t->ts_off != 0xff) {
-			pkt_wr32(o + 20 + t->ts_off + 2, t->tsval);
-			pkt_wr32(o + 20 + t->ts_off + 6, t->tsecr);
+			pkt_wr32(opts + t->ts_off + 2, t->tsval);
+			pkt_wr32(opts + t->ts_off + 6, t->tsecr);
 		}
 		return o + t->doff_bytes;
 	}
-	case PKT_L4_UDP:
-		pkt_wr16(o, p->udp.sport);
-		pkt_wr16(o + 2, p->udp.dport);
-		pkt_wr16(o + 4, p->udp.len);
-		pkt_wr16(o + 6, p->udp.csum);
-		return o + 8;
+	case PKT_L4_UDP: {
+		struct udp_wire *w = (void *)o;
+		pkt_wr16(w->sport, p->udp.sport);
+		pkt_wr16(w->dport, p->udp.dport);
+		pkt_wr16(w->len, p->udp.len);
+		pkt_wr16(w->csum, p->udp.csum);
+		return o + sizeof *w;
+	}
 	case PKT_L4_ICMP:
-	case PKT_L4_ICMP6:
-		o[0] = p->icmp.type;
-		o[1] = p->icmp.code;
-		pkt_wr16(o + 2, p->icmp.csum);
-		memcpy(o + 4, p->icmp.rest, p->icmp.rest_len);
-		return o + 4 + p->icmp.rest_len;
+	case PKT_L4_ICMP6: {
+		struct icmp_wire *w = (void *)o;
+		w->type = p->icmp.type;
+		w->code = p->icmp.code;
+		pkt_wr16(w->csum, p->icmp.csum);
+		memcpy(o + sizeof *w, p->icmp.rest, p->icmp.rest_len);
+		return o + sizeof *w + p->icmp.rest_len;
+	}
 	case PKT_L4_NONE:
 		break;
 	}
