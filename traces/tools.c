@@ -1,0 +1,204 @@
+/* tools: rewrite for the lab, and compare (see tools.h). */
+#include "tools.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/csum.h"
+#include "core/pkt.h"
+#include "trace.h"
+
+#define MAX_FRAME (262144 + 64)
+
+/* Original address -> lab address, open addressing. */
+struct addr_map {
+	struct slot {
+		uint8_t used, family;
+		uint8_t from[16], to[16];
+	} *s;
+	size_t cap, n;
+	uint32_t next4;            /* offset in 198.18.0.0/15 */
+	uint64_t next6;            /* offset in 2001:2::/48 */
+};
+
+static uint64_t h16(const uint8_t *a, int family)
+{
+	uint64_t x, y;
+	memcpy(&x, a, 8);
+	memcpy(&y, a + 8, 8);
+	uint64_t h = (x * 0x9e3779b97f4a7c15ull) ^ (y + (uint64_t)family) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 31);
+}
+
+/* Maps 'a' (4 or 16 bytes) in place.  Returns -1 when the range is exhausted or memory is out. */
+static int map_addr(struct addr_map *m, uint8_t *a, int family)
+{
+	size_t n = family == 4 ? 4 : 16;
+	uint8_t key[16] = { 0 };
+	memcpy(key, a, n);
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct slot *s = calloc(cap, sizeof *s);
+		if (!s)
+			return -1;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->s[i].used)
+				continue;
+			size_t j = h16(m->s[i].from, m->s[i].family) & (cap - 1);
+			while (s[j].used)
+				j = (j + 1) & (cap - 1);
+			s[j] = m->s[i];
+		}
+		free(m->s);
+		m->s = s;
+		m->cap = cap;
+	}
+	size_t j = h16(key, family) & (m->cap - 1);
+	while (m->s[j].used && !(m->s[j].family == family && memcmp(m->s[j].from, key, 16) == 0))
+		j = (j + 1) & (m->cap - 1);
+	struct slot *sl = &m->s[j];
+	if (!sl->used) {
+		sl->used = 1;
+		sl->family = (uint8_t)family;
+		memcpy(sl->from, key, 16);
+		if (family == 4) {
+			if (m->next4 >= 0x1fffe)
+				return -1;
+			pkt_wr32(sl->to, 0xc6120000u + ++m->next4); /* 198.18.0.1 upward */
+		} else {
+			static const uint8_t pfx[6] = { 0x20, 0x01, 0x00, 0x02, 0x00, 0x00 };
+			memcpy(sl->to, pfx, 6);
+			uint64_t k = ++m->next6;
+			for (int i = 15; i >= 6; i--, k >>= 8)
+				sl->to[i] = (uint8_t)k;
+		}
+		m->n++;
+	}
+	memcpy(a, sl->to, n);
+	return 0;
+}
+
+int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trace_lab_stats *st,
+		      struct errbuf *eb)
+{
+	memset(st, 0, sizeof *st);
+	struct trace *t = NULL;
+	struct trace_writer *w = NULL;
+	int rc = trace_open(in, &t, eb);
+	if (rc || (rc = trace_writer_open(out, PKT_LINK_ETH, &w, eb)) != 0) {
+		trace_close(t);
+		return rc;
+	}
+	int lt = trace_linktype(t);
+	struct addr_map map = { 0 };
+	static uint8_t f[MAX_FRAME];
+	struct trace_rec r;
+	while ((rc = trace_next(t, &r, eb)) == 1) {
+		struct pkt p;
+		if (r.caplen < r.wirelen) {
+			st->truncated++;
+			continue;
+		}
+		if (pkt_parse(r.data, r.caplen, r.wirelen, lt, &p) != 0) {
+			st->malformed++;
+			continue;
+		}
+		if (p.l3 == PKT_L3_NONE) {
+			st->non_ip++;
+			continue;
+		}
+		if (p.proto != IPPROTO_NUM_TCP && p.proto != IPPROTO_NUM_UDP && p.proto != IPPROTO_NUM_ICMP &&
+		    p.proto != IPPROTO_NUM_ICMP6) {
+			st->tunnel++;
+			continue;
+		}
+		/* The frame as it will be sent: its own Ethernet header, or a new one. */
+		uint32_t l2 = lt == PKT_LINK_ETH ? p.l3_off : 14, ip_len = p.l3_len;
+		if (l2 + ip_len > mtu + 18 || ip_len > mtu || l2 + ip_len > sizeof f) {
+			st->too_big++;
+			continue;
+		}
+		if (lt == PKT_LINK_ETH) {
+			memcpy(f, r.data, p.l3_off);
+		} else {
+			static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 2 }, src[6] = { 0x02, 0, 0, 0, 0, 1 };
+			memcpy(f, dst, 6);
+			memcpy(f + 6, src, 6);
+			pkt_wr16(f + 12, p.l3 == PKT_L3_IPV4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6);
+		}
+		memcpy(f + l2, r.data + p.l3_off, ip_len);
+		uint8_t *ip = f + l2;
+		int fam = p.l3 == PKT_L3_IPV4 ? 4 : 6;
+		uint8_t *addr[2] = { fam == 4 ? ip + 12 : ip + 8, fam == 4 ? ip + 16 : ip + 24 };
+		uint32_t delta = 0;
+		int fail = 0;
+		for (int i = 0; i < 2; i++) {
+			size_t n = fam == 4 ? 4 : 16;
+			uint8_t old[16];
+			memcpy(old, addr[i], n);
+			fail |= map_addr(&map, addr[i], fam);
+			for (size_t k = 0; k < n; k += 2)
+				delta = csum_delta16(delta, pkt_rd16(old + k), pkt_rd16(addr[i] + k));
+		}
+		if (fail) {
+			rc = err_set(eb, -ERR_FULL, "%s: more addresses than the lab ranges hold, or out of memory", in);
+			break;
+		}
+		if (fam == 4)
+			pkt_wr16(ip + 10, csum_apply(pkt_rd16(ip + 10), delta));
+		uint8_t *l4 = ip + p.l3_hdr_len;
+		if (p.l4 == PKT_L4_TCP)
+			pkt_wr16(l4 + 16, csum_apply(pkt_rd16(l4 + 16), delta));
+		else if (p.l4 == PKT_L4_UDP)
+			pkt_wr16(l4 + 6, csum_apply_udp(pkt_rd16(l4 + 6), delta));
+		else if (p.l4 == PKT_L4_ICMP6)
+			pkt_wr16(l4 + 2, csum_apply(pkt_rd16(l4 + 2), delta));
+		trace_writer_put(w, f, l2 + ip_len, l2 + ip_len, r.t_ns);
+		st->kept++;
+	}
+	trace_close(t);
+	st->addresses_v4 = map.next4;
+	st->addresses_v6 = map.next6;
+	free(map.s);
+	int wrc = trace_writer_close(w, rc < 0 ? NULL : eb);
+	return rc < 0 ? rc : wrc;
+}
+
+int trace_compare(const char *expected, const char *got, struct trace_cmp *c, struct errbuf *eb)
+{
+	memset(c, 0, sizeof *c);
+	struct trace *a = NULL, *b = NULL;
+	int rc = trace_open(expected, &a, eb);
+	if (rc || (rc = trace_open(got, &b, eb)) != 0) {
+		trace_close(a);
+		return rc;
+	}
+	struct trace_rec x, y;
+	int ra, rb;
+	static uint8_t keep[MAX_FRAME];
+	for (;;) {
+		uint32_t kept_len = 0;
+		ra = trace_next(a, &x, eb);
+		if (ra == 1) {
+			/* The next read may reuse the reader's buffer; a longer record than any
+			 * snapshot length is compared by its first MAX_FRAME bytes and its length. */
+			kept_len = x.caplen < sizeof keep ? x.caplen : (uint32_t)sizeof keep;
+			memcpy(keep, x.data, kept_len);
+			c->expected++;
+		}
+		rb = ra < 0 ? 0 : trace_next(b, &y, eb);
+		if (rb == 1)
+			c->got++;
+		if (ra == 1 && rb == 1) {
+			if (x.caplen == y.caplen && memcmp(keep, y.data, kept_len) == 0)
+				c->same++;
+			else if (!c->first_diff)
+				c->first_diff = c->expected;
+		}
+		if ((ra != 1 && rb != 1) || ra < 0 || rb < 0)
+			break;
+	}
+	trace_close(a);
+	trace_close(b);
+	return ra < 0 ? ra : rb < 0 ? rb : 0;
+}
