@@ -208,10 +208,11 @@ static int forward(struct hil_opts *o)
 		engine_stats_each(&es, print_scalar, NULL);
 		for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 			print_scalar(NULL, own[i].name, own[i].v);
-		printf("%-24s %.0f / %.0f ns (capture timestamp to end of processing and injection)\n",
-		       "latency p50 / p99", lathist_quantile(&lat->all, 0.5), lathist_quantile(&lat->all, 0.99));
-		printf("%-24s %.0f / %.0f ns (p50: hit / slow path)\n", "hit / slow latency", lathist_quantile(&lat->hit, 0.5),
-		       lathist_quantile(&lat->slow, 0.5));
+		/* Latency: capture timestamp to the end of processing and injection. */
+		const struct latency_set *ls = lat;
+#define HIL__PRINT(name, value) print_scalar(NULL, #name, (value));
+		LATENCY_SCALAR_MAP(HIL__PRINT)
+#undef HIL__PRINT
 	}
 	if (res.inject_errors)
 		cli_error("%s: %llu frames could not be sent (first: %s)", o->c.out, (unsigned long long)res.inject_errors,
