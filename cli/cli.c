@@ -36,6 +36,15 @@ int cli_exit_code(int err)
 	return err == -ERR_NOMEM || err == -ERR_NOBUFS || err == -ERR_FULL ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
+void cli_print_scalar(void *arg, const char *name, double v)
+{
+	(void)arg;
+	if (v >= 0 && v < 1e19 && v == (double)(uint64_t)v)
+		printf("%-24s %llu\n", name, (unsigned long long)v);
+	else
+		printf(v > -1 && v < 1 ? "%-24s %.4f\n" : "%-24s %.1f\n", name, v);
+}
+
 bool cli_file_sha256(const char *path, char hex[65])
 {
 	FILE *f = fopen(path, "rb");

@@ -76,6 +76,10 @@ uint64_t cli_now_ns(void);
 void cli_set_command_line(int argc, char **argv);
 const char *cli_command_line(void);
 
+/* Prints "name value" as a summary line: whole numbers as such, others to one decimal (four
+ * below 1).  'arg' is unused (the shape of engine_stats_each's callback). */
+void cli_print_scalar(void *arg, const char *name, double value);
+
 /* The SHA-256 of file 'path' as 64 hex digits in 'hex' (65 bytes); false when unreadable. */
 bool cli_file_sha256(const char *path, char hex[65]);
 

@@ -129,15 +129,6 @@ static void print_u(const char *name, uint64_t v)
 	printf("%-24s %llu\n", name, (unsigned long long)v);
 }
 
-static void print_scalar(void *arg, const char *name, double v)
-{
-	(void)arg;
-	if (v == (double)(uint64_t)v)
-		print_u(name, (uint64_t)v);
-	else
-		printf("%-24s %.4f\n", name, v);
-}
-
 struct fwd_ctx {
 	struct cli_run run;
 };
@@ -205,12 +196,12 @@ static int forward(struct hil_opts *o)
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 		rec_scalar(&c.run.rec, own[i].name, own[i].v);
 	if (!o->quiet) {
-		engine_stats_each(&es, print_scalar, NULL);
+		engine_stats_each(&es, cli_print_scalar, NULL);
 		for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-			print_scalar(NULL, own[i].name, own[i].v);
+			cli_print_scalar(NULL, own[i].name, own[i].v);
 		/* Latency: capture timestamp to the end of processing and injection. */
 		const struct latency_set *ls = lat;
-#define HIL__PRINT(name, value) print_scalar(NULL, #name, (value));
+#define HIL__PRINT(name, value) cli_print_scalar(NULL, #name, (value));
 		LATENCY_SCALAR_MAP(HIL__PRINT)
 #undef HIL__PRINT
 	}
