@@ -90,7 +90,60 @@ static void injector_close(struct injector *inj)
 	free(inj->buf);
 }
 
+/* ---- the capture loop of forward and capture ------------------------------------------- */
+
+typedef void on_packet_fn(void *arg, const struct pcapio_pkt *p);
+
+/* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn'.  Returns 0,
+ * or -ERR_IO when capture failed ('res' holds what came before). */
+static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void *arg,
+			struct hil_result *res, struct errbuf *eb)
+{
+	res->started = true;
+	uint64_t start = clock_ns(CLOCK_REALTIME);
+	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
+	int rc = 0;
+	while (!stopped(c) && (!c->count || res->packets < c->count) && clock_ns(CLOCK_REALTIME) < deadline) {
+		if ((rc = pcapio_wait(in, 20, eb)) < 0)
+			break;
+		struct pcapio_pkt p;
+		while ((!c->count || res->packets < c->count) && (rc = pcapio_next(in, &p, eb)) == 1) {
+			res->packets++;
+			res->bytes += p.wirelen;
+			fn(arg, &p);
+		}
+		if (rc < 0)
+			break;
+	}
+	res->seconds = (double)(clock_ns(CLOCK_REALTIME) - start) / 1e9;
+	res->interrupted = stopped(c);
+	return rc > 0 ? 0 : rc;
+}
+
 /* ---- forward ------------------------------------------------------------------------------ */
+
+struct fwd_ctx {
+	struct engine *eng;
+	int linktype;
+	struct latency_set *lat;
+};
+
+/* One packet through the engine; its latency from the kernel's capture timestamp to now, the
+ * end of its processing and injection. */
+static void fwd_packet(void *arg, const struct pcapio_pkt *p)
+{
+	struct fwd_ctx *f = arg;
+	struct engine_result r;
+	engine_process(f->eng, p->data, p->caplen, p->wirelen, f->linktype, p->t_ns, &r);
+	uint64_t now = clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
+	lathist_add(&f->lat->all, d);
+	if (r.path == ENGINE_PATH_HIT) {
+		lathist_add(&f->lat->hit, d);
+	} else if (r.path == ENGINE_PATH_SLOW) {
+		lathist_add(&f->lat->slow, d);
+		lathist_add(&f->lat->baseline, d);
+	}
+}
 
 static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
 		   uint32_t wirelen, uint64_t t_ns)
@@ -127,36 +180,8 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 	if ((rc = engine_create(ecfg, &eng, eb)) != 0 || (rc = drop_privileges(c->user, eb)) != 0 ||
 	    (rc = touch(c->ready, eb)) != 0)
 		goto out;
-	int lt = pcapio_linktype(in);
-	res->started = true;
-	uint64_t start = clock_ns(CLOCK_REALTIME);
-	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
-	while (!stopped(c) && (!c->count || res->packets < c->count) && clock_ns(CLOCK_REALTIME) < deadline) {
-		if ((rc = pcapio_wait(in, 20, eb)) < 0)
-			break;
-		struct pcapio_pkt p;
-		while ((!c->count || res->packets < c->count) && (rc = pcapio_next(in, &p, eb)) == 1) {
-			struct engine_result r;
-			engine_process(eng, p.data, p.caplen, p.wirelen, lt, p.t_ns, &r);
-			uint64_t now = clock_ns(CLOCK_REALTIME);
-			uint64_t d = now > p.t_ns ? now - p.t_ns : 0;
-			res->packets++;
-			res->bytes += p.wirelen;
-			lathist_add(&lat->all, d);
-			if (r.path == ENGINE_PATH_HIT) {
-				lathist_add(&lat->hit, d);
-			} else if (r.path == ENGINE_PATH_SLOW) {
-				lathist_add(&lat->slow, d);
-				lathist_add(&lat->baseline, d);
-			}
-		}
-		if (rc < 0)
-			break;
-	}
-	res->seconds = (double)(clock_ns(CLOCK_REALTIME) - start) / 1e9;
-	res->interrupted = stopped(c);
-	if (rc > 0)
-		rc = 0;
+	struct fwd_ctx fc = { eng, pcapio_linktype(in), lat };
+	rc = capture_loop(c, in, fwd_packet, &fc, res, eb);
 out:
 	if (in)
 		pcapio_stats(in, &res->capture_received, &res->capture_dropped);
@@ -313,6 +338,12 @@ out:
 
 /* ---- capture ------------------------------------------------------------------------------ */
 
+static void capture_packet(void *arg, const struct pcapio_pkt *p)
+{
+	if (arg)
+		trace_writer_put(arg, p->data, p->caplen, p->wirelen, p->t_ns);
+}
+
 int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *eb)
 {
 	memset(res, 0, sizeof *res);
@@ -323,26 +354,7 @@ int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *
 	    (c->write && (rc = trace_writer_open(c->write, pcapio_linktype(in), &w, eb)) != 0) ||
 	    (rc = drop_privileges(c->user, eb)) != 0 || (rc = touch(c->ready, eb)) != 0)
 		goto out;
-	res->started = true;
-	uint64_t start = clock_ns(CLOCK_REALTIME);
-	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
-	while (!stopped(c) && (!c->count || res->packets < c->count) && clock_ns(CLOCK_REALTIME) < deadline) {
-		if ((rc = pcapio_wait(in, 20, eb)) < 0)
-			break;
-		struct pcapio_pkt p;
-		while ((!c->count || res->packets < c->count) && (rc = pcapio_next(in, &p, eb)) == 1) {
-			res->packets++;
-			res->bytes += p.wirelen;
-			if (w)
-				trace_writer_put(w, p.data, p.caplen, p.wirelen, p.t_ns);
-		}
-		if (rc < 0)
-			break;
-	}
-	res->seconds = (double)(clock_ns(CLOCK_REALTIME) - start) / 1e9;
-	res->interrupted = stopped(c);
-	if (rc > 0)
-		rc = 0;
+	rc = capture_loop(c, in, capture_packet, w, res, eb);
 out:
 	if (in)
 		pcapio_stats(in, &res->capture_received, &res->capture_dropped);
