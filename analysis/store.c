@@ -25,7 +25,7 @@ struct store {
 	struct series series[MAX_SERIES]; /* ids of the series written lately */
 	unsigned n_series;
 	unsigned pending;          /* rows in the open transaction */
-	unsigned pending_kind[5];  /* of them: params, scalars, vector samples, flows, histogram bins */
+	unsigned pending_kind[5];  /* of them, by enum row */
 	int in_tx;
 	int64_t rec_run;           /* the run store_recorder() records into */
 	/* The first write that failed, sticky until the run ends (store_run_end). */
@@ -140,6 +140,18 @@ static int lose(struct store *st, unsigned rows, const char *fmt, ...)
 	return -ERR_IO;
 }
 
+/* The kinds of row, for counting a batch and naming what was lost. */
+enum row { ROW_PARAM, ROW_SCALAR, ROW_VECTOR, ROW_FLOW, ROW_HISTOGRAM };
+static const char *const row_names[] = { "param", "scalar", "vector", "flow", "histogram" };
+
+/* One row of 'kind' lost: named by 'name', or for a flow (name NULL) by its id. */
+static int lost_row(struct store *st, enum row kind, const char *name, uint64_t id)
+{
+	if (name)
+		return lose(st, 1, "%s '%s'", row_names[kind], name);
+	return lose(st, 1, "%s %llu", row_names[kind], (unsigned long long)id);
+}
+
 int store_commit(struct store *st, struct errbuf *eb)
 {
 	if (!st->in_tx)
@@ -194,18 +206,16 @@ static int begin(struct store *st)
 	return 0;
 }
 
-/* Runs a prepared insert and counts it toward the batch; 'what' names the row for the error. */
-static int step(struct store *st, sqlite3_stmt *s, const char *kind, const char *name)
+/* Runs a prepared insert and counts it toward the batch; 'name' or 'id' name the row for the
+ * error (lost_row), formatted only when it failed. */
+static int step(struct store *st, sqlite3_stmt *s, enum row kind, const char *name, uint64_t id)
 {
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
-		return lose(st, 1, "%s '%s'", kind, name);
-	static const char *const kinds[5] = { "param", "scalar", "vector", "flow", "histogram" };
-	for (unsigned i = 0; i < 5; i++)
-		if (strcmp(kind, kinds[i]) == 0)
-			st->pending_kind[i]++;
+		return lost_row(st, kind, name, id);
+	st->pending_kind[kind]++;
 	if (++st->pending >= BATCH_ROWS)
 		return store_commit(st, NULL);
 	return 0;
@@ -279,21 +289,21 @@ int store_run_end(struct store *st, int64_t run_id, const char *status, struct e
 int store_param(struct store *st, int64_t run_id, const char *name, const char *value)
 {
 	if (begin(st))
-		return lose(st, 1, "param '%s'", name);
+		return lost_row(st, ROW_PARAM, name, 0);
 	sqlite3_bind_int64(st->ins_param, 1, run_id);
 	sqlite3_bind_text(st->ins_param, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st->ins_param, 3, value, -1, SQLITE_TRANSIENT);
-	return step(st, st->ins_param, "param", name);
+	return step(st, st->ins_param, ROW_PARAM, name, 0);
 }
 
 int store_scalar(struct store *st, int64_t run_id, const char *name, double value)
 {
 	if (begin(st))
-		return lose(st, 1, "scalar '%s'", name);
+		return lost_row(st, ROW_SCALAR, name, 0);
 	sqlite3_bind_int64(st->ins_scalar, 1, run_id);
 	sqlite3_bind_text(st->ins_scalar, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(st->ins_scalar, 3, value);
-	return step(st, st->ins_scalar, "scalar", name);
+	return step(st, st->ins_scalar, ROW_SCALAR, name, 0);
 }
 
 /* The id of series 'name' of a run, created on first use and remembered. */
@@ -332,22 +342,20 @@ static int series_id(struct store *st, int64_t run_id, const char *name, int64_t
 int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value)
 {
 	if (begin(st))
-		return lose(st, 1, "vector '%s'", name);
+		return lost_row(st, ROW_VECTOR, name, 0);
 	int64_t id;
 	if (series_id(st, run_id, name, &id))
-		return lose(st, 1, "vector '%s'", name);
+		return lost_row(st, ROW_VECTOR, name, 0);
 	sqlite3_bind_int64(st->ins_vector, 1, id);
 	sqlite3_bind_int64(st->ins_vector, 2, (sqlite3_int64)t_ns);
 	sqlite3_bind_double(st->ins_vector, 3, value);
-	return step(st, st->ins_vector, "vector", name);
+	return step(st, st->ins_vector, ROW_VECTOR, name, 0);
 }
 
 int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f)
 {
-	char name[32];
-	snprintf(name, sizeof name, "%llu", (unsigned long long)f->flow_id);
 	if (begin(st))
-		return lose(st, 1, "flow '%s'", name);
+		return lost_row(st, ROW_FLOW, NULL, f->flow_id);
 	sqlite3_stmt *s = st->ins_flow;
 	int i = 1;
 	sqlite3_bind_int64(s, i++, run_id);
@@ -361,20 +369,20 @@ int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f)
 			       f->jitter_sum_ns, f->lost, f->first_ns, f->last_ns };
 	for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
 		sqlite3_bind_int64(s, i++, (sqlite3_int64)v[k]);
-	return step(st, s, "flow", name);
+	return step(st, s, ROW_FLOW, NULL, f->flow_id);
 }
 
 int store_histogram(struct store *st, int64_t run_id, const char *name, double lo, double hi, uint64_t count)
 {
 	if (begin(st))
-		return lose(st, 1, "histogram '%s'", name);
+		return lost_row(st, ROW_HISTOGRAM, name, 0);
 	sqlite3_stmt *s = st->ins_hist;
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(s, 3, lo);
 	sqlite3_bind_double(s, 4, hi);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)count);
-	return step(st, s, "histogram", name);
+	return step(st, s, ROW_HISTOGRAM, name, 0);
 }
 
 /* ---- the recorder interface ---- */

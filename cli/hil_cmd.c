@@ -33,7 +33,7 @@ struct hil_opts {
 	struct hil_cfg c;
 	struct shaper_opts sh;
 	const char *db, *trace;
-	bool quiet, has_speed, has_pps;
+	bool quiet, has_speed;     /* --speed given (1, its default, may be given too) */
 };
 
 enum {
@@ -66,7 +66,6 @@ static int parse_value(int c, const char *arg, struct hil_opts *o)
 		o->has_speed = true;
 		return cli_double("--speed", arg, 1e-6, 1e9, &o->c.speed) ? 0 : EXIT_USAGE;
 	case O_PPS:
-		o->has_pps = true;
 		return cli_double("--pps", arg, 1e-3, 1e9, &o->c.pps) ? 0 : EXIT_USAGE;
 	}
 	return -1;
@@ -83,23 +82,16 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
 		{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
 	};
-	struct option lo[48];
-	if (!shaper_options_join(own, lo, sizeof lo / sizeof lo[0]))
-		return EXIT_RUNTIME;
 	memset(o, 0, sizeof *o);
 	shaper_opts_defaults(&o->sh);
 	o->c.speed = 1;
 	o->c.loop = 1;
 	o->c.stop = &cli_stop;
 	optind = 1;
-	opterr = 0;
 	int c, r;
-	while ((c = getopt_long(argc, argv, "hZ:w:", lo, NULL)) != -1) {
-		if ((r = shaper_option(c, optarg, &o->sh)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((c = shaper_getopt(argc, argv, "hZ:w:", own, &o->sh)) != -1) {
+		if (c == SHAPER_OPT_BAD)
+			return EXIT_USAGE;
 		if (c == 'h' || c == O_HELP) {
 			printf(hil_usage, shaper_usage);
 			return -1;
@@ -117,16 +109,11 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		cli_error("hil: unexpected '%s' (see 'precraft hil --help')", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (o->c.topspeed + o->has_pps + o->has_speed > 1) {
+	if (o->c.topspeed + (o->c.pps > 0) + o->has_speed > 1) {
 		cli_error("hil replay: --speed, --pps and --topspeed exclude each other: give one");
 		return EXIT_USAGE;
 	}
 	return 0;
-}
-
-static void print_u(const char *name, uint64_t v)
-{
-	printf("%-24s %llu\n", name, (unsigned long long)v);
 }
 
 struct fwd_ctx {
@@ -231,8 +218,8 @@ static int replay(struct hil_opts *o)
 		return cli_exit_code(rc);
 	}
 	if (!o->quiet) {
-		print_u("sent", res.sent);
-		print_u("inject_errors", res.inject_errors);
+		cli_print_scalar(NULL, "sent", (double)res.sent);
+		cli_print_scalar(NULL, "inject_errors", (double)res.inject_errors);
 		printf("%-24s %.6f\n%-24s %.0f\n", "seconds", res.seconds, "rate_pps",
 		       res.seconds > 0 ? (double)res.sent / res.seconds : 0);
 		printf("%-24s %.0f\n%-24s %.0f\n%-24s %.0f\n", "send_error_p50_ns", res.send_error_p50_ns,
@@ -256,10 +243,10 @@ static int capture(struct hil_opts *o)
 	cli_catch_signals();
 	int rc = hil_capture(&o->c, &res, &eb);
 	if (!o->quiet) {
-		print_u("packets", res.packets);
-		print_u("bytes", res.bytes);
-		print_u("capture_received", res.capture_received);
-		print_u("capture_dropped", res.capture_dropped);
+		cli_print_scalar(NULL, "packets", (double)res.packets);
+		cli_print_scalar(NULL, "bytes", (double)res.bytes);
+		cli_print_scalar(NULL, "capture_received", (double)res.capture_received);
+		cli_print_scalar(NULL, "capture_dropped", (double)res.capture_dropped);
 	}
 	if (rc) {
 		cli_error("%s (the %llu packets before are kept)", eb.msg, (unsigned long long)res.packets);

@@ -52,20 +52,13 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 		{ "timed", no_argument, 0, O_TIMED },         { "scenario", required_argument, 0, O_SCENARIO },
 		{ 0, 0, 0, 0 },
 	};
-	struct option lo[40];
-	if (!shaper_options_join(own, lo, sizeof lo / sizeof lo[0]))
-		return EXIT_RUNTIME;
 	shaper_opts_defaults(&o->sh);
 	optind = 1;
-	opterr = 0;
-	int c, r;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if ((r = shaper_option(c, optarg, &o->sh)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	int c;
+	while ((c = shaper_getopt(argc, argv, "h", own, &o->sh)) != -1) {
 		switch (c) {
+		case SHAPER_OPT_BAD:
+			return EXIT_USAGE;
 		case O_EGRESS: o->egress = optarg; break;
 		case O_DB: o->db = optarg; break;
 		case O_TIMED: o->timed = true; break;
@@ -201,6 +194,7 @@ int replay_main(int argc, char **argv)
 	struct trace *tr = NULL;
 	struct engine *eng = NULL;
 	int code = EXIT_OK;
+	const char *status = "failed"; /* until the replay has run */
 	if (!(c.lat = malloc(sizeof *c.lat))) {
 		code = EXIT_RUNTIME;
 		goto out;
@@ -237,7 +231,7 @@ int replay_main(int argc, char **argv)
 	}
 	if ((rc = engine_create(&sh.cfg, &eng, &eb)) != 0) {
 		cli_error("%s", eb.msg);
-		code = cli_run_end(&c.run, "failed", cli_exit_code(rc));
+		code = cli_exit_code(rc);
 		goto out;
 	}
 
@@ -278,7 +272,7 @@ int replay_main(int argc, char **argv)
 	engine_stats_record(&st, &c.run.rec);
 	latency_set_record(c.lat, &c.run.rec);
 	rec_scalar(&c.run.rec, "seconds", secs);
-	const char *status = read_err[0] ? "failed" : cli_stop ? "interrupted" : "complete";
+	status = read_err[0] ? "failed" : cli_stop ? "interrupted" : "complete";
 	if (read_err[0]) {
 		cli_error("%s (the %llu packets before it were processed)", read_err,
 			  (unsigned long long)st.packets_in);
@@ -291,12 +285,9 @@ int replay_main(int argc, char **argv)
 			  (unsigned long long)st.divergent_packets);
 		code = EXIT_DIVERGED;
 	}
-	engine_destroy(eng); /* ends no flow: engine_finish did */
-	eng = NULL;
-	code = cli_run_end(&c.run, status, code);
 out:
-	engine_destroy(eng);
-	(void)cli_run_end(&c.run, "failed", code);
+	engine_destroy(eng); /* after engine_finish it ends no flow, so writes no row */
+	code = cli_run_end(&c.run, status, code);
 	if (c.tw)
 		(void)trace_writer_close(c.tw, NULL);
 	trace_close(tr);

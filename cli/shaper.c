@@ -2,6 +2,7 @@
 #include "shaper.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,24 +53,23 @@ void shaper_opts_defaults(struct shaper_opts *o)
 	o->pool_mb = d.pool_budget >> 20;
 }
 
-bool shaper_options_join(const struct option *own, struct option *out, size_t cap)
+/* 'own' and the shaper's options in one getopt_long table. */
+static void join_options(const struct option *own, struct option *out, size_t cap)
 {
+	/* The tables are the program's own: one that does not fit is a programmer error. */
 	size_t n = 0;
 	for (const struct option *p = own; p->name; p++) {
-		if (n + 1 >= cap)
-			return false;
+		assert(n + 1 < cap);
 		out[n++] = *p;
 	}
 	for (const struct option *p = shaper_options; p->name; p++) {
-		if (n + 1 >= cap)
-			return false;
+		assert(n + 1 < cap);
 		out[n++] = *p;
 	}
 	memset(&out[n], 0, sizeof out[n]);
-	return true;
 }
 
-int shaper_option(int c, const char *arg, struct shaper_opts *o)
+static int shaper_option(int c, const char *arg, struct shaper_opts *o)
 {
 	uint64_t u;
 	double d;
@@ -145,6 +145,21 @@ int shaper_option(int c, const char *arg, struct shaper_opts *o)
 		return 1;
 	}
 	return 0;
+}
+
+int shaper_getopt(int argc, char **argv, const char *shortopts, const struct option *own, struct shaper_opts *o)
+{
+	struct option lo[64];
+	join_options(own, lo, sizeof lo / sizeof lo[0]);
+	opterr = 0;
+	int c, r;
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		if ((r = shaper_option(c, optarg, o)) == 0)
+			return c;
+		if (r < 0)
+			return SHAPER_OPT_BAD;
+	}
+	return -1;
 }
 
 void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, struct shaper_paths *paths)

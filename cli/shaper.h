@@ -7,8 +7,8 @@
  * policy chosen.  The simulator's scenario keys (shaper.*, policy.kind) map onto the same
  * options (shaper_from_scenario), so a scenario and a command line mean the same thing.
  *
- * A command joins shaper_options to its own getopt_long table (shaper_options_join), hands each
- * option it does not know to shaper_option(), then calls shaper_setup(). */
+ * A command reads its options with shaper_getopt(), which takes the shaper's and hands back its
+ * own, then calls shaper_setup(). */
 #ifndef PRECRAFT_CLI_SHAPER_H
 #define PRECRAFT_CLI_SHAPER_H
 
@@ -45,13 +45,13 @@ extern const char shaper_usage[];
 /* Fills 'o' with the defaults (the engine's own). */
 void shaper_opts_defaults(struct shaper_opts *o);
 
-/* Copies 'own' (ending with a zero row) and the shaper's options into 'out' (room for 'cap'
- * rows).  Returns false when they do not fit. */
-bool shaper_options_join(const struct option *own, struct option *out, size_t cap);
-
-/* Handles getopt_long's return 'c' with 'arg' when it is a shaper option: returns 1 (taken),
- * 0 (not a shaper option), or -1 (a bad value: the error is printed). */
-int shaper_option(int c, const char *arg, struct shaper_opts *o);
+/* getopt_long over the command's own options 'own' (ending with a zero row, values below 1000)
+ * and the shaper's: every shaper option is taken into 'o', and the next of the command's own is
+ * returned as getopt_long returns it ('?' for an unknown one), -1 at the end, or SHAPER_OPT_BAD
+ * once a shaper option's value was bad (the error printed).  Set optind = 1 before the first
+ * call, as for getopt_long. */
+#define SHAPER_OPT_BAD (-2)
+int shaper_getopt(int argc, char **argv, const char *shortopts, const struct option *own, struct shaper_opts *o);
 
 /* The scenario's shaper keys as options (the scenario's defaults are the engine's); paths in
  * the scenario are resolved against its folder into 'paths' storage held by the caller. */

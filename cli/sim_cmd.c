@@ -116,10 +116,8 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet)
 		status = "interrupted";
 		code = EXIT_RUNTIME;
 	}
-	int64_t id = run.id;
-	code = cli_run_end(&run, status, code);
+	code = cli_run_end(&run, status, code); /* keeps run.id and run.db for the summary */
 	if (!quiet && !rc) {
-		run.id = id;
 		print_summary(&sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run);
 	}
 	if (sum.interrupted)
@@ -137,24 +135,17 @@ int sim_main(int argc, char **argv)
 		{ "help", no_argument, 0, O_HELP },       { "keys", no_argument, 0, O_KEYS },
 		{ 0, 0, 0, 0 },
 	};
-	struct option lo[40];
-	if (!shaper_options_join(own, lo, sizeof lo / sizeof lo[0]))
-		return EXIT_RUNTIME;
 	const char *db = "results.db", *sets[256];
-	int n_sets = 0, c, r;
+	int n_sets = 0, c;
 	bool quiet = false, have_run = false;
 	uint64_t run = 0;
 	struct shaper_opts so;
 	shaper_opts_defaults(&so);
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if ((r = shaper_option(c, optarg, &so)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((c = shaper_getopt(argc, argv, "h", own, &so)) != -1) {
 		switch (c) {
+		case SHAPER_OPT_BAD:
+			return EXIT_USAGE;
 		case O_SET:
 			if (n_sets == 256) {
 				cli_error("--set: at most 256");

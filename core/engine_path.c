@@ -47,8 +47,6 @@ static bool same_egress(const struct egress *a, const struct egress *b)
 	       (a->payload == b->payload || memcmp(a->payload, b->payload, a->payload_len) == 0);
 }
 
-/* After a packet of direction 'dir' (decoded in e->p): learn from it, predict the next one,
- * pre-build it. */
 static inline uint64_t cost_now(const struct engine *e)
 {
 	return e->cfg.cost_clock.now_ns ? e->cfg.cost_clock.now_ns(e->cfg.cost_clock.arg) : 0;

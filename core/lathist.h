@@ -52,7 +52,8 @@ void latency_set_init(struct latency_set *ls);
  * 'all' and 'baseline' ("latency", "baseline_latency").  Returns the first error. */
 int latency_set_record(const struct latency_set *ls, const struct recorder *r);
 
-/* The latency scalar names, once: every runner writes exactly these. */
+/* The latency scalar names, once: every runner writes exactly these.  Each value is an
+ * expression of a `const struct latency_set *ls` in scope where the map is expanded. */
 #define LATENCY_SCALAR_MAP(X)                                                  \
 	X(latency_p50_ns, lathist_quantile(&ls->all, 0.5))                     \
 	X(latency_p99_ns, lathist_quantile(&ls->all, 0.99))                    \

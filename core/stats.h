@@ -4,7 +4,8 @@
  * struct engine_stats.  Every runner (replay, replay --timed, sim, hil forward) writes exactly
  * these through engine_stats_record(), and the summaries print them through engine_stats_each(),
  * so a new counter is one line here.  The runner-level latency scalars are in lathist.h
- * (LATENCY_SCALAR_MAP); a runner may add scalars of its own (link drops, injection errors). */
+ * (LATENCY_SCALAR_MAP); a runner may add scalars of its own (link drops, injection errors).
+ * Each value is an expression of a `const struct engine_stats *s` in scope. */
 #ifndef PRECRAFT_STATS_H
 #define PRECRAFT_STATS_H
 

@@ -72,6 +72,13 @@ static int injector_open(struct injector *inj, const struct hil_cfg *c, struct h
 	return c->inject == HIL_INJECT_LIBNET ? netio_open(c->out, &inj->ln, eb) : pcapio_open(c->out, &inj->pc, eb);
 }
 
+/* A frame not sent: counted, the first one's error kept (from inj->eb). */
+static void inject_failed(struct injector *inj)
+{
+	if (!inj->res->inject_errors++)
+		snprintf(inj->res->inject_error, sizeof inj->res->inject_error, "%s", inj->eb.msg);
+}
+
 static void injector_send(struct injector *inj, const uint8_t *f, uint32_t len)
 {
 	int rc = inj->ln ? netio_send(inj->ln, f, len, &inj->eb) : pcapio_inject(inj->pc, f, len, &inj->eb);
@@ -79,8 +86,7 @@ static void injector_send(struct injector *inj, const uint8_t *f, uint32_t len)
 		inj->res->sent++;
 		return;
 	}
-	if (!inj->res->inject_errors++)
-		snprintf(inj->res->inject_error, sizeof inj->res->inject_error, "%s", inj->eb.msg);
+	inject_failed(inj);
 }
 
 static void injector_close(struct injector *inj)
@@ -152,9 +158,8 @@ static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 	struct injector *inj = arg;
 	if (hdr_len > MAX_FRAME || payload_len > MAX_FRAME - hdr_len) {
 		/* Not a frame any interface takes: refused here, counted, never truncated. */
-		if (!inj->res->inject_errors++)
-			snprintf(inj->res->inject_error, sizeof inj->res->inject_error,
-				 "a %u-byte frame is larger than the transmit buffer", hdr_len + payload_len);
+		err_set(&inj->eb, -ERR_NOBUFS, "a %u-byte frame is larger than the transmit buffer", hdr_len + payload_len);
+		inject_failed(inj);
 		return;
 	}
 	memcpy(inj->buf, hdr, hdr_len);

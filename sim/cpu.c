@@ -73,7 +73,7 @@ static void jobs_push(struct model *m, struct craft_job j, int front)
 		size_t cap = m->jobs_cap ? m->jobs_cap * 2 : 1024;
 		struct craft_job *n = malloc(cap * sizeof *n);
 		if (!n) {
-			model__fail(m, "simulator: out of memory queueing crafting work");
+			model__fail(m, -ERR_NOMEM, "simulator: out of memory queueing crafting work");
 			return;
 		}
 		for (size_t i = 0; i < m->jobs_n; i++)

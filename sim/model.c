@@ -67,28 +67,19 @@ int model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
 	return 0;
 }
 
-void model__fail(struct model *m, const char *msg)
+void model__fail(struct model *m, int err, const char *msg)
 {
-	if (!m->failed)
+	if (!m->fail_err) {
+		m->fail_err = err;
 		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
-	m->failed = 1;
-	sched_stop(m->s);
-}
-
-/* A source's file turned out damaged part way: the run stops, as one with bad input. */
-void model__fail_input(struct model *m, const char *msg)
-{
-	if (!m->failed)
-		snprintf(m->fail_msg, sizeof m->fail_msg, "%s", msg);
-	m->failed = 1;
-	m->failed_input = 1;
+	}
 	sched_stop(m->s);
 }
 
 void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
 {
 	if (sched_at(m->s, ev, t, fn))
-		model__fail(m, "simulator: out of memory scheduling an event");
+		model__fail(m, -ERR_NOMEM, "simulator: out of memory scheduling an event");
 }
 
 /* ---- statistics ------------------------------------------------------------------------- */
@@ -327,7 +318,7 @@ static void teardown(struct model *m)
 	link_fini(&m->out);
 	rng_destroy(m->rng_in);
 	rng_destroy(m->rng_out);
-	for (size_t i = 0; m->srcs && i < m->n_srcs_made; i++) {
+	for (size_t i = 0; m->srcs && i < m->n_srcs; i++) {
 		tstream_close(&m->srcs[i].ts);
 		rng_destroy(m->srcs[i].rng);
 		free(m->srcs[i].flow_gen);
@@ -372,8 +363,8 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 		sum->events = sched_run(m->s, stop);
 		sum->wall_seconds = (double)(wall_ns() - t0) / 1e9;
 		sum->interrupted = o->interrupted && *o->interrupted;
-		if (m->failed)
-			rc = err_set(eb, m->failed_input ? -ERR_FORMAT : -ERR_NOMEM, "%s", m->fail_msg);
+		if (m->fail_err)
+			rc = err_set(eb, m->fail_err, "%s", m->fail_msg);
 		struct engine_stats es;
 		stats_flush(m);
 		engine_finish(m->eng); /* flows end: their rows are written */

@@ -72,7 +72,7 @@ struct model {
 	struct cost_profile cost;
 	/* sources */
 	struct source *srcs;
-	size_t n_srcs, srcs_live, n_srcs_made; /* made: allocated, for teardown */
+	size_t n_srcs, srcs_live;  /* allocated (zeroed until made), still emitting */
 	char trace_path[SCN_MAX_SOURCES][SCN_PATH * 2]; /* resolved, for the streams */
 	/* packets */
 	struct simpkt *free_pkts;
@@ -103,7 +103,7 @@ struct model {
 	/* what the policy is told, every control period: the last period's conditions */
 	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
 	uint64_t delay_sum_ns;
-	int failed, failed_input;
+	int fail_err;              /* the first failure's ERR_*, 0 while none */
 	char fail_msg[ERR_MSG_LEN];
 };
 
@@ -112,9 +112,9 @@ struct simpkt *model__pkt_get(struct model *m);
 void model__pkt_put(struct model *m, struct simpkt *p);
 /* Copies a frame into a packet (its own allocation when large). */
 int model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen);
-/* Stops the run: out of memory (model__fail), or a source's file damaged (model__fail_input). */
-void model__fail(struct model *m, const char *msg);
-void model__fail_input(struct model *m, const char *msg);
+/* Stops the run with the first failure's code and text: -ERR_NOMEM, or a source's file found
+ * damaged part way (-ERR_FORMAT, bad input). */
+void model__fail(struct model *m, int err, const char *msg);
 /* Schedules 'ev' at 't'; a failure stops the run. */
 void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn);
 /* Called before a packet is served at 'now': closes statistics intervals. */

@@ -56,10 +56,11 @@ static void trace_fire(struct sched *s, struct sched_event *ev)
 			return;
 		}
 		src->t0 += (uint64_t)((double)(ts->rel_ns + 1000) / src->cfg->speed + 0.5);
-		rc = tstream_rewind(ts, &eb) == 0 ? 1 : -1;
+		int wr = tstream_rewind(ts, &eb);
+		rc = wr ? wr : 1;
 	}
 	if (rc < 0) {
-		model__fail_input(m, eb.msg);
+		model__fail(m, rc, eb.msg); /* a file damaged part way: bad input */
 		return;
 	}
 	uint64_t next = trace_time(src);
@@ -125,7 +126,7 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 	m->srcs = calloc(n, sizeof *m->srcs);
 	if (!m->srcs)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
-	m->n_srcs_made = n; /* zeroed: teardown may free them all, made or not */
+	m->n_srcs = n; /* zeroed: teardown may free them all, made or not */
 	size_t k = 0;
 	for (unsigned i = 0; i < scn->n_src; i++) {
 		const struct scn_source *c = &scn->src[i];
@@ -170,7 +171,7 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 			model__at(m, &src->ev, start, synth_fire);
 		}
 	}
-	m->n_srcs = m->srcs_live = k;
+	m->srcs_live = k;
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 /* Reads records until one is kept. */
 int tstream_next(struct tstream *ts, struct errbuf *eb)
 {
-	uint64_t max_gap = (uint64_t)(ts->cfg->max_gap_s * 1e9);
+	uint64_t max_gap = ts->max_gap_ns;
 	struct trace_rec r;
 	int rc;
 	while ((rc = trace_next(ts->tr, &r, eb)) == 1) {
@@ -30,7 +30,6 @@ int tstream_next(struct tstream *ts, struct errbuf *eb)
 			ts->rel_ns += back ? 0 : jump ? max_gap : r.t_ns - ts->prev_ns;
 			ts->prev_ns = r.t_ns;
 		}
-		ts->kept += ts->pass == 0;
 		ts->data = r.data;
 		ts->caplen = r.caplen;
 		ts->wirelen = r.wirelen;
@@ -57,6 +56,7 @@ int tstream_open(struct tstream *ts, const char *path, const struct scn_source *
 	memset(ts, 0, sizeof *ts);
 	ts->path = path;
 	ts->cfg = cfg;
+	ts->max_gap_ns = (uint64_t)(cfg->max_gap_s * 1e9);
 	return start(ts, eb);
 }
 

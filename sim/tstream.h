@@ -22,6 +22,7 @@ struct tstream {
 	struct trace *tr;
 	const char *path;          /* borrowed: outlives the stream */
 	const struct scn_source *cfg;
+	uint64_t max_gap_ns;       /* the cfg's max_gap_s */
 	int linktype;
 	/* The record to emit next: valid until tstream_next(). */
 	const uint8_t *data;
@@ -31,7 +32,7 @@ struct tstream {
 	bool first;
 	/* Counted on the first pass only. */
 	unsigned pass;
-	uint64_t kept, backwards, jumps, skipped;
+	uint64_t backwards, jumps, skipped;
 };
 
 /* Opens 'path' and reads its first kept record.  Returns 0, or -ERR_IO / -ERR_FORMAT with

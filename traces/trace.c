@@ -210,26 +210,24 @@ void trace_writer_put2(struct trace_writer *w, const uint8_t *hdr, uint32_t hdr_
 		       uint32_t payload_len, uint32_t wirelen, uint64_t t_ns)
 {
 	FILE *f = w->f;
-	uint32_t caplen = hdr_len + payload_len;
+	uint32_t caplen = hdr_len + payload_len, pad = 0;
 	if (!w->pcapng) {
 		uint32_t rec[4] = { (uint32_t)(t_ns / 1000000000ull), (uint32_t)(t_ns % 1000000000ull), caplen, wirelen };
 		fwrite(rec, sizeof rec, 1, f);
 	} else {
 		/* Enhanced packet block: the data padded to 4 bytes, the length repeated after. */
-		uint32_t pad = (4 - caplen % 4) % 4, len = 32 + caplen + pad;
-		uint32_t blk[7] = { 6, len, 0, (uint32_t)(t_ns >> 32), (uint32_t)t_ns, caplen, wirelen };
+		pad = (4 - caplen % 4) % 4;
+		uint32_t blk[7] = { 6, 32 + caplen + pad, 0, (uint32_t)(t_ns >> 32), (uint32_t)t_ns, caplen, wirelen };
 		fwrite(blk, sizeof blk, 1, f);
-		fwrite(hdr, 1, hdr_len, f);
-		if (payload_len)
-			fwrite(payload, 1, payload_len, f);
-		static const uint8_t zero[4];
-		fwrite(zero, 1, pad, f);
-		put32(f, len);
-		return;
 	}
 	fwrite(hdr, 1, hdr_len, f);
 	if (payload_len)
 		fwrite(payload, 1, payload_len, f);
+	if (w->pcapng) {
+		static const uint8_t zero[4];
+		fwrite(zero, 1, pad, f);
+		put32(f, 32 + caplen + pad);
+	}
 }
 
 void trace_writer_put(struct trace_writer *w, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
