@@ -79,11 +79,14 @@ $(BUILD)/pic/%.o: %.c | deps
 $(BUILD)/libprecraft.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 $(BUILD)/libprecraft.so: $(CORE_PIC)
-	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^
+	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium 2>/dev/null)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
+# The hostile-input corpus's generator (tests/hostile.sh).
+$(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 # The tests link the one shaper setup, so that they set up engines as every runner does.
 TEST_CLI_OBJ := $(call obj,cli/cli.c cli/shaper.c)
 $(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
@@ -97,7 +100,7 @@ test: deps
 	@$(MAKE) --no-print-directory BUILD=build build/precraft
 	PRECRAFT=build/precraft sh tests/valgrind.sh
 	@$(MAKE) --no-print-directory check-layers
-check: $(BUILD)/run_tests $(BUILD)/precraft
+check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
 

@@ -288,14 +288,14 @@ static int bench_flows(size_t n)
 		keys[i].proto = 6;
 		keys[i].family = 4;
 		bool created;
-		flow_table_get(ft, &keys[i], flow_key_hash(&keys[i]), true, i, &created);
+		flow_table_get(ft, &keys[i], flow_key_hash(&keys[i], NULL), true, i, &created);
 	}
 	size_t q = 10000000;
 	uint64_t t0 = now_ns(), found = 0;
 	for (size_t i = 0; i < q; i++) {
 		const struct flow_key *k = &keys[rnd() % n];
 		bool created;
-		found += !flow_table_get(ft, k, flow_key_hash(k), true, n + i, &created)->in_use ? 0 : !created;
+		found += !flow_table_get(ft, k, flow_key_hash(k, NULL), true, n + i, &created)->in_use ? 0 : !created;
 	}
 	double s = (double)(now_ns() - t0) / 1e9;
 	printf("flows_resident %zu\n", flow_table_count(ft));

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "core/crypto.h"
 #include "core/lathist.h"
 #include "core/stats.h"
 #include "hil/runner.h"
@@ -136,6 +137,10 @@ static int forward(struct hil_opts *o)
 	}
 	struct errbuf eb = { "" };
 	struct shaper sh;
+	/* On the wire the flow hash's key must be one an attacker cannot know: random unless the
+	 * run asks for a seed (the seed is recorded either way). */
+	if (!o->sh.has_seed)
+		o->sh.seed = crypto_random_u64();
 	int rc = shaper_setup(&o->sh, &sh, &eb);
 	if (rc) {
 		cli_error("%s", eb.msg);

@@ -248,7 +248,7 @@ enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint3
 
 	/* The length fields, checked as pkt_parse checks them. */
 	const uint8_t *ip = a + m->l3_off;
-	uint32_t wire_rest = wirelen - m->l3_off, hdrs = (uint32_t)m->l3_hdr + m->l4_hdr, l3_len;
+	uint32_t wire_rest = pkt_rest(pkt_frame_len(caplen, wirelen), m->l3_off), hdrs = (uint32_t)m->l3_hdr + m->l4_hdr, l3_len;
 	if (m->l3 == PKT_L3_IPV4)
 		l3_len = pkt_rd16(ip + 2);
 	else

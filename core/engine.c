@@ -50,6 +50,55 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	memcpy(cfg->self_mac, mac, 6);
 }
 
+#define NAT_FIRST 1024u
+#define NAT_PORTS (65536u - NAT_FIRST)
+
+/* What fwd_rewrite translates: IPv4 TCP and UDP. */
+static inline bool nat_translates(const struct engine *e, uint8_t family, uint8_t proto)
+{
+	return e->fwd.snat && family == 4 && (proto == IPPROTO_NUM_TCP || proto == IPPROTO_NUM_UDP);
+}
+
+uint16_t engine__nat_alloc(struct engine *e, const struct flow_entry *f)
+{
+	if (!nat_translates(e, f->key.family, f->key.proto) || e->nat_live >= NAT_PORTS)
+		return 0;
+	/* Next fit from the last port given, a word of 64 ports at a time where all are taken: a
+	 * port is reused only after its flow ended. */
+	uint32_t p = e->next_nat_port;
+	for (;;) {
+		uint64_t w = e->nat_used[p / 64];
+		if (w == UINT64_MAX) {
+			p = (p / 64 + 1) * 64;
+		} else if (w & (1ull << (p % 64))) {
+			p++;
+		} else {
+			break;
+		}
+		if (p > 0xffff)
+			p = NAT_FIRST;
+	}
+	e->nat_used[p / 64] |= 1ull << (p % 64);
+	e->nat_live++;
+	e->next_nat_port = p == 0xffff ? NAT_FIRST : (uint16_t)(p + 1);
+	return (uint16_t)p;
+}
+
+bool engine__nat_missing(const struct engine *e, const struct eflow *uf, const struct pkt *p, unsigned dir)
+{
+	return uf->nat_port == 0 && dir == 0 && !p->is_fragment && e->fwd.snat && p->l3 == PKT_L3_IPV4 &&
+	       (p->l4 == PKT_L4_TCP || p->l4 == PKT_L4_UDP);
+}
+
+static void nat_free(struct engine *e, struct eflow *uf)
+{
+	if (!uf->nat_port)
+		return;
+	e->nat_used[uf->nat_port / 64] &= ~(1ull << (uf->nat_port % 64));
+	e->nat_live--;
+	uf->nat_port = 0;
+}
+
 static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
 {
 	(void)why;
@@ -57,6 +106,7 @@ static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
 	struct eflow *uf = eflow_of(e, f);
 	release(e, uf, 0, REL_WASTED);
 	release(e, uf, 1, REL_WASTED);
+	nat_free(e, uf);
 	if (!e->cfg.flow_end)
 		return;
 	struct engine_flow_info fi = {
@@ -96,7 +146,8 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	memcpy(e->fwd.self_mac, cfg->self_mac, 6);
 	e->fwd.snat = cfg->snat;
 	memcpy(e->fwd.snat_addr, cfg->snat_addr, 4);
-	e->next_nat_port = 1024;
+	e->next_nat_port = NAT_FIRST;
+	flow_hash_key_init(&e->hkey, cfg->seed);
 	struct policy_cfg pcfg = cfg->policy;
 	if (cfg->min_confidence > pcfg.min_confidence)
 		pcfg.min_confidence = cfg->min_confidence;
@@ -198,7 +249,7 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 		return;
 
 	uint32_t nh;
-	if (fwd_route(&e->fwd, p, &nh) != FWD_OK)
+	if (fwd_route(&e->fwd, p, &nh) != FWD_OK || engine__nat_missing(e, uf, p, dir))
 		return;
 	struct pred_out po;
 	memset(&po, 0, sizeof po);
@@ -270,6 +321,7 @@ void engine_get_stats(const struct engine *e, struct engine_stats *st)
 	st->pool_double_puts = ps.double_puts;
 	st->flows_active = flow_table_count(e->flows);
 	st->flow_evictions = flow_table_evictions(e->flows);
+	st->flow_chain_evictions = flow_table_chain_evictions(e->flows);
 	st->flow_expirations = flow_table_expirations(e->flows);
 	/* The probe cache is part of what each flow costs. */
 	st->flow_table_bytes = flow_table_bytes(e->flows) + ((size_t)e->probe_mask + 1) * sizeof(*e->probe_cache);

@@ -135,7 +135,8 @@ void engine_cfg_defaults(struct engine_cfg *cfg);
 	X(NO_ROUTE, "no_route")                                                \
 	X(TTL_EXPIRED, "ttl_expired")                                          \
 	X(NON_IP, "non_ip")                                                    \
-	X(PARSE, "parse_error")
+	X(PARSE, "parse_error")                                                \
+	X(NAT_EXHAUSTED, "nat_exhausted")
 
 enum engine_drop {
 #define ENGINE__DROP(name, text) ENGINE_DROP_##name,
@@ -162,6 +163,7 @@ struct engine_stats {
 	uint64_t flows;            /* flows started */
 	uint64_t flows_active;
 	uint64_t flow_evictions, flow_expirations;
+	uint64_t flow_chain_evictions; /* of the evictions, those of a full bucket chain */
 	uint64_t pool_bytes_peak, pool_bytes_held, pool_failed_gets, pool_double_puts;
 	uint64_t flow_table_bytes;
 	/* With cfg.cost_clock: nanoseconds and packets, from arrival to transmit (or drop). */

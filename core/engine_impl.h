@@ -46,11 +46,22 @@ struct engine {
 	uint32_t probe_mask;
 	struct pkt p;              /* the packet being processed */
 	uint8_t *hdr_a, *hdr_b;    /* slow-path egress headers (b: shadow mode's second path) */
+	struct flow_hash_key hkey; /* the flow hash's key, from cfg.seed */
+	/* Source NAT: the ports of live translated flows, so that no two live flows share a
+	 * translated 5-tuple (engine.c nat_alloc). */
+	uint64_t nat_used[65536 / 64];
+	uint32_t nat_live;
 	uint16_t next_nat_port;
 	uint64_t now_ns;           /* time of the packet being processed */
 	struct engine_stats st;
 };
 
+
+/* Source NAT: a port for a new flow of 'f' when it will be translated (0 when it will not, or
+ * when every port is in use: the flow's outbound packets are then dropped, counted). */
+uint16_t engine__nat_alloc(struct engine *e, const struct flow_entry *f);
+/* True when a packet of 'f' in direction 'dir' would be translated but its flow has no port. */
+bool engine__nat_missing(const struct engine *e, const struct eflow *uf, const struct pkt *p, unsigned dir);
 
 static inline struct eflow *eflow_of(struct engine *e, struct flow_entry *f)
 {

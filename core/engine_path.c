@@ -16,6 +16,10 @@ static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *
 		*why = v == FWD_NO_ROUTE ? ENGINE_DROP_NO_ROUTE : ENGINE_DROP_TTL_EXPIRED;
 		return -1;
 	}
+	if (engine__nat_missing(e, uf, p, dir)) {
+		*why = ENGINE_DROP_NAT_EXHAUSTED;
+		return -1;
+	}
 	struct pkt q = *p;
 	struct fwd_plan plan;
 	fwd_rewrite(&e->fwd, &q, nh, dir, uf->nat_port, &plan);
@@ -59,6 +63,18 @@ static inline void verify_ip4(struct engine *e, const uint8_t *ip, uint32_t ihl)
 {
 	if (csum_fold(csum_partial(ip, ihl, 0)) != 0)
 		e->st.ip_csum_bad++;
+}
+
+/* A frame that pkt_parse did not decode to IP: dropped, counted by kind. */
+static void count_undecoded(struct engine *e)
+{
+	const struct pkt *p = &e->p;
+	if (p->l3 == PKT_L3_NONE && p->status == PKT_ST_NON_IP) {
+		e->st.dropped[ENGINE_DROP_NON_IP]++;
+	} else {
+		e->st.parse_errors[p->status]++;
+		e->st.dropped[ENGINE_DROP_PARSE]++;
+	}
 }
 
 static void count_hit(struct engine *e, struct eflow *uf, const struct craft_out *o, enum craft_result r)
@@ -135,19 +151,31 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 		res->flow_id = f->id;
 	}
 	struct egress out = { o.hdr, o.payload, o.hdr_len, o.payload_len, o.wirelen };
-	bool decoded = false;
+	bool decoded = false, send = true;
 	if (e->cfg.mode == ENGINE_SHADOW) {
-		/* The reference: decode and run the slow path on the same packet. */
+		/* The reference: decode and run the slow path on the same packet.  What is sent is the
+		 * reference; where there is none, the packet is dropped as the slow path drops it. */
 		struct egress ref;
-		enum engine_drop why;
+		enum engine_drop why = ENGINE_DROP_PARSE;
 		decoded = pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE;
-		if (!decoded || slow_path(e, uf, dir, e->hdr_a, &ref, &why) != 0 || !same_egress(&ref, &out))
+		int rr = decoded ? slow_path(e, uf, dir, e->hdr_a, &ref, &why) : -1;
+		if (rr != 0 || !same_egress(&ref, &out))
 			e->st.divergent_packets++;
-		else
+		if (rr == 0) {
 			out = ref;
+		} else {
+			send = false;
+			if (decoded)
+				e->st.dropped[why]++;
+			else
+				count_undecoded(e);
+			if (res)
+				res->path = ENGINE_PATH_DROP;
+		}
 	}
-	tx(e, &out, t_ns);
-	release(e, uf, dir, REL_SENT);
+	if (send)
+		tx(e, &out, t_ns);
+	release(e, uf, dir, send ? REL_SENT : REL_FAILED);
 	uint64_t t1 = cost_now(e);
 	e->st.cost_hit_ns += t1 - t0;
 	e->st.cost_hit_n++;
@@ -233,12 +261,7 @@ static bool decode_stage(struct engine *e, const uint8_t *frame, uint32_t caplen
 	struct pkt *p = &e->p;
 	if (pkt_parse(frame, caplen, wirelen, linktype, p) == 0 && p->l3 != PKT_L3_NONE)
 		return true;
-	if (p->l3 == PKT_L3_NONE && p->status == PKT_ST_NON_IP) {
-		e->st.dropped[ENGINE_DROP_NON_IP]++;
-	} else {
-		e->st.parse_errors[p->status]++;
-		e->st.dropped[ENGINE_DROP_PARSE]++;
-	}
+	count_undecoded(e);
 	if (e->cfg.cost_clock.now_ns)
 		sample(e, ENGINE_COST_DROP, cost_now(e) - t0);
 	return false;
@@ -254,7 +277,7 @@ static struct flow_entry *flow_stage(struct engine *e, const uint8_t *frame, uin
 	bool src_is_a, created;
 	flow_key_from_pkt(p, &key, &src_is_a);
 	struct flow_entry *f =
-		flow_table_get(e->flows, &key, flow_key_hash_keyed(&key, e->cfg.seed), src_is_a, t_ns, &created);
+		flow_table_get(e->flows, &key, flow_key_hash(&key, &e->hkey), src_is_a, t_ns, &created);
 	if (!created && p->l4 == PKT_L4_TCP && flow_tcp_is_restart(f, p->tcp.flags)) {
 		flow_table_restart(e->flows, f, src_is_a, t_ns);
 		created = true;
@@ -262,8 +285,7 @@ static struct flow_entry *flow_stage(struct engine *e, const uint8_t *frame, uin
 	struct eflow *uf = eflow_of(e, f);
 	if (created) {
 		e->st.flows++;
-		uf->nat_port = e->next_nat_port;
-		e->next_nat_port = e->next_nat_port == 0xffff ? 1024 : (uint16_t)(e->next_nat_port + 1);
+		uf->nat_port = engine__nat_alloc(e, f);
 	}
 	if (p->l3 == PKT_L3_IPV4)
 		verify_ip4(e, frame + p->l3_off, p->ip4.ihl_bytes);
@@ -271,10 +293,6 @@ static struct flow_entry *flow_stage(struct engine *e, const uint8_t *frame, uin
 	flow_account(f, *dir, wirelen, t_ns);
 	if (p->l4 == PKT_L4_TCP)
 		flow_tcp_update(f, *dir, p->tcp.flags);
-	/* Under the adaptive policy a flow heard from both ends is protected from eviction: a
-	 * spoofed or scanning flood is one-way, a conversation is not. */
-	if (e->pol.cfg.kind == POLICY_ADAPTIVE && f->packets[0] && f->packets[1])
-		flow_protect(f);
 	return f;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "pkt.h"
 
 struct flow_table {
@@ -24,7 +25,7 @@ struct flow_table {
 	uint32_t fresh;
 	uint64_t next_id;
 	uint64_t idle_ns;
-	uint64_t evictions, expirations;
+	uint64_t evictions, expirations, chain_evictions;
 	size_t user_size;
 	flow_end_fn *on_end;
 	void *on_end_arg;
@@ -141,23 +142,15 @@ bool flow_key_from_pkt(const struct pkt *p, struct flow_key *k, bool *src_is_a)
 	return true;
 }
 
-uint32_t flow_key_hash(const struct flow_key *key)
+void flow_hash_key_init(struct flow_hash_key *hk, uint64_t seed)
 {
-	return flow_key_hash_keyed(key, 0);
+	crypto_derive_key(seed, "precraft flow hash", hk->k, sizeof hk->k);
 }
 
-uint32_t flow_key_hash_keyed(const struct flow_key *key, uint64_t hash_key)
+uint32_t flow_key_hash(const struct flow_key *key, const struct flow_hash_key *hk)
 {
-	/* Five 64-bit words mixed with multiply-xorshift: cheap and good enough for a table whose
-	 * keys an attacker may choose, since buckets are chains, not probes. */
-	uint64_t w[5], h = 0x9e3779b97f4a7c15ull ^ hash_key;
-	memcpy(w, key, sizeof w);
-	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return (uint32_t)h;
+	static const struct flow_hash_key zero;
+	return (uint32_t)crypto_keyed_hash(key, sizeof *key, (hk ? hk : &zero)->k);
 }
 
 static void lru_unlink(struct flow_table *ft, struct flow_entry *e)
@@ -219,15 +212,39 @@ static void start_flow(struct flow_table *ft, struct flow_entry *e, bool src_is_
 	memset(flow_user(ft, e), 0, ft->user_size);
 }
 
-struct flow_entry *flow_table_find(struct flow_table *ft, const struct flow_key *key, uint32_t hash)
+/* The entry of 'key' in its chain, or NULL; '*chain' is the chain's length when not found. */
+static struct flow_entry *find(const struct flow_table *ft, const struct flow_key *key, uint32_t hash,
+			       unsigned *chain)
 {
-	for (uint32_t i = ft->buckets[hash & ft->mask]; i != FLOW_NIL;) {
+	unsigned n = 0;
+	for (uint32_t i = ft->buckets[hash & ft->mask]; i != FLOW_NIL; n++) {
 		struct flow_entry *e = at(ft, i);
 		if (e->hash == hash && memcmp(&e->key, key, sizeof *key) == 0)
 			return e;
 		i = e->next;
 	}
+	*chain = n;
 	return NULL;
+}
+
+struct flow_entry *flow_table_find(struct flow_table *ft, const struct flow_key *key, uint32_t hash)
+{
+	unsigned n;
+	return find(ft, key, hash, &n);
+}
+
+/* The least recently seen flow of the chain of 'hash' (the oldest 'last_ns', then the oldest
+ * flow): what a new flow in a full chain replaces. */
+static struct flow_entry *chain_victim(struct flow_table *ft, uint32_t hash)
+{
+	struct flow_entry *v = NULL;
+	for (uint32_t i = ft->buckets[hash & ft->mask]; i != FLOW_NIL;) {
+		struct flow_entry *e = at(ft, i);
+		if (!v || e->last_ns < v->last_ns || (e->last_ns == v->last_ns && e->id < v->id))
+			v = e;
+		i = e->next;
+	}
+	return v;
 }
 
 static inline bool is_idle(const struct flow_table *ft, const struct flow_entry *e, uint64_t now_ns)
@@ -266,11 +283,17 @@ struct flow_entry *flow_table_get(struct flow_table *ft, const struct flow_key *
 				  bool src_is_a, uint64_t now_ns, bool *created)
 {
 	sweep(ft, now_ns);
-	struct flow_entry *e = flow_table_find(ft, key, hash);
+	unsigned chain;
+	struct flow_entry *e = find(ft, key, hash, &chain);
 	if (e) {
 		make_recent(ft, e);
 		*created = false;
 		return e;
+	}
+	if (chain >= FLOW_CHAIN_MAX) {
+		ft->evictions++;
+		ft->chain_evictions++;
+		end_flow(ft, chain_victim(ft, hash), FLOW_END_EVICTED);
 	}
 	if (ft->free_head == FLOW_NIL && ft->fresh < ft->capacity) {
 		at(ft, ft->fresh)->next = FLOW_NIL;
@@ -363,6 +386,11 @@ size_t flow_table_bytes(const struct flow_table *ft)
 uint64_t flow_table_evictions(const struct flow_table *ft)
 {
 	return ft->evictions;
+}
+
+uint64_t flow_table_chain_evictions(const struct flow_table *ft)
+{
+	return ft->chain_evictions;
 }
 
 uint64_t flow_table_expirations(const struct flow_table *ft)

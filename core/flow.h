@@ -57,7 +57,7 @@ struct flow_entry {
 	uint8_t fin_seen;          /* bit per direction */
 	uint8_t init_is_a;         /* the first packet came from endpoint a */
 	uint8_t in_use;
-	uint8_t protected_;        /* evicted only after unprotected flows (flow_protect) */
+	uint8_t protected_;        /* evicted only after unprotected flows (flow_account sets it) */
 	uint8_t pad_[3];           /* keeps the user area 8-byte aligned */
 };
 
@@ -86,9 +86,21 @@ void flow_table_destroy(struct flow_table *ft);
  * order ('*src_is_a': the packet's source is endpoint a).  Returns false for non-IP packets. */
 bool flow_key_from_pkt(const struct pkt *p, struct flow_key *key, bool *src_is_a);
 
-uint32_t flow_key_hash(const struct flow_key *key);
-/* The same hash under key 'hash_key' (flow_key_hash is key 0). */
-uint32_t flow_key_hash_keyed(const struct flow_key *key, uint64_t hash_key);
+/* The key of the flow hash: keys are attacker-chosen, so the hash is keyed (SipHash-2-4), the
+ * key derived from the run's seed: runs stay reproducible, buckets cannot be aimed at without
+ * the seed. */
+struct flow_hash_key {
+	uint8_t k[16];
+};
+void flow_hash_key_init(struct flow_hash_key *hk, uint64_t seed);
+/* The hash of 'key' under 'hk' (NULL: the all-zero key, for offline tools and tests). */
+uint32_t flow_key_hash(const struct flow_key *key, const struct flow_hash_key *hk);
+
+/* The most entries one bucket chains: a new flow in a full chain ends the chain's least
+ * recently seen flow (counted in flow_table_evictions and flow_table_chain_evictions), so a
+ * lookup compares at most this many keys whatever the keys are.  With a keyed hash and at
+ * most one flow per bucket on average, a chain this long is a one-in-10^13 event. */
+#define FLOW_CHAIN_MAX 16
 
 /* Finds or creates the flow of 'key' at time 'now_ns'.  A new entry evicts the least recently
  * used one when the table is full; idle flows are expired first.  '*created' tells which.
@@ -135,6 +147,11 @@ void flow_table_restart(struct flow_table *ft, struct flow_entry *e, bool src_is
 static inline void flow_account(struct flow_entry *e, unsigned dir, uint32_t wire_bytes, uint64_t now_ns)
 {
 	e->packets[dir]++;
+	/* A flow heard from both ends is protected from eviction: a spoofed or scanning flood is
+	 * one-way, a conversation is not.  A flow-table behaviour, the same in every mode and
+	 * under every policy, so that it never changes what one configuration sends against
+	 * another. */
+	e->protected_ |= (uint8_t)(e->packets[0] && e->packets[1]);
 	e->bytes[dir] += wire_bytes;
 	e->last_ns = now_ns > e->last_ns ? now_ns : e->last_ns;
 }
@@ -158,6 +175,8 @@ size_t flow_table_capacity(const struct flow_table *ft);
 /* Bytes the table allocated, all of it, and per flow of capacity. */
 size_t flow_table_bytes(const struct flow_table *ft);
 uint64_t flow_table_evictions(const struct flow_table *ft);
+/* Of those, the flows ended because their bucket's chain was full (FLOW_CHAIN_MAX). */
+uint64_t flow_table_chain_evictions(const struct flow_table *ft);
 uint64_t flow_table_expirations(const struct flow_table *ft);
 
 /* Ends every flow (FLOW_END_FLUSH), e.g. at the end of a run, oldest first. */

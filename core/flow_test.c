@@ -45,7 +45,7 @@ static struct flow_table *mk(size_t cap, uint64_t idle)
 static struct flow_entry *get(struct flow_table *ft, uint32_t n, uint64_t t, bool *created)
 {
 	struct flow_key k = key_n(n);
-	return flow_table_get(ft, &k, flow_key_hash(&k), true, t, created);
+	return flow_table_get(ft, &k, flow_key_hash(&k, NULL), true, t, created);
 }
 
 static void test_flow_key_is_the_same_both_ways(void)
@@ -75,10 +75,10 @@ static void test_flow_key_is_the_same_both_ways(void)
 
 	struct flow_table *ft = mk(8, 0);
 	bool created;
-	struct flow_entry *e = flow_table_get(ft, &ka, flow_key_hash(&ka), sa, 1, &created);
+	struct flow_entry *e = flow_table_get(ft, &ka, flow_key_hash(&ka, NULL), sa, 1, &created);
 	CU_ASSERT_TRUE(created);
 	CU_ASSERT_EQUAL(flow_dir(e, sa), 0);
-	CU_ASSERT_PTR_EQUAL(flow_table_get(ft, &kb, flow_key_hash(&kb), sb, 2, &created), e);
+	CU_ASSERT_PTR_EQUAL(flow_table_get(ft, &kb, flow_key_hash(&kb, NULL), sb, 2, &created), e);
 	CU_ASSERT_FALSE(created);
 	CU_ASSERT_EQUAL(flow_dir(e, sb), 1);
 	flow_table_destroy(ft);
@@ -101,8 +101,8 @@ static void test_flow_full_table_evicts_least_recent(void)
 	CU_ASSERT_EQUAL(flow_table_count(ft), 3);
 	CU_ASSERT_EQUAL(flow_table_evictions(ft), 1);
 	struct flow_key k2 = key_n(2), k1 = key_n(1);
-	CU_ASSERT_PTR_NULL(flow_table_find(ft, &k2, flow_key_hash(&k2)));
-	CU_ASSERT_PTR_NOT_NULL(flow_table_find(ft, &k1, flow_key_hash(&k1)));
+	CU_ASSERT_PTR_NULL(flow_table_find(ft, &k2, flow_key_hash(&k2, NULL)));
+	CU_ASSERT_PTR_NOT_NULL(flow_table_find(ft, &k1, flow_key_hash(&k1, NULL)));
 	flow_table_flush(ft);
 	CU_ASSERT_EQUAL(flow_table_count(ft), 0);
 	CU_ASSERT_EQUAL(n_ended, 4);
@@ -120,7 +120,7 @@ static void test_flow_flood_cannot_evict_protected(void)
 		get(ft, n, 100 + n, &c);
 	for (uint32_t n = 1; n <= 8; n++) {
 		struct flow_key k = key_n(n);
-		CU_ASSERT_PTR_NOT_NULL(flow_table_find(ft, &k, flow_key_hash(&k)));
+		CU_ASSERT_PTR_NOT_NULL(flow_table_find(ft, &k, flow_key_hash(&k, NULL)));
 	}
 	CU_ASSERT_EQUAL(flow_table_count(ft), 64);
 	/* Unprotected, the same flood pushes them out. */
@@ -131,7 +131,7 @@ static void test_flow_flood_cannot_evict_protected(void)
 	for (uint32_t n = 1000; n < 2000; n++)
 		get(ft, n, 100 + n, &c);
 	struct flow_key k1 = key_n(1);
-	CU_ASSERT_PTR_NULL(flow_table_find(ft, &k1, flow_key_hash(&k1)));
+	CU_ASSERT_PTR_NULL(flow_table_find(ft, &k1, flow_key_hash(&k1, NULL)));
 	flow_table_destroy(ft);
 }
 
@@ -199,6 +199,29 @@ static void test_flow_restart_starts_a_new_flow(void)
 	flow_table_destroy(ft);
 }
 
+/* Keys that all hash alike (an attacker who knew the hash): the chain stops at
+ * FLOW_CHAIN_MAX, a new key ends the chain's least recently seen flow, and every key still in
+ * the table is found. */
+static void test_flow_chains_are_bounded(void)
+{
+	struct flow_table *ft = mk(1024, 0);
+	bool created;
+	for (uint32_t n = 0; n < FLOW_CHAIN_MAX + 10; n++) {
+		struct flow_key k = key_n(n);
+		CU_ASSERT_PTR_NOT_NULL(flow_table_get(ft, &k, 0x1234, true, n + 1, &created));
+		CU_ASSERT_TRUE(created);
+	}
+	CU_ASSERT_EQUAL(flow_table_count(ft), FLOW_CHAIN_MAX);
+	CU_ASSERT_EQUAL(flow_table_chain_evictions(ft), 10);
+	CU_ASSERT_EQUAL(flow_table_evictions(ft), 10);
+	for (uint32_t n = 0; n < FLOW_CHAIN_MAX + 10; n++) {
+		struct flow_key k = key_n(n);
+		/* The oldest went first. */
+		CU_ASSERT_EQUAL(flow_table_find(ft, &k, 0x1234) != NULL, n >= 10);
+	}
+	flow_table_destroy(ft);
+}
+
 int flow_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("flow", NULL, NULL);
@@ -210,5 +233,6 @@ int flow_test_register(void)
 	CU_add_test(s, "idle flows expire", test_flow_idle_flows_expire);
 	CU_add_test(s, "TCP states", test_flow_tcp_states);
 	CU_add_test(s, "restart starts a new flow", test_flow_restart_starts_a_new_flow);
+	CU_add_test(s, "chains are bounded", test_flow_chains_are_bounded);
 	return 0;
 }

@@ -50,7 +50,7 @@ int pkt_parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linkt
 	p->status = PKT_ST_OK;
 	p->frame = frame;
 	p->caplen = caplen;
-	p->wirelen = wirelen < caplen ? caplen : wirelen;
+	p->wirelen = pkt_frame_len(caplen, wirelen);
 	p->l3 = PKT_L3_NONE;
 	p->l4 = PKT_L4_NONE;
 	p->l3_off = p->l3_hdr_len = p->l3_len = p->l4_hdr_len = 0;

@@ -214,6 +214,20 @@ int pkt_write_headers(const struct pkt *p, uint8_t *out, uint32_t cap) WARN_UNUS
  * pre-built packet's probe hash.  Returns 0 when the frame is not of that plain shape. */
 uint32_t pkt_probe(const uint8_t *frame, uint32_t caplen, int linktype);
 
+/* The length a frame had on the wire, as the parser and the validator both take it: a record
+ * may claim fewer bytes on the wire than it captured (an attacker's or a broken writer's), and
+ * then the captured bytes are the frame. */
+static inline uint32_t pkt_frame_len(uint32_t caplen, uint32_t wirelen)
+{
+	return wirelen < caplen ? caplen : wirelen;
+}
+
+/* The bytes of a 'len'-byte span from offset 'off' on: never wraps (0 when 'off' is past it). */
+static inline uint32_t pkt_rest(uint32_t len, uint32_t off)
+{
+	return len > off ? len - off : 0;
+}
+
 static inline uint16_t pkt_rd16(const uint8_t *b)
 {
 	return (uint16_t)(b[0] << 8 | b[1]);

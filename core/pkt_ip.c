@@ -45,7 +45,7 @@ int pkt__parse_ip4(const struct pkt_cur *c, struct pkt *p)
 	memcpy(ip->dst, w->dst, 4);
 	ip->opts = c->base + off + sizeof *w;
 
-	uint32_t wire_rest = p->wirelen > off ? p->wirelen - off : 0;
+	uint32_t wire_rest = pkt_rest(p->wirelen, off);
 	if (ip->tot_len == 0) {
 		p->l3_len = wire_rest; /* TSO/GRO capture: the frame is the length */
 		if (p->l3_len < ip->ihl_bytes)
@@ -109,7 +109,7 @@ int pkt__parse_ip6(const struct pkt_cur *c, struct pkt *p)
 	ip->jumbo_len = 0;
 	ip->ext_frag_off = 0xffff;
 
-	uint32_t wire_rest = p->wirelen > off ? p->wirelen - off : 0;
+	uint32_t wire_rest = pkt_rest(p->wirelen, off);
 	if (wire_rest < IP6_HDR)
 		return pkt__fail(p, PKT_ST_MALFORMED_L3, -ERR_MALFORMED);
 	/* Until the jumbo option is known, the chain may extend to the end of the frame. */

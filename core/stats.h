@@ -38,9 +38,11 @@ struct recorder;
 	X(dropped_ttl_expired, s->dropped[ENGINE_DROP_TTL_EXPIRED])            \
 	X(dropped_non_ip, s->dropped[ENGINE_DROP_NON_IP])                      \
 	X(dropped_parse_error, s->dropped[ENGINE_DROP_PARSE])                  \
+	X(dropped_nat_exhausted, s->dropped[ENGINE_DROP_NAT_EXHAUSTED])        \
 	X(ip_csum_bad, s->ip_csum_bad)                                         \
 	X(flow_evictions, s->flow_evictions)                                   \
 	X(flow_expirations, s->flow_expirations)                               \
+	X(flow_chain_evictions, s->flow_chain_evictions)                       \
 	X(pool_bytes_peak, s->pool_bytes_peak)                                 \
 	X(pool_failed_gets, s->pool_failed_gets)                               \
 	X(pool_double_puts, s->pool_double_puts)                               \

@@ -28,7 +28,7 @@ int flowwalk(const char *path, size_t user_size, flowwalk_fn fn, void *arg, stru
 		struct flow_key k;
 		bool src_a, created;
 		flow_key_from_pkt(&p, &k, &src_a);
-		struct flow_entry *f = flow_table_get(ft, &k, flow_key_hash(&k), src_a, r.t_ns, &created);
+		struct flow_entry *f = flow_table_get(ft, &k, flow_key_hash(&k, NULL), src_a, r.t_ns, &created);
 		if (!created && p.l4 == PKT_L4_TCP && flow_tcp_is_restart(f, p.tcp.flags))
 			flow_table_restart(ft, f, src_a, r.t_ns);
 		unsigned d = flow_dir(f, src_a);

@@ -27,6 +27,9 @@ for t in $(cat tests/data/golden.list); do
 	done
 done
 
+# 1b. Hostile input: the attack corpus through every mode, predictor and policy.
+. tests/hostile.sh
+
 # 2. The egress is a capture other tools read: tcpdump counts what precraft says it sent.
 "$PRECRAFT" replay traces/ndpi-fix.pcap --egress "$TMP/fix.pcap" > "$TMP/fix.txt"
 sent=$(awk '$1 == "packets_out" { print $2 }' "$TMP/fix.txt")

@@ -8,6 +8,7 @@ int flow_test_register(void);
 int pool_test_register(void);
 int route_test_register(void);
 int engine_test_register(void);
+int engine_attack_test_register(void);
 int golden_test_register(void);
 int sched_test_register(void);
 int model_test_register(void);
