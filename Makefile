@@ -15,6 +15,9 @@ WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
 DEFS     := -D_POSIX_C_SOURCE=200809L -DPRECRAFT_VERSION=\"$(VERSION)\"
 ifeq ($(SAN),1)
 OPT      := -O0 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(FUZZ),1)
+# libFuzzer's coverage instrumentation on every object (clang; see 'make fuzz').
+OPT      := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 OPT      := -O2 -g
 endif
@@ -54,7 +57,7 @@ APP_OBJ  := $(call obj,$(APP_SRC))
 CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean
+.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build
 all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
 
 deps:
@@ -92,11 +95,24 @@ TEST_CLI_OBJ := $(call obj,cli/cli.c cli/shaper.c)
 $(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
 
+# libFuzzer targets (tests/fuzz/README.md): built with clang in build/fuzz, each run for
+# FUZZ_SECONDS from the committed seed corpus after its regression inputs.
+FUZZ_TARGETS := pkt_roundtrip engine_diff trace_read config
+FUZZ_SECONDS ?= 60
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz-,$(FUZZ_TARGETS))
+$(BUILD)/fuzz-%: $(call obj,tests/fuzz/%.c tests/fuzz/file.c) $(APP_OBJ) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
+fuzz-build: $(FUZZ_BINS)
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=clang FUZZ=1 BUILD=build/fuzz fuzz-build
+	sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # The whole suite runs on a sanitizer build in its own directory, then the bad-input part under
 # valgrind on the release build (memcheck sees uninitialised reads the sanitizers cannot), then
 # the layer check.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san check
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
 	@$(MAKE) --no-print-directory BUILD=build build/precraft
 	PRECRAFT=build/precraft sh tests/valgrind.sh
 	@$(MAKE) --no-print-directory check-layers
@@ -127,6 +143,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/precraft
 	install -m 644 $(PUBLIC_H) $(DESTDIR)$(PREFIX)/include/precraft/
 	install -m 644 doc/precraft.1 $(DESTDIR)$(PREFIX)/share/man/man1/precraft.1
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: precraft\nDescription: predictive packet crafting (the core library)\nVersion: %s\nRequires.private: libsodium\nLibs: -L$${libdir} -lprecraft\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/precraft.pc
 	install -d $(DESTDIR)$(PREFIX)/share/precraft/scenarios $(DESTDIR)$(PREFIX)/share/precraft/traces
 	install -m 644 scenarios/*.ini scenarios/default.routes scenarios/default.costs scenarios/README.md \
 		$(DESTDIR)$(PREFIX)/share/precraft/scenarios/

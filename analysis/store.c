@@ -82,6 +82,43 @@ static int exec(struct store *st, const char *sql, struct errbuf *eb)
 	return 0;
 }
 
+/* SQLite's application_id names the program a database belongs to ('PCRF'). */
+#define STORE_APP_ID 0x50435246
+
+static int64_t scalar_query(struct store *st, const char *sql, int *ok)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = 0;
+	*ok = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW;
+	if (*ok)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Refuses, untouched, a database that another program made: only an empty one, one marked
+ * precraft's, or one of precraft's from before the mark (its run and scalar tables) is
+ * written.  Nothing is written before this passes (not even the journal mode). */
+static int check_ours(struct store *st, struct errbuf *eb)
+{
+	int ok, ok2;
+	int64_t id = scalar_query(st, "PRAGMA application_id", &ok);
+	if (!ok)
+		return fail(st, eb, "cannot read the database");
+	if (id == STORE_APP_ID)
+		return 0;
+	int64_t tables = scalar_query(st, "SELECT count(*) FROM sqlite_master", &ok);
+	int64_t ours = scalar_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param')", &ok2);
+	if (!ok || !ok2)
+		return fail(st, eb, "cannot read the database");
+	if (id != 0 || (tables > 0 && ours != 3))
+		return err_set(eb, -ERR_FORMAT, "%s: not a precraft results database (another program's tables); name a new file",
+			       st->path);
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA application_id=%d", STORE_APP_ID);
+	return exec(st, sql, eb);
+}
+
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *st = calloc(1, sizeof *st);
@@ -96,7 +133,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	if ((rc = exec(st, schema, eb)) != 0)
+	if ((rc = check_ours(st, eb)) != 0 || (rc = exec(st, schema, eb)) != 0)
 		goto out;
 	static const struct {
 		sqlite3_stmt **stmt;

@@ -176,6 +176,16 @@ int calibrate_main(int argc, char **argv)
 	for (int i = 0; i < n_traces && code == EXIT_OK; i++)
 		code = calibrate_trace(traces[i], rt, (unsigned)repeat, &smp);
 	route_table_destroy(rt);
+	/* A profile needs measured slow paths, hits and crafting: a capture where nothing is
+	 * predicted gives no hit to time, and a made-up figure would pass for a measured one. */
+	static const int needed[] = { ENGINE_COST_SLOW, ENGINE_COST_HIT, ENGINE_COST_CRAFT };
+	static const char *const needed_name[] = { "slow-path packet", "hit", "pre-built packet" };
+	for (int k = 0; code == EXIT_OK && k < 3; k++)
+		if (!smp.n[needed[k]]) {
+			cli_error("calibrate: no %s in %s%s: nothing to time (calibrate on captures with repeating flows)",
+				  needed_name[k], traces[0], n_traces > 1 ? " and the others" : "");
+			code = EXIT_USAGE;
+		}
 	if (code == EXIT_OK) {
 		struct cost_profile cp;
 		profile_from(&smp, clock_ns, &cp);

@@ -13,11 +13,12 @@ int cli_run_begin(struct cli_run *r, const char *db, uint64_t seed, uint64_t run
 	if (!db)
 		return 0;
 	struct errbuf eb = { "" };
-	if (store_open(db, &r->st, &eb) || store_run_begin(r->st, cli_command_line(), seed, run_number, &r->id, &eb)) {
+	int rc = store_open(db, &r->st, &eb);
+	if (rc || (rc = store_run_begin(r->st, cli_command_line(), seed, run_number, &r->id, &eb)) != 0) {
 		cli_error("%s", eb.msg);
 		(void)store_close(r->st, NULL);
 		r->st = NULL;
-		return EXIT_RUNTIME;
+		return rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME; /* another program's file: bad input */
 	}
 	store_recorder(r->st, r->id, &r->rec);
 	return 0;

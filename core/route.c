@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lines.h"
+
 /* A trie slot: bit 31 = points to a group; bits 30..24 = length of the prefix that set it;
  * bits 23..0 = group index, or next-hop index + 1 (0 = no route). */
 #define SLOT_GROUP 0x80000000u
@@ -429,14 +431,14 @@ int route_parse_mac(const char *s, uint8_t mac[6])
 
 int route_load_file(struct route_table *rt, const char *path, struct errbuf *eb)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	char line[512];
-	unsigned lineno = 0;
-	int rc = 0;
-	while (fgets(line, sizeof line, f)) {
-		lineno++;
+	struct lines ls;
+	int rc = lines_open(&ls, path, eb);
+	if (rc)
+		return rc;
+	char *line;
+	while ((rc = lines_next(&ls, &line, eb)) == 1) {
+		unsigned lineno = ls.no;
+		rc = 0;
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
@@ -483,9 +485,7 @@ int route_load_file(struct route_table *rt, const char *path, struct errbuf *eb)
 			break;
 		}
 	}
-	if (!rc && ferror(f))
-		rc = err_set(eb, -ERR_IO, "%s: read error", path);
-	fclose(f);
+	lines_close(&ls);
 	if (!rc && route_table_freeze(rt))
 		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	return rc;

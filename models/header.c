@@ -99,6 +99,7 @@ _Static_assert(sizeof(struct header_state) <= HEADER_FLOW_STATE_BYTES, "raise HE
 
 #define HOSTS 4096
 #define DNS_CACHE 1024
+#define DNS_ANSWER_MAX 1024 /* = PAYLOAD_LEARN_MAX: larger payloads are not learnt at all */
 #define SERVICE_SLOTS 8192
 
 /* What flows of one service did at one point of their life (position, rhythm state): the
@@ -117,15 +118,22 @@ struct header_self {
 	uint16_t host_id[HOSTS];
 	uint64_t dns_q[DNS_CACHE];           /* question hash of the cached answer */
 	uint32_t dns_len[DNS_CACHE];
-	uint8_t *dns_answer[DNS_CACHE];      /* malloc'd when first used */
+	uint8_t (*dns_answer)[DNS_ANSWER_MAX]; /* DNS_CACHE of them, allocated with the predictor:
+						* nothing is allocated per packet (calloc's pages
+						* cost memory only once written) */
 	uint8_t scratch[65536];
 };
 
 static int h_create(const char *model_file, void **self, struct errbuf *eb)
 {
 	(void)model_file;
-	*self = calloc(1, sizeof(struct header_self));
-	return *self ? 0 : err_set(eb, -ERR_NOMEM, "header predictor: out of memory");
+	struct header_self *hs = calloc(1, sizeof *hs);
+	if (hs && !(hs->dns_answer = calloc(DNS_CACHE, sizeof *hs->dns_answer))) {
+		free(hs);
+		hs = NULL;
+	}
+	*self = hs;
+	return hs ? 0 : err_set(eb, -ERR_NOMEM, "header predictor: out of memory");
 }
 
 static void h_destroy(void *self)
@@ -133,8 +141,7 @@ static void h_destroy(void *self)
 	struct header_self *hs = self;
 	if (!hs)
 		return;
-	for (int i = 0; i < DNS_CACHE; i++)
-		free(hs->dns_answer[i]);
+	free(hs->dns_answer);
 	free(hs);
 }
 
@@ -385,9 +392,7 @@ static void learn_payload(struct header_self *hs, struct dir_state *x, const str
 	} else if (dns && qr) {
 		/* A response: cache it by question, for the next time that question is asked. */
 		unsigned i = (unsigned)q & (DNS_CACHE - 1);
-		if (!hs->dns_answer[i])
-			hs->dns_answer[i] = malloc(4096);
-		if (hs->dns_answer[i]) {
+		if (pk->payload_len <= DNS_ANSWER_MAX) {
 			memcpy(hs->dns_answer[i], pk->payload, pk->payload_len);
 			hs->dns_q[i] = q;
 			hs->dns_len[i] = pk->payload_len;
@@ -464,7 +469,7 @@ static void predict_payload(struct header_self *hs, const struct dir_state *x, c
 	uint64_t q;
 	int qr;
 	unsigned i = (unsigned)y->dns_q & (DNS_CACHE - 1);
-	if (y->dns_ask && hs->dns_answer[i] && hs->dns_q[i] == y->dns_q) {
+	if (y->dns_ask && hs->dns_len[i] && hs->dns_q[i] == y->dns_q) {
 		/* The other side just asked a question whose answer has been seen: the answer
 		 * again, under the new query's ID (what a resolver's cache would send). */
 		memcpy(hs->scratch, hs->dns_answer[i], hs->dns_len[i]);

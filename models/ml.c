@@ -237,7 +237,9 @@ int ml_model_save(const char *path, const struct ml_model *m, struct errbuf *eb)
 }
 
 /* Parses a whole model file image. */
-static int parse_model(const char *path, const uint8_t *p, size_t n, struct ml_model *m, struct errbuf *eb)
+/* The length of the model file whose first 'n' bytes (at least the header, if the file has
+ * one) are at 'p', from its header. */
+static int model_size(const char *path, const uint8_t *p, size_t n, size_t *want, struct errbuf *eb)
 {
 	if (n < 8 || memcmp(p, ml_magic, 8) != 0)
 		return err_set(eb, -ERR_FORMAT, "%s: not a precraft model file (bad magic)", path);
@@ -251,13 +253,23 @@ static int parse_model(const char *path, const uint8_t *p, size_t n, struct ml_m
 	if (hdr != HEADER_BYTES || dims != ML_DIMS || k > ML_MAX_CLUSTERS || entries > (1u << 26))
 		return err_set(eb, -ERR_FORMAT, "%s: model header inconsistent (header %u bytes, %u classes of %u dims, %u entries)",
 			       path, hdr, k, dims, entries);
-	size_t want = HEADER_BYTES + (size_t)k * ML_DIMS * 8 + (size_t)entries * ENTRY_BYTES + 8;
+	*want = HEADER_BYTES + (size_t)k * ML_DIMS * 8 + (size_t)entries * ENTRY_BYTES + 8;
+	return 0;
+}
+
+static int parse_model(const char *path, const uint8_t *p, size_t n, struct ml_model *m, struct errbuf *eb)
+{
+	size_t want;
+	int rc = model_size(path, p, n, &want, eb);
+	if (rc)
+		return rc;
+	uint32_t k = (uint32_t)get(p + 16, 4), entries = (uint32_t)get(p + 24, 4);
 	if (n != want)
 		return err_set(eb, -ERR_FORMAT, "%s: model file is %zu bytes, its header says %zu (truncated or padded)", path,
 			       n, want);
 	if (get(p + n - 8, 8) != file_hash(p, n - 8))
 		return err_set(eb, -ERR_FORMAT, "%s: model file corrupt (checksum mismatch)", path);
-	int rc = ml_model_init(m, entries * 2u + 16u, eb);
+	rc = ml_model_init(m, entries * 2u + 16u, eb);
 	if (rc)
 		return rc;
 	m->k = k;
@@ -296,25 +308,23 @@ int ml_model_load(const char *path, struct ml_model *m, struct errbuf *eb)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return err_set(eb, -ERR_IO, "%s: cannot open the model file: %s", path, strerror(errno));
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *p = malloc(cap);
-	for (;;) {
-		if (!p) {
-			fclose(f);
-			return err_set(eb, -ERR_NOMEM, "%s: out of memory reading the model", path);
-		}
-		n += fread(p + n, 1, cap - n, f);
-		if (n < cap || cap >= ((size_t)1 << 31))
-			break;
-		uint8_t *q = realloc(p, cap * 2);
-		if (!q)
-			free(p);
-		p = q;
-		cap *= 2;
+	/* The header first: it says how long the file is, so that a file that is not a model (or
+	 * /dev/zero) is refused after 48 bytes, and no more than the header's size is read. */
+	uint8_t h[HEADER_BYTES + 8];
+	size_t n = fread(h, 1, sizeof h, f), want = 0;
+	int rc = ferror(f) ? err_set(eb, -ERR_IO, "%s: read error", path) : model_size(path, h, n, &want, eb);
+	uint8_t *p = NULL;
+	if (!rc && !(p = malloc(want + 1)))
+		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory reading the model", path);
+	if (!rc) {
+		memcpy(p, h, n);
+		n += fread(p + n, 1, want + 1 - n, f); /* one byte more than wanted: a padded file shows */
+		if (ferror(f))
+			rc = err_set(eb, -ERR_IO, "%s: read error", path);
 	}
-	int bad = ferror(f);
 	fclose(f);
-	int rc = bad ? err_set(eb, -ERR_IO, "%s: read error", path) : parse_model(path, p, n, m, eb);
+	if (!rc)
+		rc = parse_model(path, p, n, m, eb);
 	free(p);
 	return rc;
 }

@@ -6,18 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/lines.h"
+
 int costs_load(const char *path, struct cost_profile *c, struct errbuf *eb)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	struct lines ls;
+	int rc = lines_open(&ls, path, eb);
+	if (rc)
+		return rc;
 	static const char *const names[] = { "slow_ns", "hit_ns", "miss_ns", "craft_ns", "drop_ns" };
 	double *fields[] = { &c->slow_ns, &c->hit_ns, &c->miss_ns, &c->craft_ns, &c->drop_ns };
 	unsigned seen = 0, n = 0;
-	char line[256];
-	int rc = 0;
-	while (!rc && fgets(line, sizeof line, f)) {
-		n++;
+	char *line;
+	while ((rc = lines_next(&ls, &line, eb)) == 1) {
+		n = ls.no;
+		rc = 0;
 		char *h = strchr(line, '#');
 		if (h)
 			*h = 0;
@@ -40,7 +43,7 @@ int costs_load(const char *path, struct cost_profile *c, struct errbuf *eb)
 		*fields[i] = v;
 		seen |= 1u << i;
 	}
-	fclose(f);
+	lines_close(&ls);
 	if (!rc && seen != 0x1f)
 		rc = err_set(eb, -ERR_FORMAT, "%s: a cost profile needs slow_ns, hit_ns, miss_ns, craft_ns and drop_ns", path);
 	return rc;

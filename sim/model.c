@@ -162,16 +162,9 @@ static int load_costs(struct model *m, struct errbuf *eb)
 /* Parses "445,502" into at most POLICY_MAX_PORTS ports. */
 static int parse_ports(const char *key, const char *s, uint16_t *ports, uint8_t *n, struct errbuf *eb)
 {
-	*n = 0;
-	while (*s) {
-		char *end;
-		unsigned long v = strtoul(s, &end, 10);
-		if (end == s || v > 65535 || (*end && *end != ',') || *n == POLICY_MAX_PORTS)
-			return err_set(eb, -ERR_FORMAT, "policy.%s: expected up to %d comma-separated ports, not '%s'", key,
-				       POLICY_MAX_PORTS, s);
-		ports[(*n)++] = (uint16_t)v;
-		s = *end ? end + 1 : end;
-	}
+	if (scenario_ports(s, ports, n))
+		return err_set(eb, -ERR_FORMAT, "policy.%s: expected up to %d comma-separated ports, not '%s'", key,
+			       POLICY_MAX_PORTS, s);
 	return 0;
 }
 

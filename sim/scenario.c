@@ -5,7 +5,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 #include <unistd.h>
+
+#include "core/lines.h"
+#include "core/policy.h"
+#include "models/registry.h"
 
 enum ktype { K_U64, K_DBL, K_STR, K_ENUM };
 
@@ -20,75 +26,83 @@ struct key {
 	const char *def;
 	const char *unit;
 	const char *help;
+	/* A K_STR value's meaning, checked where it is set so that a bad one is named at its file
+	 * and line: NULL when it is good, else what it should be.  NULL = any string. */
+	const char *(*check)(const struct scenario *s, const char *v);
 };
+
+static const char *check_ipv4(const struct scenario *s, const char *v);
+static const char *check_ports(const struct scenario *s, const char *v);
+static const char *check_predictor(const struct scenario *s, const char *v);
+static const char *check_file(const struct scenario *s, const char *v);
 
 #define S(f) offsetof(struct scenario, f), sizeof(((struct scenario *)0)->f)
 #define L(side, f) offsetof(struct scenario, side.f), 0
 #define R(f) offsetof(struct scn_source, f), sizeof(((struct scn_source *)0)->f)
 #define LINK_KEYS(sec, side)                                                                       \
-	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth; 0 = infinite" }, \
-	{ sec, "delay_us", K_DBL, L(side, delay_us), 0, 1e9, NULL, "10", "us", "propagation delay" }, \
-	{ sec, "queue_pkts", K_U64, L(side, queue_pkts), 1, 1e9, NULL, "1000", "packets", "drop-tail queue capacity" }, \
-	{ sec, "loss", K_ENUM, L(side, loss), 0, 0, "none|bernoulli|gilbert", "none", "", "loss model" }, \
-	{ sec, "loss_p", K_DBL, L(side, loss_p), 0, 1, NULL, "0", "probability", "Bernoulli loss per packet" }, \
-	{ sec, "ge_p_gb", K_DBL, L(side, ge_p_gb), 0, 1, NULL, "0.001", "probability", "Gilbert-Elliott good to bad, per packet" }, \
-	{ sec, "ge_p_bg", K_DBL, L(side, ge_p_bg), 0, 1, NULL, "0.1", "probability", "Gilbert-Elliott bad to good, per packet" }, \
-	{ sec, "ge_loss_good", K_DBL, L(side, ge_loss_good), 0, 1, NULL, "0", "probability", "loss in the good state" }, \
-	{ sec, "ge_loss_bad", K_DBL, L(side, ge_loss_bad), 0, 1, NULL, "0.5", "probability", "loss in the bad state" }
+	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth; 0 = infinite", NULL }, \
+	{ sec, "delay_us", K_DBL, L(side, delay_us), 0, 1e9, NULL, "10", "us", "propagation delay", NULL }, \
+	{ sec, "queue_pkts", K_U64, L(side, queue_pkts), 1, 1e9, NULL, "1000", "packets", "drop-tail queue capacity", NULL }, \
+	{ sec, "loss", K_ENUM, L(side, loss), 0, 0, "none|bernoulli|gilbert", "none", "", "loss model", NULL }, \
+	{ sec, "loss_p", K_DBL, L(side, loss_p), 0, 1, NULL, "0", "probability", "Bernoulli loss per packet", NULL }, \
+	{ sec, "ge_p_gb", K_DBL, L(side, ge_p_gb), 0, 1, NULL, "0.001", "probability", "Gilbert-Elliott good to bad, per packet", NULL }, \
+	{ sec, "ge_p_bg", K_DBL, L(side, ge_p_bg), 0, 1, NULL, "0.1", "probability", "Gilbert-Elliott bad to good, per packet", NULL }, \
+	{ sec, "ge_loss_good", K_DBL, L(side, ge_loss_good), 0, 1, NULL, "0", "probability", "loss in the good state", NULL }, \
+	{ sec, "ge_loss_bad", K_DBL, L(side, ge_loss_bad), 0, 1, NULL, "0.5", "probability", "loss in the bad state", NULL }
 
 static const struct key keys[] = {
-	{ "run", "seed", K_U64, S(seed), 0, 1.8e19, NULL, "1", "", "seed of every random stream (--seed overrides)" },
-	{ "run", "run", K_U64, S(run), 0, 1e9, NULL, "1", "", "run number: independent replications of one seed (--run overrides)" },
-	{ "run", "stop_s", K_DBL, S(stop_s), 0, 1e9, NULL, "0", "s", "simulated time to stop at; 0 = when the sources are done" },
-	{ "run", "stats_interval_ms", K_DBL, S(stats_interval_ms), 0.001, 1e9, NULL, "10", "ms", "period of the time series in the vector table" },
-	{ "shaper", "mode", K_ENUM, S(mode), 0, 0, "baseline|precraft|shadow", "precraft", "", "processing mode" },
-	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)" },
-	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none" },
-	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'" },
-	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'" },
-	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity" },
-	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none" },
-	{ "shaper", "pool_mb", K_U64, S(pool_mb), 2, 1e6, NULL, "64", "MiB", "pre-built packet pool budget" },
-	{ "shaper", "min_confidence", K_DBL, S(min_confidence), 0, 1, NULL, "0", "", "confidence a prediction needs to be built" },
-	{ "shaper", "snat", K_STR, S(snat), 0, 0, NULL, "", "IPv4 address", "source NAT address; empty = no NAT" },
-	{ "shaper", "queue_pkts", K_U64, S(queue_pkts), 1, 1e9, NULL, "1000", "packets", "ingress queue in front of the CPU" },
-	{ "shaper", "cpu_speed", K_DBL, S(cpu_speed), 1e-6, 1e6, NULL, "1", "", "CPU speed factor: every cost is divided by it" },
-	{ "shaper", "slow_ns", K_DBL, S(slow_ns), 0, 1e12, NULL, "0", "ns", "slow-path cost; 0 = from the cost profile" },
-	{ "shaper", "hit_ns", K_DBL, S(hit_ns), 0, 1e12, NULL, "0", "ns", "hit cost; 0 = from the cost profile" },
-	{ "shaper", "miss_ns", K_DBL, S(miss_ns), 0, 1e12, NULL, "0", "ns", "miss cost in pre-crafting mode; 0 = from the profile" },
-	{ "shaper", "craft_ns", K_DBL, S(craft_ns), 0, 1e12, NULL, "0", "ns", "learning, predicting and pre-building one packet; 0 = from the profile" },
-	{ "shaper", "drop_ns", K_DBL, S(drop_ns), 0, 1e12, NULL, "0", "ns", "cost of a packet dropped as malformed; 0 = from the profile" },
-	{ "policy", "kind", K_ENUM, S(policy), 0, 0, "off|static|adaptive", "static", "", "how aggressively to pre-build (--policy overrides)" },
-	{ "policy", "admit_packets", K_U64, S(admit_packets), 0, 1e9, NULL, "0", "packets", "packets a flow sends before it is built for; 0 = static 1, adaptive 3" },
-	{ "policy", "admit_rate", K_DBL, S(admit_rate), 1, 1e9, NULL, "10000", "flows/s", "adaptive: flows admitted per second (token bucket)" },
-	{ "policy", "precision_floor", K_DBL, S(precision_floor), 0, 1, NULL, "0.6", "", "adaptive: used / built below which a flow backs off and the shaper feels pressure" },
-	{ "policy", "overhead_ceiling", K_DBL, S(overhead_ceiling), 0, 100, NULL, "0.1", "", "adaptive: extra CPU time and pool memory over the baseline, as a fraction" },
-	{ "policy", "queue_target_us", K_DBL, S(queue_target_us), 0, 1e9, NULL, "20", "us", "adaptive: queueing delay through the shaper counted as pressure beyond this" },
-	{ "policy", "control_ms", K_DBL, S(control_ms), 0.001, 1e6, NULL, "1", "ms", "adaptive: period of the global controller" },
-	{ "policy", "payload", K_ENUM, S(payload), 0, 0, "off|on", "on", "", "payload anticipation allowed" },
-	{ "policy", "high_dscp", K_U64, S(high_dscp), 0, 63, NULL, "0", "", "flows with at least this DSCP are high priority; 0 = none" },
-	{ "policy", "high_ports", K_STR, S(high_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are high priority (at most 8)" },
-	{ "policy", "low_ports", K_STR, S(low_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are low priority (at most 8)" },
+	{ "run", "seed", K_U64, S(seed), 0, 1.8e19, NULL, "1", "", "seed of every random stream (--seed overrides)", NULL },
+	{ "run", "run", K_U64, S(run), 0, 1e9, NULL, "1", "", "run number: independent replications of one seed (--run overrides)", NULL },
+	{ "run", "stop_s", K_DBL, S(stop_s), 0, 1e9, NULL, "0", "s", "simulated time to stop at; 0 = when the sources are done", NULL },
+	{ "run", "stats_interval_ms", K_DBL, S(stats_interval_ms), 0.001, 1e9, NULL, "10", "ms", "period of the time series in the vector table", NULL },
+	{ "shaper", "mode", K_ENUM, S(mode), 0, 0, "baseline|precraft|shadow", "precraft", "", "processing mode", NULL },
+	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)", check_predictor },
+	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none", NULL },
+	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", check_file },
+	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", check_file },
+	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity", NULL },
+	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none", NULL },
+	{ "shaper", "pool_mb", K_U64, S(pool_mb), 2, 1e6, NULL, "64", "MiB", "pre-built packet pool budget", NULL },
+	{ "shaper", "min_confidence", K_DBL, S(min_confidence), 0, 1, NULL, "0", "", "confidence a prediction needs to be built", NULL },
+	{ "shaper", "snat", K_STR, S(snat), 0, 0, NULL, "", "IPv4 address", "source NAT address; empty = no NAT", check_ipv4 },
+	{ "shaper", "queue_pkts", K_U64, S(queue_pkts), 1, 1e9, NULL, "1000", "packets", "ingress queue in front of the CPU", NULL },
+	{ "shaper", "cpu_speed", K_DBL, S(cpu_speed), 1e-6, 1e6, NULL, "1", "", "CPU speed factor: every cost is divided by it", NULL },
+	{ "shaper", "slow_ns", K_DBL, S(slow_ns), 0, 1e12, NULL, "0", "ns", "slow-path cost; 0 = from the cost profile", NULL },
+	{ "shaper", "hit_ns", K_DBL, S(hit_ns), 0, 1e12, NULL, "0", "ns", "hit cost; 0 = from the cost profile", NULL },
+	{ "shaper", "miss_ns", K_DBL, S(miss_ns), 0, 1e12, NULL, "0", "ns", "miss cost in pre-crafting mode; 0 = from the profile", NULL },
+	{ "shaper", "craft_ns", K_DBL, S(craft_ns), 0, 1e12, NULL, "0", "ns", "learning, predicting and pre-building one packet; 0 = from the profile", NULL },
+	{ "shaper", "drop_ns", K_DBL, S(drop_ns), 0, 1e12, NULL, "0", "ns", "cost of a packet dropped as malformed; 0 = from the profile", NULL },
+	{ "policy", "kind", K_ENUM, S(policy), 0, 0, "off|static|adaptive", "static", "", "how aggressively to pre-build (--policy overrides)", NULL },
+	{ "policy", "admit_packets", K_U64, S(admit_packets), 0, 1e9, NULL, "0", "packets", "packets a flow sends before it is built for; 0 = static 1, adaptive 3", NULL },
+	{ "policy", "admit_rate", K_DBL, S(admit_rate), 1, 1e9, NULL, "10000", "flows/s", "adaptive: flows admitted per second (token bucket)", NULL },
+	{ "policy", "precision_floor", K_DBL, S(precision_floor), 0, 1, NULL, "0.6", "", "adaptive: used / built below which a flow backs off and the shaper feels pressure", NULL },
+	{ "policy", "overhead_ceiling", K_DBL, S(overhead_ceiling), 0, 100, NULL, "0.1", "", "adaptive: extra CPU time and pool memory over the baseline, as a fraction", NULL },
+	{ "policy", "queue_target_us", K_DBL, S(queue_target_us), 0, 1e9, NULL, "20", "us", "adaptive: queueing delay through the shaper counted as pressure beyond this", NULL },
+	{ "policy", "control_ms", K_DBL, S(control_ms), 0.001, 1e6, NULL, "1", "ms", "adaptive: period of the global controller", NULL },
+	{ "policy", "payload", K_ENUM, S(payload), 0, 0, "off|on", "on", "", "payload anticipation allowed", NULL },
+	{ "policy", "high_dscp", K_U64, S(high_dscp), 0, 63, NULL, "0", "", "flows with at least this DSCP are high priority; 0 = none", NULL },
+	{ "policy", "high_ports", K_STR, S(high_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are high priority (at most 8)", check_ports },
+	{ "policy", "low_ports", K_STR, S(low_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are low priority (at most 8)", check_ports },
 	LINK_KEYS("link.in", in),
 	LINK_KEYS("link.out", out),
-	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets" },
-	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts" },
-	{ "source", "file", K_STR, R(file), 0, 0, NULL, "", "", "trace: capture file (pcap, pcapng, gzip), relative to the scenario" },
-	{ "source", "speed", K_DBL, R(speed), 1e-6, 1e9, NULL, "1", "", "trace: time scale, 2 = twice as fast" },
-	{ "source", "loop", K_U64, R(loop), 1, 1e9, NULL, "1", "times", "trace: replays, one after the other" },
-	{ "source", "clones", K_U64, R(clones), 1, 65536, NULL, "1", "copies", "trace: copies on new addresses (198.18.0.0/15, 2001:2::/48), started clone_spacing_ms apart" },
-	{ "source", "clone_spacing_ms", K_DBL, R(clone_spacing_ms), 0, 1e9, NULL, "1", "ms", "trace: start offset between clones" },
-	{ "source", "ts_policy", K_ENUM, R(ts_policy), 0, 0, "clamp|skip", "clamp", "", "trace: a timestamp going back or jumping more than max_gap_s is clamped, or its packet skipped" },
-	{ "source", "max_gap_s", K_DBL, R(max_gap_s), 0, 1e9, NULL, "10", "s", "trace: largest gap taken as it is" },
-	{ "source", "rate_pps", K_DBL, R(rate_pps), 0, 1e12, NULL, "10000", "packets/s", "poisson/onoff: packet rate (while on)" },
-	{ "source", "flows", K_U64, R(flows), 1, 1e8, NULL, "100", "flows", "poisson/onoff: concurrent flows" },
-	{ "source", "proto", K_ENUM, R(proto), 0, 0, "udp|tcp", "udp", "", "poisson/onoff: transport" },
-	{ "source", "payload_bytes", K_U64, R(payload_bytes), 0, 1400, NULL, "200", "bytes", "poisson/onoff: payload per packet" },
-	{ "source", "flow_pkts_shape", K_DBL, R(flow_pkts_shape), 0, 100, NULL, "0", "", "poisson/onoff: Pareto shape of packets per flow (heavy tail); 0 = flows never end" },
-	{ "source", "flow_pkts_min", K_DBL, R(flow_pkts_min), 1, 1e9, NULL, "10", "packets", "poisson/onoff: Pareto scale (smallest flow)" },
-	{ "source", "on_ms", K_DBL, R(on_ms), 0, 1e9, NULL, "100", "ms", "onoff: mean on period (exponential)" },
-	{ "source", "off_ms", K_DBL, R(off_ms), 0, 1e9, NULL, "100", "ms", "onoff: mean off period (exponential)" },
-	{ "source", "duration_s", K_DBL, R(duration_s), 0, 1e9, NULL, "1", "s", "poisson/onoff: how long the source runs" },
+	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets", NULL },
+	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts", NULL },
+	{ "source", "file", K_STR, R(file), 0, 0, NULL, "", "", "trace: capture file (pcap, pcapng, gzip), relative to the scenario", NULL },
+	{ "source", "speed", K_DBL, R(speed), 1e-6, 1e9, NULL, "1", "", "trace: time scale, 2 = twice as fast", NULL },
+	{ "source", "loop", K_U64, R(loop), 1, 1e9, NULL, "1", "times", "trace: replays, one after the other", NULL },
+	{ "source", "clones", K_U64, R(clones), 1, 65536, NULL, "1", "copies", "trace: copies on new addresses (198.18.0.0/15, 2001:2::/48), started clone_spacing_ms apart", NULL },
+	{ "source", "clone_spacing_ms", K_DBL, R(clone_spacing_ms), 0, 1e9, NULL, "1", "ms", "trace: start offset between clones", NULL },
+	{ "source", "ts_policy", K_ENUM, R(ts_policy), 0, 0, "clamp|skip", "clamp", "", "trace: a timestamp going back or jumping more than max_gap_s is clamped, or its packet skipped", NULL },
+	{ "source", "max_gap_s", K_DBL, R(max_gap_s), 0, 1e9, NULL, "10", "s", "trace: largest gap taken as it is", NULL },
+	{ "source", "rate_pps", K_DBL, R(rate_pps), 0, 1e12, NULL, "10000", "packets/s", "poisson/onoff: packet rate (while on)", NULL },
+	{ "source", "flows", K_U64, R(flows), 1, 1e8, NULL, "100", "flows", "poisson/onoff: concurrent flows", NULL },
+	{ "source", "proto", K_ENUM, R(proto), 0, 0, "udp|tcp", "udp", "", "poisson/onoff: transport", NULL },
+	{ "source", "payload_bytes", K_U64, R(payload_bytes), 0, 1400, NULL, "200", "bytes", "poisson/onoff: payload per packet", NULL },
+	{ "source", "flow_pkts_shape", K_DBL, R(flow_pkts_shape), 0, 100, NULL, "0", "", "poisson/onoff: Pareto shape of packets per flow (heavy tail); 0 = flows never end", NULL },
+	{ "source", "flow_pkts_min", K_DBL, R(flow_pkts_min), 1, 1e9, NULL, "10", "packets", "poisson/onoff: Pareto scale (smallest flow)", NULL },
+	{ "source", "on_ms", K_DBL, R(on_ms), 0, 1e9, NULL, "100", "ms", "onoff: mean on period (exponential)", NULL },
+	{ "source", "off_ms", K_DBL, R(off_ms), 0, 1e9, NULL, "100", "ms", "onoff: mean off period (exponential)", NULL },
+	{ "source", "duration_s", K_DBL, R(duration_s), 0, 1e9, NULL, "1", "s", "poisson/onoff: how long the source runs", NULL },
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -96,6 +110,51 @@ static const struct key keys[] = {
 static bool is_source_key(const struct key *k)
 {
 	return strcmp(k->section, "source") == 0;
+}
+
+int scenario_ports(const char *list, uint16_t *ports, uint8_t *n)
+{
+	*n = 0;
+	for (const char *s = list; *s;) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (end == s || errno || v > 65535 || (*end && *end != ',') || *n == POLICY_MAX_PORTS || *s == '-')
+			return -ERR_FORMAT;
+		ports[(*n)++] = (uint16_t)v;
+		s = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+static const char *check_ipv4(const struct scenario *s, const char *v)
+{
+	(void)s;
+	uint8_t a[4];
+	return !*v || inet_pton(AF_INET, v, a) == 1 ? NULL : "an IPv4 address, or nothing";
+}
+
+static const char *check_ports(const struct scenario *s, const char *v)
+{
+	(void)s;
+	uint16_t p[POLICY_MAX_PORTS];
+	uint8_t n;
+	return scenario_ports(v, p, &n) ? "up to 8 comma-separated ports" : NULL;
+}
+
+static const char *check_predictor(const struct scenario *s, const char *v)
+{
+	(void)s;
+	return models_find(v) ? NULL : "a predictor's name (see 'precraft predictors')";
+}
+
+static const char *check_file(const struct scenario *s, const char *v)
+{
+	char path[SCN_PATH * 2];
+	if (strcmp(v, "default") == 0)
+		return NULL;
+	scenario_resolve(s, v, path, sizeof path);
+	return access(path, R_OK) == 0 ? NULL : "'default' or a readable file (relative to the scenario's folder)";
 }
 
 static int set_value(void *base, const struct key *k, const char *v, char *why, size_t why_n)
@@ -128,7 +187,7 @@ static int set_value(void *base, const struct key *k, const char *v, char *why, 
 			return -1;
 		}
 		strcpy(p, v);
-		return 0;
+		return 0; /* the meaning: assign() */
 	case K_ENUM: {
 		uint64_t i = 0;
 		for (const char *s = k->values; *s; i++) {
@@ -195,9 +254,14 @@ static int assign(struct scenario *s, const char *section, const char *key, cons
 		if (strcmp(k->name, key) != 0)
 			continue;
 		char why[128];
+		const char *bad = NULL;
 		if (set_value(base, k, value, why, sizeof why))
+			bad = why;
+		else if (k->check)
+			bad = k->check(s, value);
+		if (bad)
 			return err_set(eb, -ERR_FORMAT, "%s: bad value '%s' for %s.%s: expected %s", where, value, section,
-				       key, why);
+				       key, bad);
 		return 0;
 	}
 	if (!section_known)
@@ -218,15 +282,18 @@ static char *trim(char *s)
 
 int scenario_load(struct scenario *s, const char *path, struct errbuf *eb)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	if (strlen(path) >= sizeof s->path)
+		return err_set(eb, -ERR_FORMAT, "a scenario path longer than %zu bytes", sizeof s->path - 1);
+	struct lines ls;
+	int rc = lines_open(&ls, path, eb);
+	if (rc)
+		return rc;
 	snprintf(s->path, sizeof s->path, "%s", path);
-	char line[1024], section[64] = "", where[SCN_PATH + 32];
+	char *line, section[64] = "", where[SCN_PATH + 32];
 	unsigned n = 0;
-	int rc = 0;
-	while (!rc && fgets(line, sizeof line, f)) {
-		n++;
+	while (!rc && (rc = lines_next(&ls, &line, eb)) == 1) {
+		n = ls.no;
+		rc = 0;
 		snprintf(where, sizeof where, "%s:%u", path, n);
 		char *c = strpbrk(line, "#;");
 		if (c)
@@ -258,13 +325,15 @@ int scenario_load(struct scenario *s, const char *path, struct errbuf *eb)
 		}
 		rc = assign(s, section, trim(t), trim(eq + 1), where, eb);
 	}
-	fclose(f);
+	lines_close(&ls);
 	return rc;
 }
 
 int scenario_set(struct scenario *s, const char *a, struct errbuf *eb)
 {
 	char buf[1024];
+	if (strlen(a) >= sizeof buf)
+		return err_set(eb, -ERR_FORMAT, "--set: longer than %zu bytes", sizeof buf - 1);
 	snprintf(buf, sizeof buf, "%s", a);
 	char *eq = strchr(buf, '=');
 	char *dot = NULL;

@@ -103,6 +103,8 @@ int scenario_set(struct scenario *s, const char *assignment, struct errbuf *eb) 
 int scenario_only_trace(struct scenario *s, const char *trace, struct errbuf *eb) WARN_UNUSED;
 
 /* Resolves a path given in the scenario relative to the scenario file's folder. */
+/* Parses a comma-separated list of at most POLICY_MAX_PORTS ports.  Returns 0 or -ERR_FORMAT. */
+int scenario_ports(const char *list, uint16_t *ports, uint8_t *n);
 void scenario_resolve(const struct scenario *s, const char *in, char *out, size_t cap);
 
 /* Calls 'fn' with every key's full name and current value, in a fixed order. */

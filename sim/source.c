@@ -1,5 +1,6 @@
 /* source: trace sources (streamed, scaled, looped, cloned) and synthetic Poisson and on/off
  * sources (see model.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,32 @@ static void source_done(struct model *m)
 	m->srcs_live--;
 }
 
-static uint64_t trace_time(const struct source *src)
+/* Simulated time is 64-bit nanoseconds; what a source schedules stays below 2^62 (146 years)
+ * so that no later sum of times and delays can wrap.  The extremes of speed, max_gap_s and
+ * loop a scenario allows can pass it: the run then fails, named, instead of wrapping. */
+#define SIM_TIME_MAX (UINT64_C(1) << 62)
+
+/* 't0' plus 'rel_ns' scaled by the source's speed, or -ERR_INVAL past SIM_TIME_MAX. */
+static int scaled_time(const struct source *src, uint64_t t0, uint64_t rel_ns, uint64_t *t)
 {
-	return src->t0 + (uint64_t)((double)src->ts.rel_ns / src->cfg->speed + 0.5);
+	double r = (double)rel_ns / src->cfg->speed + 0.5;
+	if (!(r < (double)SIM_TIME_MAX) || t0 > SIM_TIME_MAX - (uint64_t)r)
+		return -ERR_INVAL;
+	*t = t0 + (uint64_t)r;
+	return 0;
+}
+
+static int trace_time(const struct source *src, uint64_t *t)
+{
+	return scaled_time(src, src->t0, src->ts.rel_ns, t);
+}
+
+static void time_overflow(struct model *m, const struct source *src)
+{
+	char msg[160];
+	snprintf(msg, sizeof msg, "[source.%s]: simulated time passes 146 years (speed = %g, max_gap_s = %g, loop = %llu)",
+		 src->cfg->name, src->cfg->speed, src->cfg->max_gap_s, (unsigned long long)src->cfg->loop);
+	model__fail(m, -ERR_INVAL, msg);
 }
 
 static void trace_fire(struct sched *s, struct sched_event *ev)
@@ -55,7 +79,10 @@ static void trace_fire(struct sched *s, struct sched_event *ev)
 			source_done(m);
 			return;
 		}
-		src->t0 += (uint64_t)((double)(ts->rel_ns + 1000) / src->cfg->speed + 0.5);
+		if (ts->rel_ns > UINT64_MAX - 1000 || scaled_time(src, src->t0, ts->rel_ns + 1000, &src->t0)) {
+			time_overflow(m, src);
+			return;
+		}
 		int wr = tstream_rewind(ts, &eb);
 		rc = wr ? wr : 1;
 	}
@@ -63,7 +90,11 @@ static void trace_fire(struct sched *s, struct sched_event *ev)
 		model__fail(m, rc, eb.msg); /* a file damaged part way: bad input */
 		return;
 	}
-	uint64_t next = trace_time(src);
+	uint64_t next;
+	if (trace_time(src, &next)) {
+		time_overflow(m, src);
+		return;
+	}
 	model__at(m, &src->ev, next > sched_now(s) ? next : sched_now(s), trace_fire);
 }
 
@@ -146,8 +177,12 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 				int rc = tstream_open(&src->ts, path, c, eb);
 				if (rc)
 					return rc;
-				src->t0 = start + (uint64_t)((double)cl * c->clone_spacing_ms * 1e6);
-				model__at(m, &src->ev, trace_time(src), trace_fire);
+				double off = (double)cl * c->clone_spacing_ms * 1e6;
+				uint64_t t;
+				if (!(off < (double)SIM_TIME_MAX) || start > SIM_TIME_MAX - (uint64_t)off ||
+				    (src->t0 = start + (uint64_t)off, trace_time(src, &t)))
+					return err_set(eb, -ERR_INVAL, "[source.%s]: simulated time passes 146 years", c->name);
+				model__at(m, &src->ev, t, trace_fire);
 			}
 		} else {
 			struct source *src = &m->srcs[k++];

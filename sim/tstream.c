@@ -27,7 +27,8 @@ int tstream_next(struct tstream *ts, struct errbuf *eb)
 				ts->skipped += ts->pass == 0;
 				continue;
 			}
-			ts->rel_ns += back ? 0 : jump ? max_gap : r.t_ns - ts->prev_ns;
+			uint64_t d = back ? 0 : jump ? max_gap : r.t_ns - ts->prev_ns;
+			ts->rel_ns = d > UINT64_MAX - ts->rel_ns ? UINT64_MAX : ts->rel_ns + d; /* source.c refuses it */
 			ts->prev_ns = r.t_ns;
 		}
 		ts->data = r.data;

@@ -37,7 +37,8 @@ struct hf {
 	uint8_t flags;
 	const uint8_t *tcpopt;     /* a multiple of 4 */
 	size_t tcpoptlen;
-	size_t plen;               /* payload bytes, a pattern from 'pseed' */
+	size_t plen;               /* payload bytes: 'pay', or a pattern from 'pseed' */
+	const uint8_t *pay;
 	uint8_t pseed;
 };
 
@@ -104,7 +105,8 @@ static size_t build(const struct hf *h, uint8_t *f)
 		wr16(ip + 10, 0);
 		memcpy(ip + 12, h->src, 4);
 		memcpy(ip + 16, h->dst, 4);
-		memcpy(ip + 20, h->ipopt, h->ipoptlen);
+		if (h->ipoptlen)
+			memcpy(ip + 20, h->ipopt, h->ipoptlen);
 		wr16(ip + 10, fold(sum16(ip, ihl, 0)));
 		l4off = l3 + ihl;
 	} else {
@@ -114,7 +116,8 @@ static size_t build(const struct hf *h, uint8_t *f)
 		ip[7] = h->ttl;
 		memcpy(ip + 8, h->src, 16);
 		memcpy(ip + 24, h->dst, 16);
-		memcpy(ip + 40, h->ext, h->extlen);
+		if (h->extlen)
+			memcpy(ip + 40, h->ext, h->extlen);
 		/* Each extension header's next-header byte names the one after it. */
 		size_t pos = 40;
 		for (size_t i = 0; i < h->n_ext; i++) {
@@ -135,7 +138,8 @@ static size_t build(const struct hf *h, uint8_t *f)
 		wr16(l4 + 14, 65535);
 		wr16(l4 + 16, 0);
 		wr16(l4 + 18, 0);
-		memcpy(l4 + 20, h->tcpopt, h->tcpoptlen);
+		if (h->tcpoptlen)
+			memcpy(l4 + 20, h->tcpopt, h->tcpoptlen);
 	} else if (h->proto == 17) {
 		wr16(l4, h->sport);
 		wr16(l4 + 2, h->dport);
@@ -149,7 +153,7 @@ static size_t build(const struct hf *h, uint8_t *f)
 		wr16(l4 + 6, (uint16_t)h->seq);
 	}
 	for (size_t i = 0; i < h->plen; i++)
-		l4[l4hdr + i] = (uint8_t)(h->pseed + i * 7);
+		l4[l4hdr + i] = h->pay ? h->pay[i] : (uint8_t)(h->pseed + i * 7);
 	/* The transport checksum over the pseudo-header (not for later fragments' bytes: computed
 	 * as if unfragmented, which is what a sender does). */
 	uint32_t s = 0;
@@ -598,6 +602,34 @@ static void class_icmp(struct out *o)
 	}
 }
 
+/* DNS over UDP: a question, an answer larger than any cache slot (EDNS0 lets one reach 64 KB),
+ * the question again; and answers of every small size. */
+static void class_dns(struct out *o)
+{
+	static uint8_t q[64], a[9000];
+	static const uint8_t name[] = { 3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1 };
+	struct hf c;
+	conv_init(&c, 4, 17, 60);
+	for (unsigned round = 0; round < 6; round++) {
+		memset(q, 0, sizeof q);
+		q[0] = 0x12;
+		q[1] = (uint8_t)round;
+		q[5] = 1;
+		memcpy(q + 12, name, sizeof name);
+		c.pay = q;
+		c.plen = 12 + sizeof name;
+		put_hf(o, &c);
+		struct hf r = reply_of(&c);
+		memset(a, 0xaa, sizeof a);
+		memcpy(a, q, 12 + sizeof name);
+		a[2] = 0x81;
+		a[7] = 1;
+		r.pay = a;
+		r.plen = round % 2 ? sizeof a : 17 + round * 300;
+		put_hf(o, &r);
+	}
+}
+
 struct cls {
 	const char *name;
 	void (*fn)(struct out *o);
@@ -610,6 +642,7 @@ static const struct cls classes[] = {
 	{ "wirelen", class_wirelen },             { "jumbo", class_jumbo },
 	{ "retrans", class_retrans },             { "lengths", class_lengths },
 	{ "flood", class_flood },                 { "icmp", class_icmp },
+	{ "dns", class_dns },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,56 @@
+/* config: the file parsers a user (or an attacker with write access to a shared scenario
+ * folder) hands precraft: scenarios, route tables, cost profiles, model files.  Byte 0 picks
+ * the parser; the rest is the file.  Required: no crash, no leak, and every refusal is an error
+ * with a message. */
+#include <string.h>
+
+#include "core/route.h"
+#include "fuzz.h"
+#include "models/ml.h"
+#include "sim/costs.h"
+#include "sim/scenario.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	const char *path = fuzz_file(data + 1, size - 1, "");
+	struct errbuf eb = { "" };
+	int rc = 0;
+	switch (data[0] % 4) {
+	case 0: {
+		static struct scenario s;
+		scenario_defaults(&s);
+		rc = scenario_load(&s, path, &eb);
+		break;
+	}
+	case 1: {
+		struct route_table *rt = NULL;
+		FUZZ_REQUIRE(route_table_create(&rt) == 0);
+		rc = route_load_file(rt, path, &eb);
+		if (rc == 0) {
+			const uint8_t a4[4] = { 10, 1, 2, 3 }, a6[16] = { 0xfd, 1 };
+			(void)route_lookup4(rt, a4);
+			(void)route_lookup6(rt, a6);
+		}
+		route_table_destroy(rt);
+		break;
+	}
+	case 2: {
+		struct cost_profile c;
+		memset(&c, 0, sizeof c);
+		rc = costs_load(path, &c, &eb);
+		break;
+	}
+	default: {
+		struct ml_model m;
+		rc = ml_model_load(path, &m, &eb);
+		if (rc == 0)
+			ml_model_free(&m);
+		break;
+	}
+	}
+	FUZZ_REQUIRE(rc == 0 || eb.msg[0]);
+	fuzz_file_close();
+	return 0;
+}
