@@ -2,11 +2,15 @@
  * and SQLite codes are mapped to ours, so that none leaks upward. */
 #include "store.h"
 
-#include <stdarg.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "git_rev.h"
 
@@ -18,9 +22,14 @@ struct series {
 	char name[64];
 };
 
+/* Space set aside beside the database (PATH-reserve) while it is open: when the filesystem
+ * fills, the reserve is given back so that the run can still be marked failed. */
+#define RESERVE_BYTES (256u << 10)
+
 struct store {
 	sqlite3 *db;
 	char *path;
+	char *reserve;             /* the reserve file's path; NULL when there is none */
 	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series, *ins_hist;
 	struct series series[MAX_SERIES]; /* ids of the series written lately */
 	unsigned n_series;
@@ -119,6 +128,44 @@ static int check_ours(struct store *st, struct errbuf *eb)
 	return exec(st, sql, eb);
 }
 
+/* Writes the reserve file (real blocks, not a sparse file).  Best effort: a database on a
+ * filesystem too full for it opens all the same. */
+static void reserve_take(struct store *st)
+{
+	size_t n = strlen(st->path) + sizeof "-reserve";
+	if (strcmp(st->path, ":memory:") == 0 || !(st->reserve = malloc(n)))
+		return;
+	snprintf(st->reserve, n, "%s-reserve", st->path);
+	int fd = open(st->reserve, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	static const uint8_t zero[16384];
+	size_t done = 0;
+	while (fd >= 0 && done < RESERVE_BYTES) {
+		ssize_t w = write(fd, zero, sizeof zero);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (fd < 0 || done < RESERVE_BYTES || fsync(fd) != 0) {
+		if (fd >= 0)
+			unlink(st->reserve);
+		free(st->reserve);
+		st->reserve = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Gives the reserve back.  Returns true when there was one. */
+static bool reserve_release(struct store *st)
+{
+	if (!st->reserve)
+		return false;
+	unlink(st->reserve);
+	free(st->reserve);
+	st->reserve = NULL;
+	return true;
+}
+
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *st = calloc(1, sizeof *st);
@@ -135,6 +182,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	sqlite3_busy_timeout(st->db, 5000);
 	if ((rc = check_ours(st, eb)) != 0 || (rc = exec(st, schema, eb)) != 0)
 		goto out;
+	reserve_take(st);
 	static const struct {
 		sqlite3_stmt **stmt;
 		const char *sql;
@@ -228,6 +276,7 @@ int store_close(struct store *st, struct errbuf *eb)
 	/* The last connection to close checkpoints the WAL and removes it. */
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK && !rc)
 		rc = err_set(eb, -ERR_IO, "%s: cannot close the results database", st->path);
+	reserve_release(st);
 	free(st->path);
 	free(st);
 	return rc;
@@ -306,18 +355,25 @@ int store_run_end(struct store *st, int64_t run_id, const char *status, struct e
 		status = "failed";
 		st->lost = 0;
 	}
-	int rc = 0;
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db, "UPDATE run SET finished_at = ?, status = ? WHERE id = ?", -1, &s,
-			       NULL) != SQLITE_OK)
-		return lost_rc ? lost_rc : fail(st, eb, "cannot end a run");
-	char when[32];
-	now_text(when, sizeof when);
-	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, run_id);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	/* The run's final status is written even when the writes before it failed: a run left
+	 * 'running' would look alive forever.  A full filesystem gets the reserve back, a
+	 * transient failure (an allocation, a lock held past the busy timeout) another try. */
+	int rc = SQLITE_ERROR;
+	for (int attempt = 0; attempt < 3 && rc != SQLITE_DONE; attempt++) {
+		if (attempt)
+			reserve_release(st);
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(st->db, "UPDATE run SET finished_at = ?, status = ? WHERE id = ?", -1, &s,
+				       NULL) != SQLITE_OK)
+			continue;
+		char when[32];
+		now_text(when, sizeof when);
+		sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 3, run_id);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
 	if (rc != SQLITE_DONE)
 		return lost_rc ? lost_rc : fail(st, eb, "cannot end a run");
 	return lost_rc;

@@ -6,10 +6,12 @@ need=""
 pkg-config --exists libpcap gsl sqlite3 cunit zlib libsodium 2>/dev/null || need=yes
 command -v libnet-config >/dev/null 2>&1 || pkg-config --exists libnet 2>/dev/null || need=yes
 # sysctl (procps) and ip (iproute2): the HIL lab; valgrind: the uninitialised-read pass of make
-# test; GNU time and tcpreplay: peak memory and the lab anchor in make bench.
-for tool in gnuplot tcpdump ip sqlite3 sysctl valgrind /usr/bin/time tcpreplay; do
+# test; GNU time and tcpreplay: peak memory and the lab anchor in make bench; clang and its
+# libFuzzer runtime: make fuzz (and the fuzzing minute of make test).
+for tool in gnuplot tcpdump ip sqlite3 sysctl valgrind /usr/bin/time tcpreplay clang; do
 	command -v "$tool" >/dev/null 2>&1 || need=yes
 done
+[ -n "$(find /usr/lib/llvm-* -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null | head -1)" ] || need=yes
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "precraft: missing build dependencies; run 'sudo $0' once" >&2
@@ -20,4 +22,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config libpcap-dev libnet1-dev libgsl-dev libsqlite3-dev \
-	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 procps sqlite3 valgrind time tcpreplay >/dev/null
+	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 procps sqlite3 valgrind time tcpreplay \
+	clang libclang-rt-dev >/dev/null

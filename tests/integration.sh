@@ -273,6 +273,43 @@ for t in $(cat tests/data/golden.list); do
 	done
 done
 
+# 8b. Store faults: a full filesystem (a 300 KiB tmpfs) and a database another process holds
+# locked.  Clean errors (exit 1, one line), and the run marked failed, never complete or
+# running.
+if [ "$(id -u)" = 0 ] && command -v mount > /dev/null; then
+	mkdir -p "$TMP/full"
+	if mount -t tmpfs -o size=300k tmpfs "$TMP/full" 2> /dev/null; then
+		pc sim scenarios/flows-10k.ini --db "$TMP/full/r.db" --quiet 2> "$TMP/full.err"
+		rc=$?
+		st=$(sqlite3 "$TMP/full/r.db" 'SELECT group_concat(status) FROM run' 2>&1)
+		check "a full filesystem: exit 1, one line ($(cat "$TMP/full.err"))" \
+			sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$TMP/full.err') -eq 1 ] && grep -q 'disk is full' '$TMP/full.err'"
+		check "a full filesystem: the run is marked failed ($st)" [ "$st" = failed ]
+		check "a full filesystem: the space reserve is given back" [ ! -e "$TMP/full/r.db-reserve" ]
+		umount "$TMP/full"
+	else
+		echo "skip full filesystem: cannot mount a tmpfs here"
+	fi
+	pc replay traces/ndpi-fix.pcap --db "$TMP/locked.db" --quiet
+	# Another process holds the database's write lock for longer than the busy timeout (5 s).
+	(echo 'BEGIN EXCLUSIVE; SELECT 1;'; sleep 7; echo 'COMMIT;') | sqlite3 "$TMP/locked.db" > /dev/null &
+	lock=$!
+	i=0
+	while ! sqlite3 "$TMP/locked.db" 'BEGIN IMMEDIATE; ROLLBACK;' 2>&1 | grep -q locked && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	pc replay traces/ndpi-fix.pcap --db "$TMP/locked.db" --quiet 2> "$TMP/locked.err"
+	rc=$?
+	wait $lock
+	st=$(sqlite3 "$TMP/locked.db" 'SELECT group_concat(status) FROM run')
+	check "a locked database: exit 1, one line ($(cat "$TMP/locked.err"))" \
+		sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$TMP/locked.err') -eq 1 ] && grep -q 'locked' '$TMP/locked.err'"
+	check "a locked database: no run left running or complete by it ($st)" [ "$st" = complete ]
+else
+	echo "skip store faults: need root (a tmpfs mount)"
+fi
+
 # 9. Hardware in the loop, on the lab NIC pair (network namespaces and veth pairs that hil/lab
 #    creates and removes; every address sent is one the lab's sink owns).  Needs root, as CI is.
 if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
