@@ -57,7 +57,7 @@ APP_OBJ  := $(call obj,$(APP_SRC))
 CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build
+.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak
 all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
 
 deps:
@@ -126,6 +126,11 @@ check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen
 # The #include lines against DESIGN.md's layout table.
 check-layers:
 	@sh scripts/check-layers.sh
+
+# The soak run in the lab (root): hil forward for SOAK_SECONDS under mixed and hostile traffic.
+SOAK_SECONDS ?= 180
+soak: all $(BUILD)/hostile-gen
+	PRECRAFT=$(BUILD)/precraft sh tests/soak.sh $(SOAK_SECONDS)
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)/precraft

@@ -24,7 +24,7 @@ const char shaper_usage[] =
 	"  --flows N           flow table capacity (default 65536)\n"
 	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"
 	"  --pool-mb N         pre-built packet pool budget in MiB (default 64)\n"
-	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams)\n";
+	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams);\n                      hil forward draws a random one unless given (it is recorded)\n";
 
 enum {
 	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED

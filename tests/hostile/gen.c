@@ -1,5 +1,10 @@
-/* hostile-gen DIR: writes the hostile-input corpus, one capture per attack class, and
- * all.pcap with every class in one capture (each class shifted in time after the one before).
+/* hostile-gen DIR [--flood N]: writes the hostile-input corpus, one capture per attack class,
+ * and all.pcap with every class in one capture (each class shifted in time after the one
+ * before); with --flood, flood-big.pcap instead: N one-way flows beside live conversations (the
+ * soak run's flood).
+ *
+ * Every address is in the benchmarking ranges (198.18.0.0/15, 2001:2::/48, RFC 2544 and 5180)
+ * that the lab's sink owns, so the corpus may be sent on the lab's wires as it is.
  *
  * Each class is a few live conversations (so that predictors learn and pre-build) into which
  * the attack is mixed: what an attacker on the path can send to make the fast path and the slow
@@ -203,11 +208,11 @@ static void conv_init(struct hf *c, int fam, uint8_t proto, unsigned id)
 	memcpy(c->smac, a, 6);
 	memcpy(c->dmac, b, 6);
 	if (fam == 4) {
-		uint8_t s[4] = { 10, 1, (uint8_t)(id >> 8), (uint8_t)id }, d[4] = { 10, 2, 0, 1 };
+		uint8_t s[4] = { 198, 18, (uint8_t)(id >> 8), (uint8_t)id }, d[4] = { 198, 19, 0, 1 };
 		memcpy(c->src, s, 4);
 		memcpy(c->dst, d, 4);
 	} else {
-		uint8_t s[16] = { 0xfd, 0, 0, 1 }, d[16] = { 0xfd, 0, 0, 2 };
+		uint8_t s[16] = { 0x20, 0x01, 0, 2, 0, 0, 0, 1 }, d[16] = { 0x20, 0x01, 0, 2, 0, 0, 0, 2 };
 		s[14] = (uint8_t)(id >> 8);
 		s[15] = (uint8_t)id;
 		d[15] = 1;
@@ -567,13 +572,15 @@ static void class_lengths(struct out *o)
 
 /* A one-way flood of new flows (spoofed sources) beside live conversations: with a small
  * flow table, eviction decides who keeps state, and with --snat, which ports later flows get. */
+static unsigned flood_flows = 1500;
+
 static void class_flood(struct out *o)
 {
 	struct hf conv[4];
 	for (unsigned k = 0; k < 4; k++)
 		conv_init(&conv[k], k % 2 ? 6 : 4, k < 2 ? 6 : 17, 40 + k);
 	uint32_t x = 12345;
-	for (unsigned i = 0; i < 1500; i++) {
+	for (unsigned i = 0; i < flood_flows; i++) {
 		if (i % 25 == 0)
 			for (unsigned k = 0; k < 4; k++)
 				step(o, &conv[k], i / 25);
@@ -647,14 +654,26 @@ static const struct cls classes[] = {
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: hostile-gen DIR\n");
+	if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--flood") == 0)) {
+		fprintf(stderr, "usage: hostile-gen DIR [--flood N]\n");
 		return 2;
 	}
 	char path[4096];
 	struct errbuf eb = { "" };
 	struct out o = { 0 };
 	o.t_ns = 1700000000ull * 1000000000ull;
+	if (argc == 4) {
+		flood_flows = (unsigned)strtoul(argv[3], NULL, 10);
+		snprintf(path, sizeof path, "%s/flood-big.pcap", argv[1]);
+		if (trace_writer_open(path, PKT_LINK_ETH, &o.all, &eb) || trace_writer_open("/dev/null", PKT_LINK_ETH, &o.one, &eb)) {
+			fprintf(stderr, "hostile-gen: %s\n", eb.msg);
+			return 1;
+		}
+		class_flood(&o);
+		int bad = trace_writer_close(o.one, &eb) | trace_writer_close(o.all, &eb);
+		printf("flood-big %u\n", o.frames);
+		return bad ? 1 : 0;
+	}
 	snprintf(path, sizeof path, "%s/all.pcap", argv[1]);
 	if (trace_writer_open(path, PKT_LINK_ETH, &o.all, &eb)) {
 		fprintf(stderr, "hostile-gen: %s\n", eb.msg);
