@@ -110,14 +110,17 @@ fuzz: deps
 	@$(MAKE) --no-print-directory CC=clang FUZZ=1 BUILD=build/fuzz fuzz-build
 	sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# The whole suite runs on a sanitizer build in its own directory, then the bad-input part under
-# valgrind on the release build (memcheck sees uninitialised reads the sanitizers cannot), then
-# the layer check.
+# The whole suite runs on a sanitizer build in its own directory, then each fuzzer for 15 s,
+# then the bad-input part under valgrind on the release build (memcheck sees uninitialised
+# reads the sanitizers cannot), a 20-second soak in the lab on the release build (resident
+# memory means something there), then the layer check.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san check
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
-	@$(MAKE) --no-print-directory BUILD=build build/precraft
+	@$(MAKE) --no-print-directory BUILD=build build/precraft build/hostile-gen
 	PRECRAFT=build/precraft sh tests/valgrind.sh
+	@if [ "$$(id -u)" = 0 ] && command -v ip > /dev/null; then PRECRAFT=build/precraft sh tests/soak.sh 20; \
+	 else echo "skip soak: needs root (network namespaces)"; fi
 	@$(MAKE) --no-print-directory check-layers
 check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen
 	$(BUILD)/run_tests

@@ -57,3 +57,35 @@ expect_usage "train an untrainable model" "model ml is required" train traces/nd
 expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
 expect_usage "hil replay --pps with --topspeed" "exclude each other" hil replay --out lo traces/ndpi-fix.pcap --pps 10 --topspeed
 expect_usage "hil forward with a bad model file" "model file" hil forward --in lo --out lo --predictor ml --model-file "$TMP/junk.model"
+
+# Issue 10, hostile configuration and files: each refused by name, at its file and line.
+# A comment longer than any read buffer stays a comment: the route inside it is not installed
+# (a line read in pieces would have made its tail a route), and a line over the limit is
+# refused at its own line.
+{ printf '0.0.0.0/0 00:00:5e:00:53:01\n# '; head -c 600 /dev/zero | tr '\0' 'x'; printf ' 10.0.0.0/8 00:00:5e:00:53:09\n'; } > "$TMP/long-comment.routes"
+pc replay traces/ndpi-fix.pcap --routes "$TMP/long-comment.routes" --egress "$TMP/lc.pcap" --quiet
+pc replay traces/ndpi-fix.pcap --routes "$TMP/long-comment.routes" --egress "$TMP/lc2.pcap" --quiet
+check "a long comment in a route file stays a comment (no route from its text)" \
+	sh -c "! tcpdump -enr '$TMP/lc.pcap' 2> /dev/null | grep -q '00:00:5e:00:53:09'"
+{ printf '0.0.0.0/0 00:00:5e:00:53:01\n# '; head -c 5000 /dev/zero | tr '\0' 'x'; printf '\n'; } > "$TMP/too-long.routes"
+expect_usage "an over-long route line, named at its line" "too-long.routes:2: line longer than 4096 bytes" replay traces/ndpi-fix.pcap --routes "$TMP/too-long.routes"
+{ printf '\357\273\277'; cat scenarios/default.routes; } > "$TMP/bom.routes"
+check "a route file with a UTF-8 byte-order mark is read" pc replay traces/ndpi-fix.pcap --routes "$TMP/bom.routes" --quiet
+printf '[run]\nseed = 1\000\n' > "$TMP/nul.ini"
+expect_usage "a NUL byte in a scenario" "nul.ini:2: a NUL byte" sim "$TMP/nul.ini"
+printf '[shaper]\nsnat = 1.2.3\n' > "$TMP/snat.ini"
+expect_usage "a bad shaper.snat, at its line" "snat.ini:2: bad value '1.2.3' for shaper.snat" sim "$TMP/snat.ini"
+printf '[policy]\nhigh_ports = 80,x\n' > "$TMP/ports.ini"
+expect_usage "a bad policy.high_ports, at its line" "ports.ini:2: bad value '80,x' for policy.high_ports" sim "$TMP/ports.ini"
+printf '[shaper]\npredictor = oracle\n' > "$TMP/pred.ini"
+expect_usage "an unknown shaper.predictor, at its line" "pred.ini:2: bad value 'oracle' for shaper.predictor" sim "$TMP/pred.ini"
+printf '[shaper]\nroutes = missing.routes\n' > "$TMP/routes.ini"
+expect_usage "a missing routes file named in a scenario, at its line" "routes.ini:2: bad value 'missing.routes' for shaper.routes" sim "$TMP/routes.ini"
+printf '[source.t]\ntype = trace\nfile = %s/traces/ndpi-fix.pcap\nspeed = 0.000001\nloop = 1000000000\n' "$(pwd)" > "$TMP/time.ini"
+expect_usage "simulated time past 2^62 ns is refused, not wrapped" "simulated time passes 146 years" sim "$TMP/time.ini" --quiet
+expect_usage "a model file that is /dev/zero, refused at once" "not a precraft model file" replay traces/ndpi-fix.pcap --predictor ml --model-file /dev/zero
+sqlite3 "$TMP/other.db" 'CREATE TABLE notes(x); INSERT INTO notes VALUES(1);'
+cp "$TMP/other.db" "$TMP/other.orig"
+expect_usage "another program's database is refused" "not a precraft results database" replay traces/ndpi-fix.pcap --db "$TMP/other.db"
+check "another program's database is left untouched" sh -c "cmp -s '$TMP/other.db' '$TMP/other.orig' && [ ! -e '$TMP/other.db-wal' ]"
+expect_usage "calibrate on a capture without hits" "nothing to time" calibrate --repeat 1 traces/malformed/zeek-trunc_ipv4-truncated-broken-header.pcap

@@ -341,12 +341,6 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	else
 		bad "hil/lab check with every engine option: $out"
 	fi
-	# A short soak: forward under real, hostile and flooding traffic at once (make soak: longer).
-	if out=$(PRECRAFT="$PRECRAFT" timeout 120 sh tests/soak.sh 20 2>&1); then
-		ok "soak, 20 s: $(echo "$out" | grep -E '^soak: [0-9]+s' | cut -c7-)"
-	else
-		bad "soak, 20 s: $out"
-	fi
 	# A set-up step of the lab that fails stops it with one clear line, and leaves nothing.
 	mkdir -p "$TMP/fakebin"
 	printf '#!/bin/sh\nexit 1\n' > "$TMP/fakebin/sysctl"
