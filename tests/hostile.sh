@@ -52,3 +52,24 @@ else
 		done
 	done
 fi
+
+# The reproducers of issue 10 (tests/data/repro), each with what it once broke.
+R=tests/data/repro
+same_egress() { # same_egress FILE ARGS...: every mode and policy sends what baseline with --policy off sends
+	f=$1
+	shift
+	"$PRECRAFT" replay "$f" --mode baseline --policy off "$@" --egress "$HD/r-ref.pcap" > "$HD/r-ref.txt" || return 1
+	for m in baseline precraft shadow; do
+		for pol in off static adaptive; do
+			"$PRECRAFT" replay "$f" --mode $m --policy $pol "$@" --egress "$HD/r.pcap" --quiet || return 1
+			cmp -s "$HD/r-ref.pcap" "$HD/r.pcap" || return 1
+		done
+	done
+}
+check "repro: an IPv6 jumbo length that wraps 32 bits is malformed, in every mode and policy" same_egress "$R/ipv6-jumbo-length-wraps.pcap"
+check "repro: the jumbo frames are counted as malformed ($(awk '$1 == "parse_malformed_l3" { print $2 }' "$HD/r-ref.txt"))" \
+	[ "$(awk '$1 == "parse_malformed_l3" { print $2 }' "$HD/r-ref.txt")" -ge 8 ]
+check "repro: wire lengths below the IP header's offset: the fast path sends what the slow path sends" \
+	same_egress "$R/wirelen-below-l3-offset.pcap" --snat 198.18.0.1
+check "repro: a flood into a full table with --snat: the policy does not change the egress" \
+	same_egress "$R/snat-full-table-flood.pcap" --snat 198.18.0.1 --flows 16
