@@ -107,7 +107,7 @@ $(BUILD)/fuzz-%: $(call obj,tests/fuzz/%.c tests/fuzz/file.c) $(APP_OBJ) $(BUILD
 	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
 fuzz-build: $(FUZZ_BINS)
 fuzz: deps
-	@$(MAKE) --no-print-directory CC=clang FUZZ=1 BUILD=build/fuzz fuzz-build
+	@$(MAKE) --no-print-directory -j2 CC=clang FUZZ=1 BUILD=build/fuzz fuzz-build
 	sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The whole suite runs on a sanitizer build in its own directory, then each fuzzer for 15 s,
