@@ -31,7 +31,7 @@ NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 
 # <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides, and the HIL runner
 # setgroups() to drop root: only these files get the default (BSD) feature set.
-BSD_FILES := traces/trace hil/pcapio hil/runner
+BSD_FILES := traces/trace hil/pcapio hil/runner tests/esp/decrypt
 $(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
 # libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
 $(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE
@@ -90,9 +90,12 @@ $(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 # The hostile-input corpus's generator (tests/hostile.sh).
 $(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+# The independent ESP decrypter of tests/esp.sh: OpenSSL's libcrypto, nothing of precraft's.
+$(BUILD)/esp-decrypt: $(call obj,tests/esp/decrypt.c)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libcrypto libpcap 2>/dev/null)
 # tests/faults_test.c makes allocation k fail: precraft's own allocations reach it through
-# these link-time wrappers.
-FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+# these link-time wrappers (and esp_test scans what is freed).
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=free
 # The tests link the one shaper setup, so that they set up engines as every runner does.
 TEST_CLI_OBJ := $(call obj,cli/cli.c cli/shaper.c)
 $(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
@@ -122,7 +125,7 @@ test: deps
 	@if [ "$$(id -u)" = 0 ] && command -v ip > /dev/null; then PRECRAFT=build/precraft sh tests/soak.sh 20; \
 	 else echo "skip soak: needs root (network namespaces)"; fi
 	@$(MAKE) --no-print-directory check-layers
-check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen
+check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/esp.h"
 #include "core/recorder.h"
 #include "core/route.h"
 #include "models/registry.h"
@@ -20,6 +21,8 @@ const char shaper_usage[] =
 	"  --min-confidence X  build only predictions at least this confident, 0..1 (default 0)\n"
 	"  --policy P          pre-building policy: off, static (default) or adaptive\n"
 	"  --routes FILE       route table (default: default.routes shipped with precraft)\n"
+	"  --tunnel FILE       ESP tunnel: SAs, one a line ('esp NAME spi 0xHEX src A dst A key HEX64\n"
+	"                      salt HEX8 match PREFIX[,...]'); matching packets leave encrypted\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
 	"  --flows N           flow table capacity (default 65536)\n"
 	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"
@@ -27,7 +30,7 @@ const char shaper_usage[] =
 	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams);\n                      hil forward draws a random one unless given (it is recorded)\n";
 
 enum {
-	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
+	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
 };
 
 static const struct option shaper_options[] = {
@@ -36,7 +39,8 @@ static const struct option shaper_options[] = {
 	{ "policy", required_argument, 0, SO_POLICY },    { "routes", required_argument, 0, SO_ROUTES },
 	{ "snat", required_argument, 0, SO_SNAT },        { "flows", required_argument, 0, SO_FLOWS },
 	{ "idle-s", required_argument, 0, SO_IDLE },      { "pool-mb", required_argument, 0, SO_POOL },
-	{ "seed", required_argument, 0, SO_SEED },        { 0, 0, 0, 0 },
+	{ "seed", required_argument, 0, SO_SEED },        { "tunnel", required_argument, 0, SO_TUNNEL },
+	{ 0, 0, 0, 0 },
 };
 
 void shaper_opts_defaults(struct shaper_opts *o)
@@ -114,6 +118,10 @@ static int shaper_option(int c, const char *arg, struct shaper_opts *o)
 		o->routes = arg;
 		o->has_routes = true;
 		return 1;
+	case SO_TUNNEL:
+		o->tunnel = arg;
+		o->has_tunnel = true;
+		return 1;
 	case SO_SNAT:
 		if (inet_pton(AF_INET, arg, a4) != 1) {
 			cli_error("--snat: '%s' is not an IPv4 address", arg);
@@ -175,6 +183,10 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 		scenario_resolve(scn, scn->routes, paths->routes, sizeof paths->routes);
 		o->routes = paths->routes;
 	}
+	if (scn->tunnel[0]) {
+		scenario_resolve(scn, scn->tunnel, paths->tunnel, sizeof paths->tunnel);
+		o->tunnel = paths->tunnel;
+	}
 	o->policy = (enum policy_kind)scn->policy;
 	o->min_confidence = (float)scn->min_confidence;
 	o->snat = scn->snat[0] ? scn->snat : NULL;
@@ -197,6 +209,7 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	SET(o->has_predictor, "shaper.predictor=%s", o->predictor);
 	SET(o->has_model_file, "shaper.model_file=%s", o->model_file);
 	SET(o->has_routes, "shaper.routes=%s", o->routes);
+	SET(o->has_tunnel, "shaper.tunnel=%s", o->tunnel);
 	SET(o->has_policy, "policy.kind=%s", policy_kind_name(o->policy));
 	SET(o->has_min_confidence, "shaper.min_confidence=%g", o->min_confidence);
 	SET(o->has_snat, "shaper.snat=%s", o->snat);
@@ -228,8 +241,13 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 		shaper_fini(sh);
 		return rc;
 	}
+	if (o->tunnel && (rc = esp_conf_load(o->tunnel, &sh->tunnel, eb)) != 0) {
+		shaper_fini(sh);
+		return rc;
+	}
 	struct engine_cfg *c = &sh->cfg;
 	engine_cfg_defaults(c);
+	c->tunnel = sh->tunnel;
 	c->mode = o->mode;
 	c->predictor = pops;
 	c->model_file = o->model_file;
@@ -254,6 +272,8 @@ void shaper_fini(struct shaper *sh)
 {
 	route_table_destroy(sh->routes);
 	sh->routes = NULL;
+	esp_conf_destroy(sh->tunnel);
+	sh->tunnel = NULL;
 }
 
 void shaper_record_file(const struct recorder *r, const char *name, const char *path)
@@ -281,4 +301,18 @@ void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, 
 	rec_paramf(r, "seed", "%llu", (unsigned long long)o->seed);
 	shaper_record_file(r, "routes", sh->routes_path);
 	shaper_record_file(r, "model_file", o->model_file);
+	rec_param(r, "tunnel", o->tunnel ? o->tunnel : "");
+	if (sh->tunnel) {
+		char list[4096];
+		size_t n = 0;
+		list[0] = 0;
+		for (size_t i = 0; i < esp_conf_count(sh->tunnel) && n < sizeof list; i++) {
+			const struct esp_sa_conf *sa = esp_conf_sa(sh->tunnel, i);
+			int w = snprintf(list + n, sizeof list - n, "%s%s:0x%08x", i ? "," : "", sa->name, sa->spi);
+			if (w < 0 || (size_t)w >= sizeof list - n)
+				break; /* a very long list is cut at a whole SA */
+			n += (size_t)w;
+		}
+		rec_param(r, "tunnel_sas", list);
+	}
 }

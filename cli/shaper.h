@@ -1,7 +1,7 @@
 /* shaper: the one shaper setup, shared by every runner (replay, replay --timed, sim, hil forward).
  *
  * The engine options a researcher sets on the command line (--mode, --predictor, --model-file,
- * --min-confidence, --policy, --routes, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
+ * --min-confidence, --policy, --routes, --tunnel, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
  * here once, from one option table, and turned here once into the engine's configuration: the
  * route table loaded (the shipped default.routes unless --routes), the predictor found, the
  * policy chosen.  The simulator's scenario keys (shaper.*, policy.kind) map onto the same
@@ -19,6 +19,7 @@
 #include "core/engine.h"
 #include "core/err.h"
 
+struct esp_conf;
 struct recorder;
 struct route_table;
 struct scenario;
@@ -29,13 +30,14 @@ struct shaper_opts {
 	const char *predictor;     /* name (default "last") */
 	const char *model_file;    /* NULL: none */
 	const char *routes;        /* NULL: the shipped default.routes */
+	const char *tunnel;        /* NULL: no ESP tunnel */
 	enum policy_kind policy;
 	float min_confidence;
 	const char *snat;          /* IPv4 address text, NULL: no source NAT */
 	uint64_t flows, pool_mb, seed;
 	double idle_s;
 	/* Which options were given, so that --timed and sim apply only those over a scenario. */
-	bool has_mode, has_predictor, has_model_file, has_routes, has_policy, has_min_confidence, has_snat,
+	bool has_mode, has_predictor, has_model_file, has_routes, has_tunnel, has_policy, has_min_confidence, has_snat,
 		has_flows, has_idle_s, has_pool_mb, has_seed;
 };
 
@@ -56,7 +58,7 @@ int shaper_getopt(int argc, char **argv, const char *shortopts, const struct opt
 /* The scenario's shaper keys as options (the scenario's defaults are the engine's); paths in
  * the scenario are resolved against its folder into 'paths' storage held by the caller. */
 struct shaper_paths {
-	char routes[1024], model_file[1024];
+	char routes[1024], model_file[1024], tunnel[1024];
 };
 void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, struct shaper_paths *paths);
 
@@ -69,16 +71,19 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 struct shaper {
 	struct engine_cfg cfg;
 	struct route_table *routes;
+	struct esp_conf *tunnel;   /* NULL without --tunnel */
 	char routes_path[1024];
 };
 
-/* Loads the route table, finds the predictor and fills 'sh'.  Returns 0, or a negative ERR_*
+/* Loads the route table (and the tunnel file), finds the predictor and fills 'sh'.  Returns 0, or a negative ERR_*
  * with one line in 'eb' (an unknown predictor, a bad route table: -ERR_FORMAT or -ERR_IO). */
 int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *eb) WARN_UNUSED;
 void shaper_fini(struct shaper *sh);
 
 /* Records the options as run parameters, and the content hash of each input file (routes,
- * model file) as NAME_sha256. */
+ * model file) as NAME_sha256.  Of a tunnel file only its path and each SA's name and SPI are
+ * recorded (tunnel_sas = "name:0xSPI,..."): never the keys, nor a hash of a file that holds
+ * them. */
 void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, const struct recorder *r);
 
 /* Records 'path''s SHA-256 as parameter 'name'_sha256. */

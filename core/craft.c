@@ -64,6 +64,25 @@ unsigned craft_dir(struct pool_buf *b)
 	return meta(b)->dir;
 }
 
+bool craft_predicted(struct pool_buf *b, const uint8_t **hdr, uint32_t *hdr_len, const uint8_t **payload,
+		     uint32_t *payload_len)
+{
+	struct craft_meta *m = meta(b);
+	if (!m->has_payload)
+		return false;
+	*hdr = egress(m);
+	*hdr_len = m->eg_hdr_len;
+	*payload = egress(m) + m->eg_hdr_len;
+	*payload_len = m->payload_len;
+	return true;
+}
+
+uint32_t craft_predicted_ip_len(struct pool_buf *b)
+{
+	struct craft_meta *m = meta(b);
+	return m->eg_hdr_len - EG_L2 + m->payload_len;
+}
+
 bool craft_eligible(const struct pkt *p)
 {
 	if (p->is_fragment || (p->l4 != PKT_L4_TCP && p->l4 != PKT_L4_UDP))

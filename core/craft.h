@@ -79,6 +79,15 @@ enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint3
 void craft_set_ready(struct pool_buf *b, uint64_t ready_ns);
 uint64_t craft_ready(struct pool_buf *b);
 
+/* The predicted egress packet in whole, when its payload was predicted too: the egress headers
+ * (Ethernet first; the checksums still the template's, patched only at arrival) and the
+ * payload.  False when only headers were predicted. */
+bool craft_predicted(struct pool_buf *b, const uint8_t **hdr, uint32_t *hdr_len, const uint8_t **payload,
+		     uint32_t *payload_len);
+
+/* The predicted packet's IP length (its egress frame less the Ethernet header). */
+uint32_t craft_predicted_ip_len(struct pool_buf *b);
+
 /* The probe hash, flow and direction a pre-built buffer was made for. */
 uint32_t craft_probe(struct pool_buf *b);
 struct flow_entry *craft_flow(struct pool_buf *b);

@@ -3,7 +3,10 @@
  * What the shaper needs from it: a keyed hash for tables whose keys an attacker chooses
  * (SipHash-2-4, the hash of Linux's and Python's hash tables for that reason), and keys
  * derived from a run's seed, so that a run stays reproducible while an attacker who does not
- * know the seed cannot aim at buckets. */
+ * know the seed cannot aim at buckets; and ChaCha20-Poly1305 (RFC 8439, the AEAD of ESP in
+ * RFC 7634) both in one shot and split in two: the keystream, which depends only on the key
+ * and the nonce and so can be made before the packet exists, and the XOR and Poly1305 over the
+ * packet, which cannot.  The split form gives the same bytes as the one-shot call. */
 #ifndef PRECRAFT_CRYPTO_H
 #define PRECRAFT_CRYPTO_H
 
@@ -21,5 +24,44 @@ void crypto_derive_key(uint64_t seed, const char *what, uint8_t *key, size_t len
 
 /* A random 64-bit value from the system's generator (for a seed nobody chose). */
 uint64_t crypto_random_u64(void);
+
+/* Lets the library pick its fastest implementations for this CPU (sodium_init: without it the
+ * ciphers run their portable code).  Idempotent, thread-safe.  0, or -1 when it cannot start. */
+int crypto_init(void);
+
+#define CRYPTO_AEAD_KEY_LEN 32
+#define CRYPTO_AEAD_NONCE_LEN 12
+#define CRYPTO_AEAD_TAG_LEN 16
+/* A keystream starts with ChaCha20's block 0, whose first 32 bytes are the Poly1305 one-time
+ * key; the bytes that encrypt the message follow (block 1 onwards). */
+#define CRYPTO_KS_HEAD 64
+
+/* ChaCha20-Poly1305 in one call: 'len' bytes of 'in' encrypted to 'out' (may be 'in'), the
+ * tag over 'aad' and the ciphertext in 'tag'. */
+void crypto_aead_seal(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+		      const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+		      uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
+
+/* The keystream for 'nonce': CRYPTO_KS_HEAD + 'len' bytes into 'ks', enough to seal a message
+ * of up to 'len' bytes with crypto_seal_keystream. */
+void crypto_keystream(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+		      uint8_t *ks, size_t len);
+
+/* Extends keystream 'ks' (made for 'from' bytes, a multiple of 64) to 'to' bytes. */
+void crypto_keystream_extend(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+			     uint8_t *ks, size_t from, size_t to);
+
+/* The second half of crypto_aead_seal, given the keystream 'ks' of the same key and nonce made
+ * for at least 'len' bytes: the same 'out' and 'tag'. */
+void crypto_seal_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+			   uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
+
+/* Decrypts and verifies (for tests and tools): 0, or -1 when the tag does not verify. */
+int crypto_aead_open(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+		     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+		     const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out);
+
+/* Overwrites 'len' bytes with zeros in a way the compiler may not remove (keys, keystreams). */
+void crypto_wipe(void *p, size_t len);
 
 #endif

@@ -48,6 +48,8 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	/* 00:00:5e:00:53:00 is the documentation MAC range (RFC 7042). */
 	static const uint8_t mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x00 };
 	memcpy(cfg->self_mac, mac, 6);
+	cfg->ks_depth = 8;
+	cfg->ks_cap = 2048;
 }
 
 #define NAT_FIRST 1024u
@@ -195,6 +197,14 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 		rc = err_set(eb, -ERR_NOMEM, "engine: out of memory");
 		goto fail;
 	}
+	/* Baseline mode makes nothing ahead: no rings. */
+	if (cfg->tunnel &&
+	    (rc = esp_tunnel_create(cfg->tunnel, cfg->routes, cfg->self_mac, cfg->mode == ENGINE_BASELINE ? 0 : cfg->ks_depth,
+				    cfg->ks_cap, &e->esp)) != 0) {
+		err_set(eb, rc, "engine: tunnel (%u keystreams of %u bytes per SA): %s", cfg->ks_depth, cfg->ks_cap,
+			err_str(rc));
+		goto fail;
+	}
 	*out = e;
 	return 0;
 fail:
@@ -217,6 +227,7 @@ void engine_destroy(struct engine *e)
 	pool_destroy(e->pool);
 	if (e->pred)
 		e->pops->destroy(e->pred);
+	esp_tunnel_destroy(e->esp);
 	free(e->probe_cache);
 	free(e->hdr_a);
 	free(e->hdr_b);
@@ -289,6 +300,12 @@ static struct pool_buf *ticket_buf(struct engine *e, uint64_t ticket)
 
 void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
 {
+	if (ticket & ENGINE_ESP_TICKET) {
+		unsigned sa = (unsigned)(ticket >> 32) & 0x7fffffffu;
+		if (e->esp && sa < esp_tunnel_count(e->esp))
+			esp_mark_ready(e->esp, sa, (uint32_t)ticket, ready_ns);
+		return;
+	}
 	struct pool_buf *b = ticket_buf(e, ticket);
 	if (b)
 		craft_set_ready(b, ready_ns);
@@ -296,6 +313,10 @@ void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
 
 bool engine_craft_waiting(struct engine *e, uint64_t ticket)
 {
+	if (ticket & ENGINE_ESP_TICKET) {
+		unsigned sa = (unsigned)(ticket >> 32) & 0x7fffffffu;
+		return e->esp && sa < esp_tunnel_count(e->esp) && esp_pending(e->esp, sa, (uint32_t)ticket);
+	}
 	struct pool_buf *b = ticket_buf(e, ticket);
 	return b && craft_ready(b) == UINT64_MAX;
 }
@@ -323,6 +344,24 @@ void engine_get_stats(const struct engine *e, struct engine_stats *st)
 	st->flow_evictions = flow_table_evictions(e->flows);
 	st->flow_chain_evictions = flow_table_chain_evictions(e->flows);
 	st->flow_expirations = flow_table_expirations(e->flows);
+	if (e->esp) {
+		struct esp_stats es;
+		esp_get_stats(e->esp, &es);
+		st->tunnel = true;
+		st->esp_packets = es.packets;
+		st->esp_oneshot = es.sealed_oneshot;
+		st->esp_keystream = es.sealed_keystream;
+		st->esp_anticipated = es.sealed_anticipated;
+		st->ks_bytes_built = es.ks_built;
+		st->ks_bytes_used = es.ks_used;
+		st->ks_bytes_wasted = es.ks_wasted;
+		st->ks_entries_built = es.ks_entries_built;
+		st->ks_late = es.ks_late;
+		st->ks_short = es.ks_short;
+		st->esp_anticipated_built = es.anticipated_built;
+		st->esp_anticipated_wasted = es.anticipated_wasted;
+		st->esp_mem_bytes = es.mem_bytes;
+	}
 	/* The probe cache is part of what each flow costs. */
 	st->flow_table_bytes = flow_table_bytes(e->flows) + ((size_t)e->probe_mask + 1) * sizeof(*e->probe_cache);
 }

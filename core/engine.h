@@ -34,6 +34,7 @@
 #include "pkt.h"
 #include "policy.h"
 
+struct esp_conf;
 struct route_table;
 struct predictor_ops;
 
@@ -99,6 +100,11 @@ struct engine_cfg {
 	/* Keys the flow table's hash (the run's --seed): buckets differ between seeds, results
 	 * do not. */
 	uint64_t seed;
+	/* An ESP tunnel (esp.h), borrowed like the routes: routed packets whose destination one
+	 * of its SAs matches leave encapsulated in that SA.  NULL: none. */
+	const struct esp_conf *tunnel;
+	unsigned ks_depth;         /* keystream ring entries per SA at most (default 8; 0: none) */
+	uint32_t ks_cap;           /* keystream bytes per entry at most (default 2048) */
 };
 
 enum engine_cost {
@@ -126,6 +132,13 @@ struct engine_result {
 	uint64_t flow_id;
 	bool crafted;              /* a pre-built packet was made after it ('ticket' names it) */
 	uint64_t ticket;
+	/* With a tunnel: how the packet was sealed (enum esp_how, 0: it was not) and its inner
+	 * length; and the ESP work made ahead after it (keystream bytes, bytes sealed for an
+	 * anticipated packet), named by 'esp_ticket' for engine_craft_ready. */
+	uint8_t esp_how;
+	uint32_t esp_len;
+	uint32_t esp_ks_bytes, esp_ant_bytes;
+	uint64_t esp_ticket;
 };
 
 /* Fills 'cfg' with the defaults. */
@@ -136,7 +149,9 @@ void engine_cfg_defaults(struct engine_cfg *cfg);
 	X(TTL_EXPIRED, "ttl_expired")                                          \
 	X(NON_IP, "non_ip")                                                    \
 	X(PARSE, "parse_error")                                                \
-	X(NAT_EXHAUSTED, "nat_exhausted")
+	X(NAT_EXHAUSTED, "nat_exhausted")                                      \
+	X(ESP_EXHAUSTED, "esp_exhausted")                                      \
+	X(ESP_TOO_BIG, "esp_too_big")
 
 enum engine_drop {
 #define ENGINE__DROP(name, text) ENGINE_DROP_##name,
@@ -170,6 +185,12 @@ struct engine_stats {
 	uint64_t cost_slow_ns, cost_slow_n;     /* the slow path: baseline, or a miss */
 	uint64_t cost_hit_ns, cost_hit_n;       /* a hit: validate, patch, transmit */
 	uint64_t cost_craft_ns, cost_craft_n;   /* learning, predicting and pre-building, after */
+	/* The tunnel (cfg.tunnel): what was sealed and how, and the keystreams. */
+	bool tunnel;
+	uint64_t esp_packets, esp_oneshot, esp_keystream, esp_anticipated;
+	uint64_t esp_zero_filled;  /* inner packets captured short, sealed with zeros for the rest */
+	uint64_t ks_bytes_built, ks_bytes_used, ks_bytes_wasted, ks_entries_built, ks_late, ks_short;
+	uint64_t esp_anticipated_built, esp_anticipated_wasted, esp_mem_bytes;
 };
 
 struct engine;
@@ -186,8 +207,8 @@ void engine_destroy(struct engine *eng);
 void engine_process(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		    int linktype, uint64_t t_ns, struct engine_result *res);
 
-/* With cfg.craft_ready_explicit: the pre-built packet named by 'ticket' is finished at
- * 'ready_ns'.  Does nothing when that packet no longer exists. */
+/* With cfg.craft_ready_explicit: the pre-built packet named by 'ticket' (or the ESP work named
+ * by an esp_ticket) is finished at 'ready_ns'.  Does nothing when it no longer exists. */
 void engine_craft_ready(struct engine *eng, uint64_t ticket, uint64_t ready_ns);
 
 /* True while the pre-built packet named by 'ticket' exists and is not yet marked ready: the
@@ -199,6 +220,12 @@ bool engine_craft_waiting(struct engine *eng, uint64_t ticket);
 void engine_finish(struct engine *eng);
 
 void engine_get_stats(const struct engine *eng, struct engine_stats *st);
+
+/* With a tunnel: the inner length of the packet 'frame' would be sealed with (the slow path's
+ * routed packet), or 0 when it would not be sealed.  Changes nothing (the simulator's baseline
+ * server charges by it). */
+uint32_t engine_tunnel_len(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+			   int linktype);
 
 /* The shaper's conditions as the host measures them, for the adaptive policy. */
 void engine_policy_signals(struct engine *eng, const struct policy_signals *sig);

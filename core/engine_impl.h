@@ -6,6 +6,7 @@
 
 #include "craft.h"
 #include "engine.h"
+#include "esp.h"
 #include "flow.h"
 #include "fwd.h"
 #include "pool.h"
@@ -53,6 +54,10 @@ struct engine {
 	uint32_t nat_live;
 	uint16_t next_nat_port;
 	uint64_t now_ns;           /* time of the packet being processed */
+	struct esp_tunnel *esp;    /* cfg.tunnel's runtime state, or NULL */
+	int cur_sa;                /* the SA the packet being processed was sealed into, or -1 */
+	uint8_t cur_how;           /* how (enum esp_how) */
+	uint32_t cur_len;          /* its inner length */
 	struct engine_stats st;
 };
 
@@ -98,5 +103,17 @@ static inline void *app_of(struct engine *e, struct eflow *uf)
  * pre-build it (engine.c).  Fills the crafting fields of 'res' when not NULL. */
 void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir,
 			struct engine_result *res);
+
+/* With a tunnel, after the packet's transmit: the ESP work made ahead for its SA (keystreams,
+ * and the flow's anticipated packet when its whole next packet was predicted; engine_esp.c). */
+void engine__esp_ahead(struct engine *e, struct eflow *uf, unsigned dir, struct engine_result *res);
+
+/* Sends the egress 'o': in its SA when the tunnel matches its destination (engine_esp.c).
+ * Returns 0, or -1 when the tunnel could not send it ('*why'). */
+int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
+		   uint32_t payload_len, uint32_t wirelen, uint64_t t_ns, bool *sealed, enum engine_drop *why);
+
+/* ESP tickets (engine_craft_ready) have their top bit set: SA index, batch. */
+#define ENGINE_ESP_TICKET (1ull << 63)
 
 #endif

@@ -36,12 +36,27 @@ static int slow_path(struct engine *e, struct eflow *uf, unsigned dir, uint8_t *
 	return 0;
 }
 
-static void tx(struct engine *e, const struct egress *o, uint64_t t_ns)
+/* Sends 'o' (sealed into its SA when a tunnel matches it).  Returns 0, or -1 when the tunnel
+ * could not send it: the drop is counted. */
+static int tx(struct engine *e, const struct egress *o, uint64_t t_ns)
 {
+	if (e->esp) {
+		bool sealed;
+		enum engine_drop why;
+		int rc = engine__esp_tx(e, o->hdr, o->hdr_len, o->payload, o->payload_len, o->wirelen, t_ns, &sealed,
+					&why);
+		if (rc) {
+			e->st.dropped[why]++;
+			return -1;
+		}
+		if (sealed)
+			return 0;
+	}
 	e->st.packets_out++;
 	e->st.bytes_out += o->wirelen;
 	if (e->cfg.tx)
 		e->cfg.tx(e->cfg.tx_arg, o->hdr, o->hdr_len, o->payload, o->payload_len, o->wirelen, t_ns);
+	return 0;
 }
 
 static bool same_egress(const struct egress *a, const struct egress *b)
@@ -95,8 +110,10 @@ static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsi
 		  bool hit, bool failed, struct engine_result *res)
 {
 	if (!e->cfg.cost_clock.now_ns) {
-		if (e->cfg.mode != ENGINE_BASELINE)
+		if (e->cfg.mode != ENGINE_BASELINE) {
 			engine__craft_next(e, f, uf, dir, res);
+			engine__esp_ahead(e, uf, dir, res);
+		}
 		return;
 	}
 	uint64_t t1 = cost_now(e);
@@ -113,6 +130,7 @@ static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsi
 	if (e->cfg.mode == ENGINE_BASELINE)
 		return;
 	engine__craft_next(e, f, uf, dir, res);
+	engine__esp_ahead(e, uf, dir, res);
 	uint64_t t2 = cost_now(e);
 	e->st.cost_craft_ns += t2 - t1;
 	e->st.cost_craft_n++;
@@ -173,8 +191,12 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 				res->path = ENGINE_PATH_DROP;
 		}
 	}
-	if (send)
-		tx(e, &out, t_ns);
+	if (send && tx(e, &out, t_ns) != 0 && res)
+		res->path = ENGINE_PATH_DROP;
+	if (res && e->cur_sa >= 0) {
+		res->esp_how = e->cur_how;
+		res->esp_len = e->cur_len;
+	}
 	release(e, uf, dir, send ? REL_SENT : REL_FAILED);
 	uint64_t t1 = cost_now(e);
 	e->st.cost_hit_ns += t1 - t0;
@@ -183,6 +205,7 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 	/* Learning needs the decoded packet; it happens after the transmit. */
 	if (decoded || (pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE))
 		engine__craft_next(e, f, uf, dir, res);
+	engine__esp_ahead(e, uf, dir, res);
 	uint64_t t2 = cost_now(e);
 	e->st.cost_craft_ns += t2 - t1;
 	e->st.cost_craft_n++;
@@ -305,8 +328,7 @@ static enum engine_path send_slow(struct engine *e, struct eflow *uf, unsigned d
 		e->st.dropped[why]++;
 		return ENGINE_PATH_DROP;
 	}
-	tx(e, &a, t_ns);
-	return ENGINE_PATH_SLOW;
+	return tx(e, &a, t_ns) == 0 ? ENGINE_PATH_SLOW : ENGINE_PATH_DROP;
 }
 
 /* Stage 4 in precraft mode: the flow's pre-built packet, else the slow path (a miss). */
@@ -317,9 +339,9 @@ static enum engine_path precraft_stage(struct engine *e, struct eflow *uf, unsig
 	struct egress a;
 	*sc = second_chance(e, uf, dir, frame, caplen, wirelen, linktype, &a);
 	if (*sc == SECOND_HIT) {
-		tx(e, &a, t_ns);
+		int rc = tx(e, &a, t_ns);
 		release(e, uf, dir, REL_SENT);
-		return ENGINE_PATH_HIT;
+		return rc == 0 ? ENGINE_PATH_HIT : ENGINE_PATH_DROP;
 	}
 	e->st.misses++;
 	uf->misses++;
@@ -343,7 +365,7 @@ static enum engine_path shadow_stage(struct engine *e, struct eflow *uf, unsigne
 	if (ra != rb || (ra == 0 && !same_egress(&a, &b)))
 		e->st.divergent_packets++;
 	if (ra == 0)
-		tx(e, &a, t_ns);
+		ra = tx(e, &a, t_ns);
 	else
 		e->st.dropped[why]++;
 	if (*sc == SECOND_HIT)
@@ -361,6 +383,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	e->st.packets_in++;
 	e->st.bytes_in += wirelen;
 	e->now_ns = t_ns;
+	e->cur_sa = -1;
 	if (res)
 		memset(res, 0, sizeof *res);
 	policy_tick(e, t_ns);
@@ -385,6 +408,8 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	}
 	if (res) {
 		res->path = path;
+		res->esp_how = e->cur_sa >= 0 ? e->cur_how : 0;
+		res->esp_len = e->cur_sa >= 0 ? e->cur_len : 0;
 		res->prebuilt_failed = sc == SECOND_FAILED;
 		res->dir = dir;
 		res->flow_app = app_of(e, uf);

@@ -46,6 +46,11 @@ void policy_cfg_defaults(struct policy_cfg *c)
 	c->queue_target_us = 20.0f;
 	c->control_ns = 1000000;
 	c->slow_ns = 90.0f, c->hit_ns = 60.0f, c->miss_ns = 140.0f, c->craft_ns = 100.0f;
+	/* Measured on the development machines (make bench, the tunnel section); the simulator
+	 * takes its own from the cost profile. */
+	c->esp_seal_a = 330.0f, c->esp_seal_b = 1.05f;
+	c->esp_keyed_a = 120.0f, c->esp_keyed_b = 0.40f;
+	c->esp_ks_a = 150.0f, c->esp_ks_b = 0.70f;
 }
 
 void policy_cfg_kind(struct policy_cfg *c, enum policy_kind k)
@@ -62,7 +67,7 @@ void policy_init(struct policy *p, const struct policy_cfg *cfg)
 		p->level[c] = cfg->kind == POLICY_OFF ? 0.0f : 1.0f;
 	/* The credit holds up to 1,000 packets' worth of allowance and starts empty: crafting is
 	 * paid for by packets already forwarded, never on trust. */
-	p->credit_cap_ns = (double)cfg->overhead_ceiling * cfg->slow_ns * 1000.0;
+	p->credit_cap_ns = (double)cfg->overhead_ceiling * (cfg->slow_ns + policy_esp_cost(cfg, 0, 1500)) * 1000.0;
 	p->credit_ns = 0.0;
 	p->tokens = cfg->admit_rate > 100.0f ? cfg->admit_rate / 100.0f : 1.0;
 }
@@ -283,4 +288,55 @@ void policy_outcome(struct policy *p, struct policy_flow *pf, bool used, bool fa
 	} else if (used && prec > 0.9f && pf->backoff_exp) {
 		pf->backoff_exp--; /* recovery: a reliable flow's next back-off is shorter */
 	}
+}
+
+float policy_esp_cost(const struct policy_cfg *c, int what, uint32_t bytes)
+{
+	float b = (float)bytes;
+	switch (what) {
+	case 0:
+		return c->esp_seal_a + c->esp_seal_b * b;
+	case 1:
+		return c->esp_keyed_a + c->esp_keyed_b * b;
+	default:
+		return c->esp_ks_a + c->esp_ks_b * b;
+	}
+}
+
+unsigned policy_keystream(const struct policy *p, unsigned max_depth, uint32_t bytes)
+{
+	switch (p->cfg.kind) {
+	case POLICY_OFF:
+		return 0;
+	case POLICY_STATIC:
+		return max_depth;
+	case POLICY_ADAPTIVE:
+		break;
+	}
+	/* A keystream is always used (every number is taken in turn): what it costs is the bytes
+	 * made beyond the packet's own and the work moved from one moment to another, paid from the
+	 * same credit as crafting. */
+	if (p->credit_ns < (double)policy_esp_cost(&p->cfg, 2, bytes))
+		return 0;
+	float level = p->level[POLICY_NORMAL];
+	unsigned d = (unsigned)((float)max_depth * level + 0.5f);
+	return d ? d : level > 0.0f;
+}
+
+void policy_esp_built(struct policy *p, uint32_t bytes, bool keystream)
+{
+	if (p->cfg.kind == POLICY_ADAPTIVE)
+		p->credit_ns -= policy_esp_cost(&p->cfg, keystream ? 2 : 0, bytes);
+}
+
+void policy_esp_sealed(struct policy *p, uint32_t bytes, bool ahead)
+{
+	if (p->cfg.kind != POLICY_ADAPTIVE)
+		return;
+	float seal = policy_esp_cost(&p->cfg, 0, bytes);
+	p->credit_ns += (double)p->cfg.overhead_ceiling * seal;
+	if (ahead)
+		p->credit_ns += seal - policy_esp_cost(&p->cfg, 1, bytes);
+	if (p->credit_ns > p->credit_cap_ns)
+		p->credit_ns = p->credit_cap_ns;
 }

@@ -67,6 +67,9 @@ struct policy_cfg {
 	uint64_t control_ns;       /* period of the global controller */
 	/* cost weights of the CPU budget, ns (the cost profile's) */
 	float slow_ns, hit_ns, miss_ns, craft_ns;
+	/* and with an ESP tunnel, ns = a + b * bytes: sealing in one shot, sealing with a
+	 * keystream made ahead, making a keystream */
+	float esp_seal_a, esp_seal_b, esp_keyed_a, esp_keyed_b, esp_ks_a, esp_ks_b;
 	/* priority classes: high by DSCP (at least high_dscp, when non-zero) or port; low by port */
 	uint8_t high_dscp;
 	uint8_t n_high_ports, n_low_ports;
@@ -139,6 +142,19 @@ void policy_built(struct policy *p, struct policy_flow *pf);
 /* A pre-built packet of the flow was used (a hit) or not (wasted; 'failed': it failed
  * validation against the arriving packet, which costs a slower miss). */
 void policy_outcome(struct policy *p, struct policy_flow *pf, bool used, bool failed);
+
+/* ESP (esp.h).  How many keystreams an SA's ring should hold now, at most 'max_depth', each of
+ * 'bytes': off none, static all; adaptive in proportion to the normal class's level, and only
+ * while the CPU credit pays for the next one. */
+unsigned policy_keystream(const struct policy *p, unsigned max_depth, uint32_t bytes);
+/* ESP work made ahead of 'bytes' bytes ('keystream': a keystream, else an anticipated
+ * packet sealed). */
+void policy_esp_built(struct policy *p, uint32_t bytes, bool keystream);
+/* A packet of 'bytes' was sealed: the baseline's cost of sealing it earns credit as the slow
+ * path does; 'ahead' says it was sealed from work made ahead (the saving is paid back). */
+void policy_esp_sealed(struct policy *p, uint32_t bytes, bool ahead);
+/* The cost model: ns for 'bytes' (0 one-shot seal, 1 keyed seal, 2 keystream). */
+float policy_esp_cost(const struct policy_cfg *c, int what, uint32_t bytes);
 
 void policy_set_signals(struct policy *p, const struct policy_signals *s);
 

@@ -10,6 +10,9 @@ void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const
 {
 #define STATS__EACH(name, value) fn(arg, #name, (double)(value));
 	ENGINE_SCALAR_MAP(STATS__EACH)
+	if (s->tunnel) {
+		ENGINE_ESP_SCALAR_MAP(STATS__EACH)
+	}
 #undef STATS__EACH
 	for (unsigned i = 0; i < PKT_ST__COUNT; i++) {
 		if (i == PKT_ST_OK || i == PKT_ST_NON_IP)

@@ -49,6 +49,26 @@ struct recorder;
 	X(hit_ratio, STATS__RATIO(s->hits, s->packets_in))                     \
 	X(precision, STATS__RATIO(s->hits, s->crafted))
 
+/* With a tunnel (s->tunnel), these too. */
+#define ENGINE_ESP_SCALAR_MAP(X)                                               \
+	X(esp_packets, s->esp_packets)                                         \
+	X(dropped_esp_exhausted, s->dropped[ENGINE_DROP_ESP_EXHAUSTED])        \
+	X(dropped_esp_too_big, s->dropped[ENGINE_DROP_ESP_TOO_BIG])            \
+	X(esp_sealed_oneshot, s->esp_oneshot)                                  \
+	X(esp_sealed_keystream, s->esp_keystream)                              \
+	X(esp_sealed_anticipated, s->esp_anticipated)                          \
+	X(esp_zero_filled, s->esp_zero_filled)                                 \
+	X(ks_bytes_built, s->ks_bytes_built)                                   \
+	X(ks_bytes_used, s->ks_bytes_used)                                     \
+	X(ks_bytes_wasted, s->ks_bytes_wasted)                                 \
+	X(ks_entries_built, s->ks_entries_built)                               \
+	X(ks_late, s->ks_late)                                                 \
+	X(ks_short, s->ks_short)                                               \
+	X(esp_anticipated_built, s->esp_anticipated_built)                     \
+	X(esp_anticipated_wasted, s->esp_anticipated_wasted)                   \
+	X(esp_mem_bytes, s->esp_mem_bytes)                                     \
+	X(ks_waste_ratio, STATS__RATIO(s->ks_bytes_wasted, s->ks_bytes_built))
+
 /* Calls 'fn' with every engine scalar's name and value, in the map's order. */
 void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const char *name, double value),
 		       void *arg);

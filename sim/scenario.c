@@ -35,6 +35,7 @@ static const char *check_ipv4(const struct scenario *s, const char *v);
 static const char *check_ports(const struct scenario *s, const char *v);
 static const char *check_predictor(const struct scenario *s, const char *v);
 static const char *check_file(const struct scenario *s, const char *v);
+static const char *check_file_opt(const struct scenario *s, const char *v);
 
 #define S(f) offsetof(struct scenario, f), sizeof(((struct scenario *)0)->f)
 #define L(side, f) offsetof(struct scenario, side.f), 0
@@ -59,6 +60,7 @@ static const struct key keys[] = {
 	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)", check_predictor },
 	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none", NULL },
 	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", check_file },
+	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty = no tunnel", check_file_opt },
 	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", check_file },
 	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity", NULL },
 	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none", NULL },
@@ -155,6 +157,15 @@ static const char *check_file(const struct scenario *s, const char *v)
 		return NULL;
 	scenario_resolve(s, v, path, sizeof path);
 	return access(path, R_OK) == 0 ? NULL : "'default' or a readable file (relative to the scenario's folder)";
+}
+
+static const char *check_file_opt(const struct scenario *s, const char *v)
+{
+	char path[SCN_PATH * 2];
+	if (!v[0])
+		return NULL;
+	scenario_resolve(s, v, path, sizeof path);
+	return access(path, R_OK) == 0 ? NULL : "empty or a readable file (relative to the scenario's folder)";
 }
 
 static int set_value(void *base, const struct key *k, const char *v, char *why, size_t why_n)

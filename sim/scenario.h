@@ -65,6 +65,7 @@ struct scenario {
 	char predictor[32];
 	char model_file[SCN_PATH]; /* "" = none */
 	char routes[SCN_PATH];
+	char tunnel[SCN_PATH];     /* "" = none */
 	char costs[SCN_PATH];
 	uint64_t flows;
 	double idle_s;

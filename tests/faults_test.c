@@ -4,9 +4,10 @@
  * run the store began is never left 'running' nor called 'complete' when a row was lost.
  *
  * The allocations counted are precraft's own (malloc, calloc, realloc and strdup wrapped at
- * link time: -Wl,--wrap) and SQLite's (its allocator replaced through SQLITE_CONFIG_MALLOC).
+ * link time: -Wl,--wrap; free is wrapped too, for the scan of freed memory in esp_test) and SQLite's (its allocator replaced through SQLITE_CONFIG_MALLOC).
  * Each fault is transient: allocation k fails, the ones after it succeed. */
 #include <CUnit/CUnit.h>
+#include <malloc.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,18 @@ void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t m);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+void (*faults_free_scan)(void *p, size_t n);
+
+/* Every block precraft frees can be looked at first (esp_test: no key left in it). */
+void __wrap_free(void *p)
+{
+	if (p && faults_free_scan)
+		faults_free_scan(p, malloc_usable_size(p));
+	__real_free(p);
+}
 
 void *__wrap_malloc(size_t n)
 {

@@ -16,5 +16,10 @@ int model_test_register(void);
 int models_test_register(void);
 int policy_test_register(void);
 int lathist_test_register(void);
+int esp_test_register(void);
+
+#include <stddef.h>
+/* When set, called with every block precraft frees, before it is freed (faults_test.c). */
+extern void (*faults_free_scan)(void *p, size_t n);
 
 #endif

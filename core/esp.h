@@ -1,0 +1,147 @@
+/* esp: the shaper as an ESP tunnel gateway (RFC 4303 tunnel mode) with ChaCha20-Poly1305
+ * (RFC 7634), and the keystreams made before the packets that use them.
+ *
+ * The tunnel file (esp_conf_load) holds one security association a line, in the spirit of
+ * `ip xfrm state`:
+ *     esp NAME spi 0xHEX src ADDR dst ADDR key HEX64 salt HEX8 match PREFIX[,PREFIX...] [oseq N]
+ * A routed packet whose destination falls in a 'match' prefix (longest match over every SA's
+ * prefixes) leaves inside that SA; 'oseq' is the last sequence number already sent (default 0;
+ * as ip xfrm's replay-oseq).  Keys stay in this module: nothing prints, logs or stores them, and
+ * they are wiped when the configuration is destroyed.
+ *
+ * Encapsulation (esp_seal) of an inner IP packet of 'len' bytes into SA 's':
+ *     Ethernet (to the next hop of the SA's 'dst') | outer IPv4 (20 B) or IPv6 (40 B) |
+ *     SPI | sequence number | IV (8 B) | ChaCha20(inner | padding 1,2,3.. | pad length |
+ *     next header) | ICV (16 B)
+ * The sequence number is the SA's next one, assigned here, at transmit time, so the order of
+ * sequence numbers is the order of transmission whichever path made the packet.  IV = the
+ * 64-bit sequence number, big-endian; nonce = salt | IV; AAD = SPI | sequence number; padding
+ * to a 4-byte boundary; the outer IPv4 header's identification is the sequence number's low 16
+ * bits, DF clear, TTL 64, the inner TOS copied; IPv6: the inner traffic class, flow label 0,
+ * hop limit 64.  Deterministic: the same inner packets give the same egress bytes.  After
+ * sequence number 2^32 - 1 the SA sends nothing more (RFC 4303 §3.3.3: no wrap without ESN).
+ *
+ * Pre-computation, two layers, neither of which depends on a prediction being right:
+ *   - per SA, a ring of keystreams for the next sequence numbers (esp_ring_fill): packet
+ *     number s of the SA takes the entry made for s, if one is ready, and pays only the XOR
+ *     and Poly1305 over its own bytes (and the keystream its entry lacks, when it is longer
+ *     than the entry); an entry is used once, for its own number;
+ *   - per SA, one anticipated packet (esp_anticipate): the plaintext a flow's predictor
+ *     expects for a given sequence number, sealed ahead; when the real plaintext is the same
+ *     and gets that number, sending it is a compare.
+ * Whatever path seals a packet, its bytes are those of the one-shot AEAD (esp_seal checks
+ * nothing in its choice but lengths, numbers and equality of plaintexts). */
+#ifndef PRECRAFT_ESP_H
+#define PRECRAFT_ESP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct route_table;
+
+#define ESP_NAME_MAX 32
+#define ESP_MAX_SA 4096
+#define ESP_SEQ_MAX 0xffffffffu
+/* Bytes an inner packet gains: Ethernet 14 + outer IPv6 40 + ESP 8 + IV 8 + trailer (up to 3
+ * padding, pad length, next header) 5 + ICV 16. */
+#define ESP_OVERHEAD_MAX (14u + 40u + 8u + 8u + 5u + 16u)
+/* The largest inner packet: an outer IPv4 total length must fit 16 bits. */
+#define ESP_INNER_MAX (65535u - 20u - 8u - 8u - 5u - 16u)
+
+/* One security association as configured. */
+struct esp_sa_conf {
+	char name[ESP_NAME_MAX];
+	uint32_t spi;
+	uint8_t family;            /* of the outer header: 4 or 6 */
+	uint8_t src[16], dst[16];
+	uint8_t key[32], salt[4];
+	uint32_t oseq;             /* the last sequence number sent before the run */
+};
+
+struct esp_conf;
+
+/* Reads a tunnel file.  On a bad line returns -ERR_FORMAT with "file:line: what" in 'eb'
+ * (bad hex, a key that is not 32 bytes, a salt that is not 4, a duplicate SPI or name, source
+ * and destination of different families, a bad prefix, a missing or unknown word); -ERR_IO
+ * when the file cannot be read.  No message contains key or salt bytes. */
+int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb) WARN_UNUSED;
+/* Wipes the keys and frees. */
+void esp_conf_destroy(struct esp_conf *c);
+
+size_t esp_conf_count(const struct esp_conf *c);
+const struct esp_sa_conf *esp_conf_sa(const struct esp_conf *c, size_t i);
+/* The SA whose match prefixes hold the longest match for 'addr' (4 or 16 bytes for
+ * 'family' 4 or 6), or -1. */
+int esp_conf_match(const struct esp_conf *c, int family, const uint8_t *addr);
+
+/* The runtime state of every SA of a configuration: sequence numbers, rings, counters. */
+struct esp_tunnel;
+
+struct esp_stats {
+	uint64_t packets, bytes;   /* sealed and sent, outer frame bytes */
+	uint64_t sealed_oneshot, sealed_keystream, sealed_anticipated;
+	uint64_t exhausted_drops;  /* packets an SA could not send: its numbers were used up */
+	uint64_t ks_built, ks_used, ks_wasted; /* keystream bytes (wasted: built, never XORed) */
+	uint64_t ks_entries_built, ks_late, ks_short; /* ring entries; not ready; extended at use */
+	uint64_t anticipated_built, anticipated_wasted;
+	uint64_t mem_bytes;        /* the rings and anticipated buffers */
+};
+
+/* Rings of 'depth' entries (0..64; 0: no pre-computation) of up to 'ks_cap' keystream bytes
+ * each, the outer Ethernet headers routed through 'routes' (an SA whose destination has no
+ * route cannot send: its packets are counted as dropped for no route).  Returns 0 or
+ * -ERR_NOMEM / -ERR_INVAL. */
+int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes, const uint8_t self_mac[6],
+		      unsigned depth, uint32_t ks_cap, struct esp_tunnel **out) WARN_UNUSED;
+/* Wipes keystreams and anticipated packets, and frees. */
+void esp_tunnel_destroy(struct esp_tunnel *t);
+
+enum esp_how { ESP_NONE, ESP_ONESHOT, ESP_KEYSTREAM, ESP_ANTICIPATED };
+enum esp_verdict { ESP_OK = 0, ESP_NO_ROUTE, ESP_EXHAUSTED, ESP_TOO_BIG };
+
+/* Where esp_seal builds: the caller writes the inner packet at esp_inner(t) (at most
+ * ESP_INNER_MAX bytes), then calls esp_seal. */
+uint8_t *esp_inner(struct esp_tunnel *t);
+
+/* Seals the 'len' inner bytes at esp_inner(t) (an IPv4 or IPv6 packet) into SA 'sa' at
+ * 'now_ns' (ring entries and anticipated packets not ready by then are not used).  On ESP_OK,
+ * '*frame' and '*frame_len' are the egress frame (valid until the next call) and '*how' what
+ * sealed it.  With 'verify', a packet sealed from pre-computed work is sealed again in one shot
+ * and '*diverged' says whether the two differ (shadow mode). */
+enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint64_t now_ns, bool verify,
+			  const uint8_t **frame, uint32_t *frame_len, enum esp_how *how, bool *diverged);
+
+/* Tops SA 'sa''s ring up to 'depth' entries (at most 'max_new' of them now).  The first entry
+ * made is 'hint' plaintext bytes long when 'hint' is not 0 (the size predicted for the SA's
+ * next packet), the others as long as the SA's recent mean packet, rounded up to 64 bytes; a
+ * packet longer than its entry has the rest of its keystream made when it is sealed.  Entries
+ * made while 'ready_ns' is UINT64_MAX wait for esp_mark_ready.  Returns the keystream bytes
+ * made; '*gen' names this batch. */
+uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsigned max_new, uint32_t hint,
+		       uint64_t ready_ns, uint32_t *gen);
+
+/* Seals 'len' bytes of 'inner' ahead for the SA's next sequence number, replacing any earlier
+ * anticipated packet.  Returns the bytes sealed (0 when the SA is exhausted or 'len' too
+ * large); '*gen' names the batch as for esp_ring_fill. */
+uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner, uint32_t len, uint64_t ready_ns,
+			uint32_t *gen);
+
+/* Batch 'gen' of SA 'sa' (and every earlier one) is finished at 'ready_ns'; esp_pending says
+ * whether anything of batch 'gen' (or an earlier one) still waits. */
+void esp_mark_ready(struct esp_tunnel *t, unsigned sa, uint32_t gen, uint64_t ready_ns);
+bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen);
+
+/* The plaintext bytes ESP seals for an inner packet of 'len' bytes (padding and trailer). */
+uint32_t esp_plain_len(uint32_t len);
+/* The SA's next sequence number (ESP_SEQ_MAX + 1 once exhausted). */
+uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa);
+size_t esp_tunnel_count(const struct esp_tunnel *t);
+void esp_get_stats(const struct esp_tunnel *t, struct esp_stats *st);
+
+/* For tests: the keystream ring's memory (to check that it is wiped when freed). */
+const uint8_t *esp__ring_mem(const struct esp_tunnel *t, size_t *len);
+
+#endif
