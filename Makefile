@@ -22,8 +22,8 @@ else
 OPT      := -O2 -g
 endif
 # Recursive (=) so that they are read after 'deps' has installed what pkg-config needs.
-PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib libsodium 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libpcap gsl sqlite3 zlib libsodium 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib libsodium libcrypto 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libpcap gsl sqlite3 zlib libsodium libcrypto 2>/dev/null)
 CUNIT_LIBS = $(shell pkg-config --libs cunit 2>/dev/null)
 NET_LIBS   = $(shell pkg-config --libs libnet 2>/dev/null || libnet-config --libs 2>/dev/null)
 # libnet's BSD feature macros apply only to the one file that includes <libnet.h>.
@@ -82,7 +82,7 @@ $(BUILD)/pic/%.o: %.c | deps
 $(BUILD)/libprecraft.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 $(BUILD)/libprecraft.so: $(CORE_PIC)
-	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium 2>/dev/null)
+	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium libcrypto 2>/dev/null)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
@@ -90,9 +90,10 @@ $(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 # The hostile-input corpus's generator (tests/hostile.sh).
 $(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
-# The independent ESP decrypter of tests/esp.sh: OpenSSL's libcrypto, nothing of precraft's.
+# The independent ESP decrypter of tests/esp.sh: libsodium (precraft seals with OpenSSL),
+# nothing of precraft's.
 $(BUILD)/esp-decrypt: $(call obj,tests/esp/decrypt.c)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libcrypto libpcap 2>/dev/null)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium libpcap 2>/dev/null)
 # tests/faults_test.c makes allocation k fail: precraft's own allocations reach it through
 # these link-time wrappers (and esp_test scans what is freed).
 FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=free
@@ -158,7 +159,7 @@ install: all
 	install -m 644 $(PUBLIC_H) $(DESTDIR)$(PREFIX)/include/precraft/
 	install -m 644 doc/precraft.1 $(DESTDIR)$(PREFIX)/share/man/man1/precraft.1
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: precraft\nDescription: predictive packet crafting (the core library)\nVersion: %s\nRequires.private: libsodium\nLibs: -L$${libdir} -lprecraft\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: precraft\nDescription: predictive packet crafting (the core library)\nVersion: %s\nRequires.private: libsodium libcrypto\nLibs: -L$${libdir} -lprecraft\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/precraft.pc
 	install -d $(DESTDIR)$(PREFIX)/share/precraft/scenarios $(DESTDIR)$(PREFIX)/share/precraft/traces
 	install -m 644 scenarios/*.ini scenarios/default.routes scenarios/default.costs scenarios/README.md \

@@ -1,7 +1,10 @@
 /* crypto: libsodium behind one file (see crypto.h). */
 #include "crypto.h"
 
+#include <limits.h>
+#include <openssl/evp.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* sodium_init is idempotent and thread-safe; the hash and key functions below do not need it,
@@ -43,75 +46,133 @@ uint64_t crypto_random_u64(void)
 	return v;
 }
 
-_Static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == CRYPTO_AEAD_KEY_LEN &&
-		       crypto_aead_chacha20poly1305_ietf_NPUBBYTES == CRYPTO_AEAD_NONCE_LEN &&
-		       crypto_aead_chacha20poly1305_ietf_ABYTES == CRYPTO_AEAD_TAG_LEN,
-	       "RFC 8439 ChaCha20-Poly1305: 256-bit key, 96-bit nonce, 128-bit tag");
+struct crypto_aead {
+	EVP_CIPHER_CTX *aead, *stream;
+	EVP_MAC *mac;
+	EVP_MAC_CTX *poly;
+};
 
-void crypto_aead_seal(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-		      const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
-		      uint8_t tag[CRYPTO_AEAD_TAG_LEN])
+int crypto_aead_create(struct crypto_aead **out)
 {
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, NULL, in, len, aad, aad_len, NULL, nonce, key);
+	struct crypto_aead *a = calloc(1, sizeof *a);
+	if (!a)
+		return -1;
+	a->aead = EVP_CIPHER_CTX_new();
+	a->stream = EVP_CIPHER_CTX_new();
+	a->mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	a->poly = a->mac ? EVP_MAC_CTX_new(a->mac) : NULL;
+	if (!a->aead || !a->stream || !a->poly ||
+	    EVP_EncryptInit_ex(a->aead, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1 ||
+	    EVP_EncryptInit_ex(a->stream, EVP_chacha20(), NULL, NULL, NULL) != 1) {
+		crypto_aead_destroy(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
 }
 
-int crypto_aead_open(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-		     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-		     const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out)
+void crypto_aead_destroy(struct crypto_aead *a)
 {
-	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL, in, len, tag, aad, aad_len, nonce, key)
-		       ? -1
-		       : 0;
+	if (!a)
+		return;
+	/* The library cleanses key schedules when it frees its contexts. */
+	EVP_CIPHER_CTX_free(a->aead);
+	EVP_CIPHER_CTX_free(a->stream);
+	EVP_MAC_CTX_free(a->poly);
+	EVP_MAC_free(a->mac);
+	free(a);
 }
 
-void crypto_keystream(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-		      uint8_t *ks, size_t len)
+int crypto_aead_seal(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
+		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		     size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
+{
+	int l;
+	if (len > INT_MAX || aad_len > INT_MAX || EVP_EncryptInit_ex(a->aead, NULL, NULL, key, nonce) != 1 ||
+	    EVP_EncryptUpdate(a->aead, NULL, &l, aad, (int)aad_len) != 1 ||
+	    EVP_EncryptUpdate(a->aead, out, &l, in, (int)len) != 1 || EVP_EncryptFinal_ex(a->aead, out + l, &l) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->aead, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, tag) != 1)
+		return -1;
+	return 0;
+}
+
+int crypto_aead_open(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
+		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		     size_t len, const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out)
+{
+	int l;
+	if (len > INT_MAX || aad_len > INT_MAX || EVP_DecryptInit_ex(a->aead, NULL, NULL, key, nonce) != 1 ||
+	    EVP_DecryptUpdate(a->aead, NULL, &l, aad, (int)aad_len) != 1 ||
+	    EVP_DecryptUpdate(a->aead, out, &l, in, (int)len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->aead, EVP_CTRL_AEAD_SET_TAG, CRYPTO_AEAD_TAG_LEN, (void *)tag) != 1 ||
+	    EVP_DecryptFinal_ex(a->aead, out + l, &l) != 1)
+		return -1;
+	return 0;
+}
+
+/* ChaCha20's raw keystream from block 'counter': the cipher over zeros (EVP's ChaCha20 IV is
+ * the 32-bit little-endian block counter, then the 96-bit nonce, RFC 8439 §2.3). */
+static int stream(struct crypto_aead *a, const uint8_t *key, const uint8_t *nonce, uint32_t counter, uint8_t *out,
+		  size_t len)
+{
+	uint8_t iv[16];
+	for (int i = 0; i < 4; i++)
+		iv[i] = (uint8_t)(counter >> (8 * i));
+	memcpy(iv + 4, nonce, 12);
+	memset(out, 0, len);
+	int l;
+	return len <= INT_MAX && EVP_EncryptInit_ex(a->stream, NULL, NULL, key, iv) == 1 &&
+			       EVP_EncryptUpdate(a->stream, out, &l, out, (int)len) == 1
+		       ? 0
+		       : -1;
+}
+
+int crypto_keystream(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
+		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len)
 {
 	/* Counter 0 onwards: block 0 (the Poly1305 key) and then the message's blocks, exactly the
 	 * blocks the AEAD draws (RFC 8439 §2.8). */
-	crypto_stream_chacha20_ietf(ks, CRYPTO_KS_HEAD + len, nonce, key);
+	return stream(a, key, nonce, 0, ks, CRYPTO_KS_HEAD + len);
 }
 
-void crypto_keystream_extend(const uint8_t key[CRYPTO_AEAD_KEY_LEN], const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-			     uint8_t *ks, size_t from, size_t to)
+int crypto_keystream_extend(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
+			    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t from, size_t to)
 {
-	/* Message byte 'from' is in block 1 + from / 64: the raw keystream is its XOR over zeros. */
-	uint8_t *p = ks + CRYPTO_KS_HEAD + from;
-	memset(p, 0, to - from);
-	crypto_stream_chacha20_ietf_xor_ic(p, p, to - from, nonce, (uint32_t)(1 + from / 64), key);
+	/* Message byte 'from' starts block 1 + from / 64. */
+	return stream(a, key, nonce, (uint32_t)(1 + from / 64), ks + CRYPTO_KS_HEAD + from, to - from);
 }
 
 static const uint8_t zeros16[16];
 
-void crypto_seal_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-			   uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
+int crypto_seal_keystream(struct crypto_aead *a, const uint8_t *ks, const uint8_t *aad, size_t aad_len,
+			  const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
 {
 	const uint8_t *k = ks + CRYPTO_KS_HEAD;
 	size_t i = 0;
 	for (; i + 8 <= len; i += 8) {
-		uint64_t a, b;
-		memcpy(&a, in + i, 8);
-		memcpy(&b, k + i, 8);
-		a ^= b;
-		memcpy(out + i, &a, 8);
+		uint64_t x, y;
+		memcpy(&x, in + i, 8);
+		memcpy(&y, k + i, 8);
+		x ^= y;
+		memcpy(out + i, &x, 8);
 	}
 	for (; i < len; i++)
 		out[i] = in[i] ^ k[i];
 	/* The MAC of RFC 8439 §2.8: AAD, padding to 16, ciphertext, padding, both lengths. */
-	crypto_onetimeauth_poly1305_state st;
-	crypto_onetimeauth_poly1305_init(&st, ks);
-	crypto_onetimeauth_poly1305_update(&st, aad, aad_len);
-	crypto_onetimeauth_poly1305_update(&st, zeros16, (16 - aad_len % 16) % 16);
-	crypto_onetimeauth_poly1305_update(&st, out, len);
-	crypto_onetimeauth_poly1305_update(&st, zeros16, (16 - len % 16) % 16);
 	uint8_t lens[16];
 	for (int j = 0; j < 8; j++) {
 		lens[j] = (uint8_t)((uint64_t)aad_len >> (8 * j));
 		lens[8 + j] = (uint8_t)((uint64_t)len >> (8 * j));
 	}
-	crypto_onetimeauth_poly1305_update(&st, lens, sizeof lens);
-	crypto_onetimeauth_poly1305_final(&st, tag);
-	sodium_memzero(&st, sizeof st);
+	size_t tl;
+	return EVP_MAC_init(a->poly, ks, 32, NULL) == 1 && EVP_MAC_update(a->poly, aad, aad_len) == 1 &&
+			       EVP_MAC_update(a->poly, zeros16, (16 - aad_len % 16) % 16) == 1 &&
+			       EVP_MAC_update(a->poly, out, len) == 1 &&
+			       EVP_MAC_update(a->poly, zeros16, (16 - len % 16) % 16) == 1 &&
+			       EVP_MAC_update(a->poly, lens, sizeof lens) == 1 &&
+			       EVP_MAC_final(a->poly, tag, &tl, CRYPTO_AEAD_TAG_LEN) == 1 && tl == CRYPTO_AEAD_TAG_LEN
+		       ? 0
+		       : -1;
 }
 
 void crypto_wipe(void *p, size_t len)

@@ -151,7 +151,8 @@ void engine_cfg_defaults(struct engine_cfg *cfg);
 	X(PARSE, "parse_error")                                                \
 	X(NAT_EXHAUSTED, "nat_exhausted")                                      \
 	X(ESP_EXHAUSTED, "esp_exhausted")                                      \
-	X(ESP_TOO_BIG, "esp_too_big")
+	X(ESP_TOO_BIG, "esp_too_big")                                          \
+	X(ESP_CRYPTO, "esp_crypto_error")
 
 enum engine_drop {
 #define ENGINE__DROP(name, text) ENGINE_DROP_##name,

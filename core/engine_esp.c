@@ -51,8 +51,10 @@ int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const
 	enum esp_verdict v =
 		esp_seal(e->esp, (unsigned)sa, len, t_ns, e->cfg.mode == ENGINE_SHADOW, &frame, &flen, &how, &diverged);
 	if (v != ESP_OK) {
-		*why = v == ESP_NO_ROUTE ? ENGINE_DROP_NO_ROUTE : v == ESP_EXHAUSTED ? ENGINE_DROP_ESP_EXHAUSTED
-										 : ENGINE_DROP_ESP_TOO_BIG;
+		*why = v == ESP_NO_ROUTE    ? ENGINE_DROP_NO_ROUTE
+		       : v == ESP_EXHAUSTED ? ENGINE_DROP_ESP_EXHAUSTED
+		       : v == ESP_TOO_BIG   ? ENGINE_DROP_ESP_TOO_BIG
+					    : ENGINE_DROP_ESP_CRYPTO;
 		return -1;
 	}
 	e->st.divergent_packets += diverged;

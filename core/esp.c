@@ -262,6 +262,7 @@ struct sa_state {
 };
 
 struct esp_tunnel {
+	struct crypto_aead *cx;    /* the library's cipher and MAC contexts */
 	struct sa_state *sa;
 	size_t n;
 	unsigned depth;
@@ -280,12 +281,14 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 {
 	if (depth > 64 || ks_cap > ESP_INNER_MAX + 8u)
 		return -ERR_INVAL;
-	if (crypto_init())
-		return -ERR_INVAL;
 	ks_cap = (ks_cap + 63u) & ~63u;
 	struct esp_tunnel *t = calloc(1, sizeof *t);
 	if (!t)
 		return -ERR_NOMEM;
+	if (crypto_aead_create(&t->cx)) {
+		free(t);
+		return -ERR_NOMEM;
+	}
 	t->n = c->n;
 	t->depth = depth;
 	t->ks_cap = ks_cap;
@@ -344,6 +347,7 @@ void esp_tunnel_destroy(struct esp_tunnel *t)
 		crypto_wipe(t->vbuf, FRAME_BUF);
 		free(t->vbuf);
 	}
+	crypto_aead_destroy(t->cx);
 	free(t->entries);
 	free(t->sa);
 	free(t);
@@ -416,11 +420,11 @@ static uint8_t *frame_around(const struct sa_state *s, uint8_t *inner, uint32_t 
 }
 
 /* The one-shot seal of the frame whose inner bytes (with trailer) are at 'inner'. */
-static void seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
+static int seal_oneshot(struct esp_tunnel *t, const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
 {
 	uint8_t nonce[12];
 	make_nonce(s->c, seq, nonce);
-	crypto_aead_seal(s->c->key, nonce, inner - 16, 8, inner, plain, inner, inner + plain);
+	return crypto_aead_seal(t->cx, s->c->key, nonce, inner - 16, 8, inner, plain, inner, inner + plain);
 }
 
 static void note_len(struct sa_state *s, uint32_t plain)
@@ -487,19 +491,22 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint6
 		t->st.anticipated_wasted++;
 	}
 	uint8_t *f = frame_around(s, inner, len, seq, plain);
+	int rc;
 	if (e && e->ready_ns <= now_ns && plain <= t->ks_cap) {
+		rc = 0;
 		if (e->len < plain) {
 			/* Made shorter than this packet: the rest of its keystream now. */
 			uint8_t nonce[12];
 			make_nonce(s->c, seq, nonce);
-			crypto_keystream_extend(s->c->key, nonce, e->ks, e->len, plain);
+			rc = crypto_keystream_extend(t->cx, s->c->key, nonce, e->ks, e->len, plain);
 			t->st.ks_used += e->len;
 			t->st.ks_short++;
 		} else {
 			t->st.ks_used += plain;
 			t->st.ks_wasted += e->len - plain;
 		}
-		crypto_seal_keystream(e->ks, inner - 16, 8, inner, plain, inner, inner + plain);
+		if (!rc)
+			rc = crypto_seal_keystream(t->cx, e->ks, inner - 16, 8, inner, plain, inner, inner + plain);
 		t->st.sealed_keystream++;
 		*how = ESP_KEYSTREAM;
 	} else {
@@ -508,9 +515,14 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint6
 			if (e->ready_ns > now_ns)
 				t->st.ks_late++;
 		}
-		seal_oneshot(s, inner, plain, seq);
+		rc = seal_oneshot(t, s, inner, plain, seq);
 		t->st.sealed_oneshot++;
 		*how = ESP_ONESHOT;
+	}
+	if (rc) {
+		/* The library failed: nothing half-made leaves; the number is spent. */
+		t->st.crypto_errors++;
+		return ESP_CRYPTO_FAILED;
 	}
 	*frame = f;
 sent:
@@ -523,12 +535,12 @@ sent:
 		const uint8_t *sent_inner = *frame + (flen - plain - CRYPTO_AEAD_TAG_LEN);
 		uint8_t *ref = t->vbuf + INNER_OFF;
 		memcpy(ref - 16, sent_inner - 16, 16);
-		if (crypto_aead_open(s->c->key, nonce, sent_inner - 16, 8, sent_inner, plain, sent_inner + plain, ref)) {
+		if (crypto_aead_open(t->cx, s->c->key, nonce, sent_inner - 16, 8, sent_inner, plain, sent_inner + plain,
+				     ref)) {
 			*diverged = true;
 		} else {
 			uint8_t *rf = frame_around(s, ref, len, seq, plain);
-			seal_oneshot(s, ref, plain, seq);
-			*diverged = memcmp(rf, *frame, flen) != 0;
+			*diverged = seal_oneshot(t, s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
 		}
 	}
 	*frame_len = flen;
@@ -565,7 +577,10 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 		struct ks_entry *e = &s->ring[slot];
 		uint8_t nonce[12];
 		make_nonce(s->c, seq, nonce);
-		crypto_keystream(s->c->key, nonce, e->ks, want);
+		if (crypto_keystream(t->cx, s->c->key, nonce, e->ks, want)) {
+			t->st.crypto_errors++;
+			break;
+		}
 		e->seq = seq;
 		e->len = want;
 		e->gen = s->gen;
@@ -592,7 +607,11 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 	uint8_t *in = t->vbuf + INNER_OFF;
 	memcpy(in, inner, len);
 	uint8_t *f = frame_around(s, in, len, s->next_seq, plain);
-	seal_oneshot(s, in, plain, s->next_seq);
+	if (seal_oneshot(t, s, in, plain, s->next_seq)) {
+		a->valid = false;
+		t->st.crypto_errors++;
+		return 0;
+	}
 	a->frame_len = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
 	memcpy(a->frame, f, a->frame_len);
 	memcpy(a->plain, inner, len);

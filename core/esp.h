@@ -88,6 +88,7 @@ struct esp_stats {
 	uint64_t ks_entries_built, ks_late, ks_short; /* ring entries; not ready; extended at use */
 	uint64_t anticipated_built, anticipated_wasted;
 	uint64_t mem_bytes;        /* the rings and anticipated buffers */
+	uint64_t crypto_errors;    /* the library failed (nothing it made was sent) */
 };
 
 /* Rings of 'depth' entries (0..64; 0: no pre-computation) of up to 'ks_cap' keystream bytes
@@ -100,7 +101,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 void esp_tunnel_destroy(struct esp_tunnel *t);
 
 enum esp_how { ESP_NONE, ESP_ONESHOT, ESP_KEYSTREAM, ESP_ANTICIPATED };
-enum esp_verdict { ESP_OK = 0, ESP_NO_ROUTE, ESP_EXHAUSTED, ESP_TOO_BIG };
+enum esp_verdict { ESP_OK = 0, ESP_NO_ROUTE, ESP_EXHAUSTED, ESP_TOO_BIG, ESP_CRYPTO_FAILED };
 
 /* Where esp_seal builds: the caller writes the inner packet at esp_inner(t) (at most
  * ESP_INNER_MAX bytes), then calls esp_seal. */

@@ -54,6 +54,7 @@ struct recorder;
 	X(esp_packets, s->esp_packets)                                         \
 	X(dropped_esp_exhausted, s->dropped[ENGINE_DROP_ESP_EXHAUSTED])        \
 	X(dropped_esp_too_big, s->dropped[ENGINE_DROP_ESP_TOO_BIG])            \
+	X(dropped_esp_crypto_error, s->dropped[ENGINE_DROP_ESP_CRYPTO])        \
 	X(esp_sealed_oneshot, s->esp_oneshot)                                  \
 	X(esp_sealed_keystream, s->esp_keystream)                              \
 	X(esp_sealed_anticipated, s->esp_anticipated)                          \

@@ -2,11 +2,19 @@
  * `precraft calibrate` and charged by the simulated shaper CPU.
  *
  * File format: '#' comments and `name = value` lines for slow_ns, hit_ns, miss_ns, craft_ns,
- * drop_ns (all required). */
+ * drop_ns (all required); and, for scenarios with an ESP tunnel, by inner packet size,
+ * `name = v1,v2,...` lines: esp_sizes (bytes, increasing), esp_seal_ns (the slow path's
+ * sealing in one shot), esp_keyed_ns (sealing with a keystream made ahead), esp_anticipated_ns
+ * (sending an anticipated packet), esp_keystream_ns (making a keystream for that size), all of
+ * one length, all or none.  A cost between two sizes is interpolated, beyond them extrapolated
+ * from the last two. */
 #ifndef PRECRAFT_SIM_COSTS_H
 #define PRECRAFT_SIM_COSTS_H
 
 #include "core/err.h"
+
+#define COSTS_ESP_MAX 12
+enum costs_esp_kind { COSTS_ESP_SEAL, COSTS_ESP_KEYED, COSTS_ESP_ANTICIPATED, COSTS_ESP_KEYSTREAM, COSTS_ESP_KINDS };
 
 struct cost_profile {
 	double slow_ns;            /* a packet through the slow path, baseline mode */
@@ -14,7 +22,13 @@ struct cost_profile {
 	double miss_ns;            /* a miss in pre-crafting mode (failed validation included) */
 	double craft_ns;           /* learning from a packet, predicting and pre-building the next */
 	double drop_ns;            /* a packet dropped as malformed */
+	unsigned esp_n;            /* sizes of the ESP table, 0: none */
+	double esp_size[COSTS_ESP_MAX];
+	double esp[COSTS_ESP_KINDS][COSTS_ESP_MAX];
 };
+
+/* The ESP cost of 'bytes' of inner packet (the table, interpolated; never below 0). */
+double costs_esp(const struct cost_profile *c, enum costs_esp_kind k, double bytes);
 
 int costs_load(const char *path, struct cost_profile *c, struct errbuf *eb) WARN_UNUSED;
 int costs_save(const char *path, const struct cost_profile *c, const char *comment, struct errbuf *eb) WARN_UNUSED;

@@ -273,6 +273,10 @@ for t in $(cat tests/data/golden.list); do
 	done
 done
 
+# The ESP tunnel: equivalence on every capture, the independent decryption, tshark, exhaustion,
+# bad tunnel files.
+. tests/esp.sh
+
 # 8b. Store faults: a full filesystem (a 300 KiB tmpfs) and a database another process holds
 # locked.  Clean errors (exit 1, one line), and the run marked failed, never complete or
 # running.

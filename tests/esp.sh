@@ -1,0 +1,117 @@
+# tests/esp.sh: the ESP tunnel, sourced by integration.sh (after lib.sh, once $TMP/ml.model is
+# trained).  Required:
+#   - on every shipped capture, with the shipped tunnel (everything encapsulated): precraft
+#     egress identical to baseline egress, for the last, header and ml predictors and the three
+#     policies, and shadow mode exits 0 (no divergence);
+#   - an independent decryption (build/esp-decrypt: libsodium's ChaCha20-Poly1305, where
+#     precraft seals with OpenSSL; its own tunnel-file reader) of every ESP frame: every ICV verifies, the inner packets are exactly
+#     the egress of the same run without the tunnel, no (SPI, sequence number) repeats;
+#   - tshark dissects the egress as ESP with the file's SPIs and sequence numbers 1, 2, ...,
+#     nothing malformed;
+#   - the hostile corpus through the tunnel: identical egress, 0 divergences;
+#   - sequence numbers run out without wrapping: the SA sends its last numbers, then drops;
+#   - bad tunnel files: one line naming file:line, exit 2, never the key; no key in a database.
+DEC=${ESP_DECRYPT:-$(dirname "$PRECRAFT")/esp-decrypt}
+TUN=scenarios/default.tunnel
+ED="$TMP/esp"
+mkdir -p "$ED"
+for t in $(cat tests/data/golden.list); do
+	"$PRECRAFT" replay "traces/$t" --mode baseline --egress "$ED/plain.pcap" --quiet
+	"$PRECRAFT" replay "traces/$t" --mode baseline --tunnel $TUN --egress "$ED/base.pcap" --quiet
+	rb=$?
+	fails=""
+	for pred in last header ml; do
+		for pol in static adaptive; do
+			mf=""
+			[ $pred = ml ] && mf="--model-file $TMP/ml.model"
+			# shellcheck disable=SC2086
+			"$PRECRAFT" replay "traces/$t" --tunnel $TUN --predictor $pred $mf --policy $pol --egress "$ED/pc.pcap" --quiet
+			rp=$?
+			# shellcheck disable=SC2086
+			"$PRECRAFT" replay "traces/$t" --tunnel $TUN --mode shadow --predictor $pred $mf --policy $pol --quiet
+			rs=$?
+			if [ $rb -ne 0 ] || [ $rp -ne 0 ] || [ $rs -ne 0 ] || ! cmp -s "$ED/base.pcap" "$ED/pc.pcap"; then
+				fails="$fails $pred/$pol(exit $rb/$rp/$rs)"
+			fi
+		done
+	done
+	if [ -z "$fails" ]; then
+		ok "tunnel: egress identical, shadow 0 divergences (last, header, ml; static, adaptive): $t"
+	else
+		bad "tunnel: egress or shadow differs:$fails: $t"
+	fi
+	if out=$("$DEC" $TUN "$ED/pc.pcap" "$ED/plain.pcap" 2>&1); then
+		ok "tunnel: libsodium decrypts the egress to the plain egress: $t (${out#esp-decrypt: })"
+	else
+		bad "tunnel: independent decryption: $t: $out"
+	fi
+done
+
+# tshark: ESP with the file's SPIs, sequence numbers 1, 2, ... per SPI, nothing malformed.
+if command -v tshark > /dev/null; then
+	for t in ndpi-fix.pcap tcpdump-mptcp-v0.pcap sanders-http_espn.pcapng; do
+		"$PRECRAFT" replay "traces/$t" --tunnel $TUN --egress "$ED/ts.pcap" --quiet
+		sent=$(count "$ED/ts.pcap")
+		tshark -r "$ED/ts.pcap" -T fields -e esp.spi -e esp.sequence > "$ED/ts.txt" 2> /dev/null
+		malformed=$(tshark -r "$ED/ts.pcap" -Y '_ws.malformed || _ws.expert.severity >= 8388608' 2> /dev/null | wc -l)
+		verdict=$(awk -v sent="$sent" '
+			$1 != "0x00001001" && $1 != "0x00001002" { print "SPI " $1; exit }
+			{ if ($2 != ++next_seq[$1]) { print "sequence " $2 " after " next_seq[$1] - 1 " in " $1; exit } n++ }
+			END { if (n != sent) print n " of " sent " dissected as ESP" }' "$ED/ts.txt")
+		check "tshark: $sent ESP packets, SPIs and sequence numbers right, $malformed malformed: $t${verdict:+ ($verdict)}" \
+			[ -z "$verdict" ] && [ "$malformed" -eq 0 ] && [ "$sent" -gt 0 ]
+	done
+else
+	bad "tshark is not installed (make deps installs it)"
+fi
+
+# The hostile corpus (tests/hostile.sh made it) through the tunnel.
+if [ -f "$TMP/hostile/all.pcap" ]; then
+	"$PRECRAFT" replay "$TMP/hostile/all.pcap" --mode baseline --tunnel $TUN --egress "$ED/hb.pcap" --quiet
+	r="$?"
+	for pol in static adaptive; do
+		pc replay "$TMP/hostile/all.pcap" --tunnel $TUN --policy $pol --egress "$ED/hp.pcap" --quiet
+		r="$r$?"
+		cmp -s "$ED/hb.pcap" "$ED/hp.pcap" || r="${r}x"
+		pc replay "$TMP/hostile/all.pcap" --tunnel $TUN --policy $pol --mode shadow --quiet
+		r="$r$?"
+	done
+	check "tunnel: the hostile corpus, egress identical and 0 divergences (exits $r)" [ "$r" = 00000 ]
+fi
+
+# Exhaustion: 'oseq 4294967290' leaves five numbers; the rest is dropped, in every mode alike.
+sed 's/ match 0.0.0.0\/0/ match 0.0.0.0\/0 oseq 4294967290/' $TUN > "$ED/ex.tunnel"
+"$PRECRAFT" replay traces/ndpi-fix.pcap --mode baseline --tunnel "$ED/ex.tunnel" --egress "$ED/exb.pcap" > "$ED/exb.txt"
+"$PRECRAFT" replay traces/ndpi-fix.pcap --tunnel "$ED/ex.tunnel" --egress "$ED/exp.pcap" > "$ED/exp.txt"
+sent=$(awk '$1 == "packets_out" { print $2 }' "$ED/exp.txt")
+dropped=$(awk '$1 == "dropped_esp_exhausted" { print $2 }' "$ED/exp.txt")
+last=$(tcpdump -nr "$ED/exp.pcap" 2> /dev/null | sed -n 's/.*seq=\(0x[0-9a-f]*\).*/\1/p' | tail -1)
+check "tunnel: exhaustion sends 5 packets (last seq $last), drops $dropped, no wrap" \
+	[ "$sent" = 5 ] && [ "$dropped" = 1256 ] && [ "$last" = 0xffffffff ]
+check "tunnel: exhaustion, precraft egress identical to baseline" cmp -s "$ED/exb.pcap" "$ED/exp.pcap"
+
+# Bad tunnel files: one line, file:line, exit 2, never the key.
+KEY=01b8d19504d297fadb8264eab4480c732814e4cc86ce1fcbee560ad796588a77
+good="esp a spi 0x1001 src 192.0.2.1 dst 203.0.113.1 key $KEY salt 27a94be4 match 10.0.0.0/8"
+bad_tunnel() { # bad_tunnel NAME PATTERN CONTENT
+	printf '%s\n' "$3" > "$ED/bad.tunnel"
+	expect_usage "tunnel file: $1" "$2" replay traces/ndpi-fix.pcap --tunnel "$ED/bad.tunnel"
+	grep -q "$KEY" "$TMP/err" && bad "tunnel file: $1: the error shows the key"
+}
+bad_tunnel "bad hex key" "bad.tunnel:1: bad key" "$(echo "$good" | sed 's/a77 /a7g /')"
+bad_tunnel "short key" "bad.tunnel:1: bad key (expected 64 hex digits" "$(echo "$good" | sed 's/a77 / /')"
+bad_tunnel "bad salt" "bad.tunnel:1: bad salt" "$(echo "$good" | sed 's/salt 27a94be4/salt 27a94/')"
+bad_tunnel "duplicate SPI" "bad.tunnel:2: duplicate spi 0x1001" "$good
+$(echo "$good" | sed 's/esp a /esp b /')"
+bad_tunnel "duplicate name" "bad.tunnel:2: duplicate SA name 'a'" "$good
+$(echo "$good" | sed 's/0x1001/0x1002/')"
+bad_tunnel "family mismatch" "bad.tunnel:1: SA 'a': src is IPv4 but dst is IPv6" "$(echo "$good" | sed 's/dst 203.0.113.1/dst 2001:db8::1/')"
+bad_tunnel "bad prefix" "bad.tunnel:1: bad match prefix" "$(echo "$good" | sed 's/10.0.0.0\/8/10.0.0.0\/40/')"
+bad_tunnel "empty" "no SA" "# nothing here"
+expect_usage "tunnel file: missing" "cannot open" replay traces/ndpi-fix.pcap --tunnel "$ED/none.tunnel"
+expect_usage "tunnel file: sim scenario key, missing file" "shaper.tunnel" sim scenarios/default.ini --set shaper.tunnel=/nonexistent
+# The run's parameters name the SAs and SPIs; no key anywhere in the database.
+pc replay traces/ndpi-fix.pcap --tunnel $TUN --db "$ED/t.db" --quiet
+sas=$(sqlite3 "$ED/t.db" "SELECT value FROM run_param WHERE name = 'tunnel_sas'")
+check "tunnel: run_param tunnel_sas = $sas" [ "$sas" = "vpn4:0x00001001,vpn6:0x00001002" ]
+check "tunnel: no key bytes in the database" sh -c "! sqlite3 '$ED/t.db' .dump | grep -qi -e '$KEY' -e 7c60fb0536825110"
