@@ -292,6 +292,7 @@ enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint3
 	pkt_wr16(l4c, m->l4 == PKT_L4_UDP ? csum_apply_udp(l4_csum, m->l4_delta) : csum_apply(l4_csum, m->l4_delta));
 
 	uint32_t pay_len = l3_len - hdrs, avail = caplen - n < pay_len ? caplen - n : pay_len;
+	o->payload_predicted = m->has_payload;
 	o->payload_hit = m->has_payload && avail == pay_len && pay_len == m->payload_len &&
 			 memcmp(eg + m->eg_hdr_len, frame + n, avail) == 0;
 	o->hdr = eg;

@@ -52,6 +52,7 @@ struct craft_out {
 	uint32_t payload_len;      /* captured payload bytes sent */
 	uint32_t wirelen;          /* egress frame length on the wire */
 	bool payload_hit;
+	bool payload_predicted;    /* the buffer held a predicted payload (hit or not) */
 	uint8_t tcp_flags;         /* of the arriving packet, TCP only */
 	uint32_t l3_off;           /* where the arriving IP header starts */
 	uint32_t ip4_hdr_len;      /* its IPv4 header length, 0 for IPv6 */

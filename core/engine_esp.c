@@ -131,8 +131,10 @@ void engine__esp_ahead(struct engine *e, struct eflow *uf, unsigned dir, struct 
 	uint32_t ant = 0;
 	const uint8_t *h, *pl;
 	uint32_t hl, pll;
-	if (b && craft_predicted(b, &h, &hl, &pl, &pll) && hl > 14 && hl - 14 + pll <= e->cfg.ks_cap &&
-	    policy_keystream(&e->pol, 1, plain)) {
+	/* Sealing ahead costs a whole seal: the adaptive policy spends it only on a flow whose last
+	 * predicted payload was right. */
+	bool try_ant = e->pol.cfg.kind == POLICY_STATIC || (uf->payload_ok && policy_keystream(&e->pol, 1, plain));
+	if (b && try_ant && craft_predicted(b, &h, &hl, &pl, &pll) && hl > 14 && hl - 14 + pll <= e->cfg.ks_cap) {
 		uint32_t len = hl - 14 + pll;
 		uint8_t *in = esp_inner(e->esp);
 		memcpy(in, h + 14, hl - 14);

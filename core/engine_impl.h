@@ -23,6 +23,7 @@ struct eflow {
 	uint32_t pool_bytes;       /* held in the pool by this flow (the pool updates it) */
 	uint32_t hits, misses, wasted;
 	uint16_t nat_port;
+	uint8_t payload_ok;        /* the flow's last predicted payload was right (anticipation) */
 	struct policy_flow pol;
 };
 

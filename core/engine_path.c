@@ -98,6 +98,8 @@ static void count_hit(struct engine *e, struct eflow *uf, const struct craft_out
 	uf->hits++;
 	e->st.strict_hits += r == CRAFT_HIT_STRICT;
 	e->st.payload_hits += o->payload_hit;
+	if (o->payload_predicted)
+		uf->payload_ok = o->payload_hit;
 }
 
 static void sample(struct engine *e, int kind, uint64_t ns)

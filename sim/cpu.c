@@ -43,6 +43,7 @@ static void forward(struct model *m, struct simpkt *p)
 /* ---- the CPU ---------------------------------------------------------------------------- */
 
 static void cpu_next(struct model *m);
+static double path_cost_plain(const struct model *m, const struct engine_result *r);
 
 void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
 		   uint32_t wirelen, uint64_t t_ns)
@@ -52,7 +53,21 @@ void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *p
 	m->serving->eg_wirelen = wirelen;
 }
 
+/* What sealing cost, by how it was sealed (esp.h), over the path's own cost. */
+static double esp_cost(const struct model *m, const struct engine_result *r)
+{
+	static const int kind[] = { -1, COSTS_ESP_SEAL, COSTS_ESP_KEYED, COSTS_ESP_ANTICIPATED };
+	if (!r->esp_how || r->esp_how > 3)
+		return 0;
+	return costs_esp(&m->cost, (enum costs_esp_kind)kind[r->esp_how], r->esp_len);
+}
+
 static double path_cost(const struct model *m, const struct engine_result *r)
+{
+	return path_cost_plain(m, r) + esp_cost(m, r);
+}
+
+static double path_cost_plain(const struct model *m, const struct engine_result *r)
 {
 	switch (r->path) {
 	case ENGINE_PATH_HIT:
@@ -177,6 +192,14 @@ static void cpu_next(struct model *m)
 		m->iv_hits += r->path == ENGINE_PATH_HIT;
 		if (r->crafted)
 			jobs_push(m, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
+		if (r->esp_ks_bytes || r->esp_ant_bytes) {
+			/* the ESP work made ahead: keystreams, and the anticipated packet sealed */
+			double ns = (r->esp_ks_bytes ? costs_esp(&m->cost, COSTS_ESP_KEYSTREAM, r->esp_ks_bytes) : 0) +
+				    (r->esp_ant_bytes ? costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_ant_bytes) : 0);
+			jobs_push(m, (struct craft_job){ r->esp_ticket, (uint64_t)(ns + 0.5) }, 0);
+		}
+		if (r->esp_how) /* the baseline seals every packet in one shot */
+			m->base_esp_ns += costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_len);
 		uint64_t service = (uint64_t)(path_cost(m, r) + 0.5);
 		m->cpu_pkt_ns += service;
 		model__at(m, &m->cpu_ev, now + service, cpu_done);
@@ -201,7 +224,7 @@ static void cpu_next(struct model *m)
 /* ---- the baseline server, analytical ---------------------------------------------------- */
 
 /* Returns the baseline's latency for a packet arriving now, or -1 when its queue is full. */
-static int64_t baseline_latency(struct model *m, uint64_t now)
+static int64_t baseline_latency(struct model *m, uint64_t now, double esp_ns)
 {
 	while (m->b_count && m->b_ring[m->b_head] <= now) {
 		m->b_head = m->b_head + 1 == m->b_cap ? 0 : m->b_head + 1;
@@ -210,7 +233,7 @@ static int64_t baseline_latency(struct model *m, uint64_t now)
 	if (m->b_count >= m->b_cap)
 		return -1;
 	uint64_t start = m->b_busy_until > now ? m->b_busy_until : now;
-	m->b_busy_until = start + (uint64_t)(m->cost.slow_ns + 0.5);
+	m->b_busy_until = start + (uint64_t)(m->cost.slow_ns + esp_ns + 0.5);
 	uint32_t tail = m->b_head + m->b_count;
 	m->b_ring[tail >= m->b_cap ? tail - m->b_cap : tail] = m->b_busy_until;
 	m->b_count++;
@@ -225,7 +248,9 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	struct model *m = sched_user(s);
 	uint64_t now = sched_now(s);
 	p->t_arrive = now;
-	int64_t bl = baseline_latency(m, now);
+	/* With a tunnel, the baseline seals every packet its routes send into an SA, in one shot. */
+	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(m->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
+	int64_t bl = baseline_latency(m, now, tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0);
 	if (bl < 0)
 		m->baseline_queue_drops++;
 	else

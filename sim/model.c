@@ -156,7 +156,30 @@ static int load_costs(struct model *m, struct errbuf *eb)
 			*c[i] = over[i];
 		*c[i] /= scn->cpu_speed;
 	}
+	for (int k = 0; k < COSTS_ESP_KINDS; k++)
+		for (unsigned i = 0; i < m->cost.esp_n; i++)
+			m->cost.esp[k][i] /= scn->cpu_speed;
+	if (m->o->engine->tunnel && !m->cost.esp_n)
+		return err_set(eb, -ERR_FORMAT, "%s: no ESP costs (esp_sizes, ...) for a scenario with a tunnel: make a profile with 'precraft calibrate -o FILE'",
+			       m->o->costs_path);
 	return 0;
+}
+
+/* The least-squares line a + b * bytes through one kind of the ESP table (the policy's cost
+ * model). */
+static void esp_fit(const struct cost_profile *c, enum costs_esp_kind k, float *a, float *b)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, n = c->esp_n;
+	for (unsigned i = 0; i < c->esp_n; i++) {
+		sx += c->esp_size[i], sy += c->esp[k][i];
+		sxx += c->esp_size[i] * c->esp_size[i], sxy += c->esp_size[i] * c->esp[k][i];
+	}
+	double d = n * sxx - sx * sx;
+	double bb = d > 0 ? (n * sxy - sx * sy) / d : 0;
+	*b = (float)(bb > 0 ? bb : 0);
+	*a = (float)(n > 0 ? (sy - *b * sx) / n : 0);
+	if (*a < 0)
+		*a = 0;
 }
 
 /* Parses "445,502" into at most POLICY_MAX_PORTS ports. */
@@ -186,6 +209,11 @@ static int policy_from_scenario(struct model *m, struct policy_cfg *pc, struct e
 	pc->high_dscp = (uint8_t)scn->high_dscp;
 	pc->slow_ns = (float)m->cost.slow_ns, pc->hit_ns = (float)m->cost.hit_ns;
 	pc->miss_ns = (float)m->cost.miss_ns, pc->craft_ns = (float)m->cost.craft_ns;
+	if (m->cost.esp_n) {
+		esp_fit(&m->cost, COSTS_ESP_SEAL, &pc->esp_seal_a, &pc->esp_seal_b);
+		esp_fit(&m->cost, COSTS_ESP_KEYED, &pc->esp_keyed_a, &pc->esp_keyed_b);
+		esp_fit(&m->cost, COSTS_ESP_KEYSTREAM, &pc->esp_ks_a, &pc->esp_ks_b);
+	}
 	int rc = parse_ports("high_ports", scn->high_ports, pc->high_ports, &pc->n_high_ports, eb);
 	return rc ? rc : parse_ports("low_ports", scn->low_ports, pc->low_ports, &pc->n_low_ports, eb);
 }
@@ -260,7 +288,7 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 			jumps += m->srcs[i].ts.jumps;
 			skipped += m->srcs[i].ts.skipped;
 		}
-	double base_cpu = (double)es->packets_in * m->cost.slow_ns;
+	double base_cpu = (double)es->packets_in * m->cost.slow_ns + m->base_esp_ns;
 	/* The simulator's own scalars: the topology, the CPU model, the policy's work. */
 	const struct {
 		const char *name;

@@ -100,6 +100,7 @@ struct model {
 	uint64_t iv_pkts, iv_hits;
 	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
 	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
+	double base_esp_ns;        /* the baseline's sealing work (a tunnel): cpu_baseline_ns includes it */
 	/* what the policy is told, every control period: the last period's conditions */
 	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
 	uint64_t delay_sum_ns;
