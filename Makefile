@@ -85,7 +85,7 @@ $(BUILD)/libprecraft.so: $(CORE_PIC)
 	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium libcrypto 2>/dev/null)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
-$(BUILD)/bench: $(call obj,bench/bench.c) $(APP_OBJ) $(BUILD)/libprecraft.a
+$(BUILD)/bench: $(call obj,bench/bench.c bench/tunnel.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
 # The hostile-input corpus's generator (tests/hostile.sh).
 $(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a

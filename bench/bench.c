@@ -12,6 +12,8 @@
  *                                   share the low 16 bits of the unkeyed hash precraft used
  *                                   before it was keyed (the hash-flooding attack of issue
  *                                   10), or with 'keyed' of the keyed hash under seed 0
+ *   bench tunnel ROUTES TUNNEL      the ESP tunnel's costs by size, and the libraries' own
+ *                                   (bench/tunnel.c)
  *
  * Numbers only mean something relative to each other within one run on one machine. */
 #include <stdio.h>
@@ -657,8 +659,12 @@ static int floodtrace(const char *random_path, const char *collide_path, uint32_
 	return rc;
 }
 
+int bench_tunnel(const char *routes, const char *tunnel);
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "tunnel") == 0)
+		return bench_tunnel(argv[2], argv[3]);
 	if ((argc == 5 || argc == 6) && strcmp(argv[1], "floodtrace") == 0)
 		return floodtrace(argv[2], argv[3], (uint32_t)strtoul(argv[4], NULL, 10), argc == 6 && strcmp(argv[5], "keyed") == 0);
 	if (argc == 5 && strcmp(argv[1], "sched") == 0)
@@ -675,6 +681,6 @@ int main(int argc, char **argv)
 		return bench_flows(strtoull(argv[2], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "routes") == 0)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [MODEL] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed]\n");
+	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [MODEL] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL\n");
 	return 2;
 }

@@ -47,23 +47,20 @@ uint64_t crypto_random_u64(void)
 }
 
 struct crypto_aead {
-	EVP_CIPHER_CTX *aead, *stream;
-	EVP_MAC *mac;
-	EVP_MAC_CTX *poly;
+	EVP_CIPHER_CTX *aead, *stream; /* both keyed once, at creation */
 };
 
-int crypto_aead_create(struct crypto_aead **out)
+int crypto_aead_create(const uint8_t key[CRYPTO_AEAD_KEY_LEN], struct crypto_aead **out)
 {
 	struct crypto_aead *a = calloc(1, sizeof *a);
 	if (!a)
 		return -1;
 	a->aead = EVP_CIPHER_CTX_new();
 	a->stream = EVP_CIPHER_CTX_new();
-	a->mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
-	a->poly = a->mac ? EVP_MAC_CTX_new(a->mac) : NULL;
-	if (!a->aead || !a->stream || !a->poly ||
-	    EVP_EncryptInit_ex(a->aead, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1 ||
-	    EVP_EncryptInit_ex(a->stream, EVP_chacha20(), NULL, NULL, NULL) != 1) {
+	static const uint8_t iv0[16];
+	if (sodium_init() < 0 || !a->aead || !a->stream ||
+	    EVP_EncryptInit_ex(a->aead, EVP_chacha20_poly1305(), NULL, key, iv0) != 1 ||
+	    EVP_EncryptInit_ex(a->stream, EVP_chacha20(), NULL, key, iv0) != 1) {
 		crypto_aead_destroy(a);
 		return -1;
 	}
@@ -78,17 +75,15 @@ void crypto_aead_destroy(struct crypto_aead *a)
 	/* The library cleanses key schedules when it frees its contexts. */
 	EVP_CIPHER_CTX_free(a->aead);
 	EVP_CIPHER_CTX_free(a->stream);
-	EVP_MAC_CTX_free(a->poly);
-	EVP_MAC_free(a->mac);
 	free(a);
 }
 
-int crypto_aead_seal(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
-		     size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
+int crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad,
+		     size_t aad_len, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
 {
 	int l;
-	if (len > INT_MAX || aad_len > INT_MAX || EVP_EncryptInit_ex(a->aead, NULL, NULL, key, nonce) != 1 ||
+	/* A NULL key keeps the context's: only the nonce is set. */
+	if (len > INT_MAX || aad_len > INT_MAX || EVP_EncryptInit_ex(a->aead, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_EncryptUpdate(a->aead, NULL, &l, aad, (int)aad_len) != 1 ||
 	    EVP_EncryptUpdate(a->aead, out, &l, in, (int)len) != 1 || EVP_EncryptFinal_ex(a->aead, out + l, &l) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(a->aead, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, tag) != 1)
@@ -96,12 +91,11 @@ int crypto_aead_seal(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LE
 	return 0;
 }
 
-int crypto_aead_open(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
-		     size_t len, const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out)
+int crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad,
+		     size_t aad_len, const uint8_t *in, size_t len, const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out)
 {
 	int l;
-	if (len > INT_MAX || aad_len > INT_MAX || EVP_DecryptInit_ex(a->aead, NULL, NULL, key, nonce) != 1 ||
+	if (len > INT_MAX || aad_len > INT_MAX || EVP_DecryptInit_ex(a->aead, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_DecryptUpdate(a->aead, NULL, &l, aad, (int)aad_len) != 1 ||
 	    EVP_DecryptUpdate(a->aead, out, &l, in, (int)len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(a->aead, EVP_CTRL_AEAD_SET_TAG, CRYPTO_AEAD_TAG_LEN, (void *)tag) != 1 ||
@@ -112,8 +106,7 @@ int crypto_aead_open(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LE
 
 /* ChaCha20's raw keystream from block 'counter': the cipher over zeros (EVP's ChaCha20 IV is
  * the 32-bit little-endian block counter, then the 96-bit nonce, RFC 8439 §2.3). */
-static int stream(struct crypto_aead *a, const uint8_t *key, const uint8_t *nonce, uint32_t counter, uint8_t *out,
-		  size_t len)
+static int stream(struct crypto_aead *a, const uint8_t *nonce, uint32_t counter, uint8_t *out, size_t len)
 {
 	uint8_t iv[16];
 	for (int i = 0; i < 4; i++)
@@ -121,25 +114,24 @@ static int stream(struct crypto_aead *a, const uint8_t *key, const uint8_t *nonc
 	memcpy(iv + 4, nonce, 12);
 	memset(out, 0, len);
 	int l;
-	return len <= INT_MAX && EVP_EncryptInit_ex(a->stream, NULL, NULL, key, iv) == 1 &&
+	return len <= INT_MAX && EVP_EncryptInit_ex(a->stream, NULL, NULL, NULL, iv) == 1 &&
 			       EVP_EncryptUpdate(a->stream, out, &l, out, (int)len) == 1
 		       ? 0
 		       : -1;
 }
 
-int crypto_keystream(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len)
+int crypto_keystream(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len)
 {
 	/* Counter 0 onwards: block 0 (the Poly1305 key) and then the message's blocks, exactly the
 	 * blocks the AEAD draws (RFC 8439 §2.8). */
-	return stream(a, key, nonce, 0, ks, CRYPTO_KS_HEAD + len);
+	return stream(a, nonce, 0, ks, CRYPTO_KS_HEAD + len);
 }
 
-int crypto_keystream_extend(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-			    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t from, size_t to)
+int crypto_keystream_extend(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks,
+			    size_t from, size_t to)
 {
 	/* Message byte 'from' starts block 1 + from / 64. */
-	return stream(a, key, nonce, (uint32_t)(1 + from / 64), ks + CRYPTO_KS_HEAD + from, to - from);
+	return stream(a, nonce, (uint32_t)(1 + from / 64), ks + CRYPTO_KS_HEAD + from, to - from);
 }
 
 static const uint8_t zeros16[16];
@@ -158,21 +150,29 @@ int crypto_seal_keystream(struct crypto_aead *a, const uint8_t *ks, const uint8_
 	}
 	for (; i < len; i++)
 		out[i] = in[i] ^ k[i];
-	/* The MAC of RFC 8439 §2.8: AAD, padding to 16, ciphertext, padding, both lengths. */
+	(void)a;
+	crypto_mac_keystream(ks, aad, aad_len, out, len, tag);
+	return 0;
+}
+
+void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
+			  uint8_t tag[CRYPTO_AEAD_TAG_LEN])
+{
+	/* RFC 8439 §2.8: AAD, padding to 16, ciphertext, padding, both lengths. */
 	uint8_t lens[16];
 	for (int j = 0; j < 8; j++) {
 		lens[j] = (uint8_t)((uint64_t)aad_len >> (8 * j));
 		lens[8 + j] = (uint8_t)((uint64_t)len >> (8 * j));
 	}
-	size_t tl;
-	return EVP_MAC_init(a->poly, ks, 32, NULL) == 1 && EVP_MAC_update(a->poly, aad, aad_len) == 1 &&
-			       EVP_MAC_update(a->poly, zeros16, (16 - aad_len % 16) % 16) == 1 &&
-			       EVP_MAC_update(a->poly, out, len) == 1 &&
-			       EVP_MAC_update(a->poly, zeros16, (16 - len % 16) % 16) == 1 &&
-			       EVP_MAC_update(a->poly, lens, sizeof lens) == 1 &&
-			       EVP_MAC_final(a->poly, tag, &tl, CRYPTO_AEAD_TAG_LEN) == 1 && tl == CRYPTO_AEAD_TAG_LEN
-		       ? 0
-		       : -1;
+	crypto_onetimeauth_poly1305_state st;
+	crypto_onetimeauth_poly1305_init(&st, ks);
+	crypto_onetimeauth_poly1305_update(&st, aad, aad_len);
+	crypto_onetimeauth_poly1305_update(&st, zeros16, (16 - aad_len % 16) % 16);
+	crypto_onetimeauth_poly1305_update(&st, ct, len);
+	crypto_onetimeauth_poly1305_update(&st, zeros16, (16 - len % 16) % 16);
+	crypto_onetimeauth_poly1305_update(&st, lens, sizeof lens);
+	crypto_onetimeauth_poly1305_final(&st, tag);
+	sodium_memzero(&st, sizeof st);
 }
 
 void crypto_wipe(void *p, size_t len)

@@ -30,12 +30,14 @@ uint64_t crypto_random_u64(void);
  * thread-safe.  0, or -1 when it cannot start. */
 int crypto_init(void);
 
-/* ChaCha20-Poly1305 comes from OpenSSL's libcrypto (EVP ChaCha20, the EVP_MAC Poly1305 and
- * EVP ChaCha20-Poly1305): measured against libsodium 1.0.18 for this split use on the
- * development machines (make bench prints both), its keystream is about twice as fast at
- * 1400 bytes and its one-shot seal a third faster, with Poly1305 alike.  A context holds the
- * library's cipher and MAC state, made once and reused for every packet (nothing on the
- * per-packet path allocates); one context per thread. */
+/* ChaCha20-Poly1305, measured for this split use against both libraries on the development
+ * machines (make bench, "tunnel", prints the figures): ChaCha20 and the one-shot AEAD come from
+ * OpenSSL's libcrypto (EVP; its keystream is about twice as fast as libsodium 1.0.18's at 1400
+ * bytes, its one-shot a third faster there), Poly1305 from libsodium (crypto_onetimeauth:
+ * faster than OpenSSL's EVP_MAC at every size, and without a context).  A context holds one
+ * key's cipher state in OpenSSL, the key schedule made once: each packet sets only its nonce
+ * (nothing on the per-packet path allocates or expands a key); one context per key and
+ * thread.  The library cleanses the key schedule when the context is destroyed. */
 #define CRYPTO_AEAD_KEY_LEN 32
 #define CRYPTO_AEAD_NONCE_LEN 12
 #define CRYPTO_AEAD_TAG_LEN 16
@@ -45,8 +47,8 @@ int crypto_init(void);
 
 struct crypto_aead;
 
-/* 0, or -1 when the library cannot make its contexts. */
-int crypto_aead_create(struct crypto_aead **out);
+/* A context for 'key'.  0, or -1 when the library cannot make it. */
+int crypto_aead_create(const uint8_t key[CRYPTO_AEAD_KEY_LEN], struct crypto_aead **out);
 void crypto_aead_destroy(struct crypto_aead *a);
 
 /* Every call below returns 0, or -1 when the library failed (nothing it produced is to be
@@ -54,28 +56,29 @@ void crypto_aead_destroy(struct crypto_aead *a);
 
 /* ChaCha20-Poly1305 in one call: 'len' bytes of 'in' encrypted to 'out' (may be 'in'), the
  * tag over 'aad' and the ciphertext in 'tag'. */
-int crypto_aead_seal(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
+int crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
 		     size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
 
 /* Decrypts and verifies: 0, or -1 when the tag does not verify. */
-int crypto_aead_open(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
+int crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
 		     size_t len, const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out);
 
 /* The keystream for 'nonce': CRYPTO_KS_HEAD + 'len' bytes into 'ks', enough to seal a message
  * of up to 'len' bytes with crypto_seal_keystream. */
-int crypto_keystream(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-		     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len);
+int crypto_keystream(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len);
 
 /* Extends keystream 'ks' (made for 'from' bytes, a multiple of 64) to 'to' bytes. */
-int crypto_keystream_extend(struct crypto_aead *a, const uint8_t key[CRYPTO_AEAD_KEY_LEN],
-			    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t from, size_t to);
+int crypto_keystream_extend(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t from, size_t to);
 
 /* The second half of crypto_aead_seal, given the keystream 'ks' of the same key and nonce made
  * for at least 'len' bytes: the same 'out' and 'tag'. */
 int crypto_seal_keystream(struct crypto_aead *a, const uint8_t *ks, const uint8_t *aad, size_t aad_len,
 			  const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
+
+/* The tag alone, over 'aad' and the ciphertext 'ct' already made from keystream 'ks' (the XOR
+ * done by the caller, fused with its copy). */
+void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
+			  uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
 
 /* Overwrites 'len' bytes with zeros in a way the compiler may not remove (keys, keystreams). */
 void crypto_wipe(void *p, size_t len);

@@ -34,22 +34,20 @@ int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const
 		*why = ENGINE_DROP_ESP_TOO_BIG;
 		return -1;
 	}
-	/* The inner packet in one piece; a capture cut short (snap length) is sealed with zeros
-	 * for the bytes it lacks, as tcpreplay --fixlen=pad sends them, and counted. */
-	uint8_t *in = esp_inner(e->esp);
-	uint32_t have = h + payload_len > len ? len : h + payload_len;
-	memcpy(in, ip, h);
-	memcpy(in + h, payload, have - h);
-	if (have < len) {
-		memset(in + have, 0, len - have);
+	/* The inner packet from where it lies (headers, payload); a capture cut short (snap
+	 * length) is sealed with zeros for the bytes it lacks, as tcpreplay --fixlen=pad sends
+	 * them, and counted. */
+	uint32_t pl = h + payload_len > len ? len - h : payload_len;
+	if (h > len)
+		return 0; /* cannot happen: the headers are within the wire length */
+	if (h + pl < len)
 		e->st.esp_zero_filled++;
-	}
 	const uint8_t *frame;
 	uint32_t flen;
 	enum esp_how how;
 	bool diverged;
-	enum esp_verdict v =
-		esp_seal(e->esp, (unsigned)sa, len, t_ns, e->cfg.mode == ENGINE_SHADOW, &frame, &flen, &how, &diverged);
+	enum esp_verdict v = esp_seal(e->esp, (unsigned)sa, ip, h, payload, pl, len, t_ns, e->cfg.mode == ENGINE_SHADOW,
+				      &frame, &flen, &how, &diverged);
 	if (v != ESP_OK) {
 		*why = v == ESP_NO_ROUTE    ? ENGINE_DROP_NO_ROUTE
 		       : v == ESP_EXHAUSTED ? ENGINE_DROP_ESP_EXHAUSTED

@@ -250,6 +250,7 @@ struct anticipated {
 
 struct sa_state {
 	const struct esp_sa_conf *c;
+	struct crypto_aead *cx;    /* the library's cipher state, keyed with the SA's key */
 	uint64_t next_seq;
 	uint8_t eth[14];
 	bool routed;
@@ -262,7 +263,6 @@ struct sa_state {
 };
 
 struct esp_tunnel {
-	struct crypto_aead *cx;    /* the library's cipher and MAC contexts */
 	struct sa_state *sa;
 	size_t n;
 	unsigned depth;
@@ -285,10 +285,6 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	struct esp_tunnel *t = calloc(1, sizeof *t);
 	if (!t)
 		return -ERR_NOMEM;
-	if (crypto_aead_create(&t->cx)) {
-		free(t);
-		return -ERR_NOMEM;
-	}
 	t->n = c->n;
 	t->depth = depth;
 	t->ks_cap = ks_cap;
@@ -309,6 +305,10 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	for (size_t i = 0; i < c->n; i++) {
 		struct sa_state *s = &t->sa[i];
 		s->c = &c->sa[i];
+		if (crypto_aead_create(s->c->key, &s->cx)) {
+			esp_tunnel_destroy(t);
+			return -ERR_NOMEM;
+		}
 		s->next_seq = (uint64_t)s->c->oseq + 1;
 		uint32_t nh = s->c->family == 4 ? route_lookup4(routes, s->c->dst) : route_lookup6(routes, s->c->dst);
 		if (nh != ROUTE_NONE) {
@@ -347,7 +347,8 @@ void esp_tunnel_destroy(struct esp_tunnel *t)
 		crypto_wipe(t->vbuf, FRAME_BUF);
 		free(t->vbuf);
 	}
-	crypto_aead_destroy(t->cx);
+	for (size_t i = 0; t->sa && i < t->n; i++)
+		crypto_aead_destroy(t->sa[i].cx);
 	free(t->entries);
 	free(t->sa);
 	free(t);
@@ -375,23 +376,24 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
-/* Writes the trailer after the 'len' inner bytes at 'inner' and the headers before them (the
- * frame starts at 'inner' - INNER_OFF + 20 for an IPv4 SA).  Returns the frame's start. */
-static uint8_t *frame_around(const struct sa_state *s, uint8_t *inner, uint32_t len, uint64_t seq, uint32_t plain)
+/* Writes the trailer after the 'len' inner bytes at 'inner' (an IPv'ver' packet with TOS or
+ * traffic class 'tos') and the headers before them (the frame starts at 'inner' - INNER_OFF + 20
+ * for an IPv4 SA).  Returns the frame's start. */
+static uint8_t *frame_around(const struct sa_state *s, uint8_t *inner, uint32_t len, uint64_t seq, uint32_t plain,
+			     unsigned ver, uint8_t tos)
 {
 	uint8_t *tr = inner + len;
 	uint32_t pad = plain - len - 2u;
 	for (uint32_t i = 0; i < pad; i++)
 		tr[i] = (uint8_t)(i + 1); /* RFC 4303 §2.4: 1, 2, 3, ... */
 	tr[pad] = (uint8_t)pad;
-	tr[pad + 1] = (inner[0] >> 4) == 6 ? 41 : 4; /* IPv6 or IPv4 inside */
+	tr[pad + 1] = ver == 6 ? 41 : 4; /* IPv6 or IPv4 inside */
 	uint8_t *esp = inner - 16;
 	wr32(esp, s->c->spi);
 	wr32(esp + 4, (uint32_t)seq);
 	for (int i = 0; i < 8; i++)
 		esp[8 + i] = (uint8_t)(seq >> (56 - 8 * i));
 	uint32_t esp_len = 16u + plain + CRYPTO_AEAD_TAG_LEN;
-	uint8_t tos = (inner[0] >> 4) == 6 ? (uint8_t)((inner[0] << 4) | (inner[1] >> 4)) : inner[1];
 	uint8_t *ip;
 	if (s->c->family == 4) {
 		ip = esp - 20;
@@ -419,12 +421,19 @@ static uint8_t *frame_around(const struct sa_state *s, uint8_t *inner, uint32_t 
 	return ip - 14;
 }
 
+/* An inner packet's version and TOS (traffic class for IPv6), from its first two bytes. */
+static void inner_tos(const uint8_t *p, unsigned *ver, uint8_t *tos)
+{
+	*ver = p[0] >> 4;
+	*tos = *ver == 6 ? (uint8_t)((p[0] << 4) | (p[1] >> 4)) : p[1];
+}
+
 /* The one-shot seal of the frame whose inner bytes (with trailer) are at 'inner'. */
-static int seal_oneshot(struct esp_tunnel *t, const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
+static int seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
 {
 	uint8_t nonce[12];
 	make_nonce(s->c, seq, nonce);
-	return crypto_aead_seal(t->cx, s->c->key, nonce, inner - 16, 8, inner, plain, inner, inner + plain);
+	return crypto_aead_seal(s->cx, nonce, inner - 16, 8, inner, plain, inner, inner + plain);
 }
 
 static void note_len(struct sa_state *s, uint32_t plain)
@@ -458,14 +467,43 @@ static struct ks_entry *take_entry(struct esp_tunnel *t, struct sa_state *s, uin
 	return NULL;
 }
 
-enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint64_t now_ns, bool verify,
-			  const uint8_t **frame, uint32_t *frame_len, enum esp_how *how, bool *diverged)
+/* out[i] = src[i] ^ k[i] for 'n' bytes (src may be out). */
+static void xor_into(uint8_t *out, const uint8_t *src, const uint8_t *k, uint32_t n)
+{
+	uint32_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		uint64_t x[4], y[4];
+		memcpy(x, src + i, 32);
+		memcpy(y, k + i, 32);
+		for (int j = 0; j < 4; j++)
+			x[j] ^= y[j];
+		memcpy(out + i, x, 32);
+	}
+	for (; i < n; i++)
+		out[i] = src[i] ^ k[i];
+}
+
+/* Does the gathered packet equal 'plain'? */
+static bool same_plain(const uint8_t *plain, const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl,
+		       uint32_t len)
+{
+	if (memcmp(plain, a, al) != 0 || (bl && memcmp(plain + al, b, bl) != 0))
+		return false;
+	for (uint32_t i = al + bl; i < len; i++)
+		if (plain[i])
+			return false;
+	return true;
+}
+
+enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, uint32_t al, const uint8_t *b,
+			  uint32_t bl, uint32_t len, uint64_t now_ns, bool verify, const uint8_t **frame,
+			  uint32_t *frame_len, enum esp_how *how, bool *diverged)
 {
 	struct sa_state *s = &t->sa[sa];
 	*diverged = false;
 	if (!s->routed)
 		return ESP_NO_ROUTE;
-	if (len > ESP_INNER_MAX)
+	if (len > ESP_INNER_MAX || al < 2 || (uint64_t)al + bl > len)
 		return ESP_TOO_BIG;
 	if (s->next_seq > ESP_SEQ_MAX) {
 		t->st.exhausted_drops++;
@@ -474,23 +512,26 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint6
 	uint64_t seq = s->next_seq++;
 	uint32_t plain = esp_plain_len(len);
 	note_len(s, plain);
+	unsigned ver;
+	uint8_t tos;
+	inner_tos(a, &ver, &tos);
 	uint8_t *inner = esp_inner(t);
 	struct ks_entry *e = take_entry(t, s, seq);
 	uint32_t flen = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
-	struct anticipated *a = &s->ant;
-	if (a->valid && a->seq <= seq) {
-		a->valid = false;
-		if (a->seq == seq && a->ready_ns <= now_ns && a->len == len && memcmp(a->plain, inner, len) == 0) {
+	struct anticipated *an = &s->ant;
+	if (an->valid && an->seq <= seq) {
+		an->valid = false;
+		if (an->seq == seq && an->ready_ns <= now_ns && an->len == len && same_plain(an->plain, a, al, b, bl, len)) {
 			if (e)
 				t->st.ks_wasted += e->len;
-			*frame = a->frame;
+			*frame = an->frame;
 			*how = ESP_ANTICIPATED;
 			t->st.sealed_anticipated++;
 			goto sent;
 		}
 		t->st.anticipated_wasted++;
 	}
-	uint8_t *f = frame_around(s, inner, len, seq, plain);
+	uint8_t *f = frame_around(s, inner, len, seq, plain, ver, tos);
 	int rc;
 	if (e && e->ready_ns <= now_ns && plain <= t->ks_cap) {
 		rc = 0;
@@ -498,15 +539,22 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint6
 			/* Made shorter than this packet: the rest of its keystream now. */
 			uint8_t nonce[12];
 			make_nonce(s->c, seq, nonce);
-			rc = crypto_keystream_extend(t->cx, s->c->key, nonce, e->ks, e->len, plain);
+			rc = crypto_keystream_extend(s->cx, nonce, e->ks, e->len, plain);
 			t->st.ks_used += e->len;
 			t->st.ks_short++;
 		} else {
 			t->st.ks_used += plain;
 			t->st.ks_wasted += e->len - plain;
 		}
+		/* The copy and the XOR in one pass, from where the packet lies. */
+		const uint8_t *k = e->ks + CRYPTO_KS_HEAD;
+		xor_into(inner, a, k, al);
+		if (bl)
+			xor_into(inner + al, b, k + al, bl);
+		memcpy(inner + al + bl, k + al + bl, len - al - bl); /* zeros XOR the keystream */
+		xor_into(inner + len, inner + len, k + len, plain - len);
 		if (!rc)
-			rc = crypto_seal_keystream(t->cx, e->ks, inner - 16, 8, inner, plain, inner, inner + plain);
+			crypto_mac_keystream(e->ks, inner - 16, 8, inner, plain, inner + plain);
 		t->st.sealed_keystream++;
 		*how = ESP_KEYSTREAM;
 	} else {
@@ -515,7 +563,12 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint6
 			if (e->ready_ns > now_ns)
 				t->st.ks_late++;
 		}
-		rc = seal_oneshot(t, s, inner, plain, seq);
+		if (a != inner)
+			memmove(inner, a, al);
+		if (bl)
+			memcpy(inner + al, b, bl);
+		memset(inner + al + bl, 0, len - al - bl);
+		rc = seal_oneshot(s, inner, plain, seq);
 		t->st.sealed_oneshot++;
 		*how = ESP_ONESHOT;
 	}
@@ -527,21 +580,15 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint6
 	*frame = f;
 sent:
 	if (verify && *how != ESP_ONESHOT) {
-		/* Shadow mode: the same packet sealed the reference way must be the same bytes.  The
-		 * plaintext is gone (sealed in place), so the reference is made from the
-		 * anticipated packet's or by decrypting: here, by opening what was sent. */
-		uint8_t nonce[12];
-		make_nonce(s->c, seq, nonce);
-		const uint8_t *sent_inner = *frame + (flen - plain - CRYPTO_AEAD_TAG_LEN);
+		/* Shadow mode: the same packet sealed the reference way, in one shot, must be the
+		 * same bytes. */
 		uint8_t *ref = t->vbuf + INNER_OFF;
-		memcpy(ref - 16, sent_inner - 16, 16);
-		if (crypto_aead_open(t->cx, s->c->key, nonce, sent_inner - 16, 8, sent_inner, plain, sent_inner + plain,
-				     ref)) {
-			*diverged = true;
-		} else {
-			uint8_t *rf = frame_around(s, ref, len, seq, plain);
-			*diverged = seal_oneshot(t, s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
-		}
+		memcpy(ref, a, al);
+		if (bl)
+			memcpy(ref + al, b, bl);
+		memset(ref + al + bl, 0, len - al - bl);
+		uint8_t *rf = frame_around(s, ref, len, seq, plain, ver, tos);
+		*diverged = seal_oneshot(s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
 	}
 	*frame_len = flen;
 	t->st.packets++;
@@ -577,7 +624,7 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 		struct ks_entry *e = &s->ring[slot];
 		uint8_t nonce[12];
 		make_nonce(s->c, seq, nonce);
-		if (crypto_keystream(t->cx, s->c->key, nonce, e->ks, want)) {
+		if (crypto_keystream(s->cx, nonce, e->ks, want)) {
 			t->st.crypto_errors++;
 			break;
 		}
@@ -598,7 +645,7 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 {
 	struct sa_state *s = &t->sa[sa];
 	struct anticipated *a = &s->ant;
-	if (!t->depth || !s->routed || s->next_seq > ESP_SEQ_MAX || esp_plain_len(len) > t->ks_cap)
+	if (!t->depth || !s->routed || s->next_seq > ESP_SEQ_MAX || len < 2 || esp_plain_len(len) > t->ks_cap)
 		return 0;
 	if (a->valid)
 		t->st.anticipated_wasted++;
@@ -606,8 +653,11 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 	/* Built in the verify buffer (free between packets), then kept. */
 	uint8_t *in = t->vbuf + INNER_OFF;
 	memcpy(in, inner, len);
-	uint8_t *f = frame_around(s, in, len, s->next_seq, plain);
-	if (seal_oneshot(t, s, in, plain, s->next_seq)) {
+	unsigned ver;
+	uint8_t tos;
+	inner_tos(inner, &ver, &tos);
+	uint8_t *f = frame_around(s, in, len, s->next_seq, plain, ver, tos);
+	if (seal_oneshot(s, in, plain, s->next_seq)) {
 		a->valid = false;
 		t->st.crypto_errors++;
 		return 0;

@@ -103,17 +103,19 @@ void esp_tunnel_destroy(struct esp_tunnel *t);
 enum esp_how { ESP_NONE, ESP_ONESHOT, ESP_KEYSTREAM, ESP_ANTICIPATED };
 enum esp_verdict { ESP_OK = 0, ESP_NO_ROUTE, ESP_EXHAUSTED, ESP_TOO_BIG, ESP_CRYPTO_FAILED };
 
-/* Where esp_seal builds: the caller writes the inner packet at esp_inner(t) (at most
- * ESP_INNER_MAX bytes), then calls esp_seal. */
+/* A scratch buffer of ESP_INNER_MAX bytes, free between calls (for building a packet to
+ * anticipate, or for a packet to seal from). */
 uint8_t *esp_inner(struct esp_tunnel *t);
 
-/* Seals the 'len' inner bytes at esp_inner(t) (an IPv4 or IPv6 packet) into SA 'sa' at
- * 'now_ns' (ring entries and anticipated packets not ready by then are not used).  On ESP_OK,
- * '*frame' and '*frame_len' are the egress frame (valid until the next call) and '*how' what
- * sealed it.  With 'verify', a packet sealed from pre-computed work is sealed again in one shot
- * and '*diverged' says whether the two differ (shadow mode). */
-enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, uint32_t len, uint64_t now_ns, bool verify,
-			  const uint8_t **frame, uint32_t *frame_len, enum esp_how *how, bool *diverged);
+/* Seals into SA 'sa' at 'now_ns' an inner IPv4 or IPv6 packet of 'len' bytes that lies in two
+ * pieces, 'al' bytes at 'a' (at least its first two) and 'bl' at 'b' (may be 0), the rest (a
+ * capture cut short) zeros.  Ring entries and anticipated packets not ready by 'now_ns' are not
+ * used.  On ESP_OK, '*frame' and '*frame_len' are the egress frame (valid until the next call)
+ * and '*how' what sealed it.  With 'verify', a packet sealed from pre-computed work is sealed
+ * again in one shot and '*diverged' says whether the two differ (shadow mode). */
+enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, uint32_t al, const uint8_t *b,
+			  uint32_t bl, uint32_t len, uint64_t now_ns, bool verify, const uint8_t **frame,
+			  uint32_t *frame_len, enum esp_how *how, bool *diverged);
 
 /* Tops SA 'sa''s ring up to 'depth' entries (at most 'max_new' of them now).  The first entry
  * made is 'hint' plaintext bytes long when 'hint' is not 0 (the size predicted for the SA's

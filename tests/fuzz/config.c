@@ -1,9 +1,10 @@
 /* config: the file parsers a user (or an attacker with write access to a shared scenario
- * folder) hands precraft: scenarios, route tables, cost profiles, model files.  Byte 0 picks
+ * folder) hands precraft: scenarios, route tables, cost profiles, model files, tunnel files.  Byte 0 picks
  * the parser; the rest is the file.  Required: no crash, no leak, and every refusal is an error
  * with a message. */
 #include <string.h>
 
+#include "core/esp.h"
 #include "core/route.h"
 #include "fuzz.h"
 #include "models/ml.h"
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *path = fuzz_file(data + 1, size - 1, "");
 	struct errbuf eb = { "" };
 	int rc = 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0: {
 		static struct scenario s;
 		scenario_defaults(&s);
@@ -42,11 +43,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = costs_load(path, &c, &eb);
 		break;
 	}
-	default: {
+	case 3: {
 		struct ml_model m;
 		rc = ml_model_load(path, &m, &eb);
 		if (rc == 0)
 			ml_model_free(&m);
+		break;
+	}
+	default: {
+		struct esp_conf *c = NULL;
+		rc = esp_conf_load(path, &c, &eb);
+		if (rc == 0) {
+			const uint8_t a4[4] = { 10, 1, 2, 3 }, a6[16] = { 0xfd, 1 };
+			FUZZ_REQUIRE(esp_conf_count(c) > 0);
+			(void)esp_conf_match(c, 4, a4);
+			(void)esp_conf_match(c, 6, a6);
+		}
+		esp_conf_destroy(c);
 		break;
 	}
 	}

@@ -4,12 +4,14 @@
  * counts no divergence, and every engine accounts for every packet (in = out + drops).
  *
  * Input: byte 0 the predictor, 1 the policy, 2 flags (1 --snat, 2 a 16-flow table, 4 IPv4 raw
- * frames instead of Ethernet), then records of [op][length, 2 bytes][wire-length delta] and the
+ * frames instead of Ethernet, 8 an ESP tunnel over 10/8 and fd00::/8 with short keystreams, so
+ * that rings, extension at sealing and anticipation all run), then records of [op][length, 2 bytes][wire-length delta] and the
  * frame.  op & 1: the frame is the previous one with the record's bytes XORed over its start
  * (a flow's next packet: what predictors learn from). */
 #include <string.h>
 
 #include "core/engine.h"
+#include "core/esp.h"
 #include "core/route.h"
 #include "fuzz.h"
 #include "models/registry.h"
@@ -51,6 +53,20 @@ static void routes_once(void)
 	FUZZ_REQUIRE(route_table_freeze(rt) == 0);
 }
 
+static struct esp_conf *tunnel;
+
+static void tunnel_once(void)
+{
+	if (tunnel)
+		return;
+	static const char text[] =
+		"esp a spi 0x1001 src 192.0.2.1 dst 10.9.9.9 key 01b8d19504d297fadb8264eab4480c732814e4cc86ce1fcbee560ad796588a77 salt 27a94be4 match 10.0.0.0/8\n"
+		"esp b spi 0x1002 src 2001:db8::1 dst fd00::9 key 7c60fb0536825110cd59705c6a453de75c54814c9274924e6d2a0974f8258309 salt 3e57cc89 match fd00::/8 oseq 4294967200\n";
+	struct errbuf eb;
+	FUZZ_REQUIRE(esp_conf_load(fuzz_file((const uint8_t *)text, sizeof text - 1, ""), &tunnel, &eb) == 0);
+	fuzz_file_close();
+}
+
 static const char *const predictors[] = { "last", "mode", "markov1", "header" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,6 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.pool_large_slots = 1;
 	c.pool_poison = 1;
 	c.seed = 7;
+	if (data[2] & 8) {
+		tunnel_once();
+		c.tunnel = tunnel;
+		c.ks_depth = 4;
+		c.ks_cap = 256;
+	}
 	int lt = data[2] & 4 ? PKT_LINK_RAW : PKT_LINK_ETH;
 	static const enum engine_mode modes[3] = { ENGINE_BASELINE, ENGINE_PRECRAFT, ENGINE_SHADOW };
 	struct engine *e[3];
