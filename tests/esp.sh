@@ -115,3 +115,18 @@ pc replay traces/ndpi-fix.pcap --tunnel $TUN --db "$ED/t.db" --quiet
 sas=$(sqlite3 "$ED/t.db" "SELECT value FROM run_param WHERE name = 'tunnel_sas'")
 check "tunnel: run_param tunnel_sas = $sas" [ "$sas" = "vpn4:0x00001001,vpn6:0x00001002" ]
 check "tunnel: no key bytes in the database" sh -c "! sqlite3 '$ED/t.db' .dump | grep -qi -e '$KEY' -e 7c60fb0536825110"
+
+# The simulator with a tunnel: shadow mode finds no divergence, keystreams are used, the same
+# run twice gives the same results, and a cost profile without ESP costs is refused.
+for i in 1 2; do
+	pc sim scenarios/tunnel-30.ini --set shaper.mode=shadow --set run.stop_s=0.1 --db "$ED/sim$i.db" --quiet
+done
+sv() { sqlite3 "$ED/sim1.db" "SELECT value FROM scalar WHERE name = '$1'"; }
+check "sim tunnel-30, shadow: 0 divergences, $(sv esp_sealed_keystream) of $(sv esp_packets) sealed from keystreams made ahead, p50 $(sv latency_p50_ns) ns vs baseline $(sv baseline_latency_p50_ns) ns" \
+	sh -c "[ '$(sv divergent_packets)' = 0.0 ] && awk 'BEGIN { exit !($(sv esp_sealed_keystream) > 0.5 * $(sv esp_packets)) }'"
+if command -v sqlite3 > /dev/null && type dump > /dev/null 2>&1; then
+	check "sim tunnel-30 twice: identical results" [ "$(dump "$ED/sim1.db")" = "$(dump "$ED/sim2.db")" ]
+fi
+grep -v '^esp_' scenarios/default.costs > "$ED/noesp.costs"
+expect_usage "sim with a tunnel and a cost profile without ESP costs" "no ESP costs" \
+	sim scenarios/tunnel-30.ini --set shaper.costs="$ED/noesp.costs" --db "$ED/noesp.db"

@@ -345,6 +345,17 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	else
 		bad "hil/lab check with every engine option: $out"
 	fi
+	# The tunnel on the NIC pair: the sink receives ESP, packet for packet the simulated egress.
+	for t in ndpi-fix.pcap sanders-http_espn.pcapng tcpdump-mptcp-v0.pcap; do
+		for mode in precraft shadow; do
+			if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check "traces/$t" --mode $mode --tunnel hil/lab.tunnel \
+				-- --predictor header 2>&1); then
+				ok "hil/lab check $t through the tunnel, $mode: $out"
+			else
+				bad "hil/lab check $t through the tunnel, $mode: $out"
+			fi
+		done
+	done
 	# A set-up step of the lab that fails stops it with one clear line, and leaves nothing.
 	mkdir -p "$TMP/fakebin"
 	printf '#!/bin/sh\nexit 1\n' > "$TMP/fakebin/sysctl"
