@@ -23,6 +23,8 @@ const char shaper_usage[] =
 	"  --routes FILE       route table (default: default.routes shipped with precraft)\n"
 	"  --tunnel FILE       ESP tunnel: SAs, one a line ('esp NAME spi 0xHEX src A dst A key HEX64\n"
 	"                      salt HEX8 match PREFIX[,...]'); matching packets leave encrypted\n"
+	"  --ks-depth N        tunnel: keystreams made ahead per SA, at most (default 8; 0 = none)\n"
+	"  --ks-bytes N        tunnel: keystream bytes per entry, at most (default 2048)\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
 	"  --flows N           flow table capacity (default 65536)\n"
 	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"
@@ -30,7 +32,7 @@ const char shaper_usage[] =
 	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams);\n                      hil forward draws a random one unless given (it is recorded)\n";
 
 enum {
-	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
+	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_KS_DEPTH, SO_KS_BYTES, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
 };
 
 static const struct option shaper_options[] = {
@@ -40,6 +42,7 @@ static const struct option shaper_options[] = {
 	{ "snat", required_argument, 0, SO_SNAT },        { "flows", required_argument, 0, SO_FLOWS },
 	{ "idle-s", required_argument, 0, SO_IDLE },      { "pool-mb", required_argument, 0, SO_POOL },
 	{ "seed", required_argument, 0, SO_SEED },        { "tunnel", required_argument, 0, SO_TUNNEL },
+	{ "ks-depth", required_argument, 0, SO_KS_DEPTH }, { "ks-bytes", required_argument, 0, SO_KS_BYTES },
 	{ 0, 0, 0, 0 },
 };
 
@@ -55,6 +58,8 @@ void shaper_opts_defaults(struct shaper_opts *o)
 	o->flows = d.flow_capacity;
 	o->idle_s = (double)d.flow_idle_ns / 1e9;
 	o->pool_mb = d.pool_budget >> 20;
+	o->ks_depth = d.ks_depth;
+	o->ks_bytes = d.ks_cap;
 }
 
 /* 'own' and the shaper's options in one getopt_long table. */
@@ -121,6 +126,16 @@ static int shaper_option(int c, const char *arg, struct shaper_opts *o)
 	case SO_TUNNEL:
 		o->tunnel = arg;
 		o->has_tunnel = true;
+		return 1;
+	case SO_KS_DEPTH:
+		if (!cli_u64("--ks-depth", arg, 0, 64, &o->ks_depth))
+			return -1;
+		o->has_ks_depth = true;
+		return 1;
+	case SO_KS_BYTES:
+		if (!cli_u64("--ks-bytes", arg, 64, 65472, &o->ks_bytes))
+			return -1;
+		o->has_ks_bytes = true;
 		return 1;
 	case SO_SNAT:
 		if (inet_pton(AF_INET, arg, a4) != 1) {
@@ -194,6 +209,8 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 	o->idle_s = scn->idle_s;
 	o->pool_mb = scn->pool_mb;
 	o->seed = scn->seed;
+	o->ks_depth = scn->ks_depth;
+	o->ks_bytes = scn->ks_bytes;
 }
 
 int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct errbuf *eb)
@@ -216,6 +233,8 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	SET(o->has_flows, "shaper.flows=%llu", (unsigned long long)o->flows);
 	SET(o->has_idle_s, "shaper.idle_s=%.17g", o->idle_s);
 	SET(o->has_pool_mb, "shaper.pool_mb=%llu", (unsigned long long)o->pool_mb);
+	SET(o->has_ks_depth, "shaper.ks_depth=%llu", (unsigned long long)o->ks_depth);
+	SET(o->has_ks_bytes, "shaper.ks_bytes=%llu", (unsigned long long)o->ks_bytes);
 #undef SET
 	if (!rc && o->has_seed)
 		scn->seed = o->seed;
@@ -248,6 +267,8 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 	struct engine_cfg *c = &sh->cfg;
 	engine_cfg_defaults(c);
 	c->tunnel = sh->tunnel;
+	c->ks_depth = (unsigned)o->ks_depth;
+	c->ks_cap = (uint32_t)o->ks_bytes;
 	c->mode = o->mode;
 	c->predictor = pops;
 	c->model_file = o->model_file;
@@ -302,17 +323,24 @@ void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, 
 	shaper_record_file(r, "routes", sh->routes_path);
 	shaper_record_file(r, "model_file", o->model_file);
 	rec_param(r, "tunnel", o->tunnel ? o->tunnel : "");
-	if (sh->tunnel) {
-		char list[4096];
-		size_t n = 0;
-		list[0] = 0;
-		for (size_t i = 0; i < esp_conf_count(sh->tunnel) && n < sizeof list; i++) {
-			const struct esp_sa_conf *sa = esp_conf_sa(sh->tunnel, i);
-			int w = snprintf(list + n, sizeof list - n, "%s%s:0x%08x", i ? "," : "", sa->name, sa->spi);
-			if (w < 0 || (size_t)w >= sizeof list - n)
-				break; /* a very long list is cut at a whole SA */
-			n += (size_t)w;
-		}
-		rec_param(r, "tunnel_sas", list);
+	rec_paramf(r, "ks_depth", "%llu", (unsigned long long)o->ks_depth);
+	rec_paramf(r, "ks_bytes", "%llu", (unsigned long long)o->ks_bytes);
+	shaper_record_tunnel(r, sh);
+}
+
+void shaper_record_tunnel(const struct recorder *r, const struct shaper *sh)
+{
+	if (!sh->tunnel)
+		return;
+	char list[4096];
+	size_t n = 0;
+	list[0] = 0;
+	for (size_t i = 0; i < esp_conf_count(sh->tunnel) && n < sizeof list; i++) {
+		const struct esp_sa_conf *sa = esp_conf_sa(sh->tunnel, i);
+		int w = snprintf(list + n, sizeof list - n, "%s%s:0x%08x", i ? "," : "", sa->name, sa->spi);
+		if (w < 0 || (size_t)w >= sizeof list - n)
+			break; /* a very long list is cut at a whole SA */
+		n += (size_t)w;
 	}
+	rec_param(r, "tunnel_sas", list);
 }

@@ -1,7 +1,7 @@
 /* shaper: the one shaper setup, shared by every runner (replay, replay --timed, sim, hil forward).
  *
  * The engine options a researcher sets on the command line (--mode, --predictor, --model-file,
- * --min-confidence, --policy, --routes, --tunnel, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
+ * --min-confidence, --policy, --routes, --tunnel, --ks-depth, --ks-bytes, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
  * here once, from one option table, and turned here once into the engine's configuration: the
  * route table loaded (the shipped default.routes unless --routes), the predictor found, the
  * policy chosen.  The simulator's scenario keys (shaper.*, policy.kind) map onto the same
@@ -35,10 +35,11 @@ struct shaper_opts {
 	float min_confidence;
 	const char *snat;          /* IPv4 address text, NULL: no source NAT */
 	uint64_t flows, pool_mb, seed;
+	uint64_t ks_depth, ks_bytes; /* the tunnel's keystream rings: entries per SA, bytes each */
 	double idle_s;
 	/* Which options were given, so that --timed and sim apply only those over a scenario. */
 	bool has_mode, has_predictor, has_model_file, has_routes, has_tunnel, has_policy, has_min_confidence, has_snat,
-		has_flows, has_idle_s, has_pool_mb, has_seed;
+		has_flows, has_idle_s, has_pool_mb, has_seed, has_ks_depth, has_ks_bytes;
 };
 
 /* The options, for a command's --help. */
@@ -85,6 +86,9 @@ void shaper_fini(struct shaper *sh);
  * recorded (tunnel_sas = "name:0xSPI,..."): never the keys, nor a hash of a file that holds
  * them. */
 void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, const struct recorder *r);
+
+/* With a tunnel: its SAs' names and SPIs as tunnel_sas (never a key). */
+void shaper_record_tunnel(const struct recorder *r, const struct shaper *sh);
 
 /* Records 'path''s SHA-256 as parameter 'name'_sha256. */
 void shaper_record_file(const struct recorder *r, const char *name, const char *path);

@@ -92,6 +92,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet)
 	shaper_record_file(&run.rec, "routes", sh.routes_path);
 	shaper_record_file(&run.rec, "costs", costs);
 	shaper_record_file(&run.rec, "model_file", so.model_file);
+	shaper_record_tunnel(&run.rec, &sh);
 	for (unsigned i = 0; i < scn->n_src; i++)
 		if (scn->src[i].type == SCN_SRC_TRACE) {
 			char name[64], path[2 * SCN_PATH];

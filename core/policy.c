@@ -316,8 +316,8 @@ unsigned policy_keystream(const struct policy *p, unsigned max_depth, uint32_t b
 	/* A keystream is always used (every number is taken in turn): what it costs is the bytes
 	 * made beyond the packet's own and the work moved from one moment to another, paid from the
 	 * same credit as crafting. */
-	if (p->credit_ns < (double)policy_esp_cost(&p->cfg, 2, bytes))
-		return 0;
+	if (p->credit_ns < (double)policy_esp_cost(&p->cfg, 2, bytes) || p->pool_used >= 0.7f)
+		return 0; /* no credit, or memory short: the rings stop filling (what is made is kept) */
 	float level = p->level[POLICY_NORMAL];
 	unsigned d = (unsigned)((float)max_depth * level + 0.5f);
 	return d ? d : level > 0.0f;

@@ -143,9 +143,10 @@ void policy_built(struct policy *p, struct policy_flow *pf);
  * validation against the arriving packet, which costs a slower miss). */
 void policy_outcome(struct policy *p, struct policy_flow *pf, bool used, bool failed);
 
-/* ESP (esp.h).  How many keystreams an SA's ring should hold now, at most 'max_depth', each of
- * 'bytes': off none, static all; adaptive in proportion to the normal class's level, and only
- * while the CPU credit pays for the next one. */
+/* ESP (esp.h).  How many keystreams an SA's ring should hold now, at most 'max_depth' (the
+ * memory the rings were given: engine_cfg.ks_depth, ks_cap), each of 'bytes': off none, static
+ * all; adaptive in proportion to the normal class's level, and only while the CPU credit pays
+ * for the next one and the pool is not short of memory. */
 unsigned policy_keystream(const struct policy *p, unsigned max_depth, uint32_t bytes);
 /* ESP work made ahead of 'bytes' bytes ('keystream': a keystream, else an anticipated
  * packet sealed). */

@@ -61,6 +61,8 @@ static const struct key keys[] = {
 	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none", NULL },
 	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", check_file },
 	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty = no tunnel", check_file_opt },
+	{ "shaper", "ks_depth", K_U64, S(ks_depth), 0, 64, NULL, "8", "keystreams", "tunnel: keystreams made ahead per SA, at most; 0 = none", NULL },
+	{ "shaper", "ks_bytes", K_U64, S(ks_bytes), 64, 65472, NULL, "2048", "bytes", "tunnel: keystream bytes per ring entry, at most (longer packets are sealed in one shot)", NULL },
 	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", check_file },
 	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity", NULL },
 	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none", NULL },

@@ -66,6 +66,7 @@ struct scenario {
 	char model_file[SCN_PATH]; /* "" = none */
 	char routes[SCN_PATH];
 	char tunnel[SCN_PATH];     /* "" = none */
+	uint64_t ks_depth, ks_bytes; /* the tunnel's keystream rings */
 	char costs[SCN_PATH];
 	uint64_t flows;
 	double idle_s;

@@ -89,3 +89,13 @@ cp "$TMP/other.db" "$TMP/other.orig"
 expect_usage "another program's database is refused" "not a precraft results database" replay traces/ndpi-fix.pcap --db "$TMP/other.db"
 check "another program's database is left untouched" sh -c "cmp -s '$TMP/other.db' '$TMP/other.orig' && [ ! -e '$TMP/other.db-wal' ]"
 expect_usage "calibrate on a capture without hits" "nothing to time" calibrate --repeat 1 traces/malformed/zeek-trunc_ipv4-truncated-broken-header.pcap
+# Malformed captures through the tunnel: sealed or dropped, never a crash.
+for m in traces/malformed/*; do
+	pc replay "$m" --tunnel scenarios/default.tunnel --mode shadow --quiet > /dev/null 2> "$TMP/mal.err"
+	rc=$?
+	if { [ $rc -eq 0 ] || [ $rc -eq 2 ]; } && [ "$(wc -l < "$TMP/mal.err")" -le 1 ]; then
+		ok "malformed $(basename "$m") through the tunnel, shadow: exit $rc"
+	else
+		bad "malformed $(basename "$m") through the tunnel: exit $rc, $(cat "$TMP/mal.err")"
+	fi
+done
