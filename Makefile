@@ -162,7 +162,7 @@ install: all
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: precraft\nDescription: predictive packet crafting (the core library)\nVersion: %s\nRequires.private: libsodium libcrypto\nLibs: -L$${libdir} -lprecraft\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/precraft.pc
 	install -d $(DESTDIR)$(PREFIX)/share/precraft/scenarios $(DESTDIR)$(PREFIX)/share/precraft/traces
-	install -m 644 scenarios/*.ini scenarios/default.routes scenarios/default.costs scenarios/README.md \
+	install -m 644 scenarios/*.ini scenarios/default.routes scenarios/default.tunnel scenarios/default.costs scenarios/README.md \
 		$(DESTDIR)$(PREFIX)/share/precraft/scenarios/
 	install -m 644 traces/*.pcap traces/*.pcapng traces/MANIFEST.tsv traces/README.md \
 		$(DESTDIR)$(PREFIX)/share/precraft/traces/

@@ -63,11 +63,13 @@ if env -u MAKEFLAGS -u MAKELEVEL make -s install SAN= BUILD=build DESTDIR="$TMP/
 	check "installed man page" [ -f "$root/share/man/man1/precraft.1" ]
 	check "installed program finds its default routes" \
 		"$root/bin/precraft" replay traces/ndpi-fix.pcap --quiet
-	# Static linking takes the library's own dependency (libsodium) from its pkg-config file.
+	# Static linking takes the library's own dependencies (libsodium, libcrypto) from its
+	# pkg-config file.
 	check "program embedding libprecraft.a" sh -c "cc -std=c11 -I'$root/include' doc/examples/embed.c \
-		'$root/lib/libprecraft.a' \$(pkg-config --libs libsodium) -o '$TMP/embed_static' && '$TMP/embed_static'"
+		'$root/lib/libprecraft.a' \$(PKG_CONFIG_PATH='$root/lib/pkgconfig' pkg-config --static --libs-only-l precraft | sed 's/-lprecraft//') \
+		-o '$TMP/embed_static' && '$TMP/embed_static'"
 	check "installed precraft.pc names the static dependencies" sh -c \
-		"PKG_CONFIG_PATH='$root/lib/pkgconfig' pkg-config --static --libs precraft | grep -q -- -lsodium"
+		"PKG_CONFIG_PATH='$root/lib/pkgconfig' pkg-config --static --libs precraft | grep -- -lsodium | grep -q -- -lcrypto"
 	check "program embedding libprecraft.so" sh -c "cc -std=c11 -I'$root/include' doc/examples/embed.c \
 		-L'$root/lib' -lprecraft -o '$TMP/embed_shared' && LD_LIBRARY_PATH='$root/lib' '$TMP/embed_shared'"
 else
