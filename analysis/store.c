@@ -2,6 +2,7 @@
  * and SQLite codes are mapped to ours, so that none leaks upward. */
 #include "store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -566,4 +567,135 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb)
 		sqlite3_finalize(s);
 	}
 	return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+int store_open_read(const char *path, struct store **out, struct errbuf *eb)
+{
+	struct store *st = calloc(1, sizeof *st);
+	if (!st || !(st->path = strdup(path))) {
+		free(st);
+		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+	}
+	int rc = 0, ok;
+	if (access(path, R_OK) != 0) {
+		rc = err_set(eb, -ERR_FORMAT, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rc = err_set(eb, -ERR_FORMAT, "%s: not a results database: %s", path,
+			     st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	int64_t id = scalar_query(st, "PRAGMA application_id", &ok);
+	int64_t ours = ok ? scalar_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param', 'flow', 'histogram', 'vector_name', 'vector_data')", &ok) : 0;
+	if (!ok || (id != STORE_APP_ID && id != 0) || ours != 7) {
+		rc = err_set(eb, -ERR_FORMAT, "%s: not a precraft results database", path);
+		goto out;
+	}
+	*out = st;
+	return 0;
+out:
+	store_close(st, NULL);
+	return rc;
+}
+
+static void copy_text(char *dst, size_t n, sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run *r), void *arg, struct errbuf *eb)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, status, command, seed, run_number, started_at, coalesce(finished_at, ''),"
+			       " coalesce(git_rev, '') FROM run ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		return fail(st, eb, "cannot read the runs");
+	int rc = 0, r;
+	while (!rc && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_run run;
+		run.id = sqlite3_column_int64(s, 0);
+		copy_text(run.status, sizeof run.status, s, 1);
+		copy_text(run.command, sizeof run.command, s, 2);
+		run.seed = (uint64_t)sqlite3_column_int64(s, 3);
+		run.run_number = (uint64_t)sqlite3_column_int64(s, 4);
+		copy_text(run.started_at, sizeof run.started_at, s, 5);
+		copy_text(run.finished_at, sizeof run.finished_at, s, 6);
+		copy_text(run.git_rev, sizeof run.git_rev, s, 7);
+		rc = fn(arg, &run);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = fail(st, eb, "cannot read the runs");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb)
+{
+	static const char *const q[] = {
+		"SELECT name, value FROM run_param WHERE run_id = ?1 ORDER BY name",
+		"SELECT name, value FROM scalar WHERE run_id = ?1 ORDER BY name",
+		"SELECT n.name, d.t_ns, d.value FROM vector_name n JOIN vector_data d ON d.vector_id = n.id"
+		" WHERE n.run_id = ?1 ORDER BY n.name, d.t_ns",
+		"SELECT flow_id, proto, src, dst, sport, dport, packets, bytes, hits, misses, wasted, delay_sum_ns,"
+		" jitter_sum_ns, lost, first_ns, last_ns FROM flow WHERE run_id = ?1 ORDER BY flow_id",
+		"SELECT name, bin_lo, bin_hi, count FROM histogram WHERE run_id = ?1 ORDER BY name, bin_lo",
+	};
+	int rc = 0;
+	for (size_t k = 0; k < sizeof q / sizeof q[0] && !rc; k++) {
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(st->db, q[k], -1, &s, NULL) != SQLITE_OK)
+			return fail(st, eb, "cannot read a run");
+		sqlite3_bind_int64(s, 1, run_id);
+		int step_rc;
+		while (!rc && (step_rc = sqlite3_step(s)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(s, 0);
+			switch (k) {
+			case 0: {
+				const char *v = (const char *)sqlite3_column_text(s, 1);
+				rc = r->ops->param(r->arg, name ? name : "", v ? v : "");
+				break;
+			}
+			case 1:
+				rc = r->ops->scalar(r->arg, name ? name : "", sqlite3_column_double(s, 1));
+				break;
+			case 2:
+				rc = r->ops->vector(r->arg, name ? name : "", (uint64_t)sqlite3_column_int64(s, 1),
+						    sqlite3_column_double(s, 2));
+				break;
+			case 3: {
+				struct recorder_flow f;
+				memset(&f, 0, sizeof f);
+				f.flow_id = (uint64_t)sqlite3_column_int64(s, 0);
+				f.proto = (uint8_t)sqlite3_column_int(s, 1);
+				copy_text(f.src, sizeof f.src, s, 2);
+				copy_text(f.dst, sizeof f.dst, s, 3);
+				f.sport = (uint16_t)sqlite3_column_int(s, 4);
+				f.dport = (uint16_t)sqlite3_column_int(s, 5);
+				uint64_t *u[] = { &f.packets, &f.bytes, &f.hits, &f.misses, &f.wasted, &f.delay_sum_ns,
+						  &f.jitter_sum_ns, &f.lost, &f.first_ns, &f.last_ns };
+				for (int c = 0; c < 10; c++)
+					*u[c] = (uint64_t)sqlite3_column_int64(s, 6 + c);
+				rc = r->ops->flow(r->arg, &f);
+				break;
+			}
+			default:
+				rc = r->ops->histogram(r->arg, name ? name : "", sqlite3_column_double(s, 1),
+						       sqlite3_column_double(s, 2), (uint64_t)sqlite3_column_int64(s, 3));
+				break;
+			}
+		}
+		if (!rc && step_rc != SQLITE_DONE)
+			rc = fail(st, eb, "cannot read a run");
+		sqlite3_finalize(s);
+	}
+	if (rc > 0 || (rc < 0 && !eb->msg[0]))
+		rc = err_set(eb, rc < 0 ? rc : -ERR_NOMEM, "%s: run %lld: %s", st->path, (long long)run_id,
+			     err_str(rc < 0 ? rc : -ERR_NOMEM));
+	return rc;
 }

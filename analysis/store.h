@@ -55,6 +55,28 @@ void store_recorder(struct store *st, int64_t run_id, struct recorder *out);
  * in 'eb', or 0 when every row so far landed. */
 int store_failed(const struct store *st, struct errbuf *eb);
 
+/* ---- reading (report, compare-runs, export) ---- */
+
+/* Opens an existing precraft results database, read-only.  -ERR_FORMAT with one line in 'eb'
+ * when the file does not exist or is not one. */
+int store_open_read(const char *path, struct store **out, struct errbuf *eb) WARN_UNUSED;
+
+struct store_run {
+	int64_t id;
+	char status[16];
+	char command[1024];
+	uint64_t seed, run_number;
+	char started_at[40], finished_at[40], git_rev[64];
+};
+
+/* Calls 'fn' for every run, in id order; a non-zero return from 'fn' stops and is returned. */
+int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run *r), void *arg, struct errbuf *eb);
+
+/* Hands every row of run 'run_id' to recorder 'r', as the run wrote them: parameters and
+ * scalars by name, vectors by name then time, flows by id, histogram bins by name then lower
+ * edge.  A recorder callback's negative ERR_* stops it and is returned (with 'eb' set). */
+int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb);
+
 /* Commits the rows pending so far. */
 int store_commit(struct store *st, struct errbuf *eb);
 

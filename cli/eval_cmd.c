@@ -156,6 +156,15 @@ int eval_main(int argc, char **argv)
 							snprintf(n, sizeof n, "field_%s_acc", eval_field_names[f]);
 							store_scalar(st, run, n, frac(s.fld_ok[f], s.fld_n[f]));
 						}
+					/* The calibration curve (stated confidence against the header right), as two
+					 * histograms over confidence tenths, for the report. */
+					for (int b = 0; b < 10; b++)
+						if (s.cal_n[b]) {
+							store_histogram(st, run, "calibration_predictions", b / 10.0, (b + 1) / 10.0,
+									s.cal_n[b]);
+							store_histogram(st, run, "calibration_right", b / 10.0, (b + 1) / 10.0,
+									s.cal_ok[b]);
+						}
 					if (store_run_end(st, run, "complete", &eb)) {
 						cli_error("%s; run %lld is marked failed", eb.msg, (long long)run);
 						code = EXIT_RUNTIME;

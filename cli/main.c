@@ -26,6 +26,10 @@ static const struct cli_command commands[] = {
 	{ "train", "fit a trained predictor's model file from captures (--model ml -o FILE)", train_usage, 1, -1,
 	  train_main },
 	{ "predictors", "list the predictors", predictors_usage, 0, 0, predictors_main },
+	{ "report", "an HTML report with gnuplot figures of a results database", report_usage, 1, 1, report_main },
+	{ "compare-runs", "two runs' scalars side by side: difference and ratio", compare_runs_usage, 3, 3,
+	  compare_runs_main },
+	{ "export", "a results database as CSV or ns-3 FlowMonitor XML", export_usage, 1, 1, export_main },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

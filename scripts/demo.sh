@@ -28,3 +28,11 @@ echo "  sqlite3 $DB \"SELECT src, dst, packets, hits, misses, delay_sum_ns / pac
 echo "  sqlite3 $DB \"SELECT t_ns, value FROM vector WHERE run_id = $run AND name = 'hit_ratio'\""
 sqlite3 -column -header "$DB" "SELECT name, value FROM scalar WHERE run_id = $run AND name IN
 	('hit_ratio','precision','latency_p50_ns','baseline_latency_p50_ns','latency_p99_ns','baseline_latency_p99_ns','pool_bytes_peak')"
+echo
+echo "== the report of this run (gnuplot figures, HTML)"
+"$PRECRAFT" report "$DB" --run "$run" --out report
+# The figure the README shows, made here.
+if [ -d doc ] && [ -s "report/run-$run-latency-cdf.svg" ]; then
+	cp "report/run-$run-latency-cdf.svg" doc/demo-latency-cdf.svg
+fi
+echo "  open report/index.html (or report/run-$run.html)"

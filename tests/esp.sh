@@ -59,7 +59,7 @@ if command -v tshark > /dev/null; then
 			{ if ($2 != ++next_seq[$1]) { print "sequence " $2 " after " next_seq[$1] - 1 " in " $1; exit } n++ }
 			END { if (n != sent) print n " of " sent " dissected as ESP" }' "$ED/ts.txt")
 		check "tshark: $sent ESP packets, SPIs and sequence numbers right, $malformed malformed: $t${verdict:+ ($verdict)}" \
-			[ -z "$verdict" ] && [ "$malformed" -eq 0 ] && [ "$sent" -gt 0 ]
+			sh -c "[ -z '$verdict' ] && [ '$malformed' -eq 0 ] && [ '$sent' -gt 0 ]"
 	done
 else
 	bad "tshark is not installed (make deps installs it)"
@@ -87,7 +87,7 @@ sent=$(awk '$1 == "packets_out" { print $2 }' "$ED/exp.txt")
 dropped=$(awk '$1 == "dropped_esp_exhausted" { print $2 }' "$ED/exp.txt")
 last=$(tcpdump -nr "$ED/exp.pcap" 2> /dev/null | sed -n 's/.*seq=\(0x[0-9a-f]*\).*/\1/p' | tail -1)
 check "tunnel: exhaustion sends 5 packets (last seq $last), drops $dropped, no wrap" \
-	[ "$sent" = 5 ] && [ "$dropped" = 1256 ] && [ "$last" = 0xffffffff ]
+	sh -c "[ '$sent' = 5 ] && [ '$dropped' = 1256 ] && [ '$last' = 0xffffffff ]"
 check "tunnel: exhaustion, precraft egress identical to baseline" cmp -s "$ED/exb.pcap" "$ED/exp.pcap"
 
 # Bad tunnel files: one line, file:line, exit 2, never the key.

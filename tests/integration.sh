@@ -34,7 +34,7 @@ done
 "$PRECRAFT" replay traces/ndpi-fix.pcap --egress "$TMP/fix.pcap" > "$TMP/fix.txt"
 sent=$(awk '$1 == "packets_out" { print $2 }' "$TMP/fix.txt")
 read_back=$(count "$TMP/fix.pcap")
-check "tcpdump reads the egress ($read_back of $sent packets)" [ "$sent" -gt 0 ] && [ "$read_back" -eq "$sent" ]
+check "tcpdump reads the egress ($read_back of $sent packets)" sh -c "[ '$sent' -gt 0 ] && [ '$read_back' -eq '$sent' ]"
 
 # 3. gzip-compressed and pcapng captures read like plain ones.
 gzip -c traces/ndpi-fix.pcap > "$TMP/fix.pcap.gz"
@@ -278,6 +278,9 @@ done
 # The ESP tunnel: equivalence on every capture, the independent decryption, tshark, exhaustion,
 # bad tunnel files.
 . tests/esp.sh
+
+# Reports, run comparison and exports of a results database (gnuplot, headless Chromium, xmllint).
+. tests/report.sh
 
 # 8b. Store faults: a full filesystem (a 300 KiB tmpfs) and a database another process holds
 # locked.  Clean errors (exit 1, one line), and the run marked failed, never complete or

@@ -1,0 +1,571 @@
+/* report: the report's index, comparison and eval figures, and what its pages share (see
+ * report.h; a run's page is report_run.c). */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ci.h"
+#include "plot.h"
+#include "report_impl.h"
+
+void rep_esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+FILE *rep_open(struct rep *r, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", r->dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f && !r->io_error) {
+		r->io_error = -ERR_IO;
+		snprintf(r->io_msg, sizeof r->io_msg, "%s: cannot write: %s", path, strerror(errno));
+	}
+	return f;
+}
+
+void rep_close(struct rep *r, FILE *f, const char *name)
+{
+	if (fclose(f) != 0 && !r->io_error) {
+		r->io_error = -ERR_IO;
+		snprintf(r->io_msg, sizeof r->io_msg, "%s/%s: write failed", r->dir, name);
+	}
+}
+
+void rep_num(FILE *f, const double *v)
+{
+	if (v)
+		fprintf(f, "%.4g", *v);
+	else
+		fputs("-", f);
+}
+
+void rep_safe(const char *in, char *out, size_t n)
+{
+	size_t j = 0;
+	for (; *in && j + 1 < n; in++)
+		out[j++] = (*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ||
+					   *in == '_' || *in == '.' || *in == '-'
+				   ? *in
+				   : '_';
+	out[j] = 0;
+}
+
+void rep_head(FILE *f, const char *title)
+{
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+	rep_esc(f, title);
+	fprintf(f, "</title>\n<style>\n"
+		   "body { font-family: sans-serif; margin: 2em; max-width: 1100px; }\n"
+		   "table { border-collapse: collapse; margin: 0.5em 0 1.5em; }\n"
+		   "th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }\n"
+		   "table.kv th { text-align: left; }\n"
+		   "figure { margin: 1em 0; } figure img { max-width: 100%%; border: 1px solid #eee; }\n"
+		   ".cmd { font-family: monospace; background: #f4f4f4; padding: 0.3em; }\n"
+		   ".empty, .failed { color: #a00; }\n"
+		   "</style>\n"
+		   /* Counts the images the browser could not show: the report's check in a headless
+		    * browser reads data-broken-images from the DOM. */
+		   "<script>\nwindow.addEventListener('load', function () {\n"
+		   "  var n = 0; var im = document.images;\n"
+		   "  for (var i = 0; i < im.length; i++) if (!im[i].complete || im[i].naturalWidth === 0) n++;\n"
+		   "  document.body.setAttribute('data-broken-images', String(n));\n"
+		   "  document.body.setAttribute('data-images', String(im.length));\n"
+		   "});\n</script>\n</head>\n<body>\n");
+}
+
+void rep_foot(FILE *f)
+{
+	fprintf(f, "<p><small>precraft report</small></p>\n</body>\n</html>\n");
+}
+
+void rep_figure(struct rep *r, FILE *html, const char *name, const char *title, const char *script, size_t rows)
+{
+	if (!rows) {
+		r->res->empty++;
+		fprintf(html, "<p class=\"empty\">");
+		rep_esc(html, title);
+		fprintf(html, ": no data in the database for this figure.</p>\n");
+		return;
+	}
+	char why[256];
+	if (plot_render(r->dir, name, r->o->format, script, why, sizeof why)) {
+		r->res->failed++;
+		if (!r->res->first_failure[0])
+			snprintf(r->res->first_failure, sizeof r->res->first_failure, "%s: %s", name, why);
+		fprintf(html, "<p class=\"failed\">");
+		rep_esc(html, title);
+		fprintf(html, ": the figure could not be drawn (");
+		rep_esc(html, why);
+		fprintf(html, "; script %s.gp).</p>\n", name);
+		return;
+	}
+	r->res->plots++;
+	fprintf(html, "<figure><img src=\"%s.%s\" alt=\"", name, r->o->format);
+	rep_esc(html, title);
+	fprintf(html, "\"><figcaption>");
+	rep_esc(html, title);
+	fprintf(html, " <small>(<a href=\"%s.gp\">gnuplot script</a>, %zu data rows)</small></figcaption></figure>\n", name,
+		rows);
+}
+
+/* ---- the runs ---------------------------------------------------------------------------- */
+
+struct runs {
+	struct store_run *v;
+	size_t n, cap;
+};
+
+static int add_run(void *arg, const struct store_run *r)
+{
+	struct runs *rs = arg;
+	if (rs->n == rs->cap) {
+		size_t c = rs->cap ? rs->cap * 2 : 16;
+		struct store_run *p = realloc(rs->v, c * sizeof *p);
+		if (!p)
+			return -ERR_NOMEM;
+		rs->v = p;
+		rs->cap = c;
+	}
+	rs->v[rs->n++] = *r;
+	return 0;
+}
+
+/* Runs keep their parameters and scalars for the index; their series, histograms and flows
+ * are freed once their page is written, except the histograms of eval runs (calibration). */
+static void lighten(struct rundata *rd)
+{
+	for (size_t i = 0; i < rd->n_series; i++) {
+		free(rd->series[i].name);
+		free(rd->series[i].t);
+		free(rd->series[i].v);
+	}
+	free(rd->series);
+	rd->series = NULL;
+	rd->n_series = rd->cap_series = 0;
+	free(rd->flows);
+	rd->flows = NULL;
+	rd->n_flows = rd->cap_flows = 0;
+}
+
+/* Parameters that identify replications, not experiments. */
+static int replication_param(const char *name)
+{
+	return !strcmp(name, "run.run") || !strcmp(name, "run.seed") || !strcmp(name, "seed") || !strcmp(name, "run");
+}
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* ---- the index --------------------------------------------------------------------------- */
+
+static void runs_table(FILE *html, const struct rundata *rd, size_t n)
+{
+	fprintf(html, "<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>status</th><th>command</th><th>packets</th>"
+		      "<th>hit ratio</th><th>p50 (ns)</th><th>baseline p50</th></tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(html, "<tr><td><a href=\"run-%" PRId64 ".html\">%" PRId64 "</a></td><td>", rd[i].info.id, rd[i].info.id);
+		rep_esc(html, rd[i].info.status);
+		fprintf(html, "</td><td class=\"cmd\" style=\"text-align:left\">");
+		rep_esc(html, rd[i].info.command);
+		fprintf(html, "</td><td>");
+		rep_num(html, rundata_scalar(&rd[i], rundata_is_eval(&rd[i]) ? "packets_scored" : "packets_in"));
+		fprintf(html, "</td><td>");
+		rep_num(html, rundata_scalar(&rd[i], "hit_ratio"));
+		fprintf(html, "</td><td>");
+		rep_num(html, rundata_scalar(&rd[i], "latency_p50_ns"));
+		fprintf(html, "</td><td>");
+		rep_num(html, rundata_scalar(&rd[i], "baseline_latency_p50_ns"));
+		fprintf(html, "</td></tr>\n");
+	}
+	fprintf(html, "</table>\n");
+}
+
+/* The one parameter the (non-eval) runs differ in besides replication, or NULL; '*n_diff' is
+ * how many differ. */
+static const char *varying(const struct rundata *rd, const size_t *idx, size_t n, size_t *n_diff)
+{
+	const char *only = NULL;
+	*n_diff = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t p = 0; p < rd[idx[i]].n_params; p++) {
+			const char *name = rd[idx[i]].params[p].name;
+			if (replication_param(name) || strstr(name, "_sha256"))
+				continue;
+			int seen_before = 0;
+			for (size_t j = 0; j < i && !seen_before; j++)
+				seen_before = rundata_param(&rd[idx[j]], name) != NULL;
+			if (seen_before)
+				continue; /* counted with the first run that has it */
+			int differs = 0;
+			for (size_t j = 0; j < n && !differs; j++)
+				differs = !same(rundata_param(&rd[idx[j]], name), rundata_param(&rd[idx[0]], name));
+			if (differs) {
+				(*n_diff)++;
+				only = name;
+			}
+		}
+	return *n_diff == 1 ? only : NULL;
+}
+
+static void comparison(struct rep *r, FILE *html, const struct rundata *rd, size_t n)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof *idx), m = 0;
+	if (!idx)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!rundata_is_eval(&rd[i]))
+			idx[m++] = i;
+	if (m < 2) {
+		free(idx);
+		return;
+	}
+	fprintf(html, "<h2>Comparison</h2>\n<table>\n<tr><th>metric</th>");
+	for (size_t i = 0; i < m; i++)
+		fprintf(html, "<th><a href=\"run-%" PRId64 ".html\">run %" PRId64 "</a></th>", rd[idx[i]].info.id,
+			rd[idx[i]].info.id);
+	fprintf(html, "</tr>\n");
+	for (size_t k = 0; k < rep_n_metrics; k++) {
+		int any = 0;
+		for (size_t i = 0; i < m; i++)
+			any |= rundata_scalar(&rd[idx[i]], rep_metrics[k].scalar) != NULL;
+		if (!any)
+			continue;
+		fprintf(html, "<tr><th style=\"text-align:left\">%s</th>", rep_metrics[k].label);
+		for (size_t i = 0; i < m; i++) {
+			fprintf(html, "<td>");
+			rep_num(html, rundata_scalar(&rd[idx[i]], rep_metrics[k].scalar));
+			fprintf(html, "</td>");
+		}
+		fprintf(html, "</tr>\n");
+	}
+	fprintf(html, "</table>\n");
+	size_t n_diff;
+	const char *param = varying(rd, idx, m, &n_diff);
+	fprintf(html, "<p>The runs differ in %zu parameter%s besides replication (run number, seed)%s", n_diff,
+		n_diff == 1 ? "" : "s", param ? ": <b>" : ".");
+	if (param) {
+		rep_esc(html, param);
+		fprintf(html, "</b>.");
+	}
+	fprintf(html, "</p>\n");
+	if (!param) {
+		free(idx);
+		return;
+	}
+	/* Each metric against the parameter: the runs grouped by its value, mean and 95 % interval
+	 * over the replications of each value. */
+	const char **vals = calloc(m, sizeof *vals);
+	size_t nv = 0;
+	int numeric = 1;
+	for (size_t i = 0; vals && i < m; i++) {
+		const char *v = rundata_param(&rd[idx[i]], param);
+		v = v ? v : "";
+		size_t j = 0;
+		while (j < nv && strcmp(vals[j], v))
+			j++;
+		if (j == nv) {
+			vals[nv++] = v;
+			char *end;
+			(void)strtod(v, &end);
+			numeric &= end != v && !*end;
+		}
+	}
+	double *x = malloc((m ? m : 1) * sizeof *x);
+	for (size_t k = 0; vals && x && k < rep_n_metrics; k++) {
+		int any = 0;
+		for (size_t i = 0; i < m; i++)
+			any |= rundata_scalar(&rd[idx[i]], rep_metrics[k].scalar) != NULL;
+		if (!any)
+			continue; /* a metric none of these runs has (the tunnel's, without a tunnel) */
+		char file[200], fig[200], safe[100], q[200], script[1024];
+		rep_safe(rep_metrics[k].scalar, safe, sizeof safe);
+		snprintf(file, sizeof file, "compare-%s.dat", safe);
+		snprintf(fig, sizeof fig, "compare-%s", safe);
+		FILE *f = rep_open(r, file);
+		if (!f)
+			break;
+		fprintf(f, "# %s value index, mean, 95%% half-width, replications, label\n", param);
+		size_t rows = 0;
+		for (size_t j = 0; j < nv; j++) {
+			size_t c = 0;
+			for (size_t i = 0; i < m; i++) {
+				const char *v = rundata_param(&rd[idx[i]], param);
+				const double *s = rundata_scalar(&rd[idx[i]], rep_metrics[k].scalar);
+				if (s && same(v ? v : "", vals[j]))
+					x[c++] = *s;
+			}
+			if (!c)
+				continue;
+			struct ci ci = ci_of(x, c);
+			char label[200];
+			snprintf(label, sizeof label, "%s", vals[j]);
+			for (char *q2 = label; *q2; q2++)
+				if (*q2 == '"' || *q2 == '\\')
+					*q2 = '\'';
+			/* x: the value itself when every value is a number, else its position */
+			if (numeric)
+				fprintf(f, "%s", vals[j]);
+			else
+				fprintf(f, "%zu", j);
+			fprintf(f, " %.17g %.17g %zu \"%s\"\n", ci.mean, ci.half, c, label);
+			rows++;
+		}
+		rep_close(r, f, file);
+		plot_quote(param, q, sizeof q);
+		snprintf(script, sizeof script,
+			 "set xlabel '%s'\nset ylabel '%s'\nset offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1\n%s"
+			 "plot '%s' using %s with yerrorlines pt 7 lw 1.5 title 'mean, 95%% CI over replications'",
+			 q, rep_metrics[k].label, numeric ? "" : "set xtics rotate by -30\n", file,
+			 numeric ? "1:2:3" : "1:2:3:xtic(5)");
+		char title[300];
+		snprintf(title, sizeof title, "%s against %s", rep_metrics[k].label, param);
+		rep_figure(r, html, fig, title, script, rows);
+	}
+	free(x);
+	free(vals);
+	free(idx);
+}
+
+/* Eval runs: the leaderboard per metric (clustered bars, a cluster per capture, a bar per
+ * model) and the calibration curve per model. */
+static const struct {
+	const char *scalar, *label;
+} eval_metrics[] = {
+	{ "size_exact_acc", "size exact" },
+	{ "size_class_acc", "size class" },
+	{ "header_full_acc", "every header field right" },
+	{ "strict_hit_acc", "strict hit" },
+	{ "precision", "precision at the operating confidence" },
+};
+
+static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, size_t n)
+{
+	const char *models[32], *traces[256];
+	size_t nm = 0, nt = 0, ne = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!rundata_is_eval(&rd[i]))
+			continue;
+		ne++;
+		const char *m = rundata_param(&rd[i], "model"), *t = rundata_param(&rd[i], "trace");
+		size_t j = 0;
+		while (j < nm && strcmp(models[j], m))
+			j++;
+		if (j == nm && nm < 32)
+			models[nm++] = m;
+		for (j = 0; j < nt && strcmp(traces[j], t);)
+			j++;
+		if (j == nt && nt < 256)
+			traces[nt++] = t;
+	}
+	if (!ne)
+		return;
+	fprintf(html, "<h2>Predictors</h2>\n<p>%zu eval runs: %zu models on %zu captures.</p>\n", ne, nm, nt);
+	for (size_t k = 0; k < sizeof eval_metrics / sizeof eval_metrics[0]; k++) {
+		char file[200], fig[200], script[4096];
+		snprintf(file, sizeof file, "eval-%s.dat", eval_metrics[k].scalar);
+		snprintf(fig, sizeof fig, "eval-%s", eval_metrics[k].scalar);
+		FILE *f = rep_open(r, file);
+		if (!f)
+			break;
+		fprintf(f, "# capture");
+		for (size_t j = 0; j < nm; j++)
+			fprintf(f, " %s", models[j]);
+		fprintf(f, "\n");
+		size_t rows = 0;
+		for (size_t t = 0; t < nt; t++) {
+			const char *base = strrchr(traces[t], '/');
+			fprintf(f, "\"%s\"", base ? base + 1 : traces[t]);
+			for (size_t j = 0; j < nm; j++) {
+				const double *v = NULL;
+				for (size_t i = 0; i < n && !v; i++)
+					if (rundata_is_eval(&rd[i]) && same(rundata_param(&rd[i], "model"), models[j]) &&
+					    same(rundata_param(&rd[i], "trace"), traces[t])) {
+						v = rundata_scalar(&rd[i], eval_metrics[k].scalar);
+						rows += v != NULL;
+					}
+				fprintf(f, " %s", v ? "" : "NaN");
+				if (v)
+					fprintf(f, "%.6f", *v);
+			}
+			fprintf(f, "\n");
+		}
+		rep_close(r, f, file);
+		int len = snprintf(script, sizeof script,
+				   "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+				   "set yrange [0:1.05]\nset ylabel '%s'\nset xtics rotate by -30\nplot ",
+				   eval_metrics[k].label);
+		for (size_t j = 0; j < nm && len < (int)sizeof script; j++) {
+			char q[100];
+			plot_quote(models[j], q, sizeof q);
+			len += snprintf(script + len, sizeof script - (size_t)len, "%s'%s' using %zu%s title '%s'", j ? ", " : "",
+					file, j + 2, j ? "" : ":xtic(1)", q);
+		}
+		char title[200];
+		snprintf(title, sizeof title, "Leaderboard: %s, per capture and model", eval_metrics[k].label);
+		rep_figure(r, html, fig, title, script, rows);
+	}
+	/* Calibration: stated confidence against observed accuracy, every capture of a model. */
+	char script[4096];
+	int len = snprintf(script, sizeof script,
+			   "set xlabel 'stated confidence'\nset ylabel 'observed: every header field right'\n"
+			   "set xrange [0:1]\nset yrange [0:1]\nset size square\nplot x with lines dt 2 lc rgb 'gray' title 'perfectly calibrated'");
+	size_t rows = 0;
+	for (size_t j = 0; j < nm; j++) {
+		double cn[10] = { 0 }, ck[10] = { 0 };
+		for (size_t i = 0; i < n; i++) {
+			if (!rundata_is_eval(&rd[i]) || !same(rundata_param(&rd[i], "model"), models[j]))
+				continue;
+			const struct rd_hist *hn = rundata_hist(&rd[i], "calibration_predictions"),
+					     *hk = rundata_hist(&rd[i], "calibration_right");
+			for (size_t b = 0; hn && b < hn->n; b++) {
+				int bin = (int)(hn->lo[b] * 10 + 0.5);
+				if (bin >= 0 && bin < 10)
+					cn[bin] += (double)hn->count[b];
+			}
+			for (size_t b = 0; hk && b < hk->n; b++) {
+				int bin = (int)(hk->lo[b] * 10 + 0.5);
+				if (bin >= 0 && bin < 10)
+					ck[bin] += (double)hk->count[b];
+			}
+		}
+		char file[200], safe[100], q[100];
+		rep_safe(models[j], safe, sizeof safe);
+		snprintf(file, sizeof file, "eval-calibration-%s.dat", safe);
+		FILE *f = rep_open(r, file);
+		if (!f)
+			break;
+		fprintf(f, "# confidence bin middle, observed accuracy, predictions\n");
+		size_t here = 0;
+		for (int b = 0; b < 10; b++)
+			if (cn[b] > 0) {
+				fprintf(f, "%.2f %.6f %.0f\n", (b + 0.5) / 10.0, ck[b] / cn[b], cn[b]);
+				here++;
+			}
+		rep_close(r, f, file);
+		rows += here;
+		if (here && len < (int)sizeof script) {
+			plot_quote(models[j], q, sizeof q);
+			len += snprintf(script + len, sizeof script - (size_t)len, ", '%s' using 1:2 with linespoints pt 7 lw 1.5 title '%s'",
+					file, q);
+		}
+	}
+	rep_figure(r, html, "eval-calibration", "Calibration: stated confidence against observed accuracy", script, rows);
+}
+
+/* ---- the report -------------------------------------------------------------------------- */
+
+static int mkdirs(const char *dir)
+{
+	char p[2048];
+	snprintf(p, sizeof p, "%s", dir);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, 0755) != 0 && errno != EEXIST)
+				return -1;
+			*s = '/';
+		}
+	return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int report_write(const struct report_opts *o, struct report_result *res, struct errbuf *eb)
+{
+	memset(res, 0, sizeof *res);
+	struct store *st;
+	int rc = store_open_read(o->db, &st, eb);
+	if (rc)
+		return rc;
+	struct runs all = { 0 };
+	if ((rc = store_each_run(st, add_run, &all, eb)) != 0) {
+		if (!eb->msg[0])
+			err_set(eb, rc, "%s: %s", o->db, err_str(rc));
+		goto out;
+	}
+	/* The runs asked for, each of which must exist. */
+	size_t want = o->runs ? o->n_runs : all.n;
+	struct rundata *rd = calloc(want ? want : 1, sizeof *rd);
+	if (!rd) {
+		rc = err_set(eb, -ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	size_t loaded = 0;
+	for (size_t i = 0; i < want && !rc; i++) {
+		const struct store_run *info = NULL;
+		if (o->runs) {
+			for (size_t j = 0; j < all.n && !info; j++)
+				if (all.v[j].id == o->runs[i])
+					info = &all.v[j];
+			if (!info)
+				rc = err_set(eb, -ERR_FORMAT, "%s: no run %" PRId64 " (the database has %zu run%s)", o->db, o->runs[i],
+					     all.n, all.n == 1 ? "" : "s");
+		} else {
+			info = &all.v[i];
+		}
+		if (!rc && !(rc = rundata_load(st, info, &rd[loaded], eb)))
+			loaded++;
+	}
+	if (!rc && !want)
+		rc = err_set(eb, -ERR_FORMAT, "%s: no runs to report", o->db);
+	struct rep r = { o, res, "", 0, "" };
+	snprintf(r.dir, sizeof r.dir, "%s", o->out_dir);
+	if (!rc && mkdirs(o->out_dir))
+		rc = err_set(eb, -ERR_IO, "%s: cannot create: %s", o->out_dir, strerror(errno));
+	for (size_t i = 0; !rc && i < loaded; i++) {
+		rep_run_page(&r, &rd[i]);
+		if (!rundata_is_eval(&rd[i]))
+			lighten(&rd[i]);
+		res->runs++;
+		if (o->progress)
+			o->progress(o->progress_arg, i + 1, loaded);
+	}
+	if (!rc) {
+		FILE *html = rep_open(&r, "index.html");
+		if (html) {
+			char title[2100];
+			snprintf(title, sizeof title, "precraft report: %s", o->db);
+			rep_head(html, title);
+			fprintf(html, "<h1>precraft report</h1>\n<p>Results database <span class=\"cmd\">");
+			rep_esc(html, o->db);
+			fprintf(html, "</span>, %zu of its %zu runs.</p>\n", loaded, all.n);
+			runs_table(html, rd, loaded);
+			comparison(&r, html, rd, loaded);
+			eval_section(&r, html, rd, loaded);
+			rep_foot(html);
+			rep_close(&r, html, "index.html");
+		}
+		if (r.io_error)
+			rc = err_set(eb, r.io_error, "%s", r.io_msg);
+	}
+	for (size_t i = 0; i < loaded; i++)
+		rundata_free(&rd[i]);
+	free(rd);
+out:
+	free(all.v);
+	store_close(st, NULL);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/* report_impl: what the report's files share (report.c: the index, comparison and eval pages;
+ * report_run.c: a run's page).  Not installed. */
+#ifndef PRECRAFT_ANALYSIS_REPORT_IMPL_H
+#define PRECRAFT_ANALYSIS_REPORT_IMPL_H
+
+#include <stdio.h>
+
+#include "report.h"
+#include "rundata.h"
+
+struct rep {
+	const struct report_opts *o;
+	struct report_result *res;
+	char dir[2048];
+	int io_error;              /* a data file or page could not be written */
+	char io_msg[4400];
+};
+
+/* Writes 's' HTML-escaped. */
+void rep_esc(FILE *f, const char *s);
+
+/* Opens DIR/NAME for writing (a data file or page); NULL with the error noted. */
+FILE *rep_open(struct rep *r, const char *name);
+/* Closes a file rep_open gave, noting a failed write. */
+void rep_close(struct rep *r, FILE *f, const char *name);
+
+/* A figure: with 'rows' data rows (0: the page says there is no data), 'script' rendered as
+ * NAME.FMT and shown with 'title'; a gnuplot failure is shown with its reason. */
+void rep_figure(struct rep *r, FILE *html, const char *name, const char *title, const char *script, size_t rows);
+
+/* A number as the pages show it (%.4g, or "-" for NULL). */
+void rep_num(FILE *f, const double *v);
+
+/* A name safe in a file name ([A-Za-z0-9_.-]). */
+void rep_safe(const char *in, char *out, size_t n);
+
+/* The page head and foot (the head counts images that did not load, for the browser check). */
+void rep_head(FILE *f, const char *title);
+void rep_foot(FILE *f);
+
+/* A run's page, DIR/run-ID.html. */
+void rep_run_page(struct rep *r, const struct rundata *rd);
+
+/* The figures and table of a run's summary (shared with the index's comparison). */
+struct rep_metric {
+	const char *label, *scalar;
+};
+extern const struct rep_metric rep_metrics[];
+extern const size_t rep_n_metrics;
+
+#endif

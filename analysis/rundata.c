@@ -1,0 +1,213 @@
+/* rundata: a run in memory (see rundata.h). */
+#include "rundata.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows '*arr' (of '*cap' elements of 'size' bytes) to hold one more; -ERR_NOMEM when it
+ * cannot. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, c * size);
+	if (!p)
+		return -ERR_NOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static char *dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static int on_param(void *arg, const char *name, const char *value)
+{
+	struct rundata *rd = arg;
+	if (grow((void **)&rd->params, &rd->cap_params, rd->n_params, sizeof *rd->params))
+		return -ERR_NOMEM;
+	struct rd_param *p = &rd->params[rd->n_params];
+	p->name = dup(name);
+	p->value = dup(value);
+	rd->n_params++;
+	return p->name && p->value ? 0 : -ERR_NOMEM;
+}
+
+static int on_scalar(void *arg, const char *name, double value)
+{
+	struct rundata *rd = arg;
+	if (grow((void **)&rd->scalars, &rd->cap_scalars, rd->n_scalars, sizeof *rd->scalars))
+		return -ERR_NOMEM;
+	struct rd_scalar *s = &rd->scalars[rd->n_scalars];
+	s->value = value;
+	s->name = dup(name);
+	rd->n_scalars++;
+	return s->name ? 0 : -ERR_NOMEM;
+}
+
+/* Rows come grouped by name: a new name starts a new series. */
+static int on_vector(void *arg, const char *name, uint64_t t_ns, double value)
+{
+	struct rundata *rd = arg;
+	struct rd_series *s = rd->n_series ? &rd->series[rd->n_series - 1] : NULL;
+	if (!s || strcmp(s->name, name) != 0) {
+		if (grow((void **)&rd->series, &rd->cap_series, rd->n_series, sizeof *rd->series))
+			return -ERR_NOMEM;
+		s = &rd->series[rd->n_series++];
+		memset(s, 0, sizeof *s);
+		if (!(s->name = dup(name)))
+			return -ERR_NOMEM;
+	}
+	if (s->n == s->cap) {
+		size_t c = s->cap ? s->cap * 2 : 64;
+		uint64_t *t = realloc(s->t, c * sizeof *t);
+		if (!t)
+			return -ERR_NOMEM;
+		s->t = t;
+		double *v = realloc(s->v, c * sizeof *v);
+		if (!v)
+			return -ERR_NOMEM;
+		s->v = v;
+		s->cap = c;
+	}
+	s->t[s->n] = t_ns;
+	s->v[s->n++] = value;
+	return 0;
+}
+
+static int on_flow(void *arg, const struct recorder_flow *f)
+{
+	struct rundata *rd = arg;
+	if (grow((void **)&rd->flows, &rd->cap_flows, rd->n_flows, sizeof *rd->flows))
+		return -ERR_NOMEM;
+	rd->flows[rd->n_flows++] = *f;
+	return 0;
+}
+
+static int on_hist(void *arg, const char *name, double lo, double hi, uint64_t count)
+{
+	struct rundata *rd = arg;
+	struct rd_hist *h = rd->n_hists ? &rd->hists[rd->n_hists - 1] : NULL;
+	if (!h || strcmp(h->name, name) != 0) {
+		if (grow((void **)&rd->hists, &rd->cap_hists, rd->n_hists, sizeof *rd->hists))
+			return -ERR_NOMEM;
+		h = &rd->hists[rd->n_hists++];
+		memset(h, 0, sizeof *h);
+		if (!(h->name = dup(name)))
+			return -ERR_NOMEM;
+	}
+	if (h->n == h->cap) {
+		size_t c = h->cap ? h->cap * 2 : 64;
+		double *lo2 = realloc(h->lo, c * sizeof *lo2);
+		if (!lo2)
+			return -ERR_NOMEM;
+		h->lo = lo2;
+		double *hi2 = realloc(h->hi, c * sizeof *hi2);
+		if (!hi2)
+			return -ERR_NOMEM;
+		h->hi = hi2;
+		uint64_t *n2 = realloc(h->count, c * sizeof *n2);
+		if (!n2)
+			return -ERR_NOMEM;
+		h->count = n2;
+		h->cap = c;
+	}
+	h->lo[h->n] = lo;
+	h->hi[h->n] = hi;
+	h->count[h->n++] = count;
+	return 0;
+}
+
+static const struct recorder_ops rd_ops = { on_param, on_scalar, on_vector, on_flow, on_hist };
+
+int rundata_load(struct store *st, const struct store_run *info, struct rundata *rd, struct errbuf *eb)
+{
+	memset(rd, 0, sizeof *rd);
+	rd->info = *info;
+	struct recorder r = { &rd_ops, rd };
+	int rc = store_read_run(st, info->id, &r, eb);
+	if (rc)
+		rundata_free(rd);
+	return rc;
+}
+
+void rundata_free(struct rundata *rd)
+{
+	for (size_t i = 0; i < rd->n_params; i++) {
+		free(rd->params[i].name);
+		free(rd->params[i].value);
+	}
+	for (size_t i = 0; i < rd->n_scalars; i++)
+		free(rd->scalars[i].name);
+	for (size_t i = 0; i < rd->n_series; i++) {
+		free(rd->series[i].name);
+		free(rd->series[i].t);
+		free(rd->series[i].v);
+	}
+	for (size_t i = 0; i < rd->n_hists; i++) {
+		free(rd->hists[i].name);
+		free(rd->hists[i].lo);
+		free(rd->hists[i].hi);
+		free(rd->hists[i].count);
+	}
+	free(rd->params);
+	free(rd->scalars);
+	free(rd->series);
+	free(rd->hists);
+	free(rd->flows);
+	memset(rd, 0, sizeof *rd);
+}
+
+const char *rundata_param(const struct rundata *rd, const char *name)
+{
+	for (size_t i = 0; i < rd->n_params; i++)
+		if (!strcmp(rd->params[i].name, name))
+			return rd->params[i].value;
+	return NULL;
+}
+
+const char *rundata_param_any(const struct rundata *rd, const char *const *names)
+{
+	for (; *names; names++) {
+		const char *v = rundata_param(rd, *names);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+const double *rundata_scalar(const struct rundata *rd, const char *name)
+{
+	for (size_t i = 0; i < rd->n_scalars; i++)
+		if (!strcmp(rd->scalars[i].name, name))
+			return &rd->scalars[i].value;
+	return NULL;
+}
+
+const struct rd_series *rundata_series(const struct rundata *rd, const char *name)
+{
+	for (size_t i = 0; i < rd->n_series; i++)
+		if (!strcmp(rd->series[i].name, name))
+			return &rd->series[i];
+	return NULL;
+}
+
+const struct rd_hist *rundata_hist(const struct rundata *rd, const char *name)
+{
+	for (size_t i = 0; i < rd->n_hists; i++)
+		if (!strcmp(rd->hists[i].name, name))
+			return &rd->hists[i];
+	return NULL;
+}
+
+int rundata_is_eval(const struct rundata *rd)
+{
+	return rundata_param(rd, "model") && rundata_param(rd, "trace") && rundata_scalar(rd, "packets_scored");
+}

@@ -1,0 +1,68 @@
+/* rundata: one run of a results database in memory, for the readers of results (report,
+ * compare-runs, export): its parameters, scalars, time series, histograms and flows, as
+ * store_read_run hands them over. */
+#ifndef PRECRAFT_ANALYSIS_RUNDATA_H
+#define PRECRAFT_ANALYSIS_RUNDATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/recorder.h"
+#include "store.h"
+
+struct rd_param {
+	char *name, *value;
+};
+
+struct rd_scalar {
+	char *name;
+	double value;
+};
+
+struct rd_series {
+	char *name;
+	size_t n, cap;
+	uint64_t *t;
+	double *v;
+};
+
+struct rd_hist {
+	char *name;
+	size_t n, cap;
+	double *lo, *hi;
+	uint64_t *count;
+};
+
+struct rundata {
+	struct store_run info;
+	struct rd_param *params;
+	size_t n_params, cap_params;
+	struct rd_scalar *scalars;
+	size_t n_scalars, cap_scalars;
+	struct rd_series *series;
+	size_t n_series, cap_series;
+	struct rd_hist *hists;
+	size_t n_hists, cap_hists;
+	struct recorder_flow *flows;
+	size_t n_flows, cap_flows;
+};
+
+/* Reads run 'info->id' of 'st' into 'rd' (zeroed first).  Returns 0 or a negative ERR_* with
+ * 'eb' set; 'rd' is then freed. */
+int rundata_load(struct store *st, const struct store_run *info, struct rundata *rd, struct errbuf *eb) WARN_UNUSED;
+void rundata_free(struct rundata *rd);
+
+/* Lookups by name (linear: runs hold at most a few hundred names); NULL / 0 when absent. */
+const char *rundata_param(const struct rundata *rd, const char *name);
+const double *rundata_scalar(const struct rundata *rd, const char *name);
+const struct rd_series *rundata_series(const struct rundata *rd, const char *name);
+const struct rd_hist *rundata_hist(const struct rundata *rd, const char *name);
+
+/* The first of 'names' (NULL-terminated) that is a parameter of the run, or NULL. */
+const char *rundata_param_any(const struct rundata *rd, const char *const *names);
+
+/* True for a run of `precraft eval` (a model scored on a capture). */
+int rundata_is_eval(const struct rundata *rd);
+
+#endif

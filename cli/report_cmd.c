@@ -1,0 +1,305 @@
+/* report_cmd: the readers of a results database on the command line: `precraft report`,
+ * `precraft compare-runs`, `precraft export`. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/export.h"
+#include "analysis/report.h"
+#include "analysis/rundata.h"
+#include "cli.h"
+#include "commands.h"
+
+const char report_usage[] =
+	"usage: precraft report DB [--run ID]... [--out DIR] [--format svg|png] [--quiet]\n"
+	"  Writes an HTML report of the results database DB: DIR/index.html (default report/) with the\n"
+	"  runs, their comparison metric by metric (and each metric against the one parameter the runs\n"
+	"  differ in, with 95 % confidence intervals over replications), the predictor leaderboard and\n"
+	"  calibration of eval runs; DIR/run-ID.html per run (summary, time series, latency CDF beside\n"
+	"  the baseline's, hit ratio against flow length, top flows, parameters).  Figures are drawn by\n"
+	"  gnuplot, each from a data file and a script left beside it.\n"
+	"  --run ID       only this run (repeatable; default: every run)\n"
+	"  --out DIR      where to write (default report)\n"
+	"  --format F     svg (default) or png\n";
+
+const char compare_runs_usage[] =
+	"usage: precraft compare-runs DB RUN_A RUN_B\n"
+	"  Every scalar of two runs side by side, with the difference B - A and the ratio B / A; then the\n"
+	"  parameters that differ.\n";
+
+const char export_usage[] =
+	"usage: precraft export DB [--run ID]... (--csv DIR | --flowmon FILE.xml)...\n"
+	"  --csv DIR          runs, params, scalars, vectors, histograms and flows as CSV files (one per\n"
+	"                     table, every row with its run id), as opp_scavetool export does\n"
+	"  --flowmon FILE     the flow table as ns-3 FlowMonitor XML (FlowStats and flow classifiers), so\n"
+	"                     scripts written for ns-3's FlowMonitor read precraft's results\n"
+	"  --run ID           only this run (repeatable; default: every run)\n";
+
+static int run_id_arg(const char *s, int64_t *out)
+{
+	uint64_t v;
+	if (!cli_u64("--run", s, 1, INT64_MAX, &v))
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+struct progress {
+	struct cli_progress pr;
+	bool shown;
+	uint64_t t0;
+};
+
+static void on_progress(void *arg, size_t done, size_t total)
+{
+	struct progress *p = arg;
+	if (!p->pr.enabled || cli_now_ns() - p->t0 < 1000000000ull)
+		return;
+	fprintf(stderr, "\rreport: %zu of %zu runs written", done, total);
+	fflush(stderr);
+	p->shown = true;
+}
+
+int report_main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "run", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
+					    { "format", required_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' },
+					    { 0, 0, 0, 0 } };
+	int64_t runs[1024];
+	size_t n_runs = 0;
+	const char *out = "report", *format = "svg";
+	bool quiet = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (n_runs == 1024) {
+				cli_error("report: at most 1024 --run");
+				return EXIT_USAGE;
+			}
+			if (run_id_arg(optarg, &runs[n_runs++]))
+				return EXIT_USAGE;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "svg") && strcmp(optarg, "png")) {
+				cli_error("report: --format is svg or png, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			format = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			cli_error("report: unknown or incomplete option '%s' (see 'precraft report --help')", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cli_positional("report", argc - optind))
+		return EXIT_USAGE;
+	struct progress p = { .t0 = cli_now_ns() };
+	cli_progress_start(&p.pr, quiet);
+	struct report_opts o = { argv[optind], n_runs ? runs : NULL, n_runs, out, format, on_progress, &p };
+	struct report_result res;
+	struct errbuf eb = { "" };
+	int rc = report_write(&o, &res, &eb);
+	if (p.shown)
+		fputs("\r\033[K", stderr);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		return cli_exit_code(rc);
+	}
+	if (res.failed)
+		cli_error("report: %zu figure%s could not be drawn (the page says why; first: %s)", res.failed,
+			  res.failed == 1 ? "" : "s", res.first_failure);
+	if (!quiet)
+		printf("report: %s/index.html (%zu runs, %zu figures, %zu without data)\n", out, res.runs, res.plots, res.empty);
+	return EXIT_OK;
+}
+
+/* ---- compare-runs ------------------------------------------------------------------------ */
+
+struct find {
+	int64_t id;
+	int found;
+	struct store_run r;
+};
+
+static int find_run(void *arg, const struct store_run *r)
+{
+	struct find *f = arg;
+	if (r->id == f->id) {
+		f->r = *r;
+		f->found = 1;
+	}
+	return 0;
+}
+
+static int load_one(struct store *st, const char *db, int64_t id, struct rundata *rd, struct errbuf *eb)
+{
+	struct find f = { .id = id };
+	int rc = store_each_run(st, find_run, &f, eb);
+	if (rc)
+		return rc;
+	if (!f.found)
+		return err_set(eb, -ERR_FORMAT, "%s: no run %" PRId64, db, id);
+	return rundata_load(st, &f.r, rd, eb);
+}
+
+int compare_runs_main(int argc, char **argv)
+{
+	if (argc > 1 && argv[1][0] == '-') {
+		cli_error("compare-runs: unknown option '%s' (see 'precraft compare-runs --help')", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (!cli_positional("compare-runs", argc - 1))
+		return EXIT_USAGE;
+	int64_t a, b;
+	if (run_id_arg(argv[2], &a) || run_id_arg(argv[3], &b))
+		return EXIT_USAGE;
+	struct store *st = NULL;
+	struct errbuf eb = { "" };
+	int rc = store_open_read(argv[1], &st, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		return cli_exit_code(rc);
+	}
+	struct rundata ra, rb;
+	if ((rc = load_one(st, argv[1], a, &ra, &eb)) != 0) {
+		cli_error("%s", eb.msg);
+		store_close(st, NULL);
+		return cli_exit_code(rc);
+	}
+	if ((rc = load_one(st, argv[1], b, &rb, &eb)) != 0) {
+		cli_error("%s", eb.msg);
+		rundata_free(&ra);
+		store_close(st, NULL);
+		return cli_exit_code(rc);
+	}
+	store_close(st, NULL);
+	printf("%-32s %16s %16s %14s %10s\n", "scalar", "run A", "run B", "B - A", "B / A");
+	printf("%-32s %16" PRId64 " %16" PRId64 "\n", "(run id)", a, b);
+	size_t same = 0, differ = 0;
+	/* Every scalar of A (in name order), then those only B has. */
+	for (int pass = 0; pass < 2; pass++) {
+		const struct rundata *x = pass ? &rb : &ra, *y = pass ? &ra : &rb;
+		for (size_t i = 0; i < x->n_scalars; i++) {
+			const char *name = x->scalars[i].name;
+			const double *o = rundata_scalar(y, name);
+			if (pass && o)
+				continue;
+			const double *va = pass ? o : &x->scalars[i].value, *vb = pass ? &x->scalars[i].value : o;
+			printf("%-32s ", name);
+			if (va)
+				printf("%16.6g ", *va);
+			else
+				printf("%16s ", "-");
+			if (vb)
+				printf("%16.6g ", *vb);
+			else
+				printf("%16s ", "-");
+			if (va && vb) {
+				printf("%+14.6g ", *vb - *va);
+				if (*va != 0)
+					printf("%10.4f", *vb / *va);
+				else
+					printf("%10s", *vb == 0 ? "=" : "inf");
+				if (*va == *vb)
+					same++;
+				else
+					differ++;
+			}
+			putchar('\n');
+		}
+	}
+	printf("%zu scalars differ, %zu are equal\n", differ, same);
+	size_t pd = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct rundata *x = pass ? &rb : &ra, *y = pass ? &ra : &rb;
+		for (size_t i = 0; i < x->n_params; i++) {
+			const char *v = rundata_param(y, x->params[i].name);
+			if ((pass && v) || (v && !strcmp(v, x->params[i].value)))
+				continue;
+			if (!pd++)
+				printf("parameters that differ:\n");
+			printf("  %s: %s -> %s\n", x->params[i].name, pass ? "-" : x->params[i].value,
+			       pass ? x->params[i].value : (v ? v : "-"));
+		}
+	}
+	if (!pd)
+		printf("no parameter differs\n");
+	rundata_free(&ra);
+	rundata_free(&rb);
+	return EXIT_OK;
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+int export_main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "run", required_argument, 0, 'r' }, { "csv", required_argument, 0, 'c' },
+					    { "flowmon", required_argument, 0, 'x' }, { 0, 0, 0, 0 } };
+	int64_t runs[1024];
+	size_t n_runs = 0;
+	const char *csv = NULL, *flowmon = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (n_runs == 1024) {
+				cli_error("export: at most 1024 --run");
+				return EXIT_USAGE;
+			}
+			if (run_id_arg(optarg, &runs[n_runs++]))
+				return EXIT_USAGE;
+			break;
+		case 'c':
+			csv = optarg;
+			break;
+		case 'x':
+			flowmon = optarg;
+			break;
+		default:
+			cli_error("export: unknown or incomplete option '%s' (see 'precraft export --help')", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cli_positional("export", argc - optind))
+		return EXIT_USAGE;
+	if (!csv && !flowmon) {
+		cli_error("export: say what to write: --csv DIR and/or --flowmon FILE.xml");
+		return EXIT_USAGE;
+	}
+	struct errbuf eb = { "" };
+	struct export_totals t;
+	const char *db = argv[optind];
+	if (csv) {
+		int rc = export_csv(db, n_runs ? runs : NULL, n_runs, csv, &t, &eb);
+		if (rc) {
+			cli_error("%s", eb.msg);
+			return cli_exit_code(rc);
+		}
+		printf("csv: %s/ (%" PRIu64 " runs, %" PRIu64 " rows, %" PRIu64 " flows)\n", csv, t.runs, t.rows, t.flows);
+	}
+	if (flowmon) {
+		int rc = export_flowmon(db, n_runs ? runs : NULL, n_runs, flowmon, &t, &eb);
+		if (rc) {
+			cli_error("%s", eb.msg);
+			return cli_exit_code(rc);
+		}
+		printf("flowmon: %s (%" PRIu64 " runs, %" PRIu64 " flows, txPackets %" PRIu64 ", rxPackets %" PRIu64
+		       ", lostPackets %" PRIu64 ")\n",
+		       flowmon, t.runs, t.flows, t.tx_packets, t.rx_packets, t.lost_packets);
+	}
+	return EXIT_OK;
+}
