@@ -57,7 +57,7 @@ void rep_close(struct rep *r, FILE *f, const char *name)
 void rep_num(FILE *f, const double *v)
 {
 	if (v)
-		fprintf(f, "%.4g", *v);
+		fprintf(f, "%.6g", *v);
 	else
 		fputs("-", f);
 }
@@ -207,7 +207,7 @@ static void runs_table(FILE *html, const struct rundata *rd, size_t n)
 
 /* The one parameter the (non-eval) runs differ in besides replication, or NULL; '*n_diff' is
  * how many differ. */
-static const char *varying(const struct rundata *rd, const size_t *idx, size_t n, size_t *n_diff)
+static const char *varying(const struct rundata *rd, const size_t *idx, size_t n, size_t *n_diff, FILE *list)
 {
 	const char *only = NULL;
 	*n_diff = 0;
@@ -225,11 +225,38 @@ static const char *varying(const struct rundata *rd, const size_t *idx, size_t n
 			for (size_t j = 0; j < n && !differs; j++)
 				differs = !same(rundata_param(&rd[idx[j]], name), rundata_param(&rd[idx[0]], name));
 			if (differs) {
+				if (list && *n_diff < 12) {
+					fprintf(list, "%s", *n_diff ? ", " : " (");
+					rep_esc(list, name);
+				} else if (list && *n_diff == 12) {
+					fprintf(list, ", ...");
+				}
 				(*n_diff)++;
 				only = name;
 			}
 		}
 	return *n_diff == 1 ? only : NULL;
+}
+
+/* The first word of a command line that names a scenario or a capture. */
+static int cmd_target(const char *cmd, char *out, size_t n)
+{
+	static const char *const ends[] = { ".ini", ".pcap", ".pcapng", ".gz" };
+	const char *p = cmd;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, " ");
+		for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+			size_t el = strlen(ends[e]);
+			if (len > el && !strncmp(p + len - el, ends[e], el)) {
+				snprintf(out, n, "%.*s", (int)len, p);
+				return 1;
+			}
+		}
+		p += len;
+	}
+	return 0;
 }
 
 static void comparison(struct rep *r, FILE *html, const struct rundata *rd, size_t n)
@@ -249,6 +276,25 @@ static void comparison(struct rep *r, FILE *html, const struct rundata *rd, size
 		fprintf(html, "<th><a href=\"run-%" PRId64 ".html\">run %" PRId64 "</a></th>", rd[idx[i]].info.id,
 			rd[idx[i]].info.id);
 	fprintf(html, "</tr>\n");
+	/* What the runs are, before what they measured. */
+	static const char *const what[][4] = { { "scenario", "scenario", "trace", NULL },
+					       { "mode", "shaper.mode", "mode", NULL },
+					       { "predictor", "shaper.predictor", "predictor", NULL },
+					       { "policy", "policy.kind", "policy", NULL } };
+	for (size_t w = 0; w < sizeof what / sizeof what[0]; w++) {
+		fprintf(html, "<tr><th style=\"text-align:left\">%s</th>", what[w][0]);
+		for (size_t i = 0; i < m; i++) {
+			const char *v = rundata_param_any(&rd[idx[i]], &what[w][1]);
+			char target[256];
+			if (!v && w == 0 && cmd_target(rd[idx[i]].info.command, target, sizeof target))
+				v = target; /* the scenario or capture the command named */
+			const char *base = v ? strrchr(v, '/') : NULL;
+			fprintf(html, "<td>");
+			rep_esc(html, base ? base + 1 : v ? v : "-");
+			fprintf(html, "</td>");
+		}
+		fprintf(html, "</tr>\n");
+	}
 	for (size_t k = 0; k < rep_n_metrics; k++) {
 		int any = 0;
 		for (size_t i = 0; i < m; i++)
@@ -265,12 +311,18 @@ static void comparison(struct rep *r, FILE *html, const struct rundata *rd, size
 	}
 	fprintf(html, "</table>\n");
 	size_t n_diff;
-	const char *param = varying(rd, idx, m, &n_diff);
-	fprintf(html, "<p>The runs differ in %zu parameter%s besides replication (run number, seed)%s", n_diff,
-		n_diff == 1 ? "" : "s", param ? ": <b>" : ".");
+	const char *param = varying(rd, idx, m, &n_diff, NULL);
+	fprintf(html, "<p>The runs differ in %zu parameter%s besides replication (run number, seed)", n_diff,
+		n_diff == 1 ? "" : "s");
 	if (param) {
+		fprintf(html, ": <b>");
 		rep_esc(html, param);
 		fprintf(html, "</b>.");
+	} else if (n_diff) {
+		(void)varying(rd, idx, m, &n_diff, html);
+		fprintf(html, ")%s.", n_diff > 1 ? "; a figure of a metric against a parameter needs runs that differ in one" : "");
+	} else {
+		fprintf(html, ".");
 	}
 	fprintf(html, "</p>\n");
 	if (!param) {

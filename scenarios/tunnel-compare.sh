@@ -44,7 +44,7 @@ SELECT r.scenario, r.policy,
                   (SELECT value FROM scalar WHERE run_id = r.id AND name = 'esp_packets')) AS anticip,
   printf('%.2f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'ks_waste_ratio')) AS ks_waste,
   printf('%+.1f%%', 100 * (SELECT value FROM scalar WHERE run_id = r.id AND name = 'extra_cpu')) AS extra_cpu,
-  printf('%+.1f%%', 100 * ((SELECT value FROM scalar WHERE run_id = r.id AND name = 'pool_bytes_peak') +
+  printf('%+.2f%%', 100 * ((SELECT value FROM scalar WHERE run_id = r.id AND name = 'pool_bytes_peak') +
                            (SELECT value FROM scalar WHERE run_id = r.id AND name = 'esp_mem_bytes')) /
                           (SELECT value FROM scalar WHERE run_id = r.id AND name = 'flow_table_bytes')) AS extra_mem,
   (SELECT value FROM scalar WHERE run_id = r.id AND name = 'shaper_queue_drops') AS drops,
