@@ -18,9 +18,11 @@ int train_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int compare_runs_main(int argc, char **argv);
 int export_main(int argc, char **argv);
+int summary_main(int argc, char **argv);
 
 extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], rewrite_usage[],
-	compare_usage[], eval_usage[], train_usage[], report_usage[], compare_runs_usage[], export_usage[];
+	compare_usage[], eval_usage[], train_usage[], report_usage[], compare_runs_usage[], export_usage[],
+	summary_usage[];
 
 /* Runs the simulator on scenario 'scn' (sources and shaper keys final) into database 'db'
  * (NULL: none), recorded as the command typed; prints a summary unless 'quiet'.  Used by

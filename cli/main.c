@@ -30,6 +30,8 @@ static const struct cli_command commands[] = {
 	{ "compare-runs", "two runs' scalars side by side: difference and ratio", compare_runs_usage, 3, 3,
 	  compare_runs_main },
 	{ "export", "a results database as CSV or ns-3 FlowMonitor XML", export_usage, 1, 1, export_main },
+	{ "summary", "mean, sd and 95 % confidence interval of metrics per group of runs", summary_usage, 1, 1,
+	  summary_main },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,5 +1,5 @@
 /* report_cmd: the readers of a results database on the command line: `precraft report`,
- * `precraft compare-runs`, `precraft export`. */
+ * `precraft compare-runs`, `precraft export`, `precraft summary`. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/ci.h"
 #include "analysis/export.h"
 #include "analysis/report.h"
 #include "analysis/rundata.h"
@@ -302,4 +303,188 @@ int export_main(int argc, char **argv)
 		       flowmon, t.runs, t.flows, t.tx_packets, t.rx_packets, t.lost_packets);
 	}
 	return EXIT_OK;
+}
+
+/* ---- summary ----------------------------------------------------------------------------- */
+
+const char summary_usage[] =
+	"usage: precraft summary DB [--by KEY[,KEY...]] [--metric NAME[,NAME...]]\n"
+	"  Per group of runs (the same values of the --by parameters; default: of every parameter but\n"
+	"  the replication ones, run.run and run.seed), each metric's mean, standard deviation, 95 %\n"
+	"  confidence interval (Student t) and number of replications, over the complete runs.\n"
+	"  --metric  scalars (default hit_ratio,precision,latency_p50_ns,latency_p99_ns,extra_cpu)\n";
+
+struct all_runs {
+	struct rundata *rd;
+	size_t n, cap;
+	struct store *st;
+	struct errbuf *eb;
+	int rc;
+};
+
+static int load_complete(void *arg, const struct store_run *r)
+{
+	struct all_runs *a = arg;
+	if (strcmp(r->status, "complete"))
+		return 0;
+	if (a->n == a->cap) {
+		size_t c = a->cap ? a->cap * 2 : 16;
+		struct rundata *p = realloc(a->rd, c * sizeof *p);
+		if (!p)
+			return err_set(a->eb, -ERR_NOMEM, "out of memory");
+		a->rd = p;
+		a->cap = c;
+	}
+	int rc = rundata_load(a->st, r, &a->rd[a->n], a->eb);
+	if (!rc) {
+		/* Only parameters and scalars are needed. */
+		struct rundata *d = &a->rd[a->n++];
+		for (size_t i = 0; i < d->n_series; i++)
+			free(d->series[i].name), free(d->series[i].t), free(d->series[i].v);
+		free(d->series), d->series = NULL, d->n_series = d->cap_series = 0;
+		free(d->flows), d->flows = NULL, d->n_flows = d->cap_flows = 0;
+	}
+	return rc;
+}
+
+/* The group key of a run: the --by values, or every non-replication parameter. */
+static void group_key(const struct rundata *rd, char **by, size_t n_by, char *out, size_t n)
+{
+	size_t j = 0;
+	out[0] = 0;
+	if (n_by) {
+		for (size_t k = 0; k < n_by; k++) {
+			const char *v = rundata_param(rd, by[k]);
+			int w = snprintf(out + j, n - j, "%s%s=%s", k ? " " : "", by[k], v ? v : "-");
+			if (w < 0 || (size_t)w >= n - j)
+				return;
+			j += (size_t)w;
+		}
+		return;
+	}
+	for (size_t i = 0; i < rd->n_params; i++) {
+		const char *name = rd->params[i].name;
+		if (!strcmp(name, "run.run") || !strcmp(name, "run.seed") || !strcmp(name, "seed") || !strcmp(name, "run"))
+			continue;
+		int w = snprintf(out + j, n - j, "%s=%s\n", name, rd->params[i].value);
+		if (w < 0 || (size_t)w >= n - j)
+			return;
+		j += (size_t)w;
+	}
+}
+
+static size_t split_list(char *s, char **out, size_t max)
+{
+	size_t n = 0;
+	for (char *save = NULL, *t = strtok_r(s, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save))
+		out[n++] = t;
+	return n;
+}
+
+int summary_main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "by", required_argument, 0, 'b' }, { "metric", required_argument, 0, 'm' },
+					    { 0, 0, 0, 0 } };
+	char *by[32], *metrics[64];
+	size_t n_by = 0, n_m = 0;
+	char def[] = "hit_ratio,precision,latency_p50_ns,latency_p99_ns,extra_cpu";
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'b')
+			n_by = split_list(optarg, by, 32);
+		else if (c == 'm')
+			n_m = split_list(optarg, metrics, 64);
+		else {
+			cli_error("summary: unknown or incomplete option '%s' (see 'precraft summary --help')", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cli_positional("summary", argc - optind))
+		return EXIT_USAGE;
+	if (!n_m)
+		n_m = split_list(def, metrics, 64);
+	const char *db = argv[optind];
+	struct errbuf eb = { "" };
+	struct all_runs a = { .eb = &eb };
+	int rc = store_open_read(db, &a.st, &eb);
+	if (!rc)
+		rc = store_each_run(a.st, load_complete, &a, &eb);
+	if (!rc && !a.n)
+		rc = err_set(&eb, -ERR_FORMAT, "%s: no complete run", db);
+	for (size_t k = 0; !rc && k < n_m; k++) {
+		int any = 0;
+		for (size_t i = 0; i < a.n && !any; i++)
+			any = rundata_scalar(&a.rd[i], metrics[k]) != NULL;
+		if (!any)
+			rc = err_set(&eb, -ERR_FORMAT, "%s: no run has the scalar '%s'", db, metrics[k]);
+	}
+	for (size_t k = 0; !rc && k < n_by; k++) {
+		int any = 0;
+		for (size_t i = 0; i < a.n && !any; i++)
+			any = rundata_param(&a.rd[i], by[k]) != NULL;
+		if (!any)
+			rc = err_set(&eb, -ERR_FORMAT, "%s: no run has the parameter '%s'", db, by[k]);
+	}
+	if (rc) {
+		cli_error("%s", eb.msg);
+		goto out;
+	}
+	/* Groups in the order of their first run. */
+	static char key[16384], other[16384];
+	unsigned char *done = calloc(a.n, 1);
+	double *x = malloc(a.n * sizeof *x);
+	if (!done || !x) {
+		rc = -ERR_NOMEM;
+		cli_error("out of memory");
+		free(done);
+		free(x);
+		goto out;
+	}
+	printf("%-40s %-22s %14s %12s %14s %5s\n", "group", "metric", "mean", "sd", "95% CI +/-", "n");
+	size_t groups = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		if (done[i])
+			continue;
+		group_key(&a.rd[i], by, n_by, key, sizeof key);
+		for (size_t j = i; j < a.n; j++) {
+			group_key(&a.rd[j], by, n_by, other, sizeof other);
+			if (!strcmp(key, other))
+				done[j] = 2;
+		}
+		groups++;
+		char label[64];
+		if (n_by)
+			snprintf(label, sizeof label, "%.63s", key);
+		else
+			snprintf(label, sizeof label, "group %zu (first run %" PRId64 ")", groups, a.rd[i].info.id);
+		for (size_t k = 0; k < n_m; k++) {
+			size_t m = 0;
+			for (size_t j = i; j < a.n; j++) {
+				if (done[j] != 2)
+					continue;
+				const double *v = rundata_scalar(&a.rd[j], metrics[k]);
+				if (v)
+					x[m++] = *v;
+			}
+			if (!m)
+				continue;
+			struct ci ci = ci_of(x, m);
+			printf("%-40s %-22s %14.6g %12.4g %14.4g %5zu\n", label, metrics[k], ci.mean, ci.sd, ci.half, m);
+		}
+		for (size_t j = i; j < a.n; j++)
+			if (done[j] == 2)
+				done[j] = 1;
+	}
+	printf("%zu group%s of %zu complete runs\n", groups, groups == 1 ? "" : "s", a.n);
+	free(done);
+	free(x);
+out:
+	for (size_t i = 0; i < a.n; i++)
+		rundata_free(&a.rd[i]);
+	free(a.rd);
+	if (a.st)
+		store_close(a.st, NULL);
+	return rc ? cli_exit_code(rc) : EXIT_OK;
 }
