@@ -10,57 +10,6 @@
 
 #include "rundata.h"
 
-struct sel {
-	struct store_run *v;
-	size_t n, cap;
-};
-
-static int add(void *arg, const struct store_run *r)
-{
-	struct sel *s = arg;
-	if (s->n == s->cap) {
-		size_t c = s->cap ? s->cap * 2 : 16;
-		struct store_run *p = realloc(s->v, c * sizeof *p);
-		if (!p)
-			return -ERR_NOMEM;
-		s->v = p;
-		s->cap = c;
-	}
-	s->v[s->n++] = *r;
-	return 0;
-}
-
-/* The runs asked for ('runs' NULL: all), in order, each of which must exist. */
-static int select_runs(struct store *st, const char *db, const int64_t *runs, size_t n_runs, struct sel *out,
-		       struct errbuf *eb)
-{
-	struct sel all = { 0 };
-	int rc = store_each_run(st, add, &all, eb);
-	if (rc) {
-		free(all.v);
-		return eb->msg[0] ? rc : err_set(eb, rc, "%s: %s", db, err_str(rc));
-	}
-	if (!runs) {
-		*out = all;
-		return 0;
-	}
-	memset(out, 0, sizeof *out);
-	for (size_t i = 0; i < n_runs && !rc; i++) {
-		size_t j = 0;
-		while (j < all.n && all.v[j].id != runs[i])
-			j++;
-		if (j == all.n)
-			rc = err_set(eb, -ERR_FORMAT, "%s: no run %" PRId64 " (the database has %zu run%s)", db, runs[i], all.n,
-				     all.n == 1 ? "" : "s");
-		else if ((rc = add(out, &all.v[j])) != 0)
-			err_set(eb, rc, "out of memory");
-	}
-	free(all.v);
-	if (rc)
-		free(out->v);
-	return rc;
-}
-
 /* RFC 4180: a field in quotes, quotes doubled. */
 static void csv_str(FILE *f, const char *s)
 {
@@ -93,9 +42,9 @@ int export_csv(const char *db, const int64_t *runs, size_t n_runs, const char *d
 	int rc = store_open_read(db, &st, eb);
 	if (rc)
 		return rc;
-	struct sel sel = { 0 };
+	struct rundata_runs sel = { 0 };
 	FILE *f[F_N] = { 0 };
-	if ((rc = select_runs(st, db, runs, n_runs, &sel, eb)) != 0)
+	if ((rc = rundata_select(st, db, runs, n_runs, &sel, eb)) != 0)
 		goto out;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		rc = err_set(eb, -ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
@@ -178,9 +127,9 @@ int export_flowmon(const char *db, const int64_t *runs, size_t n_runs, const cha
 	int rc = store_open_read(db, &st, eb);
 	if (rc)
 		return rc;
-	struct sel sel = { 0 };
+	struct rundata_runs sel = { 0 };
 	FILE *f = NULL, *c4 = NULL, *c6 = NULL;
-	if ((rc = select_runs(st, db, runs, n_runs, &sel, eb)) != 0)
+	if ((rc = rundata_select(st, db, runs, n_runs, &sel, eb)) != 0)
 		goto out;
 	/* The classifiers follow the stats in the file: kept aside while the flows are read. */
 	if (!(f = fopen(file, "w")) || !(c4 = tmpfile()) || !(c6 = tmpfile())) {

@@ -133,43 +133,6 @@ void rep_figure(struct rep *r, FILE *html, const char *name, const char *title, 
 
 /* ---- the runs ---------------------------------------------------------------------------- */
 
-struct runs {
-	struct store_run *v;
-	size_t n, cap;
-};
-
-static int add_run(void *arg, const struct store_run *r)
-{
-	struct runs *rs = arg;
-	if (rs->n == rs->cap) {
-		size_t c = rs->cap ? rs->cap * 2 : 16;
-		struct store_run *p = realloc(rs->v, c * sizeof *p);
-		if (!p)
-			return -ERR_NOMEM;
-		rs->v = p;
-		rs->cap = c;
-	}
-	rs->v[rs->n++] = *r;
-	return 0;
-}
-
-/* Runs keep their parameters and scalars for the index; their series, histograms and flows
- * are freed once their page is written, except the histograms of eval runs (calibration). */
-static void lighten(struct rundata *rd)
-{
-	for (size_t i = 0; i < rd->n_series; i++) {
-		free(rd->series[i].name);
-		free(rd->series[i].t);
-		free(rd->series[i].v);
-	}
-	free(rd->series);
-	rd->series = NULL;
-	rd->n_series = rd->cap_series = 0;
-	free(rd->flows);
-	rd->flows = NULL;
-	rd->n_flows = rd->cap_flows = 0;
-}
-
 /* Parameters that identify replications, not experiments. */
 static int replication_param(const char *name)
 {
@@ -552,35 +515,26 @@ int report_write(const struct report_opts *o, struct report_result *res, struct 
 	int rc = store_open_read(o->db, &st, eb);
 	if (rc)
 		return rc;
-	struct runs all = { 0 };
-	if ((rc = store_each_run(st, add_run, &all, eb)) != 0) {
-		if (!eb->msg[0])
-			err_set(eb, rc, "%s: %s", o->db, err_str(rc));
+	struct rundata_runs sel = { 0 };
+	size_t n_all = 0;
+	if ((rc = rundata_select(st, o->db, NULL, 0, &sel, eb)) != 0)
 		goto out;
+	n_all = sel.n;
+	if (o->runs) { /* the runs asked for, each of which must exist */
+		free(sel.v);
+		if ((rc = rundata_select(st, o->db, o->runs, o->n_runs, &sel, eb)) != 0)
+			goto out;
 	}
-	/* The runs asked for, each of which must exist. */
-	size_t want = o->runs ? o->n_runs : all.n;
+	size_t want = sel.n;
 	struct rundata *rd = calloc(want ? want : 1, sizeof *rd);
 	if (!rd) {
 		rc = err_set(eb, -ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	size_t loaded = 0;
-	for (size_t i = 0; i < want && !rc; i++) {
-		const struct store_run *info = NULL;
-		if (o->runs) {
-			for (size_t j = 0; j < all.n && !info; j++)
-				if (all.v[j].id == o->runs[i])
-					info = &all.v[j];
-			if (!info)
-				rc = err_set(eb, -ERR_FORMAT, "%s: no run %" PRId64 " (the database has %zu run%s)", o->db, o->runs[i],
-					     all.n, all.n == 1 ? "" : "s");
-		} else {
-			info = &all.v[i];
-		}
-		if (!rc && !(rc = rundata_load(st, info, &rd[loaded], eb)))
+	for (size_t i = 0; i < want && !rc; i++)
+		if (!(rc = rundata_load(st, &sel.v[i], &rd[loaded], eb)))
 			loaded++;
-	}
 	if (!rc && !want)
 		rc = err_set(eb, -ERR_FORMAT, "%s: no runs to report", o->db);
 	struct rep r = { o, res, "", 0, "" };
@@ -590,7 +544,7 @@ int report_write(const struct report_opts *o, struct report_result *res, struct 
 	for (size_t i = 0; !rc && i < loaded; i++) {
 		rep_run_page(&r, &rd[i]);
 		if (!rundata_is_eval(&rd[i]))
-			lighten(&rd[i]);
+			rundata_lighten(&rd[i]);
 		res->runs++;
 		if (o->progress)
 			o->progress(o->progress_arg, i + 1, loaded);
@@ -603,7 +557,7 @@ int report_write(const struct report_opts *o, struct report_result *res, struct 
 			rep_head(html, title);
 			fprintf(html, "<h1>precraft report</h1>\n<p>Results database <span class=\"cmd\">");
 			rep_esc(html, o->db);
-			fprintf(html, "</span>, %zu of its %zu runs.</p>\n", loaded, all.n);
+			fprintf(html, "</span>, %zu of its %zu runs.</p>\n", loaded, n_all);
 			runs_table(html, rd, loaded);
 			comparison(&r, html, rd, loaded);
 			eval_section(&r, html, rd, loaded);
@@ -617,7 +571,7 @@ int report_write(const struct report_opts *o, struct report_result *res, struct 
 		rundata_free(&rd[i]);
 	free(rd);
 out:
-	free(all.v);
+	free(sel.v);
 	store_close(st, NULL);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* rundata: a run in memory (see rundata.h). */
 #include "rundata.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +137,62 @@ int rundata_load(struct store *st, const struct store_run *info, struct rundata 
 	if (rc)
 		rundata_free(rd);
 	return rc;
+}
+
+static int add_run(void *arg, const struct store_run *r)
+{
+	struct rundata_runs *rs = arg;
+	if (grow((void **)&rs->v, &rs->cap, rs->n, sizeof *rs->v))
+		return -ERR_NOMEM;
+	rs->v[rs->n++] = *r;
+	return 0;
+}
+
+int rundata_select(struct store *st, const char *db, const int64_t *ids, size_t n_ids, struct rundata_runs *out,
+		   struct errbuf *eb)
+{
+	struct rundata_runs all = { 0 };
+	memset(out, 0, sizeof *out);
+	int rc = store_each_run(st, add_run, &all, eb);
+	if (rc) {
+		free(all.v);
+		return eb->msg[0] ? rc : err_set(eb, rc, "%s: %s", db, err_str(rc));
+	}
+	if (!ids) {
+		*out = all;
+		return 0;
+	}
+	for (size_t i = 0; i < n_ids && !rc; i++) {
+		size_t j = 0;
+		while (j < all.n && all.v[j].id != ids[i])
+			j++;
+		if (j == all.n)
+			rc = err_set(eb, -ERR_FORMAT, "%s: no run %" PRId64 " (the database has %zu run%s)", db, ids[i], all.n,
+				     all.n == 1 ? "" : "s");
+		else if ((rc = add_run(out, &all.v[j])) != 0)
+			err_set(eb, rc, "out of memory");
+	}
+	free(all.v);
+	if (rc) {
+		free(out->v);
+		memset(out, 0, sizeof *out);
+	}
+	return rc;
+}
+
+void rundata_lighten(struct rundata *rd)
+{
+	for (size_t i = 0; i < rd->n_series; i++) {
+		free(rd->series[i].name);
+		free(rd->series[i].t);
+		free(rd->series[i].v);
+	}
+	free(rd->series);
+	rd->series = NULL;
+	rd->n_series = rd->cap_series = 0;
+	free(rd->flows);
+	rd->flows = NULL;
+	rd->n_flows = rd->cap_flows = 0;
 }
 
 void rundata_free(struct rundata *rd)

@@ -48,10 +48,24 @@ struct rundata {
 	size_t n_flows, cap_flows;
 };
 
+/* Runs of a database, as store_each_run lists them. */
+struct rundata_runs {
+	struct store_run *v;
+	size_t n, cap;
+};
+
+/* The runs 'ids' of 'db' in that order ('ids' NULL: every run, in id order), each of which
+ * must exist: -ERR_FORMAT "DB: no run N (the database has M runs)".  The caller frees out->v. */
+int rundata_select(struct store *st, const char *db, const int64_t *ids, size_t n_ids, struct rundata_runs *out,
+		   struct errbuf *eb) WARN_UNUSED;
+
 /* Reads run 'info->id' of 'st' into 'rd' (zeroed first).  Returns 0 or a negative ERR_* with
  * 'eb' set; 'rd' is then freed. */
 int rundata_load(struct store *st, const struct store_run *info, struct rundata *rd, struct errbuf *eb) WARN_UNUSED;
 void rundata_free(struct rundata *rd);
+/* Frees a loaded run's time series and flows, keeping its parameters, scalars and histograms
+ * (what comparisons and summaries of many runs need). */
+void rundata_lighten(struct rundata *rd);
 
 /* Lookups by name (linear: runs hold at most a few hundred names); NULL / 0 when absent. */
 const char *rundata_param(const struct rundata *rd, const char *name);

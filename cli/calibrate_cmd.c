@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "core/crypto.h"
@@ -103,31 +102,18 @@ static double median(double *v, size_t n);
 static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters, struct cost_profile *cp)
 {
 	static const double sizes[] = { 64, 256, 512, 1024, 1500 };
-	char path[] = "/tmp/precraft-calibrate-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
-		return EXIT_RUNTIME;
-	FILE *f = fdopen(fd, "w");
-	uint8_t key[32];
-	uint64_t r[4];
-	for (int i = 0; i < 4; i++)
-		r[i] = crypto_random_u64();
-	memcpy(key, r, sizeof key);
-	if (f) {
-		fprintf(f, "esp cal spi 0x1000 src 192.0.2.1 dst 192.0.2.2 key ");
-		for (int i = 0; i < 32; i++)
-			fprintf(f, "%02x", key[i]);
-		fprintf(f, " salt 01020304 match 0.0.0.0/0,::/0\n");
+	/* A one-SA tunnel in memory: the key never touches a file. */
+	struct esp_sa_conf sa = { .name = "cal", .spi = 0x1000, .family = 4, .src = { 192, 0, 2, 1 }, .dst = { 192, 0, 2, 2 },
+				  .salt = { 1, 2, 3, 4 } };
+	for (int i = 0; i < 4; i++) {
+		uint64_t r = crypto_random_u64();
+		memcpy(sa.key + 8 * i, &r, 8);
 	}
-	crypto_wipe(key, sizeof key);
-	crypto_wipe(r, sizeof r);
 	struct esp_conf *conf = NULL;
 	struct esp_tunnel *t = NULL;
-	struct errbuf eb = { "" };
 	uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
-	int bad = !f || fclose(f) != 0 || esp_conf_load(path, &conf, &eb) ||
-		  esp_tunnel_create(conf, rt, mac, 1, 2048, &t);
-	unlink(path);
+	int bad = esp_conf_one(&sa, &conf) || esp_tunnel_create(conf, rt, mac, 1, 2048, &t);
+	crypto_wipe(&sa, sizeof sa);
 	double *v = malloc(iters * sizeof *v);
 	static uint8_t pkt[2048];
 	if (bad || !v) {

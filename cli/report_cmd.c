@@ -48,6 +48,16 @@ static int run_id_arg(const char *s, int64_t *out)
 	return 0;
 }
 
+/* One more --run ID into 'runs' (at most 1024). */
+static int add_run_arg(const char *cmd, const char *s, int64_t *runs, size_t *n)
+{
+	if (*n == 1024) {
+		cli_error("%s: at most 1024 --run", cmd);
+		return -1;
+	}
+	return run_id_arg(s, &runs[(*n)++]);
+}
+
 struct progress {
 	struct cli_progress pr;
 	bool shown;
@@ -79,11 +89,7 @@ int report_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (n_runs == 1024) {
-				cli_error("report: at most 1024 --run");
-				return EXIT_USAGE;
-			}
-			if (run_id_arg(optarg, &runs[n_runs++]))
+			if (add_run_arg("report", optarg, runs, &n_runs))
 				return EXIT_USAGE;
 			break;
 		case 'o':
@@ -128,31 +134,14 @@ int report_main(int argc, char **argv)
 
 /* ---- compare-runs ------------------------------------------------------------------------ */
 
-struct find {
-	int64_t id;
-	int found;
-	struct store_run r;
-};
-
-static int find_run(void *arg, const struct store_run *r)
-{
-	struct find *f = arg;
-	if (r->id == f->id) {
-		f->r = *r;
-		f->found = 1;
-	}
-	return 0;
-}
-
 static int load_one(struct store *st, const char *db, int64_t id, struct rundata *rd, struct errbuf *eb)
 {
-	struct find f = { .id = id };
-	int rc = store_each_run(st, find_run, &f, eb);
-	if (rc)
-		return rc;
-	if (!f.found)
-		return err_set(eb, -ERR_FORMAT, "%s: no run %" PRId64, db, id);
-	return rundata_load(st, &f.r, rd, eb);
+	struct rundata_runs sel;
+	int rc = rundata_select(st, db, &id, 1, &sel, eb);
+	if (!rc)
+		rc = rundata_load(st, &sel.v[0], rd, eb);
+	free(sel.v);
+	return rc;
 }
 
 int compare_runs_main(int argc, char **argv)
@@ -257,11 +246,7 @@ int export_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (n_runs == 1024) {
-				cli_error("export: at most 1024 --run");
-				return EXIT_USAGE;
-			}
-			if (run_id_arg(optarg, &runs[n_runs++]))
+			if (add_run_arg("export", optarg, runs, &n_runs))
 				return EXIT_USAGE;
 			break;
 		case 'c':
@@ -336,14 +321,8 @@ static int load_complete(void *arg, const struct store_run *r)
 		a->cap = c;
 	}
 	int rc = rundata_load(a->st, r, &a->rd[a->n], a->eb);
-	if (!rc) {
-		/* Only parameters and scalars are needed. */
-		struct rundata *d = &a->rd[a->n++];
-		for (size_t i = 0; i < d->n_series; i++)
-			free(d->series[i].name), free(d->series[i].t), free(d->series[i].v);
-		free(d->series), d->series = NULL, d->n_series = d->cap_series = 0;
-		free(d->flows), d->flows = NULL, d->n_flows = d->cap_flows = 0;
-	}
+	if (!rc)
+		rundata_lighten(&a->rd[a->n++]); /* only parameters and scalars are needed */
 	return rc;
 }
 

@@ -136,25 +136,6 @@ int crypto_keystream_extend(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AE
 
 static const uint8_t zeros16[16];
 
-int crypto_seal_keystream(struct crypto_aead *a, const uint8_t *ks, const uint8_t *aad, size_t aad_len,
-			  const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
-{
-	const uint8_t *k = ks + CRYPTO_KS_HEAD;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x, y;
-		memcpy(&x, in + i, 8);
-		memcpy(&y, k + i, 8);
-		x ^= y;
-		memcpy(out + i, &x, 8);
-	}
-	for (; i < len; i++)
-		out[i] = in[i] ^ k[i];
-	(void)a;
-	crypto_mac_keystream(ks, aad, aad_len, out, len, tag);
-	return 0;
-}
-
 void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
 			  uint8_t tag[CRYPTO_AEAD_TAG_LEN])
 {

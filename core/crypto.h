@@ -64,19 +64,15 @@ int crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONC
 		     size_t len, const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out);
 
 /* The keystream for 'nonce': CRYPTO_KS_HEAD + 'len' bytes into 'ks', enough to seal a message
- * of up to 'len' bytes with crypto_seal_keystream. */
+ * of up to 'len' bytes: the XOR with the bytes from CRYPTO_KS_HEAD on, then crypto_mac_keystream. */
 int crypto_keystream(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len);
 
 /* Extends keystream 'ks' (made for 'from' bytes, a multiple of 64) to 'to' bytes. */
 int crypto_keystream_extend(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t from, size_t to);
 
-/* The second half of crypto_aead_seal, given the keystream 'ks' of the same key and nonce made
- * for at least 'len' bytes: the same 'out' and 'tag'. */
-int crypto_seal_keystream(struct crypto_aead *a, const uint8_t *ks, const uint8_t *aad, size_t aad_len,
-			  const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
-
-/* The tag alone, over 'aad' and the ciphertext 'ct' already made from keystream 'ks' (the XOR
- * done by the caller, fused with its copy). */
+/* The second half of crypto_aead_seal given the keystream 'ks' of the same key and nonce: the
+ * tag over 'aad' and the ciphertext 'ct' the caller made by XOR (esp.c fuses it with its copy);
+ * the same tag as the one-shot call's. */
 void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
 			  uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
 

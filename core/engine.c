@@ -298,12 +298,19 @@ static struct pool_buf *ticket_buf(struct engine *e, uint64_t ticket)
 	return uf->serial[dir] == (uint32_t)ticket ? uf->craft[dir] : NULL;
 }
 
+/* The SA an ESP ticket names (engine__esp_ahead), or -1. */
+static int esp_ticket_sa(const struct engine *e, uint64_t ticket)
+{
+	unsigned sa = (unsigned)(ticket >> 32) & 0x7fffffffu;
+	return e->esp && sa < esp_tunnel_count(e->esp) ? (int)sa : -1;
+}
+
 void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
 {
 	if (ticket & ENGINE_ESP_TICKET) {
-		unsigned sa = (unsigned)(ticket >> 32) & 0x7fffffffu;
-		if (e->esp && sa < esp_tunnel_count(e->esp))
-			esp_mark_ready(e->esp, sa, (uint32_t)ticket, ready_ns);
+		int sa = esp_ticket_sa(e, ticket);
+		if (sa >= 0)
+			esp_mark_ready(e->esp, (unsigned)sa, (uint32_t)ticket, ready_ns);
 		return;
 	}
 	struct pool_buf *b = ticket_buf(e, ticket);
@@ -314,8 +321,8 @@ void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
 bool engine_craft_waiting(struct engine *e, uint64_t ticket)
 {
 	if (ticket & ENGINE_ESP_TICKET) {
-		unsigned sa = (unsigned)(ticket >> 32) & 0x7fffffffu;
-		return e->esp && sa < esp_tunnel_count(e->esp) && esp_pending(e->esp, sa, (uint32_t)ticket);
+		int sa = esp_ticket_sa(e, ticket);
+		return sa >= 0 && esp_pending(e->esp, (unsigned)sa, (uint32_t)ticket);
 	}
 	struct pool_buf *b = ticket_buf(e, ticket);
 	return b && craft_ready(b) == UINT64_MAX;

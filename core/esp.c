@@ -205,6 +205,22 @@ int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb)
 	return 0;
 }
 
+int esp_conf_one(const struct esp_sa_conf *sa, struct esp_conf **out)
+{
+	struct esp_conf *c = calloc(1, sizeof *c);
+	static const uint8_t any[16];
+	struct route_nexthop nh = { .port = 0 };
+	if (!c || !(c->sa = calloc(ESP_MAX_SA, sizeof *c->sa)) || route_table_create(&c->match) ||
+	    route_add(c->match, 4, any, 0, &nh) || route_add(c->match, 6, any, 0, &nh) || route_table_freeze(c->match)) {
+		esp_conf_destroy(c);
+		return -ERR_NOMEM;
+	}
+	c->sa[0] = *sa;
+	c->n = 1;
+	*out = c;
+	return 0;
+}
+
 void esp_conf_destroy(struct esp_conf *c)
 {
 	if (!c)

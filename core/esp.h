@@ -68,6 +68,9 @@ struct esp_conf;
  * and destination of different families, a bad prefix, a missing or unknown word); -ERR_IO
  * when the file cannot be read.  No message contains key or salt bytes. */
 int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb) WARN_UNUSED;
+/* A configuration of the one SA 'sa' (copied), matching every destination (0.0.0.0/0, ::/0),
+ * without a file (calibration).  0 or -ERR_NOMEM. */
+int esp_conf_one(const struct esp_sa_conf *sa, struct esp_conf **out) WARN_UNUSED;
 /* Wipes the keys and frees. */
 void esp_conf_destroy(struct esp_conf *c);
 
