@@ -26,6 +26,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib libsodiu
 PKG_LIBS   = $(shell pkg-config --libs libpcap gsl sqlite3 zlib libsodium libcrypto 2>/dev/null)
 CUNIT_LIBS = $(shell pkg-config --libs cunit 2>/dev/null)
 NET_LIBS   = $(shell pkg-config --libs libnet 2>/dev/null || libnet-config --libs 2>/dev/null)
+# OpenMPI, for `mpirun ... precraft sweep` (cli/sweep_mpi.c): linked when present (make deps
+# installs it); without it a sweep under mpirun says how to get it.
+MPI_CFLAGS = $(shell pkg-config --exists ompi-c 2>/dev/null && echo -DHAVE_MPI $$(pkg-config --cflags ompi-c))
+MPI_LIBS   = $(shell pkg-config --libs ompi-c 2>/dev/null)
 # libnet's BSD feature macros apply only to the one file that includes <libnet.h>.
 NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 
@@ -35,6 +39,7 @@ BSD_FILES := traces/trace hil/pcapio hil/runner tests/esp/decrypt
 $(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
 # libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
 $(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE
+$(BUILD)/obj/cli/sweep_mpi.o: FILE_DEFS = $(MPI_CFLAGS)
 # realpath() is XSI: only the file that resolves data paths asks for it.
 $(BUILD)/obj/cli/cli.o: FILE_DEFS := -D_XOPEN_SOURCE=700
 # The commit the program was built from, for run.git_rev: a header rewritten only when it changes.
@@ -84,7 +89,7 @@ $(BUILD)/libprecraft.a: $(CORE_OBJ)
 $(BUILD)/libprecraft.so: $(CORE_PIC)
 	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium libcrypto 2>/dev/null)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c bench/tunnel.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
 # The hostile-input corpus's generator (tests/hostile.sh).

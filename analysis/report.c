@@ -133,11 +133,6 @@ void rep_figure(struct rep *r, FILE *html, const char *name, const char *title, 
 
 /* ---- the runs ---------------------------------------------------------------------------- */
 
-/* Parameters that identify replications, not experiments. */
-static int replication_param(const char *name)
-{
-	return !strcmp(name, "run.run") || !strcmp(name, "run.seed") || !strcmp(name, "seed") || !strcmp(name, "run");
-}
 
 static int same(const char *a, const char *b)
 {
@@ -177,7 +172,7 @@ static const char *varying(const struct rundata *rd, const size_t *idx, size_t n
 	for (size_t i = 0; i < n; i++)
 		for (size_t p = 0; p < rd[idx[i]].n_params; p++) {
 			const char *name = rd[idx[i]].params[p].name;
-			if (replication_param(name) || strstr(name, "_sha256"))
+			if (rundata_replication_param(name) || strstr(name, "_sha256"))
 				continue;
 			int seen_before = 0;
 			for (size_t j = 0; j < i && !seen_before; j++)

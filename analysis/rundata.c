@@ -268,3 +268,9 @@ int rundata_is_eval(const struct rundata *rd)
 {
 	return rundata_param(rd, "model") && rundata_param(rd, "trace") && rundata_scalar(rd, "packets_scored");
 }
+
+int rundata_replication_param(const char *name)
+{
+	return !strcmp(name, "run.run") || !strcmp(name, "run.seed") || !strcmp(name, "seed") || !strcmp(name, "run") ||
+	       !strcmp(name, "sweep.job");
+}

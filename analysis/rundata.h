@@ -79,4 +79,8 @@ const char *rundata_param_any(const struct rundata *rd, const char *const *names
 /* True for a run of `precraft eval` (a model scored on a capture). */
 int rundata_is_eval(const struct rundata *rd);
 
+/* True for the parameters that tell replications of one experiment apart (the run number, the
+ * seed, a sweep's job number), which grouping runs into experiments leaves out. */
+int rundata_replication_param(const char *name);
+
 #endif

@@ -14,34 +14,7 @@
 #include <unistd.h>
 
 #include "git_rev.h"
-
-#define BATCH_ROWS 4096
-#define MAX_SERIES 64
-
-struct series {
-	int64_t run_id, id;
-	char name[64];
-};
-
-/* Space set aside beside the database (PATH-reserve) while it is open: when the filesystem
- * fills, the reserve is given back so that the run can still be marked failed. */
-#define RESERVE_BYTES (256u << 10)
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	char *reserve;             /* the reserve file's path; NULL when there is none */
-	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series, *ins_hist;
-	struct series series[MAX_SERIES]; /* ids of the series written lately */
-	unsigned n_series;
-	unsigned pending;          /* rows in the open transaction */
-	unsigned pending_kind[5];  /* of them, by enum row */
-	int in_tx;
-	int64_t rec_run;           /* the run store_recorder() records into */
-	/* The first write that failed, sticky until the run ends (store_run_end). */
-	uint64_t lost;             /* rows not written */
-	char lost_msg[ERR_MSG_LEN];
-};
+#include "store_impl.h"
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -76,12 +49,12 @@ static const char schema[] =
 	" SELECT n.run_id, n.name, d.t_ns, d.value FROM vector_data d JOIN vector_name n ON n.id = d.vector_id;";
 
 
-static int fail(struct store *st, struct errbuf *eb, const char *what)
+int store_fail(struct store *st, struct errbuf *eb, const char *what)
 {
 	return err_set(eb, -ERR_IO, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 
-static int exec(struct store *st, const char *sql, struct errbuf *eb)
+int store_exec(struct store *st, const char *sql, struct errbuf *eb)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -95,7 +68,7 @@ static int exec(struct store *st, const char *sql, struct errbuf *eb)
 /* SQLite's application_id names the program a database belongs to ('PCRF'). */
 #define STORE_APP_ID 0x50435246
 
-static int64_t scalar_query(struct store *st, const char *sql, int *ok)
+int64_t store_query_int(struct store *st, const char *sql, int *ok)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t v = 0;
@@ -112,21 +85,21 @@ static int64_t scalar_query(struct store *st, const char *sql, int *ok)
 static int check_ours(struct store *st, struct errbuf *eb)
 {
 	int ok, ok2;
-	int64_t id = scalar_query(st, "PRAGMA application_id", &ok);
+	int64_t id = store_query_int(st, "PRAGMA application_id", &ok);
 	if (!ok)
-		return fail(st, eb, "cannot read the database");
+		return store_fail(st, eb, "cannot read the database");
 	if (id == STORE_APP_ID)
 		return 0;
-	int64_t tables = scalar_query(st, "SELECT count(*) FROM sqlite_master", &ok);
-	int64_t ours = scalar_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param')", &ok2);
+	int64_t tables = store_query_int(st, "SELECT count(*) FROM sqlite_master", &ok);
+	int64_t ours = store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param')", &ok2);
 	if (!ok || !ok2)
-		return fail(st, eb, "cannot read the database");
+		return store_fail(st, eb, "cannot read the database");
 	if (id != 0 || (tables > 0 && ours != 3))
 		return err_set(eb, -ERR_FORMAT, "%s: not a precraft results database (another program's tables); name a new file",
 			       st->path);
 	char sql[64];
 	snprintf(sql, sizeof sql, "PRAGMA application_id=%d", STORE_APP_ID);
-	return exec(st, sql, eb);
+	return store_exec(st, sql, eb);
 }
 
 /* Writes the reserve file (real blocks, not a sparse file).  Best effort: a database on a
@@ -181,7 +154,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	if ((rc = check_ours(st, eb)) != 0 || (rc = exec(st, schema, eb)) != 0)
+	if ((rc = check_ours(st, eb)) != 0 || (rc = store_exec(st, schema, eb)) != 0)
 		goto out;
 	reserve_take(st);
 	static const struct {
@@ -199,7 +172,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 				   &st->ins_hist };
 	for (size_t i = 0; i < sizeof prep / sizeof prep[0]; i++)
 		if (sqlite3_prepare_v2(st->db, prep[i].sql, -1, stmts[i], NULL) != SQLITE_OK) {
-			rc = fail(st, eb, "cannot prepare a statement");
+			rc = store_fail(st, eb, "cannot prepare a statement");
 			goto out;
 		}
 	*out = st;
@@ -327,7 +300,7 @@ int store_run_begin(struct store *st, const char *command, uint64_t seed, uint64
 			       "INSERT INTO run(started_at, status, command, seed, run_number, git_rev)"
 			       " VALUES(?, 'running', ?, ?, ?, ?)",
 			       -1, &s, NULL) != SQLITE_OK)
-		return fail(st, eb, "cannot start a run");
+		return store_fail(st, eb, "cannot start a run");
 	char when[32];
 	now_text(when, sizeof when);
 	sqlite3_bind_text(s, 1, when, -1, SQLITE_TRANSIENT);
@@ -342,7 +315,7 @@ int store_run_begin(struct store *st, const char *command, uint64_t seed, uint64
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
-		return fail(st, eb, "cannot start a run");
+		return store_fail(st, eb, "cannot start a run");
 	*run_id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
@@ -376,7 +349,7 @@ int store_run_end(struct store *st, int64_t run_id, const char *status, struct e
 		sqlite3_finalize(s);
 	}
 	if (rc != SQLITE_DONE)
-		return lost_rc ? lost_rc : fail(st, eb, "cannot end a run");
+		return lost_rc ? lost_rc : store_fail(st, eb, "cannot end a run");
 	return lost_rc;
 }
 
@@ -555,7 +528,7 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb)
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		sqlite3_stmt *s;
 		if (sqlite3_prepare_v2(st->db, q[i], -1, &s, NULL) != SQLITE_OK)
-			return fail(st, eb, "cannot read");
+			return store_fail(st, eb, "cannot read");
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			int n = sqlite3_column_count(s);
 			for (int c = 0; c < n; c++) {
@@ -589,8 +562,8 @@ int store_open_read(const char *path, struct store **out, struct errbuf *eb)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	int64_t id = scalar_query(st, "PRAGMA application_id", &ok);
-	int64_t ours = ok ? scalar_query(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param', 'flow', 'histogram', 'vector_name', 'vector_data')", &ok) : 0;
+	int64_t id = store_query_int(st, "PRAGMA application_id", &ok);
+	int64_t ours = ok ? store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param', 'flow', 'histogram', 'vector_name', 'vector_data')", &ok) : 0;
 	if (!ok || (id != STORE_APP_ID && id != 0) || ours != 7) {
 		rc = err_set(eb, -ERR_FORMAT, "%s: not a precraft results database", path);
 		goto out;
@@ -615,7 +588,7 @@ int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run
 			       "SELECT id, status, command, seed, run_number, started_at, coalesce(finished_at, ''),"
 			       " coalesce(git_rev, '') FROM run ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK)
-		return fail(st, eb, "cannot read the runs");
+		return store_fail(st, eb, "cannot read the runs");
 	int rc = 0, r;
 	while (!rc && (r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_run run;
@@ -630,7 +603,7 @@ int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run
 		rc = fn(arg, &run);
 	}
 	if (!rc && r != SQLITE_DONE)
-		rc = fail(st, eb, "cannot read the runs");
+		rc = store_fail(st, eb, "cannot read the runs");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -650,7 +623,7 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 	for (size_t k = 0; k < sizeof q / sizeof q[0] && !rc; k++) {
 		sqlite3_stmt *s;
 		if (sqlite3_prepare_v2(st->db, q[k], -1, &s, NULL) != SQLITE_OK)
-			return fail(st, eb, "cannot read a run");
+			return store_fail(st, eb, "cannot read a run");
 		sqlite3_bind_int64(s, 1, run_id);
 		int step_rc;
 		while (!rc && (step_rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -691,7 +664,7 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 			}
 		}
 		if (!rc && step_rc != SQLITE_DONE)
-			rc = fail(st, eb, "cannot read a run");
+			rc = store_fail(st, eb, "cannot read a run");
 		sqlite3_finalize(s);
 	}
 	if (rc > 0 || (rc < 0 && !eb->msg[0]))

@@ -87,4 +87,25 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb);
 /* A scalar of a run, for readers (report, tests).  Returns 0, or -ERR_NOTFOUND. */
 int store_get_scalar(struct store *st, int64_t run_id, const char *name, double *value);
 
+/* ---- merging (sweeps, `precraft merge`) ---- */
+
+struct store_merge_result {
+	unsigned runs;             /* runs copied */
+	unsigned skipped;          /* complete sweep runs 'dst' already had */
+	unsigned incomplete;       /* of the runs copied, those not 'complete' */
+};
+
+/* Copies every run of the precraft database 'shard' into 'dst' under new ids, with all its
+ * rows: a sweep's runs in the order of their jobs (run_param sweep.job), the others after them.
+ * A complete run of a sweep (run_param sweep.key) of which 'dst' already holds a complete run
+ * with the same key and run number is skipped, so that merging a shard twice, or the shards of
+ * a resumed sweep, adds nothing twice.  One transaction: on failure 'dst' is as it was.
+ * -ERR_FORMAT when 'shard' is not a precraft database or is 'dst' itself. */
+int store_merge(struct store *dst, const char *shard, struct store_merge_result *res, struct errbuf *eb) WARN_UNUSED;
+
+/* Calls 'fn' for each complete run of a sweep with its sweep.key and run number (what a
+ * resumed sweep need not run again); a non-zero return from 'fn' stops and is returned. */
+int store_each_sweep_done(struct store *st, int (*fn)(void *arg, const char *key, uint64_t run_number), void *arg,
+			  struct errbuf *eb);
+
 #endif

@@ -66,6 +66,13 @@ bool cli_file_sha256(const char *path, char hex[65])
 	return ok;
 }
 
+void cli_text_sha256(const char *text, size_t n, char hex[65])
+{
+	unsigned char out[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(out, (const unsigned char *)text, n);
+	sodium_bin2hex(hex, 65, out, sizeof out);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;

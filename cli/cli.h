@@ -82,5 +82,7 @@ void cli_print_scalar(void *arg, const char *name, double value);
 
 /* The SHA-256 of file 'path' as 64 hex digits in 'hex' (65 bytes); false when unreadable. */
 bool cli_file_sha256(const char *path, char hex[65]);
+/* The SHA-256 of 'n' bytes of text, as hex. */
+void cli_text_sha256(const char *text, size_t n, char hex[65]);
 
 #endif

@@ -19,14 +19,25 @@ int report_main(int argc, char **argv);
 int compare_runs_main(int argc, char **argv);
 int export_main(int argc, char **argv);
 int summary_main(int argc, char **argv);
+int sweep_main(int argc, char **argv);
+int merge_main(int argc, char **argv);
 
 extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], rewrite_usage[],
 	compare_usage[], eval_usage[], train_usage[], report_usage[], compare_runs_usage[], export_usage[],
-	summary_usage[];
+	summary_usage[], sweep_usage[], merge_usage[];
+
+/* What a sweep adds to one of its runs: the command recorded (the `precraft sim` line that
+ * reproduces the run alone) and parameters (sweep.point, sweep.key, sweep.job). */
+struct sim_tag {
+	const char *command;
+	const char *const (*params)[2];
+	unsigned n_params;
+};
 
 /* Runs the simulator on scenario 'scn' (sources and shaper keys final) into database 'db'
- * (NULL: none), recorded as the command typed; prints a summary unless 'quiet'.  Used by
- * `sim` and by `replay --timed`.  Returns the exit code. */
-int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet);
+ * (NULL: none), recorded as the command typed (or as 'tag' says, when not NULL); prints a
+ * summary unless 'quiet'.  Used by `sim`, `sweep` and `replay --timed`.  Returns the exit
+ * code. */
+int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag);
 
 #endif

@@ -150,7 +150,7 @@ static int forward(struct hil_opts *o)
 	struct latency_set *lat = malloc(sizeof *lat);
 	struct engine_stats es;
 	struct hil_result res;
-	int code = lat ? cli_run_begin(&c.run, o->db, o->sh.seed, 0) : EXIT_RUNTIME;
+	int code = lat ? cli_run_begin(&c.run, o->db, NULL, o->sh.seed, 0) : EXIT_RUNTIME;
 	if (code) {
 		free(lat);
 		shaper_fini(&sh);

@@ -30,6 +30,9 @@ static const struct cli_command commands[] = {
 	{ "compare-runs", "two runs' scalars side by side: difference and ratio", compare_runs_usage, 3, 3,
 	  compare_runs_main },
 	{ "export", "a results database as CSV or ns-3 FlowMonitor XML", export_usage, 1, 1, export_main },
+	{ "sweep", "a scenario over a parameter grid x replications (-j, --shard, mpirun)", sweep_usage, 1, 1,
+	  sweep_main },
+	{ "merge", "merge results databases (a sweep's shards) into one", merge_usage, 2, -1, merge_main },
 	{ "summary", "mean, sd and 95 % confidence interval of metrics per group of runs", summary_usage, 1, 1,
 	  summary_main },
 };

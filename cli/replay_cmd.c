@@ -102,7 +102,7 @@ static int replay_timed(const struct replay_opts *o)
 		cli_error("%s", eb.msg);
 		code = EXIT_USAGE;
 	} else {
-		code = sim_cmd_run(scn, o->db, o->quiet);
+		code = sim_cmd_run(scn, o->db, o->quiet, NULL);
 	}
 	free(scn);
 	return code;
@@ -215,7 +215,7 @@ int replay_main(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if ((code = cli_run_begin(&c.run, o.db, o.sh.seed, 0)) != 0)
+	if ((code = cli_run_begin(&c.run, o.db, NULL, o.sh.seed, 0)) != 0)
 		goto out;
 	record_params(&o, &sh, &c.run.rec);
 	sh.cfg.tx = c.tw ? egress_tx : NULL;

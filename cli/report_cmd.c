@@ -295,7 +295,7 @@ int export_main(int argc, char **argv)
 const char summary_usage[] =
 	"usage: precraft summary DB [--by KEY[,KEY...]] [--metric NAME[,NAME...]]\n"
 	"  Per group of runs (the same values of the --by parameters; default: of every parameter but\n"
-	"  the replication ones, run.run and run.seed), each metric's mean, standard deviation, 95 %\n"
+	"  the replication ones: run.run, run.seed, sweep.job), each metric's mean, standard deviation, 95 %\n"
 	"  confidence interval (Student t) and number of replications, over the complete runs.\n"
 	"  --metric  scalars (default hit_ratio,precision,latency_p50_ns,latency_p99_ns,extra_cpu)\n";
 
@@ -343,7 +343,7 @@ static void group_key(const struct rundata *rd, char **by, size_t n_by, char *ou
 	}
 	for (size_t i = 0; i < rd->n_params; i++) {
 		const char *name = rd->params[i].name;
-		if (!strcmp(name, "run.run") || !strcmp(name, "run.seed") || !strcmp(name, "seed") || !strcmp(name, "run"))
+		if (rundata_replication_param(name))
 			continue;
 		int w = snprintf(out + j, n - j, "%s=%s\n", name, rd->params[i].value);
 		if (w < 0 || (size_t)w >= n - j)
@@ -410,55 +410,78 @@ int summary_main(int argc, char **argv)
 		cli_error("%s", eb.msg);
 		goto out;
 	}
-	/* Groups in the order of their first run. */
-	static char key[16384], other[16384];
-	unsigned char *done = calloc(a.n, 1);
+	/* Groups in the order of their first run; each run's key made once. */
+	char **keys = calloc(a.n, sizeof *keys);
+	size_t *group = malloc(a.n * sizeof *group);
 	double *x = malloc(a.n * sizeof *x);
-	if (!done || !x) {
+	int *w = calloc(n_by + 1, sizeof *w);
+	static char key[16384];
+	for (size_t i = 0; keys && i < a.n; i++) {
+		group_key(&a.rd[i], by, n_by, key, sizeof key);
+		if (!(keys[i] = strdup(key)))
+			break;
+	}
+	if (!keys || !group || !x || !w || (a.n && !keys[a.n - 1])) {
 		rc = -ERR_NOMEM;
 		cli_error("out of memory");
-		free(done);
-		free(x);
-		goto out;
+		goto free_groups;
 	}
-	printf("%-40s %-22s %14s %12s %14s %5s\n", "group", "metric", "mean", "sd", "95% CI +/-", "n");
+	/* With --by, one column per parameter, as wide as its longest value. */
+	for (size_t k = 0; k < n_by; k++) {
+		w[k] = (int)strlen(by[k]);
+		for (size_t i = 0; i < a.n; i++) {
+			const char *v = rundata_param(&a.rd[i], by[k]);
+			if (v && (int)strlen(v) > w[k])
+				w[k] = (int)strlen(v);
+		}
+	}
+	for (size_t k = 0; k < n_by; k++)
+		printf("%-*s  ", w[k], by[k]);
+	if (!n_by)
+		printf("%-28s ", "group");
+	printf("%-24s %14s %12s %14s %5s\n", "metric", "mean", "sd", "95% CI +/-", "n");
 	size_t groups = 0;
 	for (size_t i = 0; i < a.n; i++) {
-		if (done[i])
+		size_t g = i;
+		for (size_t j = 0; j < i && g == i; j++)
+			if (group[j] == j && !strcmp(keys[i], keys[j]))
+				g = j;
+		group[i] = g;
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		if (group[i] != i)
 			continue;
-		group_key(&a.rd[i], by, n_by, key, sizeof key);
-		for (size_t j = i; j < a.n; j++) {
-			group_key(&a.rd[j], by, n_by, other, sizeof other);
-			if (!strcmp(key, other))
-				done[j] = 2;
-		}
 		groups++;
-		char label[64];
-		if (n_by)
-			snprintf(label, sizeof label, "%.63s", key);
-		else
-			snprintf(label, sizeof label, "group %zu (first run %" PRId64 ")", groups, a.rd[i].info.id);
 		for (size_t k = 0; k < n_m; k++) {
 			size_t m = 0;
 			for (size_t j = i; j < a.n; j++) {
-				if (done[j] != 2)
-					continue;
-				const double *v = rundata_scalar(&a.rd[j], metrics[k]);
+				const double *v = group[j] == i ? rundata_scalar(&a.rd[j], metrics[k]) : NULL;
 				if (v)
 					x[m++] = *v;
 			}
 			if (!m)
 				continue;
 			struct ci ci = ci_of(x, m);
-			printf("%-40s %-22s %14.6g %12.4g %14.4g %5zu\n", label, metrics[k], ci.mean, ci.sd, ci.half, m);
+			for (size_t b = 0; b < n_by; b++) {
+				const char *v = rundata_param(&a.rd[i], by[b]);
+				printf("%-*s  ", w[b], v ? v : "-");
+			}
+			if (!n_by) {
+				char label[64];
+				snprintf(label, sizeof label, "group %zu (first run %" PRId64 ")", groups, a.rd[i].info.id);
+				printf("%-28s ", label);
+			}
+			printf("%-24s %14.6g %12.4g %14.4g %5zu\n", metrics[k], ci.mean, ci.sd, ci.half, m);
 		}
-		for (size_t j = i; j < a.n; j++)
-			if (done[j] == 2)
-				done[j] = 1;
 	}
 	printf("%zu group%s of %zu complete runs\n", groups, groups == 1 ? "" : "s", a.n);
-	free(done);
+free_groups:
+	for (size_t i = 0; keys && i < a.n; i++)
+		free(keys[i]);
+	free(keys);
+	free(group);
 	free(x);
+	free(w);
 out:
 	for (size_t i = 0; i < a.n; i++)
 		rundata_free(&a.rd[i]);

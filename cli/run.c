@@ -6,7 +6,7 @@
 #include "analysis/store.h"
 #include "cli.h"
 
-int cli_run_begin(struct cli_run *r, const char *db, uint64_t seed, uint64_t run_number)
+int cli_run_begin(struct cli_run *r, const char *db, const char *command, uint64_t seed, uint64_t run_number)
 {
 	memset(r, 0, sizeof *r);
 	r->db = db;
@@ -14,7 +14,7 @@ int cli_run_begin(struct cli_run *r, const char *db, uint64_t seed, uint64_t run
 		return 0;
 	struct errbuf eb = { "" };
 	int rc = store_open(db, &r->st, &eb);
-	if (rc || (rc = store_run_begin(r->st, cli_command_line(), seed, run_number, &r->id, &eb)) != 0) {
+	if (rc || (rc = store_run_begin(r->st, command ? command : cli_command_line(), seed, run_number, &r->id, &eb)) != 0) {
 		cli_error("%s", eb.msg);
 		(void)store_close(r->st, NULL);
 		r->st = NULL;

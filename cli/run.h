@@ -22,8 +22,8 @@ struct cli_run {
 };
 
 /* Returns 0, or an exit code after printing the error (the database cannot be opened or
- * written: 1). */
-int cli_run_begin(struct cli_run *r, const char *db, uint64_t seed, uint64_t run_number);
+ * written: 1).  'command' NULL: the command as typed. */
+int cli_run_begin(struct cli_run *r, const char *db, const char *command, uint64_t seed, uint64_t run_number);
 
 /* Ends the run with 'status' ("complete", "interrupted", "failed") and closes the store.
  * Returns 'code', or 1 when a row was lost or the store could not be closed (the error

@@ -58,7 +58,7 @@ static void print_summary(const struct sim_summary *sum, const char *status, con
 		       (long long)run->id);
 }
 
-int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet)
+int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag)
 {
 	struct errbuf eb = { "" };
 	struct shaper_opts so;
@@ -82,12 +82,14 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet)
 		return cli_exit_code(rc);
 	}
 	struct cli_run run;
-	int code = cli_run_begin(&run, db, scn->seed, scn->run);
+	int code = cli_run_begin(&run, db, tag ? tag->command : NULL, scn->seed, scn->run);
 	if (code) {
 		shaper_fini(&sh);
 		return code;
 	}
 	scenario_each(scn, put_param, &run.rec);
+	for (unsigned i = 0; tag && i < tag->n_params; i++)
+		rec_param(&run.rec, tag->params[i][0], tag->params[i][1]);
 	shaper_record_file(&run.rec, "scenario", scn->path[0] ? scn->path : NULL);
 	shaper_record_file(&run.rec, "routes", sh.routes_path);
 	shaper_record_file(&run.rec, "costs", costs);
@@ -192,7 +194,7 @@ int sim_main(int argc, char **argv)
 	}
 	if (have_run)
 		scn->run = run;
-	int code = sim_cmd_run(scn, db, quiet);
+	int code = sim_cmd_run(scn, db, quiet, NULL);
 	free(scn);
 	return code;
 }

@@ -314,6 +314,8 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "craft_jobs_skipped", (double)m->jobs_skipped },
 		{ "craft_jobs_preempted", (double)m->jobs_preempted },
 		{ "sim_time_ns", (double)sim_ns },
+		/* The offered load: the share of the run the baseline's CPU was busy. */
+		{ "baseline_utilisation", sim_ns ? base_cpu / (double)sim_ns : 0 },
 		{ "cost_slow_ns", m->cost.slow_ns },
 		{ "cost_hit_ns", m->cost.hit_ns },
 		{ "cost_miss_ns", m->cost.miss_ns },

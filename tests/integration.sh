@@ -282,6 +282,9 @@ done
 # Reports, run comparison and exports of a results database (gnuplot, headless Chromium, xmllint).
 . tests/report.sh
 
+# Parameter sweeps: -j, --shard and merge, mpirun, resume after a kill, determinism.
+. tests/sweep.sh
+
 # 8b. Store faults: a full filesystem (a 300 KiB tmpfs) and a database another process holds
 # locked.  Clean errors (exit 1, one line), and the run marked failed, never complete or
 # running.

@@ -142,6 +142,6 @@ check "report: hit ratio against link.in.loss_p: 2 values, 3 replications each, 
 pc summary "$CDB" --by link.in.loss_p --metric hit_ratio > "$RD/summary.txt"
 mean=$(grep -v '^#' "$RD/ci/compare-hit_ratio.dat" | awk 'NR == 1 { printf "%.6g", $2 }')
 check "summary: 2 groups of 3 replications, the report's mean ($mean)" \
-	sh -c "awk '\$2 == \"hit_ratio\" && \$6 == 3 { n++ } \$1 == \"link.in.loss_p=0.01\" { m = \$3 } END { exit !(n == 2 && m == \"$mean\") }' '$RD/summary.txt'"
+	sh -c "awk '\$2 == \"hit_ratio\" && \$6 == 3 { n++ } \$1 == \"0.01\" { m = \$3 } END { exit !(n == 2 && m == \"$mean\") }' '$RD/summary.txt'"
 expect_usage "summary of a scalar no run has" "no run has the scalar 'nope'" summary "$CDB" --metric nope
 expect_usage "summary by a parameter no run has" "no run has the parameter 'nope'" summary "$CDB" --by nope

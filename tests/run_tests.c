@@ -16,7 +16,7 @@ static const struct {
 	{ "engine-attack", engine_attack_test_register }, { "faults", faults_test_register },
 	{ "golden", golden_test_register }, { "sched", sched_test_register },
 	{ "sim", model_test_register },      { "models", models_test_register },
-	{ "lathist", lathist_test_register }, { "esp", esp_test_register },
+	{ "lathist", lathist_test_register }, { "esp", esp_test_register }, { "grid", grid_test_register },
 };
 
 int main(int argc, char **argv)

@@ -17,6 +17,7 @@ int models_test_register(void);
 int policy_test_register(void);
 int lathist_test_register(void);
 int esp_test_register(void);
+int grid_test_register(void);
 
 #include <stddef.h>
 /* When set, called with every block precraft frees, before it is freed (faults_test.c). */

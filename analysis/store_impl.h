@@ -1,0 +1,45 @@
+/* store_impl: what the store's files share (store.c: schema, writing, reading; store_merge.c:
+ * merging shards).  Not installed; nothing outside analysis/store*.c includes it. */
+#ifndef PRECRAFT_ANALYSIS_STORE_IMPL_H
+#define PRECRAFT_ANALYSIS_STORE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define BATCH_ROWS 4096
+#define MAX_SERIES 64
+
+struct series {
+	int64_t run_id, id;
+	char name[64];
+};
+
+/* Space set aside beside the database (PATH-reserve) while it is open: when the filesystem
+ * fills, the reserve is given back so that the run can still be marked failed. */
+#define RESERVE_BYTES (256u << 10)
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	char *reserve;             /* the reserve file's path; NULL when there is none */
+	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series, *ins_hist;
+	struct series series[MAX_SERIES]; /* ids of the series written lately */
+	unsigned n_series;
+	unsigned pending;          /* rows in the open transaction */
+	unsigned pending_kind[5];  /* of them, by enum row */
+	int in_tx;
+	int64_t rec_run;           /* the run store_recorder() records into */
+	/* The first write that failed, sticky until the run ends (store_run_end). */
+	uint64_t lost;             /* rows not written */
+	char lost_msg[ERR_MSG_LEN];
+};
+
+/* "path: what: sqlite's message" in 'eb'; returns -ERR_IO. */
+int store_fail(struct store *st, struct errbuf *eb, const char *what);
+/* Runs SQL text; -ERR_IO with SQLite's message in 'eb'. */
+int store_exec(struct store *st, const char *sql, struct errbuf *eb);
+/* The first column of the first row of 'sql' as an integer; '*ok' false when there is none. */
+int64_t store_query_int(struct store *st, const char *sql, int *ok);
+
+#endif

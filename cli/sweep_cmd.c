@@ -1,0 +1,648 @@
+/* sweep_cmd: `precraft sweep` (a grid of scenario parameters × replications, each a normal
+ * simulator run) and `precraft merge` (shards into one database).
+ *
+ * A sweep's jobs are numbered point-major: job j is grid point j / RUNS with run number
+ * 1 + j % RUNS.  Whoever runs them (this process with -j 1, J forked workers, K MPI ranks, or
+ * one slice of a batch array with --shard) runs the same jobs the same way: sim_cmd_run() with
+ * the scenario, the --set overrides and the point's values, recorded under the `precraft sim`
+ * command that reproduces the run alone, plus the parameters sweep.point (the point's values),
+ * sweep.key (a hash of what the run depends on but the run number: the scenario file's
+ * content, the overrides, the point, the seed) and sweep.job.  --resume skips the jobs of which
+ * the database holds a complete run with the same key and run number.
+ *
+ * Parallel runs write shards beside the database (DB.part-K, one writer each) that are merged
+ * into it at the end and removed; shards left by a sweep that was killed before merging are
+ * merged first by --resume (and refused without it). */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis/store.h"
+#include "cli.h"
+#include "commands.h"
+#include "sim/grid.h"
+#include "sim/scenario.h"
+#include "sweep_mpi.h"
+
+const char sweep_usage[] =
+	"usage: precraft sweep SCENARIO.ini --grid SECTION.KEY=VALUES [--grid ...] [options]\n"
+	"  Runs the scenario at every point of the grid (the cross product of the --grid axes) RUNS\n"
+	"  times each (run numbers 1..RUNS), every one a normal 'precraft sim' run into the database.\n"
+	"  VALUES: a list (off,static,adaptive), an arithmetic range (1..10:2 = 1 3 5 7 9), a\n"
+	"  geometric one (1e3..1e6*10), or a comma-separated mix of them.\n"
+	"  --set SECTION.KEY=VALUE   override a key at every point (repeatable)\n"
+	"  --runs N                  replications per point (default 1)\n"
+	"  --seed N                  run.seed of every run (default: the scenario's)\n"
+	"  -j N                      N worker processes, each into its own shard, merged at the end\n"
+	"  --shard I/N               only the I-th of N slices of the jobs (I = 1..N; a batch array's\n"
+	"                            task, e.g. --shard $((SLURM_ARRAY_TASK_ID + 1))/N), straight into\n"
+	"                            --db; 'precraft merge' joins the slices' databases\n"
+	"  --resume                  skip the jobs --db holds a complete run of; merge shards an\n"
+	"                            interrupted sweep left first\n"
+	"  --db FILE                 results database (default results.db)\n"
+	"  --quiet                   no line per run\n"
+	"  Under 'mpirun -np K' the K ranks share the jobs, each into its own shard (DB.part-RANK,\n"
+	"  on a filesystem every rank sees), and rank 0 merges them into --db.\n"
+	"  Each run's command is the 'precraft sim' line that reproduces it alone; run_param holds\n"
+	"  sweep.point, sweep.key and sweep.job.  'precraft summary DB' gives the means and CIs.\n"
+	"Exit: 0 every run complete, 1 a run failed or was interrupted (the others kept), 2 bad usage\n"
+	"or input, 3 a shadow divergence.\n";
+
+const char merge_usage[] =
+	"usage: precraft merge OUT.db SHARD.db...\n"
+	"  Copies every run of each shard (a 'sweep --shard' slice, or any precraft database) into\n"
+	"  OUT.db under new ids, with all its rows.  A complete sweep run OUT.db already holds (same\n"
+	"  sweep.key and run number) is not copied twice.  Each shard is merged in one transaction.\n"
+	"Exit: 0 done, 1 a write failed, 2 a shard is not a precraft database (those before it kept).\n";
+
+#define MAX_SETS 256
+#define MAX_JOBS 10000000ull
+
+struct sweep {
+	const char *path;          /* the scenario file, as typed */
+	struct scenario *base;     /* loaded, with the --set overrides */
+	const char *sets[MAX_SETS];
+	int n_sets;
+	struct grid grid;
+	uint64_t runs, seed;
+	bool have_seed, quiet;
+	char scn_hash[65];
+	uint64_t n_jobs;
+	const char *db;
+};
+
+/* A job done before (resume): its key and run number, sorted for bsearch. */
+struct done {
+	char key[33];
+	uint64_t run;
+};
+
+struct done_set {
+	struct done *v;
+	size_t n, cap;
+};
+
+static int done_cmp(const void *a, const void *b)
+{
+	const struct done *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->run > y->run) - (x->run < y->run);
+}
+
+static int done_add(void *arg, const char *key, uint64_t run)
+{
+	struct done_set *d = arg;
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 256;
+		void *p = realloc(d->v, nc * sizeof d->v[0]);
+		if (!p)
+			return -ERR_NOMEM;
+		d->v = p;
+		d->cap = nc;
+	}
+	snprintf(d->v[d->n].key, sizeof d->v[0].key, "%s", key);
+	d->v[d->n++].run = run;
+	return 0;
+}
+
+/* printf at buf + *n, cut at 'cap'. */
+static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (*n < cap)
+		*n += (size_t)vsnprintf(buf + *n, cap - *n, fmt, ap);
+	va_end(ap);
+}
+
+/* Point p's key: what its runs depend on but their number (see the top of the file). */
+static void point_key(const struct sweep *sw, uint64_t p, char out[33])
+{
+	char text[16384];
+	size_t n = 0;
+	append(text, sizeof text, &n, "scenario %s\n", sw->scn_hash);
+	for (int i = 0; i < sw->n_sets; i++)
+		append(text, sizeof text, &n, "set %s\n", sw->sets[i]);
+	for (unsigned a = 0; a < sw->grid.n_axes; a++)
+		append(text, sizeof text, &n, "grid %s=%s\n", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
+	if (sw->have_seed)
+		append(text, sizeof text, &n, "seed %llu\n", (unsigned long long)sw->seed);
+	char hex[65];
+	cli_text_sha256(text, n < sizeof text ? n : sizeof text - 1, hex);
+	memcpy(out, hex, 32);
+	out[32] = 0;
+}
+
+/* Job j's scenario into 'scn': the base, the point's values, the seed and the run number. */
+static int job_scenario(const struct sweep *sw, uint64_t j, struct scenario *scn, struct errbuf *eb)
+{
+	uint64_t p = j / sw->runs;
+	memcpy(scn, sw->base, sizeof *scn);
+	for (unsigned a = 0; a < sw->grid.n_axes; a++) {
+		char set[GRID_KEY + GRID_VALUE + 2];
+		snprintf(set, sizeof set, "%s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
+		int rc = scenario_set(scn, set, eb);
+		if (rc)
+			return rc;
+	}
+	if (sw->have_seed)
+		scn->seed = sw->seed;
+	scn->run = 1 + j % sw->runs;
+	return 0;
+}
+
+/* Runs job j into 'db'.  Returns its exit code. */
+static int run_job(const struct sweep *sw, uint64_t j, const char *db)
+{
+	uint64_t p = j / sw->runs;
+	struct scenario *scn = malloc(sizeof *scn);
+	if (!scn) {
+		cli_error("sweep: out of memory");
+		return EXIT_RUNTIME;
+	}
+	struct errbuf eb = { "" };
+	if (job_scenario(sw, j, scn, &eb)) {
+		cli_error("%s", eb.msg);
+		free(scn);
+		return EXIT_USAGE;
+	}
+	char command[8192], point[4096], key[33], job[24];
+	size_t n = 0;
+	append(command, sizeof command, &n, "precraft sim %s", sw->path);
+	for (int i = 0; i < sw->n_sets; i++)
+		append(command, sizeof command, &n, " --set %s", sw->sets[i]);
+	for (unsigned a = 0; a < sw->grid.n_axes; a++)
+		append(command, sizeof command, &n, " --set %s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
+	if (sw->have_seed)
+		append(command, sizeof command, &n, " --set run.seed=%llu", (unsigned long long)sw->seed);
+	append(command, sizeof command, &n, " --run %llu", (unsigned long long)scn->run);
+	grid_point_text(&sw->grid, p, point, sizeof point);
+	point_key(sw, p, key);
+	snprintf(job, sizeof job, "%llu", (unsigned long long)j);
+	const char *const params[][2] = { { "sweep.point", point }, { "sweep.key", key }, { "sweep.job", job } };
+	struct sim_tag tag = { command, params, 3 };
+	int code = sim_cmd_run(scn, db, true, &tag);
+	free(scn);
+	return code;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Runs the jobs todo[slice], todo[slice + slices], ... into 'db'; 'who' names the worker in
+ * the progress lines.  Returns the worst exit code (stops early on Ctrl-C or SIGTERM). */
+static int run_slice(const struct sweep *sw, const uint64_t *todo, uint64_t n_todo, uint64_t slice, uint64_t slices,
+		     const char *db, const char *who)
+{
+	int worst = EXIT_OK;
+	uint64_t mine = n_todo > slice ? (n_todo - slice + slices - 1) / slices : 0, k = 0;
+	for (uint64_t i = slice; i < n_todo && !cli_stop; i += slices) {
+		double t0 = now_s();
+		int code = run_job(sw, todo[i], db);
+		if (code > worst)
+			worst = code;
+		if (!sw->quiet) {
+			char point[4096];
+			grid_point_text(&sw->grid, todo[i] / sw->runs, point, sizeof point);
+			fprintf(stderr, "sweep%s: [%llu/%llu] %s run %llu: %s in %.1f s\n", who, (unsigned long long)++k,
+				(unsigned long long)mine, point[0] ? point : "(no grid)",
+				(unsigned long long)(1 + todo[i] % sw->runs),
+				code == EXIT_OK ? "complete" : cli_stop ? "interrupted" : "failed", now_s() - t0);
+		}
+	}
+	return cli_stop && worst < EXIT_RUNTIME ? EXIT_RUNTIME : worst;
+}
+
+static void part_path(const char *db, unsigned k, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.part-%u", db, k);
+}
+
+/* Removes a merged shard and what SQLite and the store leave beside it. */
+static void part_remove(const char *path)
+{
+	static const char *const ext[] = { "", "-wal", "-shm", "-journal", "-reserve" };
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		char p[4200];
+		if ((size_t)snprintf(p, sizeof p, "%s%s", path, ext[i]) >= sizeof p)
+			continue;
+		unlink(p);
+	}
+}
+
+/* Merges the shards 'paths' into 'db' and removes each one merged.  Returns an exit code. */
+static int merge_into(const char *db, char *const *paths, size_t n, bool remove_merged, bool quiet)
+{
+	struct store *st;
+	struct errbuf eb = { "" };
+	if (store_open(db, &st, &eb)) {
+		cli_error("%s", eb.msg);
+		return EXIT_RUNTIME;
+	}
+	int code = EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (access(paths[i], F_OK) != 0 && remove_merged)
+			continue; /* a worker with nothing to run made no shard */
+		struct store_merge_result res;
+		int rc = store_merge(st, paths[i], &res, &eb);
+		if (rc) {
+			cli_error("%s", eb.msg);
+			code = rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
+			break;
+		}
+		if (!quiet)
+			fprintf(stderr, "merge: %s: %u runs into %s (%u not complete), %u already there\n", paths[i], res.runs,
+				db, res.incomplete, res.skipped);
+		if (remove_merged)
+			part_remove(paths[i]);
+	}
+	eb.msg[0] = 0;
+	if (store_close(st, &eb)) {
+		cli_error("%s", eb.msg);
+		code = EXIT_RUNTIME;
+	}
+	return code;
+}
+
+/* The shards an earlier sweep into 'db' left (killed before it merged): merged first with
+ * --resume, refused without.  Returns an exit code. */
+static int leftover_parts(const struct sweep *sw, bool resume)
+{
+	char pattern[4200];
+	snprintf(pattern, sizeof pattern, "%s.part-*", sw->db);
+	glob_t g;
+	memset(&g, 0, sizeof g);
+	int code = EXIT_OK;
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		/* Only the shards themselves, not SQLite's files beside them. */
+		char **parts = malloc(g.gl_pathc * sizeof *parts);
+		size_t k = 0;
+		for (size_t i = 0; parts && i < g.gl_pathc; i++) {
+			const char *tail = strrchr(g.gl_pathv[i], '-');
+			if (tail && tail[1] && strspn(tail + 1, "0123456789") == strlen(tail + 1))
+				parts[k++] = g.gl_pathv[i];
+		}
+		if (!parts) {
+			cli_error("sweep: out of memory");
+			code = EXIT_RUNTIME;
+		} else if (k && !resume) {
+			cli_error("sweep: %s exists: a sweep into %s stopped before merging its shards; --resume merges them "
+				  "and finishes it (or remove %s.part-*)",
+				  parts[0], sw->db, sw->db);
+			code = EXIT_USAGE;
+		} else if (k) {
+			code = merge_into(sw->db, parts, k, true, sw->quiet);
+		}
+		free(parts);
+	}
+	globfree(&g);
+	return code;
+}
+
+/* The jobs still to run: all of them, or with --resume those the database holds no complete
+ * run of.  Returns an exit code; '*todo' is malloc'd. */
+static int plan(const struct sweep *sw, bool resume, uint64_t **todo, uint64_t *n_todo)
+{
+	struct done_set d = { 0 };
+	struct errbuf eb = { "" };
+	if (resume && access(sw->db, F_OK) == 0) {
+		struct store *st;
+		int rc = store_open_read(sw->db, &st, &eb);
+		if (!rc) {
+			rc = store_each_sweep_done(st, done_add, &d, &eb);
+			store_close(st, NULL);
+		}
+		if (rc) {
+			cli_error("%s", eb.msg[0] ? eb.msg : "sweep: out of memory");
+			free(d.v);
+			return rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		qsort(d.v, d.n, sizeof d.v[0], done_cmp);
+	}
+	*todo = malloc((sw->n_jobs ? sw->n_jobs : 1) * sizeof **todo);
+	if (!*todo) {
+		free(d.v);
+		cli_error("sweep: out of memory for %llu jobs", (unsigned long long)sw->n_jobs);
+		return EXIT_RUNTIME;
+	}
+	*n_todo = 0;
+	struct done want;
+	for (uint64_t j = 0; j < sw->n_jobs; j++) {
+		if (d.n) {
+			if (j % sw->runs == 0)
+				point_key(sw, j / sw->runs, want.key);
+			want.run = 1 + j % sw->runs;
+			if (bsearch(&want, d.v, d.n, sizeof d.v[0], done_cmp))
+				continue;
+		}
+		(*todo)[(*n_todo)++] = j;
+	}
+	if (resume && !sw->quiet)
+		fprintf(stderr, "sweep: %llu of %llu runs already complete in %s\n",
+			(unsigned long long)(sw->n_jobs - *n_todo), (unsigned long long)sw->n_jobs, sw->db);
+	free(d.v);
+	return EXIT_OK;
+}
+
+/* -j N: N forked workers, each on its slice into its shard, merged when all have ended.  A
+ * signal to this process is passed on to them. */
+static int run_forked(const struct sweep *sw, const uint64_t *todo, uint64_t n_todo, unsigned jobs)
+{
+	pid_t pid[64];
+	char *paths[64];
+	char store_paths[64][4200];
+	unsigned started = 0;
+	int worst = EXIT_OK;
+	fflush(NULL);
+	for (unsigned k = 0; k < jobs; k++) {
+		part_path(sw->db, k, store_paths[k], sizeof store_paths[k]);
+		paths[k] = store_paths[k];
+		part_remove(paths[k]);
+		pid[k] = fork();
+		if (pid[k] < 0) {
+			cli_error("sweep: fork: %s", strerror(errno));
+			worst = EXIT_RUNTIME;
+			break;
+		}
+		if (pid[k] == 0) {
+			char who[32];
+			snprintf(who, sizeof who, " worker %u", k + 1);
+			int code = run_slice(sw, todo, n_todo, k, jobs, paths[k], who);
+			fflush(NULL);
+			_exit(code);
+		}
+		started++;
+	}
+	bool passed_on = false;
+	for (unsigned k = 0; k < started; k++) {
+		int status;
+		while (waitpid(pid[k], &status, 0) < 0) {
+			if (errno != EINTR) {
+				status = 1 << 8;
+				break;
+			}
+			if (cli_stop && !passed_on) {
+				for (unsigned i = 0; i < started; i++)
+					kill(pid[i], SIGTERM);
+				passed_on = true;
+			}
+		}
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_RUNTIME;
+		if (!WIFEXITED(status))
+			cli_error("sweep: worker %u was killed by signal %d; its complete runs are kept", k + 1,
+				  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		if (code > worst)
+			worst = code;
+	}
+	int m = merge_into(sw->db, paths, started, true, sw->quiet);
+	return m > worst ? m : worst;
+}
+
+/* Under mpirun: rank 0 plans and broadcasts, every rank runs its slice into its shard, rank 0
+ * merges.  A rank that is stopped leaves without the collective calls (mpirun is ending the
+ * job); its complete runs are in its shard for --resume. */
+static int run_mpi(const struct sweep *sw, bool resume)
+{
+	int rank, size;
+	if (sweep_mpi_init(&rank, &size))
+		return EXIT_USAGE;
+	uint64_t head[2] = { EXIT_OK, 0 }; /* exit code, jobs to run */
+	uint64_t *todo = NULL;
+	if (rank == 0) {
+		head[0] = (uint64_t)leftover_parts(sw, resume);
+		if (head[0] == EXIT_OK)
+			head[0] = (uint64_t)plan(sw, resume, &todo, &head[1]);
+	}
+	if (sweep_mpi_bcast(head, sizeof head)) {
+		free(todo);
+		return EXIT_RUNTIME;
+	}
+	if (head[0] != EXIT_OK) {
+		free(todo);
+		sweep_mpi_finalize();
+		return (int)head[0];
+	}
+	if (rank != 0 && !(todo = malloc((head[1] ? head[1] : 1) * sizeof *todo)))
+		return EXIT_RUNTIME; /* the others wait in the broadcast until mpirun ends the job */
+	if (sweep_mpi_bcast(todo, head[1] * sizeof *todo)) {
+		free(todo);
+		return EXIT_RUNTIME;
+	}
+	char part[4200], who[32];
+	part_path(sw->db, (unsigned)rank, part, sizeof part);
+	part_remove(part); /* none is left: rank 0 merged or refused them */
+	snprintf(who, sizeof who, " rank %d", rank);
+	int code = run_slice(sw, todo, head[1], (uint64_t)rank, (uint64_t)size, part, who);
+	free(todo);
+	if (cli_stop)
+		return code;
+	int worst = sweep_mpi_max(code);
+	if (rank == 0) {
+		char *paths[1024];
+		char(*store)[4200] = malloc((size_t)size * sizeof *store);
+		int n = size < 1024 ? size : 1024;
+		if (!store) {
+			cli_error("sweep: out of memory");
+			worst = EXIT_RUNTIME;
+		} else {
+			for (int k = 0; k < n; k++) {
+				part_path(sw->db, (unsigned)k, store[k], sizeof store[k]);
+				paths[k] = store[k];
+			}
+			int m = merge_into(sw->db, paths, (size_t)n, true, sw->quiet);
+			if (m > worst)
+				worst = m;
+			free(store);
+		}
+	}
+	sweep_mpi_finalize();
+	return worst;
+}
+
+static int parse_shard(const char *s, uint64_t *i, uint64_t *n)
+{
+	unsigned long long a, b;
+	char tail;
+	if (sscanf(s, "%llu/%llu%c", &a, &b, &tail) != 2 || b == 0 || b > 1000000 || a == 0 || a > b) {
+		cli_error("--shard '%s': expected I/N with 1 <= I <= N (slices are numbered from 1)", s);
+		return -1;
+	}
+	*i = a - 1;
+	*n = b;
+	return 0;
+}
+
+/* Every value of every axis applied once to the base, so that a bad key or value is refused
+ * before any run starts. */
+static int check_grid(const struct sweep *sw, struct errbuf *eb)
+{
+	struct scenario *scn = malloc(sizeof *scn);
+	if (!scn)
+		return err_set(eb, -ERR_NOMEM, "sweep: out of memory");
+	int rc = 0;
+	for (unsigned a = 0; a < sw->grid.n_axes && !rc; a++)
+		for (unsigned v = 0; v < sw->grid.axis[a].n && !rc; v++) {
+			memcpy(scn, sw->base, sizeof *scn);
+			char set[GRID_KEY + GRID_VALUE + 2];
+			snprintf(set, sizeof set, "%s=%s", sw->grid.axis[a].key, sw->grid.axis[a].values[v]);
+			rc = scenario_set(scn, set, eb);
+		}
+	free(scn);
+	return rc;
+}
+
+int sweep_main(int argc, char **argv)
+{
+	enum { O_GRID = 256, O_SET, O_RUNS, O_SEED, O_SHARD, O_RESUME, O_DB, O_QUIET, O_HELP };
+	static const struct option lo[] = {
+		{ "grid", required_argument, 0, O_GRID }, { "set", required_argument, 0, O_SET },
+		{ "runs", required_argument, 0, O_RUNS }, { "seed", required_argument, 0, O_SEED },
+		{ "shard", required_argument, 0, O_SHARD }, { "resume", no_argument, 0, O_RESUME },
+		{ "db", required_argument, 0, O_DB },     { "quiet", no_argument, 0, O_QUIET },
+		{ "help", no_argument, 0, O_HELP },       { 0, 0, 0, 0 },
+	};
+	static struct sweep sw; /* large (the sets); one per process */
+	memset(&sw, 0, sizeof sw);
+	sw.runs = 1;
+	sw.db = "results.db";
+	uint64_t jobs = 1, shard_i = 0, shard_n = 0;
+	bool resume = false;
+	struct errbuf eb = { "" };
+	int c, code = EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hj:", lo, NULL)) != -1) {
+		switch (c) {
+		case O_GRID:
+			if (grid_add(&sw.grid, optarg, &eb)) {
+				cli_error("%s", eb.msg);
+				goto out;
+			}
+			break;
+		case O_SET:
+			if (sw.n_sets == MAX_SETS) {
+				cli_error("--set: at most %d", MAX_SETS);
+				goto out;
+			}
+			sw.sets[sw.n_sets++] = optarg;
+			break;
+		case O_RUNS:
+			if (!cli_u64("--runs", optarg, 1, 100000, &sw.runs))
+				goto out;
+			break;
+		case O_SEED:
+			if (!cli_u64("--seed", optarg, 0, UINT64_MAX, &sw.seed))
+				goto out;
+			sw.have_seed = true;
+			break;
+		case 'j':
+			if (!cli_u64("-j", optarg, 1, 64, &jobs))
+				goto out;
+			break;
+		case O_SHARD:
+			if (parse_shard(optarg, &shard_i, &shard_n))
+				goto out;
+			break;
+		case O_RESUME: resume = true; break;
+		case O_DB: sw.db = optarg; break;
+		case O_QUIET: sw.quiet = true; break;
+		case 'h':
+		case O_HELP:
+			fputs(sweep_usage, stdout);
+			code = EXIT_OK;
+			goto out;
+		default:
+			cli_error("sweep: unknown or incomplete option '%s' (see 'precraft sweep --help')", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (!cli_positional("sweep", argc - optind))
+		goto out;
+	bool mpi = sweep_mpi_launched();
+	if ((mpi && (jobs > 1 || shard_n)) || (shard_n && jobs > 1)) {
+		cli_error("sweep: choose one of -j, --shard and mpirun (each splits the jobs its own way)");
+		goto out;
+	}
+	sw.path = argv[optind];
+	if (!(sw.base = malloc(sizeof *sw.base))) {
+		code = EXIT_RUNTIME;
+		goto out;
+	}
+	scenario_defaults(sw.base);
+	int rc = scenario_load(sw.base, sw.path, &eb);
+	for (int i = 0; !rc && i < sw.n_sets; i++)
+		rc = scenario_set(sw.base, sw.sets[i], &eb);
+	if (!rc)
+		rc = check_grid(&sw, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		goto out;
+	}
+	if (!cli_file_sha256(sw.path, sw.scn_hash)) {
+		cli_error("%s: cannot read: %s", sw.path, strerror(errno));
+		goto out;
+	}
+	sw.n_jobs = grid_points(&sw.grid) * sw.runs;
+	if (sw.n_jobs > MAX_JOBS) {
+		cli_error("sweep: %llu runs (points x --runs): at most %llu", (unsigned long long)sw.n_jobs, MAX_JOBS);
+		goto out;
+	}
+	cli_catch_signals();
+	double t0 = now_s();
+	uint64_t *todo = NULL, n_todo = 0;
+	if (mpi) {
+		code = run_mpi(&sw, resume);
+	} else if ((code = shard_n ? EXIT_OK : leftover_parts(&sw, resume)) == EXIT_OK &&
+		   (code = plan(&sw, resume, &todo, &n_todo)) == EXIT_OK) {
+		if (shard_n) {
+			/* The slice is of every job, not of those left, so that it is the same on a rerun. */
+			uint64_t k = 0;
+			for (uint64_t i = 0; i < n_todo; i++)
+				if (todo[i] % shard_n == shard_i)
+					todo[k++] = todo[i];
+			code = run_slice(&sw, todo, k, 0, 1, sw.db, "");
+		} else if (jobs == 1 || n_todo <= 1) {
+			code = run_slice(&sw, todo, n_todo, 0, 1, sw.db, "");
+		} else {
+			code = run_forked(&sw, todo, n_todo, (unsigned)(jobs < n_todo ? jobs : n_todo));
+		}
+		if (!sw.quiet)
+			fprintf(stderr, "sweep: %llu runs (%llu points x %llu) in %.1f s into %s; 'precraft summary %s' for "
+				"the means and confidence intervals\n",
+				(unsigned long long)n_todo, (unsigned long long)grid_points(&sw.grid),
+				(unsigned long long)sw.runs, now_s() - t0, sw.db, sw.db);
+	}
+	free(todo);
+out:
+	free(sw.base);
+	grid_free(&sw.grid);
+	return code;
+}
+
+int merge_main(int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(merge_usage, stdout);
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-') {
+			cli_error("merge: unknown option '%s' (see 'precraft merge --help')", argv[i]);
+			return EXIT_USAGE;
+		}
+	if (!cli_positional("merge", argc - 1))
+		return EXIT_USAGE;
+	return merge_into(argv[1], argv + 2, (size_t)(argc - 2), false, false);
+}
