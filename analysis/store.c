@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -34,11 +36,17 @@ static const char schema[] =
 	" src TEXT, dst TEXT, sport INTEGER, dport INTEGER, packets INTEGER, bytes INTEGER,"
 	" hits INTEGER, misses INTEGER, wasted INTEGER, delay_sum_ns INTEGER, jitter_sum_ns INTEGER,"
 	" lost INTEGER, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(run_id, flow_id));"
-	/* Time series as OMNeT++ stores them: a row per series, and the samples in one B-tree
-	 * clustered by (series, time) with integer keys.  'vector' is the view DESIGN.md names. */
+	/* Time series: a row per series, and its samples in chunks of up to CHUNK_SAMPLES, each a
+	 * JSON array of [t_ns, value] pairs, clustered by (series, chunk number): one insert per
+	 * chunk instead of one per sample.  vector_data holds the samples of databases written
+	 * before the chunks (one row each), read as before.  'vector' is the view DESIGN.md names:
+	 * one row per sample, from both. */
 	"CREATE TABLE IF NOT EXISTS vector_name("
 	" id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL,"
 	" UNIQUE(run_id, name));"
+	"CREATE TABLE IF NOT EXISTS vector_chunk("
+	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), chunk INTEGER NOT NULL, samples TEXT NOT NULL,"
+	" PRIMARY KEY(vector_id, chunk)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS vector_data("
 	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), t_ns INTEGER NOT NULL, value REAL,"
 	" PRIMARY KEY(vector_id, t_ns)) WITHOUT ROWID;"
@@ -46,7 +54,9 @@ static const char schema[] =
 	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, bin_lo REAL NOT NULL,"
 	" bin_hi REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(run_id, name, bin_lo));"
 	"CREATE VIEW IF NOT EXISTS vector(run_id, name, t_ns, value) AS"
-	" SELECT n.run_id, n.name, d.t_ns, d.value FROM vector_data d JOIN vector_name n ON n.id = d.vector_id;";
+	" SELECT n.run_id, n.name, j.value ->> 0, j.value ->> 1 FROM vector_name n"
+	" JOIN vector_chunk c ON c.vector_id = n.id JOIN json_each(c.samples) j"
+	" UNION ALL SELECT n.run_id, n.name, d.t_ns, d.value FROM vector_data d JOIN vector_name n ON n.id = d.vector_id;";
 
 
 int store_fail(struct store *st, struct errbuf *eb, const char *what)
@@ -140,6 +150,15 @@ static bool reserve_release(struct store *st)
 	return true;
 }
 
+/* A database from before the chunks has a 'vector' view over vector_data alone: replaced. */
+static int old_view_drop(struct store *st, struct errbuf *eb)
+{
+	int ok;
+	int64_t old = store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'vector'"
+					  " AND sql NOT LIKE '%vector_chunk%'", &ok);
+	return ok && old ? store_exec(st, "DROP VIEW vector", eb) : 0;
+}
+
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *st = calloc(1, sizeof *st);
@@ -154,7 +173,11 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	if ((rc = check_ours(st, eb)) != 0 || (rc = store_exec(st, schema, eb)) != 0)
+	if (!(st->series = calloc(MAX_SERIES, sizeof *st->series))) {
+		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	if ((rc = check_ours(st, eb)) != 0 || (rc = old_view_drop(st, eb)) != 0 || (rc = store_exec(st, schema, eb)) != 0)
 		goto out;
 	reserve_take(st);
 	static const struct {
@@ -163,12 +186,12 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	} prep[] = {
 		{ NULL, "INSERT OR REPLACE INTO run_param(run_id, name, value) VALUES(?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO scalar(run_id, name, value) VALUES(?,?,?)" },
-		{ NULL, "INSERT OR REPLACE INTO vector_data(vector_id, t_ns, value) VALUES(?,?,?)" },
+		{ NULL, "INSERT OR REPLACE INTO vector_chunk(vector_id, chunk, samples) VALUES(?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO flow VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
 		{ NULL, "INSERT OR IGNORE INTO vector_name(run_id, name) VALUES(?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO histogram(run_id, name, bin_lo, bin_hi, count) VALUES(?,?,?,?,?)" },
 	};
-	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_vector, &st->ins_flow, &st->ins_series,
+	sqlite3_stmt **stmts[] = { &st->ins_param, &st->ins_scalar, &st->ins_chunk, &st->ins_flow, &st->ins_series,
 				   &st->ins_hist };
 	for (size_t i = 0; i < sizeof prep / sizeof prep[0]; i++)
 		if (sqlite3_prepare_v2(st->db, prep[i].sql, -1, stmts[i], NULL) != SQLITE_OK) {
@@ -211,10 +234,13 @@ static int lost_row(struct store *st, enum row kind, const char *name, uint64_t 
 	return lose(st, 1, "%s %llu", row_names[kind], (unsigned long long)id);
 }
 
+static int flush_all(struct store *st);
+
 int store_commit(struct store *st, struct errbuf *eb)
 {
 	if (!st->in_tx)
 		return 0;
+	flush_all(st); /* a chunk that fails is counted lost; the rest is committed */
 	unsigned rows = st->pending, *k = st->pending_kind;
 	st->in_tx = 0;
 	st->pending = 0;
@@ -243,7 +269,7 @@ int store_close(struct store *st, struct errbuf *eb)
 	int rc = st->db ? store_commit(st, eb) : 0;
 	sqlite3_finalize(st->ins_param);
 	sqlite3_finalize(st->ins_scalar);
-	sqlite3_finalize(st->ins_vector);
+	sqlite3_finalize(st->ins_chunk);
 	sqlite3_finalize(st->ins_flow);
 	sqlite3_finalize(st->ins_series);
 	sqlite3_finalize(st->ins_hist);
@@ -251,6 +277,10 @@ int store_close(struct store *st, struct errbuf *eb)
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK && !rc)
 		rc = err_set(eb, -ERR_IO, "%s: cannot close the results database", st->path);
 	reserve_release(st);
+	for (unsigned i = 0; st->series && i < MAX_SERIES; i++)
+		free(st->series[i].name);
+	free(st->series);
+	free(st->chunk_text);
 	free(st->path);
 	free(st);
 	return rc;
@@ -373,50 +403,156 @@ int store_scalar(struct store *st, int64_t run_id, const char *name, double valu
 	return step(st, st->ins_scalar, ROW_SCALAR, name, 0);
 }
 
-/* The id of series 'name' of a run, created on first use and remembered. */
-static int series_id(struct store *st, int64_t run_id, const char *name, int64_t *id)
+/* Writes 'u' in decimal at 'out'; returns the length. */
+static size_t put_u64(char *out, uint64_t u)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* Writes 'v' as JSON (integers as integers, exact; others with 17 digits, which read back to
+ * the same double; what JSON cannot say as null). */
+static size_t json_number(char *out, double v)
+{
+	if (!isfinite(v)) {
+		memcpy(out, "null", 4);
+		return 4;
+	}
+	if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
+		if (v < 0) {
+			*out = '-';
+			return 1 + put_u64(out + 1, (uint64_t)(-(int64_t)v));
+		}
+		return put_u64(out, (uint64_t)v);
+	}
+	return (size_t)sprintf(out, "%.17g", v);
+}
+
+/* Writes series sr's pending samples as one chunk row. */
+static int flush_series(struct store *st, struct series *sr)
+{
+	if (!sr->n)
+		return 0;
+	/* "[t,v]," is at most 20 + 1 + 24 + 3 characters. */
+	size_t need = (size_t)sr->n * 56 + 4;
+	if (need > st->chunk_cap) {
+		char *p = realloc(st->chunk_text, need);
+		if (!p) {
+			unsigned n = sr->n;
+			sr->n = 0;
+			return lose(st, n, "vector '%s' (%u samples)", sr->name, n);
+		}
+		st->chunk_text = p;
+		st->chunk_cap = need;
+	}
+	char *o = st->chunk_text;
+	*o++ = '[';
+	for (unsigned i = 0; i < sr->n; i++) {
+		if (i)
+			*o++ = ',';
+		*o++ = '[';
+		o += put_u64(o, sr->buf[i].t_ns);
+		*o++ = ',';
+		o += json_number(o, sr->buf[i].value);
+		*o++ = ']';
+	}
+	*o++ = ']';
+	sqlite3_bind_int64(st->ins_chunk, 1, sr->id);
+	sqlite3_bind_int64(st->ins_chunk, 2, sr->next_chunk);
+	sqlite3_bind_text(st->ins_chunk, 3, st->chunk_text, (int)(o - st->chunk_text), SQLITE_STATIC);
+	int rc = sqlite3_step(st->ins_chunk);
+	sqlite3_reset(st->ins_chunk);
+	sqlite3_clear_bindings(st->ins_chunk);
+	unsigned n = sr->n;
+	sr->n = 0;
+	if (rc != SQLITE_DONE)
+		return lose(st, n, "vector '%s' (%u samples)", sr->name, n);
+	sr->next_chunk++;
+	return 0;
+}
+
+static int flush_all(struct store *st)
+{
+	int rc = 0;
+	for (unsigned i = 0; i < st->n_series; i++)
+		if (flush_series(st, &st->series[i]))
+			rc = -ERR_IO;
+	return rc;
+}
+
+/* Series 'name' of a run: its slot, created on first use (the row in vector_name, the number of
+ * its next chunk) and kept while it is written; the slot written least lately is flushed and
+ * given up when all are taken.  NULL when the database refuses. */
+static struct series *series_get(struct store *st, int64_t run_id, const char *name)
 {
 	for (unsigned i = 0; i < st->n_series; i++)
-		if (st->series[i].run_id == run_id && strcmp(st->series[i].name, name) == 0) {
-			*id = st->series[i].id;
-			return 0;
-		}
+		if (st->series[i].name && st->series[i].run_id == run_id && strcmp(st->series[i].name, name) == 0)
+			return &st->series[i];
+	struct series *sr;
+	if (st->n_series < MAX_SERIES) {
+		sr = &st->series[st->n_series++];
+	} else {
+		sr = &st->series[st->evict];
+		st->evict = (st->evict + 1) % MAX_SERIES;
+		flush_series(st, sr);
+		free(sr->name);
+		sr->name = NULL;
+	}
+	sr->n = 0;
+	sr->run_id = run_id;
+	if (!(sr->name = strdup(name)))
+		goto fail;
 	sqlite3_bind_int64(st->ins_series, 1, run_id);
 	sqlite3_bind_text(st->ins_series, 2, name, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(st->ins_series);
 	sqlite3_reset(st->ins_series);
 	if (rc != SQLITE_DONE)
-		return -ERR_IO;
+		goto fail;
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "SELECT id FROM vector_name WHERE run_id = ? AND name = ?", -1, &q, NULL) !=
-	    SQLITE_OK)
-		return -ERR_IO;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT n.id, (SELECT coalesce(max(chunk) + 1, 0) FROM vector_chunk WHERE vector_id = n.id)"
+			       " FROM vector_name n WHERE n.run_id = ? AND n.name = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
 	sqlite3_bind_int64(q, 1, run_id);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(q) == SQLITE_ROW ? 0 : -ERR_IO;
-	if (!rc)
-		*id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	if (!rc && strlen(name) < sizeof st->series[0].name) {
-		struct series *sr = &st->series[st->n_series < MAX_SERIES ? st->n_series++ : 0];
-		sr->run_id = run_id;
-		sr->id = *id;
-		strcpy(sr->name, name);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		sr->id = sqlite3_column_int64(q, 0);
+		sr->next_chunk = sqlite3_column_int64(q, 1);
 	}
-	return rc;
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW)
+		return sr;
+fail:
+	free(sr->name);
+	sr->name = NULL;
+	sr->run_id = -1;
+	return NULL;
 }
 
 int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value)
 {
 	if (begin(st))
 		return lost_row(st, ROW_VECTOR, name, 0);
-	int64_t id;
-	if (series_id(st, run_id, name, &id))
+	struct series *sr = series_get(st, run_id, name);
+	if (!sr)
 		return lost_row(st, ROW_VECTOR, name, 0);
-	sqlite3_bind_int64(st->ins_vector, 1, id);
-	sqlite3_bind_int64(st->ins_vector, 2, (sqlite3_int64)t_ns);
-	sqlite3_bind_double(st->ins_vector, 3, value);
-	return step(st, st->ins_vector, ROW_VECTOR, name, 0);
+	if (sr->n == CHUNK_SAMPLES && flush_series(st, sr))
+		return -ERR_IO;
+	sr->buf[sr->n].t_ns = t_ns;
+	sr->buf[sr->n++].value = value;
+	st->pending_kind[ROW_VECTOR]++;
+	if (++st->pending >= BATCH_ROWS)
+		return store_commit(st, NULL);
+	return 0;
 }
 
 int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f)
@@ -608,6 +744,46 @@ int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run
 	return rc;
 }
 
+static bool has_chunks(struct store *st)
+{
+	int ok;
+	return store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'vector_chunk'", &ok) > 0 && ok;
+}
+
+/* Hands the samples of chunk text 't' ("[[t,v],...]", as flush_series writes it) to 'r'.
+ * Returns 0, a recorder's negative error, or 1 when the text is not a chunk. */
+static int chunk_each(const char *t, const char *name, const struct recorder *r)
+{
+	if (*t++ != '[')
+		return 1;
+	while (*t == '[') {
+		char *e;
+		errno = 0;
+		unsigned long long ts = strtoull(t + 1, &e, 10);
+		if (e == t + 1 || *e != ',' || errno)
+			return 1;
+		double v;
+		if (strncmp(e + 1, "null", 4) == 0) {
+			v = NAN;
+			e += 5;
+		} else {
+			const char *vs = e + 1;
+			v = strtod(vs, &e);
+			if (e == vs)
+				return 1;
+		}
+		if (*e != ']')
+			return 1;
+		int rc = r->ops->vector(r->arg, name, (uint64_t)ts, v);
+		if (rc)
+			return rc < 0 ? rc : -ERR_IO;
+		t = e + 1;
+		if (*t == ',')
+			t++;
+	}
+	return *t == ']' ? 0 : 1;
+}
+
 int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb)
 {
 	static const char *const q[] = {
@@ -615,6 +791,8 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 		"SELECT name, value FROM scalar WHERE run_id = ?1 ORDER BY name",
 		"SELECT n.name, d.t_ns, d.value FROM vector_name n JOIN vector_data d ON d.vector_id = n.id"
 		" WHERE n.run_id = ?1 ORDER BY n.name, d.t_ns",
+		"SELECT n.name, c.samples FROM vector_name n JOIN vector_chunk c ON c.vector_id = n.id"
+		" WHERE n.run_id = ?1 ORDER BY n.name, c.chunk",
 		"SELECT flow_id, proto, src, dst, sport, dport, packets, bytes, hits, misses, wasted, delay_sum_ns,"
 		" jitter_sum_ns, lost, first_ns, last_ns FROM flow WHERE run_id = ?1 ORDER BY flow_id",
 		"SELECT name, bin_lo, bin_hi, count FROM histogram WHERE run_id = ?1 ORDER BY name, bin_lo",
@@ -622,8 +800,11 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 	int rc = 0;
 	for (size_t k = 0; k < sizeof q / sizeof q[0] && !rc; k++) {
 		sqlite3_stmt *s;
-		if (sqlite3_prepare_v2(st->db, q[k], -1, &s, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(st->db, q[k], -1, &s, NULL) != SQLITE_OK) {
+			if (k == 3 && !has_chunks(st))
+				continue; /* a database from before the chunks */
 			return store_fail(st, eb, "cannot read a run");
+		}
 		sqlite3_bind_int64(s, 1, run_id);
 		int step_rc;
 		while (!rc && (step_rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -642,6 +823,14 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 						    sqlite3_column_double(s, 2));
 				break;
 			case 3: {
+				const char *t = (const char *)sqlite3_column_text(s, 1);
+				rc = chunk_each(t ? t : "", name ? name : "", r);
+				if (rc > 0)
+					rc = err_set(eb, -ERR_FORMAT, "%s: run %lld: a damaged chunk of vector '%s'", st->path,
+						     (long long)run_id, name ? name : "");
+				break;
+			}
+			case 4: {
 				struct recorder_flow f;
 				memset(&f, 0, sizeof f);
 				f.flow_id = (uint64_t)sqlite3_column_int64(s, 0);

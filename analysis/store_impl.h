@@ -10,9 +10,21 @@
 #define BATCH_ROWS 4096
 #define MAX_SERIES 64
 
+/* Samples of a series are stored in chunks: one row per CHUNK_SAMPLES samples (a JSON array of
+ * [t_ns, value] pairs), written when the chunk is full or the transaction commits. */
+#define CHUNK_SAMPLES 512
+
+struct sample {
+	uint64_t t_ns;
+	double value;
+};
+
 struct series {
 	int64_t run_id, id;
-	char name[64];
+	char *name;                /* NULL: the slot is free */
+	int64_t next_chunk;        /* the number the next chunk row gets */
+	unsigned n;                /* samples waiting in 'buf' */
+	struct sample buf[CHUNK_SAMPLES];
 };
 
 /* Space set aside beside the database (PATH-reserve) while it is open: when the filesystem
@@ -23,9 +35,11 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	char *reserve;             /* the reserve file's path; NULL when there is none */
-	sqlite3_stmt *ins_param, *ins_scalar, *ins_vector, *ins_flow, *ins_series, *ins_hist;
-	struct series series[MAX_SERIES]; /* ids of the series written lately */
-	unsigned n_series;
+	sqlite3_stmt *ins_param, *ins_scalar, *ins_chunk, *ins_flow, *ins_series, *ins_hist;
+	struct series *series;     /* MAX_SERIES slots: the series written lately, with their pending samples */
+	unsigned n_series, evict;
+	char *chunk_text;          /* the JSON of a chunk being written */
+	size_t chunk_cap;
 	unsigned pending;          /* rows in the open transaction */
 	unsigned pending_kind[5];  /* of them, by enum row */
 	int in_tx;

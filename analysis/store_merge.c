@@ -16,6 +16,9 @@ static const char *const copy_rows[] = {
 	"INSERT INTO main.histogram(run_id, name, bin_lo, bin_hi, count)"
 	" SELECT ?1, name, bin_lo, bin_hi, count FROM shard.histogram WHERE run_id = ?2",
 	"INSERT INTO main.vector_name(run_id, name) SELECT ?1, name FROM shard.vector_name WHERE run_id = ?2 ORDER BY id",
+	"INSERT INTO main.vector_chunk(vector_id, chunk, samples) SELECT m.id, c.chunk, c.samples FROM shard.vector_chunk c"
+	" JOIN shard.vector_name o ON o.id = c.vector_id JOIN main.vector_name m ON m.run_id = ?1 AND m.name = o.name"
+	" WHERE o.run_id = ?2",
 	"INSERT INTO main.vector_data(vector_id, t_ns, value) SELECT m.id, d.t_ns, d.value FROM shard.vector_data d"
 	" JOIN shard.vector_name o ON o.id = d.vector_id JOIN main.vector_name m ON m.run_id = ?1 AND m.name = o.name"
 	" WHERE o.run_id = ?2",

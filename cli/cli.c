@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "core/crypto.h"
 #include "core/err.h"
 
 volatile sig_atomic_t cli_stop;
@@ -48,21 +49,13 @@ void cli_print_scalar(void *arg, const char *name, double v)
 bool cli_file_sha256(const char *path, char hex[65])
 {
 	FILE *f = fopen(path, "rb");
-	if (!f || sodium_init() < 0) {
-		if (f)
-			fclose(f);
+	if (!f)
 		return false;
-	}
-	crypto_hash_sha256_state h;
-	crypto_hash_sha256_init(&h);
-	unsigned char buf[1 << 16], out[crypto_hash_sha256_BYTES];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		crypto_hash_sha256_update(&h, buf, n);
-	bool ok = !ferror(f);
+	uint8_t out[32];
+	bool ok = crypto_sha256_file(f, out) == 0;
 	fclose(f);
-	crypto_hash_sha256_final(&h, out);
-	sodium_bin2hex(hex, 65, out, sizeof out);
+	if (ok)
+		sodium_bin2hex(hex, 65, out, sizeof out);
 	return ok;
 }
 

@@ -1,4 +1,4 @@
-/* crypto: libsodium behind one file (see crypto.h). */
+/* crypto: libsodium and OpenSSL behind one file (see crypto.h). */
 #include "crypto.h"
 
 #include <limits.h>
@@ -6,6 +6,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "err.h"
 
 /* sodium_init is idempotent and thread-safe; the hash and key functions below do not need it,
  * the random generator does. */
@@ -159,4 +161,21 @@ void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len,
 void crypto_wipe(void *p, size_t len)
 {
 	sodium_memzero(p, len);
+}
+
+int crypto_sha256_file(FILE *f, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *buf = malloc(1 << 20);
+	int rc = ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 ? 0 : -ERR_NOMEM;
+	size_t n;
+	while (!rc && (n = fread(buf, 1, 1 << 20, f)) > 0)
+		if (EVP_DigestUpdate(ctx, buf, n) != 1)
+			rc = -ERR_NOMEM;
+	unsigned len = 0;
+	if (!rc && (ferror(f) || EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32))
+		rc = -ERR_IO;
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
