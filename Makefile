@@ -47,8 +47,8 @@ GIT_REV_H := $(BUILD)/gen/git_rev.h
 $(BUILD)/obj/analysis/store.o: $(GIT_REV_H)
 $(BUILD)/obj/analysis/store.o: FILE_DEFS := -I$(BUILD)/gen
 
-CFLAGS_ALL = $(WARN) $(DEFS) $(FILE_DEFS) $(OPT) -I. $(PKG_CFLAGS) $(CFLAGS)
-LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+CFLAGS_ALL = $(WARN) $(DEFS) $(FILE_DEFS) $(OPT) -pthread -I. $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) -pthread $(LDFLAGS)
 
 CORE_SRC  := $(filter-out %_test.c,$(wildcard core/*.c))
 APP_SRC   := $(filter-out %_test.c,$(wildcard models/*.c sim/*.c analysis/*.c hil/*.c traces/*.c))

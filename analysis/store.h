@@ -87,6 +87,18 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb);
 /* A scalar of a run, for readers (report, tests).  Returns 0, or -ERR_NOTFOUND. */
 int store_get_scalar(struct store *st, int64_t run_id, const char *name, double *value);
 
+/* ---- writing from a thread of its own ---- */
+
+struct store_async;
+
+/* The store as a recorder of run 'run_id' whose rows a thread of their own writes, in the order
+ * they were recorded: the run does not wait for SQLite (the simulator's time series, a
+ * runner's rows).  Until store_async_stop the store must not be used otherwise.  When no
+ * thread can be had, '*a' is NULL and 'out' is store_recorder()'s. */
+void store_async_start(struct store *st, int64_t run_id, struct recorder *out, struct store_async **a);
+/* Writes every row recorded and ends the thread.  NULL does nothing. */
+void store_async_stop(struct store_async *a);
+
 /* ---- merging (sweeps, `precraft merge`) ---- */
 
 struct store_merge_result {

@@ -20,7 +20,7 @@ int cli_run_begin(struct cli_run *r, const char *db, const char *command, uint64
 		r->st = NULL;
 		return rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME; /* another program's file: bad input */
 	}
-	store_recorder(r->st, r->id, &r->rec);
+	store_async_start(r->st, r->id, &r->rec, &r->async);
 	return 0;
 }
 
@@ -28,6 +28,8 @@ int cli_run_end(struct cli_run *r, const char *status, int code)
 {
 	if (!r->st)
 		return code;
+	store_async_stop(r->async);
+	r->async = NULL;
 	struct errbuf eb = { "" };
 	if (store_run_end(r->st, r->id, status, &eb)) {
 		cli_error("%s; run %lld is marked failed", eb.msg, (long long)r->id);

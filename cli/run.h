@@ -1,7 +1,9 @@
 /* run: a run's record in the results store, as every command opens and closes it.
  *
  * cli_run_begin opens the database (when one was asked for), starts the run with the command
- * as typed, its seed and run number, and gives the recorder that the parts below write through.
+ * as typed, its seed and run number, and gives the recorder that the parts below write through
+ * (its rows written by a thread of their own, store_async_start, so that runs do not wait for
+ * SQLite).
  * cli_run_end ends it with its status; a row that failed to land anywhere in the run turns it
  * 'failed', prints one line naming what was lost, and makes the exit code 1.  Without a
  * database the recorder keeps nothing and both calls do nothing. */
@@ -13,11 +15,13 @@
 #include "core/recorder.h"
 
 struct store;
+struct store_async;
 
 struct cli_run {
 	struct store *st;          /* NULL: no database */
 	int64_t id;
 	struct recorder rec;       /* ops NULL without a database */
+	struct store_async *async; /* the thread that writes rec's rows (NULL: rec writes them itself) */
 	const char *db;
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -37,12 +38,21 @@ static void on_progress(void *arg, uint64_t sim_ns, uint64_t stop_ns, uint64_t p
 	cli_progress_update(arg, sim_ns, stop_ns, packets);
 }
 
-static void print_summary(const struct sim_summary *sum, const char *status, const struct cli_run *run)
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void print_summary(const struct sim_summary *sum, const char *status, const struct cli_run *run, double written_s)
 {
 	printf("run                    %lld (%s)%s%s\n", (long long)run->id, status, run->db ? " in " : "",
 	       run->db ? run->db : "");
 	printf("simulated              %.6f s in %.3f s (%llu events)\n", sum->sim_seconds, sum->wall_seconds,
 	       (unsigned long long)sum->events);
+	if (run->db)
+		printf("results written        %.3f s after the start (the database's last row included)\n", written_s);
 	printf("packets                %llu sent, %llu through the shaper, %llu delivered\n",
 	       (unsigned long long)sum->source_packets, (unsigned long long)sum->packets_in,
 	       (unsigned long long)sum->sink_packets);
@@ -108,6 +118,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	struct sim_opts o = { .engine = &sh.cfg, .costs_path = costs, .rec = &run.rec, .interrupted = &cli_stop,
 			      .progress = on_progress, .progress_arg = &pr };
 	struct sim_summary sum;
+	double t0 = mono_s();
 	rc = sim_run(scn, &o, &sum, &eb);
 	cli_progress_end(&pr);
 	const char *status = "complete";
@@ -120,8 +131,9 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 		code = EXIT_RUNTIME;
 	}
 	code = cli_run_end(&run, status, code); /* keeps run.id and run.db for the summary */
+	double written_s = mono_s() - t0;
 	if (!quiet && !rc) {
-		print_summary(&sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run);
+		print_summary(&sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run, written_s);
 	}
 	if (sum.interrupted)
 		cli_error("interrupted at %.6f s simulated; the run is marked interrupted, results kept", sum.sim_seconds);

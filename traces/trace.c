@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#define TRACE_BUF (256u << 10)
+
 struct trace {
 	pcap_t *pc;
 	FILE *fp;                  /* the (inflated) file libpcap reads */
+	char *buf;                 /* fp's stdio buffer */
 	char *path;
 	uint64_t index, total;
 };
@@ -55,14 +58,20 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb)
 	FILE *fp = fopen(path, "rb");
 	if (!fp)
 		return err_set(eb, -ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-	/* libpcap reads record by record through stdio: a large buffer makes that a few hundred
-	 * system calls for a capture of hundreds of megabytes instead of one per 4 KB. */
-	setvbuf(fp, NULL, _IOFBF, 256 << 10);
+	/* libpcap reads record by record through stdio: a buffer of our own (glibc's is
+	 * st_blksize, 4 KB, whatever setvbuf is told without one) makes that a few thousand system
+	 * calls for a capture of hundreds of megabytes instead of one per 4 KB.  Set before the
+	 * first read. */
+	char *buf = malloc(TRACE_BUF);
+	if (buf)
+		setvbuf(fp, buf, _IOFBF, TRACE_BUF);
 	uint8_t magic[2] = { 0, 0 };
 	size_t got = fread(magic, 1, 2, fp);
 	rewind(fp);
 	if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		fclose(fp);
+		free(buf); /* the inflated copy has stdio's own */
+		buf = NULL;
 		if (!(fp = inflate_to_tmp(path, eb)))
 			return -ERR_FORMAT;
 	}
@@ -71,16 +80,19 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb)
 	pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, pe);
 	if (!pc) {
 		fclose(fp);
+		free(buf);
 		return err_set(eb, -ERR_FORMAT, "%s: not a readable capture: %s", path, pe);
 	}
 	struct trace *t = calloc(1, sizeof *t);
 	if (!t || !(t->path = strdup(path))) {
 		free(t);
 		pcap_close(pc);
+		free(buf);
 		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	}
 	t->pc = pc;
 	t->fp = fp;
+	t->buf = buf;
 	t->total = fstat(fileno(fp), &sb) == 0 ? (uint64_t)sb.st_size : 0;
 	*out = t;
 	return 0;
@@ -123,6 +135,7 @@ void trace_close(struct trace *t)
 	if (!t)
 		return;
 	pcap_close(t->pc); /* closes t->fp */
+	free(t->buf);
 	free(t->path);
 	free(t);
 }
