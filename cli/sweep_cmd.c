@@ -451,22 +451,22 @@ static int run_mpi(const struct sweep *sw, bool resume)
 		return code;
 	int worst = sweep_mpi_max(code);
 	if (rank == 0) {
-		char *paths[1024];
+		char **paths = malloc((size_t)size * sizeof *paths);
 		char(*store)[4200] = malloc((size_t)size * sizeof *store);
-		int n = size < 1024 ? size : 1024;
-		if (!store) {
-			cli_error("sweep: out of memory");
+		if (!paths || !store) {
+			cli_error("sweep: out of memory merging %d shards; they are kept for --resume", size);
 			worst = EXIT_RUNTIME;
 		} else {
-			for (int k = 0; k < n; k++) {
+			for (int k = 0; k < size; k++) {
 				part_path(sw->db, (unsigned)k, store[k], sizeof store[k]);
 				paths[k] = store[k];
 			}
-			int m = merge_into(sw->db, paths, (size_t)n, true, sw->quiet);
+			int m = merge_into(sw->db, paths, (size_t)size, true, sw->quiet);
 			if (m > worst)
 				worst = m;
-			free(store);
 		}
+		free(paths);
+		free(store);
 	}
 	sweep_mpi_finalize();
 	return worst;
