@@ -15,6 +15,9 @@ WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
 DEFS     := -D_POSIX_C_SOURCE=200809L -DPRECRAFT_VERSION=\"$(VERSION)\"
 ifeq ($(SAN),1)
 OPT      := -O0 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),thread)
+# ThreadSanitizer (make tsan): the threads precraft runs (the store's writer thread).
+OPT      := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 else ifeq ($(FUZZ),1)
 # libFuzzer's coverage instrumentation on every object (clang; see 'make fuzz').
 OPT      := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -62,7 +65,7 @@ APP_OBJ  := $(call obj,$(APP_SRC))
 CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak
+.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan
 all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
 
 deps:
@@ -125,6 +128,7 @@ fuzz: deps
 # memory means something there), then the layer check.
 test: deps
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san check
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
 	@$(MAKE) --no-print-directory BUILD=build build/precraft build/hostile-gen
 	PRECRAFT=build/precraft sh tests/valgrind.sh
@@ -134,6 +138,11 @@ test: deps
 check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
+
+# The threads precraft runs, under ThreadSanitizer, on a build of their own.
+tsan: deps
+	@$(MAKE) --no-print-directory SAN=thread BUILD=build/tsan build/tsan/precraft
+	PRECRAFT=build/tsan/precraft sh tests/tsan.sh
 
 # The #include lines against DESIGN.md's layout table.
 check-layers:
