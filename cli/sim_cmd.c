@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -36,13 +35,6 @@ static void put_param(void *arg, const char *name, const char *value)
 static void on_progress(void *arg, uint64_t sim_ns, uint64_t stop_ns, uint64_t packets)
 {
 	cli_progress_update(arg, sim_ns, stop_ns, packets);
-}
-
-static double mono_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static void print_summary(const struct sim_summary *sum, const char *status, const struct cli_run *run, double written_s)
@@ -118,7 +110,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	struct sim_opts o = { .engine = &sh.cfg, .costs_path = costs, .rec = &run.rec, .interrupted = &cli_stop,
 			      .progress = on_progress, .progress_arg = &pr };
 	struct sim_summary sum;
-	double t0 = mono_s();
+	uint64_t t0 = cli_now_ns();
 	rc = sim_run(scn, &o, &sum, &eb);
 	cli_progress_end(&pr);
 	const char *status = "complete";
@@ -131,7 +123,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 		code = EXIT_RUNTIME;
 	}
 	code = cli_run_end(&run, status, code); /* keeps run.id and run.db for the summary */
-	double written_s = mono_s() - t0;
+	double written_s = (double)(cli_now_ns() - t0) / 1e9;
 	if (!quiet && !rc) {
 		print_summary(&sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run, written_s);
 	}

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "analysis/store.h"
@@ -124,20 +123,30 @@ static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Point p's key: what its runs depend on but their number (see the top of the file). */
+/* Point p's overrides as `precraft sim` takes them: " --set KEY=VALUE" for each --set, each
+ * axis and the seed.  Both a run's command and its point's key are made of them. */
+static void point_overrides(const struct sweep *sw, uint64_t p, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (int i = 0; i < sw->n_sets; i++)
+		append(out, cap, &n, " --set %s", sw->sets[i]);
+	for (unsigned a = 0; a < sw->grid.n_axes; a++)
+		append(out, cap, &n, " --set %s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
+	if (sw->have_seed)
+		append(out, cap, &n, " --set run.seed=%llu", (unsigned long long)sw->seed);
+}
+
+/* Point p's key: what its runs depend on but their number (see the top of the file): the
+ * scenario file's content and the overrides, not the path it was named by. */
 static void point_key(const struct sweep *sw, uint64_t p, char out[33])
 {
 	char text[16384];
 	size_t n = 0;
 	append(text, sizeof text, &n, "scenario %s\n", sw->scn_hash);
-	for (int i = 0; i < sw->n_sets; i++)
-		append(text, sizeof text, &n, "set %s\n", sw->sets[i]);
-	for (unsigned a = 0; a < sw->grid.n_axes; a++)
-		append(text, sizeof text, &n, "grid %s=%s\n", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
-	if (sw->have_seed)
-		append(text, sizeof text, &n, "seed %llu\n", (unsigned long long)sw->seed);
+	point_overrides(sw, p, text + n, sizeof text - n);
 	char hex[65];
-	cli_text_sha256(text, n < sizeof text ? n : sizeof text - 1, hex);
+	cli_text_sha256(text, strlen(text), hex);
 	memcpy(out, hex, 32);
 	out[32] = 0;
 }
@@ -175,16 +184,10 @@ static int run_job(const struct sweep *sw, uint64_t j, const char *db)
 		free(scn);
 		return EXIT_USAGE;
 	}
-	char command[8192], point[4096], key[33], job[24];
-	size_t n = 0;
-	append(command, sizeof command, &n, "precraft sim %s", sw->path);
-	for (int i = 0; i < sw->n_sets; i++)
-		append(command, sizeof command, &n, " --set %s", sw->sets[i]);
-	for (unsigned a = 0; a < sw->grid.n_axes; a++)
-		append(command, sizeof command, &n, " --set %s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
-	if (sw->have_seed)
-		append(command, sizeof command, &n, " --set run.seed=%llu", (unsigned long long)sw->seed);
-	append(command, sizeof command, &n, " --run %llu", (unsigned long long)scn->run);
+	char command[8192], overrides[8000], point[4096], key[33], job[24];
+	point_overrides(sw, p, overrides, sizeof overrides);
+	snprintf(command, sizeof command, "precraft sim %s%s --run %llu", sw->path, overrides,
+		 (unsigned long long)scn->run);
 	grid_point_text(&sw->grid, p, point, sizeof point);
 	point_key(sw, p, key);
 	snprintf(job, sizeof job, "%llu", (unsigned long long)j);
@@ -197,29 +200,27 @@ static int run_job(const struct sweep *sw, uint64_t j, const char *db)
 
 static double now_s(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (double)cli_now_ns() / 1e9;
 }
 
-/* Runs the jobs todo[slice], todo[slice + slices], ... into 'db'; 'who' names the worker in
+/* Runs every 'slices'-th planned job from planned[slice] on into 'db'; 'who' names the worker in
  * the progress lines.  Returns the worst exit code (stops early on Ctrl-C or SIGTERM). */
-static int run_slice(const struct sweep *sw, const uint64_t *todo, uint64_t n_todo, uint64_t slice, uint64_t slices,
+static int run_slice(const struct sweep *sw, const uint64_t *planned, uint64_t n_planned, uint64_t slice, uint64_t slices,
 		     const char *db, const char *who)
 {
 	int worst = EXIT_OK;
-	uint64_t mine = n_todo > slice ? (n_todo - slice + slices - 1) / slices : 0, k = 0;
-	for (uint64_t i = slice; i < n_todo && !cli_stop; i += slices) {
+	uint64_t mine = n_planned > slice ? (n_planned - slice + slices - 1) / slices : 0, k = 0;
+	for (uint64_t i = slice; i < n_planned && !cli_stop; i += slices) {
 		double t0 = now_s();
-		int code = run_job(sw, todo[i], db);
+		int code = run_job(sw, planned[i], db);
 		if (code > worst)
 			worst = code;
 		if (!sw->quiet) {
 			char point[4096];
-			grid_point_text(&sw->grid, todo[i] / sw->runs, point, sizeof point);
+			grid_point_text(&sw->grid, planned[i] / sw->runs, point, sizeof point);
 			fprintf(stderr, "sweep%s: [%llu/%llu] %s run %llu: %s in %.1f s\n", who, (unsigned long long)++k,
 				(unsigned long long)mine, point[0] ? point : "(no grid)",
-				(unsigned long long)(1 + todo[i] % sw->runs),
+				(unsigned long long)(1 + planned[i] % sw->runs),
 				code == EXIT_OK ? "complete" : cli_stop ? "interrupted" : "failed", now_s() - t0);
 		}
 	}
@@ -313,8 +314,8 @@ static int leftover_parts(const struct sweep *sw, bool resume)
 }
 
 /* The jobs still to run: all of them, or with --resume those the database holds no complete
- * run of.  Returns an exit code; '*todo' is malloc'd. */
-static int plan(const struct sweep *sw, bool resume, uint64_t **todo, uint64_t *n_todo)
+ * run of.  Returns an exit code; '*planned' is malloc'd. */
+static int plan(const struct sweep *sw, bool resume, uint64_t **planned, uint64_t *n_planned)
 {
 	struct done_set d = { 0 };
 	struct errbuf eb = { "" };
@@ -332,13 +333,13 @@ static int plan(const struct sweep *sw, bool resume, uint64_t **todo, uint64_t *
 		}
 		qsort(d.v, d.n, sizeof d.v[0], done_cmp);
 	}
-	*todo = malloc((sw->n_jobs ? sw->n_jobs : 1) * sizeof **todo);
-	if (!*todo) {
+	*planned = malloc((sw->n_jobs ? sw->n_jobs : 1) * sizeof **planned);
+	if (!*planned) {
 		free(d.v);
 		cli_error("sweep: out of memory for %llu jobs", (unsigned long long)sw->n_jobs);
 		return EXIT_RUNTIME;
 	}
-	*n_todo = 0;
+	*n_planned = 0;
 	struct done want;
 	for (uint64_t j = 0; j < sw->n_jobs; j++) {
 		if (d.n) {
@@ -348,18 +349,18 @@ static int plan(const struct sweep *sw, bool resume, uint64_t **todo, uint64_t *
 			if (bsearch(&want, d.v, d.n, sizeof d.v[0], done_cmp))
 				continue;
 		}
-		(*todo)[(*n_todo)++] = j;
+		(*planned)[(*n_planned)++] = j;
 	}
 	if (resume && !sw->quiet)
 		fprintf(stderr, "sweep: %llu of %llu runs already complete in %s\n",
-			(unsigned long long)(sw->n_jobs - *n_todo), (unsigned long long)sw->n_jobs, sw->db);
+			(unsigned long long)(sw->n_jobs - *n_planned), (unsigned long long)sw->n_jobs, sw->db);
 	free(d.v);
 	return EXIT_OK;
 }
 
 /* -j N: N forked workers, each on its slice into its shard, merged when all have ended.  A
  * signal to this process is passed on to them. */
-static int run_forked(const struct sweep *sw, const uint64_t *todo, uint64_t n_todo, unsigned jobs)
+static int run_forked(const struct sweep *sw, const uint64_t *planned, uint64_t n_planned, unsigned jobs)
 {
 	pid_t pid[64];
 	char *paths[64];
@@ -380,7 +381,7 @@ static int run_forked(const struct sweep *sw, const uint64_t *todo, uint64_t n_t
 		if (pid[k] == 0) {
 			char who[32];
 			snprintf(who, sizeof who, " worker %u", k + 1);
-			int code = run_slice(sw, todo, n_todo, k, jobs, paths[k], who);
+			int code = run_slice(sw, planned, n_planned, k, jobs, paths[k], who);
 			fflush(NULL);
 			_exit(code);
 		}
@@ -420,33 +421,33 @@ static int run_mpi(const struct sweep *sw, bool resume)
 	if (sweep_mpi_init(&rank, &size))
 		return EXIT_USAGE;
 	uint64_t head[2] = { EXIT_OK, 0 }; /* exit code, jobs to run */
-	uint64_t *todo = NULL;
+	uint64_t *planned = NULL;
 	if (rank == 0) {
 		head[0] = (uint64_t)leftover_parts(sw, resume);
 		if (head[0] == EXIT_OK)
-			head[0] = (uint64_t)plan(sw, resume, &todo, &head[1]);
+			head[0] = (uint64_t)plan(sw, resume, &planned, &head[1]);
 	}
 	if (sweep_mpi_bcast(head, sizeof head)) {
-		free(todo);
+		free(planned);
 		return EXIT_RUNTIME;
 	}
 	if (head[0] != EXIT_OK) {
-		free(todo);
+		free(planned);
 		sweep_mpi_finalize();
 		return (int)head[0];
 	}
-	if (rank != 0 && !(todo = malloc((head[1] ? head[1] : 1) * sizeof *todo)))
+	if (rank != 0 && !(planned = malloc((head[1] ? head[1] : 1) * sizeof *planned)))
 		return EXIT_RUNTIME; /* the others wait in the broadcast until mpirun ends the job */
-	if (sweep_mpi_bcast(todo, head[1] * sizeof *todo)) {
-		free(todo);
+	if (sweep_mpi_bcast(planned, head[1] * sizeof *planned)) {
+		free(planned);
 		return EXIT_RUNTIME;
 	}
 	char part[4200], who[32];
 	part_path(sw->db, (unsigned)rank, part, sizeof part);
 	part_remove(part); /* none is left: rank 0 merged or refused them */
 	snprintf(who, sizeof who, " rank %d", rank);
-	int code = run_slice(sw, todo, head[1], (uint64_t)rank, (uint64_t)size, part, who);
-	free(todo);
+	int code = run_slice(sw, planned, head[1], (uint64_t)rank, (uint64_t)size, part, who);
+	free(planned);
 	if (cli_stop)
 		return code;
 	int worst = sweep_mpi_max(code);
@@ -601,30 +602,30 @@ int sweep_main(int argc, char **argv)
 	}
 	cli_catch_signals();
 	double t0 = now_s();
-	uint64_t *todo = NULL, n_todo = 0;
+	uint64_t *planned = NULL, n_planned = 0;
 	if (mpi) {
 		code = run_mpi(&sw, resume);
 	} else if ((code = shard_n ? EXIT_OK : leftover_parts(&sw, resume)) == EXIT_OK &&
-		   (code = plan(&sw, resume, &todo, &n_todo)) == EXIT_OK) {
+		   (code = plan(&sw, resume, &planned, &n_planned)) == EXIT_OK) {
 		if (shard_n) {
 			/* The slice is of every job, not of those left, so that it is the same on a rerun. */
 			uint64_t k = 0;
-			for (uint64_t i = 0; i < n_todo; i++)
-				if (todo[i] % shard_n == shard_i)
-					todo[k++] = todo[i];
-			code = run_slice(&sw, todo, k, 0, 1, sw.db, "");
-		} else if (jobs == 1 || n_todo <= 1) {
-			code = run_slice(&sw, todo, n_todo, 0, 1, sw.db, "");
+			for (uint64_t i = 0; i < n_planned; i++)
+				if (planned[i] % shard_n == shard_i)
+					planned[k++] = planned[i];
+			code = run_slice(&sw, planned, k, 0, 1, sw.db, "");
+		} else if (jobs == 1 || n_planned <= 1) {
+			code = run_slice(&sw, planned, n_planned, 0, 1, sw.db, "");
 		} else {
-			code = run_forked(&sw, todo, n_todo, (unsigned)(jobs < n_todo ? jobs : n_todo));
+			code = run_forked(&sw, planned, n_planned, (unsigned)(jobs < n_planned ? jobs : n_planned));
 		}
 		if (!sw.quiet)
 			fprintf(stderr, "sweep: %llu runs (%llu points x %llu) in %.1f s into %s; 'precraft summary %s' for "
 				"the means and confidence intervals\n",
-				(unsigned long long)n_todo, (unsigned long long)grid_points(&sw.grid),
+				(unsigned long long)n_planned, (unsigned long long)grid_points(&sw.grid),
 				(unsigned long long)sw.runs, now_s() - t0, sw.db, sw.db);
 	}
-	free(todo);
+	free(planned);
 out:
 	free(sw.base);
 	grid_free(&sw.grid);

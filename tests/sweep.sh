@@ -37,6 +37,14 @@ swq() { sqlite3 "$1" "$2"; }
 # Complete runs in a database another process is writing: 0 while it does not exist (the
 # sqlite3 shell would create it).
 completed() { if [ -e "$1" ]; then sqlite3 -readonly "$1" "SELECT count(*) FROM run WHERE status = 'complete'" 2> /dev/null || echo 0; else echo 0; fi; }
+# Waits (at most 60 s) until database $1 holds $2 complete runs: the "mid" of a sweep to kill.
+wait_complete() {
+	for _ in $(seq 1 600); do
+		[ "$(completed "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # shellcheck disable=SC2086
 pc sweep "$SWS" $SWG --db "$SW/j1.db" --quiet
 rc=$?
@@ -87,12 +95,7 @@ content "$SW/long-ref.db" > "$SW/long-ref.txt"
 "$PRECRAFT" sweep "$SWS" $SWL -j 2 --db "$SW/kill.db" --quiet 2> "$SW/kill.err" &
 sweep_pid=$!
 victim=""
-for _ in $(seq 1 600); do
-	victim=$(pgrep -P $sweep_pid | head -1)
-	[ -n "$victim" ] && [ "$(completed "$SW/kill.db.part-0")" -ge 1 ] && break
-	victim=""
-	sleep 0.1
-done
+wait_complete "$SW/kill.db.part-0" 1 && victim=$(pgrep -P $sweep_pid | head -1)
 [ -n "$victim" ] && kill -9 "$victim"
 wait $sweep_pid
 rc=$?
@@ -108,10 +111,7 @@ check "sweep --resume after the kill: $(grep -o '[0-9]* of 18 runs already compl
 # shellcheck disable=SC2086
 "$PRECRAFT" sweep "$SWS" $SWL --db "$SW/term.db" --quiet &
 sweep_pid=$!
-for _ in $(seq 1 600); do
-	[ "$(completed "$SW/term.db")" -ge 2 ] && break
-	sleep 0.1
-done
+wait_complete "$SW/term.db" 2
 kill -TERM $sweep_pid
 wait $sweep_pid
 rc=$?
@@ -152,14 +152,11 @@ if command -v mpirun > /dev/null 2>&1; then
 	$MPIRUN -np 4 "$PRECRAFT" sweep "$SWS" $SWL --db "$SW/mkill.db" --quiet > "$SW/mkill.log" 2>&1 &
 	mpi_pid=$!
 	victim=""
-	for _ in $(seq 1 600); do
+	if wait_complete "$SW/mkill.db.part-1" 1; then
 		for p in $(pgrep -f "sweep $SWS" 2> /dev/null); do
 			{ tr '\0' '\n' < "/proc/$p/environ"; } 2> /dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$p
 		done
-		[ -n "$victim" ] && [ "$(completed "$SW/mkill.db.part-1")" -ge 1 ] && break
-		victim=""
-		sleep 0.1
-	done
+	fi
 	[ -n "$victim" ] && kill -9 "$victim"
 	wait $mpi_pid
 	rc=$?
