@@ -18,6 +18,7 @@ int policy_test_register(void);
 int lathist_test_register(void);
 int esp_test_register(void);
 int grid_test_register(void);
+int trace_test_register(void);
 
 #include <stddef.h>
 /* When set, called with every block precraft frees, before it is freed (faults_test.c). */

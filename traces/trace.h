@@ -1,7 +1,8 @@
-/* trace: reading captures and writing egress captures, through libpcap.
+/* trace: reading captures and writing egress captures.
  *
  * Reads pcap (either byte order, micro- or nanosecond) and pcapng, whatever the file's name
- * says, and gzip-compressed captures (detected by their magic, inflated into an anonymous
+ * says (pcap records are parsed in place, anything unusual and pcapng through libpcap, with
+ * libpcap's results and errors either way), and gzip-compressed captures (detected by their magic, inflated into an anonymous
  * temporary file first, since libpcap reads only plain files).  Timestamps come as integer
  * nanoseconds.  Writes pcap files with nanosecond timestamps, or pcapng when the file's name
  * ends in ".pcapng".  This is the one offline capture reader and writer: sim, replay, eval,

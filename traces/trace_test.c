@@ -1,0 +1,147 @@
+/* trace_test: the capture reader against libpcap's own.  trace.c parses classic pcap records
+ * itself and hands the file to libpcap only for what it does not read (see struct direct there);
+ * these files, written here, take both ways: either byte order, micro- and nanosecond magic,
+ * second counts past 2^31, a record bigger than the reader's buffer, one over the snapshot
+ * length (libpcap cuts it), and the endings libpcap reports as errors (a truncated record
+ * header, truncated data, an absurd capture length).  Every record, the error and the progress
+ * at the end must be what reading the file through pcap_next_ex alone gives. */
+#include <CUnit/CUnit.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "traces/trace.h"
+
+struct rec {
+	uint32_t sec, frac, caplen, wirelen, fill;
+};
+
+static void put32(FILE *f, uint32_t v, int be)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	if (be) {
+		uint8_t t = b[0];
+		b[0] = b[3], b[3] = t, t = b[1], b[1] = b[2], b[2] = t;
+	}
+	fwrite(b, 1, 4, f);
+}
+
+/* Writes a pcap file: 'tail' bytes of extra junk after the records (a truncated record). */
+static void write_pcap(const char *path, int be, uint32_t magic, uint32_t snaplen, uint32_t linktype,
+		       const struct rec *r, size_t n, const uint8_t *tail, size_t tail_len)
+{
+	FILE *f = fopen(path, "wb");
+	CU_ASSERT_FATAL(f != NULL);
+	put32(f, magic, be);
+	uint8_t ver[4] = { 0, 2, 0, 4 }; /* 2.4 big-endian */
+	if (!be)
+		ver[0] = 2, ver[1] = 0, ver[2] = 4, ver[3] = 0;
+	fwrite(ver, 1, 4, f);
+	put32(f, 0, be);
+	put32(f, 0, be);
+	put32(f, snaplen, be);
+	put32(f, linktype, be);
+	for (size_t i = 0; i < n; i++) {
+		put32(f, r[i].sec, be);
+		put32(f, r[i].frac, be);
+		put32(f, r[i].caplen, be);
+		put32(f, r[i].wirelen, be);
+		for (uint32_t k = 0; k < r[i].caplen; k++)
+			fputc((int)((r[i].fill + k * 7u) & 0xff), f);
+	}
+	if (tail_len)
+		fwrite(tail, 1, tail_len, f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+}
+
+/* Reads 'path' with trace_next and with pcap_next_ex alone; every record and the ending agree. */
+static void compare(const char *path, int expect_error)
+{
+	struct trace *t = NULL;
+	struct errbuf eb = { 0 };
+	CU_ASSERT_FATAL(trace_open(path, &t, &eb) == 0);
+	char pe[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pe);
+	CU_ASSERT_FATAL(pc != NULL);
+	uint64_t n = 0;
+	for (;;) {
+		struct trace_rec r;
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		int a = trace_next(t, &r, &eb), b = pcap_next_ex(pc, &h, &d);
+		if (b != 1) {
+			CU_ASSERT_EQUAL(a, b == PCAP_ERROR_BREAK ? 0 : -ERR_FORMAT);
+			CU_ASSERT_EQUAL(b == PCAP_ERROR_BREAK ? 0 : 1, expect_error);
+			if (b != PCAP_ERROR_BREAK) {
+				CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, pcap_geterr(pc)));
+				char want[64];
+				snprintf(want, sizeof want, ": packet %llu: ", (unsigned long long)n + 1);
+				CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, want));
+			}
+			break;
+		}
+		CU_ASSERT_EQUAL_FATAL(a, 1);
+		n++;
+		CU_ASSERT_EQUAL(r.index, n);
+		CU_ASSERT_EQUAL(r.caplen, h->caplen);
+		CU_ASSERT_EQUAL(r.wirelen, h->len);
+		CU_ASSERT_EQUAL(r.t_ns, (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec);
+		CU_ASSERT(r.caplen == h->caplen && memcmp(r.data, d, h->caplen) == 0);
+	}
+	CU_ASSERT(n > 0);
+	uint64_t done, total;
+	trace_progress(t, &done, &total);
+	CU_ASSERT(done <= total && total > 0);
+	if (!expect_error)
+		CU_ASSERT_EQUAL(done, total);
+	pcap_close(pc);
+	trace_close(t);
+}
+
+static void test_reader_matches_libpcap(void)
+{
+	char path[] = "/tmp/precraft-trace-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	enum { N = 300 };
+	static struct rec r[N];
+	uint32_t sec = 0x7ffffff8u; /* crosses 2^31 seconds (2038) part way */
+	for (unsigned i = 0; i < N; i++)
+		r[i] = (struct rec){ sec + i / 20, (i * 37u) % 1000000u, 14 + (i * 97u) % 1500u, 1514, i };
+	for (int be = 0; be <= 1; be++)
+		for (int nsec = 0; nsec <= 1; nsec++) {
+			write_pcap(path, be, nsec ? 0xa1b23c4du : 0xa1b2c3d4u, 65535, 1, r, N, NULL, 0);
+			compare(path, 0);
+		}
+	/* Records over the snapshot length: libpcap cuts them to it, and the reader takes over again
+	 * where libpcap left off (it does not), so the whole file must still agree. */
+	write_pcap(path, 0, 0xa1b2c3d4u, 200, 1, r, N, NULL, 0);
+	compare(path, 0);
+	/* A record bigger than the reader's first buffer (USBPcap allows 1 MB). */
+	struct rec big[3] = { { 1, 2, 1u << 20, 1u << 20, 3 }, { 1, 3, 5000, 5000, 4 }, { 1, 4, (1u << 20) - 1, 1u << 20, 5 } };
+	write_pcap(path, 0, 0xa1b2c3d4u, 0, 249, big, 3, NULL, 0);
+	compare(path, 0);
+	/* Damaged endings: half a record header, a record's data cut short, an absurd length. */
+	uint8_t tail[40] = { 1, 2, 3, 4, 5, 6, 7 };
+	write_pcap(path, 0, 0xa1b2c3d4u, 65535, 1, r, N, tail, 7);
+	compare(path, 1);
+	uint8_t cut[16 + 20] = { 1, 0, 0, 0, 2, 0, 0, 0, 100, 0, 0, 0, 100, 0, 0, 0 };
+	write_pcap(path, 0, 0xa1b2c3d4u, 65535, 1, r, N, cut, sizeof cut);
+	compare(path, 1);
+	uint8_t huge[16 + 8] = { 1, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 100, 0, 0, 0 };
+	write_pcap(path, 0, 0xa1b2c3d4u, 65535, 1, r, N, huge, sizeof huge);
+	compare(path, 1);
+	unlink(path);
+}
+
+int trace_test_register(void)
+{
+	CU_pSuite s = CU_add_suite("trace", NULL, NULL);
+	if (!s)
+		return -1;
+	CU_add_test(s, "the direct pcap reader gives what libpcap gives", test_reader_matches_libpcap);
+	return 0;
+}
