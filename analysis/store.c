@@ -46,7 +46,7 @@ static const char schema[] =
 	" UNIQUE(run_id, name));"
 	"CREATE TABLE IF NOT EXISTS vector_chunk("
 	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), chunk INTEGER NOT NULL, samples TEXT NOT NULL,"
-	" PRIMARY KEY(vector_id, chunk)) WITHOUT ROWID;"
+	" UNIQUE(vector_id, chunk));"
 	"CREATE TABLE IF NOT EXISTS vector_data("
 	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), t_ns INTEGER NOT NULL, value REAL,"
 	" PRIMARY KEY(vector_id, t_ns)) WITHOUT ROWID;"

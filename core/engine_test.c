@@ -3,10 +3,12 @@
 #include "engine.h"
 
 #include <CUnit/CUnit.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flow.h"
+#include "recorder.h"
 #include "route.h"
 #include "tests/pktgen.h"
 
@@ -457,6 +459,32 @@ static void test_engine_probe_collisions_fall_back(void)
 	route_table_destroy(rt);
 }
 
+/* A flow's addresses as text are what inet_ntop writes, for every byte value in every place. */
+static void test_engine_flow_addresses_as_inet_ntop(void)
+{
+	struct engine_flow_info fi = { .family = 4, .proto = 6 };
+	struct recorder_flow f;
+	char want[INET6_ADDRSTRLEN];
+	for (unsigned v = 0; v < 256; v++)
+		for (int i = 0; i < 4; i++) {
+			uint8_t a[4] = { 10, 0, 200, 99 };
+			a[i] = (uint8_t)v;
+			memcpy(fi.src, a, 4);
+			a[3 - i] = (uint8_t)(255 - v);
+			memcpy(fi.dst, a, 4);
+			recorder_flow_init(&f, &fi);
+			inet_ntop(AF_INET, fi.src, want, sizeof want);
+			CU_ASSERT_STRING_EQUAL(f.src, want);
+			inet_ntop(AF_INET, fi.dst, want, sizeof want);
+			CU_ASSERT_STRING_EQUAL(f.dst, want);
+		}
+	fi.family = 6;
+	memset(fi.src, 0, sizeof fi.src);
+	fi.src[0] = 0x20, fi.src[1] = 0x01, fi.src[2] = 0x0d, fi.src[3] = 0xb8, fi.src[15] = 1;
+	recorder_flow_init(&f, &fi);
+	CU_ASSERT_STRING_EQUAL(f.src, "2001:db8::1");
+}
+
 int engine_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("engine", NULL, NULL);
@@ -473,5 +501,6 @@ int engine_test_register(void)
 	CU_add_test(s, "an idle flow restarts alike in every mode", test_engine_idle_flow_restarts_alike);
 	CU_add_test(s, "a reused connection is a new flow", test_engine_reused_connection_is_a_new_flow);
 	CU_add_test(s, "probe collisions fall back to the flow's pre-built packet", test_engine_probe_collisions_fall_back);
+	CU_add_test(s, "flow addresses as inet_ntop writes them", test_engine_flow_addresses_as_inet_ntop);
 	return 0;
 }

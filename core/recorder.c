@@ -8,13 +8,37 @@
 
 #include "engine.h"
 
+/* Dotted-quad text of 'a' into 'out' (at least 16 bytes), as inet_ntop writes it: a simulation
+ * ends tens of thousands of flows a second, and inet_ntop's sprintf was a tenth of the engine's
+ * time in them. */
+static void ip4_text(const uint8_t *a, char *out)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
+static void addr_text(int family, const uint8_t *a, char *out, size_t n)
+{
+	if (family == 4)
+		ip4_text(a, out);
+	else if (!inet_ntop(AF_INET6, a, out, (socklen_t)n))
+		out[0] = '\0';
+}
+
 void recorder_flow_init(struct recorder_flow *f, const struct engine_flow_info *fi)
 {
 	memset(f, 0, sizeof *f);
 	f->flow_id = fi->id;
 	f->proto = fi->proto;
-	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->src, f->src, sizeof f->src);
-	inet_ntop(fi->family == 4 ? AF_INET : AF_INET6, fi->dst, f->dst, sizeof f->dst);
+	addr_text(fi->family, fi->src, f->src, sizeof f->src);
+	addr_text(fi->family, fi->dst, f->dst, sizeof f->dst);
 	f->sport = fi->sport;
 	f->dport = fi->dport;
 	f->packets = fi->packets;
