@@ -22,11 +22,10 @@
  * libpcap at that record's offset, so that what it returns and every error it reports are
  * libpcap's own. */
 struct direct {
-	int fd;                    /* -1: libpcap reads */
+	uint8_t *buf;              /* NULL: libpcap reads */
 	bool swapped, nsec;
 	uint32_t snapshot;
 	uint64_t off;              /* file offset of buf[0] */
-	uint8_t *buf;
 	size_t cap, len, pos;      /* buf holds [off, off + len); the next record is at pos */
 };
 
@@ -50,7 +49,6 @@ static uint32_t rd32(const uint8_t *p, bool swapped)
 static void direct_init(struct trace *t)
 {
 	struct direct *d = &t->d;
-	d->fd = -1;
 	uint8_t magic[4];
 	int fd = fileno(t->fp);
 	if (fd < 0 || pcap_major_version(t->pc) != 2 || pcap_minor_version(t->pc) != 4 || pcap_snapshot(t->pc) <= 0 ||
@@ -68,7 +66,6 @@ static void direct_init(struct trace *t)
 	d->snapshot = (uint32_t)pcap_snapshot(t->pc);
 	d->off = 24; /* the file header, which libpcap has read and checked */
 	d->len = d->pos = 0;
-	d->fd = fd;
 }
 
 /* Hands the file back to libpcap at the next record. */
@@ -76,7 +73,6 @@ static void direct_stop(struct trace *t)
 {
 	struct direct *d = &t->d;
 	uint64_t at = d->off + d->pos;
-	d->fd = -1;
 	free(d->buf);
 	d->buf = NULL;
 	if (fseeko(t->fp, (off_t)at, SEEK_SET) != 0)
@@ -85,7 +81,7 @@ static void direct_stop(struct trace *t)
 
 /* Makes 'need' bytes from the next record on available in the buffer; false when the file ends
  * first, cannot be read, or the buffer cannot grow. */
-static bool direct_fill(struct direct *d, size_t need)
+static bool direct_fill(struct direct *d, int fd, size_t need)
 {
 	if (d->len - d->pos >= need)
 		return true;
@@ -101,7 +97,7 @@ static bool direct_fill(struct direct *d, size_t need)
 		d->cap = need;
 	}
 	while (d->len < need) {
-		ssize_t n = pread(d->fd, d->buf + d->len, d->cap - d->len, (off_t)(d->off + d->len));
+		ssize_t n = pread(fd, d->buf + d->len, d->cap - d->len, (off_t)(d->off + d->len));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -115,11 +111,12 @@ static bool direct_fill(struct direct *d, size_t need)
 static int direct_next(struct trace *t, struct trace_rec *rec)
 {
 	struct direct *d = &t->d;
-	if (!direct_fill(d, 16))
+	int fd = fileno(t->fp);
+	if (!direct_fill(d, fd, 16))
 		goto stop;
 	const uint8_t *h = d->buf + d->pos;
 	uint32_t caplen = rd32(h + 8, d->swapped);
-	if (caplen > d->snapshot || !direct_fill(d, 16 + (size_t)caplen))
+	if (caplen > d->snapshot || !direct_fill(d, fd, 16 + (size_t)caplen))
 		goto stop;
 	h = d->buf + d->pos; /* the fill may have moved it */
 	/* The time fields as libpcap 1.10 makes them, so that both readers agree to the nanosecond:
@@ -224,7 +221,7 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb)
 
 int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
 {
-	if (t->d.fd >= 0 && direct_next(t, rec))
+	if (t->d.buf && direct_next(t, rec))
 		return 1;
 	struct pcap_pkthdr *h;
 	const u_char *data;
@@ -251,7 +248,7 @@ int trace_linktype(const struct trace *t)
 
 void trace_progress(const struct trace *t, uint64_t *done, uint64_t *total)
 {
-	long pos = t->d.fd >= 0 ? (long)(t->d.off + t->d.pos) : ftell(pcap_file(t->pc));
+	long pos = t->d.buf ? (long)(t->d.off + t->d.pos) : ftell(pcap_file(t->pc));
 	*done = pos > 0 ? (uint64_t)pos : 0;
 	*total = t->total;
 }

@@ -18,14 +18,11 @@ struct rec {
 	uint32_t sec, frac, caplen, wirelen, fill;
 };
 
-static void put32(FILE *f, uint32_t v, int be)
+/* Writes the low 'n' bytes of 'v', most significant first when 'be'. */
+static void put(FILE *f, uint32_t v, int n, int be)
 {
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	if (be) {
-		uint8_t t = b[0];
-		b[0] = b[3], b[3] = t, t = b[1], b[1] = b[2], b[2] = t;
-	}
-	fwrite(b, 1, 4, f);
+	for (int i = 0; i < n; i++)
+		fputc((int)(v >> 8 * (be ? n - 1 - i : i)) & 0xff, f);
 }
 
 /* Writes a pcap file: 'tail' bytes of extra junk after the records (a truncated record). */
@@ -34,20 +31,18 @@ static void write_pcap(const char *path, int be, uint32_t magic, uint32_t snaple
 {
 	FILE *f = fopen(path, "wb");
 	CU_ASSERT_FATAL(f != NULL);
-	put32(f, magic, be);
-	uint8_t ver[4] = { 0, 2, 0, 4 }; /* 2.4 big-endian */
-	if (!be)
-		ver[0] = 2, ver[1] = 0, ver[2] = 4, ver[3] = 0;
-	fwrite(ver, 1, 4, f);
-	put32(f, 0, be);
-	put32(f, 0, be);
-	put32(f, snaplen, be);
-	put32(f, linktype, be);
+	put(f, magic, 4, be);
+	put(f, 2, 2, be); /* version 2.4 */
+	put(f, 4, 2, be);
+	put(f, 0, 4, be);
+	put(f, 0, 4, be);
+	put(f, snaplen, 4, be);
+	put(f, linktype, 4, be);
 	for (size_t i = 0; i < n; i++) {
-		put32(f, r[i].sec, be);
-		put32(f, r[i].frac, be);
-		put32(f, r[i].caplen, be);
-		put32(f, r[i].wirelen, be);
+		put(f, r[i].sec, 4, be);
+		put(f, r[i].frac, 4, be);
+		put(f, r[i].caplen, 4, be);
+		put(f, r[i].wirelen, 4, be);
 		for (uint32_t k = 0; k < r[i].caplen; k++)
 			fputc((int)((r[i].fill + k * 7u) & 0xff), f);
 	}
