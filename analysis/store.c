@@ -36,17 +36,20 @@ static const char schema[] =
 	" src TEXT, dst TEXT, sport INTEGER, dport INTEGER, packets INTEGER, bytes INTEGER,"
 	" hits INTEGER, misses INTEGER, wasted INTEGER, delay_sum_ns INTEGER, jitter_sum_ns INTEGER,"
 	" lost INTEGER, first_ns INTEGER, last_ns INTEGER, PRIMARY KEY(run_id, flow_id));"
-	/* Time series: a row per series, and its samples in chunks of up to CHUNK_SAMPLES, each a
-	 * JSON array of [t_ns, value] pairs, clustered by (series, chunk number): one insert per
-	 * chunk instead of one per sample.  vector_data holds the samples of databases written
-	 * before the chunks (one row each), read as before.  'vector' is the view DESIGN.md names:
-	 * one row per sample, from both. */
+	/* Time series: a row per series, and its samples in chunks of up to CHUNK_SAMPLES,
+	 * clustered by (series, chunk number): one insert per chunk instead of one per sample.  A
+	 * chunk is a JSON array of [k, value] pairs, the sample's time being t0 + k * step (step the
+	 * greatest common divisor of the chunk's time offsets, so exact): a few characters a time
+	 * where the nanoseconds took 11-19.  Chunks of databases written before t0 and step (both
+	 * NULL) hold [t_ns, value], and vector_data the samples of databases written before the
+	 * chunks (one row each); both are read as before.  'vector' is the view DESIGN.md names: one
+	 * row per sample, from all of them. */
 	"CREATE TABLE IF NOT EXISTS vector_name("
 	" id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL,"
 	" UNIQUE(run_id, name));"
 	"CREATE TABLE IF NOT EXISTS vector_chunk("
 	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), chunk INTEGER NOT NULL, samples TEXT NOT NULL,"
-	" UNIQUE(vector_id, chunk));"
+	" t0 INTEGER, step INTEGER, UNIQUE(vector_id, chunk));"
 	"CREATE TABLE IF NOT EXISTS vector_data("
 	" vector_id INTEGER NOT NULL REFERENCES vector_name(id), t_ns INTEGER NOT NULL, value REAL,"
 	" PRIMARY KEY(vector_id, t_ns)) WITHOUT ROWID;"
@@ -54,7 +57,8 @@ static const char schema[] =
 	" run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, bin_lo REAL NOT NULL,"
 	" bin_hi REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(run_id, name, bin_lo));"
 	"CREATE VIEW IF NOT EXISTS vector(run_id, name, t_ns, value) AS"
-	" SELECT n.run_id, n.name, j.value ->> 0, j.value ->> 1 FROM vector_name n"
+	" SELECT n.run_id, n.name, coalesce(c.t0 + c.step * (j.value ->> 0), j.value ->> 0), j.value ->> 1"
+	" FROM vector_name n"
 	" JOIN vector_chunk c ON c.vector_id = n.id JOIN json_each(c.samples) j"
 	" UNION ALL SELECT n.run_id, n.name, d.t_ns, d.value FROM vector_data d JOIN vector_name n ON n.id = d.vector_id;";
 
@@ -150,12 +154,36 @@ static bool reserve_release(struct store *st)
 	return true;
 }
 
-/* A database from before the chunks has a 'vector' view over vector_data alone: replaced. */
-static int old_view_drop(struct store *st, struct errbuf *eb)
+static bool has_chunks(struct store *st)
 {
 	int ok;
+	return store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'vector_chunk'", &ok) > 0 && ok;
+}
+
+/* Whether the chunks of database 'db' ("main", or an attached one) have t0 and step. */
+bool store_chunks_have_t0(struct store *st, const char *db)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('vector_chunk', '%s') WHERE name = 't0'", db);
+	int ok;
+	return store_query_int(st, sql, &ok) > 0 && ok;
+}
+
+/* Brings a database of an older version up to this one: chunks without t0 and step get the
+ * columns (NULL in their rows, which the view and the reader take as absolute times), and the
+ * 'vector' view of a database from before the chunks (over vector_data alone) or from before
+ * t0 is replaced by the schema's. */
+static int old_schema_upgrade(struct store *st, struct errbuf *eb)
+{
+	if (has_chunks(st) && !store_chunks_have_t0(st, "main")) {
+		int rc = store_exec(st, "ALTER TABLE vector_chunk ADD COLUMN t0 INTEGER;"
+					"ALTER TABLE vector_chunk ADD COLUMN step INTEGER;", eb);
+		if (rc)
+			return rc;
+	}
+	int ok;
 	int64_t old = store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'vector'"
-					  " AND sql NOT LIKE '%vector_chunk%'", &ok);
+					  " AND sql NOT LIKE '%c.step%'", &ok);
 	return ok && old ? store_exec(st, "DROP VIEW vector", eb) : 0;
 }
 
@@ -177,7 +205,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 		goto out;
 	}
-	if ((rc = check_ours(st, eb)) != 0 || (rc = old_view_drop(st, eb)) != 0 || (rc = store_exec(st, schema, eb)) != 0)
+	if ((rc = check_ours(st, eb)) != 0 || (rc = old_schema_upgrade(st, eb)) != 0 || (rc = store_exec(st, schema, eb)) != 0)
 		goto out;
 	reserve_take(st);
 	static const struct {
@@ -186,7 +214,7 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 	} prep[] = {
 		{ NULL, "INSERT OR REPLACE INTO run_param(run_id, name, value) VALUES(?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO scalar(run_id, name, value) VALUES(?,?,?)" },
-		{ NULL, "INSERT OR REPLACE INTO vector_chunk(vector_id, chunk, samples) VALUES(?,?,?)" },
+		{ NULL, "INSERT OR REPLACE INTO vector_chunk(vector_id, chunk, samples, t0, step) VALUES(?,?,?,?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO flow VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
 		{ NULL, "INSERT OR IGNORE INTO vector_name(run_id, name) VALUES(?,?)" },
 		{ NULL, "INSERT OR REPLACE INTO histogram(run_id, name, bin_lo, bin_hi, count) VALUES(?,?,?,?,?)" },
@@ -440,7 +468,7 @@ static int flush_series(struct store *st, struct series *sr)
 {
 	if (!sr->n)
 		return 0;
-	/* "[t,v]," is at most 20 + 1 + 24 + 3 characters. */
+	/* "[k,v]," is at most 20 + 1 + 24 + 3 characters. */
 	size_t need = (size_t)sr->n * 56 + 4;
 	if (need > st->chunk_cap) {
 		char *p = realloc(st->chunk_text, need);
@@ -452,13 +480,32 @@ static int flush_series(struct store *st, struct series *sr)
 		st->chunk_text = p;
 		st->chunk_cap = need;
 	}
+	/* t0 the earliest time, step the greatest common divisor of the offsets from it (1 when
+	 * they are all 0): every time is t0 + k * step exactly. */
+	uint64_t t0 = sr->buf[0].t_ns, step = 0;
+	for (unsigned i = 1; i < sr->n; i++)
+		if (sr->buf[i].t_ns < t0)
+			t0 = sr->buf[i].t_ns;
+	for (unsigned i = 0; i < sr->n && step != 1; i++) {
+		uint64_t a = sr->buf[i].t_ns - t0;
+		if (step && a % step == 0)
+			continue;
+		for (uint64_t b = step; b;) {
+			uint64_t r = a % b;
+			a = b;
+			b = r;
+		}
+		step = a;
+	}
+	if (!step)
+		step = 1;
 	char *o = st->chunk_text;
 	*o++ = '[';
 	for (unsigned i = 0; i < sr->n; i++) {
 		if (i)
 			*o++ = ',';
 		*o++ = '[';
-		o += put_u64(o, sr->buf[i].t_ns);
+		o += put_u64(o, (sr->buf[i].t_ns - t0) / step);
 		*o++ = ',';
 		o += json_number(o, sr->buf[i].value);
 		*o++ = ']';
@@ -467,6 +514,8 @@ static int flush_series(struct store *st, struct series *sr)
 	sqlite3_bind_int64(st->ins_chunk, 1, sr->id);
 	sqlite3_bind_int64(st->ins_chunk, 2, sr->next_chunk);
 	sqlite3_bind_text(st->ins_chunk, 3, st->chunk_text, (int)(o - st->chunk_text), SQLITE_STATIC);
+	sqlite3_bind_int64(st->ins_chunk, 4, (int64_t)t0);
+	sqlite3_bind_int64(st->ins_chunk, 5, (int64_t)step);
 	int rc = sqlite3_step(st->ins_chunk);
 	sqlite3_reset(st->ins_chunk);
 	sqlite3_clear_bindings(st->ins_chunk);
@@ -651,9 +700,10 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb)
 	static const char *const q[] = {
 		"SELECT 'run', id, status, command, seed, run_number FROM run ORDER BY id",
 		"SELECT 'param', run_id, name, value FROM run_param ORDER BY run_id, name",
-		"SELECT 'scalar', run_id, name, printf('%.17g', value) FROM scalar ORDER BY run_id, name",
+		/* printf() makes a NULL (a NaN recorded) 0: the iif keeps it NULL. */
+		"SELECT 'scalar', run_id, name, iif(value IS NULL, NULL, printf('%.17g', value)) FROM scalar ORDER BY run_id, name",
 		"SELECT 'flow', * FROM flow ORDER BY run_id, flow_id",
-		"SELECT 'vector', run_id, name, t_ns, printf('%.17g', value) FROM vector"
+		"SELECT 'vector', run_id, name, t_ns, iif(value IS NULL, NULL, printf('%.17g', value)) FROM vector"
 		" ORDER BY run_id, name, t_ns, value",
 		"SELECT 'histogram', run_id, name, printf('%.17g', bin_lo), count FROM histogram"
 		" ORDER BY run_id, name, bin_lo",
@@ -744,15 +794,11 @@ int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run
 	return rc;
 }
 
-static bool has_chunks(struct store *st)
-{
-	int ok;
-	return store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'vector_chunk'", &ok) > 0 && ok;
-}
-
-/* Hands the samples of chunk text 't' ("[[t,v],...]", as flush_series writes it) to 'r'.
+/* Hands the samples of chunk text 't' ("[[k,v],...]", as flush_series writes it) to 'r', at
+ * times t0 + k * step; with 'absolute' (a chunk written before t0 and step), k is the time.
  * Returns 0, a recorder's negative error, or 1 when the text is not a chunk. */
-static int chunk_each(const char *t, const char *name, const struct recorder *r)
+static int chunk_each(const char *t, bool absolute, uint64_t t0, uint64_t step, const char *name,
+		      const struct recorder *r)
 {
 	if (*t++ != '[')
 		return 1;
@@ -774,7 +820,7 @@ static int chunk_each(const char *t, const char *name, const struct recorder *r)
 		}
 		if (*e != ']')
 			return 1;
-		int rc = r->ops->vector(r->arg, name, (uint64_t)ts, v);
+		int rc = r->ops->vector(r->arg, name, absolute ? (uint64_t)ts : t0 + step * (uint64_t)ts, v);
 		if (rc)
 			return rc < 0 ? rc : -ERR_IO;
 		t = e + 1;
@@ -791,7 +837,7 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 		"SELECT name, value FROM scalar WHERE run_id = ?1 ORDER BY name",
 		"SELECT n.name, d.t_ns, d.value FROM vector_name n JOIN vector_data d ON d.vector_id = n.id"
 		" WHERE n.run_id = ?1 ORDER BY n.name, d.t_ns",
-		"SELECT n.name, c.samples FROM vector_name n JOIN vector_chunk c ON c.vector_id = n.id"
+		"SELECT n.name, c.samples, c.t0, c.step FROM vector_name n JOIN vector_chunk c ON c.vector_id = n.id"
 		" WHERE n.run_id = ?1 ORDER BY n.name, c.chunk",
 		"SELECT flow_id, proto, src, dst, sport, dport, packets, bytes, hits, misses, wasted, delay_sum_ns,"
 		" jitter_sum_ns, lost, first_ns, last_ns FROM flow WHERE run_id = ?1 ORDER BY flow_id",
@@ -800,9 +846,13 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 	int rc = 0;
 	for (size_t k = 0; k < sizeof q / sizeof q[0] && !rc; k++) {
 		sqlite3_stmt *s;
-		if (sqlite3_prepare_v2(st->db, q[k], -1, &s, NULL) != SQLITE_OK) {
-			if (k == 3 && !has_chunks(st))
-				continue; /* a database from before the chunks */
+		const char *sql = q[k];
+		if (k == 3 && !has_chunks(st))
+			continue; /* a database from before the chunks */
+		if (k == 3 && !store_chunks_have_t0(st, "main"))
+			sql = "SELECT n.name, c.samples, NULL, NULL FROM vector_name n JOIN vector_chunk c"
+			      " ON c.vector_id = n.id WHERE n.run_id = ?1 ORDER BY n.name, c.chunk";
+		if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
 			return store_fail(st, eb, "cannot read a run");
 		}
 		sqlite3_bind_int64(s, 1, run_id);
@@ -824,7 +874,9 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 				break;
 			case 3: {
 				const char *t = (const char *)sqlite3_column_text(s, 1);
-				rc = chunk_each(t ? t : "", name ? name : "", r);
+				bool absolute = sqlite3_column_type(s, 2) == SQLITE_NULL;
+				rc = chunk_each(t ? t : "", absolute, (uint64_t)sqlite3_column_int64(s, 2),
+						(uint64_t)sqlite3_column_int64(s, 3), name ? name : "", r);
 				if (rc > 0)
 					rc = err_set(eb, -ERR_FORMAT, "%s: run %lld: a damaged chunk of vector '%s'", st->path,
 						     (long long)run_id, name ? name : "");

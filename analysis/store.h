@@ -7,9 +7,9 @@
  * it and the killed run still marked 'running'; a run that ends normally or on Ctrl-C is marked
  * 'complete' or 'interrupted' and leaves no journal behind once the store is closed.
  *
- * Time series are stored as vector_name (one row per series) and vector_data (samples clustered
- * by series and time); the view 'vector' presents them as DESIGN.md's vector(run_id, name, t_ns,
- * value).
+ * Time series are stored as vector_name (one row per series) and vector_chunk (their samples in
+ * chunks of a few hundred, clustered by series and time; store.c's schema says how); the view
+ * 'vector' presents them as DESIGN.md's vector(run_id, name, t_ns, value).
  *
  * Row content is deterministic for a deterministic run: wall-clock facts live only in
  * run.started_at and run.finished_at, which store_dump() leaves out. */

@@ -4,6 +4,7 @@
 #define PRECRAFT_ANALYSIS_STORE_IMPL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "store.h"
 
@@ -11,7 +12,8 @@
 #define MAX_SERIES 64
 
 /* Samples of a series are stored in chunks: one row per CHUNK_SAMPLES samples (a JSON array of
- * [t_ns, value] pairs), written when the chunk is full or the transaction commits. */
+ * [k, value] pairs, the time t0 + k * step; see the schema), written when the chunk is full or
+ * the transaction commits. */
 #define CHUNK_SAMPLES 512
 
 struct sample {
@@ -55,5 +57,8 @@ int store_fail(struct store *st, struct errbuf *eb, const char *what);
 int store_exec(struct store *st, const char *sql, struct errbuf *eb);
 /* The first column of the first row of 'sql' as an integer; '*ok' false when there is none. */
 int64_t store_query_int(struct store *st, const char *sql, int *ok);
+/* Whether the vector chunks of database 'db' ("main", "shard") have the t0 and step columns
+ * (databases written before them have not). */
+bool store_chunks_have_t0(struct store *st, const char *db);
 
 #endif

@@ -7,6 +7,13 @@
 
 #include "store_impl.h"
 
+/* A run's chunks, with the t0 and step that 'cols' gives them. */
+#define COPY_CHUNKS(cols)                                                                                   \
+	"INSERT INTO main.vector_chunk(vector_id, chunk, samples, t0, step) SELECT m.id, c.chunk, c.samples, " cols \
+	" FROM shard.vector_chunk c JOIN shard.vector_name o ON o.id = c.vector_id"                          \
+	" JOIN main.vector_name m ON m.run_id = ?1 AND m.name = o.name WHERE o.run_id = ?2"
+#define CHUNK_ROWS 5 /* the index of COPY_CHUNKS in copy_rows */
+
 /* Copy a run's rows: ?1 is its new id, ?2 its id in the shard. */
 static const char *const copy_rows[] = {
 	"INSERT INTO main.run_param(run_id, name, value) SELECT ?1, name, value FROM shard.run_param WHERE run_id = ?2",
@@ -16,9 +23,7 @@ static const char *const copy_rows[] = {
 	"INSERT INTO main.histogram(run_id, name, bin_lo, bin_hi, count)"
 	" SELECT ?1, name, bin_lo, bin_hi, count FROM shard.histogram WHERE run_id = ?2",
 	"INSERT INTO main.vector_name(run_id, name) SELECT ?1, name FROM shard.vector_name WHERE run_id = ?2 ORDER BY id",
-	"INSERT INTO main.vector_chunk(vector_id, chunk, samples) SELECT m.id, c.chunk, c.samples FROM shard.vector_chunk c"
-	" JOIN shard.vector_name o ON o.id = c.vector_id JOIN main.vector_name m ON m.run_id = ?1 AND m.name = o.name"
-	" WHERE o.run_id = ?2",
+	COPY_CHUNKS("c.t0, c.step"),
 	"INSERT INTO main.vector_data(vector_id, t_ns, value) SELECT m.id, d.t_ns, d.value FROM shard.vector_data d"
 	" JOIN shard.vector_name o ON o.id = d.vector_id JOIN main.vector_name m ON m.run_id = ?1 AND m.name = o.name"
 	" WHERE o.run_id = ?2",
@@ -53,8 +58,11 @@ static int merge_runs(struct store *dst, struct store_merge_result *res, struct 
 	bool ok = sqlite3_prepare_v2(dst->db, list_runs, -1, &list, NULL) == SQLITE_OK &&
 		  sqlite3_prepare_v2(dst->db, already_done, -1, &done, NULL) == SQLITE_OK &&
 		  sqlite3_prepare_v2(dst->db, copy_run, -1, &run, NULL) == SQLITE_OK;
+	/* A shard written before t0 and step: its chunks hold absolute times, which NULLs say. */
+	bool t0 = store_chunks_have_t0(dst, "shard");
 	for (size_t k = 0; ok && k < N_COPY; k++)
-		ok = sqlite3_prepare_v2(dst->db, copy_rows[k], -1, &copy[k], NULL) == SQLITE_OK;
+		ok = sqlite3_prepare_v2(dst->db, k == CHUNK_ROWS && !t0 ? COPY_CHUNKS("NULL, NULL") : copy_rows[k], -1,
+					&copy[k], NULL) == SQLITE_OK;
 	if (!ok) {
 		rc = store_fail(dst, eb, "cannot read the shard (not a precraft results database of this version?)");
 		goto out;

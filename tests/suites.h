@@ -19,6 +19,7 @@ int lathist_test_register(void);
 int esp_test_register(void);
 int grid_test_register(void);
 int trace_test_register(void);
+int store_test_register(void);
 
 #include <stddef.h>
 /* When set, called with every block precraft frees, before it is freed (faults_test.c). */
