@@ -249,6 +249,7 @@ static int setup(struct model *m, struct errbuf *eb)
 	if (!m->b_ring || !m->lat)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	sched_event_init(&m->cpu_ev);
+	(void)sched_lane(m->s, &m->cpu_ev); /* the first lane: it cannot be refused */
 	m->interval_ns = (uint64_t)(scn->stats_interval_ms * 1e6);
 	if (m->interval_ns == 0)
 		m->interval_ns = 1;

@@ -33,6 +33,7 @@ struct sched_event {
 	uint64_t seq;
 	sched_fn *fn;
 	uint32_t idx;              /* 0 while pending, SCHED_IDLE when not */
+	uint32_t lane;             /* 1: a lane event (sched_lane), kept beside the heap */
 };
 
 #define SCHED_IDLE UINT32_MAX
@@ -42,6 +43,7 @@ struct sched_event {
 static inline void sched_event_init(struct sched_event *ev)
 {
 	ev->idx = SCHED_IDLE;
+	ev->lane = 0;
 }
 
 static inline bool sched_event_pending(const struct sched_event *ev)
@@ -57,6 +59,16 @@ void sched_destroy(struct sched *s);
  * in the past or an event already pending, -ERR_NOMEM (then 'fn' never runs and the caller keeps
  * 'ev'). */
 int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *fn) WARN_UNUSED;
+
+/* Makes 'ev' (not pending) a lane event: one the model reschedules at nearly every step (a
+ * CPU's completion, a source's next emission) and of which at most one instance is pending.
+ * Its pending instance is held in a slot beside the heap, so scheduling and running it cost a
+ * compare instead of a heap insert and pop.  Order is unchanged: lane events take sequence
+ * numbers as any other and run by the same (time, sequence) key.  At most SCHED_LANES events
+ * are lanes; returns -ERR_FULL beyond that (the event simply stays in the heap) and -ERR_INVAL
+ * for a pending event. */
+#define SCHED_LANES 4
+int sched_lane(struct sched *s, struct sched_event *ev);
 
 /* Cancels a pending event in O(1) (its entry is skipped later); does nothing for one that is
  * not pending. */

@@ -3,6 +3,7 @@
 
 #include <CUnit/CUnit.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rng.h"
 
@@ -145,6 +146,80 @@ static void test_sched_schedule_after_stop_and_reschedule_cancelled(void)
 	sched_destroy(s);
 }
 
+/* Actors that reschedule themselves (ties included) and now and then cancel one another: the
+ * order they run in must not depend on which of them are lanes. */
+enum { ACTORS = 7, STEPS = 20000 };
+static struct actor {
+	struct sched_event ev;
+	int id;
+} actors[ACTORS];
+static uint64_t lcg;
+static int trail[STEPS + ACTORS], n_trail;
+static uint64_t trail_t[STEPS + ACTORS];
+
+static uint64_t next_rand(void)
+{
+	lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+	return lcg >> 33;
+}
+
+static void act(struct sched *s, struct sched_event *ev)
+{
+	struct actor *a = container_of(ev, struct actor, ev);
+	CU_ASSERT_FATAL(n_trail < STEPS + ACTORS);
+	trail[n_trail] = a->id;
+	trail_t[n_trail++] = sched_now(s);
+	if (n_trail >= STEPS)
+		return;
+	uint64_t r = next_rand();
+	CU_ASSERT(sched_at(s, ev, sched_now(s) + (r % 4 == 0 ? 0 : r % 1000), act) == 0);
+	if (r % 7 == 0) { /* cancel another, then schedule it again, perhaps at this very time */
+		struct actor *o = &actors[(a->id + 1 + r % (ACTORS - 1)) % ACTORS];
+		sched_cancel(s, &o->ev);
+		CU_ASSERT(sched_at(s, &o->ev, sched_now(s) + next_rand() % 3, act) == 0);
+	}
+}
+
+static int run_actors(int lanes, int *order_out, uint64_t *t_out)
+{
+	struct sched *s;
+	CU_ASSERT_FATAL(sched_create(4, &s) == 0);
+	lcg = 42;
+	n_trail = 0;
+	for (int i = 0; i < ACTORS; i++) {
+		actors[i].id = i;
+		sched_event_init(&actors[i].ev);
+		if (i < lanes)
+			CU_ASSERT_EQUAL(sched_lane(s, &actors[i].ev), i < SCHED_LANES ? 0 : -ERR_FULL);
+	}
+	for (int i = 0; i < ACTORS; i++)
+		CU_ASSERT(sched_at(s, &actors[i].ev, (uint64_t)(i % 3) * 10, act) == 0);
+	if (lanes)
+		CU_ASSERT_EQUAL(sched_lane(s, &actors[0].ev), -ERR_INVAL); /* pending */
+	sched_run(s, UINT64_MAX);
+	CU_ASSERT_EQUAL(sched_pending(s), 0);
+	sched_destroy(s);
+	memcpy(order_out, trail, sizeof trail);
+	memcpy(t_out, trail_t, sizeof trail_t);
+	return n_trail;
+}
+
+static void test_sched_lanes_keep_the_order(void)
+{
+	static int base[STEPS + ACTORS], with[STEPS + ACTORS];
+	static uint64_t base_t[STEPS + ACTORS], with_t[STEPS + ACTORS];
+	int n = run_actors(0, base, base_t);
+	CU_ASSERT_TRUE(n >= STEPS);
+	for (int lanes = 1; lanes <= ACTORS; lanes += 2) {
+		int m = run_actors(lanes, with, with_t);
+		CU_ASSERT_EQUAL(m, n);
+		int same = 0;
+		for (int i = 0; i < n && i < m; i++)
+			same += base[i] == with[i] && base_t[i] == with_t[i];
+		CU_ASSERT_EQUAL(same, n);
+	}
+}
+
 static void test_rng_streams_reproduce_and_differ(void)
 {
 	struct rng *a, *b, *c, *d, *e;
@@ -183,6 +258,7 @@ int sched_test_register(void)
 	CU_add_test(s, "callbacks at now and stop time", test_sched_callbacks_and_stop_time);
 	CU_add_test(s, "scheduling after a stop, rescheduling a cancelled event",
 		    test_sched_schedule_after_stop_and_reschedule_cancelled);
+	CU_add_test(s, "lane events run in the heap's order", test_sched_lanes_keep_the_order);
 	CU_add_test(s, "RNG streams reproduce and differ", test_rng_streams_reproduce_and_differ);
 	return 0;
 }

@@ -171,6 +171,7 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 			for (uint64_t cl = 0; cl < c->clones; cl++) {
 				struct source *src = &m->srcs[k++];
 				sched_event_init(&src->ev);
+				(void)sched_lane(m->s, &src->ev); /* refused past SCHED_LANES: then in the heap */
 				src->m = m;
 				src->cfg = c;
 				src->clone = (uint32_t)cl;
@@ -187,6 +188,7 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 		} else {
 			struct source *src = &m->srcs[k++];
 			sched_event_init(&src->ev);
+			(void)sched_lane(m->s, &src->ev);
 			src->m = m;
 			src->cfg = c;
 			if (rng_create(scn->seed, scn->run, 10 + i, &src->rng))
