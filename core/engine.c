@@ -63,7 +63,7 @@ static inline bool nat_translates(const struct engine *e, uint8_t family, uint8_
 
 uint16_t engine__nat_alloc(struct engine *e, const struct flow_entry *f)
 {
-	if (!nat_translates(e, f->key.family, f->key.proto) || e->nat_live >= NAT_PORTS)
+	if (!nat_translates(e, f->key.family, f->key.proto) || e->nat_live >= e->nat_cap)
 		return 0;
 	/* Next fit from the last port given, a word of 64 ports at a time where all are taken: a
 	 * port is reused only after its flow ended. */
@@ -139,6 +139,12 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 {
 	if (!cfg->routes)
 		return err_set(eb, -ERR_INVAL, "engine: no route table");
+	unsigned shards = cfg->shards ? cfg->shards : 1;
+	if (cfg->shard >= shards)
+		return err_set(eb, -ERR_INVAL, "engine: shard %u of %u", cfg->shard, shards);
+	if (shards > 1 && cfg->tunnel)
+		return err_set(eb, -ERR_UNSUPPORTED, "engine: a tunnel cannot be shared by %u engines (one owns its SAs' sequence numbers)",
+			       shards);
 	struct engine *e = calloc(1, sizeof *e);
 	if (!e)
 		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
@@ -148,6 +154,13 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	memcpy(e->fwd.self_mac, cfg->self_mac, 6);
 	e->fwd.snat = cfg->snat;
 	memcpy(e->fwd.snat_addr, cfg->snat_addr, 4);
+	/* The other shards' NAT ports, marked taken for good. */
+	e->nat_cap = NAT_PORTS;
+	for (uint32_t p = NAT_FIRST; shards > 1 && p <= 0xffff; p++)
+		if ((p - NAT_FIRST) % shards != cfg->shard) {
+			e->nat_used[p / 64] |= 1ull << (p % 64);
+			e->nat_cap--;
+		}
 	e->next_nat_port = NAT_FIRST;
 	flow_hash_key_init(&e->hkey, cfg->seed);
 	struct policy_cfg pcfg = cfg->policy;
@@ -168,6 +181,8 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 		.idle_ns = cfg->flow_idle_ns,
 		.on_end = on_flow_end,
 		.on_end_arg = e,
+		.id_first = cfg->shard + 1u,
+		.id_step = shards,
 	};
 	struct pool_cfg pc = {
 		.budget_bytes = cfg->pool_budget,

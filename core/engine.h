@@ -105,6 +105,12 @@ struct engine_cfg {
 	const struct esp_conf *tunnel;
 	unsigned ks_depth;         /* keystream ring entries per SA at most (default 8; 0: none) */
 	uint32_t ks_cap;           /* keystream bytes per entry at most (default 2048) */
+	/* One of 'shards' engines sharing a run, flows hashed to them (the simulator's CPUs): flow
+	 * ids are shard + 1 + k * shards, so they stay unique across the run, and source NAT uses
+	 * only the ports p with (p - 1024) % shards == shard, so no two engines map to one port.
+	 * 0 and 0 (the default) mean a single engine.  A tunnel is not shared: -ERR_UNSUPPORTED
+	 * for more than one shard with a tunnel, whose SAs' sequence numbers one engine owns. */
+	unsigned shard, shards;
 };
 
 enum engine_cost {

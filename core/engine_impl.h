@@ -52,7 +52,7 @@ struct engine {
 	/* Source NAT: the ports of live translated flows, so that no two live flows share a
 	 * translated 5-tuple (engine.c nat_alloc). */
 	uint64_t nat_used[65536 / 64];
-	uint32_t nat_live;
+	uint32_t nat_live, nat_cap; /* ports in use, and this shard's ports */
 	uint16_t next_nat_port;
 	uint64_t now_ns;           /* time of the packet being processed */
 	struct esp_tunnel *esp;    /* cfg.tunnel's runtime state, or NULL */

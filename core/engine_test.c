@@ -460,6 +460,82 @@ static void test_engine_probe_collisions_fall_back(void)
 }
 
 /* A flow's addresses as text are what inet_ntop writes, for every byte value in every place. */
+/* Flow ids seen ending, per shard. */
+static uint64_t shard_ids[3][64];
+static unsigned shard_n[3];
+
+static void note_flow_end(void *arg, const struct engine_flow_info *fi)
+{
+	unsigned k = *(const unsigned *)arg;
+	if (shard_n[k] < 64)
+		shard_ids[k][shard_n[k]++] = fi->id;
+}
+
+/* Engines that share a run (engine_cfg.shards) never give two flows one id or one NAT port. */
+static void test_engine_shards_disjoint_ids_and_nat_ports(void)
+{
+	struct route_table *rt = routes(true);
+	bool port_used[65536] = { false };
+	unsigned clashes = 0, foreign = 0, ports = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		struct engine_cfg c;
+		engine_cfg_defaults(&c);
+		c.routes = rt;
+		c.pool_budget = 4u << 20;
+		c.snat = true;
+		const uint8_t nat[4] = { 198, 18, 0, 1 };
+		memcpy(c.snat_addr, nat, 4);
+		c.shard = k;
+		c.shards = 3;
+		struct capture out = { 0 };
+		c.tx = cap_tx;
+		c.tx_arg = &out;
+		c.flow_end = note_flow_end;
+		c.flow_end_arg = &k;
+		shard_n[k] = 0;
+		struct engine *e = NULL;
+		CU_ASSERT_FATAL(engine_create(&c, &e, NULL) == 0);
+		for (unsigned i = 0; i < 40; i++) { /* the same 40 flows on every shard */
+			struct gen_pkt g;
+			gen_default(&g);
+			g.proto = 17;
+			g.sport = (uint16_t)(2000 + i);
+			uint8_t fr[256];
+			size_t n = gen_frame(&g, fr, sizeof fr);
+			engine_process(e, fr, (uint32_t)n, (uint32_t)n, 1, 1000ull * i, NULL);
+		}
+		engine_destroy(e); /* ends the flows: their ids noted */
+		CU_ASSERT_EQUAL(out.n, 40);
+		size_t off = 0;
+		for (unsigned i = 0; i < out.n; i++) {
+			uint32_t caplen;
+			memcpy(&caplen, out.buf + off, 4);
+			const uint8_t *f = out.buf + off + 8;
+			unsigned p = (unsigned)f[14 + 20] << 8 | f[14 + 21]; /* the UDP source port, mapped */
+			clashes += port_used[p];
+			foreign += p < 1024 || (p - 1024) % 3 != k;
+			port_used[p] = true;
+			ports++;
+			off += 8 + caplen;
+		}
+		free(out.buf);
+		CU_ASSERT_EQUAL(shard_n[k], 40);
+		for (unsigned i = 0; i < shard_n[k]; i++)
+			CU_ASSERT_EQUAL(shard_ids[k][i] % 3, (k + 1) % 3);
+	}
+	CU_ASSERT_EQUAL(ports, 120);
+	CU_ASSERT_EQUAL(clashes, 0);
+	CU_ASSERT_EQUAL(foreign, 0);
+	struct engine_cfg c;
+	engine_cfg_defaults(&c);
+	c.routes = rt;
+	c.shard = 3;
+	c.shards = 3;
+	struct engine *e = NULL;
+	CU_ASSERT_EQUAL(engine_create(&c, &e, NULL), -ERR_INVAL);
+	route_table_destroy(rt);
+}
+
 static void test_engine_flow_addresses_as_inet_ntop(void)
 {
 	struct engine_flow_info fi = { .family = 4, .proto = 6 };
@@ -494,6 +570,7 @@ int engine_test_register(void)
 	CU_add_test(s, "request/response alternation", test_engine_request_response_alternation);
 	CU_add_test(s, "random sizes are never sent wrong", test_engine_random_sizes_are_never_sent_wrong);
 	CU_add_test(s, "SNAT rewrites with valid checksums", test_engine_snat_rewrites_with_valid_checksums);
+	CU_add_test(s, "shards: disjoint flow ids and NAT ports", test_engine_shards_disjoint_ids_and_nat_ports);
 	CU_add_test(s, "wrong prediction is released, not sent", test_engine_wrong_prediction_is_released_not_sent);
 	CU_add_test(s, "tiny pool: craft failures counted, every packet sent", test_engine_tiny_pool_still_equivalent);
 	CU_add_test(s, "a million flows fit 256 bytes each", test_engine_million_flows_fit_256_bytes_each);

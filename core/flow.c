@@ -23,7 +23,7 @@ struct flow_table {
 	 * the table's pages become resident only as flows need them (a table sized for a million
 	 * flows costs what the flows seen so far use; calloc's pages are zero until written). */
 	uint32_t fresh;
-	uint64_t next_id;
+	uint64_t next_id, id_step;
 	uint64_t idle_ns;
 	uint64_t evictions, expirations, chain_evictions;
 	size_t user_size;
@@ -79,7 +79,8 @@ int flow_table_create(const struct flow_table_cfg *cfg, struct flow_table **out)
 	ft->free_head = FLOW_NIL;
 	ft->fresh = 0;
 	ft->lru_head = ft->lru_tail = FLOW_NIL;
-	ft->next_id = 1;
+	ft->next_id = cfg->id_first ? cfg->id_first : 1;
+	ft->id_step = cfg->id_step ? cfg->id_step : 1;
 	*out = ft;
 	return 0;
 }
@@ -200,7 +201,8 @@ static void end_flow(struct flow_table *ft, struct flow_entry *e, enum flow_end 
 
 static void start_flow(struct flow_table *ft, struct flow_entry *e, bool src_is_a, uint64_t now_ns)
 {
-	e->id = ft->next_id++;
+	e->id = ft->next_id;
+	ft->next_id += ft->id_step;
 	e->first_ns = e->last_ns = now_ns;
 	e->bytes[0] = e->bytes[1] = 0;
 	e->packets[0] = e->packets[1] = 0;

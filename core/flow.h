@@ -73,6 +73,7 @@ struct flow_table_cfg {
 	uint64_t idle_ns;          /* idle timeout, 0 = none */
 	flow_end_fn *on_end;
 	void *on_end_arg;
+	uint64_t id_first, id_step; /* flow ids: id_first, then every id_step (0: 1 and 1) */
 };
 
 struct flow_table;

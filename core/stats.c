@@ -23,6 +23,36 @@ void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const
 	}
 }
 
+#define STATS__COUNTERS(X)                                                                             \
+	X(packets_in) X(packets_out) X(bytes_in) X(bytes_out) X(hits) X(strict_hits) X(payload_hits)     \
+	X(probe_hits) X(misses) X(no_prediction) X(validation_failures) X(late) X(crafted) X(wasted)     \
+	X(craft_failures) X(divergent_packets) X(ip_csum_bad) X(flows) X(flows_active) X(flow_evictions) \
+	X(flow_expirations) X(flow_chain_evictions) X(pool_bytes_peak) X(pool_bytes_held)               \
+	X(pool_failed_gets) X(pool_double_puts) X(flow_table_bytes) X(cost_slow_ns) X(cost_slow_n)       \
+	X(cost_hit_ns) X(cost_hit_n) X(cost_craft_ns) X(cost_craft_n) X(esp_packets) X(esp_oneshot)     \
+	X(esp_keystream) X(esp_anticipated) X(esp_zero_filled) X(ks_bytes_built) X(ks_bytes_used)       \
+	X(ks_bytes_wasted) X(ks_entries_built) X(ks_late) X(ks_short) X(esp_anticipated_built)          \
+	X(esp_anticipated_wasted) X(esp_mem_bytes)
+
+/* A counter added to struct engine_stats and not to the list fails the build here. */
+#define STATS__ONE(f) +1
+_Static_assert(sizeof(struct engine_stats) ==
+		       ((0 STATS__COUNTERS(STATS__ONE)) + ENGINE_DROP__COUNT + PKT_ST__COUNT + 1) * sizeof(uint64_t),
+	       "engine_stats_add misses a field of struct engine_stats");
+#undef STATS__ONE
+
+void engine_stats_add(struct engine_stats *sum, const struct engine_stats *s)
+{
+#define STATS__ADD(f) sum->f += s->f;
+	STATS__COUNTERS(STATS__ADD)
+#undef STATS__ADD
+	for (unsigned i = 0; i < ENGINE_DROP__COUNT; i++)
+		sum->dropped[i] += s->dropped[i];
+	for (unsigned i = 0; i < PKT_ST__COUNT; i++)
+		sum->parse_errors[i] += s->parse_errors[i];
+	sum->tunnel = sum->tunnel || s->tunnel;
+}
+
 struct rec_ctx {
 	const struct recorder *r;
 	int first;

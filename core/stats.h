@@ -74,6 +74,11 @@ struct recorder;
 void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const char *name, double value),
 		       void *arg);
 
+/* Adds the counters of 's' to 'sum', for a run of several engines (engine_cfg.shards): every
+ * counter is the total; pool_bytes_peak becomes the sum of the engines' peaks (an upper bound
+ * of the total's peak, which no engine sees). */
+void engine_stats_add(struct engine_stats *sum, const struct engine_stats *s);
+
 /* Writes every engine scalar and the parse errors by status (parse_truncated, ...).  Returns
  * the first error. */
 int engine_stats_record(const struct engine_stats *s, const struct recorder *r);

@@ -1,9 +1,11 @@
-/* cpu: the shaper as a CPU, the analytical baseline server beside it, and the sink (see
- * model.h for the model they make). */
+/* cpu: the shaper's CPUs and the RSS hash that feeds them, the analytical baseline servers, and
+ * the sink (see model.h for the model they make). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/lathist.h"
+#include "core/pkt.h"
 #include "model_impl.h"
 
 /* ---- the sink and link.out ------------------------------------------------------------- */
@@ -40,17 +42,17 @@ static void forward(struct model *m, struct simpkt *p)
 	model__pkt_put(m, p);
 }
 
-/* ---- the CPU ---------------------------------------------------------------------------- */
+/* ---- a CPU ------------------------------------------------------------------------------ */
 
-static void cpu_next(struct model *m);
+static void cpu_next(struct simcpu *c);
 static double path_cost_plain(const struct model *m, const struct engine_result *r);
 
 void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
-		   uint32_t wirelen, uint64_t t_ns)
+	       uint32_t wirelen, uint64_t t_ns)
 {
 	(void)hdr, (void)hdr_len, (void)payload, (void)payload_len, (void)t_ns;
-	struct model *m = arg;
-	m->serving->eg_wirelen = wirelen;
+	struct simcpu *c = arg;
+	c->serving->eg_wirelen = wirelen;
 }
 
 /* What sealing cost, by how it was sealed (esp.h), over the path's own cost. */
@@ -82,103 +84,106 @@ static double path_cost_plain(const struct model *m, const struct engine_result 
 	return r->flow_app ? m->cost.slow_ns : m->cost.drop_ns; /* no route / TTL: the slow path ran */
 }
 
-static void jobs_push(struct model *m, struct craft_job j, int front)
+static void jobs_push(struct simcpu *c, struct craft_job j, int front)
 {
-	if (m->jobs_n == m->jobs_cap) {
-		size_t cap = m->jobs_cap ? m->jobs_cap * 2 : 1024;
+	if (c->jobs_n == c->jobs_cap) {
+		size_t cap = c->jobs_cap ? c->jobs_cap * 2 : 1024;
 		struct craft_job *n = malloc(cap * sizeof *n);
 		if (!n) {
-			model__fail(m, -ERR_NOMEM, "simulator: out of memory queueing crafting work");
+			model__fail(c->m, -ERR_NOMEM, "simulator: out of memory queueing crafting work");
 			return;
 		}
-		for (size_t i = 0; i < m->jobs_n; i++)
-			n[i] = m->jobs[(m->jobs_head + i) % m->jobs_cap];
-		free(m->jobs);
-		m->jobs = n;
-		m->jobs_cap = cap;
-		m->jobs_head = 0;
+		for (size_t i = 0; i < c->jobs_n; i++)
+			n[i] = c->jobs[(c->jobs_head + i) % c->jobs_cap];
+		free(c->jobs);
+		c->jobs = n;
+		c->jobs_cap = cap;
+		c->jobs_head = 0;
 	}
 	if (front) {
-		m->jobs_head = (m->jobs_head + m->jobs_cap - 1) % m->jobs_cap;
-		m->jobs[m->jobs_head] = j;
+		c->jobs_head = (c->jobs_head + c->jobs_cap - 1) % c->jobs_cap;
+		c->jobs[c->jobs_head] = j;
 	} else {
-		m->jobs[(m->jobs_head + m->jobs_n) % m->jobs_cap] = j;
+		c->jobs[(c->jobs_head + c->jobs_n) % c->jobs_cap] = j;
 	}
-	m->jobs_n++;
+	c->jobs_n++;
 }
 
 static void cpu_done(struct sched *s, struct sched_event *ev)
 {
-	struct model *m = container_of(ev, struct model, cpu_ev);
+	struct simcpu *c = container_of(ev, struct simcpu, ev);
+	struct model *m = c->m;
 	uint64_t now = sched_now(s);
-	if (m->cpu_job) {
-		m->cpu_job = 0;
-		m->cpu_craft_ns += now - m->job_started;
-		m->jobs_run++;
-		engine_craft_ready(m->eng, m->job.ticket, now);
-		cpu_next(m);
+	if (c->job_running) {
+		c->job_running = 0;
+		c->craft_ns += now - c->job_started;
+		c->jobs_run++;
+		engine_craft_ready(c->eng, c->job.ticket, now);
+		cpu_next(c);
 		return;
 	}
-	struct simpkt *p = m->serving;
-	m->serving = NULL;
+	struct simpkt *p = c->serving;
+	c->serving = NULL;
 	lathist_add(&m->lat->all, now - p->t_arrive);
-	if (m->serving_res.path == ENGINE_PATH_HIT)
+	if (c->serving_res.path == ENGINE_PATH_HIT)
 		lathist_add(&m->lat->hit, now - p->t_arrive);
-	else if (m->serving_res.path == ENGINE_PATH_SLOW)
+	else if (c->serving_res.path == ENGINE_PATH_SLOW)
 		lathist_add(&m->lat->slow, now - p->t_arrive);
-	if (m->serving_res.path == ENGINE_PATH_DROP)
+	if (c->serving_res.path == ENGINE_PATH_DROP)
 		model__pkt_put(m, p);
 	else
 		forward(m, p);
-	cpu_next(m);
+	cpu_next(c);
 }
 
-/* Tells the engine's policy what the shaper went through since the last time: CPU busy
- * fraction, mean queueing delay, loss on the path (link losses and queue drops over what was
+/* Tells the CPU's policy what it went through since the last time: its busy fraction, the mean
+ * queueing delay in front of it, loss on the path (link losses and queue drops over what was
  * offered) and egress utilisation. */
-static void policy_signals(struct model *m, uint64_t now)
+static void policy_signals(struct simcpu *c, uint64_t now)
 {
-	uint64_t dt = now - m->sig_t, cpu = m->cpu_pkt_ns + m->cpu_craft_ns;
+	struct model *m = c->m;
+	uint64_t dt = now - c->sig_t, cpu = c->pkt_ns + c->craft_ns;
 	uint64_t lost = m->in.lost + m->in.queue_drops + m->out.lost + m->out.queue_drops + m->shaper_queue_drops;
 	uint64_t offered = m->in.offered + m->out.offered;
-	if (dt && m->sig_t) {
+	if (dt && c->sig_t) {
 		struct policy_signals sg = { 0 };
-		sg.cpu_util = (float)((double)(cpu - m->sig_cpu) / (double)dt);
-		sg.queue_delay_us = m->sig_waits ? (float)((double)m->sig_wait_ns / (double)m->sig_waits / 1e3) : 0.0f;
-		sg.loss = offered > m->sig_offered ? (float)((double)(lost - m->sig_lost) / (double)(offered - m->sig_offered))
+		sg.cpu_util = (float)((double)(cpu - c->sig_cpu) / (double)dt);
+		sg.queue_delay_us = c->sig_waits ? (float)((double)c->sig_wait_ns / (double)c->sig_waits / 1e3) : 0.0f;
+		sg.loss = offered > c->sig_offered ? (float)((double)(lost - c->sig_lost) / (double)(offered - c->sig_offered))
 						   : 0.0f;
 		double cap = m->scn->out.rate_mbps * 1e6 / 8.0 * (double)dt / 1e9;
-		sg.egress_util = cap > 0 ? (float)((double)(m->out.bytes - m->sig_out_bytes) / cap) : 0.0f;
-		engine_policy_signals(m->eng, &sg);
+		sg.egress_util = cap > 0 ? (float)((double)(m->out.bytes - c->sig_out_bytes) / cap) : 0.0f;
+		engine_policy_signals(c->eng, &sg);
 	}
-	m->sig_t = now;
-	m->sig_cpu = cpu;
-	m->sig_lost = lost;
-	m->sig_offered = offered;
-	m->sig_out_bytes = m->out.bytes;
-	m->sig_wait_ns = m->sig_waits = 0;
-	m->sig_next = now + engine_policy(m->eng)->cfg.control_ns;
+	c->sig_t = now;
+	c->sig_cpu = cpu;
+	c->sig_lost = lost;
+	c->sig_offered = offered;
+	c->sig_out_bytes = m->out.bytes;
+	c->sig_wait_ns = c->sig_waits = 0;
+	c->sig_next = now + engine_policy(c->eng)->cfg.control_ns;
 }
 
 /* Starts the next piece of work: the oldest waiting packet, else the oldest crafting job. */
-static void cpu_next(struct model *m)
+static void cpu_next(struct simcpu *c)
 {
+	struct model *m = c->m;
 	uint64_t now = sched_now(m->s);
-	struct simpkt *p = m->q_head;
+	struct simpkt *p = c->q_head;
 	if (p) {
-		m->q_head = p->next;
-		if (!m->q_head)
-			m->q_tail = NULL;
-		m->q_len--;
+		c->q_head = p->next;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		c->q_len--;
 		p->next = NULL;
-		m->serving = p;
+		c->serving = p;
 		model__stats_at(m, now);
-		if (now >= m->sig_next)
-			policy_signals(m, now);
-		m->sig_wait_ns += now - p->t_arrive;
-		m->sig_waits++;
-		engine_process(m->eng, p->frame, p->caplen, p->wirelen, p->linktype, now, &m->serving_res);
-		struct engine_result *r = &m->serving_res;
+		if (now >= c->sig_next)
+			policy_signals(c, now);
+		c->sig_wait_ns += now - p->t_arrive;
+		c->sig_waits++;
+		engine_process(c->eng, p->frame, p->caplen, p->wirelen, p->linktype, now, &c->serving_res);
+		struct engine_result *r = &c->serving_res;
 		if (r->flow_app) {
 			struct simflow *f = r->flow_app;
 			if (f->id != r->flow_id) {
@@ -188,35 +193,36 @@ static void cpu_next(struct model *m)
 			p->flow = f;
 			p->flow_id = r->flow_id;
 		}
+		c->packets++;
 		m->iv_pkts++;
 		m->iv_hits += r->path == ENGINE_PATH_HIT;
 		if (r->crafted)
-			jobs_push(m, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
+			jobs_push(c, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
 		if (r->esp_ks_bytes || r->esp_ant_bytes) {
 			/* the ESP work made ahead: keystreams, and the anticipated packet sealed */
 			double ns = (r->esp_ks_bytes ? costs_esp(&m->cost, COSTS_ESP_KEYSTREAM, r->esp_ks_bytes) : 0) +
 				    (r->esp_ant_bytes ? costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_ant_bytes) : 0);
-			jobs_push(m, (struct craft_job){ r->esp_ticket, (uint64_t)(ns + 0.5) }, 0);
+			jobs_push(c, (struct craft_job){ r->esp_ticket, (uint64_t)(ns + 0.5) }, 0);
 		}
 		if (r->esp_how) /* the baseline seals every packet in one shot */
-			m->base_esp_ns += costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_len);
+			c->base_esp_ns += costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_len);
 		uint64_t service = (uint64_t)(path_cost(m, r) + 0.5);
-		m->cpu_pkt_ns += service;
-		model__at(m, &m->cpu_ev, now + service, cpu_done);
+		c->pkt_ns += service;
+		model__at(m, &c->ev, now + service, cpu_done);
 		return;
 	}
-	while (m->jobs_n) {
-		struct craft_job j = m->jobs[m->jobs_head];
-		m->jobs_head = (m->jobs_head + 1) % m->jobs_cap;
-		m->jobs_n--;
-		if (!engine_craft_waiting(m->eng, j.ticket)) {
-			m->jobs_skipped++; /* superseded or gone: not worth building any more */
+	while (c->jobs_n) {
+		struct craft_job j = c->jobs[c->jobs_head];
+		c->jobs_head = (c->jobs_head + 1) % c->jobs_cap;
+		c->jobs_n--;
+		if (!engine_craft_waiting(c->eng, j.ticket)) {
+			c->jobs_skipped++; /* superseded or gone: not worth building any more */
 			continue;
 		}
-		m->cpu_job = 1;
-		m->job = j;
-		m->job_started = now;
-		model__at(m, &m->cpu_ev, now + j.remaining_ns, cpu_done);
+		c->job_running = 1;
+		c->job = j;
+		c->job_started = now;
+		model__at(m, &c->ev, now + j.remaining_ns, cpu_done);
 		return;
 	}
 }
@@ -224,23 +230,38 @@ static void cpu_next(struct model *m)
 /* ---- the baseline server, analytical ---------------------------------------------------- */
 
 /* Returns the baseline's latency for a packet arriving now, or -1 when its queue is full. */
-static int64_t baseline_latency(struct model *m, uint64_t now, double esp_ns)
+static int64_t baseline_latency(struct simcpu *c, uint64_t now, double esp_ns)
 {
-	while (m->b_count && m->b_ring[m->b_head] <= now) {
-		m->b_head = m->b_head + 1 == m->b_cap ? 0 : m->b_head + 1;
-		m->b_count--;
+	while (c->b_count && c->b_ring[c->b_head] <= now) {
+		c->b_head = c->b_head + 1 == c->b_cap ? 0 : c->b_head + 1;
+		c->b_count--;
 	}
-	if (m->b_count >= m->b_cap)
+	if (c->b_count >= c->b_cap)
 		return -1;
-	uint64_t start = m->b_busy_until > now ? m->b_busy_until : now;
-	m->b_busy_until = start + (uint64_t)(m->cost.slow_ns + esp_ns + 0.5);
-	uint32_t tail = m->b_head + m->b_count;
-	m->b_ring[tail >= m->b_cap ? tail - m->b_cap : tail] = m->b_busy_until;
-	m->b_count++;
-	return (int64_t)(m->b_busy_until - now);
+	uint64_t start = c->b_busy_until > now ? c->b_busy_until : now;
+	c->b_busy_until = start + (uint64_t)(c->m->cost.slow_ns + esp_ns + 0.5);
+	uint32_t tail = c->b_head + c->b_count;
+	c->b_ring[tail >= c->b_cap ? tail - c->b_cap : tail] = c->b_busy_until;
+	c->b_count++;
+	return (int64_t)(c->b_busy_until - now);
 }
 
 /* ---- the shaper's ingress --------------------------------------------------------------- */
+
+/* The CPU a frame's flow is hashed to: a hash of the flow's canonical key, the same for both
+ * directions (a symmetric RSS); frames that are not IP, or not sound, go to CPU 0. */
+static struct simcpu *rss(struct model *m, const struct simpkt *p)
+{
+	if (m->n_cpus == 1)
+		return &m->cpus[0];
+	struct pkt pk;
+	struct flow_key key;
+	bool src_is_a;
+	if (pkt_parse(p->frame, p->caplen, p->wirelen, p->linktype, &pk) != 0 || pk.l3 == PKT_L3_NONE ||
+	    !flow_key_from_pkt(&pk, &key, &src_is_a))
+		return &m->cpus[0];
+	return &m->cpus[flow_key_hash(&key, &m->rss_key) % m->n_cpus];
+}
 
 void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 {
@@ -248,33 +269,87 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	struct model *m = sched_user(s);
 	uint64_t now = sched_now(s);
 	p->t_arrive = now;
+	struct simcpu *c = rss(m, p);
 	/* With a tunnel, the baseline seals every packet its routes send into an SA, in one shot. */
-	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(m->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
-	int64_t bl = baseline_latency(m, now, tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0);
+	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
+	int64_t bl = baseline_latency(c, now, tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0);
 	if (bl < 0)
 		m->baseline_queue_drops++;
 	else
 		lathist_add(&m->lat->baseline, (uint64_t)bl);
-	if (m->q_len + (m->serving ? 1 : 0) > m->scn->queue_pkts) {
+	if (c->q_len + (c->serving ? 1 : 0) > m->scn->queue_pkts) {
 		m->shaper_queue_drops++;
 		model__pkt_put(m, p);
 		return;
 	}
-	if (m->q_tail)
-		m->q_tail->next = p;
+	if (c->q_tail)
+		c->q_tail->next = p;
 	else
-		m->q_head = p;
-	m->q_tail = p;
-	m->q_len++;
-	if (m->cpu_job) { /* an arriving packet preempts crafting; the job resumes later */
-		sched_cancel(s, &m->cpu_ev);
-		m->cpu_job = 0;
-		m->cpu_craft_ns += now - m->job_started;
-		m->job.remaining_ns -= now - m->job_started;
-		m->jobs_preempted++;
-		jobs_push(m, m->job, 1);
+		c->q_head = p;
+	c->q_tail = p;
+	c->q_len++;
+	if (c->job_running) { /* an arriving packet preempts crafting; the job resumes later */
+		sched_cancel(s, &c->ev);
+		c->job_running = 0;
+		c->craft_ns += now - c->job_started;
+		c->job.remaining_ns -= now - c->job_started;
+		c->jobs_preempted++;
+		jobs_push(c, c->job, 1);
 	}
-	if (!m->serving)
-		cpu_next(m);
+	if (!c->serving)
+		cpu_next(c);
 }
 
+/* ---- setup ------------------------------------------------------------------------------ */
+
+/* A fixed key, as a NIC's RSS key is: the spread of flows over CPUs is a property of the
+ * traffic, the same in every run and for every seed. */
+#define RSS_KEY_SEED 0x5253535f4b455931ull
+
+int model__cpus_setup(struct model *m, const struct engine_cfg *ec0, struct errbuf *eb)
+{
+	unsigned n = (unsigned)m->scn->cpus;
+	if (n > 1 && ec0->tunnel)
+		return err_set(eb, -ERR_UNSUPPORTED,
+			       "shaper.cpus = %u with a tunnel: not modelled yet (an SA's sequence numbers belong to one engine)", n);
+	if (!(m->cpus = calloc(n, sizeof *m->cpus)))
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	m->n_cpus = n;
+	flow_hash_key_init(&m->rss_key, RSS_KEY_SEED);
+	for (unsigned i = 0; i < n; i++) {
+		struct simcpu *c = &m->cpus[i];
+		c->m = m;
+		c->idx = i;
+		snprintf(c->util_name, sizeof c->util_name, "cpu_util_%u", i);
+		sched_event_init(&c->ev);
+		(void)sched_lane(m->s, &c->ev); /* refused past SCHED_LANES: then in the heap */
+		/* The machine's memory is split: each CPU's engine gets its share of the flow
+		 * table and of the pool (at least 1 MiB, what a pool needs for its large buffers). */
+		struct engine_cfg ec = *ec0;
+		ec.flow_capacity = (ec0->flow_capacity + n - 1) / n;
+		ec.pool_budget = ec0->pool_budget / n;
+		if (n > 1 && ec.pool_budget < ((size_t)1 << 20))
+			ec.pool_budget = (size_t)1 << 20;
+		ec.shard = i;
+		ec.shards = n;
+		ec.tx_arg = c;
+		int rc = engine_create(&ec, &c->eng, eb);
+		if (rc)
+			return rc;
+		c->b_cap = (uint32_t)(m->scn->queue_pkts + 1);
+		if (!(c->b_ring = malloc(c->b_cap * sizeof *c->b_ring)))
+			return err_set(eb, -ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void model__cpus_free(struct model *m)
+{
+	for (unsigned i = 0; m->cpus && i < m->n_cpus; i++) {
+		engine_destroy(m->cpus[i].eng);
+		free(m->cpus[i].jobs);
+		free(m->cpus[i].b_ring);
+	}
+	free(m->cpus);
+	m->cpus = NULL;
+}

@@ -90,23 +90,41 @@ void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn
 static void stats_flush(struct model *m)
 {
 	if (m->rec && m->iv_pkts) {
-		uint64_t t = m->iv_end;
-		struct engine_stats es;
-		engine_get_stats(m->eng, &es);
+		uint64_t t = m->iv_end, q = 0, pool = 0, flows = 0;
+		for (unsigned i = 0; i < m->n_cpus; i++) {
+			struct simcpu *c = &m->cpus[i];
+			struct engine_stats es;
+			engine_get_stats(c->eng, &es);
+			q += c->q_len;
+			pool += es.pool_bytes_held;
+			flows += es.flows_active;
+			/* The work started since the last row, over one interval: rows are written only
+			 * for intervals in which packets were served. */
+			uint64_t busy = c->pkt_ns + c->craft_ns;
+			rec_vector(m->rec, c->util_name, t, (double)(busy - c->iv_busy) / (double)m->interval_ns);
+			c->iv_busy = busy;
+		}
 		rec_vector(m->rec, "hit_ratio", t, (double)m->iv_hits / (double)m->iv_pkts);
 		rec_vector(m->rec, "packets", t, (double)m->iv_pkts);
-		rec_vector(m->rec, "pool_bytes", t, (double)es.pool_bytes_held);
-		rec_vector(m->rec, "shaper_queue", t, (double)m->q_len);
+		rec_vector(m->rec, "pool_bytes", t, (double)pool);
+		rec_vector(m->rec, "shaper_queue", t, (double)q);
 		rec_vector(m->rec, "link_out_backlog", t, (double)link_backlog(&m->out, t));
-		rec_vector(m->rec, "flows_active", t, (double)es.flows_active);
-		/* The policy's level per priority class: what it chose, as a time series. */
-		const struct policy *pol = engine_policy(m->eng);
-		if (pol->cfg.kind == POLICY_ADAPTIVE) {
+		rec_vector(m->rec, "flows_active", t, (double)flows);
+		/* The policy's level per priority class: what it chose, as a time series (the mean
+		 * over the CPUs, each of which has its own policy). */
+		if (engine_policy(m->cpus[0].eng)->cfg.kind == POLICY_ADAPTIVE) {
 			static const char *const lv[POLICY_CLASSES] = { "policy_level_low", "policy_level_normal",
 									 "policy_level_high" };
-			for (unsigned c = 0; c < POLICY_CLASSES; c++)
-				rec_vector(m->rec, lv[c], t, policy_level(pol, c));
-			rec_vector(m->rec, "policy_pressure", t, pol->pressure);
+			for (unsigned k = 0; k < POLICY_CLASSES; k++) {
+				double sum = 0;
+				for (unsigned i = 0; i < m->n_cpus; i++)
+					sum += policy_level(engine_policy(m->cpus[i].eng), k);
+				rec_vector(m->rec, lv[k], t, sum / m->n_cpus);
+			}
+			double pr = 0;
+			for (unsigned i = 0; i < m->n_cpus; i++)
+				pr += engine_policy(m->cpus[i].eng)->pressure;
+			rec_vector(m->rec, "policy_pressure", t, pr / m->n_cpus);
 		}
 	}
 	m->iv_pkts = m->iv_hits = 0;
@@ -234,22 +252,18 @@ static int setup(struct model *m, struct errbuf *eb)
 	ec.flow_end = record_flow;
 	ec.flow_end_arg = m;
 	ec.craft_ready_explicit = true;
-	if ((rc = engine_create(&ec, &m->eng, eb)) != 0)
-		return rc;
 	if ((rc = sched_create(1024, &m->s)) != 0)
 		return err_set(eb, rc, "out of memory");
 	sched_set_user(m->s, m);
+	if ((rc = model__cpus_setup(m, &ec, eb)) != 0)
+		return rc;
 	if (rng_create(scn->seed, scn->run, 1, &m->rng_in) || rng_create(scn->seed, scn->run, 2, &m->rng_out) ||
 	    link_init(&m->in, &scn->in, m->rng_in) || link_init(&m->out, &scn->out, m->rng_out))
 		return err_set(eb, -ERR_NOMEM, "out of memory");
-	m->b_cap = (uint32_t)(scn->queue_pkts + 1);
-	m->b_ring = malloc(m->b_cap * sizeof *m->b_ring);
 	if ((m->lat = malloc(sizeof *m->lat)) != NULL)
 		latency_set_init(m->lat);
-	if (!m->b_ring || !m->lat)
+	if (!m->lat)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
-	sched_event_init(&m->cpu_ev);
-	(void)sched_lane(m->s, &m->cpu_ev); /* the first lane: it cannot be refused */
 	m->interval_ns = (uint64_t)(scn->stats_interval_ms * 1e6);
 	if (m->interval_ns == 0)
 		m->interval_ns = 1;
@@ -281,7 +295,27 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		return;
 	engine_stats_record(es, m->rec);
 	latency_set_record(m->lat, m->rec);
-	const struct policy *pol = engine_policy(m->eng);
+	/* The CPUs: their totals, and each one's load (busy time) and packets. */
+	uint64_t pkt_ns = 0, craft_ns = 0, jobs_run = 0, jobs_skipped = 0, jobs_preempted = 0;
+	uint64_t admitted = 0, refused = 0, backoffs = 0, budget_denied = 0, level_denied = 0;
+	double base_esp_ns = 0, busy_max = 0;
+	for (unsigned i = 0; i < m->n_cpus; i++) {
+		const struct simcpu *c = &m->cpus[i];
+		const struct policy *pol = engine_policy(c->eng);
+		pkt_ns += c->pkt_ns, craft_ns += c->craft_ns, base_esp_ns += c->base_esp_ns;
+		jobs_run += c->jobs_run, jobs_skipped += c->jobs_skipped, jobs_preempted += c->jobs_preempted;
+		admitted += pol->admitted, refused += pol->refused_admission, backoffs += pol->backoffs;
+		budget_denied += pol->budget_denied, level_denied += pol->level_denied;
+		double busy = (double)(c->pkt_ns + c->craft_ns);
+		if (busy > busy_max)
+			busy_max = busy;
+		char name[48];
+		snprintf(name, sizeof name, "cpu%u_packets", i);
+		rec_scalar(m->rec, name, (double)c->packets);
+		snprintf(name, sizeof name, "cpu%u_busy_ns", i);
+		rec_scalar(m->rec, name, busy);
+	}
+	double busy_mean = (double)(pkt_ns + craft_ns) / m->n_cpus;
 	uint64_t back = 0, jumps = 0, skipped = 0;
 	for (size_t i = 0; i < m->n_srcs; i++) /* each trace once: its first clone */
 		if (m->srcs[i].cfg->type == SCN_SRC_TRACE && m->srcs[i].clone == 0) {
@@ -289,7 +323,7 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 			jumps += m->srcs[i].ts.jumps;
 			skipped += m->srcs[i].ts.skipped;
 		}
-	double base_cpu = (double)es->packets_in * m->cost.slow_ns + m->base_esp_ns;
+	double base_cpu = (double)es->packets_in * m->cost.slow_ns + base_esp_ns;
 	/* The simulator's own scalars: the topology, the CPU model, the policy's work. */
 	const struct {
 		const char *name;
@@ -308,12 +342,15 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "link_out_lost", (double)m->out.lost },
 		{ "shaper_queue_drops", (double)m->shaper_queue_drops },
 		{ "baseline_queue_drops", (double)m->baseline_queue_drops },
-		{ "cpu_packet_ns", (double)m->cpu_pkt_ns },
-		{ "cpu_craft_ns", (double)m->cpu_craft_ns },
+		{ "cpus", (double)m->n_cpus },
+		/* The load of the busiest CPU over the mean: what the flow hash's spread costs. */
+		{ "cpu_imbalance", busy_mean > 0 ? busy_max / busy_mean : 1 },
+		{ "cpu_packet_ns", (double)pkt_ns },
+		{ "cpu_craft_ns", (double)craft_ns },
 		{ "cpu_baseline_ns", base_cpu },
-		{ "craft_jobs_run", (double)m->jobs_run },
-		{ "craft_jobs_skipped", (double)m->jobs_skipped },
-		{ "craft_jobs_preempted", (double)m->jobs_preempted },
+		{ "craft_jobs_run", (double)jobs_run },
+		{ "craft_jobs_skipped", (double)jobs_skipped },
+		{ "craft_jobs_preempted", (double)jobs_preempted },
 		{ "sim_time_ns", (double)sim_ns },
 		/* The offered load: the share of the run the baseline's CPU was busy. */
 		{ "baseline_utilisation", sim_ns ? base_cpu / (double)sim_ns : 0 },
@@ -322,13 +359,13 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "cost_miss_ns", m->cost.miss_ns },
 		{ "cost_craft_ns", m->cost.craft_ns },
 		/* The budgets: extra CPU time and memory over the baseline. */
-		{ "extra_cpu", base_cpu > 0 ? ((double)(m->cpu_pkt_ns + m->cpu_craft_ns) - base_cpu) / base_cpu : 0 },
+		{ "extra_cpu", base_cpu > 0 ? ((double)(pkt_ns + craft_ns) - base_cpu) / base_cpu : 0 },
 		{ "extra_memory", es->flow_table_bytes ? (double)es->pool_bytes_peak / (double)es->flow_table_bytes : 0 },
-		{ "policy_admitted", (double)pol->admitted },
-		{ "policy_refused_admission", (double)pol->refused_admission },
-		{ "policy_backoffs", (double)pol->backoffs },
-		{ "policy_budget_denied", (double)pol->budget_denied },
-		{ "policy_level_denied", (double)pol->level_denied },
+		{ "policy_admitted", (double)admitted },
+		{ "policy_refused_admission", (double)refused },
+		{ "policy_backoffs", (double)backoffs },
+		{ "policy_budget_denied", (double)budget_denied },
+		{ "policy_level_denied", (double)level_denied },
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 		rec_scalar(m->rec, sc[i].name, sc[i].v);
@@ -336,8 +373,8 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 
 static void teardown(struct model *m)
 {
-	engine_destroy(m->eng);
-	sched_destroy(m->s);
+	sched_destroy(m->s); /* first: it lets go of the CPUs' events */
+	model__cpus_free(m);
 	link_fini(&m->in);
 	link_fini(&m->out);
 	rng_destroy(m->rng_in);
@@ -358,8 +395,6 @@ static void teardown(struct model *m)
 		free(m->pkt_blocks[i]);
 	}
 	free(m->pkt_blocks);
-	free(m->jobs);
-	free(m->b_ring);
 	free(m->lat);
 }
 
@@ -389,10 +424,14 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 		sum->interrupted = o->interrupted && *o->interrupted;
 		if (m->fail_err)
 			rc = err_set(eb, m->fail_err, "%s", m->fail_msg);
-		struct engine_stats es;
+		struct engine_stats es = { 0 };
 		stats_flush(m);
-		engine_finish(m->eng); /* flows end: their rows are written */
-		engine_get_stats(m->eng, &es);
+		for (unsigned i = 0; i < m->n_cpus; i++) {
+			struct engine_stats one;
+			engine_finish(m->cpus[i].eng); /* flows end: their rows are written */
+			engine_get_stats(m->cpus[i].eng, &one);
+			engine_stats_add(&es, &one);
+		}
 		write_scalars(m, &es, sum);
 	}
 	teardown(m);

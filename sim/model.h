@@ -1,6 +1,6 @@
 /* model: the simulated topology around the shaper, and its run.
  *
- *   source(s) --link.in--> [ ingress queue -> CPU: engine ] --link.out--> sink
+ *   source(s) --link.in--> [ ingress queue -> CPU: engine ] x shaper.cpus --link.out--> sink
  *
  * Sources replay captures against absolute time from their first packet (scaled, looped,
  * cloned onto new addresses) or generate Poisson or on/off traffic with heavy-tailed flow sizes.
@@ -9,9 +9,13 @@
  * flow is a job that runs only while no packet waits, and an arriving packet preempts it (it
  * resumes later): pre-crafting helps only when the node has slack, as in reality.  A pre-built
  * packet whose job has not finished when its packet is served cannot be used (a late miss).
+ * With shaper.cpus > 1 there are that many CPUs, each with its own queue, engine (a shard with
+ * its share of the flow table and pool: engine_cfg.shards) and jobs; a packet goes to the CPU its
+ * flow's canonical key hashes to (the same for both directions, as a symmetric RSS hash), so no
+ * state is shared between CPUs, as between a multi-core shaper's workers.
  *
- * The baseline is simulated on the same arrivals: a second, analytical FIFO server charges every
- * packet the slow-path cost, so every run measures both latencies through the shaper for the
+ * The baseline is simulated on the same arrivals: a second, analytical FIFO server per CPU charges
+ * every packet the slow-path cost, so every run measures both latencies through the shaper for the
  * same packets.  Results go to the SQLite store: scalars, per-flow rows (FlowMonitor-like), and
  * time series. */
 #ifndef PRECRAFT_SIM_MODEL_H

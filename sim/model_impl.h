@@ -9,6 +9,7 @@
 
 #include "core/engine.h"
 #include "core/err.h"
+#include "core/flow.h"
 #include "costs.h"
 #include "link.h"
 #include "model.h"
@@ -61,6 +62,34 @@ struct craft_job {
 	uint64_t remaining_ns;
 };
 
+/* One of the shaper's CPUs (shaper.cpus): its queue, its engine (a shard: engine_cfg.shards),
+ * its crafting jobs, and the analytical baseline server that stands for it. */
+struct simcpu {
+	struct model *m;
+	unsigned idx;
+	struct engine *eng;
+	struct sched_event ev;     /* the completion of the packet or job it is working on */
+	struct simpkt *q_head, *q_tail;
+	uint64_t q_len;
+	struct simpkt *serving;
+	struct engine_result serving_res;
+	int job_running;           /* running a crafting job */
+	struct craft_job job;      /* the one running */
+	uint64_t job_started;
+	struct craft_job *jobs;    /* deque of waiting jobs */
+	size_t jobs_head, jobs_n, jobs_cap;
+	/* the baseline server, analytical */
+	uint64_t *b_ring;
+	uint32_t b_head, b_count, b_cap;
+	uint64_t b_busy_until;
+	double base_esp_ns;        /* the baseline's sealing work (a tunnel) */
+	uint64_t packets, pkt_ns, craft_ns, jobs_run, jobs_skipped, jobs_preempted;
+	/* what the policy is told, every control period: the last period's conditions */
+	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
+	uint64_t iv_busy;          /* pkt_ns + craft_ns when the last statistics interval closed */
+	char util_name[24];        /* its utilisation series: cpu_util_IDX */
+};
+
 struct model {
 	const struct scenario *scn;
 	const struct sim_opts *o;
@@ -78,31 +107,16 @@ struct model {
 	struct simpkt *free_pkts;
 	struct simpkt **pkt_blocks;
 	size_t n_blocks, in_flight;
-	/* the CPU */
-	struct simpkt *q_head, *q_tail;
-	uint64_t q_len;
-	struct sched_event cpu_ev;
-	struct simpkt *serving;
-	struct engine_result serving_res;
-	int cpu_job;               /* running a crafting job */
-	struct craft_job job;      /* the one running */
-	uint64_t job_started;
-	struct craft_job *jobs;    /* deque of waiting jobs */
-	size_t jobs_head, jobs_n, jobs_cap;
-	/* the baseline server, analytical */
-	uint64_t *b_ring;
-	uint32_t b_head, b_count, b_cap;
-	uint64_t b_busy_until;
+	/* the CPUs, flows spread over them by a symmetric hash of their key (RSS) */
+	struct simcpu *cpus;
+	unsigned n_cpus;
+	struct flow_hash_key rss_key;
 	/* statistics */
 	struct latency_set *lat;   /* the shaper's (all, hit, slow) and the baseline server's */
 	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
 	uint64_t stop_ns;
 	uint64_t iv_pkts, iv_hits;
 	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
-	uint64_t cpu_pkt_ns, cpu_craft_ns, jobs_run, jobs_skipped, jobs_preempted;
-	double base_esp_ns;        /* the baseline's sealing work (a tunnel): cpu_baseline_ns includes it */
-	/* what the policy is told, every control period: the last period's conditions */
-	uint64_t sig_next, sig_t, sig_cpu, sig_wait_ns, sig_waits, sig_lost, sig_offered, sig_out_bytes;
 	uint64_t delay_sum_ns;
 	int fail_err;              /* the first failure's ERR_*, 0 while none */
 	char fail_msg[ERR_MSG_LEN];
@@ -122,6 +136,9 @@ void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn
 void model__stats_at(struct model *m, uint64_t now);
 
 /* cpu.c */
+/* Sets up the CPUs and their engines from 'ec' (split: flow table and pool). */
+int model__cpus_setup(struct model *m, const struct engine_cfg *ec, struct errbuf *eb);
+void model__cpus_free(struct model *m);
 void model__shaper_arrive(struct sched *s, struct sched_event *ev);
 /* The engine's transmit callback: notes the egress size of the packet being served. */
 void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,

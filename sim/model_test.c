@@ -127,6 +127,61 @@ static void test_sim_same_seed_same_results(void)
 	free(s);
 }
 
+/* The value of scalar 'name' of run 1 in a dump, or -1. */
+static double dump_scalar(const char *dump, const char *name)
+{
+	char key[96];
+	snprintf(key, sizeof key, "scalar|1|%s|", name);
+	const char *at = strstr(dump, key);
+	return at ? strtod(at + strlen(key), NULL) : -1;
+}
+
+/* shaper.cpus: the flows spread over the CPUs by a symmetric hash, both directions of a flow on
+ * one CPU (so the flows counted are those of one CPU), every packet served by exactly one, the
+ * run as reproducible as with one CPU. */
+static void test_sim_cpus_share_flows_by_a_symmetric_hash(void)
+{
+	struct scenario *s = malloc(sizeof *s);
+	busy_scenario(s);
+	char *one = run_and_dump(s);
+	set(s, "shaper.cpus=4");
+	char *a = run_and_dump(s), *b = run_and_dump(s);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	double flows = dump_scalar(one, "flows"), pkts = dump_scalar(one, "packets_in");
+	CU_ASSERT_TRUE(flows > 300);
+	CU_ASSERT_EQUAL(dump_scalar(a, "flows"), flows);
+	CU_ASSERT_EQUAL(dump_scalar(a, "packets_in"), pkts);
+	CU_ASSERT_EQUAL(dump_scalar(a, "cpus"), 4);
+	CU_ASSERT_EQUAL(dump_scalar(one, "cpu_imbalance"), 1);
+	double sum = 0, max = 0;
+	for (int i = 0; i < 4; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "cpu%d_packets", i);
+		double n = dump_scalar(a, name);
+		CU_ASSERT_TRUE(n > pkts / 10); /* every CPU has its share */
+		sum += n;
+		snprintf(name, sizeof name, "cpu%d_busy_ns", i);
+		if (dump_scalar(a, name) > max)
+			max = dump_scalar(a, name);
+	}
+	CU_ASSERT_EQUAL(sum, pkts);
+	CU_ASSERT_EQUAL(dump_scalar(a, "cpu4_packets"), -1);
+	double mean = (dump_scalar(a, "cpu_packet_ns") + dump_scalar(a, "cpu_craft_ns")) / 4;
+	CU_ASSERT_DOUBLE_EQUAL(dump_scalar(a, "cpu_imbalance"), max / mean, 1e-9);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a, "vector|1|cpu_util_3|"));
+	CU_ASSERT_PTR_NULL(strstr(one, "vector|1|cpu_util_1|"));
+	/* A tunnel's SAs belong to one engine: more CPUs with a tunnel are refused, named. */
+	set(s, "shaper.tunnel=scenarios/default.tunnel");
+	struct sim_summary sm;
+	struct errbuf eb;
+	CU_ASSERT_EQUAL(run_sim(s, NULL, &sm, &eb), -ERR_UNSUPPORTED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, "shaper.cpus"));
+	free(one);
+	free(a);
+	free(b);
+	free(s);
+}
+
 /* One flow of equal packets far apart: every packet after the first hits, and its latency
  * through the shaper is exactly the hit cost; the baseline's is the slow-path cost. */
 static void test_sim_latency_is_the_cost_of_the_path(void)
@@ -288,6 +343,7 @@ int model_test_register(void)
 		return -1;
 	CU_add_test(s, "same seed, same results; run numbers differ and reproduce", test_sim_same_seed_same_results);
 	CU_add_test(s, "latency through the shaper is the cost of the path", test_sim_latency_is_the_cost_of_the_path);
+	CU_add_test(s, "CPUs share the flows by a symmetric hash", test_sim_cpus_share_flows_by_a_symmetric_hash);
 	CU_add_test(s, "link timing, drop-tail queue, Bernoulli and Gilbert loss", test_link_timing_queue_and_loss);
 	CU_add_test(s, "scenario errors name the line", test_scenario_errors_name_the_line);
 	CU_add_test(s, "clones and synthetic frames keep valid checksums", test_frames_clone_and_synth_keep_checksums);

@@ -74,6 +74,7 @@ struct scenario {
 	double min_confidence;
 	char snat[32];
 	uint64_t queue_pkts;
+	uint64_t cpus;             /* the shaper's CPUs, flows hashed to them */
 	double cpu_speed;          /* costs are divided by this */
 	double slow_ns, hit_ns, miss_ns, craft_ns, drop_ns; /* 0 = from the cost profile */
 	/* [policy] */

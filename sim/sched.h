@@ -67,7 +67,7 @@ int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *f
  * numbers as any other and run by the same (time, sequence) key.  At most SCHED_LANES events
  * are lanes; returns -ERR_FULL beyond that (the event simply stays in the heap) and -ERR_INVAL
  * for a pending event. */
-#define SCHED_LANES 4
+#define SCHED_LANES 8
 int sched_lane(struct sched *s, struct sched_event *ev);
 
 /* Cancels a pending event in O(1) (its entry is skipped later); does nothing for one that is

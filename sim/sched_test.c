@@ -148,7 +148,7 @@ static void test_sched_schedule_after_stop_and_reschedule_cancelled(void)
 
 /* Actors that reschedule themselves (ties included) and now and then cancel one another: the
  * order they run in must not depend on which of them are lanes. */
-enum { ACTORS = 7, STEPS = 20000 };
+enum { ACTORS = 10, STEPS = 20000 };
 static struct actor {
 	struct sched_event ev;
 	int id;
