@@ -120,6 +120,28 @@ for iv in 10 1000; do
 	fi
 done
 
+echo "-- simulator: the shaper with N CPUs (shaper.cpus, flows hashed to CPUs by their canonical key)"
+echo "   (simulated figures, the same on every machine; the wall time is this machine's)"
+for scn in flows-100k shaper-saturated; do
+	for n in 1 2 4 8; do
+		rm -f "$TMP/cpus.db"*
+		t0=$(now)
+		"$B/precraft" sim "scenarios/$scn.ini" --db "$TMP/cpus.db" --set shaper.cpus=$n --quiet
+		t1=$(now)
+		sqlite3 -separator ' ' "$TMP/cpus.db" "SELECT
+			(SELECT printf('%.3f', value) FROM scalar WHERE name = 'hit_ratio'),
+			(SELECT printf('%.0f', value) FROM scalar WHERE name = 'latency_p50_ns'),
+			(SELECT printf('%.0f', value) FROM scalar WHERE name = 'latency_p99_ns'),
+			(SELECT printf('%.0f', value) FROM scalar WHERE name = 'baseline_latency_p99_ns'),
+			(SELECT printf('%.3f', value) FROM scalar WHERE name = 'cpu_imbalance'),
+			(SELECT printf('%.2f', avg(value)) FROM vector WHERE name LIKE 'cpu_util_%'),
+			(SELECT printf('%.0f', min(value)) || '-' || printf('%.0f', max(value)) FROM scalar WHERE name LIKE 'cpu%_packets')" \
+			> "$TMP/cpus.txt"
+		read -r hr p50 p99 b99 imb util pk < "$TMP/cpus.txt"
+		echo "   $scn cpus=$n: hit ratio $hr, latency p50/p99 $p50/$p99 ns (baseline p99 $b99), mean CPU utilisation $util, packets per CPU $pk, imbalance (max/mean load) $imb; $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }') s"
+	done
+done
+
 echo "-- sweeps: the shipped research sweep (scenarios/policy-sweep.sh: 27 points x 5 runs), wall time"
 sweep_s() { # sweep_s LAUNCHER... : seconds for the sweep under LAUNCHER ('' = local)
 	rm -f "$TMP/sweep.db"*
