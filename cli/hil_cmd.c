@@ -3,6 +3,7 @@
  * forward takes every shaper option replay takes, through the same setup (shaper.h), and
  * records the same scalars (core/stats.h, core/lathist.h) plus its own (injection, capture). */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 
 const char hil_usage[] =
 	"usage: precraft hil forward --in IF --out IF [shaper options] [--db FILE] [--count N | --duration S]\n"
-	"                            [--inject pcap|libnet]\n"
+	"                            [--inject pcap|libnet] [--workers N [--pin]]\n"
 	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--count N]\n"
 	"                            [--duration S] [--inject pcap|libnet]\n"
 	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S]\n"
@@ -27,6 +28,9 @@ const char hil_usage[] =
 	"  common: -Z USER (drop root after opening the interfaces), --ready FILE (created once capturing),\n"
 	"          --quiet.  Every mode stops by count, duration or Ctrl-C and keeps what it measured.\n"
 	"  forward's latency is capture timestamp to the end of processing and injection, per packet.\n"
+	"  --workers N: N threads, each with its own capture handle (the kernel's packet fanout by flow\n"
+	"  hash: both directions of a flow reach one worker), injector and engine (a share of --flows and\n"
+	"  --pool-mb); --pin puts worker i on the i-th CPU.  Scalars are the totals, with worker<i>_*.\n"
 	"%s"
 	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";
 
@@ -39,7 +43,7 @@ struct hil_opts {
 
 enum {
 	O_IN = 256, O_OUT, O_DB, O_READY, O_INJECT, O_COUNT, O_DURATION, O_SPEED, O_PPS, O_TOPSPEED, O_LOOP, O_QUIET,
-	O_HELP
+	O_HELP, O_WORKERS, O_PIN
 };
 
 static int parse_value(int c, const char *arg, struct hil_opts *o)
@@ -53,6 +57,14 @@ static int parse_value(int c, const char *arg, struct hil_opts *o)
 	case 'w': o->c.write = arg; return 0;
 	case O_QUIET: o->quiet = true; return 0;
 	case O_TOPSPEED: o->c.topspeed = true; return 0;
+	case O_PIN: o->c.pin = true; return 0;
+	case O_WORKERS: {
+		uint64_t n;
+		if (!cli_u64("--workers", arg, 1, HIL_MAX_WORKERS, &n))
+			return EXIT_USAGE;
+		o->c.workers = (unsigned)n;
+		return 0;
+	}
 	case O_INJECT:
 		if (strcmp(arg, "pcap") && strcmp(arg, "libnet")) {
 			cli_error("--inject: '%s' is not pcap or libnet", arg);
@@ -81,6 +93,7 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		{ "duration", required_argument, 0, O_DURATION }, { "speed", required_argument, 0, O_SPEED },
 		{ "pps", required_argument, 0, O_PPS },         { "topspeed", no_argument, 0, O_TOPSPEED },
 		{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
+		{ "workers", required_argument, 0, O_WORKERS }, { "pin", no_argument, 0, O_PIN },
 		{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof *o);
@@ -119,6 +132,7 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 
 struct fwd_ctx {
 	struct cli_run run;
+	pthread_mutex_t mu;        /* the workers' flows ending: the recorder has one producer */
 };
 
 static void fwd_flow(void *arg, const struct engine_flow_info *fi)
@@ -126,7 +140,9 @@ static void fwd_flow(void *arg, const struct engine_flow_info *fi)
 	struct fwd_ctx *c = arg;
 	struct recorder_flow f;
 	recorder_flow_init(&f, fi);
+	pthread_mutex_lock(&c->mu);
 	rec_flow(&c->run.rec, &f);
+	pthread_mutex_unlock(&c->mu);
 }
 
 static int forward(struct hil_opts *o)
@@ -156,8 +172,11 @@ static int forward(struct hil_opts *o)
 		shaper_fini(&sh);
 		return code;
 	}
+	pthread_mutex_init(&c.mu, NULL);
 	latency_set_init(lat);
 	rec_param(&c.run.rec, "in", o->c.in);
+	rec_paramf(&c.run.rec, "workers", "%u", o->c.workers ? o->c.workers : 1);
+	rec_param(&c.run.rec, "pin", o->c.pin ? "on" : "off");
 	rec_param(&c.run.rec, "out", o->c.out);
 	rec_param(&c.run.rec, "inject", o->c.inject == HIL_INJECT_LIBNET ? "libnet" : "pcap");
 	shaper_record_params(&o->sh, &sh, &c.run.rec);
@@ -197,12 +216,33 @@ static int forward(struct hil_opts *o)
 		LATENCY_SCALAR_MAP(HIL__PRINT)
 #undef HIL__PRINT
 	}
+	/* Each worker's own, when there are several: what the flow hash gave it, and its latency. */
+	for (unsigned w = 0; res.started && res.workers > 1 && w < res.workers; w++) {
+		const struct hil_worker_result *wr = &res.worker[w];
+		const struct {
+			const char *name;
+			double v;
+		} per[] = {
+			{ "packets", (double)wr->packets },   { "injected", (double)wr->sent },
+			{ "capture_dropped", (double)wr->capture_dropped }, { "flows", (double)wr->flows },
+			{ "hits", (double)wr->hits },         { "latency_p50_ns", wr->latency_p50_ns },
+			{ "latency_p99_ns", wr->latency_p99_ns }, { "cpu", (double)wr->cpu },
+		};
+		for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) {
+			char name[64];
+			snprintf(name, sizeof name, "worker%u_%s", w, per[i].name);
+			rec_scalar(&c.run.rec, name, per[i].v);
+			if (!o->quiet)
+				cli_print_scalar(NULL, name, per[i].v);
+		}
+	}
 	if (res.inject_errors)
 		cli_error("%s: %llu frames could not be sent (first: %s)", o->c.out, (unsigned long long)res.inject_errors,
 			  res.inject_error);
 	if (code == EXIT_OK && o->sh.mode == ENGINE_SHADOW && es.divergent_packets)
 		code = EXIT_DIVERGED;
 	code = cli_run_end(&c.run, status, code);
+	pthread_mutex_destroy(&c.mu);
 	free(lat);
 	shaper_fini(&sh);
 	return code;

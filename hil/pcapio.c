@@ -3,10 +3,12 @@
 #include "pcapio.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct pcapio {
 	pcap_t *pc;
@@ -86,6 +88,15 @@ int pcapio_next(struct pcapio *io, struct pcapio_pkt *p, struct errbuf *eb)
 	p->wirelen = h->len;
 	p->t_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
 	return 1;
+}
+
+int pcapio_fanout(struct pcapio *io, unsigned group, struct errbuf *eb)
+{
+	int arg = (int)((group & 0xffffu) | (unsigned)PACKET_FANOUT_HASH << 16);
+	if (setsockopt(pcap_fileno(io->pc), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0)
+		return err_set(eb, -ERR_IO, "%s: cannot join packet fanout group %u: %s", io->name, group & 0xffffu,
+			       strerror(errno));
+	return 0;
 }
 
 int pcapio_inject(struct pcapio *io, const uint8_t *frame, uint32_t len, struct errbuf *eb)

@@ -33,6 +33,13 @@ int pcapio_wait(struct pcapio *io, int timeout_ms, struct errbuf *eb);
  * (the interface disappeared) with detail. */
 int pcapio_next(struct pcapio *io, struct pcapio_pkt *p, struct errbuf *eb);
 
+/* Joins the handle to the kernel's packet fanout group 'group' (PACKET_FANOUT_HASH): packets
+ * arriving on the interface are spread over the group's handles by the kernel's flow hash
+ * (skb_get_hash, which orders addresses and ports before hashing, so both directions of a flow
+ * reach one handle).  Returns 0 or -ERR_IO with detail (a kernel without fanout, a group of
+ * another type). */
+int pcapio_fanout(struct pcapio *io, unsigned group, struct errbuf *eb);
+
 /* Sends a frame.  Returns 0 or -ERR_IO with detail. */
 int pcapio_inject(struct pcapio *io, const uint8_t *frame, uint32_t len, struct errbuf *eb);
 

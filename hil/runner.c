@@ -1,10 +1,13 @@
 /* runner: forward, replay and capture on real interfaces (see runner.h). */
+#define _GNU_SOURCE /* pthread_setaffinity_np, CPU_SET, sched_getaffinity */
 #include "runner.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 
 #include "core/engine.h"
 #include "core/lathist.h"
+#include "core/stats.h"
 #include "netio.h"
 #include "pcapio.h"
 #include "traces/trace.h"
@@ -100,20 +104,44 @@ static void injector_close(struct injector *inj)
 
 typedef void on_packet_fn(void *arg, const struct pcapio_pkt *p);
 
+/* The packet count c->count, one handle's or shared by the workers ('taken' counts the packets
+ * they took, each taken before it is read, so that together they take exactly c->count). */
+static bool count_reached(const struct hil_cfg *c, const struct hil_result *res, atomic_uint_fast64_t *taken)
+{
+	return c->count && (taken ? atomic_load(taken) >= c->count : res->packets >= c->count);
+}
+
+static bool take(const struct hil_cfg *c, const struct hil_result *res, atomic_uint_fast64_t *taken)
+{
+	if (!c->count)
+		return true;
+	if (!taken)
+		return res->packets < c->count;
+	if (atomic_fetch_add(taken, 1) < c->count)
+		return true;
+	atomic_fetch_sub(taken, 1);
+	return false;
+}
+
 /* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn'.  Returns 0,
  * or -ERR_IO when capture failed ('res' holds what came before). */
 static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void *arg,
-			struct hil_result *res, struct errbuf *eb)
+			struct hil_result *res, atomic_uint_fast64_t *taken, struct errbuf *eb)
 {
 	res->started = true;
 	uint64_t start = clock_ns(CLOCK_REALTIME);
 	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	int rc = 0;
-	while (!stopped(c) && (!c->count || res->packets < c->count) && clock_ns(CLOCK_REALTIME) < deadline) {
+	while (!stopped(c) && !count_reached(c, res, taken) && clock_ns(CLOCK_REALTIME) < deadline) {
 		if ((rc = pcapio_wait(in, 20, eb)) < 0)
 			break;
 		struct pcapio_pkt p;
-		while ((!c->count || res->packets < c->count) && (rc = pcapio_next(in, &p, eb)) == 1) {
+		while (take(c, res, taken)) {
+			if ((rc = pcapio_next(in, &p, eb)) != 1) {
+				if (taken && c->count)
+					atomic_fetch_sub(taken, 1); /* not read: given back */
+				break;
+			}
 			res->packets++;
 			res->bytes += p.wirelen;
 			fn(arg, &p);
@@ -128,26 +156,39 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-struct fwd_ctx {
+/* A worker: its own capture handle, injector, engine and figures.  Nothing of it is shared on
+ * the per-packet path but the packet count ('taken'). */
+struct worker {
+	const struct hil_cfg *c;
+	unsigned idx;
+	int cpu;
+	struct pcapio *in;
+	struct injector inj;
 	struct engine *eng;
 	int linktype;
-	struct latency_set *lat;
+	struct latency_set lat;
+	struct hil_result res;
+	atomic_uint_fast64_t *taken;
+	pthread_t th;
+	bool thread;
+	int rc;
+	struct errbuf eb;
 };
 
 /* One packet through the engine; its latency from the kernel's capture timestamp to now, the
  * end of its processing and injection. */
 static void fwd_packet(void *arg, const struct pcapio_pkt *p)
 {
-	struct fwd_ctx *f = arg;
+	struct worker *w = arg;
 	struct engine_result r;
-	engine_process(f->eng, p->data, p->caplen, p->wirelen, f->linktype, p->t_ns, &r);
+	engine_process(w->eng, p->data, p->caplen, p->wirelen, w->linktype, p->t_ns, &r);
 	uint64_t now = clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
-	lathist_add(&f->lat->all, d);
+	lathist_add(&w->lat.all, d);
 	if (r.path == ENGINE_PATH_HIT) {
-		lathist_add(&f->lat->hit, d);
+		lathist_add(&w->lat.hit, d);
 	} else if (r.path == ENGINE_PATH_SLOW) {
-		lathist_add(&f->lat->slow, d);
-		lathist_add(&f->lat->baseline, d);
+		lathist_add(&w->lat.slow, d);
+		lathist_add(&w->lat.baseline, d);
 	}
 }
 
@@ -168,35 +209,176 @@ static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 	injector_send(inj, inj->buf, hdr_len + payload_len);
 }
 
+/* The i-th CPU of the process's affinity mask (mod their number), or -1. */
+static int nth_cpu(unsigned i)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return -1;
+	int n = CPU_COUNT(&set);
+	if (n <= 0)
+		return -1;
+	unsigned k = i % (unsigned)n;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set) && k-- == 0)
+			return cpu;
+	return -1;
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+			w->cpu = -1; /* reported as not pinned */
+	}
+	w->rc = capture_loop(w->c, w->in, fwd_packet, w, &w->res, w->taken, &w->eb);
+	return NULL;
+}
+
+/* Opens worker i: capture handle (joined to the fanout group when there are several), injector,
+ * engine shard. */
+static int worker_open(struct worker *w, const struct hil_cfg *c, const struct engine_cfg *ecfg0, unsigned n,
+		       unsigned group, struct errbuf *eb)
+{
+	int rc;
+	if ((rc = pcapio_open(c->in, &w->in, eb)) != 0 || (n > 1 && (rc = pcapio_fanout(w->in, group, eb)) != 0) ||
+	    (rc = injector_open(&w->inj, c, &w->res, eb)) != 0)
+		return rc;
+	struct engine_cfg ec = *ecfg0;
+	ec.tx = fwd_tx;
+	ec.tx_arg = &w->inj;
+	if (n > 1) {
+		/* The machine's memory is split: each worker's engine gets its share of the flow
+		 * table and pool (at least 1 MiB, what a pool needs for its large buffers). */
+		ec.flow_capacity = (ecfg0->flow_capacity + n - 1) / n;
+		ec.pool_budget = ecfg0->pool_budget / n > ((size_t)1 << 20) ? ecfg0->pool_budget / n : (size_t)1 << 20;
+		ec.shard = w->idx;
+		ec.shards = n;
+	}
+	if ((rc = engine_create(&ec, &w->eng, eb)) != 0)
+		return rc;
+	w->linktype = pcapio_linktype(w->in);
+	latency_set_init(&w->lat);
+	return 0;
+}
+
+static void lathist_merge(struct lathist *into, const struct lathist *h)
+{
+	if (!h->n)
+		return;
+	for (unsigned i = 0; i < LATHIST_BINS; i++)
+		into->bin[i] += h->bin[i];
+	if (!into->n || h->min_ns < into->min_ns)
+		into->min_ns = h->min_ns;
+	if (h->max_ns > into->max_ns)
+		into->max_ns = h->max_ns;
+	into->n += h->n;
+	into->sum_ns += h->sum_ns;
+}
+
+/* Worker w's figures into the totals; its handles closed. */
+static void worker_close(struct worker *w, struct hil_result *res, struct latency_set *lat, struct engine_stats *es)
+{
+	struct hil_worker_result *wr = &res->worker[w->idx];
+	memset(wr, 0, sizeof *wr);
+	wr->cpu = w->cpu;
+	if (w->in)
+		pcapio_stats(w->in, &w->res.capture_received, &w->res.capture_dropped);
+	if (w->eng) {
+		struct engine_stats one;
+		engine_finish(w->eng);
+		engine_get_stats(w->eng, &one);
+		engine_stats_add(es, &one);
+		wr->flows = one.flows;
+		wr->hits = one.hits;
+	}
+	lathist_merge(&lat->all, &w->lat.all);
+	lathist_merge(&lat->hit, &w->lat.hit);
+	lathist_merge(&lat->slow, &w->lat.slow);
+	lathist_merge(&lat->baseline, &w->lat.baseline);
+	wr->packets = w->res.packets;
+	wr->sent = w->res.sent;
+	wr->capture_dropped = w->res.capture_dropped;
+	wr->latency_p50_ns = lathist_quantile(&w->lat.all, 0.5);
+	wr->latency_p99_ns = lathist_quantile(&w->lat.all, 0.99);
+	res->packets += w->res.packets;
+	res->bytes += w->res.bytes;
+	res->sent += w->res.sent;
+	res->capture_received += w->res.capture_received;
+	res->capture_dropped += w->res.capture_dropped;
+	if (w->res.inject_errors && !res->inject_errors)
+		snprintf(res->inject_error, sizeof res->inject_error, "%s", w->res.inject_error);
+	res->inject_errors += w->res.inject_errors;
+	if (w->res.seconds > res->seconds)
+		res->seconds = w->res.seconds;
+	res->started = res->started || w->res.started;
+	res->interrupted = res->interrupted || w->res.interrupted;
+	engine_destroy(w->eng);
+	pcapio_close(w->in);
+	injector_close(&w->inj);
+}
+
 int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency_set *lat, struct engine_stats *es,
 		struct hil_result *res, struct errbuf *eb)
 {
 	memset(res, 0, sizeof *res);
 	memset(es, 0, sizeof *es);
-	struct pcapio *in = NULL;
-	struct injector inj;
-	struct engine *eng = NULL;
-	int rc;
-	memset(&inj, 0, sizeof inj);
-	if ((rc = pcapio_open(c->in, &in, eb)) != 0 || (rc = injector_open(&inj, c, res, eb)) != 0)
-		goto out;
-	ecfg->tx = fwd_tx;
-	ecfg->tx_arg = &inj;
-	if ((rc = engine_create(ecfg, &eng, eb)) != 0 || (rc = drop_privileges(c->user, eb)) != 0 ||
-	    (rc = touch(c->ready, eb)) != 0)
-		goto out;
-	struct fwd_ctx fc = { eng, pcapio_linktype(in), lat };
-	rc = capture_loop(c, in, fwd_packet, &fc, res, eb);
-out:
-	if (in)
-		pcapio_stats(in, &res->capture_received, &res->capture_dropped);
-	if (eng) {
-		engine_finish(eng);
-		engine_get_stats(eng, es);
+	latency_set_init(lat);
+	unsigned n = c->workers ? c->workers : 1;
+	if (n > HIL_MAX_WORKERS)
+		return err_set(eb, -ERR_INVAL, "--workers: at most %d", HIL_MAX_WORKERS);
+	struct worker *ws = calloc(n, sizeof *ws);
+	if (!ws)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	atomic_uint_fast64_t taken = 0;
+	/* A group id of this process's own: another precraft's group on the interface stays apart. */
+	unsigned group = (unsigned)getpid() & 0xffffu;
+	int rc = 0;
+	res->workers = n;
+	for (unsigned i = 0; i < n; i++) {
+		ws[i].c = c;
+		ws[i].idx = i;
+		ws[i].cpu = c->pin ? nth_cpu(i) : -1;
+		ws[i].taken = n > 1 ? &taken : NULL;
 	}
-	engine_destroy(eng);
-	pcapio_close(in);
-	injector_close(&inj);
+	for (unsigned i = 0; i < n && !rc; i++)
+		if ((rc = worker_open(&ws[i], c, ecfg, n, group, eb)) != 0 && n > 1 && eb) {
+			char msg[ERR_MSG_LEN];
+			snprintf(msg, sizeof msg, "%s", eb->msg);
+			err_set(eb, rc, "worker %u: %s", i, msg);
+		}
+	if (!rc && !(rc = drop_privileges(c->user, eb)) && !(rc = touch(c->ready, eb))) {
+		if (n == 1) {
+			worker_run(&ws[0]);
+		} else {
+			for (unsigned i = 0; i < n; i++) {
+				int e = pthread_create(&ws[i].th, NULL, worker_run, &ws[i]);
+				if (e) {
+					/* The ones started stop at once; what they took is kept. */
+					rc = err_set(eb, -ERR_NOMEM, "worker %u: cannot start a thread: %s", i, strerror(e));
+					if (c->stop)
+						*c->stop = 1;
+					break;
+				}
+				ws[i].thread = true;
+			}
+			for (unsigned i = 0; i < n; i++)
+				if (ws[i].thread)
+					pthread_join(ws[i].th, NULL);
+		}
+		for (unsigned i = 0; i < n && !rc; i++)
+			if (ws[i].rc) {
+				rc = ws[i].rc;
+				err_set(eb, rc, "%s%s", n > 1 ? "a worker: " : "", ws[i].eb.msg);
+			}
+	}
+	for (unsigned i = 0; i < n; i++)
+		worker_close(&ws[i], res, lat, es);
+	free(ws);
 	return rc;
 }
 
@@ -359,7 +541,7 @@ int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *
 	    (c->write && (rc = trace_writer_open(c->write, pcapio_linktype(in), &w, eb)) != 0) ||
 	    (rc = drop_privileges(c->user, eb)) != 0 || (rc = touch(c->ready, eb)) != 0)
 		goto out;
-	rc = capture_loop(c, in, capture_packet, w, res, eb);
+	rc = capture_loop(c, in, capture_packet, w, res, NULL, eb);
 out:
 	if (in)
 		pcapio_stats(in, &res->capture_received, &res->capture_dropped);

@@ -37,7 +37,22 @@ struct hil_cfg {
 	double speed, pps;         /* pps 0: the capture's own timing, scaled by 'speed' */
 	bool topspeed;
 	uint64_t loop;             /* passes over the capture; 0 = until count, duration or Ctrl-C */
+	/* forward: workers, each a thread with its own capture handle (the kernel's packet fanout
+	 * by flow hash spreads the flows over them), injector and engine (a shard with its share of
+	 * the flow table and pool: engine_cfg.shards); 0 or 1 = one, in the calling thread.  'pin':
+	 * worker i on the i-th CPU the process may use (mod their number). */
+	unsigned workers;
+	bool pin;
 	volatile sig_atomic_t *stop;
+};
+
+#define HIL_MAX_WORKERS 64
+
+/* One worker's own figures (forward). */
+struct hil_worker_result {
+	uint64_t packets, sent, capture_dropped, flows, hits;
+	double latency_p50_ns, latency_p99_ns;
+	int cpu;                   /* pinned to, or -1 */
 };
 
 /* What a mode measured; every field its own, zero where it does not apply. */
@@ -51,11 +66,16 @@ struct hil_result {
 	char inject_error[ERR_MSG_LEN]; /* the first injection error */
 	/* replay */
 	double send_error_p50_ns, send_error_p99_ns, send_error_max_ns, drift;
+	/* forward: the workers (the fields above are their totals, 'seconds' the longest) */
+	unsigned workers;
+	struct hil_worker_result worker[HIL_MAX_WORKERS];
 };
 
 /* Runs the engine configured by 'ecfg' (its tx is the runner's; flow_end and the rest are the
- * caller's) between c->in and c->out.  Returns 0, or a negative ERR_*: -ERR_NOTFOUND or -ERR_IO
- * before anything ran (a missing interface, no permission), or -ERR_IO when capture failed
+ * caller's) between c->in and c->out, on c->workers workers.  With more than one, ecfg's
+ * flow_end is called from every worker's thread: it must be thread-safe.  'lat' and 'es' are
+ * the workers' totals.  Returns 0, or a negative ERR_*: -ERR_NOTFOUND or -ERR_IO before
+ * anything ran (a missing interface, no permission, no fanout), or -ERR_IO when capture failed
  * part way ('res', 'lat' and 'es' hold what came before). */
 int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency_set *lat, struct engine_stats *es,
 		struct hil_result *res, struct errbuf *eb) WARN_UNUSED;

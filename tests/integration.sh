@@ -337,6 +337,21 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	else
 		bad "hil/lab check KakaoTalk, precraft: $out"
 	fi
+	# Workers (packet fanout by the kernel's flow hash): each flow's packets identical and in
+	# order (the interleaving between flows may differ), every worker given flows, and each flow
+	# on one worker only: a flow whose two directions reached two workers would be counted twice,
+	# so the flows counted in all must be the capture's 39.
+	for w in 2 4; do
+		for mode in precraft shadow; do
+			if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/sanders-http_espn.pcapng --mode $mode \
+				--workers $w --pps 20000 2>&1) && echo "$out" | grep -q 'flows in all: 39)' &&
+				! echo "$out" | grep -Eq 'packets ([0-9/]*/)?0(/|,)'; then
+				ok "hil/lab check sanders, $w workers, $mode: $out"
+			else
+				bad "hil/lab check sanders, $w workers, $mode: $out"
+			fi
+		done
+	done
 	# hil replay reads what replay reads: the generator sends the capture as pcapng and gzip.
 	for fmt in pcapng gzip; do
 		if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --mode precraft --gen-format $fmt 2>&1); then

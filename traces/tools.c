@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/csum.h"
+#include "core/flow.h"
 #include "core/pkt.h"
 #include "trace.h"
 
@@ -201,4 +202,120 @@ int trace_compare(const char *expected, const char *got, struct trace_cmp *c, st
 	trace_close(a);
 	trace_close(b);
 	return ra < 0 ? ra : rb < 0 ? rb : 0;
+}
+
+/* ---- flow by flow --------------------------------------------------------------------------- */
+
+/* A capture in memory, each record with its flow's key. */
+struct flow_rec {
+	struct flow_key key;       /* zero for frames that are not IP: one group */
+	uint64_t idx;              /* position in the capture: the order within a flow */
+	uint32_t len;              /* caplen */
+	size_t off;                /* into the capture's bytes */
+};
+
+struct flow_capture {
+	struct flow_rec *r;
+	size_t n, cap;
+	uint8_t *bytes;
+	size_t blen, bcap;
+};
+
+static int flow_capture_load(const char *path, struct flow_capture *fc, struct errbuf *eb)
+{
+	struct trace *t;
+	int rc = trace_open(path, &t, eb);
+	if (rc)
+		return rc;
+	int lt = trace_linktype(t);
+	struct trace_rec x;
+	while ((rc = trace_next(t, &x, eb)) == 1) {
+		if (fc->n == fc->cap) {
+			size_t cap = fc->cap ? fc->cap * 2 : 1024;
+			struct flow_rec *r = realloc(fc->r, cap * sizeof *r);
+			if (!r) {
+				rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+				break;
+			}
+			fc->r = r;
+			fc->cap = cap;
+		}
+		if (x.caplen > fc->bcap - fc->blen) {
+			size_t bcap = (fc->blen + x.caplen) * 2;
+			uint8_t *b = realloc(fc->bytes, bcap);
+			if (!b) {
+				rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+				break;
+			}
+			fc->bytes = b;
+			fc->bcap = bcap;
+		}
+		struct flow_rec *r = &fc->r[fc->n];
+		memset(&r->key, 0, sizeof r->key);
+		struct pkt p;
+		bool src_is_a;
+		if (pkt_parse(x.data, x.caplen, x.wirelen, lt, &p) != 0 || p.l3 == PKT_L3_NONE ||
+		    !flow_key_from_pkt(&p, &r->key, &src_is_a))
+			memset(&r->key, 0, sizeof r->key);
+		r->idx = fc->n;
+		r->len = x.caplen;
+		r->off = fc->blen;
+		memcpy(fc->bytes + fc->blen, x.data, x.caplen);
+		fc->blen += x.caplen;
+		fc->n++;
+	}
+	trace_close(t);
+	return rc < 0 ? rc : 0;
+}
+
+static int by_flow(const void *a, const void *b)
+{
+	const struct flow_rec *x = a, *y = b;
+	int k = memcmp(&x->key, &y->key, sizeof x->key);
+	return k ? k : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The end of the group of records with r[i]'s key. */
+static size_t group_end(const struct flow_capture *fc, size_t i)
+{
+	size_t j = i + 1;
+	while (j < fc->n && memcmp(&fc->r[j].key, &fc->r[i].key, sizeof fc->r[i].key) == 0)
+		j++;
+	return j;
+}
+
+int trace_compare_flows(const char *expected, const char *got, struct trace_cmp *c, struct errbuf *eb)
+{
+	struct flow_capture a = { 0 }, b = { 0 };
+	int rc = flow_capture_load(expected, &a, eb);
+	if (!rc)
+		rc = flow_capture_load(got, &b, eb);
+	c->flows = c->flows_same = c->same_in_flow = 0;
+	if (!rc) {
+		qsort(a.r, a.n, sizeof *a.r, by_flow);
+		qsort(b.r, b.n, sizeof *b.r, by_flow);
+		size_t i = 0, j = 0;
+		while (i < a.n) {
+			size_t ie = group_end(&a, i);
+			/* B's groups with smaller keys are flows EXPECTED does not have: skipped. */
+			while (j < b.n && memcmp(&b.r[j].key, &a.r[i].key, sizeof a.r[i].key) < 0)
+				j = group_end(&b, j);
+			size_t je = j < b.n && memcmp(&b.r[j].key, &a.r[i].key, sizeof a.r[i].key) == 0 ? group_end(&b, j) : j;
+			uint64_t same = 0;
+			for (size_t k = 0; i + k < ie && j + k < je; k++) {
+				const struct flow_rec *x = &a.r[i + k], *y = &b.r[j + k];
+				same += x->len == y->len && memcmp(a.bytes + x->off, b.bytes + y->off, x->len) == 0;
+			}
+			c->flows++;
+			c->same_in_flow += same;
+			c->flows_same += same == ie - i && je - j == ie - i;
+			i = ie;
+			j = je;
+		}
+	}
+	free(a.r);
+	free(a.bytes);
+	free(b.r);
+	free(b.bytes);
+	return rc;
 }

@@ -10,7 +10,10 @@
  * records, tunnels (IP-in-IP, GRE, ESP and the like), frames above the lab MTU.  Other link types
  * become Ethernet with locally administered MACs.
  *
- * trace_compare: two captures, packet by packet, bytes only (not times). */
+ * trace_compare: two captures, packet by packet, bytes only (not times); and flow by flow, for
+ * a sender whose flows take different paths (a multi-worker shaper): each flow's packets (by
+ * the canonical 5-tuple, both directions one flow; frames that are not IP one group) compared in
+ * their order, the interleaving between flows left out. */
 #ifndef PRECRAFT_TRACES_TOOLS_H
 #define PRECRAFT_TRACES_TOOLS_H
 
@@ -32,10 +35,17 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 struct trace_cmp {
 	uint64_t expected, got, same;
 	uint64_t first_diff;       /* 1-based packet number of the first difference, 0: none */
+	/* flow by flow (trace_compare_flows) */
+	uint64_t flows, flows_same; /* flows in 'expected'; those whose packets all match in order */
+	uint64_t same_in_flow;     /* packets equal to their flow's packet of the same rank */
 };
 
 /* Compares capture 'got' with 'expected'.  Returns 0 (the counts say whether they are equal) or
  * -ERR_IO / -ERR_FORMAT with detail. */
 int trace_compare(const char *expected, const char *got, struct trace_cmp *c, struct errbuf *eb) WARN_UNUSED;
+
+/* The flow-by-flow counts of 'c' (both captures read into memory).  Returns 0, -ERR_IO /
+ * -ERR_FORMAT with detail, or -ERR_NOMEM. */
+int trace_compare_flows(const char *expected, const char *got, struct trace_cmp *c, struct errbuf *eb) WARN_UNUSED;
 
 #endif
