@@ -149,8 +149,8 @@ check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-de
 
 # The threads precraft runs, under ThreadSanitizer, on a build of their own.
 tsan: deps
-	@$(MAKE) --no-print-directory SAN=thread BUILD=build/tsan build/tsan/precraft
-	PRECRAFT=build/tsan/precraft sh tests/tsan.sh
+	@$(MAKE) --no-print-directory SAN=thread BUILD=build/tsan build/tsan/precraft build/tsan/run_tests
+	PRECRAFT=build/tsan/precraft RUN_TESTS=build/tsan/run_tests sh tests/tsan.sh
 
 # The #include lines against DESIGN.md's layout table.
 check-layers:

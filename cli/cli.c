@@ -23,6 +23,22 @@ static void on_signal(int sig)
 	cli_stop = 1;
 }
 
+volatile sig_atomic_t cli_hup;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	cli_hup = 1;
+}
+
+void cli_catch_hup(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 void cli_catch_signals(void)
 {
 	struct sigaction sa;

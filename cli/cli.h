@@ -44,6 +44,9 @@ int cli_exit_code(int err);
  * keeping what they measured. */
 extern volatile sig_atomic_t cli_stop;
 void cli_catch_signals(void);
+/* Set by SIGHUP once cli_catch_hup() has run (hil forward re-reads its route table). */
+extern volatile sig_atomic_t cli_hup;
+void cli_catch_hup(void);
 
 /* Prints "precraft: <msg>" on stderr as one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

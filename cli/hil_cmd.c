@@ -31,6 +31,7 @@ const char hil_usage[] =
 	"  --workers N: N threads, each with its own capture handle (the kernel's packet fanout by flow\n"
 	"  hash: both directions of a flow reach one worker), injector and engine (a share of --flows and\n"
 	"  --pool-mb); --pin puts worker i on the i-th CPU.  Scalars are the totals, with worker<i>_*.\n"
+	"  SIGHUP: forward re-reads its route table (--routes) and swaps it in while the workers run.\n"
 	"%s"
 	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";
 
@@ -145,6 +146,16 @@ static void fwd_flow(void *arg, const struct engine_flow_info *fi)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Each re-read of the route table (SIGHUP), one line on standard error. */
+static void on_reload(void *arg, int rc, const char *msg)
+{
+	const bool *quiet = arg;
+	if (rc)
+		cli_error("SIGHUP: the route table was not replaced: %s", msg);
+	else if (!*quiet)
+		fprintf(stderr, "precraft: SIGHUP: routes re-read from %s\n", msg);
+}
+
 static int forward(struct hil_opts *o)
 {
 	if (!o->c.in || !o->c.out || o->trace) {
@@ -183,6 +194,11 @@ static int forward(struct hil_opts *o)
 	sh.cfg.flow_end = fwd_flow;
 	sh.cfg.flow_end_arg = &c;
 	cli_catch_signals();
+	cli_catch_hup();
+	o->c.routes_path = sh.routes_path;
+	o->c.reload = &cli_hup;
+	o->c.on_reload = on_reload; /* a failure is said even with --quiet */
+	o->c.on_reload_arg = &o->quiet;
 	rc = hil_forward(&o->c, &sh.cfg, lat, &es, &res, &eb);
 	const char *status = "complete";
 	if (rc) {
@@ -203,6 +219,8 @@ static int forward(struct hil_opts *o)
 		{ "capture_received", (double)res.capture_received },
 		{ "capture_dropped", (double)res.capture_dropped },
 		{ "seconds", res.seconds },
+		{ "routes_reloads", (double)res.routes_reloads },
+		{ "routes_reload_errors", (double)res.routes_reload_errors },
 	};
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 		rec_scalar(&c.run.rec, own[i].name, own[i].v);

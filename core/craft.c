@@ -19,6 +19,7 @@ struct craft_meta {
 	struct flow_entry *flow;   /* borrowed: the engine releases the buffer before the flow ends */
 	uint64_t ready_ns;
 	uint32_t probe;
+	uint32_t route_gen;
 	uint32_t ip_delta, l4_delta;
 	uint32_t payload_len;      /* predicted payload length (stored when has_payload) */
 	int32_t linktype;
@@ -47,6 +48,16 @@ void craft_set_ready(struct pool_buf *b, uint64_t ready_ns)
 uint64_t craft_ready(struct pool_buf *b)
 {
 	return meta(b)->ready_ns;
+}
+
+void craft_set_route_gen(struct pool_buf *b, uint32_t gen)
+{
+	meta(b)->route_gen = gen;
+}
+
+uint32_t craft_route_gen(struct pool_buf *b)
+{
+	return meta(b)->route_gen;
 }
 
 uint32_t craft_probe(struct pool_buf *b)
@@ -184,6 +195,7 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 	struct craft_meta *m = meta(b);
 	m->flow = flow;
 	m->ready_ns = 0;
+	m->route_gen = 0;
 	m->dir = (uint8_t)dir;
 	m->linktype = tmpl->link.linktype;
 	m->n = (uint16_t)n;

@@ -80,6 +80,11 @@ enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint3
 void craft_set_ready(struct pool_buf *b, uint64_t ready_ns);
 uint64_t craft_ready(struct pool_buf *b);
 
+/* The route table generation a pre-built packet's next hop came from (0 at build): one built
+ * before the routes changed must not be sent. */
+void craft_set_route_gen(struct pool_buf *b, uint32_t gen);
+uint32_t craft_route_gen(struct pool_buf *b);
+
 /* The predicted egress packet in whole, when its payload was predicted too: the egress headers
  * (Ethernet first; the checksums still the template's, patched only at arrival) and the
  * payload.  False when only headers were predicted. */

@@ -289,6 +289,7 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 		e->st.craft_failures++;
 		return;
 	}
+	craft_set_route_gen(b, e->route_gen);
 	uf->craft[dir] = b;
 	uf->serial[dir]++;
 	policy_built(&e->pol, &uf->pol);
@@ -300,6 +301,13 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 		res->crafted = true;
 		res->ticket = (uint64_t)flow_index(e->flows, f) << 33 | (uint64_t)dir << 32 | uf->serial[dir];
 	}
+}
+
+void engine_set_routes(struct engine *e, const struct route_table *rt)
+{
+	e->fwd.routes = rt;
+	e->cfg.routes = rt;
+	e->route_gen++;
 }
 
 /* The pre-built packet a ticket names, or NULL when it is gone. */

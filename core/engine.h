@@ -239,4 +239,11 @@ void engine_policy_signals(struct engine *eng, const struct policy_signals *sig)
 /* The policy's state: class levels and counters (read-only). */
 const struct policy *engine_policy(const struct engine *eng);
 
+/* Routes from now on by 'rt' (borrowed, as cfg.routes; the caller keeps the old table until the
+ * engine has finished the packet it was processing, if any: hil/runner.c does it with rcu.h).
+ * Pre-built packets made with the old table are not sent: the next packet of each such flow
+ * takes the slow path (counted as a validation failure) and its next is built with 'rt'.  A
+ * tunnel's SAs keep the next hops they resolved at creation. */
+void engine_set_routes(struct engine *eng, const struct route_table *rt);
+
 #endif

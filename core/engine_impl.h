@@ -53,6 +53,7 @@ struct engine {
 	 * translated 5-tuple (engine.c nat_alloc). */
 	uint64_t nat_used[65536 / 64];
 	uint32_t nat_live, nat_cap; /* ports in use, and this shard's ports */
+	uint32_t route_gen;        /* bumped by engine_set_routes: pre-built packets carry theirs */
 	uint16_t next_nat_port;
 	uint64_t now_ns;           /* time of the packet being processed */
 	struct esp_tunnel *esp;    /* cfg.tunnel's runtime state, or NULL */

@@ -144,8 +144,9 @@ static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsi
 static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame, uint32_t caplen,
 		      uint32_t wirelen, int linktype, uint64_t t_ns, uint64_t t0, struct engine_result *res)
 {
-	if (craft_ready(b) > t_ns)
-		return false; /* still being built: the decoding path counts it late */
+	if (craft_ready(b) > t_ns || craft_route_gen(b) != e->route_gen)
+		return false; /* still being built (late), or routed by an older table: the decoding
+			       * path counts it */
 	struct craft_out o;
 	enum craft_result r = craft_validate(b, frame, caplen, wirelen, linktype, &o);
 	if (r != CRAFT_HIT_STRICT && r != CRAFT_HIT_TEMPLATE)
@@ -234,7 +235,9 @@ static enum second second_chance(struct engine *e, struct eflow *uf, unsigned di
 		return SECOND_LATE;
 	}
 	struct craft_out o;
-	enum craft_result r = craft_validate(b, frame, caplen, wirelen, linktype, &o);
+	/* Built with an older route table: its next hop may be gone, so it is not sent. */
+	enum craft_result r = craft_route_gen(b) == e->route_gen ? craft_validate(b, frame, caplen, wirelen, linktype, &o)
+								 : CRAFT_MISMATCH;
 	if (r == CRAFT_HIT_STRICT || r == CRAFT_HIT_TEMPLATE) {
 		count_hit(e, uf, &o, r);
 		*out = (struct egress){ o.hdr, o.payload, o.hdr_len, o.payload_len, o.wirelen };

@@ -16,6 +16,8 @@
 
 #include "core/engine.h"
 #include "core/lathist.h"
+#include "core/rcu.h"
+#include "core/route.h"
 #include "core/stats.h"
 #include "netio.h"
 #include "pcapio.h"
@@ -125,14 +127,16 @@ static bool take(const struct hil_cfg *c, const struct hil_result *res, atomic_u
 
 /* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn'.  Returns 0,
  * or -ERR_IO when capture failed ('res' holds what came before). */
-static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void *arg,
-			struct hil_result *res, atomic_uint_fast64_t *taken, struct errbuf *eb)
+static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void (*idle)(void *arg),
+			void *arg, struct hil_result *res, atomic_uint_fast64_t *taken, struct errbuf *eb)
 {
 	res->started = true;
 	uint64_t start = clock_ns(CLOCK_REALTIME);
 	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	int rc = 0;
 	while (!stopped(c) && !count_reached(c, res, taken) && clock_ns(CLOCK_REALTIME) < deadline) {
+		if (idle)
+			idle(arg);
 		if ((rc = pcapio_wait(in, 20, eb)) < 0)
 			break;
 		struct pcapio_pkt p;
@@ -169,6 +173,9 @@ struct worker {
 	struct latency_set lat;
 	struct hil_result res;
 	atomic_uint_fast64_t *taken;
+	struct rcu *routes;        /* the published route table: this worker is reader 'idx' */
+	const struct route_table *cur; /* the one its engine routes by */
+	atomic_uint *done;         /* workers finished */
 	pthread_t th;
 	bool thread;
 	int rc;
@@ -181,7 +188,13 @@ static void fwd_packet(void *arg, const struct pcapio_pkt *p)
 {
 	struct worker *w = arg;
 	struct engine_result r;
+	const struct route_table *rt = rcu_get(w->routes);
+	if (rt != w->cur) {
+		engine_set_routes(w->eng, rt);
+		w->cur = rt;
+	}
 	engine_process(w->eng, p->data, p->caplen, p->wirelen, w->linktype, p->t_ns, &r);
+	rcu_quiescent(w->routes, w->idx); /* the packet is done: the worker holds no table */
 	uint64_t now = clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
 	lathist_add(&w->lat.all, d);
 	if (r.path == ENGINE_PATH_HIT) {
@@ -225,6 +238,13 @@ static int nth_cpu(unsigned i)
 	return -1;
 }
 
+/* Waiting for packets, a worker holds no table either. */
+static void fwd_idle(void *arg)
+{
+	struct worker *w = arg;
+	rcu_quiescent(w->routes, w->idx);
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -235,7 +255,9 @@ static void *worker_run(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
 			w->cpu = -1; /* reported as not pinned */
 	}
-	w->rc = capture_loop(w->c, w->in, fwd_packet, w, &w->res, w->taken, &w->eb);
+	w->rc = capture_loop(w->c, w->in, fwd_packet, fwd_idle, w, &w->res, w->taken, &w->eb);
+	rcu_offline(w->routes, w->idx);
+	atomic_fetch_add(w->done, 1);
 	return NULL;
 }
 
@@ -262,8 +284,36 @@ static int worker_open(struct worker *w, const struct hil_cfg *c, const struct e
 	if ((rc = engine_create(&ec, &w->eng, eb)) != 0)
 		return rc;
 	w->linktype = pcapio_linktype(w->in);
+	w->cur = ecfg0->routes;
 	latency_set_init(&w->lat);
 	return 0;
+}
+
+/* The route file read again and published; the table it replaces freed once no worker can hold
+ * it ('original' is the caller's: never freed here). */
+static void reload_routes(const struct hil_cfg *c, struct rcu *r, const struct route_table *original,
+			  struct hil_result *res)
+{
+	struct route_table *rt = NULL;
+	struct errbuf eb = { "" };
+	int rc = route_table_create(&rt);
+	if (rc)
+		err_set(&eb, rc, "out of memory");
+	else
+		rc = route_load_file(rt, c->routes_path, &eb);
+	if (rc) {
+		route_table_destroy(rt);
+		res->routes_reload_errors++;
+		if (c->on_reload)
+			c->on_reload(c->on_reload_arg, rc, eb.msg);
+		return;
+	}
+	struct route_table *old = rcu_replace(r, rt);
+	if (old != original)
+		route_table_destroy(old);
+	res->routes_reloads++;
+	if (c->on_reload)
+		c->on_reload(c->on_reload_arg, 0, c->routes_path);
 }
 
 static void lathist_merge(struct lathist *into, const struct lathist *h)
@@ -335,6 +385,12 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 	if (!ws)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	atomic_uint_fast64_t taken = 0;
+	atomic_uint done = 0;
+	struct rcu routes;
+	if (rcu_init(&routes, n, (void *)ecfg->routes) != 0) {
+		free(ws);
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	}
 	/* A group id of this process's own: another precraft's group on the interface stays apart. */
 	unsigned group = (unsigned)getpid() & 0xffffu;
 	int rc = 0;
@@ -344,6 +400,8 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 		ws[i].idx = i;
 		ws[i].cpu = c->pin ? nth_cpu(i) : -1;
 		ws[i].taken = n > 1 ? &taken : NULL;
+		ws[i].routes = &routes;
+		ws[i].done = &done;
 	}
 	for (unsigned i = 0; i < n && !rc; i++)
 		if ((rc = worker_open(&ws[i], c, ecfg, n, group, eb)) != 0 && n > 1 && eb) {
@@ -352,24 +410,34 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 			err_set(eb, rc, "worker %u: %s", i, msg);
 		}
 	if (!rc && !(rc = drop_privileges(c->user, eb)) && !(rc = touch(c->ready, eb))) {
-		if (n == 1) {
-			worker_run(&ws[0]);
-		} else {
-			for (unsigned i = 0; i < n; i++) {
-				int e = pthread_create(&ws[i].th, NULL, worker_run, &ws[i]);
-				if (e) {
-					/* The ones started stop at once; what they took is kept. */
-					rc = err_set(eb, -ERR_NOMEM, "worker %u: cannot start a thread: %s", i, strerror(e));
-					if (c->stop)
-						*c->stop = 1;
-					break;
-				}
-				ws[i].thread = true;
+		/* The workers are threads; this one supervises: it re-reads the route table when
+		 * asked, until they are done. */
+		unsigned started = 0;
+		for (unsigned i = 0; i < n; i++) {
+			int e = pthread_create(&ws[i].th, NULL, worker_run, &ws[i]);
+			if (e) {
+				/* The ones started stop at once; what they took is kept. */
+				rc = err_set(eb, -ERR_NOMEM, "worker %u: cannot start a thread: %s", i, strerror(e));
+				if (c->stop)
+					*c->stop = 1;
+				for (unsigned k = i; k < n; k++)
+					rcu_offline(&routes, k);
+				break;
 			}
-			for (unsigned i = 0; i < n; i++)
-				if (ws[i].thread)
-					pthread_join(ws[i].th, NULL);
+			ws[i].thread = true;
+			started++;
 		}
+		while (atomic_load(&done) < started) {
+			if (c->reload && *c->reload && c->routes_path) {
+				*c->reload = 0;
+				reload_routes(c, &routes, ecfg->routes, res);
+			}
+			struct timespec ts = { 0, 2000000 }; /* a supervisor's pace: 2 ms */
+			nanosleep(&ts, NULL);
+		}
+		for (unsigned i = 0; i < n; i++)
+			if (ws[i].thread)
+				pthread_join(ws[i].th, NULL);
 		for (unsigned i = 0; i < n && !rc; i++)
 			if (ws[i].rc) {
 				rc = ws[i].rc;
@@ -378,6 +446,10 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 	}
 	for (unsigned i = 0; i < n; i++)
 		worker_close(&ws[i], res, lat, es);
+	const struct route_table *last = rcu_get(&routes);
+	if (last != ecfg->routes)
+		route_table_destroy((struct route_table *)last);
+	rcu_fini(&routes);
 	free(ws);
 	return rc;
 }
@@ -541,7 +613,7 @@ int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *
 	    (c->write && (rc = trace_writer_open(c->write, pcapio_linktype(in), &w, eb)) != 0) ||
 	    (rc = drop_privileges(c->user, eb)) != 0 || (rc = touch(c->ready, eb)) != 0)
 		goto out;
-	rc = capture_loop(c, in, capture_packet, w, res, NULL, eb);
+	rc = capture_loop(c, in, capture_packet, NULL, w, res, NULL, eb);
 out:
 	if (in)
 		pcapio_stats(in, &res->capture_received, &res->capture_dropped);

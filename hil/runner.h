@@ -44,6 +44,15 @@ struct hil_cfg {
 	unsigned workers;
 	bool pin;
 	volatile sig_atomic_t *stop;
+	/* forward: when '*reload' is set (SIGHUP), the route table is read again from
+	 * 'routes_path' and published to the workers while they run (rcu.h: no lock on the
+	 * per-packet path; the old table is freed once every worker has passed a packet boundary).
+	 * A file that does not load leaves the old table in use.  'on_reload' (may be NULL) hears
+	 * each attempt: 0 and the path, or the error. */
+	const char *routes_path;
+	volatile sig_atomic_t *reload;
+	void (*on_reload)(void *arg, int rc, const char *msg);
+	void *on_reload_arg;
 };
 
 #define HIL_MAX_WORKERS 64
@@ -67,6 +76,7 @@ struct hil_result {
 	/* replay */
 	double send_error_p50_ns, send_error_p99_ns, send_error_max_ns, drift;
 	/* forward: the workers (the fields above are their totals, 'seconds' the longest) */
+	uint64_t routes_reloads, routes_reload_errors;
 	unsigned workers;
 	struct hil_worker_result worker[HIL_MAX_WORKERS];
 };

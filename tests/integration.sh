@@ -352,6 +352,12 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 			fi
 		done
 	done
+	# The route table re-read on SIGHUP, hundreds of times, while 2 workers forward.
+	if out=$(PRECRAFT="$PRECRAFT" timeout 120 sh tests/routes_reload.sh 2>&1); then
+		ok "$(echo "$out" | tail -1 | sed 's/^ok   //')"
+	else
+		bad "$out"
+	fi
 	# hil replay reads what replay reads: the generator sends the capture as pcapng and gzip.
 	for fmt in pcapng gzip; do
 		if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --mode precraft --gen-format $fmt 2>&1); then

@@ -2,11 +2,16 @@
 # tests/tsan.sh: the threads precraft runs, under ThreadSanitizer (make tsan; a short pass in make
 # test).  The store's writer thread (analysis/store_async.c): simulator runs whose time series
 # fill many of its batches (so that the hand-over between the threads runs thousands of times), a
-# replay, and a sweep with two workers; and, as root, hil forward with 2 and 4 worker threads on
-# the lab NIC pair (their flows' rows go to the one recorder).  A report from ThreadSanitizer fails the
+# replay, and a sweep with two workers; the rcu unit suite (the route table swapped 1,000 times
+# while two engines forward in threads); and, as root, hil forward with 2 and 4 worker threads
+# on the lab NIC pair (their flows' rows go to the one recorder) and with its route table
+# re-read on SIGHUP while they forward.  A report from ThreadSanitizer fails the
 # check (halt_on_error, exit 66), as does any row missing from the database.
-#   PRECRAFT  the ThreadSanitizer build (default build/tsan/precraft)
+#   PRECRAFT   the ThreadSanitizer build (default build/tsan/precraft)
+#   RUN_TESTS  its unit tests (default build/tsan/run_tests): the rcu suite swaps the route table
+#              1,000 times while two worker threads forward
 PRECRAFT=${PRECRAFT:-build/tsan/precraft}
+RUN_TESTS=${RUN_TESTS:-build/tsan/run_tests}
 TMP=$(mktemp -d /tmp/precraft-tsan.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
@@ -36,6 +41,7 @@ else
 	fail=$((fail + 1))
 	echo "FAIL tsan: only $rows vector samples: the pass did not fill the writer's batches"
 fi
+tcheck "the route table replaced 1,000 times while 2 workers forward (run_tests rcu)" "$RUN_TESTS" rcu
 tcheck "replay into a database" "$PRECRAFT" replay traces/ndpi-fix.pcap --db "$TMP/b.db" --quiet
 tcheck "sweep -j 2" "$PRECRAFT" sweep scenarios/policy-sweep.ini --grid policy.kind=off,adaptive --runs 2 \
 	--set source.load.duration_s=0.02 -j 2 --db "$TMP/c.db" --quiet
@@ -47,6 +53,8 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null && command -v tcpdump > /dev/
 			env PRECRAFT="$PRECRAFT" timeout 300 hil/lab check traces/sanders-http_espn.pcapng --mode shadow \
 			--workers $w --pps 5000 -- --idle-s 0.001
 	done
+	tcheck "hil forward --workers 2, the route table re-read on SIGHUP while they forward" \
+		env PRECRAFT="$PRECRAFT" timeout 300 sh tests/routes_reload.sh
 else
 	echo "skip tsan: hil forward --workers: needs root, ip and tcpdump (make deps)"
 fi
