@@ -19,7 +19,7 @@
 
 const char hil_usage[] =
 	"usage: precraft hil forward --in IF --out IF [shaper options] [--db FILE] [--count N | --duration S]\n"
-	"                            [--inject pcap|libnet] [--workers N [--pin]]\n"
+	"                            [--inject pcap|libnet] [--workers N] [--pin] [--busy-poll]\n"
 	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--count N]\n"
 	"                            [--duration S] [--inject pcap|libnet]\n"
 	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S]\n"
@@ -31,6 +31,8 @@ const char hil_usage[] =
 	"  --workers N: N threads, each with its own capture handle (the kernel's packet fanout by flow\n"
 	"  hash: both directions of a flow reach one worker), injector and engine (a share of --flows and\n"
 	"  --pool-mb); --pin puts worker i on the i-th CPU.  Scalars are the totals, with worker<i>_*.\n"
+	"  --busy-poll: each worker spins on its ring (no poll() sleep), pinned: latency without the\n"
+	"  kernel's wake-up, for a whole CPU per worker.\n"
 	"  SIGHUP: forward re-reads its route table (--routes) and swaps it in while the workers run.\n"
 	"%s"
 	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";
@@ -44,7 +46,7 @@ struct hil_opts {
 
 enum {
 	O_IN = 256, O_OUT, O_DB, O_READY, O_INJECT, O_COUNT, O_DURATION, O_SPEED, O_PPS, O_TOPSPEED, O_LOOP, O_QUIET,
-	O_HELP, O_WORKERS, O_PIN
+	O_HELP, O_WORKERS, O_PIN, O_BUSY_POLL
 };
 
 static int parse_value(int c, const char *arg, struct hil_opts *o)
@@ -59,6 +61,7 @@ static int parse_value(int c, const char *arg, struct hil_opts *o)
 	case O_QUIET: o->quiet = true; return 0;
 	case O_TOPSPEED: o->c.topspeed = true; return 0;
 	case O_PIN: o->c.pin = true; return 0;
+	case O_BUSY_POLL: o->c.busy_poll = true; return 0;
 	case O_WORKERS: {
 		uint64_t n;
 		if (!cli_u64("--workers", arg, 1, HIL_MAX_WORKERS, &n))
@@ -95,6 +98,7 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		{ "pps", required_argument, 0, O_PPS },         { "topspeed", no_argument, 0, O_TOPSPEED },
 		{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
 		{ "workers", required_argument, 0, O_WORKERS }, { "pin", no_argument, 0, O_PIN },
+		{ "busy-poll", no_argument, 0, O_BUSY_POLL },
 		{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof *o);
@@ -187,7 +191,8 @@ static int forward(struct hil_opts *o)
 	latency_set_init(lat);
 	rec_param(&c.run.rec, "in", o->c.in);
 	rec_paramf(&c.run.rec, "workers", "%u", o->c.workers ? o->c.workers : 1);
-	rec_param(&c.run.rec, "pin", o->c.pin ? "on" : "off");
+	rec_param(&c.run.rec, "pin", o->c.pin || o->c.busy_poll ? "on" : "off");
+	rec_param(&c.run.rec, "busy_poll", o->c.busy_poll ? "on" : "off");
 	rec_param(&c.run.rec, "out", o->c.out);
 	rec_param(&c.run.rec, "inject", o->c.inject == HIL_INJECT_LIBNET ? "libnet" : "pcap");
 	shaper_record_params(&o->sh, &sh, &c.run.rec);

@@ -32,6 +32,16 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A spinning thread's pause: lets the sibling hyperthread run and saves power. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
 static bool stopped(const struct hil_cfg *c)
 {
 	return c->stop && *c->stop;
@@ -137,21 +147,25 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 	while (!stopped(c) && !count_reached(c, res, taken) && clock_ns(CLOCK_REALTIME) < deadline) {
 		if (idle)
 			idle(arg);
-		if ((rc = pcapio_wait(in, 20, eb)) < 0)
+		if (!c->busy_poll && (rc = pcapio_wait(in, 20, eb)) < 0)
 			break;
 		struct pcapio_pkt p;
+		bool got = false;
 		while (take(c, res, taken)) {
 			if ((rc = pcapio_next(in, &p, eb)) != 1) {
 				if (taken && c->count)
 					atomic_fetch_sub(taken, 1); /* not read: given back */
 				break;
 			}
+			got = true;
 			res->packets++;
 			res->bytes += p.wirelen;
 			fn(arg, &p);
 		}
 		if (rc < 0)
 			break;
+		if (c->busy_poll && !got)
+			cpu_relax();
 	}
 	res->seconds = (double)(clock_ns(CLOCK_REALTIME) - start) / 1e9;
 	res->interrupted = stopped(c);
@@ -398,7 +412,7 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 	for (unsigned i = 0; i < n; i++) {
 		ws[i].c = c;
 		ws[i].idx = i;
-		ws[i].cpu = c->pin ? nth_cpu(i) : -1;
+		ws[i].cpu = c->pin || c->busy_poll ? nth_cpu(i) : -1;
 		ws[i].taken = n > 1 ? &taken : NULL;
 		ws[i].routes = &routes;
 		ws[i].done = &done;

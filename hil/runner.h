@@ -43,6 +43,11 @@ struct hil_cfg {
 	 * worker i on the i-th CPU the process may use (mod their number). */
 	unsigned workers;
 	bool pin;
+	/* forward and capture: spin on non-blocking reads of the memory-mapped ring instead of
+	 * sleeping in poll(), so that a packet is taken within a microsecond of its arrival, not
+	 * when the kernel gets round to waking the thread.  Costs a whole CPU per worker: forward
+	 * pins its workers with it. */
+	bool busy_poll;
 	volatile sig_atomic_t *stop;
 	/* forward: when '*reload' is set (SIGHUP), the route table is read again from
 	 * 'routes_path' and published to the workers while they run (rcu.h: no lock on the
