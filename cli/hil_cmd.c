@@ -27,7 +27,7 @@ const char hil_usage[] =
 	"  capture a sink.  --loop 0 replays until --count, --duration or Ctrl-C (as tcpreplay).\n"
 	"  common: -Z USER (drop root after opening the interfaces), --ready FILE (created once capturing),\n"
 	"          --quiet.  Every mode stops by count, duration or Ctrl-C and keeps what it measured.\n"
-	"  forward's latency is capture timestamp to the end of processing and injection, per packet.\n"
+	"  forward's latency is capture timestamp to the end of the packet's injection, per packet.\n"
 	"  --workers N: N threads, each with its own capture handle (the kernel's packet fanout by flow\n"
 	"  hash: both directions of a flow reach one worker), injector and engine (a share of --flows and\n"
 	"  --pool-mb); --pin puts worker i on the i-th CPU.  Scalars are the totals, with worker<i>_*.\n"

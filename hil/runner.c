@@ -32,14 +32,22 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A spinning thread's pause: lets the sibling hyperthread run and saves power. */
-static inline void cpu_relax(void)
+/* A spinning worker's pause: lets the sibling hyperthread run and saves power. */
+static void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #elif defined(__aarch64__)
 	__asm__ volatile("yield");
 #endif
+}
+
+/* A spinning sink's pause: it gives its core to whatever else is runnable there (in the lab the
+ * generator shares it), so that spinning costs the sink only the time nobody else wants, and
+ * the DUT's send need not wake a sleeping sink (an IPI: several microseconds in a VM). */
+static void yield_cpu(void)
+{
+	sched_yield();
 }
 
 static bool stopped(const struct hil_cfg *c)
@@ -135,10 +143,13 @@ static bool take(const struct hil_cfg *c, const struct hil_result *res, atomic_u
 	return false;
 }
 
-/* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn'.  Returns 0,
- * or -ERR_IO when capture failed ('res' holds what came before). */
+/* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn' and calling
+ * 'idle' (may be NULL) before each wait.  With c->busy_poll it never sleeps: 'relax' is called
+ * when nothing was waiting.  Returns 0, or -ERR_IO when capture failed ('res' holds what came
+ * before). */
 static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void (*idle)(void *arg),
-			void *arg, struct hil_result *res, atomic_uint_fast64_t *taken, struct errbuf *eb)
+			void (*relax)(void), void *arg, struct hil_result *res, atomic_uint_fast64_t *taken,
+			struct errbuf *eb)
 {
 	res->started = true;
 	uint64_t start = clock_ns(CLOCK_REALTIME);
@@ -165,7 +176,7 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 		if (rc < 0)
 			break;
 		if (c->busy_poll && !got)
-			cpu_relax();
+			relax();
 	}
 	res->seconds = (double)(clock_ns(CLOCK_REALTIME) - start) / 1e9;
 	res->interrupted = stopped(c);
@@ -188,6 +199,7 @@ struct worker {
 	struct hil_result res;
 	atomic_uint_fast64_t *taken;
 	struct rcu *routes;        /* the published route table: this worker is reader 'idx' */
+	uint64_t t_sent;           /* when the packet being processed was injected, 0 before */
 	const struct route_table *cur; /* the one its engine routes by */
 	atomic_uint *done;         /* workers finished */
 	pthread_t th;
@@ -196,8 +208,9 @@ struct worker {
 	struct errbuf eb;
 };
 
-/* One packet through the engine; its latency from the kernel's capture timestamp to now, the
- * end of its processing and injection. */
+/* One packet through the engine; its latency from the kernel's capture timestamp to the end of
+ * its injection (the engine learns and pre-builds the flow's next packet after that: work the
+ * packet does not wait for), or to the end of its processing when it was dropped. */
 static void fwd_packet(void *arg, const struct pcapio_pkt *p)
 {
 	struct worker *w = arg;
@@ -207,9 +220,10 @@ static void fwd_packet(void *arg, const struct pcapio_pkt *p)
 		engine_set_routes(w->eng, rt);
 		w->cur = rt;
 	}
+	w->t_sent = 0;
 	engine_process(w->eng, p->data, p->caplen, p->wirelen, w->linktype, p->t_ns, &r);
 	rcu_quiescent(w->routes, w->idx); /* the packet is done: the worker holds no table */
-	uint64_t now = clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
+	uint64_t now = w->t_sent ? w->t_sent : clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
 	lathist_add(&w->lat.all, d);
 	if (r.path == ENGINE_PATH_HIT) {
 		lathist_add(&w->lat.hit, d);
@@ -223,7 +237,8 @@ static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 		   uint32_t wirelen, uint64_t t_ns)
 {
 	(void)wirelen, (void)t_ns;
-	struct injector *inj = arg;
+	struct worker *w = arg;
+	struct injector *inj = &w->inj;
 	if (hdr_len > MAX_FRAME || payload_len > MAX_FRAME - hdr_len) {
 		/* Not a frame any interface takes: refused here, counted, never truncated. */
 		err_set(&inj->eb, -ERR_NOBUFS, "a %u-byte frame is larger than the transmit buffer", hdr_len + payload_len);
@@ -234,6 +249,7 @@ static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 	if (payload_len)
 		memcpy(inj->buf + hdr_len, payload, payload_len);
 	injector_send(inj, inj->buf, hdr_len + payload_len);
+	w->t_sent = clock_ns(CLOCK_REALTIME);
 }
 
 /* The i-th CPU of the process's affinity mask (mod their number), or -1. */
@@ -269,7 +285,7 @@ static void *worker_run(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
 			w->cpu = -1; /* reported as not pinned */
 	}
-	w->rc = capture_loop(w->c, w->in, fwd_packet, fwd_idle, w, &w->res, w->taken, &w->eb);
+	w->rc = capture_loop(w->c, w->in, fwd_packet, fwd_idle, cpu_relax, w, &w->res, w->taken, &w->eb);
 	rcu_offline(w->routes, w->idx);
 	atomic_fetch_add(w->done, 1);
 	return NULL;
@@ -286,7 +302,7 @@ static int worker_open(struct worker *w, const struct hil_cfg *c, const struct e
 		return rc;
 	struct engine_cfg ec = *ecfg0;
 	ec.tx = fwd_tx;
-	ec.tx_arg = &w->inj;
+	ec.tx_arg = w;
 	if (n > 1) {
 		/* The machine's memory is split: each worker's engine gets its share of the flow
 		 * table and pool (at least 1 MiB, what a pool needs for its large buffers). */
@@ -627,7 +643,7 @@ int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *
 	    (c->write && (rc = trace_writer_open(c->write, pcapio_linktype(in), &w, eb)) != 0) ||
 	    (rc = drop_privileges(c->user, eb)) != 0 || (rc = touch(c->ready, eb)) != 0)
 		goto out;
-	rc = capture_loop(c, in, capture_packet, NULL, w, res, NULL, eb);
+	rc = capture_loop(c, in, capture_packet, NULL, yield_cpu, w, res, NULL, eb);
 out:
 	if (in)
 		pcapio_stats(in, &res->capture_received, &res->capture_dropped);

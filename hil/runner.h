@@ -2,8 +2,9 @@
  *
  *   forward  the device under test: captures on one interface, runs every packet through the
  *            engine, injects what it transmits on the other; measures each packet's latency
- *            from the kernel's capture timestamp to the end of its processing (injection
- *            included) into the runner's latency set (core/lathist.h), without allocating.
+ *            from the kernel's capture timestamp to the end of its injection (of its processing
+ *            when it is dropped) into the runner's latency set (core/lathist.h), without
+ *            allocating.
  *   replay   a traffic generator: sends a capture's frames, each at its absolute time from the
  *            first (sleeping to just before it, then spinning), so errors do not add up as they
  *            do when sleeping delta by delta; measures its own send-time error.
