@@ -142,9 +142,6 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	unsigned shards = cfg->shards ? cfg->shards : 1;
 	if (cfg->shard >= shards)
 		return err_set(eb, -ERR_INVAL, "engine: shard %u of %u", cfg->shard, shards);
-	if (shards > 1 && cfg->tunnel)
-		return err_set(eb, -ERR_UNSUPPORTED, "engine: a tunnel cannot be shared by %u engines (one owns its SAs' sequence numbers)",
-			       shards);
 	struct engine *e = calloc(1, sizeof *e);
 	if (!e)
 		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
@@ -218,6 +215,11 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 				    cfg->ks_cap, &e->esp)) != 0) {
 		err_set(eb, rc, "engine: tunnel (%u keystreams of %u bytes per SA): %s", cfg->ks_depth, cfg->ks_cap,
 			err_str(rc));
+		goto fail;
+	}
+	/* Several engines with the same SAs: each sends its own slice of their sequence numbers. */
+	if (e->esp && shards > 1 && (rc = esp_tunnel_slice(e->esp, cfg->shard, shards)) != 0) {
+		err_set(eb, rc, "engine: tunnel: sequence slice %u of %u", cfg->shard, shards);
 		goto fail;
 	}
 	*out = e;

@@ -108,8 +108,9 @@ struct engine_cfg {
 	/* One of 'shards' engines sharing a run, flows hashed to them (the simulator's CPUs): flow
 	 * ids are shard + 1 + k * shards, so they stay unique across the run, and source NAT uses
 	 * only the ports p with (p - 1024) % shards == shard, so no two engines map to one port.
-	 * 0 and 0 (the default) mean a single engine.  A tunnel is not shared: -ERR_UNSUPPORTED
-	 * for more than one shard with a tunnel, whose SAs' sequence numbers one engine owns. */
+	 * 0 and 0 (the default) mean a single engine.  With a tunnel, each shard's SAs send
+	 * their own slice of the sequence numbers (esp_tunnel_slice): no (SPI, sequence) pair
+	 * twice. */
 	unsigned shard, shards;
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esp.h"
 #include "flow.h"
 #include "recorder.h"
 #include "route.h"
@@ -526,6 +527,62 @@ static void test_engine_shards_disjoint_ids_and_nat_ports(void)
 	CU_ASSERT_EQUAL(ports, 120);
 	CU_ASSERT_EQUAL(clashes, 0);
 	CU_ASSERT_EQUAL(foreign, 0);
+	/* With a tunnel: the shards' instances of the one SA send disjoint sequence numbers. */
+	struct esp_sa_conf sa = { .name = "t", .spi = 0x1234, .family = 4, .src = { 198, 18, 0, 1 },
+				  .dst = { 198, 18, 0, 2 }, .key = { 1, 2, 3 }, .salt = { 9 } };
+	struct esp_conf *tun = NULL;
+	CU_ASSERT_FATAL(esp_conf_one(&sa, &tun) == 0);
+	uint32_t seqs[2][40];
+	unsigned n_seq[2] = { 0, 0 };
+	for (unsigned k = 0; k < 2; k++) {
+		struct engine_cfg c;
+		engine_cfg_defaults(&c);
+		c.routes = rt;
+		c.pool_budget = 4u << 20;
+		c.tunnel = tun;
+		c.shard = k;
+		c.shards = 2;
+		struct capture out = { 0 };
+		c.tx = cap_tx;
+		c.tx_arg = &out;
+		struct engine *e = NULL;
+		CU_ASSERT_FATAL(engine_create(&c, &e, NULL) == 0);
+		for (unsigned i = 0; i < 40; i++) {
+			struct gen_pkt g;
+			gen_default(&g);
+			g.proto = 17;
+			g.sport = (uint16_t)(3000 + i % 4);
+			uint8_t fr[256];
+			size_t n = gen_frame(&g, fr, sizeof fr);
+			engine_process(e, fr, (uint32_t)n, (uint32_t)n, 1, 1000ull * i, NULL);
+		}
+		engine_destroy(e);
+		size_t off = 0;
+		for (unsigned i = 0; i < out.n && n_seq[k] < 40; i++) {
+			uint32_t caplen;
+			memcpy(&caplen, out.buf + off, 4);
+			const uint8_t *f = out.buf + off + 8, *esp = f + 14 + 20;
+			CU_ASSERT_EQUAL(f[14 + 9], 50); /* ESP */
+			CU_ASSERT_EQUAL((uint32_t)esp[0] << 24 | (uint32_t)esp[1] << 16 | (uint32_t)esp[2] << 8 | esp[3], 0x1234);
+			seqs[k][n_seq[k]++] = (uint32_t)esp[4] << 24 | (uint32_t)esp[5] << 16 | (uint32_t)esp[6] << 8 | esp[7];
+			off += 8 + caplen;
+		}
+		free(out.buf);
+	}
+	CU_ASSERT_EQUAL(n_seq[0], 40);
+	CU_ASSERT_EQUAL(n_seq[1], 40);
+	unsigned shared = 0, in_order = 0;
+	for (unsigned i = 0; i < n_seq[0]; i++)
+		for (unsigned j = 0; j < n_seq[1]; j++)
+			shared += seqs[0][i] == seqs[1][j];
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 1; i < n_seq[k]; i++)
+			in_order += seqs[k][i] == seqs[k][i - 1] + 1;
+	CU_ASSERT_EQUAL(shared, 0);
+	CU_ASSERT_EQUAL(in_order, 78);
+	CU_ASSERT_EQUAL(seqs[0][0], 1);
+	CU_ASSERT_EQUAL(seqs[1][0], 1 + ESP_SEQ_MAX / 2);
+	esp_conf_destroy(tun);
 	struct engine_cfg c;
 	engine_cfg_defaults(&c);
 	c.routes = rt;

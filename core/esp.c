@@ -268,6 +268,7 @@ struct sa_state {
 	const struct esp_sa_conf *c;
 	struct crypto_aead *cx;    /* the library's cipher state, keyed with the SA's key */
 	uint64_t next_seq;
+	uint64_t last_seq;         /* the last number this instance may send (esp_tunnel_slice) */
 	uint8_t eth[14];
 	bool routed;
 	uint64_t win_sum, prev_sum;  /* plaintext bytes, this window and the last */
@@ -326,6 +327,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 			return -ERR_NOMEM;
 		}
 		s->next_seq = (uint64_t)s->c->oseq + 1;
+		s->last_seq = ESP_SEQ_MAX;
 		uint32_t nh = s->c->family == 4 ? route_lookup4(routes, s->c->dst) : route_lookup6(routes, s->c->dst);
 		if (nh != ROUTE_NONE) {
 			s->routed = true;
@@ -521,7 +523,7 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		return ESP_NO_ROUTE;
 	if (len > ESP_INNER_MAX || al < 2 || (uint64_t)al + bl > len)
 		return ESP_TOO_BIG;
-	if (s->next_seq > ESP_SEQ_MAX) {
+	if (s->next_seq > s->last_seq) {
 		t->st.exhausted_drops++;
 		return ESP_EXHAUSTED;
 	}
@@ -628,7 +630,7 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 	*gen = ++s->gen;
 	while (s->count < depth && max_new--) {
 		uint64_t seq = s->next_seq + s->count;
-		if (seq > ESP_SEQ_MAX)
+		if (seq > s->last_seq)
 			break;
 		if (s->count && recent_mean(s))
 			want = (recent_mean(s) + 63u) & ~63u; /* the hint is for the next packet only */
@@ -661,7 +663,7 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 {
 	struct sa_state *s = &t->sa[sa];
 	struct anticipated *a = &s->ant;
-	if (!t->depth || !s->routed || s->next_seq > ESP_SEQ_MAX || len < 2 || esp_plain_len(len) > t->ks_cap)
+	if (!t->depth || !s->routed || s->next_seq > s->last_seq || len < 2 || esp_plain_len(len) > t->ks_cap)
 		return 0;
 	if (a->valid)
 		t->st.anticipated_wasted++;
@@ -718,9 +720,28 @@ bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen)
 	return s->ant.valid && s->ant.ready_ns == UINT64_MAX && gen_le(s->ant.gen, gen);
 }
 
+int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices)
+{
+	if (!slices || slice >= slices)
+		return -ERR_INVAL;
+	for (size_t i = 0; i < t->n; i++) {
+		struct sa_state *s = &t->sa[i];
+		if (s->count || s->ant.valid || s->next_seq != (uint64_t)s->c->oseq + 1)
+			return -ERR_INVAL; /* something was sealed or made ahead already */
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		struct sa_state *s = &t->sa[i];
+		uint64_t first = (uint64_t)s->c->oseq + 1, avail = ESP_SEQ_MAX - (uint64_t)s->c->oseq, per = avail / slices;
+		s->next_seq = first + slice * per;
+		s->last_seq = slice + 1 == slices ? ESP_SEQ_MAX : first + (slice + 1) * per - 1;
+	}
+	return 0;
+}
+
 uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa)
 {
-	return t->sa[sa].next_seq;
+	const struct sa_state *s = &t->sa[sa];
+	return s->next_seq > s->last_seq ? (uint64_t)ESP_SEQ_MAX + 1 : s->next_seq;
 }
 
 size_t esp_tunnel_count(const struct esp_tunnel *t)

@@ -142,7 +142,16 @@ bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen);
 
 /* The plaintext bytes ESP seals for an inner packet of 'len' bytes (padding and trailer). */
 uint32_t esp_plain_len(uint32_t len);
-/* The SA's next sequence number (ESP_SEQ_MAX + 1 once exhausted). */
+/* Makes this tunnel's instance of every SA send only slice 'slice' of 'slices' equal slices of
+ * the SA's unused sequence numbers (oseq + 1 .. 2^32 - 1; the last slice takes the remainder),
+ * for a shaper whose workers each run an instance of the same SAs: no (SPI, sequence number)
+ * pair, and so no nonce, is used twice, without a shared counter on the per-packet path.  A
+ * receiver sees each worker's numbers rise, but the workers' numbers interleave far apart, so
+ * its anti-replay window must be wide enough, or the SAs one per worker.  Call it before
+ * anything is sealed or made ahead: -ERR_INVAL after, or for a bad slice. */
+int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices) WARN_UNUSED;
+/* The SA's next sequence number (ESP_SEQ_MAX + 1 once its numbers, or its slice's, are used
+ * up). */
 uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa);
 size_t esp_tunnel_count(const struct esp_tunnel *t);
 void esp_get_stats(const struct esp_tunnel *t, struct esp_stats *st);

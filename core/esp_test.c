@@ -294,6 +294,58 @@ static void test_exhaustion(void)
 	esp_conf_destroy(c);
 }
 
+/* Instances of the same SAs in several workers (esp_tunnel_slice): each sends its own slice of
+ * the sequence numbers, in order, the slices together every number once, and none runs into
+ * another's; keystreams made ahead stay in the slice too. */
+static void test_slices_never_share_a_number(void)
+{
+	enum { SLICES = 3, LEFT = 10 };
+	struct esp_conf *c = two_sas(ESP_SEQ_MAX - LEFT); /* 10 numbers left: slices of 3, 3 and 4 */
+	struct route_table *rt = default_routes();
+	uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+	static bool used[LEFT + 1];
+	memset(used, 0, sizeof used);
+	unsigned twice = 0, outside = 0, backwards = 0, sent = 0;
+	for (unsigned k = 0; k < SLICES; k++) {
+		struct esp_tunnel *t;
+		CU_ASSERT_EQUAL_FATAL(esp_tunnel_create(c, rt, mac, 8, 512, &t), 0);
+		CU_ASSERT_EQUAL(esp_tunnel_slice(t, SLICES, SLICES), -ERR_INVAL);
+		CU_ASSERT_EQUAL_FATAL(esp_tunnel_slice(t, k, SLICES), 0);
+		uint32_t gen;
+		CU_ASSERT_TRUE(esp_ring_fill(t, 0, 8, 8, 64, 0, &gen) <= 4 * 64); /* only its own numbers */
+		uint64_t lo = ESP_SEQ_MAX - LEFT + 1 + 3 * k, hi = k + 1 == SLICES ? ESP_SEQ_MAX : lo + 2, prev = 0;
+		for (int i = 0; i < 6; i++) {
+			uint8_t in[40] = { 0x45 };
+			const uint8_t *f;
+			uint32_t l;
+			enum esp_how h;
+			bool d;
+			if (esp_seal(t, 0, in, 40, NULL, 0, 40, 1, false, &f, &l, &h, &d) != ESP_OK)
+				continue;
+			uint64_t seq = (uint32_t)f[14 + 20 + 4] << 24 | (uint32_t)f[14 + 20 + 5] << 16 |
+				       (uint32_t)f[14 + 20 + 6] << 8 | f[14 + 20 + 7];
+			sent++;
+			outside += seq < lo || seq > hi;
+			backwards += seq <= prev;
+			prev = seq;
+			if (seq > ESP_SEQ_MAX - LEFT) {
+				twice += used[seq - (ESP_SEQ_MAX - LEFT)];
+				used[seq - (ESP_SEQ_MAX - LEFT)] = true;
+			}
+		}
+		CU_ASSERT_EQUAL(esp_next_seq(t, 0), (uint64_t)ESP_SEQ_MAX + 1); /* its slice used up */
+		/* Sealing started: slicing again would hand out numbers already sent. */
+		CU_ASSERT_EQUAL(esp_tunnel_slice(t, k, SLICES), -ERR_INVAL);
+		esp_tunnel_destroy(t);
+	}
+	CU_ASSERT_EQUAL(sent, LEFT);
+	CU_ASSERT_EQUAL(twice, 0);
+	CU_ASSERT_EQUAL(outside, 0);
+	CU_ASSERT_EQUAL(backwards, 0);
+	route_table_destroy(rt);
+	esp_conf_destroy(c);
+}
+
 /* Freed memory is scanned (the free wrapper of faults_test.c) for the key and for keystream
  * bytes: none may be left. */
 static uint8_t scan_key[32], scan_ks[32];
@@ -353,6 +405,7 @@ int esp_test_register(void)
 		!CU_add_test(s, "keystream, anticipated and one-shot seals are the same bytes", test_seal_ways_agree) ||
 		!CU_add_test(s, "keystreams not yet made are not used", test_not_ready) ||
 		!CU_add_test(s, "sequence numbers run out without wrapping", test_exhaustion) ||
+		!CU_add_test(s, "workers' slices never share a sequence number", test_slices_never_share_a_number) ||
 		!CU_add_test(s, "keys and keystreams are wiped before they are freed", test_wiped))
 		       ? -1
 		       : 0;

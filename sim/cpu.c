@@ -309,9 +309,6 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 int model__cpus_setup(struct model *m, const struct engine_cfg *ec0, struct errbuf *eb)
 {
 	unsigned n = (unsigned)m->scn->cpus;
-	if (n > 1 && ec0->tunnel)
-		return err_set(eb, -ERR_UNSUPPORTED,
-			       "shaper.cpus = %u with a tunnel: not modelled yet (an SA's sequence numbers belong to one engine)", n);
 	if (!(m->cpus = calloc(n, sizeof *m->cpus)))
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	m->n_cpus = n;

@@ -170,12 +170,6 @@ static void test_sim_cpus_share_flows_by_a_symmetric_hash(void)
 	CU_ASSERT_DOUBLE_EQUAL(dump_scalar(a, "cpu_imbalance"), max / mean, 1e-9);
 	CU_ASSERT_PTR_NOT_NULL(strstr(a, "vector|1|cpu_util_3|"));
 	CU_ASSERT_PTR_NULL(strstr(one, "vector|1|cpu_util_1|"));
-	/* A tunnel's SAs belong to one engine: more CPUs with a tunnel are refused, named. */
-	set(s, "shaper.tunnel=scenarios/default.tunnel");
-	struct sim_summary sm;
-	struct errbuf eb;
-	CU_ASSERT_EQUAL(run_sim(s, NULL, &sm, &eb), -ERR_UNSUPPORTED);
-	CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, "shaper.cpus"));
 	free(one);
 	free(a);
 	free(b);
