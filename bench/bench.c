@@ -14,6 +14,10 @@
  *                                   10), or with 'keyed' of the keyed hash under seed 0
  *   bench tunnel ROUTES TUNNEL      the ESP tunnel's costs by size, and the libraries' own
  *                                   (bench/tunnel.c)
+ *   bench frames OUT SIZE FLOWS N   RFC 2544's test stream: N Ethernet IPv4 UDP frames of SIZE
+ *                                   bytes on the wire (frame check sequence included, so
+ *                                   SIZE - 4 captured), FLOWS flows in turn, addresses in the
+ *                                   lab sink's 198.18.0.0/15 (hil/lab rfc2544)
  *
  * Numbers only mean something relative to each other within one run on one machine. */
 #include <stdio.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/csum.h"
 #include "core/engine.h"
 #include "core/flow.h"
 #include "core/pkt.h"
@@ -659,6 +664,54 @@ static int floodtrace(const char *random_path, const char *collide_path, uint32_
 	return rc;
 }
 
+/* RFC 2544's frames (§9: UDP over IPv4, sizes with the FCS): flow f is 198.18.0.1:(1024 + f) ->
+ * 198.19.0.1:7 (the discard port), IP identification counting, UDP checksum set. */
+static int frames(const char *out, uint32_t size, uint32_t flows, uint64_t n)
+{
+	uint32_t len = size - 4; /* captured without the FCS */
+	if (size < 64 || size > 1518 || !flows || flows > 60000) {
+		fprintf(stderr, "bench frames: SIZE 64..1518, FLOWS 1..60000\n");
+		return 2;
+	}
+	struct trace_writer *w;
+	struct errbuf eb;
+	if (trace_writer_open(out, 1, &w, &eb)) {
+		fprintf(stderr, "bench: %s\n", eb.msg);
+		return 1;
+	}
+	uint8_t f[1518];
+	uint64_t t = 1700000000ull * 1000000000ull;
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t fl = (uint32_t)(i % flows);
+		static const uint8_t head[14] = { 0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0 };
+		memset(f, 0, len);
+		memcpy(f, head, 14);
+		uint8_t *ip = f + 14, *u = ip + 20;
+		uint32_t ip_len = len - 14, udp_len = ip_len - 20;
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)(ip_len >> 8), ip[3] = (uint8_t)ip_len;
+		ip[4] = (uint8_t)(i / flows >> 8), ip[5] = (uint8_t)(i / flows);
+		ip[8] = 64;
+		ip[9] = 17;
+		ip[12] = 198, ip[13] = 18, ip[14] = 0, ip[15] = 1;
+		ip[16] = 198, ip[17] = 19, ip[18] = 0, ip[19] = 1;
+		uint16_t ic = csum_fold(csum_partial(ip, 20, 0));
+		ip[10] = (uint8_t)(ic >> 8), ip[11] = (uint8_t)ic;
+		uint16_t sport = (uint16_t)(1024 + fl);
+		u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport, u[3] = 7;
+		u[4] = (uint8_t)(udp_len >> 8), u[5] = (uint8_t)udp_len;
+		for (uint32_t k = 8; k < udp_len; k++)
+			u[k] = (uint8_t)k;
+		uint32_t ps = csum_partial(ip + 12, 8, 0) + 17u + udp_len;
+		uint16_t uc = csum_fold(csum_partial(u, udp_len, ps));
+		if (!uc)
+			uc = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+		u[6] = (uint8_t)(uc >> 8), u[7] = (uint8_t)uc;
+		trace_writer_put(w, f, len, len, t += 1000);
+	}
+	return trace_writer_close(w, &eb) ? 1 : 0;
+}
+
 int bench_tunnel(const char *routes, const char *tunnel);
 
 int main(int argc, char **argv)
@@ -679,8 +732,11 @@ int main(int argc, char **argv)
 		return bench_predictors(argv[2], argc == 4 ? argv[3] : NULL);
 	if (argc == 3 && strcmp(argv[1], "flows") == 0)
 		return bench_flows(strtoull(argv[2], NULL, 10));
+	if (argc == 6 && strcmp(argv[1], "frames") == 0)
+		return frames(argv[2], (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10),
+			      strtoull(argv[5], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "routes") == 0)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [MODEL] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL\n");
+	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [MODEL] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL | frames OUT SIZE FLOWS N\n");
 	return 2;
 }

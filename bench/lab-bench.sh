@@ -125,3 +125,19 @@ busy_latency "no tunnel"
 hil/lab down
 hil/lab up --mtu 9000 > /dev/null || exit 1
 busy_latency "tunnel (hil/lab.tunnel)" --tunnel hil/lab.tunnel
+
+# RFC 2544 §26.1 throughput (hil/lab rfc2544), baseline vs precraft, 1 vs 2 workers, with and
+# without the tunnel.  This machine has 2 cores: the DUT's workers share them with the generator
+# and the sink, so a second worker takes CPU from them: figures of a 2-core lab, not of a DUT
+# with cores of its own.
+hil/lab down
+echo "-- RFC 2544 throughput (zero loss; generator, sink and DUT share this machine's $(nproc) cores)"
+for tun in "" "--tunnel hil/lab.tunnel"; do
+	for w in 1 2; do
+		for mode in baseline precraft; do
+			# shellcheck disable=SC2086
+			BENCH="$B/bench" bash hil/lab rfc2544 traces/sanders-http_espn.pcapng --mode $mode --workers $w $tun \
+				--trial-ms 500 --resolution 10 2>&1 | sed 's/^/   /'
+		done
+	done
+done
