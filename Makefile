@@ -143,7 +143,7 @@ test: deps
 	@if [ "$$(id -u)" = 0 ] && command -v ip > /dev/null; then PRECRAFT=build/precraft sh tests/soak.sh 20; \
 	 else echo "skip soak: needs root (network namespaces)"; fi
 	@$(MAKE) --no-print-directory check-layers
-check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt
+check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt $(BUILD)/bench
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
 
