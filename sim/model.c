@@ -99,10 +99,13 @@ static void stats_flush(struct model *m)
 			pool += es.pool_bytes_held;
 			flows += es.flows_active;
 			/* The work started since the last row, over one interval: rows are written only
-			 * for intervals in which packets were served. */
-			uint64_t busy = c->pkt_ns + c->craft_ns;
-			rec_vector(m->rec, c->util_name, t, (double)(busy - c->iv_busy) / (double)m->interval_ns);
-			c->iv_busy = busy;
+			 * for intervals in which packets were served.  Only with several CPUs: with one,
+			 * an eighth more rows cost the 10 ms runs 8 % of their time. */
+			if (m->n_cpus > 1) {
+				uint64_t busy = c->pkt_ns + c->craft_ns;
+				rec_vector(m->rec, c->util_name, t, (double)(busy - c->iv_busy) / (double)m->interval_ns);
+				c->iv_busy = busy;
+			}
 		}
 		rec_vector(m->rec, "hit_ratio", t, (double)m->iv_hits / (double)m->iv_pkts);
 		rec_vector(m->rec, "packets", t, (double)m->iv_pkts);
