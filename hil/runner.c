@@ -185,8 +185,9 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 
 /* ---- forward ------------------------------------------------------------------------------ */
 
-/* A worker: its own capture handle, injector, engine and figures.  Nothing of it is shared on
- * the per-packet path but the packet count ('taken'). */
+/* A worker: its own capture handle, injector, engine and figures.  On the per-packet path it
+ * shares only the packet count ('taken', with --count) and the published route table (read
+ * without a lock: rcu.h). */
 struct worker {
 	const struct hil_cfg *c;
 	unsigned idx;
