@@ -134,11 +134,12 @@ for scn in flows-100k shaper-saturated; do
 			(SELECT printf('%.0f', value) FROM scalar WHERE name = 'latency_p99_ns'),
 			(SELECT printf('%.0f', value) FROM scalar WHERE name = 'baseline_latency_p99_ns'),
 			(SELECT printf('%.3f', value) FROM scalar WHERE name = 'cpu_imbalance'),
-			(SELECT printf('%.2f', avg(value)) FROM vector WHERE name LIKE 'cpu_util_%'),
+			(SELECT printf('%.2f', (a.value + b.value) / (c.value * d.value)) FROM scalar a, scalar b, scalar c, scalar d
+			 WHERE a.name = 'cpu_packet_ns' AND b.name = 'cpu_craft_ns' AND c.name = 'sim_time_ns' AND d.name = 'cpus'),
 			(SELECT printf('%.0f', min(value)) || '-' || printf('%.0f', max(value)) FROM scalar WHERE name LIKE 'cpu%_packets')" \
 			> "$TMP/cpus.txt"
 		read -r hr p50 p99 b99 imb util pk < "$TMP/cpus.txt"
-		echo "   $scn cpus=$n: hit ratio $hr, latency p50/p99 $p50/$p99 ns (baseline p99 $b99), mean CPU utilisation $util, packets per CPU $pk, imbalance (max/mean load) $imb; $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }') s"
+		echo "   $scn cpus=$n: hit ratio $hr, latency p50/p99 $p50/$p99 ns (baseline p99 $b99), CPU utilisation over the run $util, packets per CPU $pk, imbalance (max/mean load) $imb; $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }') s"
 	done
 done
 
