@@ -472,6 +472,20 @@ static void note_flow_end(void *arg, const struct engine_flow_info *fi)
 		shard_ids[k][shard_n[k]++] = fi->id;
 }
 
+/* Shard k of 'shards' of one run, its frames into 'out'. */
+static void shard_cfg(struct engine_cfg *c, const struct route_table *rt, unsigned k, unsigned shards,
+		      struct capture *out)
+{
+	engine_cfg_defaults(c);
+	c->routes = rt;
+	c->pool_budget = 4u << 20;
+	c->shard = k;
+	c->shards = shards;
+	memset(out, 0, sizeof *out);
+	c->tx = cap_tx;
+	c->tx_arg = out;
+}
+
 /* Engines that share a run (engine_cfg.shards) never give two flows one id or one NAT port. */
 static void test_engine_shards_disjoint_ids_and_nat_ports(void)
 {
@@ -480,17 +494,11 @@ static void test_engine_shards_disjoint_ids_and_nat_ports(void)
 	unsigned clashes = 0, foreign = 0, ports = 0;
 	for (unsigned k = 0; k < 3; k++) {
 		struct engine_cfg c;
-		engine_cfg_defaults(&c);
-		c.routes = rt;
-		c.pool_budget = 4u << 20;
+		struct capture out;
+		shard_cfg(&c, rt, k, 3, &out);
 		c.snat = true;
 		const uint8_t nat[4] = { 198, 18, 0, 1 };
 		memcpy(c.snat_addr, nat, 4);
-		c.shard = k;
-		c.shards = 3;
-		struct capture out = { 0 };
-		c.tx = cap_tx;
-		c.tx_arg = &out;
 		c.flow_end = note_flow_end;
 		c.flow_end_arg = &k;
 		shard_n[k] = 0;
@@ -536,15 +544,9 @@ static void test_engine_shards_disjoint_ids_and_nat_ports(void)
 	unsigned n_seq[2] = { 0, 0 };
 	for (unsigned k = 0; k < 2; k++) {
 		struct engine_cfg c;
-		engine_cfg_defaults(&c);
-		c.routes = rt;
-		c.pool_budget = 4u << 20;
+		struct capture out;
+		shard_cfg(&c, rt, k, 2, &out);
 		c.tunnel = tun;
-		c.shard = k;
-		c.shards = 2;
-		struct capture out = { 0 };
-		c.tx = cap_tx;
-		c.tx_arg = &out;
 		struct engine *e = NULL;
 		CU_ASSERT_FATAL(engine_create(&c, &e, NULL) == 0);
 		for (unsigned i = 0; i < 40; i++) {
