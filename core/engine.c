@@ -254,6 +254,16 @@ void engine_destroy(struct engine *e)
 /* The slow path: everything a router does for a packet it knows nothing about, on the decoded
  * packet in e->p.  Returns -1 when the packet must be dropped ('*why' says why), else 0 with the
  * egress headers written to 'hdr' and described, with the payload, in 'out'. */
+void engine_cfg_shard(struct engine_cfg *c, unsigned shard, unsigned shards)
+{
+	if (shards <= 1)
+		return;
+	c->flow_capacity = (c->flow_capacity + shards - 1) / shards;
+	c->pool_budget = c->pool_budget / shards > ((size_t)1 << 20) ? c->pool_budget / shards : (size_t)1 << 20;
+	c->shard = shard;
+	c->shards = shards;
+}
+
 void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir,
 		       struct engine_result *res)
 {

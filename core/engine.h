@@ -203,6 +203,12 @@ struct engine_stats {
 
 struct engine;
 
+/* Makes 'c' shard 'shard' of 'shards' engines that share one machine's memory (the simulator's
+ * CPUs, hil forward's workers): each gets ceil(flow_capacity / shards) flows and pool_budget /
+ * shards bytes of pool (at least 1 MiB, what a pool needs for its large buffers).  One shard
+ * leaves 'c' as it is. */
+void engine_cfg_shard(struct engine_cfg *c, unsigned shard, unsigned shards);
+
 /* Creates an engine for 'cfg' (copied).  Returns 0 and '*out', or a negative ERR_* with detail
  * in 'eb'.  The caller owns the engine (engine_destroy). */
 int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb) WARN_UNUSED;

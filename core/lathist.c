@@ -85,6 +85,28 @@ void latency_set_init(struct latency_set *ls)
 	lathist_init(&ls->baseline);
 }
 
+static void lathist_merge(struct lathist *into, const struct lathist *h)
+{
+	if (!h->n)
+		return;
+	for (unsigned i = 0; i < LATHIST_BINS; i++)
+		into->bin[i] += h->bin[i];
+	if (!into->n || h->min_ns < into->min_ns)
+		into->min_ns = h->min_ns;
+	if (h->max_ns > into->max_ns)
+		into->max_ns = h->max_ns;
+	into->n += h->n;
+	into->sum_ns += h->sum_ns;
+}
+
+void latency_set_merge(struct latency_set *into, const struct latency_set *from)
+{
+	lathist_merge(&into->all, &from->all);
+	lathist_merge(&into->hit, &from->hit);
+	lathist_merge(&into->slow, &from->slow);
+	lathist_merge(&into->baseline, &from->baseline);
+}
+
 static int record_bins(const struct lathist *h, const char *name, const struct recorder *r)
 {
 	int first = 0;

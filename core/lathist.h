@@ -47,6 +47,8 @@ struct latency_set {
 };
 
 void latency_set_init(struct latency_set *ls);
+/* Adds the samples of 'from' to 'into' (the workers of one run: their totals). */
+void latency_set_merge(struct latency_set *into, const struct latency_set *from);
 
 /* The latency scalars (the names in LATENCY_SCALAR_MAP) and the non-empty histogram bins of
  * 'all' and 'baseline' ("latency", "baseline_latency").  Returns the first error. */

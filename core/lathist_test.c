@@ -118,12 +118,36 @@ static void test_latency_set_records_every_scalar_and_bin(void)
 	free(ls);
 }
 
+/* Two workers' sets merged are the set of all their samples. */
+static void test_latency_set_merge_is_the_union(void)
+{
+	static struct latency_set a, b, all;
+	latency_set_init(&a);
+	latency_set_init(&b);
+	latency_set_init(&all);
+	for (uint64_t i = 1; i <= 3000; i++) {
+		uint64_t ns = i * i % 100003 + 7;
+		struct latency_set *one = i % 3 ? &a : &b;
+		lathist_add(&one->all, ns);
+		lathist_add(&all.all, ns);
+		lathist_add(i % 2 ? &one->hit : &one->slow, ns);
+		lathist_add(i % 2 ? &all.hit : &all.slow, ns);
+	}
+	latency_set_merge(&a, &b);
+	CU_ASSERT_EQUAL(memcmp(&a.all, &all.all, sizeof a.all), 0);
+	CU_ASSERT_EQUAL(memcmp(&a.hit, &all.hit, sizeof a.hit), 0);
+	CU_ASSERT_EQUAL(memcmp(&a.slow, &all.slow, sizeof a.slow), 0);
+	CU_ASSERT_EQUAL(a.baseline.n, 0);
+	CU_ASSERT_EQUAL(a.all.n, 3000);
+}
+
 int lathist_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("lathist", NULL, NULL);
 	if (!s || !CU_add_test(s, "nearest rank of known samples", test_lathist_nearest_rank_of_known_samples) ||
 	    !CU_add_test(s, "error under two percent", test_lathist_error_under_two_percent) ||
-	    !CU_add_test(s, "latency set records every scalar and bin", test_latency_set_records_every_scalar_and_bin))
+	    !CU_add_test(s, "latency set records every scalar and bin", test_latency_set_records_every_scalar_and_bin) ||
+	    !CU_add_test(s, "merged latency sets are the union of their samples", test_latency_set_merge_is_the_union))
 		return -1;
 	return 0;
 }

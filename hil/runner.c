@@ -304,14 +304,7 @@ static int worker_open(struct worker *w, const struct hil_cfg *c, const struct e
 	struct engine_cfg ec = *ecfg0;
 	ec.tx = fwd_tx;
 	ec.tx_arg = w;
-	if (n > 1) {
-		/* The machine's memory is split: each worker's engine gets its share of the flow
-		 * table and pool (at least 1 MiB, what a pool needs for its large buffers). */
-		ec.flow_capacity = (ecfg0->flow_capacity + n - 1) / n;
-		ec.pool_budget = ecfg0->pool_budget / n > ((size_t)1 << 20) ? ecfg0->pool_budget / n : (size_t)1 << 20;
-		ec.shard = w->idx;
-		ec.shards = n;
-	}
+	engine_cfg_shard(&ec, w->idx, n); /* the machine's memory split between the workers */
 	if ((rc = engine_create(&ec, &w->eng, eb)) != 0)
 		return rc;
 	w->linktype = pcapio_linktype(w->in);
@@ -347,20 +340,6 @@ static void reload_routes(const struct hil_cfg *c, struct rcu *r, const struct r
 		c->on_reload(c->on_reload_arg, 0, c->routes_path);
 }
 
-static void lathist_merge(struct lathist *into, const struct lathist *h)
-{
-	if (!h->n)
-		return;
-	for (unsigned i = 0; i < LATHIST_BINS; i++)
-		into->bin[i] += h->bin[i];
-	if (!into->n || h->min_ns < into->min_ns)
-		into->min_ns = h->min_ns;
-	if (h->max_ns > into->max_ns)
-		into->max_ns = h->max_ns;
-	into->n += h->n;
-	into->sum_ns += h->sum_ns;
-}
-
 /* Worker w's figures into the totals; its handles closed. */
 static void worker_close(struct worker *w, struct hil_result *res, struct latency_set *lat, struct engine_stats *es)
 {
@@ -377,10 +356,7 @@ static void worker_close(struct worker *w, struct hil_result *res, struct latenc
 		wr->flows = one.flows;
 		wr->hits = one.hits;
 	}
-	lathist_merge(&lat->all, &w->lat.all);
-	lathist_merge(&lat->hit, &w->lat.hit);
-	lathist_merge(&lat->slow, &w->lat.slow);
-	lathist_merge(&lat->baseline, &w->lat.baseline);
+	latency_set_merge(lat, &w->lat);
 	wr->packets = w->res.packets;
 	wr->sent = w->res.sent;
 	wr->capture_dropped = w->res.capture_dropped;

@@ -316,19 +316,11 @@ int model__cpus_setup(struct model *m, const struct engine_cfg *ec0, struct errb
 	for (unsigned i = 0; i < n; i++) {
 		struct simcpu *c = &m->cpus[i];
 		c->m = m;
-		c->idx = i;
 		snprintf(c->util_name, sizeof c->util_name, "cpu_util_%u", i);
 		sched_event_init(&c->ev);
 		(void)sched_lane(m->s, &c->ev); /* refused past SCHED_LANES: then in the heap */
-		/* The machine's memory is split: each CPU's engine gets its share of the flow
-		 * table and of the pool (at least 1 MiB, what a pool needs for its large buffers). */
 		struct engine_cfg ec = *ec0;
-		ec.flow_capacity = (ec0->flow_capacity + n - 1) / n;
-		ec.pool_budget = ec0->pool_budget / n;
-		if (n > 1 && ec.pool_budget < ((size_t)1 << 20))
-			ec.pool_budget = (size_t)1 << 20;
-		ec.shard = i;
-		ec.shards = n;
+		engine_cfg_shard(&ec, i, n); /* the machine's memory split between the CPUs */
 		ec.tx_arg = c;
 		int rc = engine_create(&ec, &c->eng, eb);
 		if (rc)

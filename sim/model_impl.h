@@ -66,7 +66,6 @@ struct craft_job {
  * its crafting jobs, and the analytical baseline server that stands for it. */
 struct simcpu {
 	struct model *m;
-	unsigned idx;
 	struct engine *eng;
 	struct sched_event ev;     /* the completion of the packet or job it is working on */
 	struct simpkt *q_head, *q_tail;
