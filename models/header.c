@@ -8,7 +8,8 @@
  * approach) and is revalidated on every packet.
  *   IP ID   last + last step; the host's latest ID + 1 (host-wide counters, tracked across the
  *           flows of one source address); last + the segments the last packet coalesced
- *           (GRO/TSO captures: ceil(payload / MSS)); static is "last + step 0"
+ *           (GRO/TSO captures: ceil(payload / segment size), the segment size being the greatest
+ *           common divisor of the data segments sent without PSH); static is "last + step 0"
  *   seq     advances by the payload length (plus one for SYN or FIN)
  *   ack     the other direction's next sequence number (it acknowledges all), or unchanged
  *   flags   as last; or by the flow's rhythm: the flags this direction used the last time the
@@ -16,11 +17,15 @@
  *           request/response protocols answer data with a bare ACK and an ACK with data
  *   window  as last; by the rhythm (the value used in the same state); or "receive window
  *           shrinks by the bytes not yet acknowledged": win + unacked is what is remembered
- *   TSval   last + last step; unchanged; or the sender's timestamp clock: its rate (ticks per
- *           second, learned from the first and latest packets) times the time since its last
- *           packet, up to the flow's latest packet
+ *   TSval   last + last step; unchanged; or the sender's timestamp clock read at the predicted
+ *           send time (the flow's latest packet + the predicted gap, never the actual arrival):
+ *           its rate (ticks per second, learned from the first and latest packets) and its phase
+ *           (where in a tick the latest packet was sent, narrowed by every packet: RFC 7323
+ *           clocks tick at 1 Hz to 1 kHz, so with paced flows the phase decides most TSvals)
  *   TSecr   echoes the other direction's latest TSval, or unchanged
  *   size    as last, or by the rhythm (a request/response direction alternates data and ACKs)
+ *   gap     the median of the flow's last four gaps for the same transition (from a packet of
+ *           the latest packet's direction to one of the direction asked for)
  * The confidence is the product over the fields of the best rule's recent hit rate (halved for
  * a field still in its warm-up), so a flow whose fields keep changing is not built for.
  *
@@ -37,6 +42,7 @@
  * and the validation compares it with the arriving one; a guess is never sent unverified. */
 #include "predictors.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,10 +72,12 @@ struct dir_state {
 	uint64_t pay_hash_tail;    /* of the last payload without its first two bytes (Modbus TID, DNS ID) */
 	uint64_t ts_t0, ts_t;      /* times of the first and latest packets with a timestamp */
 	uint32_t ts0;              /* their TSval at ts_t0 */
+	float ph_lo, ph_hi;        /* the clock's phase at ts_t: how far into tick 'tsval' it was,
+				      in [ph_lo, ph_hi) (ticks) */
 	uint32_t next_seq;         /* seq + payload (+1 for SYN/FIN) of the last packet */
 	uint32_t ack, tsval, tsecr;
 	int32_t tsval_step;
-	uint32_t mss;              /* largest payload seen: the segment size coalescing divides by */
+	uint32_t mss;              /* the wire segment size coalescing divides by (0: not known) */
 	uint16_t tid, tid_step;
 	uint16_t ip_id, win, ipid_step;
 	uint16_t len16;
@@ -91,6 +99,8 @@ struct dir_state {
 struct header_state {
 	struct dir_state d[2];
 	uint64_t flow_t;           /* the flow's latest packet */
+	uint32_t gap[4][4];        /* [from * 2 + to]: the latest gaps of each transition, µs */
+	uint8_t gap_n[4];
 	uint16_t port;             /* service port: the first packet's destination port */
 	uint8_t state;             /* the flow's rhythm state after its latest packet, per direction */
 	uint8_t last_dir, any, n;  /* n: packets seen, saturating */
@@ -216,23 +226,93 @@ static uint32_t segs(uint32_t len, uint32_t mss)
 	return len && mss ? (len + mss - 1) / mss : 1;
 }
 
-/* Ticks per second of a direction's timestamp clock, in Q16 ticks per millisecond; 0 when it
- * has not run for 200 ms yet. */
-static uint64_t ts_rate_q16(const struct dir_state *x)
+/* A direction's timestamp clock rate in ticks per nanosecond, from its first and latest packets
+ * with a timestamp.  Clocks tick at a few standard rates (RFC 7323 §5.4: 1 ms to 1 s; Linux and
+ * macOS 1 kHz, older kernels HZ = 100 or 250, Linux's usec_ts 1 MHz): a measured rate within its
+ * own error of one of them is that rate, which a few ticks tell; a clock that is none of them (or
+ * drifts from one by more than can be measured) is taken as measured after 200 ms or 100 ticks.
+ * 0 while not known. */
+static double ts_rate(const struct dir_state *x)
 {
+	static const double standard[] = { 1e-3, 1e-6, 2.5e-7, 1e-7, 1e-8 };
 	uint64_t span = x->ts_t - x->ts_t0;
-	if (span < 200000000ull)
-		return 0;
 	uint32_t ticks = x->tsval - x->ts0;
-	return ((uint64_t)ticks << 16) * 1000000ull / span;
+	if (!x->ts_t0 || !span || !ticks)
+		return 0;
+	double r = (double)ticks / (double)span;
+	/* Two readings tell the ticks between them to within one at each end, plus the 200 µs the
+	 * capture's timestamps may stray from the moments the clock was read. */
+	for (size_t i = 0; ticks >= 4 && i < sizeof standard / sizeof standard[0]; i++)
+		if (fabs((double)ticks - standard[i] * (double)span) <= 2.0 + standard[i] * 200000.0)
+			return standard[i];
+	return span >= 200000000ull || ticks >= 100 ? r : 0;
 }
 
+/* The clock read at 'now': the latest TSval, plus the ticks since then counted from the middle of
+ * the phase interval; the latest TSval while the rate is not known. */
 static uint32_t ts_clock(const struct dir_state *x, uint64_t now)
 {
-	uint64_t r = ts_rate_q16(x);
-	if (!r || now < x->ts_t)
+	double r = ts_rate(x);
+	if (r == 0 || now < x->ts_t)
 		return x->tsval;
-	return x->tsval + (uint32_t)(((now - x->ts_t) * r / 1000000ull) >> 16);
+	double ticks = (double)(now - x->ts_t) * r + (x->ph_lo + x->ph_hi) / 2;
+	return ticks < 4294967295.0 ? x->tsval + (uint32_t)ticks : x->tsval;
+}
+
+/* Narrows the phase interval with packet 'pk' (before the direction learns it as its latest).
+ * If the clock stood at tsval + f at the latest packet, it stands at tsval + f + adv now, and
+ * 'pk' says that lies in [pk->tsval, pk->tsval + 1).  An interval that empties (a clock step, a
+ * rate learned wrong) starts over.  It is widened by what the capture cannot tell: 50 µs between
+ * reading the clock and the packet's capture, and the rate's own error (a tick over its span). */
+static void ts_phase(struct dir_state *x, const struct pred_pkt *pk)
+{
+	double r = ts_rate(x);
+	if (r == 0 || !pk->has_ts || pk->t_ns < x->ts_t) {
+		x->ph_lo = 0;
+		x->ph_hi = 1;
+		return;
+	}
+	double adv = (double)(pk->t_ns - x->ts_t) * r, k = (double)(int32_t)(pk->tsval - x->tsval);
+	double lo = fmax(x->ph_lo, k - adv), hi = fmin(x->ph_hi, k + 1 - adv);
+	if (lo >= hi) {
+		x->ph_lo = 0;
+		x->ph_hi = 1;
+		return;
+	}
+	double slack = 50000.0 * r + adv / (double)(uint32_t)(x->tsval - x->ts0 + 1);
+	x->ph_lo = (float)fmax(0.0, lo + adv - k - slack);
+	x->ph_hi = (float)fmin(1.0, hi + adv - k + slack);
+}
+
+static uint32_t median4(const uint32_t *g, unsigned n)
+{
+	uint32_t v[4];
+	memcpy(v, g, n * sizeof *v);
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint32_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n & 1 ? v[n / 2] : (uint32_t)(((uint64_t)v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
+unsigned header_gap_us(const void *state, unsigned from, unsigned to, uint32_t *gap_us)
+{
+	const struct header_state *s = state;
+	unsigned t = (from & 1) * 2 + (to & 1), n = s->gap_n[t];
+	if (n)
+		*gap_us = median4(s->gap[t], n);
+	return n;
+}
+
+/* When the next packet of direction 'd' is expected: the flow's latest packet plus the predicted
+ * gap, or the latest packet's time while no gap is known.  Both the prediction and the scoring
+ * of the rules read the clock then, never at the actual arrival. */
+static uint64_t pred_time(const struct header_state *s, unsigned d)
+{
+	uint32_t g;
+	return header_gap_us(s, s->last_dir, d, &g) ? s->flow_t + (uint64_t)g * 1000 : s->flow_t;
 }
 
 /* The service table slot of direction 'd' of flow 's' in rhythm state 'st'; '*tag' is its tag. */
@@ -328,7 +408,7 @@ static void score_rules(struct header_self *hs, struct header_state *s, struct d
 	unsigned d = pk->dir & 1;
 	uint8_t st = s->any ? s->state >> (4 * d) & 15 : 0;
 	struct cand c;
-	candidates(hs, s, pk->src_hash, x, y, st, pk->t_ns, &c);
+	candidates(hs, s, pk->src_hash, x, y, st, pred_time(s, d), &c);
 	uint16_t len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
 	JUDGE(x, F_IPID, x->s_ipid, c.ipid, IPID_N, pk->ip_id);
 	JUDGE(x, F_ACK, x->s_ack, c.ack, ACK_N, pk->ack);
@@ -425,6 +505,7 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 	x->ipid_step = x->seen ? (uint16_t)(pk->ip_id - x->ip_id) : 0;
 	x->tsval_step = x->seen ? (int32_t)(pk->tsval - x->tsval) : 0;
 	if (pk->has_ts) {
+		ts_phase(x, pk);
 		if (!x->ts_t0) {
 			x->ts_t0 = pk->t_ns ? pk->t_ns : 1;
 			x->ts0 = pk->tsval;
@@ -444,13 +525,30 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 	x->win = pk->win;
 	x->flags = pk->tcp_flags;
 	x->len16 = pk->payload_len > 0xffff ? 0xffff : (uint16_t)pk->payload_len;
-	if (pk->payload_len > x->mss)
-		x->mss = pk->payload_len;
+	/* A GRO/TSO super-segment is a whole number of wire segments, and only a write's last
+	 * segment carries PSH: the segments without PSH have the segment size as common divisor.
+	 * A divisor under 256 says these were not whole segments: start over from this one. */
+	if (pk->proto == 6 && pk->payload_len && !(pk->tcp_flags & 0x08)) {
+		uint32_t a = x->mss, b = pk->payload_len;
+		while (b) {
+			uint32_t t = a % b;
+			a = b;
+			b = t;
+		}
+		x->mss = a >= 256 ? a : pk->payload_len;
+	}
 	x->seen = 1;
 	if (pk->family == 4) {
 		unsigned h = pk->src_hash & (HOSTS - 1);
 		hs->host_tag[h] = pk->src_hash;
 		hs->host_id[h] = pk->ip_id;
+	}
+	if (s->any && pk->t_ns >= s->flow_t && pk->t_ns - s->flow_t <= IAT_MAX_NS) {
+		unsigned t = s->last_dir * 2u + d;
+		memmove(&s->gap[t][1], &s->gap[t][0], 3 * sizeof s->gap[t][0]);
+		s->gap[t][0] = (uint32_t)((pk->t_ns - s->flow_t) / 1000);
+		if (s->gap_n[t] < 4)
+			s->gap_n[t]++;
 	}
 	if (!s->any)
 		s->port = d ? pk->sport : pk->dport;
@@ -508,7 +606,7 @@ static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, s
 	predictors_carry_header(last, o);
 	uint8_t st = s->state >> (4 * d) & 15;
 	struct cand c;
-	candidates(hs, s, last->src_hash, x, y, st, s->flow_t, &c);
+	candidates(hs, s, last->src_hash, x, y, st, pred_time(s, d), &c);
 	o->fields |= PRED_LEN | PRED_IPID;
 	o->payload_len = c.sz[best(x->s_sz, SZ_N)];
 	/* Each field takes its best rule; the confidence is the chance every field is right, as
@@ -532,6 +630,11 @@ static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, s
 			conf *= (float)sc[f - F_ACK] / 255.0f * (x->conf[f] >= TRUSTED ? 1.0f : 0.5f);
 	}
 	o->confidence = conf;
+	uint32_t g;
+	if (header_gap_us(s, s->last_dir, d, &g)) {
+		o->fields |= PRED_IAT;
+		o->iat_ns = (uint64_t)g * 1000;
+	}
 	predict_payload(hs, x, y, last, o);
 	return true;
 }

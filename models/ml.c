@@ -340,8 +340,6 @@ struct ml_flow {
 	uint8_t header[HEADER_FLOW_STATE_BYTES]; /* the header predictor's state */
 	struct ml_ctx ctx;
 	struct vote vote[2][N_SIZE_CLASSES][2];  /* [latest dir][latest class][dir asked] */
-	uint32_t gap[4][4];                      /* [latest dir * 2 + dir]: last gaps, µs */
-	uint8_t gap_n[4];
 	uint16_t last_size[2];
 	uint8_t seen[2];
 };
@@ -379,19 +377,6 @@ static void ml_destroy(void *self)
 	free(s);
 }
 
-static uint32_t median4(const uint32_t *g, unsigned n)
-{
-	uint32_t v[4];
-	memcpy(v, g, n * sizeof *v);
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint32_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n & 1 ? v[n / 2] : (uint32_t)(((uint64_t)v[n / 2 - 1] + v[n / 2]) / 2);
-}
-
 /* The size and gap the model forecasts for the next packet of direction 'd'. */
 static uint32_t forecast(const struct ml_self *s, const struct ml_flow *f, unsigned d, uint64_t *gap_ns,
 			 int *have_gap)
@@ -406,14 +391,14 @@ static uint32_t forecast(const struct ml_self *s, const struct ml_flow *f, unsig
 		if (q && q->votes && (!e || q->share > e->share))
 			e = q;
 	}
-	unsigned t = (unsigned)c->pdir * 2 + d;
+	/* The flow's own gaps (kept by the header state) once it has two for the transition. */
+	uint32_t own;
+	unsigned n_own = header_gap_us(f->header, c->pdir, d, &own);
 	*have_gap = 1;
-	if (f->gap_n[t] >= 2)
-		*gap_ns = (uint64_t)median4(f->gap[t], f->gap_n[t] < 4 ? f->gap_n[t] : 4) * 1000;
+	if (n_own >= 2 || (n_own == 1 && !(e && e->gap_us != UINT32_MAX)))
+		*gap_ns = (uint64_t)own * 1000;
 	else if (e && e->gap_us != UINT32_MAX)
 		*gap_ns = (uint64_t)e->gap_us * 1000;
-	else if (f->gap_n[t])
-		*gap_ns = (uint64_t)f->gap[t][0] * 1000;
 	else
 		*have_gap = 0;
 	/* The flow's own table once it has confirmed the context; before that, what flows like it
@@ -459,13 +444,6 @@ static void ml_observe(void *self, void *fs, const struct pred_pkt *pk)
 			} else {
 				e->votes--;
 			}
-		}
-		unsigned t = (unsigned)c->pdir * 2 + d;
-		if (pk->t_ns >= c->last_t && pk->t_ns - c->last_t <= IAT_MAX_NS) {
-			memmove(&f->gap[t][1], &f->gap[t][0], 3 * sizeof f->gap[t][0]);
-			f->gap[t][0] = (uint32_t)((pk->t_ns - c->last_t) / 1000);
-			if (f->gap_n[t] < 4)
-				f->gap_n[t]++;
 		}
 	}
 	ml_ctx_update(c, &s->m, pk);
