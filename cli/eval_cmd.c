@@ -1,10 +1,13 @@
 /* eval_cmd: `precraft eval`, the predictor leaderboard: the scores (models/eval.h) printed as a
- * table and, with --db, stored one run per model and trace. */
+ * table, per capture, per class of flow and in all, and with --db stored one run per model and
+ * capture.  With --cross, leave-one-capture-out: a trained predictor is scored on each capture
+ * with a model trained on all the others, the figure that tells how a model generalises. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/store.h"
 #include "cli.h"
@@ -13,17 +16,84 @@
 #include "models/registry.h"
 
 const char eval_usage[] =
-	"usage: precraft eval TRACE... [--models a,b,c] [--model-file FILE] [--db FILE]\n"
+	"usage: precraft eval TRACE... [--models a,b,c] [--model-file FILE | --cross] [--db FILE]\n"
 	"  Scores predictors on captures: size exact and by class, inter-arrival time, every header field,\n"
 	"  precision of the predictions at least 0.5 confident, ns per prediction; and how well the stated\n"
 	"  confidence matches the observed hit rate.  Default models: every predictor ('precraft predictors').\n"
 	"  Header fields, strict hits (every field and the size right) and template hits (the fields a\n"
 	"  pre-built packet cannot patch at arrival right) are scored on established packets (position >= 4).\n"
-	"  --model-file FILE   the model 'ml' starts from ('precraft train'); without it, ml learns online only\n";
+	"  Every figure is given per class of flow too: bulk, reqresp (request/response), media, short.\n"
+	"  --model-file FILE   the model 'ml' starts from ('precraft train'); without it, ml learns online only\n"
+	"  --cross             leave-one-capture-out: each capture is scored with the trained predictors'\n"
+	"                      models trained on all the other captures (at least 2); then the mean over\n"
+	"                      the captures, each counted once\n";
+
+/* The figures of a score, in the order the table prints them and with the scalar names the
+ * database stores them under. */
+enum { FG_SCORED, FG_SIZE, FG_CLASS, FG_EST, FG_HEADER, FG_TCP, FG_UDP, FG_STRICT, FG_TMPL, FG_PACKET, FG_PREC,
+       FG_IAT_MAE, FG_IAT_REL, FG_NS, FG_N };
+static const char *const fg_name[FG_N] = {
+	"packets_scored",      "size_exact_acc",      "size_class_acc", "est_packets_scored", "header_full_acc",
+	"tcp_header_full_acc", "udp_header_full_acc", "strict_hit_acc", "template_hit_acc",   "packet_full_acc",
+	"precision",           "iat_mae_ns",          "iat_median_rel_err", "ns_per_prediction",
+};
+
+struct figures {
+	double v[FG_N];
+	double fld[EVAL_FLD_N];
+};
 
 static double frac(uint64_t a, uint64_t b)
 {
 	return b ? (double)a / (double)b : NAN;
+}
+
+static void figures_of(struct eval_score *s, struct figures *f)
+{
+	f->v[FG_SCORED] = (double)s->scored;
+	f->v[FG_SIZE] = frac(s->size_exact, s->scored);
+	f->v[FG_CLASS] = frac(s->size_class, s->scored);
+	f->v[FG_EST] = (double)s->est;
+	f->v[FG_HEADER] = frac(s->header_full, s->est);
+	f->v[FG_TCP] = frac(s->tcp_header_full, s->tcp_est);
+	f->v[FG_UDP] = frac(s->udp_header_full, s->udp_est);
+	f->v[FG_STRICT] = frac(s->strict_hit, s->est);
+	f->v[FG_TMPL] = frac(s->template_hit, s->est);
+	f->v[FG_PACKET] = frac(s->packet_full, s->est);
+	f->v[FG_PREC] = frac(s->confident_right, s->confident);
+	f->v[FG_IAT_MAE] = s->iat_n ? s->iat_abs_sum / (double)s->iat_n : NAN;
+	f->v[FG_IAT_REL] = eval_median_rel(s);
+	f->v[FG_NS] = s->predictions ? s->predict_ns / (double)s->predictions : NAN;
+	for (int i = 0; i < EVAL_FLD_N; i++)
+		f->fld[i] = frac(s->fld_ok[i], s->fld_n[i]);
+}
+
+/* The mean of each figure over the captures where it is defined. */
+struct mean {
+	double sum[FG_N + EVAL_FLD_N];
+	unsigned n[FG_N + EVAL_FLD_N];
+};
+
+static void mean_add(struct mean *m, const struct figures *f)
+{
+	for (int i = 0; i < FG_N + EVAL_FLD_N; i++) {
+		double v = i < FG_N ? f->v[i] : f->fld[i - FG_N];
+		if (!isnan(v)) {
+			m->sum[i] += v;
+			m->n[i]++;
+		}
+	}
+}
+
+static void mean_get(const struct mean *m, struct figures *f)
+{
+	for (int i = 0; i < FG_N + EVAL_FLD_N; i++) {
+		double v = m->n[i] ? m->sum[i] / m->n[i] : NAN;
+		if (i < FG_N)
+			f->v[i] = v;
+		else
+			f->fld[i - FG_N] = v;
+	}
 }
 
 static void print_header(void)
@@ -33,26 +103,132 @@ static void print_header(void)
 	       "iat_rel", "ns");
 }
 
-static void print_row(const char *model, const char *trace, struct eval_score *s)
+static void print_row(const char *model, const char *trace, const struct figures *f)
 {
-	printf("%-8s %-32.32s %7llu %6.3f %6.3f %7llu %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %9.0f %7.2f %5.0f\n",
-	       model, trace, (unsigned long long)s->scored, frac(s->size_exact, s->scored),
-	       frac(s->size_class, s->scored), (unsigned long long)s->est, frac(s->header_full, s->est),
-	       frac(s->tcp_header_full, s->tcp_est), frac(s->udp_header_full, s->udp_est),
-	       frac(s->strict_hit, s->est), frac(s->template_hit, s->est), frac(s->packet_full, s->est),
-	       frac(s->confident_right, s->confident), s->iat_n ? s->iat_abs_sum / (double)s->iat_n / 1e3 : NAN,
-	       eval_median_rel(s), s->predictions ? s->predict_ns / (double)s->predictions : NAN);
+	const double *v = f->v;
+	printf("%-8s %-32.32s %7.0f %6.3f %6.3f %7.0f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %9.0f %7.2f %5.0f\n",
+	       model, trace, v[FG_SCORED], v[FG_SIZE], v[FG_CLASS], v[FG_EST], v[FG_HEADER], v[FG_TCP], v[FG_UDP],
+	       v[FG_STRICT], v[FG_TMPL], v[FG_PACKET], v[FG_PREC], v[FG_IAT_MAE] / 1e3, v[FG_IAT_REL], v[FG_NS]);
+}
+
+static void print_fields(const char *model, const char *what, const struct figures *f)
+{
+	printf("  %s fields%s:", model, what);
+	for (int i = 0; i < EVAL_FLD_N; i++)
+		if (!isnan(f->fld[i]))
+			printf(" %s %.3f", eval_field_names[i], f->fld[i]);
+	putchar('\n');
+}
+
+/* One score's scalars (names prefixed by 'pre') and calibration histograms into run 'run'. */
+static void store_score(struct store *st, int64_t run, const char *pre, struct eval_score *s)
+{
+	struct figures f;
+	figures_of(s, &f);
+	char n[96];
+	for (int i = 0; i < FG_N; i++)
+		if (!isnan(f.v[i])) {
+			snprintf(n, sizeof n, "%s%s", pre, fg_name[i]);
+			store_scalar(st, run, n, f.v[i]);
+		}
+	for (int i = 0; i < EVAL_FLD_N; i++)
+		if (!isnan(f.fld[i])) {
+			snprintf(n, sizeof n, "%sfield_%s_acc", pre, eval_field_names[i]);
+			store_scalar(st, run, n, f.fld[i]);
+		}
+	snprintf(n, sizeof n, "%spayload_anticipated", pre);
+	store_scalar(st, run, n, (double)s->pay_predicted);
+	snprintf(n, sizeof n, "%spayload_anticipated_right", pre);
+	store_scalar(st, run, n, (double)s->pay_ok);
+	/* The calibration curve (stated confidence against the header right), as two histograms
+	 * over confidence tenths, for the report. */
+	for (int b = 0; b < 10; b++)
+		if (s->cal_n[b]) {
+			snprintf(n, sizeof n, "%scalibration_predictions", pre);
+			store_histogram(st, run, n, b / 10.0, (b + 1) / 10.0, s->cal_n[b]);
+			snprintf(n, sizeof n, "%scalibration_right", pre);
+			store_histogram(st, run, n, b / 10.0, (b + 1) / 10.0, s->cal_ok[b]);
+		}
+}
+
+/* Run rows for model 'ops' on 'trace'; with 'cross', 'trained_on' is the number of captures its
+ * model was trained on (0: not a trained predictor). */
+static int store_result(struct store *st, const struct predictor_ops *ops, const char *trace, const char *model_file,
+			int cross, int trained_on, struct eval_result *r, struct errbuf *eb)
+{
+	int64_t run;
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "precraft eval --models %s%s%s%s %s", ops->name, model_file && !cross ? " --model-file " : "",
+		 model_file && !cross ? model_file : "", cross ? " --cross" : "", trace);
+	if (store_run_begin(st, cmd, 0, 0, &run, eb)) {
+		cli_error("%s", eb->msg);
+		return EXIT_RUNTIME;
+	}
+	store_param(st, run, "model", ops->name);
+	store_param(st, run, "trace", trace);
+	if (model_file && !cross)
+		store_param(st, run, "model_file", model_file);
+	if (cross)
+		store_param(st, run, "cross", "leave-one-capture-out");
+	if (trained_on) {
+		char v[32];
+		snprintf(v, sizeof v, "%d", trained_on);
+		store_param(st, run, "trained_on_captures", v);
+	}
+	store_score(st, run, "", &r->all);
+	for (int c = 0; c < EVAL_CLASS_N; c++) {
+		char pre[32], n[64];
+		snprintf(pre, sizeof pre, "class_%s_", eval_class_names[c]);
+		snprintf(n, sizeof n, "%sflows", pre);
+		store_scalar(st, run, n, (double)r->flows[c]);
+		if (r->cls[c].scored)
+			store_score(st, run, pre, &r->cls[c]);
+	}
+	if (store_run_end(st, run, "complete", eb)) {
+		cli_error("%s; run %lld is marked failed", eb->msg, (long long)run);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+/* Trains 'ops' on every capture but 'held' into a temporary model file 'path'. */
+static int train_without(const struct predictor_ops *ops, char **traces, int n, int held, char path[static 40],
+			 struct errbuf *eb)
+{
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (strlen(dir) > 16)
+		dir = "/tmp";
+	snprintf(path, 40, "%s/precraft-cross-XXXXXX", dir); /* a mkstemp template */
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return err_set(eb, -ERR_IO, "%s: cannot create a temporary model file", path);
+	close(fd);
+	const char **others = malloc((size_t)n * sizeof *others);
+	if (!others) {
+		remove(path);
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	}
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (i != held)
+			others[k++] = traces[i];
+	int rc = models_train_file(ops, others, (size_t)k, path, eb);
+	free(others);
+	if (rc)
+		remove(path);
+	return rc;
 }
 
 int eval_main(int argc, char **argv)
 {
-	enum { O_MODELS = 256, O_DB, O_MODEL_FILE, O_HELP };
+	enum { O_MODELS = 256, O_DB, O_MODEL_FILE, O_CROSS, O_HELP };
 	static const struct option lo[] = {
 		{ "models", required_argument, 0, O_MODELS }, { "db", required_argument, 0, O_DB },
-		{ "model-file", required_argument, 0, O_MODEL_FILE }, { "help", no_argument, 0, O_HELP },
-		{ 0, 0, 0, 0 },
+		{ "model-file", required_argument, 0, O_MODEL_FILE }, { "cross", no_argument, 0, O_CROSS },
+		{ "help", no_argument, 0, O_HELP },           { 0, 0, 0, 0 },
 	};
 	const char *models = NULL, *db = NULL, *model_file = NULL;
+	int cross = 0;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -61,6 +237,7 @@ int eval_main(int argc, char **argv)
 		case O_MODELS: models = optarg; break;
 		case O_DB: db = optarg; break;
 		case O_MODEL_FILE: model_file = optarg; break;
+		case O_CROSS: cross = 1; break;
 		case O_HELP: fputs(eval_usage, stdout); return EXIT_OK;
 		default:
 			cli_error("eval: unknown or incomplete option '%s' (see 'precraft eval --help')", argv[optind - 1]);
@@ -69,6 +246,16 @@ int eval_main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		cli_error("eval: expected at least one TRACE (see 'precraft eval --help')");
+		return EXIT_USAGE;
+	}
+	int n_traces = argc - optind;
+	char **traces = argv + optind;
+	if (cross && model_file) {
+		cli_error("eval: --cross trains its own models; it takes no --model-file");
+		return EXIT_USAGE;
+	}
+	if (cross && n_traces < 2) {
+		cli_error("eval: --cross leaves one capture out of the training: it needs at least 2 captures");
 		return EXIT_USAGE;
 	}
 	const struct predictor_ops *ops[16];
@@ -95,109 +282,93 @@ int eval_main(int argc, char **argv)
 		cli_error("%s", eb.msg);
 		return EXIT_RUNTIME;
 	}
+	if (cross)
+		printf("leave-one-capture-out: a trained model is scored on each capture after training on the other %d\n",
+		       n_traces - 1);
 	print_header();
 	int code = EXIT_OK;
 	struct cli_progress pr;
 	cli_progress_start(&pr, false);
-	uint64_t pairs = (uint64_t)n_ops * (uint64_t)(argc - optind), pairs_done = 0, scored = 0;
+	uint64_t pairs = (uint64_t)n_ops * (uint64_t)n_traces, pairs_done = 0, scored = 0;
 	for (size_t m = 0; m < n_ops && code == EXIT_OK; m++) {
-		struct eval_score all;
+		struct eval_result all;
 		memset(&all, 0, sizeof all);
-		for (int t = optind; t < argc; t++, pairs_done++) {
+		struct mean mean;
+		memset(&mean, 0, sizeof mean);
+		int trained = cross && models_trained(ops[m]);
+		for (int t = 0; t < n_traces && code == EXIT_OK; t++, pairs_done++) {
 			cli_progress_update(&pr, pairs_done, pairs, scored);
-			struct eval_score s;
-			memset(&s, 0, sizeof s);
-			if (eval_trace(argv[t], ops[m], model_file, &s, &eb)) {
+			char tmp[40];
+			const char *mf = model_file;
+			if (trained) {
+				if (train_without(ops[m], traces, n_traces, t, tmp, &eb)) {
+					cli_error("%s", eb.msg);
+					code = EXIT_USAGE;
+					break;
+				}
+				mf = tmp;
+			}
+			struct eval_result r;
+			memset(&r, 0, sizeof r);
+			int rc = eval_trace(traces[t], ops[m], mf, &r, &eb);
+			if (trained)
+				remove(tmp);
+			if (rc) {
 				cli_error("%s", eb.msg);
-				code = EXIT_USAGE;
-				eval_score_fini(&s);
+				code = rc == -ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+				eval_result_fini(&r);
 				break;
 			}
-			const char *name = strrchr(argv[t], '/') ? strrchr(argv[t], '/') + 1 : argv[t];
+			const char *name = strrchr(traces[t], '/') ? strrchr(traces[t], '/') + 1 : traces[t];
 			cli_progress_end(&pr);
-			print_row(ops[m]->name, name, &s);
-			if (st) {
-				int64_t run;
-				char cmd[1024];
-				snprintf(cmd, sizeof cmd, "precraft eval --models %s%s%s %s", ops[m]->name,
-					 model_file ? " --model-file " : "", model_file ? model_file : "", argv[t]);
-				if (store_run_begin(st, cmd, 0, 0, &run, &eb) == 0) {
-					store_param(st, run, "model", ops[m]->name);
-					store_param(st, run, "trace", argv[t]);
-					if (model_file)
-						store_param(st, run, "model_file", model_file);
-					const struct {
-						const char *n;
-						double v;
-					} sc[] = {
-						{ "packets_scored", (double)s.scored },
-						{ "size_exact_acc", frac(s.size_exact, s.scored) },
-						{ "size_class_acc", frac(s.size_class, s.scored) },
-						{ "est_packets_scored", (double)s.est },
-						{ "header_full_acc", frac(s.header_full, s.est) },
-						{ "tcp_header_full_acc", frac(s.tcp_header_full, s.tcp_est) },
-						{ "udp_header_full_acc", frac(s.udp_header_full, s.udp_est) },
-						{ "strict_hit_acc", frac(s.strict_hit, s.est) },
-						{ "template_hit_acc", frac(s.template_hit, s.est) },
-						{ "packet_full_acc", frac(s.packet_full, s.est) },
-						{ "precision", frac(s.confident_right, s.confident) },
-						{ "iat_mae_ns", s.iat_n ? s.iat_abs_sum / (double)s.iat_n : NAN },
-						{ "iat_median_rel_err", eval_median_rel(&s) },
-						{ "ns_per_prediction", s.predictions ? s.predict_ns / (double)s.predictions : NAN },
-					};
-					for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
-						if (!isnan(sc[i].v))
-							store_scalar(st, run, sc[i].n, sc[i].v);
-					store_scalar(st, run, "payload_anticipated", (double)s.pay_predicted);
-					store_scalar(st, run, "payload_anticipated_right", (double)s.pay_ok);
-					for (int f = 0; f < EVAL_FLD_N; f++)
-						if (s.fld_n[f]) {
-							char n[64];
-							snprintf(n, sizeof n, "field_%s_acc", eval_field_names[f]);
-							store_scalar(st, run, n, frac(s.fld_ok[f], s.fld_n[f]));
-						}
-					/* The calibration curve (stated confidence against the header right), as two
-					 * histograms over confidence tenths, for the report. */
-					for (int b = 0; b < 10; b++)
-						if (s.cal_n[b]) {
-							store_histogram(st, run, "calibration_predictions", b / 10.0, (b + 1) / 10.0,
-									s.cal_n[b]);
-							store_histogram(st, run, "calibration_right", b / 10.0, (b + 1) / 10.0,
-									s.cal_ok[b]);
-						}
-					if (store_run_end(st, run, "complete", &eb)) {
-						cli_error("%s; run %lld is marked failed", eb.msg, (long long)run);
-						code = EXIT_RUNTIME;
-					}
-				} else {
-					cli_error("%s", eb.msg);
-					code = EXIT_RUNTIME;
-				}
-			}
-			scored += s.scored;
-			eval_merge(&all, &s);
-			eval_score_fini(&s);
+			struct figures f;
+			figures_of(&r.all, &f);
+			print_row(ops[m]->name, name, &f);
+			if (r.all.scored)
+				mean_add(&mean, &f);
+			if (st)
+				code = store_result(st, ops[m], traces[t], mf, cross, trained ? n_traces - 1 : 0, &r, &eb);
+			scored += r.all.scored;
+			eval_result_merge(&all, &r);
+			eval_result_fini(&r);
 		}
 		if (code != EXIT_OK) {
-			eval_score_fini(&all);
+			eval_result_fini(&all);
 			break;
 		}
-		if (argc - optind > 1)
-			print_row(ops[m]->name, "all (packet-weighted)", &all);
-		printf("  %s fields:", ops[m]->name);
-		for (int f = 0; f < EVAL_FLD_N; f++)
-			if (all.fld_n[f])
-				printf(" %s %.3f", eval_field_names[f], frac(all.fld_ok[f], all.fld_n[f]));
-		printf("\n  %s payload anticipation: %llu of %llu packets with a payload anticipated, %llu right",
-		       ops[m]->name, (unsigned long long)all.pay_predicted, (unsigned long long)all.pay_n,
-		       (unsigned long long)all.pay_ok);
+		struct figures f;
+		figures_of(&all.all, &f);
+		if (n_traces > 1) {
+			print_row(ops[m]->name, "all (packet-weighted)", &f);
+			struct figures fm;
+			mean_get(&mean, &fm);
+			fm.v[FG_SCORED] = NAN;
+			fm.v[FG_EST] = NAN;
+			char what[48];
+			snprintf(what, sizeof what, "mean of %u captures", mean.n[FG_SIZE]);
+			print_row(ops[m]->name, what, &fm);
+			print_fields(ops[m]->name, " (mean of the captures)", &fm);
+		}
+		print_fields(ops[m]->name, "", &f);
+		for (int k = 0; k < EVAL_CLASS_N; k++) {
+			if (!all.cls[k].scored)
+				continue;
+			struct figures fc;
+			figures_of(&all.cls[k], &fc);
+			char what[48];
+			snprintf(what, sizeof what, "  %s (%llu flows)", eval_class_names[k], (unsigned long long)all.flows[k]);
+			print_row(ops[m]->name, what, &fc);
+		}
+		printf("  %s payload anticipation: %llu of %llu packets with a payload anticipated, %llu right",
+		       ops[m]->name, (unsigned long long)all.all.pay_predicted, (unsigned long long)all.all.pay_n,
+		       (unsigned long long)all.all.pay_ok);
 		printf("\n  %s calibration (confidence -> header right):", ops[m]->name);
 		for (int b = 0; b < 10; b++)
-			if (all.cal_n[b])
-				printf(" [%.1f,%.1f) %.2f (%llu)", b / 10.0, (b + 1) / 10.0, frac(all.cal_ok[b], all.cal_n[b]),
-				       (unsigned long long)all.cal_n[b]);
+			if (all.all.cal_n[b])
+				printf(" [%.1f,%.1f) %.2f (%llu)", b / 10.0, (b + 1) / 10.0,
+				       frac(all.all.cal_ok[b], all.all.cal_n[b]), (unsigned long long)all.all.cal_n[b]);
 		putchar('\n');
-		eval_score_fini(&all);
+		eval_result_fini(&all);
 	}
 	cli_progress_end(&pr);
 	if (st && store_close(st, &eb)) {

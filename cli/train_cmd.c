@@ -11,7 +11,6 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "models/flowwalk.h"
 #include "models/ml.h"
 
 const char train_usage[] =
@@ -23,17 +22,6 @@ const char train_usage[] =
 	"  --classes K    flow classes fitted by k-means on the first 4 sizes (default 16, at most 64)\n"
 	"  --seed N       seed of the k-means++ initialisation (default 1)\n";
 
-struct pass_arg {
-	struct ml_trainer *t;
-	int pass;
-};
-
-static int train_packet(void *arg, void *user, const struct pred_pkt *pk)
-{
-	struct pass_arg *a = arg;
-	return ml_train_packet(a->t, a->pass, user, pk);
-}
-
 int train_main(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_CLASSES, O_SEED, O_HELP };
@@ -43,7 +31,7 @@ int train_main(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	const char *model = NULL, *out = NULL;
-	uint64_t classes = 16, seed = 1;
+	uint64_t classes = ML_DEFAULT_CLASSES, seed = 1;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -78,29 +66,12 @@ int train_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct errbuf eb = { "" };
-	struct ml_trainer *t;
-	if (ml_trainer_create((uint32_t)classes, seed, &t, &eb)) {
+	struct ml_model m;
+	int code = EXIT_OK, rc = ml_train_files((const char *const *)argv + optind, (size_t)(argc - optind),
+						(uint32_t)classes, seed, &m, &eb);
+	if (rc) {
 		cli_error("%s", eb.msg);
-		return EXIT_RUNTIME;
-	}
-	struct ml_model m = { 0 };
-	int code = EXIT_OK;
-	for (int pass = 1; pass <= 2 && code == EXIT_OK; pass++) {
-		struct pass_arg a = { t, pass };
-		for (int i = optind; i < argc; i++) {
-			int rc = flowwalk(argv[i], sizeof(struct ml_ctx), train_packet, &a, &eb);
-			if (rc) {
-				if (!eb.msg[0])
-					err_set(&eb, rc, "%s: training ran out of memory", argv[i]);
-				cli_error("%s", eb.msg);
-				code = rc == -ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
-				break;
-			}
-		}
-		if (code == EXIT_OK && ml_train_end_pass(t, pass, &m, &eb)) {
-			cli_error("%s", eb.msg);
-			code = EXIT_RUNTIME;
-		}
+		code = rc == -ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 	}
 	if (code == EXIT_OK) {
 		char tmp[4096];
@@ -114,7 +85,7 @@ int train_main(int argc, char **argv)
 			       m.used, (unsigned long long)m.trained_packets, (unsigned long long)m.trained_flows, out);
 		}
 	}
-	ml_model_free(&m);
-	ml_trainer_destroy(t);
+	if (!rc)
+		ml_model_free(&m);
 	return code;
 }

@@ -14,6 +14,8 @@
 const char *const eval_field_names[EVAL_FLD_N] = { "ttl", "ipid", "tos",  "ipflags", "tflags", "win",
 						   "urg", "seq",  "ack", "opts",    "tsval",  "tsecr" };
 
+const char *const eval_class_names[EVAL_CLASS_N] = { "bulk", "reqresp", "media", "short" };
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -30,6 +32,7 @@ struct eflow {
 	uint8_t has[2], seen[2];
 	uint64_t flow_t;           /* the flow's latest packet */
 	uint8_t gaps;              /* valid gaps seen, saturating */
+	uint8_t cls;               /* EVAL_CLASS_* */
 };
 
 static void add_rel(struct eval_score *s, double r)
@@ -163,19 +166,74 @@ static void score_one(struct eval_score *s, const struct pred_out *pr, uint64_t 
 	}
 }
 
+/* ---- the first pass: what each flow is ---- */
+
+struct flow_shape {
+	uint32_t packets;
+	uint8_t proto;
+	uint64_t bytes[2];
+};
+
+struct shapes {
+	struct flow_shape *f;
+	uint32_t n, cap;
+};
+
+/* Flows are numbered in the order they start, the same in both passes. */
+static int shape_packet(void *arg, void *user, const struct pred_pkt *pk)
+{
+	struct shapes *sh = arg;
+	uint32_t *id = user;
+	if (pk->position == 0) {
+		if (sh->n == sh->cap) {
+			uint32_t cap = sh->cap ? sh->cap * 2 : 1024;
+			struct flow_shape *f = cap > sh->cap ? realloc(sh->f, (size_t)cap * sizeof *f) : NULL;
+			if (!f)
+				return -ERR_NOMEM;
+			sh->f = f;
+			sh->cap = cap;
+		}
+		*id = sh->n++;
+		sh->f[*id] = (struct flow_shape){ .proto = pk->proto };
+	}
+	struct flow_shape *f = &sh->f[*id];
+	f->packets++;
+	f->bytes[pk->dir & 1] += pk->payload_len;
+	return 0;
+}
+
+static uint8_t shape_class(const struct flow_shape *f)
+{
+	if (f->packets < EVAL_SHORT_PACKETS)
+		return EVAL_CLASS_SHORT;
+	uint64_t big = f->bytes[0] > f->bytes[1] ? f->bytes[0] : f->bytes[1], all = f->bytes[0] + f->bytes[1];
+	if (big >= EVAL_BULK_BYTES && (double)big >= EVAL_BULK_SHARE * (double)all)
+		return EVAL_CLASS_BULK;
+	return f->proto == 17 ? EVAL_CLASS_MEDIA : EVAL_CLASS_REQRESP;
+}
+
+/* ---- the scoring pass ---- */
+
 struct walk {
 	const struct predictor_ops *ops;
 	void *self;
 	size_t state_off;
-	struct eval_score *s;
+	struct eval_result *r;
+	const struct shapes *sh;
+	uint32_t next_id;
 };
 
 static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 {
 	struct walk *w = arg;
 	const struct predictor_ops *ops = w->ops;
-	struct eval_score *s = w->s;
 	struct eflow *ef = user;
+	if (pk->position == 0) {
+		uint32_t id = w->next_id++;
+		ef->cls = id < w->sh->n ? shape_class(&w->sh->f[id]) : EVAL_CLASS_SHORT;
+		w->r->flows[ef->cls]++;
+	}
+	struct eval_score *s = &w->r->all, *sc = &w->r->cls[ef->cls];
 	void *st = (uint8_t *)ef + w->state_off;
 	const struct pred_pkt a = *pk;
 	unsigned d = a.dir;
@@ -183,9 +241,12 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 	 * negative are neither scored nor counted as valid. */
 	int gap_ok = (ef->seen[0] | ef->seen[1]) && a.t_ns >= ef->flow_t && a.t_ns - ef->flow_t <= IAT_MAX_NS;
 	unsigned pd = ef->has[d] ? d : !d;
-	if (ef->has[pd])
+	if (ef->has[pd]) {
 		score_one(s, &ef->pred[pd], ef->pay_hash[pd], &a, ef->seen[d] ? &ef->last[d] : NULL,
 			  a.t_ns - ef->flow_t, ef->gaps && gap_ok);
+		score_one(sc, &ef->pred[pd], ef->pay_hash[pd], &a, ef->seen[d] ? &ef->last[d] : NULL,
+			  a.t_ns - ef->flow_t, ef->gaps && gap_ok);
+	}
 	ops->observe(w->self, st, &a);
 	ef->last[d] = a;
 	ef->last[d].payload = NULL;
@@ -204,8 +265,11 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 		memset(&ef->pred[dd], 0, sizeof ef->pred[dd]);
 		uint64_t t0 = mono_ns();
 		ef->has[dd] = ops->predict(w->self, st, dd == d ? &a : &ef->last[dd], &ef->pred[dd]);
-		s->predict_ns += (double)(mono_ns() - t0);
+		double ns = (double)(mono_ns() - t0);
+		s->predict_ns += ns;
 		s->predictions++;
+		sc->predict_ns += ns;
+		sc->predictions++;
 		/* A predicted payload lives only during the call: keep its hash. */
 		if (ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD) && ef->pred[dd].payload)
 			ef->pay_hash[dd] = payload_hash(ef->pred[dd].payload, ef->pred[dd].payload_len);
@@ -221,16 +285,38 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 	return 0;
 }
 
-int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct eval_score *s,
-		      struct errbuf *eb)
+int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct eval_result *r,
+	       struct errbuf *eb)
 {
-	struct walk w = { .ops = ops, .s = s, .state_off = (sizeof(struct eflow) + 7) & ~(size_t)7 };
-	int rc = ops->create(model_file, &w.self, eb);
-	if (rc)
-		return rc;
-	rc = flowwalk(path, w.state_off + ops->flow_state_size, eval_packet, &w, eb);
-	ops->destroy(w.self);
+	struct shapes sh = { 0 };
+	int rc = flowwalk(path, sizeof(uint32_t), shape_packet, &sh, eb);
+	if (rc) {
+		free(sh.f);
+		return rc == -ERR_NOMEM && (!eb || !eb->msg[0]) ? err_set(eb, rc, "%s: out of memory", path) : rc;
+	}
+	struct walk w = { .ops = ops, .r = r, .sh = &sh, .state_off = (sizeof(struct eflow) + 7) & ~(size_t)7 };
+	if ((rc = ops->create(model_file, &w.self, eb)) == 0) {
+		rc = flowwalk(path, w.state_off + ops->flow_state_size, eval_packet, &w, eb);
+		ops->destroy(w.self);
+	}
+	free(sh.f);
 	return rc;
+}
+
+void eval_result_merge(struct eval_result *a, const struct eval_result *b)
+{
+	eval_merge(&a->all, &b->all);
+	for (int c = 0; c < EVAL_CLASS_N; c++) {
+		eval_merge(&a->cls[c], &b->cls[c]);
+		a->flows[c] += b->flows[c];
+	}
+}
+
+void eval_result_fini(struct eval_result *r)
+{
+	eval_score_fini(&r->all);
+	for (int c = 0; c < EVAL_CLASS_N; c++)
+		eval_score_fini(&r->cls[c]);
 }
 
 

@@ -9,7 +9,12 @@
  * scored on established packets (position >= 4), a direction's first packet counting as wrong.
  * Differences: size is scored given the true direction only (a pre-builder keeps one prediction
  * per direction, so direction itself is not predicted); flows are keyed by 5-tuple and the
- * outermost VLAN, not the whole tag stack. */
+ * outermost VLAN, not the whole tag stack.
+ *
+ * Every figure is also given per class of flow, the class taken from the whole flow (a first
+ * pass over the capture): 'short' under 16 packets; 'bulk' when one direction carries at least
+ * 90 % of the payload bytes and 64 KiB; otherwise 'media' for UDP and 'reqresp' (request /
+ * response) for TCP. */
 
 #ifndef PRECRAFT_MODELS_EVAL_H
 #define PRECRAFT_MODELS_EVAL_H
@@ -42,17 +47,31 @@ struct eval_score {
 	uint64_t predictions;
 };
 
-/* Scores predictor 'ops' (started from 'model_file', may be NULL) on capture 'path' into 's'
- * (zeroed by the caller; eval_score_fini frees it).  Returns 0 or a negative ERR_* with detail. */
-int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct eval_score *s,
+enum { EVAL_CLASS_BULK, EVAL_CLASS_REQRESP, EVAL_CLASS_MEDIA, EVAL_CLASS_SHORT, EVAL_CLASS_N };
+extern const char *const eval_class_names[EVAL_CLASS_N];
+#define EVAL_SHORT_PACKETS 16
+#define EVAL_BULK_SHARE 0.9
+#define EVAL_BULK_BYTES 65536
+
+/* The scores of every packet, and of the packets of each class of flow. */
+struct eval_result {
+	struct eval_score all, cls[EVAL_CLASS_N];
+	uint64_t flows[EVAL_CLASS_N];
+};
+
+/* Scores predictor 'ops' (started from 'model_file', may be NULL) on capture 'path' into 'r'
+ * (zeroed by the caller; eval_result_fini frees it).  Returns 0 or a negative ERR_* with detail. */
+int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct eval_result *r,
 	       struct errbuf *eb) WARN_UNUSED;
 
 /* Adds 'b' into 'a' (packet-weighted). */
 void eval_merge(struct eval_score *a, const struct eval_score *b);
+void eval_result_merge(struct eval_result *a, const struct eval_result *b);
 
 /* The median relative inter-arrival-time error (sorts in place); NAN when none. */
 double eval_median_rel(struct eval_score *s);
 
 void eval_score_fini(struct eval_score *s);
+void eval_result_fini(struct eval_result *r);
 
 #endif

@@ -26,6 +26,7 @@
 
 #define ML_DIMS 4                  /* first packets that make a flow's class */
 #define ML_MAX_CLUSTERS 64
+#define ML_DEFAULT_CLASSES 16      /* precraft train --classes */
 #define ML_NO_CLUSTER 0xff
 #define ML_FILE_VERSION 1
 
@@ -86,6 +87,12 @@ void ml_trainer_destroy(struct ml_trainer *t);
 int ml_train_packet(struct ml_trainer *t, int pass, struct ml_ctx *c, const struct pred_pkt *pk);
 /* Ends pass 1 (fits the classes) or pass 2 (builds the tables into 'out'). */
 int ml_train_end_pass(struct ml_trainer *t, int pass, struct ml_model *out, struct errbuf *eb);
+
+/* The whole training: both passes over the captures 'paths[0..n-1]' (flows keyed as eval and the
+ * engine key them) into '*out' (free it with ml_model_free).  Returns 0, or a negative ERR_* with
+ * detail: -ERR_NOMEM, or what reading a capture failed with. */
+int ml_train_files(const char *const *paths, size_t n, uint32_t k, uint64_t seed, struct ml_model *out,
+		   struct errbuf *eb) WARN_UNUSED;
 
 extern const struct predictor_ops predictor_ml;
 

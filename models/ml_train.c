@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "flowwalk.h"
 #include "ml.h"
 
 #define RESERVOIR 32
@@ -288,4 +289,37 @@ int ml_train_end_pass(struct ml_trainer *t, int pass, struct ml_model *out, stru
 		}
 	}
 	return 0;
+}
+
+struct pass_arg {
+	struct ml_trainer *t;
+	int pass;
+};
+
+static int train_packet(void *arg, void *user, const struct pred_pkt *pk)
+{
+	struct pass_arg *a = arg;
+	return ml_train_packet(a->t, a->pass, user, pk);
+}
+
+int ml_train_files(const char *const *paths, size_t n, uint32_t k, uint64_t seed, struct ml_model *out,
+		   struct errbuf *eb)
+{
+	struct ml_trainer *t = NULL;
+	int rc = ml_trainer_create(k, seed, &t, eb);
+	memset(out, 0, sizeof *out);
+	for (int pass = 1; pass <= 2 && !rc; pass++) {
+		struct pass_arg a = { t, pass };
+		for (size_t i = 0; i < n && !rc; i++)
+			if ((rc = flowwalk(paths[i], sizeof(struct ml_ctx), train_packet, &a, eb)) != 0 &&
+			    (!eb || !eb->msg[0]))
+				err_set(eb, rc, "%s: training ran out of memory", paths[i]);
+		if (!rc)
+			rc = ml_train_end_pass(t, pass, out, eb);
+	}
+	if (t)
+		ml_trainer_destroy(t);
+	if (rc)
+		ml_model_free(out);
+	return rc;
 }

@@ -27,3 +27,22 @@ const struct predictor_ops *models_find(const char *name)
 			return all[i];
 	return NULL;
 }
+
+bool models_trained(const struct predictor_ops *ops)
+{
+	return ops == &predictor_ml;
+}
+
+int models_train_file(const struct predictor_ops *ops, const char *const *paths, size_t n, const char *out,
+		      struct errbuf *eb)
+{
+	if (ops != &predictor_ml)
+		return err_set(eb, -ERR_UNSUPPORTED, "predictor '%s' is not trained", ops->name);
+	struct ml_model m;
+	int rc = ml_train_files(paths, n, ML_DEFAULT_CLASSES, 1, &m, eb);
+	if (rc)
+		return rc;
+	rc = ml_model_save(out, &m, eb);
+	ml_model_free(&m);
+	return rc;
+}

@@ -49,6 +49,8 @@ expect_usage "unknown scenario key names file:line" "bad2.ini:2: unknown key 'se
 expect_usage "bad --set" "--set shaper.flows=0" sim scenarios/default.ini --set shaper.flows=0 --db "$TMP/x.db"
 expect_usage "a bad policy port list names the key" "policy.high_ports" sim scenarios/shaper-idle.ini --set policy.high_ports=80,x --db "$TMP/x.db"
 expect_usage "eval with an unknown model" "unknown predictor 'oracle'" eval traces/ndpi-fix.pcap --models oracle
+expect_usage "eval --cross with one capture" "at least 2 captures" eval traces/ndpi-fix.pcap --cross
+expect_usage "eval --cross with a model file" "no --model-file" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap --cross --model-file x
 expect_usage "a capture given as a model file" "not a precraft model file" eval traces/ndpi-fix.pcap --models ml --model-file traces/ndpi-fix.pcap
 printf 'precraft-model 1\ngarbage\n' > "$TMP/junk.model"
 expect_usage "replay with a corrupt model file" "model file" replay traces/ndpi-fix.pcap --predictor ml --model-file "$TMP/junk.model"

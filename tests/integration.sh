@@ -146,6 +146,16 @@ check "replay --db and --timed land as complete runs" sh -c "[ \"\$(sqlite3 '$TM
 "$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap --models last,header --db "$TMP/eval.db" > "$TMP/eval.txt"
 check "eval: one run per model and trace, with the required scalars" sh -c "[ \"\$(sqlite3 '$TMP/eval.db' \"SELECT count(*) FROM scalar WHERE name IN ('size_exact_acc','size_class_acc','header_full_acc','packet_full_acc','precision','ns_per_prediction','packets_scored')\")\" = 28 ]"
 check "eval prints a calibration table" grep -q "calibration (confidence -> header right)" "$TMP/eval.txt"
+check "eval: the flow classes' packets add up to all the packets, per run" sh -c "[ \"\$(sqlite3 '$TMP/eval.db' \"SELECT count(*) FROM scalar a WHERE a.name = 'packets_scored' AND a.value = (SELECT sum(value) FROM scalar c WHERE c.run_id = a.run_id AND c.name IN ('class_bulk_packets_scored', 'class_reqresp_packets_scored', 'class_media_packets_scored', 'class_short_packets_scored'))\")\" = 4 ]"
+check "eval prints a row per class of flow" sh -c "grep -q '  bulk (' '$TMP/eval.txt' && grep -q '  reqresp (' '$TMP/eval.txt' && grep -q '  short (' '$TMP/eval.txt'"
+# Leave-one-capture-out: the trained predictor is scored on each capture with a model trained on
+# the others only, which is what training on those by hand and evaluating gives.
+"$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap traces/ndpi-ocs.pcap --models header,ml --cross --db "$TMP/cross.db" > "$TMP/cross.txt"
+"$PRECRAFT" train traces/zeek-smb2.pcap traces/ndpi-ocs.pcap --model ml -o "$TMP/fold.model" > /dev/null
+"$PRECRAFT" eval traces/ndpi-fix.pcap --models ml --model-file "$TMP/fold.model" > "$TMP/fold.txt"
+check "eval --cross: a capture's score is that of the model trained on the other captures" sh -c "[ \"\$(grep '^ml .*ndpi-fix' '$TMP/cross.txt' | awk '{ NF--; print }')\" = \"\$(grep '^ml .*ndpi-fix' '$TMP/fold.txt' | awk '{ NF--; print }')\" ]"
+check "eval --cross: every run marked, the trained ones with the captures they were trained on" sh -c "[ \"\$(sqlite3 '$TMP/cross.db' \"SELECT (SELECT count(*) FROM run_param WHERE name = 'cross') || ',' || (SELECT group_concat(DISTINCT value) FROM run_param WHERE name = 'trained_on_captures')\")\" = 6,2 ]"
+check "eval --cross prints the mean over the captures" grep -q "mean of 3 captures" "$TMP/cross.txt"
 
 # Every pre-building policy keeps the egress byte-identical: shadow mode finds no divergence.
 for pol in off static adaptive; do
