@@ -46,6 +46,12 @@ $(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOU
 # libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
 $(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE
 $(BUILD)/obj/cli/sweep_mpi.o: FILE_DEFS = $(MPI_CFLAGS)
+# XGBoost (Debian's libxgboost-dev has no pkg-config file), for training the xgb predictor
+# (models/xgb_train.c): linked when present (make deps installs it); without it, training xgb
+# says how to get it and everything else works.
+XGB_CFLAGS = $(shell [ -e /usr/include/xgboost/c_api.h ] && echo -DHAVE_XGBOOST)
+XGB_LIBS   = $(shell [ -e /usr/include/xgboost/c_api.h ] && echo -lxgboost)
+$(BUILD)/obj/models/xgb_train.o: FILE_DEFS = $(XGB_CFLAGS)
 # realpath() is XSI: only the file that resolves data paths asks for it.
 $(BUILD)/obj/cli/cli.o: FILE_DEFS := -D_XOPEN_SOURCE=700
 # The commit the program was built from, for run.git_rev: a header rewritten only when it changes.
@@ -100,9 +106,9 @@ $(BUILD)/libprecraft.a: $(CORE_OBJ)
 $(BUILD)/libprecraft.so: $(CORE_PIC)
 	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium libcrypto 2>/dev/null)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) $(XGB_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c bench/tunnel.c) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) $(XGB_LIBS) -lm
 # The hostile-input corpus's generator (tests/hostile.sh).
 $(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
@@ -116,7 +122,7 @@ FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wra
 # The tests link the one shaper setup, so that they set up engines as every runner does.
 TEST_CLI_OBJ := $(call obj,cli/cli.c cli/shaper.c)
 $(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) $(FAULT_WRAP) -o $@ $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) $(FAULT_WRAP) -o $@ $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(CUNIT_LIBS) $(XGB_LIBS) -lm
 
 # libFuzzer targets (tests/fuzz/README.md): built with clang in build/fuzz, each run for
 # FUZZ_SECONDS from the committed seed corpus after its regression inputs.
@@ -124,7 +130,7 @@ FUZZ_TARGETS := pkt_roundtrip engine_diff trace_read config
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz-,$(FUZZ_TARGETS))
 $(BUILD)/fuzz-%: $(call obj,tests/fuzz/%.c tests/fuzz/file.c) $(APP_OBJ) $(BUILD)/libprecraft.a
-	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(NET_LIBS) -lm
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(NET_LIBS) $(XGB_LIBS) -lm
 fuzz-build: $(FUZZ_BINS)
 fuzz: deps
 	@$(MAKE) --no-print-directory -j2 CC=clang FUZZ=1 BUILD=build/fuzz fuzz-build

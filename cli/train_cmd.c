@@ -1,6 +1,6 @@
-/* traincmd: `precraft train TRACE... --model ml -o FILE` (see traincmd.h).
+/* train_cmd: `precraft train TRACE... --model ml|xgb -o FILE`.
  *
- * Two passes over the captures (the trainer's design, models/ml_train.c), flows keyed exactly
+ * The trainers (models/ml_train.c, models/xgb_train.c) walk the captures' flows keyed exactly
  * as `eval` and the engine key them.  The model file is written only when training succeeded,
  * to a temporary name renamed into place, so a failed run never leaves half a model behind. */
 
@@ -12,26 +12,76 @@
 #include "cli.h"
 #include "commands.h"
 #include "models/ml.h"
+#include "models/xgb.h"
 
 const char train_usage[] =
-	"usage: precraft train TRACE... --model ml -o FILE [--classes K] [--seed N]\n"
+	"usage: precraft train TRACE... --model ml|xgb -o FILE [--classes K] [--seed N] [--rounds N] [--depth N]\n"
 	"  Fits the model of a trained predictor from captures and writes its model file (format:\n"
 	"  doc/model-format.md); use it with 'precraft eval --model-file' or 'replay --model-file'.\n"
-	"  --model NAME   the predictor to train (only 'ml' is trained)\n"
+	"  --model NAME   the predictor to train: ml, or xgb (gradient-boosted trees, XGBoost)\n"
 	"  -o FILE        the model file to write\n"
-	"  --classes K    flow classes fitted by k-means on the first 4 sizes (default 16, at most 64)\n"
-	"  --seed N       seed of the k-means++ initialisation (default 1)\n";
+	"  --classes K    ml: flow classes fitted by k-means on the first 4 sizes (default 16, at most 64)\n"
+	"  --seed N       ml: seed of the k-means++ initialisation (default 1)\n"
+	"  --rounds N     xgb: boosting rounds of both ensembles (default: 3 for the size, 8 for the gap)\n"
+	"  --depth N      xgb: the trees' depth (default 4, at most 10)\n";
+
+/* Writes a model through a temporary name renamed into place. */
+static int save_model(const char *out, int (*save)(const char *, const void *, struct errbuf *), const void *m)
+{
+	struct errbuf eb = { "" };
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", out);
+	if (save(tmp, m, &eb) || rename(tmp, out) != 0) {
+		cli_error("%s", eb.msg[0] ? eb.msg : "cannot rename the model file into place");
+		remove(tmp);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+static int save_ml(const char *path, const void *m, struct errbuf *eb)
+{
+	return ml_model_save(path, m, eb);
+}
+
+static int save_xgb(const char *path, const void *m, struct errbuf *eb)
+{
+	return xgb_model_save(path, m, eb);
+}
+
+static int train_xgb(char **paths, int n, const struct xgb_train_cfg *cfg, const char *out)
+{
+	struct errbuf eb = { "" };
+	struct xgb_model m;
+	struct xgb_train_report rep;
+	int rc = xgb_train_files((const char *const *)paths, (size_t)n, cfg, &m, &rep, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		return rc == -ERR_NOMEM || rc == -ERR_IO ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	int code = save_model(out, save_xgb, &m);
+	if (code == EXIT_OK)
+		printf("model xgb: %u size trees, %u gap trees, %u nodes, trained on %llu packets of %llu flows%s; "
+		       "walker vs XGBoost on the training rows: size %.2g, gap %.2g at most -> %s\n",
+		       m.size.n_trees, m.gap.n_trees, m.size.n_nodes + m.gap.n_nodes, (unsigned long long)rep.rows,
+		       (unsigned long long)m.trained_flows, rep.capped ? " (capped)" : "", rep.size_max_diff,
+		       rep.gap_max_diff, out);
+	xgb_model_free(&m);
+	return code;
+}
 
 int train_main(int argc, char **argv)
 {
-	enum { O_MODEL = 256, O_CLASSES, O_SEED, O_HELP };
+	enum { O_MODEL = 256, O_CLASSES, O_SEED, O_ROUNDS, O_DEPTH, O_HELP };
 	static const struct option lo[] = {
-		{ "model", required_argument, 0, O_MODEL }, { "classes", required_argument, 0, O_CLASSES },
-		{ "seed", required_argument, 0, O_SEED },   { "help", no_argument, 0, O_HELP },
+		{ "model", required_argument, 0, O_MODEL },   { "classes", required_argument, 0, O_CLASSES },
+		{ "seed", required_argument, 0, O_SEED },     { "rounds", required_argument, 0, O_ROUNDS },
+		{ "depth", required_argument, 0, O_DEPTH },   { "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
 	const char *model = NULL, *out = NULL;
-	uint64_t classes = ML_DEFAULT_CLASSES, seed = 1;
+	uint64_t classes = ML_DEFAULT_CLASSES, seed = 1, rounds = 0, depth = 0;
+	struct xgb_train_cfg xcfg = XGB_TRAIN_DEFAULTS;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -47,14 +97,22 @@ int train_main(int argc, char **argv)
 			if (!cli_u64("--seed", optarg, 0, UINT32_MAX, &seed))
 				return EXIT_USAGE;
 			break;
+		case O_ROUNDS:
+			if (!cli_u64("--rounds", optarg, 1, XGB_MAX_TREES, &rounds))
+				return EXIT_USAGE;
+			break;
+		case O_DEPTH:
+			if (!cli_u64("--depth", optarg, 1, 10, &depth))
+				return EXIT_USAGE;
+			break;
 		case O_HELP: fputs(train_usage, stdout); return EXIT_OK;
 		default:
 			cli_error("train: unknown or incomplete option '%s' (see 'precraft train --help')", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
-	if (!model || strcmp(model, "ml") != 0) {
-		cli_error("train: --model ml is required (the only trained predictor; see 'precraft predictors')");
+	if (!model || (strcmp(model, "ml") != 0 && strcmp(model, "xgb") != 0)) {
+		cli_error("train: --model ml or --model xgb is required (the trained predictors; see 'precraft predictors')");
 		return EXIT_USAGE;
 	}
 	if (!out) {
@@ -65,6 +123,13 @@ int train_main(int argc, char **argv)
 		cli_error("train: expected at least one TRACE (see 'precraft train --help')");
 		return EXIT_USAGE;
 	}
+	if (strcmp(model, "xgb") == 0) {
+		if (rounds)
+			xcfg.size_rounds = xcfg.gap_rounds = (unsigned)rounds;
+		if (depth)
+			xcfg.depth = (unsigned)depth;
+		return train_xgb(argv + optind, argc - optind, &xcfg, out);
+	}
 	struct errbuf eb = { "" };
 	struct ml_model m;
 	int code = EXIT_OK, rc = ml_train_files((const char *const *)argv + optind, (size_t)(argc - optind),
@@ -74,13 +139,7 @@ int train_main(int argc, char **argv)
 		code = rc == -ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 	}
 	if (code == EXIT_OK) {
-		char tmp[4096];
-		snprintf(tmp, sizeof tmp, "%s.tmp", out);
-		if (ml_model_save(tmp, &m, &eb) || rename(tmp, out) != 0) {
-			cli_error("%s", eb.msg[0] ? eb.msg : "cannot rename the model file into place");
-			remove(tmp);
-			code = EXIT_RUNTIME;
-		} else {
+		if ((code = save_model(out, save_ml, &m)) == EXIT_OK) {
 			printf("model ml: %u classes, %u contexts, trained on %llu packets of %llu flows -> %s\n", m.k,
 			       m.used, (unsigned long long)m.trained_packets, (unsigned long long)m.trained_flows, out);
 		}

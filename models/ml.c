@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "modelfile.h"
 #include "predictors.h"
 
 /* ---- context keys ---- */
@@ -164,79 +165,44 @@ static const char ml_magic[8] = { 'P', 'C', 'R', 'F', 'T', 'M', 'L', '\n' };
 #define ENTRY_BYTES 20u
 #define HEADER_BYTES 48u
 
-struct wbuf {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void put(struct wbuf *w, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes && w->n < w->cap; i++)
-		w->p[w->n++] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get(const uint8_t *p, unsigned bytes)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t file_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 int ml_model_save(const char *path, const struct ml_model *m, struct errbuf *eb)
 {
 	size_t bytes = HEADER_BYTES + (size_t)m->k * ML_DIMS * 8 + (size_t)m->used * ENTRY_BYTES + 8;
-	struct wbuf w = { malloc(bytes), 0, bytes };
+	struct mf_buf w = { malloc(bytes), 0, bytes };
 	if (!w.p)
 		return err_set(eb, -ERR_NOMEM, "ml model: out of memory");
 	memcpy(w.p, ml_magic, 8);
 	w.n = 8;
-	put(&w, ML_FILE_VERSION, 4);
-	put(&w, HEADER_BYTES, 4);
-	put(&w, m->k, 4);
-	put(&w, ML_DIMS, 4);
-	put(&w, m->used, 4);
-	put(&w, 0, 4); /* reserved */
-	put(&w, m->trained_packets, 8);
-	put(&w, m->trained_flows, 8);
+	mf_put(&w, ML_FILE_VERSION, 4);
+	mf_put(&w, HEADER_BYTES, 4);
+	mf_put(&w, m->k, 4);
+	mf_put(&w, ML_DIMS, 4);
+	mf_put(&w, m->used, 4);
+	mf_put(&w, 0, 4); /* reserved */
+	mf_put(&w, m->trained_packets, 8);
+	mf_put(&w, m->trained_flows, 8);
 	for (uint32_t k = 0; k < m->k; k++)
 		for (int i = 0; i < ML_DIMS; i++) {
 			uint64_t b;
 			memcpy(&b, &m->centroid[k][i], 8);
-			put(&w, b, 8);
+			mf_put(&w, b, 8);
 		}
 	for (uint32_t i = 0; i < m->cap; i++) {
 		const struct ml_entry *e = &m->slot[i];
 		if (!e->key)
 			continue;
-		put(&w, e->key, 8);
-		put(&w, e->gap_us, 4);
-		put(&w, e->count, 4);
-		put(&w, e->size, 2);
-		put(&w, e->share, 1);
-		put(&w, 0, 1);
+		mf_put(&w, e->key, 8);
+		mf_put(&w, e->gap_us, 4);
+		mf_put(&w, e->count, 4);
+		mf_put(&w, e->size, 2);
+		mf_put(&w, e->share, 1);
+		mf_put(&w, 0, 1);
 	}
-	put(&w, file_hash(w.p, w.n), 8);
-	int rc = 0;
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(w.p, 1, w.n, f) != w.n || fclose(f) != 0) {
-		rc = err_set(eb, -ERR_IO, "%s: cannot write the model file: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
-	}
+	int rc = mf_write(path, &w, eb);
 	free(w.p);
 	return rc;
 }
 
-/* Parses a whole model file image. */
 /* The length of the model file whose first 'n' bytes (at least the header, if the file has
  * one) are at 'p', from its header. */
 static int model_size(const char *path, const uint8_t *p, size_t n, size_t *want, struct errbuf *eb)
@@ -245,8 +211,8 @@ static int model_size(const char *path, const uint8_t *p, size_t n, size_t *want
 		return err_set(eb, -ERR_FORMAT, "%s: not a precraft model file (bad magic)", path);
 	if (n < HEADER_BYTES + 8)
 		return err_set(eb, -ERR_FORMAT, "%s: model file truncated (%zu bytes)", path, n);
-	uint32_t version = (uint32_t)get(p + 8, 4), hdr = (uint32_t)get(p + 12, 4);
-	uint32_t k = (uint32_t)get(p + 16, 4), dims = (uint32_t)get(p + 20, 4), entries = (uint32_t)get(p + 24, 4);
+	uint32_t version = (uint32_t)mf_get(p + 8, 4), hdr = (uint32_t)mf_get(p + 12, 4);
+	uint32_t k = (uint32_t)mf_get(p + 16, 4), dims = (uint32_t)mf_get(p + 20, 4), entries = (uint32_t)mf_get(p + 24, 4);
 	if (version != ML_FILE_VERSION)
 		return err_set(eb, -ERR_FORMAT, "%s: model file version %u, this precraft reads version %u", path,
 			       version, ML_FILE_VERSION);
@@ -257,28 +223,21 @@ static int model_size(const char *path, const uint8_t *p, size_t n, size_t *want
 	return 0;
 }
 
-static int parse_model(const char *path, const uint8_t *p, size_t n, struct ml_model *m, struct errbuf *eb)
+/* Parses a whole model file image (its length and checksum checked by mf_read). */
+static int parse_model(const char *path, const uint8_t *p, struct ml_model *m, struct errbuf *eb)
 {
-	size_t want;
-	int rc = model_size(path, p, n, &want, eb);
-	if (rc)
-		return rc;
-	uint32_t k = (uint32_t)get(p + 16, 4), entries = (uint32_t)get(p + 24, 4);
-	if (n != want)
-		return err_set(eb, -ERR_FORMAT, "%s: model file is %zu bytes, its header says %zu (truncated or padded)", path,
-			       n, want);
-	if (get(p + n - 8, 8) != file_hash(p, n - 8))
-		return err_set(eb, -ERR_FORMAT, "%s: model file corrupt (checksum mismatch)", path);
+	uint32_t k = (uint32_t)mf_get(p + 16, 4), entries = (uint32_t)mf_get(p + 24, 4);
+	int rc;
 	rc = ml_model_init(m, entries * 2u + 16u, eb);
 	if (rc)
 		return rc;
 	m->k = k;
-	m->trained_packets = get(p + 32, 8);
-	m->trained_flows = get(p + 40, 8);
+	m->trained_packets = mf_get(p + 32, 8);
+	m->trained_flows = mf_get(p + 40, 8);
 	const uint8_t *q = p + HEADER_BYTES;
 	for (uint32_t c = 0; c < k; c++)
 		for (int i = 0; i < ML_DIMS; i++, q += 8) {
-			uint64_t b = get(q, 8);
+			uint64_t b = mf_get(q, 8);
 			memcpy(&m->centroid[c][i], &b, 8);
 			if (!isfinite(m->centroid[c][i])) {
 				ml_model_free(m);
@@ -286,17 +245,17 @@ static int parse_model(const char *path, const uint8_t *p, size_t n, struct ml_m
 			}
 		}
 	for (uint32_t i = 0; i < entries; i++, q += ENTRY_BYTES) {
-		uint64_t key = get(q, 8);
+		uint64_t key = mf_get(q, 8);
 		struct ml_entry *e = key ? ml_model_find(m, key) : NULL;
 		if (!key || e) {
 			ml_model_free(m);
 			return err_set(eb, -ERR_FORMAT, "%s: model entry %u has a %s key", path, i, key ? "duplicate" : "zero");
 		}
 		e = ml_model_insert(m, key);
-		e->gap_us = (uint32_t)get(q + 8, 4);
-		e->count = (uint32_t)get(q + 12, 4);
-		e->size = (uint16_t)get(q + 16, 2);
-		e->share = (uint8_t)get(q + 18, 1);
+		e->gap_us = (uint32_t)mf_get(q + 8, 4);
+		e->count = (uint32_t)mf_get(q + 12, 4);
+		e->size = (uint16_t)mf_get(q + 16, 2);
+		e->share = (uint8_t)mf_get(q + 18, 1);
 		e->votes = (uint8_t)(e->count > 255 ? 255 : e->count);
 	}
 	return 0;
@@ -305,27 +264,13 @@ static int parse_model(const char *path, const uint8_t *p, size_t n, struct ml_m
 int ml_model_load(const char *path, struct ml_model *m, struct errbuf *eb)
 {
 	memset(m, 0, sizeof *m);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return err_set(eb, -ERR_IO, "%s: cannot open the model file: %s", path, strerror(errno));
-	/* The header first: it says how long the file is, so that a file that is not a model (or
-	 * /dev/zero) is refused after 48 bytes, and no more than the header's size is read. */
-	uint8_t h[HEADER_BYTES + 8];
-	size_t n = fread(h, 1, sizeof h, f), want = 0;
-	int rc = ferror(f) ? err_set(eb, -ERR_IO, "%s: read error", path) : model_size(path, h, n, &want, eb);
-	uint8_t *p = NULL;
-	if (!rc && !(p = malloc(want + 1)))
-		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory reading the model", path);
+	uint8_t *p;
+	size_t n;
+	int rc = mf_read(path, HEADER_BYTES + 8, model_size, &p, &n, eb);
 	if (!rc) {
-		memcpy(p, h, n);
-		n += fread(p + n, 1, want + 1 - n, f); /* one byte more than wanted: a padded file shows */
-		if (ferror(f))
-			rc = err_set(eb, -ERR_IO, "%s: read error", path);
+		rc = parse_model(path, p, m, eb);
+		free(p);
 	}
-	fclose(f);
-	if (!rc)
-		rc = parse_model(path, p, n, m, eb);
-	free(p);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "core/predict.h"
 #include "ml.h"
 #include "predictors.h"
+#include "xgb.h"
 
 static const struct predictor_ops *const all[] = {
 	&predictor_last,
@@ -13,6 +14,7 @@ static const struct predictor_ops *const all[] = {
 	&predictor_markov1,
 	&predictor_header,
 	&predictor_ml,
+	&predictor_xgb,
 };
 
 const struct predictor_ops *models_at(size_t i)
@@ -30,12 +32,23 @@ const struct predictor_ops *models_find(const char *name)
 
 bool models_trained(const struct predictor_ops *ops)
 {
-	return ops == &predictor_ml;
+	return ops == &predictor_ml || ops == &predictor_xgb;
 }
 
 int models_train_file(const struct predictor_ops *ops, const char *const *paths, size_t n, const char *out,
 		      struct errbuf *eb)
 {
+	if (ops == &predictor_xgb) {
+		struct xgb_model m;
+		struct xgb_train_report rep;
+		const struct xgb_train_cfg cfg = XGB_TRAIN_DEFAULTS;
+		int rc = xgb_train_files(paths, n, &cfg, &m, &rep, eb);
+		if (rc)
+			return rc;
+		rc = xgb_model_save(out, &m, eb);
+		xgb_model_free(&m);
+		return rc;
+	}
 	if (ops != &predictor_ml)
 		return err_set(eb, -ERR_UNSUPPORTED, "predictor '%s' is not trained", ops->name);
 	struct ml_model m;

@@ -14,6 +14,8 @@ command -v libnet-config >/dev/null 2>&1 || pkg-config --exists libnet 2>/dev/nu
 for tool in gnuplot tcpdump ip sqlite3 sysctl valgrind /usr/bin/time tcpreplay clang tshark openssl chromium xmllint mpirun; do
 	command -v "$tool" >/dev/null 2>&1 || need=yes
 done
+# XGBoost (libxgboost-dev): training the xgb predictor.
+[ -e /usr/include/xgboost/c_api.h ] || need=yes
 [ -n "$(find /usr/lib/llvm-* -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null | head -1)" ] || need=yes
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -26,4 +28,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config libpcap-dev libnet1-dev libgsl-dev libsqlite3-dev \
 	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 procps sqlite3 valgrind time tcpreplay \
-	clang libclang-rt-dev libssl-dev openssl tshark chromium libxml2-utils libopenmpi-dev openmpi-bin >/dev/null
+	clang libclang-rt-dev libssl-dev openssl tshark chromium libxml2-utils libopenmpi-dev openmpi-bin libxgboost-dev >/dev/null
