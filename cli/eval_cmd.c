@@ -176,6 +176,20 @@ static int store_result(struct store *st, const struct predictor_ops *ops, const
 		store_param(st, run, "trained_on_captures", v);
 	}
 	store_score(st, run, "", &r->all);
+	const struct {
+		const char *n;
+		uint64_t v;
+	} dns[] = {
+		{ "dns_answers", r->dns.answers },
+		{ "dns_pairs_announced", r->dns.pairs },
+		{ "dns_new_flows", r->dns.new_flows },
+		{ "dns_announced_flows", r->dns.announced_flows },
+		{ "dns_first_packet_hits", r->dns.first_hits },
+		{ "dns_templates", r->dns.templates },
+		{ "dns_templates_used", r->dns.templates_used },
+	};
+	for (size_t i = 0; i < sizeof dns / sizeof dns[0]; i++)
+		store_scalar(st, run, dns[i].n, (double)dns[i].v);
 	for (int c = 0; c < EVAL_CLASS_N; c++) {
 		char pre[32], n[64];
 		snprintf(pre, sizeof pre, "class_%s_", eval_class_names[c]);
@@ -189,6 +203,30 @@ static int store_result(struct store *st, const struct predictor_ops *ops, const
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
+}
+
+/* The flows DNS announced (models/eval.h), per capture whose answers announced any. */
+static void print_dns(char **traces, int n, const struct eval_dns *d)
+{
+	int any = 0;
+	for (int t = 0; t < n; t++) {
+		if (!d[t].pairs)
+			continue;
+		if (!any++)
+			printf("DNS-announced flows (a first packet to TCP 80/443 or UDP 443 of an announced pair could use a "
+			       "pre-built template):\n");
+		const char *name = strrchr(traces[t], '/') ? strrchr(traces[t], '/') + 1 : traces[t];
+		printf("  %s: %llu answers announced %llu (client, address) pairs; of %llu new flows %llu were announced "
+		       "(%.1f %%), %llu first packets could hit; %llu of %llu templates used (waste %.1f %%)\n",
+		       name, (unsigned long long)d[t].answers, (unsigned long long)d[t].pairs,
+		       (unsigned long long)d[t].new_flows, (unsigned long long)d[t].announced_flows,
+		       d[t].new_flows ? 100.0 * (double)d[t].announced_flows / (double)d[t].new_flows : 0.0,
+		       (unsigned long long)d[t].first_hits, (unsigned long long)d[t].templates_used,
+		       (unsigned long long)d[t].templates,
+		       d[t].templates ? 100.0 * (double)(d[t].templates - d[t].templates_used) / (double)d[t].templates : 0.0);
+	}
+	if (!any)
+		printf("DNS-announced flows: no answer with addresses in these captures\n");
 }
 
 /* Trains 'ops' on every capture but 'held' into a temporary model file 'path'. */
@@ -290,6 +328,12 @@ int eval_main(int argc, char **argv)
 	struct cli_progress pr;
 	cli_progress_start(&pr, false);
 	uint64_t pairs = (uint64_t)n_ops * (uint64_t)n_traces, pairs_done = 0, scored = 0;
+	struct eval_dns *dns = calloc((size_t)n_traces, sizeof *dns);
+	if (!dns) {
+		cli_error("eval: out of memory");
+		store_close(st, &eb);
+		return EXIT_RUNTIME;
+	}
 	for (size_t m = 0; m < n_ops && code == EXIT_OK; m++) {
 		struct eval_result all;
 		memset(&all, 0, sizeof all);
@@ -329,6 +373,7 @@ int eval_main(int argc, char **argv)
 			if (st)
 				code = store_result(st, ops[m], traces[t], mf, cross, trained ? n_traces - 1 : 0, &r, &eb);
 			scored += r.all.scored;
+			dns[t] = r.dns;
 			eval_result_merge(&all, &r);
 			eval_result_fini(&r);
 		}
@@ -371,6 +416,9 @@ int eval_main(int argc, char **argv)
 		eval_result_fini(&all);
 	}
 	cli_progress_end(&pr);
+	if (code == EXIT_OK)
+		print_dns(traces, n_traces, dns);
+	free(dns);
 	if (st && store_close(st, &eb)) {
 		cli_error("%s", eb.msg);
 		code = EXIT_RUNTIME;

@@ -41,11 +41,8 @@ void pred_pkt_fill(struct pred_pkt *pk, const struct pkt *p, unsigned dir, uint6
 	pk->ttl = v4 ? p->ip4.ttl : p->ip6.hlim;
 	pk->tos = v4 ? p->ip4.tos : (uint8_t)(p->ip6.vtcfl >> 20);
 	pk->ip_id = v4 ? p->ip4.id : 0;
-	const uint8_t *src = v4 ? p->ip4.src : p->ip6.src;
-	uint32_t sh = 2166136261u;
-	for (unsigned i = 0; i < (v4 ? 4u : 16u); i++)
-		sh = (sh ^ src[i]) * 16777619u;
-	pk->src_hash = sh;
+	pk->src_hash = pred_addr_hash(v4 ? p->ip4.src : p->ip6.src, v4 ? 4u : 16u);
+	pk->dst_hash = pred_addr_hash(v4 ? p->ip4.dst : p->ip6.dst, v4 ? 4u : 16u);
 	if (v4) {
 		uint32_t h = p->ip4.frag & 0xe000u;
 		for (unsigned i = 20; i < p->ip4.ihl_bytes; i++)

@@ -41,8 +41,18 @@ struct pred_pkt {
 	uint16_t urg;
 	uint16_t sport, dport;     /* TCP/UDP ports as on the wire */
 	uint32_t src_hash;         /* of the source address: host-wide state (IP ID counters) */
+	uint32_t dst_hash;         /* of the destination address */
 	uint32_t opt_kinds;        /* TCP option kinds in order, hashed (0 without options) */
 };
+
+/* The hash of an address ('n' = 4 or 16 bytes) that src_hash and dst_hash hold (FNV-1a). */
+static inline uint32_t pred_addr_hash(const uint8_t *a, unsigned n)
+{
+	uint32_t h = 2166136261u;
+	for (unsigned i = 0; i < n; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h;
+}
 
 struct pkt;
 /* Fills 'pk' from a decoded packet (TCP options already walked) of direction 'dir' at 't_ns',

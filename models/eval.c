@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "dns.h"
 #include "flowwalk.h"
 
 const char *const eval_field_names[EVAL_FLD_N] = { "ttl", "ipid", "tos",  "ipflags", "tflags", "win",
@@ -212,6 +213,81 @@ static uint8_t shape_class(const struct flow_shape *f)
 	return f->proto == 17 ? EVAL_CLASS_MEDIA : EVAL_CLASS_REQRESP;
 }
 
+/* ---- the flows DNS announced ---- */
+
+#define ANN_SLOTS (1u << 16)
+
+struct announce {
+	uint64_t key;              /* client hash << 32 | address hash, | 1 (0: empty) */
+	uint64_t until;
+	uint8_t used;              /* the templates used: bit per EVAL_DNS_TEMPLATES */
+};
+
+static struct announce *ann_find(struct announce *t, uint64_t key, int insert)
+{
+	for (uint32_t i = (uint32_t)(key * 0x9e3779b97f4a7c15ull >> 48), k = 0; k < 64; k++, i = (i + 1) & (ANN_SLOTS - 1)) {
+		if (t[i].key == key)
+			return &t[i];
+		if (!t[i].key)
+			return insert ? &t[i] : NULL;
+	}
+	return NULL;
+}
+
+static uint64_t ann_key(uint32_t client, uint32_t addr)
+{
+	return ((uint64_t)client << 32 | addr) | 1u;
+}
+
+/* Which template a flow's first packet would use: 0 TCP 80, 1 TCP 443, 2 UDP 443; -1 none. */
+static int template_of(const struct pred_pkt *pk)
+{
+	if (pk->proto == 6 && (pk->dport == 80 || pk->dport == 443))
+		return pk->dport == 80 ? 0 : 1;
+	return pk->proto == 17 && pk->dport == 443 ? 2 : -1;
+}
+
+static void dns_packet(struct announce *t, struct eval_dns *d, const struct pred_pkt *pk)
+{
+	int dns = pk->proto == 17 && (pk->sport == 53 || pk->dport == 53);
+	if (dns && pk->sport == 53 && pk->payload_avail == pk->payload_len) {
+		struct dns_record rec[DNS_MAX_RECORDS];
+		unsigned n = dns_answer_addrs(pk->payload, pk->payload_avail, rec);
+		d->answers += n > 0;
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t key = ann_key(pk->dst_hash, pred_addr_hash(rec[i].addr, rec[i].family == 4 ? 4u : 16u));
+			struct announce *a = ann_find(t, key, 1);
+			if (!a) {
+				d->table_full++;
+				continue;
+			}
+			uint32_t ttl = rec[i].ttl < 1 ? 1 : rec[i].ttl > EVAL_DNS_TTL_MAX_S ? EVAL_DNS_TTL_MAX_S : rec[i].ttl;
+			if (a->key != key || a->until < pk->t_ns) {
+				/* A new pair, or one whose templates expired: built (again). */
+				a->key = key;
+				a->used = 0;
+				d->pairs++;
+				d->templates += EVAL_DNS_TEMPLATES;
+			}
+			a->until = pk->t_ns + (uint64_t)ttl * 1000000000ull;
+		}
+	}
+	if (pk->position != 0 || dns)
+		return;
+	d->new_flows++;
+	struct announce *a = ann_find(t, ann_key(pk->src_hash, pk->dst_hash), 0);
+	if (!a || a->until < pk->t_ns)
+		return;
+	d->announced_flows++;
+	int k = template_of(pk);
+	if (k >= 0) {
+		d->first_hits++;
+		if (!(a->used >> k & 1))
+			d->templates_used++;
+		a->used |= (uint8_t)(1u << k);
+	}
+}
+
 /* ---- the scoring pass ---- */
 
 struct walk {
@@ -221,6 +297,7 @@ struct walk {
 	struct eval_result *r;
 	const struct shapes *sh;
 	uint32_t next_id;
+	struct announce *ann;
 };
 
 static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
@@ -234,6 +311,7 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 		w->r->flows[ef->cls]++;
 	}
 	struct eval_score *s = &w->r->all, *sc = &w->r->cls[ef->cls];
+	dns_packet(w->ann, &w->r->dns, pk);
 	void *st = (uint8_t *)ef + w->state_off;
 	const struct pred_pkt a = *pk;
 	unsigned d = a.dir;
@@ -295,10 +373,13 @@ int eval_trace(const char *path, const struct predictor_ops *ops, const char *mo
 		return rc == -ERR_NOMEM && (!eb || !eb->msg[0]) ? err_set(eb, rc, "%s: out of memory", path) : rc;
 	}
 	struct walk w = { .ops = ops, .r = r, .sh = &sh, .state_off = (sizeof(struct eflow) + 7) & ~(size_t)7 };
-	if ((rc = ops->create(model_file, &w.self, eb)) == 0) {
+	if (!(w.ann = calloc(ANN_SLOTS, sizeof *w.ann)))
+		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
+	else if ((rc = ops->create(model_file, &w.self, eb)) == 0) {
 		rc = flowwalk(path, w.state_off + ops->flow_state_size, eval_packet, &w, eb);
 		ops->destroy(w.self);
 	}
+	free(w.ann);
 	free(sh.f);
 	return rc;
 }
@@ -310,6 +391,14 @@ void eval_result_merge(struct eval_result *a, const struct eval_result *b)
 		eval_merge(&a->cls[c], &b->cls[c]);
 		a->flows[c] += b->flows[c];
 	}
+	a->dns.answers += b->dns.answers;
+	a->dns.pairs += b->dns.pairs;
+	a->dns.new_flows += b->dns.new_flows;
+	a->dns.announced_flows += b->dns.announced_flows;
+	a->dns.first_hits += b->dns.first_hits;
+	a->dns.templates += b->dns.templates;
+	a->dns.templates_used += b->dns.templates_used;
+	a->dns.table_full += b->dns.table_full;
 }
 
 void eval_result_fini(struct eval_result *r)

@@ -53,10 +53,30 @@ extern const char *const eval_class_names[EVAL_CLASS_N];
 #define EVAL_BULK_SHARE 0.9
 #define EVAL_BULK_BYTES 65536
 
+/* The flows DNS announced: when the shaper forwards an answer, the addresses it names are the
+ * ones its client is about to connect to (browsers' "DNS prefetching").  A prefetcher would
+ * pre-build, per announced (client, address) pair until the answer's TTL (at most an hour)
+ * runs out, the egress template of a connection's first packet to the usual ports (TCP 80 and
+ * 443, UDP 443): what these counters measure is how much of that would have been used. */
+#define EVAL_DNS_TEMPLATES 3
+#define EVAL_DNS_TTL_MAX_S 3600
+struct eval_dns {
+	uint64_t answers;          /* DNS responses with addresses */
+	uint64_t pairs;            /* (client, address) pairs announced (a repeat while one lives
+				      refreshes it) */
+	uint64_t new_flows;        /* TCP/UDP flows started, DNS's own left out */
+	uint64_t announced_flows;  /* of those, to an address an earlier answer announced to them */
+	uint64_t first_hits;       /* of those, to a usual port: a pre-built template was there */
+	uint64_t templates;        /* templates a prefetcher would build: EVAL_DNS_TEMPLATES per pair */
+	uint64_t templates_used;   /* of those, used by a first packet at least once */
+	uint64_t table_full;       /* announcements not followed (the table's 2^16 entries in use) */
+};
+
 /* The scores of every packet, and of the packets of each class of flow. */
 struct eval_result {
 	struct eval_score all, cls[EVAL_CLASS_N];
 	uint64_t flows[EVAL_CLASS_N];
+	struct eval_dns dns;
 };
 
 /* Scores predictor 'ops' (started from 'model_file', may be NULL) on capture 'path' into 'r'

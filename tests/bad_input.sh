@@ -55,7 +55,7 @@ expect_usage "a capture given as a model file" "not a precraft model file" eval 
 printf 'precraft-model 1\ngarbage\n' > "$TMP/junk.model"
 expect_usage "replay with a corrupt model file" "model file" replay traces/ndpi-fix.pcap --predictor ml --model-file "$TMP/junk.model"
 expect_usage "train without -o" "-o FILE is required" train traces/ndpi-fix.pcap --model ml
-expect_usage "train an untrainable model" "model ml is required" train traces/ndpi-fix.pcap --model header -o "$TMP/x.model"
+expect_usage "train an untrainable model" "the trained predictors" train traces/ndpi-fix.pcap --model header -o "$TMP/x.model"
 expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
 expect_usage "hil replay --pps with --topspeed" "exclude each other" hil replay --out lo traces/ndpi-fix.pcap --pps 10 --topspeed
 expect_usage "hil forward with a bad model file" "model file" hil forward --in lo --out lo --predictor ml --model-file "$TMP/junk.model"

@@ -148,6 +148,11 @@ check "eval: one run per model and trace, with the required scalars" sh -c "[ \"
 check "eval prints a calibration table" grep -q "calibration (confidence -> header right)" "$TMP/eval.txt"
 check "eval: the flow classes' packets add up to all the packets, per run" sh -c "[ \"\$(sqlite3 '$TMP/eval.db' \"SELECT count(*) FROM scalar a WHERE a.name = 'packets_scored' AND a.value = (SELECT sum(value) FROM scalar c WHERE c.run_id = a.run_id AND c.name IN ('class_bulk_packets_scored', 'class_reqresp_packets_scored', 'class_media_packets_scored', 'class_short_packets_scored'))\")\" = 4 ]"
 check "eval prints a row per class of flow" sh -c "grep -q '  bulk (' '$TMP/eval.txt' && grep -q '  reqresp (' '$TMP/eval.txt' && grep -q '  short (' '$TMP/eval.txt'"
+# DNS-announced flows, on a real capture of a browser: every connection it opens follows an
+# answer that announced its address, and reaches a usual port (the figure of the closing note).
+"$PRECRAFT" eval traces/sanders-http_espn.pcapng --models last --db "$TMP/dns.db" > "$TMP/dns.txt"
+check "eval: DNS announced all 25 new flows of sanders-http_espn, 25 first packets could hit" grep -q "of 25 new flows 25 were announced (100.0 %), 25 first packets could hit" "$TMP/dns.txt"
+check "eval stores the DNS-announced flows" sh -c "[ \"\$(sqlite3 '$TMP/dns.db' \"SELECT value FROM scalar WHERE name = 'dns_announced_flows'\")\" = 25.0 ]"
 # Leave-one-capture-out: the trained predictor is scored on each capture with a model trained on
 # the others only, which is what training on those by hand and evaluating gives.
 "$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap traces/ndpi-ocs.pcap --models header,ml,xgb --cross --db "$TMP/cross.db" > "$TMP/cross.txt"

@@ -1,0 +1,22 @@
+/* dns: the addresses a DNS answer announces (its A and AAAA records), read with every length
+ * checked: the message is whatever the wire carried.  eval measures with it how many flows an
+ * earlier answer announced. */
+#ifndef PRECRAFT_MODELS_DNS_H
+#define PRECRAFT_MODELS_DNS_H
+
+#include <stdint.h>
+
+#define DNS_MAX_RECORDS 32
+
+struct dns_record {
+	uint8_t family;            /* 4 or 6 */
+	uint8_t addr[16];
+	uint32_t ttl;              /* seconds */
+};
+
+/* Reads the answer section of the DNS response 'msg' ('n' bytes, a UDP payload); fills up to
+ * DNS_MAX_RECORDS records in 'rec'.  Returns how many, 0 for a query, a response without
+ * addresses, or a message that does not parse (no record after the damage is taken). */
+unsigned dns_answer_addrs(const uint8_t *msg, uint32_t n, struct dns_record rec[DNS_MAX_RECORDS]);
+
+#endif
