@@ -467,7 +467,13 @@ static int collect(void *arg, void *user, const struct pred_pkt *pk)
 	return 0;
 }
 
-static int bench_predictors(const char *path, const char *model_file)
+/* The model file predictor 'name' starts from: ml's and xgb's, from the command line. */
+static const char *model_of(const char *name, const char *ml_model, const char *xgb_model)
+{
+	return strcmp(name, "ml") == 0 ? ml_model : strcmp(name, "xgb") == 0 ? xgb_model : NULL;
+}
+
+static int bench_predictors(const char *path, const char *model_file, const char *xgb_model)
 {
 	/* The clock's own cost, subtracted from each timed call. */
 	uint64_t c0 = now_ns(), dummy = 0;
@@ -485,7 +491,7 @@ static int bench_predictors(const char *path, const char *model_file)
 	for (size_t i = 0; models_at(i); i++) {
 		const struct predictor_ops *ops = models_at(i);
 		void *self;
-		if (ops->create(strcmp(ops->name, "ml") == 0 ? model_file : NULL, &self, &eb)) {
+		if (ops->create(model_of(ops->name, model_file, xgb_model), &self, &eb)) {
 			fprintf(stderr, "bench: %s\n", eb.msg);
 			return 2;
 		}
@@ -503,7 +509,7 @@ static int bench_predictors(const char *path, const char *model_file)
 		for (int r = 0; r < 2 * PREPS; r++) {
 			if (r) {
 				ops->destroy(self);
-				if (ops->create(strcmp(ops->name, "ml") == 0 ? model_file : NULL, &self, &eb))
+				if (ops->create(model_of(ops->name, model_file, xgb_model), &self, &eb))
 					return 2;
 				memset(st, 0, t.flows * sz);
 			}
@@ -728,8 +734,8 @@ int main(int argc, char **argv)
 		return bench_engine(argv[2], argv[3], 0, 0);
 	if (argc == 6 && strcmp(argv[1], "engine") == 0)
 		return bench_engine(argv[2], argv[3], strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10));
-	if ((argc == 3 || argc == 4) && strcmp(argv[1], "predictors") == 0)
-		return bench_predictors(argv[2], argc == 4 ? argv[3] : NULL);
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "predictors") == 0)
+		return bench_predictors(argv[2], argc >= 4 ? argv[3] : NULL, argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && strcmp(argv[1], "flows") == 0)
 		return bench_flows(strtoull(argv[2], NULL, 10));
 	if (argc == 6 && strcmp(argv[1], "frames") == 0)
@@ -737,6 +743,6 @@ int main(int argc, char **argv)
 			      strtoull(argv[5], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "routes") == 0)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [MODEL] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL | frames OUT SIZE FLOWS N\n");
+	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [ML_MODEL [XGB_MODEL]] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL | frames OUT SIZE FLOWS N\n");
 	return 2;
 }

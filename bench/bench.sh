@@ -69,12 +69,14 @@ echo "     (at 1400 B the header predictor does not learn payloads (it learns th
 echo "-- predictors: observe + predict per packet, the dev captures decoded once into memory"
 MODEL="$TMP/ml.model"
 "$B/precraft" train traces/*.pcap traces/*.pcapng --model ml -o "$MODEL" > /dev/null
-"$B/bench" predictors "$TRACE" "$MODEL" > "$TMP/predict.txt"
-for m in last mode markov1 header ml; do
+"$B/precraft" train traces/*.pcap traces/*.pcapng --model xgb -o "$TMP/xgb.model" > /dev/null
+"$B/bench" predictors "$TRACE" "$MODEL" "$TMP/xgb.model" > "$TMP/predict.txt"
+for m in last mode markov1 header ml xgb; do
 	ns=$(kv "$TMP/predict.txt" "predict_ns_$m")
 	k() { echo "$(kv "$TMP/predict.txt" "$1_$m") ($(kv "$TMP/predict.txt" "$1_${m}_spread"))"; }
 	echo "   $m: prediction $(k predict_ns) ns ($(ratio "$ns" 100) of the 100 ns budget); learning $(k observe_ns) ns; both $(k packet_ns) ns per packet (medians of 5, min-max)"
 done
+echo "     (ml and xgb take their header fields from header: their trees' or tables' own share of a prediction is theirs minus header's, xgb $(awk -v a="$(kv "$TMP/predict.txt" predict_ns_xgb)" -v b="$(kv "$TMP/predict.txt" predict_ns_header)" 'BEGIN { printf "%.0f", a - b }') ns, ml $(awk -v a="$(kv "$TMP/predict.txt" predict_ns_ml)" -v b="$(kv "$TMP/predict.txt" predict_ns_header)" 'BEGIN { printf "%.0f", a - b }') ns)"
 
 echo "-- simulator: event scheduler, ns-3 bench-scheduler hold model (exponential delays, mean 100 ns)"
 anchor() { case $1 in 1000) echo 8.6;; 100000) echo 2.9;; 1000000) echo 2.2;; esac; }

@@ -22,7 +22,7 @@ const char train_usage[] =
 	"  -o FILE        the model file to write\n"
 	"  --classes K    ml: flow classes fitted by k-means on the first 4 sizes (default 16, at most 64)\n"
 	"  --seed N       ml: seed of the k-means++ initialisation (default 1)\n"
-	"  --rounds N     xgb: boosting rounds of both ensembles (default: 3 for the size, 8 for the gap)\n"
+	"  --rounds N     xgb: boosting rounds of both ensembles (default: 2 for the size, 8 for the gap)\n"
 	"  --depth N      xgb: the trees' depth (default 4, at most 10)\n";
 
 /* Writes a model through a temporary name renamed into place. */

@@ -107,7 +107,7 @@ struct xgb_train_cfg {
 	unsigned size_rounds, gap_rounds, depth;
 	double eta;
 };
-#define XGB_TRAIN_DEFAULTS { 3, 8, 4, 0.3 }
+#define XGB_TRAIN_DEFAULTS { 2, 8, 4, 0.3 }
 #define XGB_MAX_ROWS 2000000u
 
 struct xgb_train_report {

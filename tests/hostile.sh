@@ -13,6 +13,7 @@ if ! "$GEN" "$HD" > "$HD/classes.txt"; then
 else
 	ok "hostile: $(wc -l < "$HD/classes.txt") captures, $(awk '$1 == "all" { print $2 }' "$HD/classes.txt") frames"
 	"$PRECRAFT" train "$HD/all.pcap" --model ml -o "$HD/ml.model" > /dev/null
+	"$PRECRAFT" train "$HD/all.pcap" --model xgb -o "$HD/xgb.model" > /dev/null || bad "hostile: xgb does not train on the attack corpus"
 	for cls in $(awk '$1 != "all" { print $1 }' "$HD/classes.txt"); do
 		r=""
 		for m in baseline precraft shadow; do
@@ -36,6 +37,7 @@ else
 				for pred in $("$PRECRAFT" predictors | awk '{ print $1 }'); do
 					mf=""
 					[ "$pred" = ml ] && mf="--model-file $HD/ml.model"
+					[ "$pred" = xgb ] && mf="--model-file $HD/xgb.model"
 					# shellcheck disable=SC2086
 					"$PRECRAFT" replay "$HD/all.pcap" --mode precraft --predictor "$pred" $mf --policy $pol "$@" --egress "$HD/p.pcap" --quiet
 					rp=$?

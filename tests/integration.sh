@@ -278,9 +278,10 @@ fi
 
 # Pre-crafting with the header and trained predictors keeps the egress byte-identical.
 for t in $(cat tests/data/golden.list); do
-	for pred in header ml; do
+	for pred in header ml xgb; do
 		mf=""
 		[ $pred = ml ] && mf="--model-file $TMP/ml.model"
+		[ $pred = xgb ] && mf="--model-file $TMP/x.model"
 		# shellcheck disable=SC2086
 		"$PRECRAFT" replay "traces/$t" --mode baseline --egress "$TMP/base.pcap" --quiet
 		# shellcheck disable=SC2086
