@@ -8,11 +8,14 @@
 
 #include "common.h"
 #include "dns.h"
+#include "eval.h"
 #include "core/predict.h"
 #include "ml.h"
 #include "modelfile.h"
 #include "predictors.h"
 #include "xgb.h"
+#include "tests/pktgen.h"
+#include "traces/trace.h"
 
 static const struct predictor_ops *const all[] = { &predictor_last, &predictor_mode, &predictor_markov1,
 						   &predictor_header, &predictor_ml, &predictor_xgb };
@@ -604,6 +607,69 @@ static void test_models_dns_answer_addresses(void)
 	}
 }
 
+/* A client resolves www.example.com (the answer above: an A and an AAAA record, TTL 300 s for the
+ * A) and connects: to the announced address on 443 (a template's hit) and on 22 (announced, no
+ * template), to an address no answer named, and to the announced one again after its TTL. */
+static void test_models_dns_announced_flows(void)
+{
+	char path[24];
+	tmp_file(path);
+	struct trace_writer *w;
+	struct errbuf eb = { "" };
+	CU_ASSERT_EQUAL_FATAL(trace_writer_open(path, 1, &w, &eb), 0);
+	static const uint8_t client[4] = { 10, 0, 0, 1 }, resolver[4] = { 10, 0, 0, 53 }, site[4] = { 93, 184, 216, 34 },
+			     other[4] = { 198, 51, 100, 7 };
+	struct {
+		const uint8_t *src, *dst;
+		uint8_t proto;
+		uint16_t sport, dport;
+		uint64_t t_s;
+	} pk[] = {
+		{ client, resolver, 17, 5353, 53, 1 },  { resolver, client, 17, 53, 5353, 1 },
+		{ client, site, 6, 40001, 443, 2 },     { client, site, 6, 40002, 22, 3 },
+		{ client, other, 6, 40003, 443, 4 },    { client, site, 6, 40004, 443, 400 },
+	};
+	for (size_t i = 0; i < sizeof pk / sizeof pk[0]; i++) {
+		struct gen_pkt g;
+		gen_default(&g);
+		memcpy(g.src, pk[i].src, 4);
+		memcpy(g.dst, pk[i].dst, 4);
+		g.proto = pk[i].proto;
+		g.sport = pk[i].sport;
+		g.dport = pk[i].dport;
+		g.flags = 0x02;
+		if (i == 1) { /* the answer */
+			g.payload = dns_resp;
+			g.plen = sizeof dns_resp;
+		} else if (i == 0) { /* the question: the answer's first 33 bytes, as a query */
+			static uint8_t q[33];
+			memcpy(q, dns_resp, sizeof q);
+			q[2] = 0x01;
+			q[3] = 0;
+			q[7] = 0;
+			g.payload = q;
+			g.plen = sizeof q;
+		}
+		uint8_t frame[512];
+		size_t len = gen_frame(&g, frame, sizeof frame);
+		CU_ASSERT_FATAL(len > 0);
+		trace_writer_put(w, frame, (uint32_t)len, (uint32_t)len, pk[i].t_s * 1000000000ull);
+	}
+	CU_ASSERT_EQUAL_FATAL(trace_writer_close(w, &eb), 0);
+	struct eval_result r;
+	memset(&r, 0, sizeof r);
+	CU_ASSERT_EQUAL_FATAL(eval_trace(path, &predictor_last, NULL, &r, &eb), 0);
+	CU_ASSERT_EQUAL(r.dns.answers, 1);
+	CU_ASSERT_EQUAL(r.dns.pairs, 2);           /* (client, A) and (client, AAAA) */
+	CU_ASSERT_EQUAL(r.dns.new_flows, 4);       /* the DNS flow itself left out */
+	CU_ASSERT_EQUAL(r.dns.announced_flows, 2); /* 443 and 22 before the TTL ran out */
+	CU_ASSERT_EQUAL(r.dns.first_hits, 1);      /* 443 only */
+	CU_ASSERT_EQUAL(r.dns.templates, 2 * EVAL_DNS_TEMPLATES);
+	CU_ASSERT_EQUAL(r.dns.templates_used, 1);
+	eval_result_fini(&r);
+	remove(path);
+}
+
 static void expect_rejected(const char *path, const char *what)
 {
 	struct ml_model m;
@@ -682,6 +748,7 @@ int models_test_register(void)
 		    test_models_paced_timestamps);
 	CU_add_test(s, "TSO sender: IP ID advances by the wire segments", test_models_tso_ip_id);
 	CU_add_test(s, "DNS answers: the addresses announced, every length checked", test_models_dns_answer_addresses);
+	CU_add_test(s, "DNS answer then connections: announced flows, template hits, waste", test_models_dns_announced_flows);
 	CU_add_test(s, "xgb: trained trees learn what markov1 cannot; the walk is XGBoost's prediction",
 		    test_models_xgb_learns_what_markov1_cannot);
 	CU_add_test(s, "xgb: model file round trip; corrupt, foreign, future, truncated, looping rejected",
