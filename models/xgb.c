@@ -47,7 +47,74 @@ static float lg(double us)
 	return (float)log2(1.0 + us);
 }
 
-void xgb_features(const struct xgb_flow *f, unsigned d, float x[XGB_NF])
+uint64_t xgb_prior_key(const struct xgb_flow *f, unsigned d)
+{
+	if (!f->n)
+		return 0;
+	return 1ull << 63 | (uint64_t)f->proto << 40 | (uint64_t)f->port << 24 | (uint64_t)(f->n < 7 ? f->n : 7) << 8 |
+	       (uint64_t)f->h[0].dir << 5 | (uint64_t)size_class(f->h[0].len) << 1 | (d & 1);
+}
+
+static uint32_t prior_slot(uint64_t key, uint32_t cap)
+{
+	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+const struct xgb_prior *xgb_prior_find(const struct xgb_model *m, uint64_t key)
+{
+	if (!m->prior_cap || !key)
+		return NULL;
+	for (uint32_t i = prior_slot(key, m->prior_cap), k = 0; k < m->prior_cap; k++, i = (i + 1) & (m->prior_cap - 1)) {
+		if (m->prior[i].key == key)
+			return &m->prior[i];
+		if (!m->prior[i].key)
+			return NULL;
+	}
+	return NULL;
+}
+
+int xgb_prior_alloc(struct xgb_model *m, uint32_t n)
+{
+	uint32_t cap = 16;
+	while (cap < 2 * ((uint64_t)n + XGB_PRIOR_ROOM))
+		cap <<= 1;
+	free(m->prior);
+	m->n_prior = 0;
+	m->prior_cap = 0;
+	if (!(m->prior = calloc(cap, sizeof *m->prior)))
+		return -ERR_NOMEM;
+	m->prior_cap = cap;
+	return 0;
+}
+
+void xgb_prior_put(struct xgb_model *m, uint64_t key, uint16_t size, uint8_t share)
+{
+	if (!key || m->n_prior * 2 + 2 > m->prior_cap)
+		return;
+	uint32_t i = prior_slot(key, m->prior_cap);
+	while (m->prior[i].key && m->prior[i].key != key)
+		i = (i + 1) & (m->prior_cap - 1);
+	if (m->prior[i].key)
+		return;
+	m->prior[i] = (struct xgb_prior){ .key = key, .size = size, .share = share };
+	m->n_prior++;
+}
+
+void xgb_prior_learn(struct xgb_model *m, uint64_t key, uint16_t size)
+{
+	struct xgb_prior *p = (struct xgb_prior *)xgb_prior_find(m, key);
+	if (!p) {
+		xgb_prior_put(m, key, size, 128);
+		return;
+	}
+	p->share = (uint8_t)((p->share * 7u + (p->size == size ? 255u : 0u)) / 8u);
+	if (p->share < 64) {
+		p->size = size;
+		p->share = 128;
+	}
+}
+
+void xgb_features(const struct xgb_model *m, const struct xgb_flow *f, unsigned d, float x[XGB_NF])
 {
 	x[0] = (float)d;
 	x[1] = (float)f->n;
@@ -76,6 +143,9 @@ void xgb_features(const struct xgb_flow *f, unsigned d, float x[XGB_NF])
 	unsigned n = f->n ? header_gap_us(f->header, f->h[0].dir, d, &g) : 0;
 	x[23] = n ? lg(g) : -1.0f;
 	x[24] = (float)n;
+	const struct xgb_prior *pr = xgb_prior_find(m, xgb_prior_key(f, d));
+	x[27] = pr ? (float)pr->size : -1.0f;
+	x[28] = pr ? (float)pr->share : 0.0f;
 }
 
 float xgb_candidate(const float x[XGB_NF], unsigned c)
@@ -86,6 +156,7 @@ float xgb_candidate(const float x[XGB_NF], unsigned c)
 	case XGB_C_ACK: return 0.0f;
 	case XGB_C_LAST2: return x[25];
 	case XGB_C_DATA: return x[26];
+	case XGB_C_PRIOR: return x[27];
 	default: return -1.0f;
 	}
 }
@@ -131,6 +202,7 @@ void xgb_flow_update(void *header_self, struct xgb_flow *f, const struct pred_pk
 static const char xgb_magic[8] = { 'P', 'C', 'R', 'F', 'T', 'X', 'G', '\n' };
 #define HEADER_BYTES 64u
 #define NODE_BYTES 12u
+#define PRIOR_BYTES 12u
 
 static void ensemble_free(struct xgb_ensemble *e)
 {
@@ -143,6 +215,9 @@ void xgb_model_free(struct xgb_model *m)
 {
 	ensemble_free(&m->size);
 	ensemble_free(&m->gap);
+	free(m->prior);
+	m->prior = NULL;
+	m->n_prior = m->prior_cap = 0;
 }
 
 static uint32_t f2u(float v)
@@ -164,10 +239,16 @@ static uint32_t tree_nodes(const struct xgb_ensemble *e, uint32_t t)
 	return (t + 1 < e->n_trees ? e->root[t + 1] : e->n_nodes) - e->root[t];
 }
 
+static int prior_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct xgb_prior *)a)->key, y = ((const struct xgb_prior *)b)->key;
+	return x < y ? -1 : x > y;
+}
+
 int xgb_model_save(const char *path, const struct xgb_model *m, struct errbuf *eb)
 {
 	const struct xgb_ensemble *en[2] = { &m->size, &m->gap };
-	size_t bytes = HEADER_BYTES + 8;
+	size_t bytes = HEADER_BYTES + 8 + (size_t)m->n_prior * PRIOR_BYTES;
 	for (int k = 0; k < 2; k++)
 		bytes += (size_t)en[k]->n_trees * 4 + (size_t)en[k]->n_nodes * NODE_BYTES;
 	struct mf_buf w = { malloc(bytes), 0, bytes };
@@ -186,7 +267,7 @@ int xgb_model_save(const char *path, const struct xgb_model *m, struct errbuf *e
 	mf_put(&w, f2u(m->size.base), 4);
 	mf_put(&w, f2u(m->gap.base), 4);
 	mf_put(&w, m->size.n_class, 4);
-	mf_put(&w, 0, 4); /* reserved */
+	mf_put(&w, m->n_prior, 4);
 	for (int k = 0; k < 2; k++)
 		for (uint32_t t = 0; t < en[k]->n_trees; t++)
 			mf_put(&w, tree_nodes(en[k], t), 4);
@@ -199,6 +280,24 @@ int xgb_model_save(const char *path, const struct xgb_model *m, struct errbuf *e
 				mf_put(&w, f2u(n->value), 4);
 				mf_put(&w, n->feat >= 0 ? n->yes - en[k]->root[t] : 0, 4);
 			}
+	/* The priors in key order, so that the same model is the same bytes. */
+	struct xgb_prior *sorted = m->n_prior ? malloc((size_t)m->n_prior * sizeof *sorted) : NULL;
+	if (m->n_prior && !sorted) {
+		free(w.p);
+		return err_set(eb, -ERR_NOMEM, "xgb model: out of memory");
+	}
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < m->prior_cap && k < m->n_prior; i++)
+		if (m->prior[i].key)
+			sorted[k++] = m->prior[i];
+	qsort(sorted, k, sizeof *sorted, prior_cmp);
+	for (uint32_t i = 0; i < k; i++) {
+		mf_put(&w, sorted[i].key, 8);
+		mf_put(&w, sorted[i].size, 2);
+		mf_put(&w, sorted[i].share, 1);
+		mf_put(&w, 0, 1);
+	}
+	free(sorted);
 	int rc = mf_write(path, &w, eb);
 	free(w.p);
 	return rc;
@@ -212,16 +311,17 @@ static int model_size(const char *path, const uint8_t *p, size_t n, size_t *want
 		return err_set(eb, -ERR_FORMAT, "%s: model file truncated (%zu bytes)", path, n);
 	uint32_t version = (uint32_t)mf_get(p + 8, 4), hdr = (uint32_t)mf_get(p + 12, 4), nf = (uint32_t)mf_get(p + 16, 4);
 	uint32_t ts = (uint32_t)mf_get(p + 20, 4), tg = (uint32_t)mf_get(p + 24, 4), nodes = (uint32_t)mf_get(p + 28, 4);
-	uint32_t classes = (uint32_t)mf_get(p + 56, 4);
+	uint32_t classes = (uint32_t)mf_get(p + 56, 4), priors = (uint32_t)mf_get(p + 60, 4);
 	if (version != XGB_FILE_VERSION)
 		return err_set(eb, -ERR_FORMAT, "%s: model file version %u, this precraft reads version %u", path, version,
 			       XGB_FILE_VERSION);
 	if (hdr != HEADER_BYTES || nf != XGB_NF || ts > XGB_MAX_TREES || tg > XGB_MAX_TREES || nodes > XGB_MAX_NODES ||
-	    (ts && classes != XGB_N_CAND) || ts % XGB_N_CAND)
+	    (ts && classes != XGB_N_CAND) || ts % XGB_N_CAND || priors > XGB_MAX_PRIORS)
 		return err_set(eb, -ERR_FORMAT,
-			       "%s: model header inconsistent (header %u bytes, %u features, %u + %u trees, %u nodes, %u classes)",
-			       path, hdr, nf, ts, tg, nodes, classes);
-	*want = HEADER_BYTES + ((size_t)ts + tg) * 4 + (size_t)nodes * NODE_BYTES + 8;
+			       "%s: model header inconsistent (header %u bytes, %u features, %u + %u trees, %u nodes, %u classes, "
+			       "%u priors)",
+			       path, hdr, nf, ts, tg, nodes, classes, priors);
+	*want = HEADER_BYTES + ((size_t)ts + tg) * 4 + (size_t)nodes * NODE_BYTES + (size_t)priors * PRIOR_BYTES + 8;
 	return 0;
 }
 
@@ -292,6 +392,17 @@ int xgb_model_load(const char *path, struct xgb_model *m, struct errbuf *eb)
 		rc = parse_ensemble(path, "gap", counts + 4 * (size_t)ts, tg, &q, &nodes, &m->gap, eb);
 	if (!rc && nodes)
 		rc = err_set(eb, -ERR_FORMAT, "%s: the header counts %u nodes the trees do not hold", path, nodes);
+	uint32_t priors = (uint32_t)mf_get(p + 60, 4);
+	if (!rc && xgb_prior_alloc(m, priors))
+		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory reading the model", path);
+	for (uint32_t k = 0; !rc && k < priors; k++, q += PRIOR_BYTES) {
+		uint64_t key = mf_get(q, 8);
+		if (!(key >> 63) || xgb_prior_find(m, key))
+			rc = err_set(eb, -ERR_FORMAT, "%s: model prior %u has a %s key", path, k,
+				     key >> 63 ? "duplicate" : "malformed");
+		else
+			xgb_prior_put(m, key, (uint16_t)mf_get(q + 8, 2), (uint8_t)mf_get(q + 10, 1));
+	}
 	free(p);
 	if (rc)
 		xgb_model_free(m);
@@ -311,6 +422,8 @@ static int x_create(const char *model_file, void **self, struct errbuf *eb)
 	if (!s)
 		return err_set(eb, -ERR_NOMEM, "xgb predictor: out of memory");
 	int rc = model_file ? xgb_model_load(model_file, &s->m, eb) : 0;
+	if (!rc && !model_file && xgb_prior_alloc(&s->m, 0))
+		rc = err_set(eb, -ERR_NOMEM, "xgb predictor: out of memory");
 	if (!rc)
 		rc = predictor_header.create(NULL, &s->header, eb);
 	if (rc) {
@@ -335,7 +448,11 @@ static void x_destroy(void *self)
 static void x_observe(void *self, void *fs, const struct pred_pkt *pk)
 {
 	struct xgb_self *s = self;
-	xgb_flow_update(s->header, fs, pk);
+	struct xgb_flow *f = fs;
+	if (s->m.prior_cap && f->n)
+		xgb_prior_learn(&s->m, xgb_prior_key(f, pk->dir & 1),
+				(uint16_t)(pk->payload_len > 0xfffe ? 0xfffe : pk->payload_len));
+	xgb_flow_update(s->header, f, pk);
 }
 
 static bool x_predict(void *self, const void *fs, const struct pred_pkt *last, struct pred_out *o)
@@ -352,7 +469,7 @@ static bool x_predict(void *self, const void *fs, const struct pred_pkt *last, s
 		return true;
 	}
 	float x[XGB_NF], margin[XGB_N_CAND];
-	xgb_features(f, d, x);
+	xgb_features(&s->m, f, d, x);
 	float size = xgb_candidate(x, xgb_walk_class(&s->m.size, x, margin));
 	if (size < 0)
 		size = x[21] >= 0 ? x[21] : x[20] >= 0 ? x[20] : (float)last->payload_len;
