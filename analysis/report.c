@@ -373,20 +373,33 @@ static const struct {
 	{ "precision", "precision at the operating confidence" },
 };
 
+/* An eval run's model as the leaderboard names it: a leave-one-capture-out run (eval --cross)
+ * is another entry than the same model scored in place. */
+static const char *eval_model(const struct rundata *rd, char buf[static 72])
+{
+	const char *m = rundata_param(rd, "model");
+	snprintf(buf, 72, "%.60s%s", m ? m : "?", rundata_param(rd, "cross") ? " (cross)" : "");
+	return buf;
+}
+
 static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, size_t n)
 {
 	const char *models[32], *traces[256];
+	char model_names[32][72], mb[72];
 	size_t nm = 0, nt = 0, ne = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!rundata_is_eval(&rd[i]))
 			continue;
 		ne++;
-		const char *m = rundata_param(&rd[i], "model"), *t = rundata_param(&rd[i], "trace");
+		const char *m = eval_model(&rd[i], mb), *t = rundata_param(&rd[i], "trace");
 		size_t j = 0;
 		while (j < nm && strcmp(models[j], m))
 			j++;
-		if (j == nm && nm < 32)
-			models[nm++] = m;
+		if (j == nm && nm < 32) {
+			snprintf(model_names[nm], sizeof model_names[nm], "%s", m);
+			models[nm] = model_names[nm];
+			nm++;
+		}
 		for (j = 0; j < nt && strcmp(traces[j], t);)
 			j++;
 		if (j == nt && nt < 256)
@@ -413,7 +426,7 @@ static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, si
 			for (size_t j = 0; j < nm; j++) {
 				const double *v = NULL;
 				for (size_t i = 0; i < n && !v; i++)
-					if (rundata_is_eval(&rd[i]) && same(rundata_param(&rd[i], "model"), models[j]) &&
+					if (rundata_is_eval(&rd[i]) && same(eval_model(&rd[i], mb), models[j]) &&
 					    same(rundata_param(&rd[i], "trace"), traces[t])) {
 						v = rundata_scalar(&rd[i], eval_metrics[k].scalar);
 						rows += v != NULL;
@@ -448,7 +461,7 @@ static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, si
 	for (size_t j = 0; j < nm; j++) {
 		double cn[10] = { 0 }, ck[10] = { 0 };
 		for (size_t i = 0; i < n; i++) {
-			if (!rundata_is_eval(&rd[i]) || !same(rundata_param(&rd[i], "model"), models[j]))
+			if (!rundata_is_eval(&rd[i]) || !same(eval_model(&rd[i], mb), models[j]))
 				continue;
 			const struct rd_hist *hn = rundata_hist(&rd[i], "calibration_predictions"),
 					     *hk = rundata_hist(&rd[i], "calibration_right");
