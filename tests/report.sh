@@ -47,6 +47,11 @@ f=$(cat "$RD/html"/eval-calibration-*.dat | grep -vc '^#')
 [ "$db" = "$f" ] || bad_rows="$bad_rows calibration($db/$f)"
 check "report: each figure's data file has the database's rows${bad_rows:+ (differ:$bad_rows)}" [ -z "$bad_rows" ]
 check "report: the replay run (no time series) says so on its page" grep -q "No time series in the database" "$RD/html/run-2.html"
+# A model scored in place and leave-one-capture-out: two entries of the leaderboard, not one.
+"$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap --models ml --db "$RD/cross.db" > /dev/null
+"$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap --models ml --cross --db "$RD/cross.db" > /dev/null
+pc report "$RD/cross.db" --out "$RD/cross" > /dev/null 2>&1
+check "report: eval --cross runs are their own leaderboard entry" sh -c "head -1 '$RD/cross/eval-size_exact_acc.dat' | grep -qx '# capture ml ml (cross)' && [ \"\$(grep -v '^#' '$RD/cross/eval-size_exact_acc.dat' | awk '{ n += NF - 1 } END { print n }')\" = 4 ]"
 
 # Links and images resolve to non-empty files.
 broken=""
