@@ -1,13 +1,16 @@
 /* config: the file parsers a user (or an attacker with write access to a shared scenario
- * folder) hands precraft: scenarios, route tables, cost profiles, model files, tunnel files.  Byte 0 picks
- * the parser; the rest is the file.  Required: no crash, no leak, and every refusal is an error
- * with a message. */
+ * folder) hands precraft: scenarios, route tables, cost profiles, model files (ml's and xgb's),
+ * tunnel files; and the DNS answers eval reads off the wire.  Byte 0 picks the parser; the rest
+ * is the file.  Required: no crash, no leak, and every refusal is an error with a message; a
+ * loaded xgb model's trees are walked (every walk must end). */
 #include <string.h>
 
 #include "core/esp.h"
 #include "core/route.h"
 #include "fuzz.h"
+#include "models/dns.h"
 #include "models/ml.h"
+#include "models/xgb.h"
 #include "sim/costs.h"
 #include "sim/scenario.h"
 
@@ -18,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *path = fuzz_file(data + 1, size - 1, "");
 	struct errbuf eb = { "" };
 	int rc = 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0: {
 		static struct scenario s;
 		scenario_defaults(&s);
@@ -48,6 +51,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = ml_model_load(path, &m, &eb);
 		if (rc == 0)
 			ml_model_free(&m);
+		break;
+	}
+	case 5: {
+		struct xgb_model m;
+		rc = xgb_model_load(path, &m, &eb);
+		if (rc == 0) {
+			float x[XGB_NF] = { 0 }, margin[XGB_N_CAND];
+			(void)xgb_walk(&m.gap, x);
+			if (m.size.n_trees)
+				(void)xgb_walk_class(&m.size, x, margin);
+			xgb_model_free(&m);
+		}
+		break;
+	}
+	case 6: {
+		struct dns_record r[DNS_MAX_RECORDS];
+		FUZZ_REQUIRE(dns_answer_addrs(data + 1, (uint32_t)(size - 1), r) <= DNS_MAX_RECORDS);
 		break;
 	}
 	default: {
