@@ -100,6 +100,7 @@ struct header_state {
 	struct dir_state d[2];
 	uint64_t flow_t;           /* the flow's latest packet */
 	uint32_t gap[4][4];        /* [from * 2 + to]: the latest gaps of each transition, µs */
+	uint32_t gap_med[4];       /* their median, kept as they come: read on every prediction */
 	uint8_t gap_n[4];
 	uint16_t port;             /* service port: the first packet's destination port */
 	uint8_t state;             /* the flow's rhythm state after its latest packet, per direction */
@@ -302,7 +303,7 @@ unsigned header_gap_us(const void *state, unsigned from, unsigned to, uint32_t *
 	const struct header_state *s = state;
 	unsigned t = (from & 1) * 2 + (to & 1), n = s->gap_n[t];
 	if (n)
-		*gap_us = median4(s->gap[t], n);
+		*gap_us = s->gap_med[t];
 	return n;
 }
 
@@ -549,6 +550,7 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 		s->gap[t][0] = (uint32_t)((pk->t_ns - s->flow_t) / 1000);
 		if (s->gap_n[t] < 4)
 			s->gap_n[t]++;
+		s->gap_med[t] = median4(s->gap[t], s->gap_n[t]);
 	}
 	if (!s->any)
 		s->port = d ? pk->sport : pk->dport;

@@ -9,7 +9,7 @@ extern const struct predictor_ops predictor_markov1;
 extern const struct predictor_ops predictor_header;
 
 /* The header predictor's per-flow state fits in this (ml embeds it). */
-#define HEADER_FLOW_STATE_BYTES 584
+#define HEADER_FLOW_STATE_BYTES 600
 
 /* The header predictor's gap forecast from its per-flow state 'state': the median of the latest
  * gaps (up to four, µs) from a packet of direction 'from' to the next of direction 'to', in

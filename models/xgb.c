@@ -30,8 +30,9 @@ unsigned xgb_walk_class(const struct xgb_ensemble *e, const float x[XGB_NF], flo
 	uint32_t k = e->n_class;
 	for (uint32_t c = 0; c < k; c++)
 		margin[c] = e->base;
-	for (uint32_t t = 0; t < e->n_trees; t++) {
-		margin[t % k] += e->node[leaf(e, t, x)].value;
+	/* Tree t scores class t % k: counted, not divided, per tree. */
+	for (uint32_t t = 0, c = 0; t < e->n_trees; t++, c = c + 1 == k ? 0 : c + 1) {
+		margin[c] += e->node[leaf(e, t, x)].value;
 	}
 	unsigned best = 0;
 	for (uint32_t c = 1; c < k; c++)
