@@ -142,7 +142,7 @@ struct xgb_train_cfg {
 	double eta;
 };
 #define XGB_TRAIN_DEFAULTS { 2, 8, 4, 0.3 }
-#define XGB_MAX_ROWS 2000000u
+#define XGB_MAX_ROWS 1000000u /* 116 MB of features; more captures than that are cut there */
 
 struct xgb_train_report {
 	uint64_t rows;             /* training rows (packets after their flow's first) */
