@@ -157,8 +157,8 @@ static int store_result(struct store *st, const struct predictor_ops *ops, const
 			int cross, int trained_on, struct eval_result *r, struct errbuf *eb)
 {
 	int64_t run;
-	char cmd[1024];
-	snprintf(cmd, sizeof cmd, "precraft eval --models %s%s%s%s %s", ops->name, model_file && !cross ? " --model-file " : "",
+	char cmd[2300]; /* paths cut at 1000 bytes each: the command is a record, not a script */
+	snprintf(cmd, sizeof cmd, "precraft eval --models %s%s%.1000s%s %.1000s", ops->name, model_file && !cross ? " --model-file " : "",
 		 model_file && !cross ? model_file : "", cross ? " --cross" : "", trace);
 	if (store_run_begin(st, cmd, 0, 0, &run, eb)) {
 		cli_error("%s", eb->msg);
@@ -229,14 +229,14 @@ static void print_dns(char **traces, int n, const struct eval_dns *d)
 		printf("DNS-announced flows: no answer with addresses in these captures\n");
 }
 
-/* Trains 'ops' on every capture but 'held' into a temporary model file 'path'. */
-static int train_without(const struct predictor_ops *ops, char **traces, int n, int held, char path[static 40],
+/* Trains 'ops' on every capture but 'held' into a temporary model file, named in 'path'. */
+static int train_without(const struct predictor_ops *ops, char **traces, int n, int held, char path[static 4096],
 			 struct errbuf *eb)
 {
 	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	if (strlen(dir) > 16)
-		dir = "/tmp";
-	snprintf(path, 40, "%s/precraft-cross-XXXXXX", dir); /* a mkstemp template */
+	/* mkstemp(3) replaces the six X with a name no other file has, and creates the file. */
+	if (snprintf(path, 4096, "%s/precraft-cross-XXXXXX", dir) >= 4096)
+		return err_set(eb, -ERR_INVAL, "TMPDIR is too long for a temporary model file's name");
 	int fd = mkstemp(path);
 	if (fd < 0)
 		return err_set(eb, -ERR_IO, "%s: cannot create a temporary model file", path);
@@ -342,7 +342,7 @@ int eval_main(int argc, char **argv)
 		int trained = cross && models_trained(ops[m]);
 		for (int t = 0; t < n_traces && code == EXIT_OK; t++, pairs_done++) {
 			cli_progress_update(&pr, pairs_done, pairs, scored);
-			char tmp[40];
+			char tmp[4096];
 			const char *mf = model_file;
 			if (trained) {
 				if (train_without(ops[m], traces, n_traces, t, tmp, &eb)) {
@@ -371,7 +371,7 @@ int eval_main(int argc, char **argv)
 			if (r.all.scored)
 				mean_add(&mean, &f);
 			if (st)
-				code = store_result(st, ops[m], traces[t], mf, cross, trained ? n_traces - 1 : 0, &r, &eb);
+				code = store_result(st, ops[m], traces[t], cross ? NULL : mf, cross, trained ? n_traces - 1 : 0, &r, &eb);
 			scored += r.all.scored;
 			dns[t] = r.dns;
 			eval_result_merge(&all, &r);

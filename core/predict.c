@@ -42,7 +42,6 @@ void pred_pkt_fill(struct pred_pkt *pk, const struct pkt *p, unsigned dir, uint6
 	pk->tos = v4 ? p->ip4.tos : (uint8_t)(p->ip6.vtcfl >> 20);
 	pk->ip_id = v4 ? p->ip4.id : 0;
 	pk->src_hash = pred_addr_hash(v4 ? p->ip4.src : p->ip6.src, v4 ? 4u : 16u);
-	pk->dst_hash = pred_addr_hash(v4 ? p->ip4.dst : p->ip6.dst, v4 ? 4u : 16u);
 	if (v4) {
 		uint32_t h = p->ip4.frag & 0xe000u;
 		for (unsigned i = 20; i < p->ip4.ihl_bytes; i++)

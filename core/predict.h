@@ -41,7 +41,8 @@ struct pred_pkt {
 	uint16_t urg;
 	uint16_t sport, dport;     /* TCP/UDP ports as on the wire */
 	uint32_t src_hash;         /* of the source address: host-wide state (IP ID counters) */
-	uint32_t dst_hash;         /* of the destination address */
+	uint32_t dst_hash;         /* of the destination address: filled by models/flowwalk (eval's
+				      DNS measure) only, 0 from the engine, which has no use for it */
 	uint32_t opt_kinds;        /* TCP option kinds in order, hashed (0 without options) */
 };
 

@@ -167,7 +167,11 @@ static void score_one(struct eval_score *s, const struct pred_out *pr, uint64_t 
 	}
 }
 
-/* ---- the first pass: what each flow is ---- */
+/* ---- the first pass: what each flow is, and the flows DNS announced ---- */
+
+struct announce;
+struct eval_dns;
+static void dns_packet(struct announce *t, struct eval_dns *d, const struct pred_pkt *pk);
 
 struct flow_shape {
 	uint32_t packets;
@@ -178,6 +182,8 @@ struct flow_shape {
 struct shapes {
 	struct flow_shape *f;
 	uint32_t n, cap;
+	struct announce *ann;      /* the DNS measure's table (ANN_SLOTS) */
+	struct eval_dns *dns;
 };
 
 /* Flows are numbered in the order they start, the same in both passes. */
@@ -197,6 +203,7 @@ static int shape_packet(void *arg, void *user, const struct pred_pkt *pk)
 		*id = sh->n++;
 		sh->f[*id] = (struct flow_shape){ .proto = pk->proto };
 	}
+	dns_packet(sh->ann, sh->dns, pk);
 	struct flow_shape *f = &sh->f[*id];
 	f->packets++;
 	f->bytes[pk->dir & 1] += pk->payload_len;
@@ -297,7 +304,6 @@ struct walk {
 	struct eval_result *r;
 	const struct shapes *sh;
 	uint32_t next_id;
-	struct announce *ann;
 };
 
 static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
@@ -311,7 +317,6 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 		w->r->flows[ef->cls]++;
 	}
 	struct eval_score *s = &w->r->all, *sc = &w->r->cls[ef->cls];
-	dns_packet(w->ann, &w->r->dns, pk);
 	void *st = (uint8_t *)ef + w->state_off;
 	const struct pred_pkt a = *pk;
 	unsigned d = a.dir;
@@ -366,20 +371,19 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 int eval_trace(const char *path, const struct predictor_ops *ops, const char *model_file, struct eval_result *r,
 	       struct errbuf *eb)
 {
-	struct shapes sh = { 0 };
-	int rc = flowwalk(path, sizeof(uint32_t), shape_packet, &sh, eb);
+	struct shapes sh = { .dns = &r->dns };
+	int rc = (sh.ann = calloc(ANN_SLOTS, sizeof *sh.ann)) ? flowwalk(path, sizeof(uint32_t), shape_packet, &sh, eb)
+							     : -ERR_NOMEM;
+	free(sh.ann);
 	if (rc) {
 		free(sh.f);
 		return rc == -ERR_NOMEM && (!eb || !eb->msg[0]) ? err_set(eb, rc, "%s: out of memory", path) : rc;
 	}
 	struct walk w = { .ops = ops, .r = r, .sh = &sh, .state_off = (sizeof(struct eflow) + 7) & ~(size_t)7 };
-	if (!(w.ann = calloc(ANN_SLOTS, sizeof *w.ann)))
-		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
-	else if ((rc = ops->create(model_file, &w.self, eb)) == 0) {
+	if ((rc = ops->create(model_file, &w.self, eb)) == 0) {
 		rc = flowwalk(path, w.state_off + ops->flow_state_size, eval_packet, &w, eb);
 		ops->destroy(w.self);
 	}
-	free(w.ann);
 	free(sh.f);
 	return rc;
 }

@@ -34,6 +34,7 @@ int flowwalk(const char *path, size_t user_size, flowwalk_fn fn, void *arg, stru
 		unsigned d = flow_dir(f, src_a);
 		struct pred_pkt a;
 		pred_pkt_fill(&a, &p, d, r.t_ns, f->packets[0] + f->packets[1]);
+		a.dst_hash = p.l3 == PKT_L3_IPV4 ? pred_addr_hash(p.ip4.dst, 4) : pred_addr_hash(p.ip6.dst, 16);
 		flow_account(f, d, r.wirelen, r.t_ns);
 		if (p.l4 == PKT_L4_TCP)
 			flow_tcp_update(f, d, p.tcp.flags);

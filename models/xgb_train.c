@@ -278,12 +278,8 @@ static int train_rows(struct rows *r, const struct xgb_train_cfg *cfg, struct xg
 		      struct xgb_train_report *rep, struct errbuf *eb)
 {
 #ifndef HAVE_XGBOOST
-	(void)r;
-	(void)cfg;
-	(void)out;
-	(void)rep;
-	return err_set(eb, -ERR_UNSUPPORTED,
-		       "xgb: this precraft was built without XGBoost; install libxgboost-dev ('make deps') and rebuild");
+	(void)r, (void)cfg, (void)out, (void)rep, (void)eb;
+	return -ERR_UNSUPPORTED; /* train() said so already */
 #else
 	if (r->n == 0)
 		return err_set(eb, -ERR_INVAL, "xgb training: the captures hold no flow of two packets or more");
@@ -314,6 +310,11 @@ static int train(const char *const *paths, size_t n, const struct pred_pkt *pk, 
 {
 	memset(out, 0, sizeof *out);
 	memset(rep, 0, sizeof *rep);
+#ifndef HAVE_XGBOOST
+	(void)paths, (void)n, (void)pk, (void)npk, (void)cfg;
+	return err_set(eb, -ERR_UNSUPPORTED,
+		       "xgb: this precraft was built without XGBoost; install libxgboost-dev ('make deps') and rebuild");
+#endif
 	struct rows r = { .m = out };
 	struct xgb_flow *f = calloc(1, sizeof *f);
 	int rc = f && xgb_prior_alloc(out, 0) == 0 ? 0 : -ERR_NOMEM;
