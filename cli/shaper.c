@@ -25,6 +25,7 @@ const char shaper_usage[] =
 	"                      salt HEX8 match PREFIX[,...]'); matching packets leave encrypted\n"
 	"  --ks-depth N        tunnel: keystreams made ahead per SA, at most (default 8; 0 = none)\n"
 	"  --ks-bytes N        tunnel: keystream bytes per entry, at most (default 2048)\n"
+	"  --dns-prefetch S    pre-build the first packets of flows forwarded DNS answers announce (TCP SYN to\n                      80 and 443, UDP to 443), held for the record's TTL, at most S seconds (default 10;\n                      0 = off)\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
 	"  --flows N           flow table capacity (default 65536)\n"
 	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"
@@ -32,7 +33,8 @@ const char shaper_usage[] =
 	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams);\n                      hil forward draws a random one unless given (it is recorded)\n";
 
 enum {
-	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_KS_DEPTH, SO_KS_BYTES, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
+	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_KS_DEPTH, SO_KS_BYTES,
+	SO_DNS_PREFETCH, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
 };
 
 static const struct option shaper_options[] = {
@@ -43,6 +45,7 @@ static const struct option shaper_options[] = {
 	{ "idle-s", required_argument, 0, SO_IDLE },      { "pool-mb", required_argument, 0, SO_POOL },
 	{ "seed", required_argument, 0, SO_SEED },        { "tunnel", required_argument, 0, SO_TUNNEL },
 	{ "ks-depth", required_argument, 0, SO_KS_DEPTH }, { "ks-bytes", required_argument, 0, SO_KS_BYTES },
+	{ "dns-prefetch", required_argument, 0, SO_DNS_PREFETCH },
 	{ 0, 0, 0, 0 },
 };
 
@@ -60,6 +63,7 @@ void shaper_opts_defaults(struct shaper_opts *o)
 	o->pool_mb = d.pool_budget >> 20;
 	o->ks_depth = d.ks_depth;
 	o->ks_bytes = d.ks_cap;
+	o->dns_prefetch_s = (double)d.prefetch_hold_ns / 1e9;
 }
 
 /* 'own' and the shaper's options in one getopt_long table. */
@@ -137,6 +141,11 @@ static int shaper_option(int c, const char *arg, struct shaper_opts *o)
 			return -1;
 		o->has_ks_bytes = true;
 		return 1;
+	case SO_DNS_PREFETCH:
+		if (!cli_double("--dns-prefetch", arg, 0, 1e6, &o->dns_prefetch_s))
+			return -1;
+		o->has_dns_prefetch = true;
+		return 1;
 	case SO_SNAT:
 		if (inet_pton(AF_INET, arg, a4) != 1) {
 			cli_error("--snat: '%s' is not an IPv4 address", arg);
@@ -211,6 +220,7 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 	o->seed = scn->seed;
 	o->ks_depth = scn->ks_depth;
 	o->ks_bytes = scn->ks_bytes;
+	o->dns_prefetch_s = scn->dns_prefetch_s;
 }
 
 int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct errbuf *eb)
@@ -235,6 +245,7 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	SET(o->has_pool_mb, "shaper.pool_mb=%llu", (unsigned long long)o->pool_mb);
 	SET(o->has_ks_depth, "shaper.ks_depth=%llu", (unsigned long long)o->ks_depth);
 	SET(o->has_ks_bytes, "shaper.ks_bytes=%llu", (unsigned long long)o->ks_bytes);
+	SET(o->has_dns_prefetch, "shaper.dns_prefetch_s=%.17g", o->dns_prefetch_s);
 #undef SET
 	if (!rc && o->has_seed)
 		scn->seed = o->seed;
@@ -279,6 +290,7 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 	c->flow_idle_ns = (uint64_t)(o->idle_s * 1e9 + 0.5);
 	c->pool_budget = (size_t)o->pool_mb << 20;
 	c->seed = o->seed;
+	c->prefetch_hold_ns = (uint64_t)(o->dns_prefetch_s * 1e9 + 0.5);
 	if (o->snat) {
 		if (inet_pton(AF_INET, o->snat, c->snat_addr) != 1) {
 			shaper_fini(sh);
@@ -325,6 +337,7 @@ void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, 
 	rec_param(r, "tunnel", o->tunnel ? o->tunnel : "");
 	rec_paramf(r, "ks_depth", "%llu", (unsigned long long)o->ks_depth);
 	rec_paramf(r, "ks_bytes", "%llu", (unsigned long long)o->ks_bytes);
+	rec_paramf(r, "dns_prefetch_s", "%g", o->dns_prefetch_s);
 	shaper_record_tunnel(r, sh);
 }
 

@@ -28,6 +28,12 @@ struct craft_meta {
 	uint16_t eg_hdr_len;
 	uint16_t ip_csum_off, l4_csum_off; /* in the ingress header, NO_OFF if none */
 	uint8_t l3, l4, dir, has_payload;
+	/* An announced flow's first packet (craft_build_first): the source port is late-bound;
+	 * with NAT ('nat_late'), the egress carries the flow's port, bound by craft_adopt, and the
+	 * L4 checksum change is l4_base + that port + the arriving port's complement. */
+	uint8_t late_sport, nat_late;
+	uint16_t nat_port;
+	uint32_t l4_base;
 };
 
 static inline struct craft_meta *meta(struct pool_buf *b)
@@ -111,7 +117,7 @@ static void late(uint8_t *mask, uint32_t from, uint32_t len)
 }
 
 /* Marks the late-bound bytes of the header layout of 'q'. */
-static void build_mask(struct craft_meta *m, const struct pkt *q)
+static void build_mask(struct craft_meta *m, const struct pkt *q, bool late_sport)
 {
 	uint32_t l3 = q->l3_off, l4 = l3 + q->l3_hdr_len;
 	/* Compares read whole words: the bytes up to the next word boundary stay zero. */
@@ -141,6 +147,8 @@ static void build_mask(struct craft_meta *m, const struct pkt *q)
 		late(m->dep_mask, l4 + 4, 4); /* length, checksum */
 		m->l4_csum_off = (uint16_t)(l4 + 6);
 	}
+	if (late_sport)
+		late(m->dep_mask, l4, 2);
 }
 
 /* Applies the predicted field values to 'q', a copy of the template. */
@@ -174,9 +182,9 @@ static void apply_prediction(struct pkt *q, const struct pred_out *pr)
 	}
 }
 
-int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
-		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
-		uint16_t nat_port, struct pool_buf **out)
+static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
+		 const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir, uint16_t nat_port,
+		 bool late_sport, struct pool_buf **out)
 {
 	struct pkt q = *tmpl;
 	apply_prediction(&q, pr);
@@ -218,7 +226,7 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 		pool_put(pool, b);
 		return -ERR_INVAL;
 	}
-	build_mask(m, &q);
+	build_mask(m, &q, late_sport);
 	m->probe = pkt_probe(m->in_hdr, n, m->linktype);
 	/* Checksums are never compared: zero them, as validation zeroes the arriving ones. */
 	if (m->ip_csum_off != NO_OFF)
@@ -227,9 +235,16 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 
 	/* The egress form: the slow path's rewrite, run now instead of at arrival. */
 	struct fwd_plan plan;
-	fwd_rewrite(fc, &q, nh, dir, nat_port, &plan);
+	uint16_t sport = q.l4 == PKT_L4_TCP ? q.tcp.sport : q.udp.sport;
+	fwd_rewrite(fc, &q, nh, dir, late_sport ? sport : nat_port, &plan);
 	m->ip_delta = plan.ip_delta;
 	m->l4_delta = plan.l4_delta;
+	m->late_sport = late_sport;
+	m->nat_late = late_sport && plan.nat;
+	m->nat_port = 0;
+	/* The port's share of the NAT change was ~sport + sport = 0xffff (csum_delta16 only adds):
+	 * without it, the address's share, to which craft_adopt and validation add the port's. */
+	m->l4_base = m->nat_late ? plan.l4_delta - 0xffffu : 0;
 	uint8_t *eg = egress(m);
 	if (pkt_write_headers(&q, eg, b->cap - (uint32_t)sizeof *m) != (int)eg_hdr) {
 		pool_put(pool, b);
@@ -241,6 +256,35 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 		memcpy(eg + eg_hdr, pr->payload, q.payload_len);
 	*out = b;
 	return 0;
+}
+
+int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
+		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
+		uint16_t nat_port, struct pool_buf **out)
+{
+	return build(pool, owner, tmpl, pr, fc, nh, flow, dir, nat_port, false, out);
+}
+
+int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct fwd_cfg *fc,
+		      uint32_t nh, struct pool_buf **out)
+{
+	struct pred_out none;
+	memset(&none, 0, sizeof none);
+	return build(pool, owner, tmpl, &none, fc, nh, NULL, 0, 0, true, out);
+}
+
+bool craft_adopt(struct pool_buf *b, struct flow_entry *flow, uint16_t nat_port)
+{
+	struct craft_meta *m = meta(b);
+	if (m->nat_late && nat_port == 0)
+		return false;
+	m->flow = flow;
+	if (m->nat_late) {
+		m->nat_port = nat_port;
+		pkt_wr16(egress(m) + EG_L2 + m->l3_hdr, nat_port);
+		m->l4_delta = m->l4_base + nat_port;
+	}
+	return true;
 }
 
 static inline uint64_t ld64(const uint8_t *p)
@@ -300,8 +344,15 @@ enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint3
 		eg3[i] = (uint8_t)((eg3[i] & mk3[i]) | (a3[i] & (uint8_t)~mk3[i]));
 	if (m->ip_csum_off != NO_OFF)
 		pkt_wr16(eg3 + 10, csum_apply(ip_csum, m->ip_delta));
+	uint32_t l4_delta = m->l4_delta;
+	if (m->nat_late) {
+		/* The arriving port's share of the NAT change, as fwd_rewrite adds it; the egress
+		 * keeps the flow's port (the merge above copied the arriving one over it). */
+		l4_delta = csum_delta16(l4_delta, pkt_rd16(a3 + m->l3_hdr), 0);
+		pkt_wr16(eg3 + m->l3_hdr, m->nat_port);
+	}
 	uint8_t *l4c = eg + EG_L2 + (m->l4_csum_off - m->l3_off);
-	pkt_wr16(l4c, m->l4 == PKT_L4_UDP ? csum_apply_udp(l4_csum, m->l4_delta) : csum_apply(l4_csum, m->l4_delta));
+	pkt_wr16(l4c, m->l4 == PKT_L4_UDP ? csum_apply_udp(l4_csum, l4_delta) : csum_apply(l4_csum, l4_delta));
 
 	uint32_t pay_len = l3_len - hdrs, avail = caplen - n < pay_len ? caplen - n : pay_len;
 	o->payload_predicted = m->has_payload;

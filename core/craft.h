@@ -71,6 +71,18 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
 		uint16_t nat_port, struct pool_buf **out) WARN_UNUSED;
 
+/* Builds the egress form of the first packet of a flow that is not there yet (one a DNS answer
+ * announced, prefetch.h): 'tmpl' is the packet as it is expected to arrive, its source port
+ * late-bound (any port validates; the others are dependency bytes as for craft_build), built
+ * in direction 0 for next hop 'nh', with no flow until craft_adopt gives it one. */
+int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct fwd_cfg *fc,
+		      uint32_t nh, struct pool_buf **out) WARN_UNUSED;
+
+/* Gives a craft_build_first buffer its flow, now created by its first packet, and, with source
+ * NAT, the flow's port: the egress carries it and the checksum change counts it.  False when
+ * NAT applies and the flow has no port (NAT exhausted: the slow path drops the packet). */
+bool craft_adopt(struct pool_buf *b, struct flow_entry *flow, uint16_t nat_port);
+
 /* Validates pre-built buffer 'b' against an arriving frame and, on a hit, completes the egress
  * headers in the buffer and describes what to send in 'o'. */
 enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint32_t caplen,

@@ -50,6 +50,8 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	memcpy(cfg->self_mac, mac, 6);
 	cfg->ks_depth = 8;
 	cfg->ks_cap = 2048;
+	cfg->prefetch_hold_ns = 10ull * 1000000000ull;
+	cfg->prefetch_slots = 4096;
 }
 
 #define NAT_FIRST 1024u
@@ -142,6 +144,8 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	unsigned shards = cfg->shards ? cfg->shards : 1;
 	if (cfg->shard >= shards)
 		return err_set(eb, -ERR_INVAL, "engine: shard %u of %u", cfg->shard, shards);
+	if (cfg->flow_capacity >= (1u << 28))
+		return err_set(eb, -ERR_INVAL, "engine: %zu flows: at most %u", cfg->flow_capacity, (1u << 28) - 1);
 	struct engine *e = calloc(1, sizeof *e);
 	if (!e)
 		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
@@ -205,7 +209,7 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	e->probe_cache = calloc(slots, sizeof *e->probe_cache);
 	e->hdr_a = malloc(ENGINE_MAX_HDR);
 	e->hdr_b = malloc(ENGINE_MAX_HDR);
-	if (!e->probe_cache || !e->hdr_a || !e->hdr_b) {
+	if (!e->probe_cache || !e->hdr_a || !e->hdr_b || engine__prefetch_create(e) != 0) {
 		rc = err_set(eb, -ERR_NOMEM, "engine: out of memory");
 		goto fail;
 	}
@@ -233,6 +237,8 @@ void engine_finish(struct engine *e)
 {
 	if (e && e->flows)
 		flow_table_flush(e->flows);
+	if (e)
+		engine__prefetch_flush(e);
 }
 
 void engine_destroy(struct engine *e)
@@ -240,6 +246,7 @@ void engine_destroy(struct engine *e)
 	if (!e)
 		return;
 	engine_finish(e);
+	engine__prefetch_destroy(e);
 	flow_table_destroy(e->flows);
 	pool_destroy(e->pool);
 	if (e->pred)
@@ -342,6 +349,10 @@ static int esp_ticket_sa(const struct engine *e, uint64_t ticket)
 
 void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
 {
+	if ((ticket & (ENGINE_ESP_TICKET | ENGINE_PF_TICKET)) == ENGINE_PF_TICKET) {
+		engine__prefetch_ready(e, (uint32_t)ticket, ready_ns);
+		return;
+	}
 	if (ticket & ENGINE_ESP_TICKET) {
 		int sa = esp_ticket_sa(e, ticket);
 		if (sa >= 0)
@@ -355,6 +366,8 @@ void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
 
 bool engine_craft_waiting(struct engine *e, uint64_t ticket)
 {
+	if ((ticket & (ENGINE_ESP_TICKET | ENGINE_PF_TICKET)) == ENGINE_PF_TICKET)
+		return engine__prefetch_waiting(e, (uint32_t)ticket);
 	if (ticket & ENGINE_ESP_TICKET) {
 		int sa = esp_ticket_sa(e, ticket);
 		return sa >= 0 && esp_pending(e->esp, (unsigned)sa, (uint32_t)ticket);

@@ -112,6 +112,12 @@ struct engine_cfg {
 	 * their own slice of the sequence numbers (esp_tunnel_slice): no (SPI, sequence) pair
 	 * twice. */
 	unsigned shard, shards;
+	/* DNS prefetching (engine_prefetch.c): when a forwarded DNS answer announces an address,
+	 * the first packet its receiver will send there (TCP SYN to 80 and 443, UDP to 443) is
+	 * pre-built, and held for the record's TTL, at most this long (default 10 s; 0: off).  At
+	 * most 'prefetch_slots' templates are held (default 4096). */
+	uint64_t prefetch_hold_ns;
+	uint32_t prefetch_slots;
 };
 
 enum engine_cost {
@@ -146,6 +152,10 @@ struct engine_result {
 	uint32_t esp_len;
 	uint32_t esp_ks_bytes, esp_ant_bytes;
 	uint64_t esp_ticket;
+	/* DNS prefetching: the first-packet templates built after it (a DNS answer), named by
+	 * 'pf_ticket' for engine_craft_ready. */
+	uint32_t prefetched;
+	uint64_t pf_ticket;
 };
 
 /* Fills 'cfg' with the defaults. */
@@ -199,6 +209,12 @@ struct engine_stats {
 	uint64_t esp_zero_filled;  /* inner packets captured short, sealed with zeros for the rest */
 	uint64_t ks_bytes_built, ks_bytes_used, ks_bytes_wasted, ks_entries_built, ks_late, ks_short;
 	uint64_t esp_anticipated_built, esp_anticipated_wasted, esp_mem_bytes;
+	/* DNS prefetching: answers forwarded that announced addresses, templates built (also
+	 * counted in crafted), new flows that found one, their first packets sent from it (also
+	 * hits), those that failed validation or were not ready, and templates never used (also
+	 * counted in wasted: expired, displaced, refused for want of a NAT port, or held at the
+	 * end). */
+	uint64_t dns_answers, prefetch_built, prefetch_flows, prefetch_hits, prefetch_failed, prefetch_wasted;
 };
 
 struct engine;

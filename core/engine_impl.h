@@ -24,6 +24,7 @@ struct eflow {
 	uint32_t hits, misses, wasted;
 	uint16_t nat_port;
 	uint8_t payload_ok;        /* the flow's last predicted payload was right (anticipation) */
+	uint8_t announced;         /* craft[0] is the template a DNS answer announced (prefetch) */
 	struct policy_flow pol;
 };
 
@@ -60,6 +61,7 @@ struct engine {
 	int cur_sa;                /* the SA the packet being processed was sealed into, or -1 */
 	uint8_t cur_how;           /* how (enum esp_how) */
 	uint32_t cur_len;          /* its inner length */
+	struct prefetch *pf;       /* DNS prefetching's tables (engine_prefetch.c), or NULL */
 	struct engine_stats st;
 };
 
@@ -117,5 +119,26 @@ int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const
 
 /* ESP tickets (engine_craft_ready) have their top bit set: SA index, batch. */
 #define ENGINE_ESP_TICKET (1ull << 63)
+/* Prefetch tickets the next bit: the answer's batch number.  A packet's ticket holds its flow's
+ * index from bit 33 on, under 2^28 flows (engine_create refuses more). */
+#define ENGINE_PF_TICKET (1ull << 62)
+
+/* DNS prefetching (engine_prefetch.c).  Create allocates the tables when cfg.prefetch_hold_ns
+ * is set outside baseline mode (-ERR_NOMEM); flush releases every template still held (waste);
+ * destroy flushes and frees. */
+int engine__prefetch_create(struct engine *e);
+void engine__prefetch_flush(struct engine *e);
+void engine__prefetch_destroy(struct engine *e);
+/* A flow's first packet (e->p, decoded, flow 'f' just created, its NAT port allocated): the
+ * template an answer announced for it becomes its pre-built packet of direction 0. */
+void engine__prefetch_adopt(struct engine *e, struct flow_entry *f, struct eflow *uf);
+/* After the transmit of e->p ('first': it started its flow; 'sent': it was not dropped): learns
+ * what the client's first packets look like, makes again the template the packet's flow took,
+ * and pre-builds the templates a DNS answer announces.  Call for every decoded packet. */
+void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engine_result *res);
+/* The templates of answer 'batch' are finished at 'ready_ns' (cfg.craft_ready_explicit); and
+ * whether any of them is still waiting for that. */
+void engine__prefetch_ready(struct engine *e, uint32_t batch, uint64_t ready_ns);
+bool engine__prefetch_waiting(struct engine *e, uint32_t batch);
 
 #endif

@@ -109,12 +109,13 @@ static void sample(struct engine *e, int kind, uint64_t ns)
 }
 
 static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir, uint64_t t0,
-		  bool hit, bool failed, struct engine_result *res)
+		  bool hit, bool failed, bool first, bool sent, struct engine_result *res)
 {
 	if (!e->cfg.cost_clock.now_ns) {
 		if (e->cfg.mode != ENGINE_BASELINE) {
 			engine__craft_next(e, f, uf, dir, res);
 			engine__esp_ahead(e, uf, dir, res);
+			engine__prefetch_after(e, first, sent, res);
 		}
 		return;
 	}
@@ -133,6 +134,7 @@ static void after(struct engine *e, struct flow_entry *f, struct eflow *uf, unsi
 		return;
 	engine__craft_next(e, f, uf, dir, res);
 	engine__esp_ahead(e, uf, dir, res);
+	engine__prefetch_after(e, first, sent, res);
 	uint64_t t2 = cost_now(e);
 	e->st.cost_craft_ns += t2 - t1;
 	e->st.cost_craft_n++;
@@ -194,7 +196,8 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 				res->path = ENGINE_PATH_DROP;
 		}
 	}
-	if (send && tx(e, &out, t_ns) != 0 && res)
+	bool sent = send && tx(e, &out, t_ns) == 0;
+	if (send && !sent && res)
 		res->path = ENGINE_PATH_DROP;
 	if (res && e->cur_sa >= 0) {
 		res->esp_how = e->cur_how;
@@ -206,8 +209,10 @@ static bool probe_hit(struct engine *e, struct pool_buf *b, const uint8_t *frame
 	e->st.cost_hit_n++;
 	sample(e, ENGINE_COST_HIT, t1 - t0);
 	/* Learning needs the decoded packet; it happens after the transmit. */
-	if (decoded || (pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE))
+	if (decoded || (pkt_parse(frame, caplen, wirelen, linktype, &e->p) == 0 && e->p.l3 != PKT_L3_NONE)) {
 		engine__craft_next(e, f, uf, dir, res);
+		engine__prefetch_after(e, false, sent, res);
+	}
 	engine__esp_ahead(e, uf, dir, res);
 	uint64_t t2 = cost_now(e);
 	e->st.cost_craft_ns += t2 - t1;
@@ -231,6 +236,8 @@ static enum second second_chance(struct engine *e, struct eflow *uf, unsigned di
 	}
 	if (craft_ready(b) > e->now_ns) {
 		e->st.late++;
+		e->st.prefetch_failed += uf->announced;
+		uf->announced = 0;
 		release(e, uf, dir, REL_WASTED);
 		return SECOND_LATE;
 	}
@@ -240,9 +247,13 @@ static enum second second_chance(struct engine *e, struct eflow *uf, unsigned di
 								 : CRAFT_MISMATCH;
 	if (r == CRAFT_HIT_STRICT || r == CRAFT_HIT_TEMPLATE) {
 		count_hit(e, uf, &o, r);
+		e->st.prefetch_hits += uf->announced;
+		uf->announced = 0;
 		*out = (struct egress){ o.hdr, o.payload, o.hdr_len, o.payload_len, o.wirelen };
 		return SECOND_HIT;
 	}
+	e->st.prefetch_failed += uf->announced;
+	uf->announced = 0;
 	e->st.validation_failures++;
 	release(e, uf, dir, REL_FAILED);
 	return SECOND_FAILED;
@@ -298,7 +309,7 @@ static bool decode_stage(struct engine *e, const uint8_t *frame, uint32_t caplen
 /* Stage 3, the flow: lookup (a TCP SYN after the end restarts it), accounting, the IPv4
  * header checksum.  Returns the flow entry and the packet's direction in it. */
 static struct flow_entry *flow_stage(struct engine *e, const uint8_t *frame, uint32_t wirelen, uint64_t t_ns,
-				     unsigned *dir)
+				     unsigned *dir, bool *first)
 {
 	const struct pkt *p = &e->p;
 	struct flow_key key;
@@ -314,10 +325,12 @@ static struct flow_entry *flow_stage(struct engine *e, const uint8_t *frame, uin
 	if (created) {
 		e->st.flows++;
 		uf->nat_port = engine__nat_alloc(e, f);
+		engine__prefetch_adopt(e, f, uf);
 	}
 	if (p->l3 == PKT_L3_IPV4)
 		verify_ip4(e, frame + p->l3_off, p->ip4.ihl_bytes);
 	*dir = flow_dir(f, src_is_a);
+	*first = created;
 	flow_account(f, *dir, wirelen, t_ns);
 	if (p->l4 == PKT_L4_TCP)
 		flow_tcp_update(f, *dir, p->tcp.flags);
@@ -396,7 +409,8 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	    !decode_stage(e, frame, caplen, wirelen, linktype, t0))
 		return;
 	unsigned dir;
-	struct flow_entry *f = flow_stage(e, frame, wirelen, t_ns, &dir);
+	bool first;
+	struct flow_entry *f = flow_stage(e, frame, wirelen, t_ns, &dir, &first);
 	struct eflow *uf = eflow_of(e, f);
 	enum second sc = SECOND_NONE;
 	enum engine_path path;
@@ -420,6 +434,6 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 		res->flow_app = app_of(e, uf);
 		res->flow_id = f->id;
 	}
-	after(e, f, uf, dir, t0, path == ENGINE_PATH_HIT, sc == SECOND_FAILED, res);
+	after(e, f, uf, dir, t0, path == ENGINE_PATH_HIT, sc == SECOND_FAILED, path != ENGINE_PATH_DROP && first, path != ENGINE_PATH_DROP, res);
 }
 

@@ -251,6 +251,18 @@ bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packe
 	return true;
 }
 
+bool policy_prefetch(struct policy *p, unsigned n)
+{
+	const struct policy_cfg *c = &p->cfg;
+	if (c->kind != POLICY_ADAPTIVE)
+		return c->kind == POLICY_STATIC;
+	if (policy_level(p, POLICY_NORMAL) < 0.5f || p->pool_used >= 0.5f || p->credit_ns - (double)n * c->craft_ns < 0) {
+		p->level_denied++;
+		return false;
+	}
+	return true;
+}
+
 void policy_built(struct policy *p, struct policy_flow *pf)
 {
 	(void)pf;
@@ -270,6 +282,8 @@ void policy_outcome(struct policy *p, struct policy_flow *pf, bool used, bool fa
 		p->credit_ns += c->slow_ns - c->hit_ns;
 	else if (failed)
 		p->credit_ns -= c->miss_ns - c->slow_ns;
+	if (!pf)
+		return;
 	/* The flow's precision, an EWMA moved by 1/8. */
 	pf->prec_q = (uint16_t)((pf->prec_q * 7u + (used ? PREC_ONE : 0u)) / 8u);
 	if (pf->outcomes < UINT16_MAX)

@@ -137,10 +137,17 @@ void policy_control(struct policy *p, float pool_used, float table_churn);
 bool policy_decide(struct policy *p, struct policy_flow *pf, uint32_t flow_packets, bool protected_flow,
 		   uint64_t now_ns, float *min_conf, bool *payload);
 
-/* A pre-built packet was made for the flow. */
+/* May 'n' first packets of flows a DNS answer announces be pre-built now (prefetch.h)?  off:
+ * never; static: always; adaptive: as for a normal-priority flow of no record yet, while the
+ * normal class's level is at least 0.5, the pool is not short of memory and the CPU credit
+ * pays for all 'n' (an announcement is a guess about flows that do not exist yet: it gives way
+ * before any flow's own prediction does).  Each one built is then policy_built(p, NULL). */
+bool policy_prefetch(struct policy *p, unsigned n);
+/* A pre-built packet was made for the flow ('pf' may be NULL: an announced flow). */
 void policy_built(struct policy *p, struct policy_flow *pf);
 /* A pre-built packet of the flow was used (a hit) or not (wasted; 'failed': it failed
- * validation against the arriving packet, which costs a slower miss). */
+ * validation against the arriving packet, which costs a slower miss).  'pf' may be NULL: an
+ * announced flow's first packet that no flow adopted (prefetch.h). */
 void policy_outcome(struct policy *p, struct policy_flow *pf, bool used, bool failed);
 
 /* ESP (esp.h).  How many keystreams an SA's ring should hold now, at most 'max_depth' (the

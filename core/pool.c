@@ -173,6 +173,15 @@ int pool_put(struct pool *p, struct pool_buf *b)
 	return 0;
 }
 
+void pool_set_owner(struct pool_buf *b, uint32_t *owner)
+{
+	if (b->owner)
+		*b->owner -= b->slot_bytes;
+	b->owner = owner;
+	if (owner)
+		*owner += b->slot_bytes;
+}
+
 void pool_get_stats(const struct pool *p, struct pool_stats *st)
 {
 	*st = p->st;

@@ -69,6 +69,11 @@ int pool_get(struct pool *pool, uint32_t size, uint32_t *owner, struct pool_buf 
  * is not a buffer in use. */
 int pool_put(struct pool *pool, struct pool_buf *b);
 
+/* Moves buffer 'b' (in use) to another owner counter ('owner', may be NULL): the old one no
+ * longer counts it, the new one does.  No quota is checked: the buffer was admitted once (the
+ * engine hands a flow the pre-built first packet an announcement made for it). */
+void pool_set_owner(struct pool_buf *b, uint32_t *owner);
+
 void pool_get_stats(const struct pool *pool, struct pool_stats *st);
 
 /* Data capacity of the class that a request of 'size' bytes would get, 0 if none. */

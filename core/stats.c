@@ -32,7 +32,8 @@ void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const
 	X(cost_hit_ns) X(cost_hit_n) X(cost_craft_ns) X(cost_craft_n) X(esp_packets) X(esp_oneshot)     \
 	X(esp_keystream) X(esp_anticipated) X(esp_zero_filled) X(ks_bytes_built) X(ks_bytes_used)       \
 	X(ks_bytes_wasted) X(ks_entries_built) X(ks_late) X(ks_short) X(esp_anticipated_built)          \
-	X(esp_anticipated_wasted) X(esp_mem_bytes)
+	X(esp_anticipated_wasted) X(esp_mem_bytes) X(dns_answers) X(prefetch_built) X(prefetch_flows)       \
+	X(prefetch_hits) X(prefetch_failed) X(prefetch_wasted)
 
 /* A counter added to struct engine_stats and not to the list fails the build here. */
 #define STATS__ONE(f) +1

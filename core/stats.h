@@ -46,6 +46,12 @@ struct recorder;
 	X(pool_bytes_peak, s->pool_bytes_peak)                                 \
 	X(pool_failed_gets, s->pool_failed_gets)                               \
 	X(pool_double_puts, s->pool_double_puts)                               \
+	X(dns_answers, s->dns_answers)                                         \
+	X(prefetch_built, s->prefetch_built)                                   \
+	X(prefetch_flows, s->prefetch_flows)                                   \
+	X(prefetch_hits, s->prefetch_hits)                                     \
+	X(prefetch_failed, s->prefetch_failed)                                 \
+	X(prefetch_wasted, s->prefetch_wasted)                                 \
 	X(hit_ratio, STATS__RATIO(s->hits, s->packets_in))                     \
 	X(precision, STATS__RATIO(s->hits, s->crafted))
 

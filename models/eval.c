@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "common.h"
-#include "dns.h"
+#include "core/dns.h"
 #include "flowwalk.h"
 
 const char *const eval_field_names[EVAL_FLD_N] = { "ttl", "ipid", "tos",  "ipflags", "tflags", "win",

@@ -198,6 +198,8 @@ static void cpu_next(struct simcpu *c)
 		m->iv_hits += r->path == ENGINE_PATH_HIT;
 		if (r->crafted)
 			jobs_push(c, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
+		if (r->prefetched) /* the templates a DNS answer announced: one build each */
+			jobs_push(c, (struct craft_job){ r->pf_ticket, (uint64_t)(m->cost.craft_ns * r->prefetched + 0.5) }, 0);
 		if (r->esp_ks_bytes || r->esp_ant_bytes) {
 			/* the ESP work made ahead: keystreams, and the anticipated packet sealed */
 			double ns = (r->esp_ks_bytes ? costs_esp(&m->cost, COSTS_ESP_KEYSTREAM, r->esp_ks_bytes) : 0) +

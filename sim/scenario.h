@@ -72,6 +72,7 @@ struct scenario {
 	double idle_s;
 	uint64_t pool_mb;
 	double min_confidence;
+	double dns_prefetch_s;     /* DNS prefetching's hold time; 0 = off */
 	char snat[32];
 	uint64_t queue_pkts;
 	uint64_t cpus;             /* the shaper's CPUs, flows hashed to them */

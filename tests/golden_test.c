@@ -39,7 +39,8 @@ static uint64_t stat_by_name(const struct engine_stats *s, const char *name, boo
 #define S(field) if (strcmp(name, #field) == 0) return s->field
 	S(packets_in); S(packets_out); S(bytes_out); S(flows); S(hits); S(strict_hits); S(misses);
 	S(no_prediction); S(validation_failures); S(crafted); S(wasted); S(craft_failures);
-	S(divergent_packets); S(ip_csum_bad);
+	S(divergent_packets); S(ip_csum_bad); S(dns_answers); S(prefetch_built); S(prefetch_flows); S(prefetch_hits);
+	S(prefetch_failed); S(prefetch_wasted);
 #undef S
 	for (unsigned i = 0; i < ENGINE_DROP__COUNT; i++) {
 		char n[64];

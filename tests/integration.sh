@@ -153,6 +153,14 @@ check "eval prints a row per class of flow" sh -c "grep -q '  bulk (' '$TMP/eval
 "$PRECRAFT" eval traces/sanders-http_espn.pcapng --models last --db "$TMP/dns.db" > "$TMP/dns.txt"
 check "eval: DNS announced all 25 new flows of sanders-http_espn, 25 first packets could hit" grep -q "of 25 new flows 25 were announced (100.0 %), 25 first packets could hit" "$TMP/dns.txt"
 check "eval stores the DNS-announced flows" sh -c "[ \"\$(sqlite3 '$TMP/dns.db' \"SELECT value FROM scalar WHERE name = 'dns_announced_flows'\")\" = 25.0 ]"
+# The engine pre-builds those first packets when it forwards the answers: in shadow mode with
+# source NAT, 24 of the 25 connections' SYNs are sent from a template (the first connection to
+# port 80 comes before the browser has shown its SYN), with no divergence; with --dns-prefetch 0
+# none is.
+"$PRECRAFT" replay traces/sanders-http_espn.pcapng --mode shadow --snat 198.18.0.1 --db "$TMP/pf.db" --quiet
+check "replay sanders-http_espn: 24 first packets sent from DNS-announced templates, 0 divergences" sh -c "[ \"\$(sqlite3 '$TMP/pf.db' \"SELECT group_concat(value) FROM (SELECT value FROM scalar WHERE name IN ('prefetch_hits', 'divergent_packets') ORDER BY name)\")\" = '0.0,24.0' ]"
+"$PRECRAFT" replay traces/sanders-http_espn.pcapng --dns-prefetch 0 --db "$TMP/pf0.db" --quiet
+check "replay --dns-prefetch 0 builds no template" sh -c "[ \"\$(sqlite3 '$TMP/pf0.db' \"SELECT value FROM scalar WHERE name = 'prefetch_built'\")\" = 0.0 ]"
 # Leave-one-capture-out: the trained predictor is scored on each capture with a model trained on
 # the others only, which is what training on those by hand and evaluating gives.
 "$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap traces/ndpi-ocs.pcap --models header,ml,xgb --cross --db "$TMP/cross.db" > "$TMP/cross.txt"

@@ -53,7 +53,7 @@ size_t gen_frame(const struct gen_pkt *g, uint8_t *out, size_t cap)
 {
 	size_t l2 = 14 + (g->vlan ? 4 : 0);
 	size_t l3h = g->family == 4 ? 20 : 40;
-	size_t l4h = g->proto == 6 ? (g->ts ? 32 : 20) : 8;
+	size_t l4h = g->proto == 6 ? 20u + (g->mss ? 4u : 0u) + (g->ts ? 12u : 0u) : 8;
 	size_t total = l2 + l3h + l4h + g->plen;
 	if (total > cap)
 		return 0;
@@ -97,13 +97,20 @@ size_t gen_frame(const struct gen_pkt *g, uint8_t *out, size_t cap)
 		l4[12] = (uint8_t)((l4h / 4) << 4);
 		l4[13] = g->flags;
 		w16(l4 + 14, g->win);
+		uint8_t *o = l4 + 20;
+		if (g->mss) {
+			o[0] = 2;
+			o[1] = 4;
+			w16(o + 2, g->mss);
+			o += 4;
+		}
 		if (g->ts) {
-			l4[20] = 1;
-			l4[21] = 1;
-			l4[22] = 8;
-			l4[23] = 10;
-			w32(l4 + 24, g->tsval);
-			w32(l4 + 28, g->tsecr);
+			o[0] = 1;
+			o[1] = 1;
+			o[2] = 8;
+			o[3] = 10;
+			w32(o + 4, g->tsval);
+			w32(o + 8, g->tsecr);
 		}
 	} else {
 		w16(l4 + 4, (uint16_t)l4len);
@@ -116,6 +123,16 @@ size_t gen_frame(const struct gen_pkt *g, uint8_t *out, size_t cap)
 	w16(l4 + (g->proto == 6 ? 16 : 6), c);
 	return total;
 }
+
+const uint8_t gen_dns_resp[] = {
+	0x12, 0x34, 0x81, 0x80, 0, 1, 0, 4, 0, 0, 0, 0,
+	3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
+	0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'c', 'd', 'n', 0xc0, 16,              /* CNAME */
+	0xc0, 45, 0, 15, 0, 1, 0, 0, 0, 60, 0, 4, 0, 10, 0xc0, 16,                          /* MX */
+	0xc0, 45, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 93, 184, 216, 34,                          /* A, TTL 300 */
+	0xc0, 45, 0, 28, 0, 1, 0x80, 0, 0, 0, 0, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+};
+const uint32_t gen_dns_resp_len = sizeof gen_dns_resp;
 
 bool gen_checksums_ok(const uint8_t *f, size_t len)
 {

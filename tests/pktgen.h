@@ -18,6 +18,7 @@ struct gen_pkt {
 	uint8_t ttl;
 	uint16_t ipid;
 	uint8_t tos;
+	uint16_t mss;              /* TCP MSS option first when non-zero */
 	bool ts;                   /* TCP timestamp option (with NOP NOP before it) */
 	uint32_t tsval, tsecr;
 	uint16_t vlan;             /* 0 = untagged */
@@ -29,6 +30,12 @@ struct gen_pkt {
 void gen_default(struct gen_pkt *g);
 /* Writes an Ethernet frame for 'g'; returns its length (0 when 'cap' is too small). */
 size_t gen_frame(const struct gen_pkt *g, uint8_t *out, size_t cap);
+/* A DNS response for www.example.com: a CNAME (through a compression pointer), an MX the
+ * reader must step over, an A record 93.184.216.34 (TTL 300 s) and an AAAA record 2001:db8::1
+ * (a TTL with the top bit set, which reads as 0). */
+extern const uint8_t gen_dns_resp[];
+extern const uint32_t gen_dns_resp_len;
+
 /* True when the IPv4 header checksum (if any) and the TCP/UDP checksum of the Ethernet frame
  * are valid. */
 bool gen_checksums_ok(const uint8_t *frame, size_t len);

@@ -8,7 +8,7 @@
 #include "core/esp.h"
 #include "core/route.h"
 #include "fuzz.h"
-#include "models/dns.h"
+#include "core/dns.h"
 #include "models/ml.h"
 #include "models/xgb.h"
 #include "sim/costs.h"

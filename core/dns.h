@@ -1,8 +1,8 @@
 /* dns: the addresses a DNS answer announces (its A and AAAA records), read with every length
  * checked: the message is whatever the wire carried.  eval measures with it how many flows an
  * earlier answer announced. */
-#ifndef PRECRAFT_MODELS_DNS_H
-#define PRECRAFT_MODELS_DNS_H
+#ifndef PRECRAFT_DNS_H
+#define PRECRAFT_DNS_H
 
 #include <stdint.h>
 
