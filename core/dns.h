@@ -1,6 +1,7 @@
 /* dns: the addresses a DNS answer announces (its A and AAAA records), read with every length
- * checked: the message is whatever the wire carried.  eval measures with it how many flows an
- * earlier answer announced. */
+ * checked: the message is whatever the wire carried.  The engine pre-builds from it the first
+ * packets of the flows an answer announces (engine_prefetch.c); eval measures with it how many
+ * flows an earlier answer announced. */
 #ifndef PRECRAFT_DNS_H
 #define PRECRAFT_DNS_H
 
