@@ -34,6 +34,8 @@
 #define PF_QUIC 1                  /* a UDP datagram to 443 (QUIC sets DF, a DNS query may not), */
 #define PF_UDP 2                   /* any UDP datagram (the DNS query itself) */
 #define PF_KINDS 3
+#define PF_RECENT 16
+#define PF_BATCH_MAX (DNS_MAX_RECORDS * 3 + 1) /* the templates of an answer, and a refill */
 
 /* The templates an announced address can get: protocol and destination port.  It gets those
  * whose ports its client has started flows to before (so a client that never used QUIC gets no
@@ -71,6 +73,12 @@ struct prefetch {
 	struct pf_entry *set;      /* n_sets * PF_WAYS */
 	uint32_t set_mask;
 	uint32_t batch;
+	/* The latest batches' templates by slot, so that the simulator's readiness does not scan
+	 * the table (an older batch, overwritten here, is found by a scan). */
+	struct {
+		uint32_t batch, n;
+		uint32_t slot[PF_BATCH_MAX];
+	} recent[PF_RECENT];
 	/* The packet being processed started a flow that took a template: after its transmit, the
 	 * template is made again from it (a browser opens several connections to one address). */
 	bool refill;
@@ -276,6 +284,15 @@ static unsigned build_one(struct engine *e, const struct flow_key *k, struct pkt
 	x->b = b;
 	x->until_ns = until;
 	x->batch = e->pf->batch;
+	if (e->cfg.craft_ready_explicit) {
+		__typeof__(e->pf->recent[0]) *r = &e->pf->recent[e->pf->batch % PF_RECENT];
+		if (r->batch != e->pf->batch) {
+			r->batch = e->pf->batch;
+			r->n = 0;
+		}
+		if (r->n < PF_BATCH_MAX)
+			r->slot[r->n++] = (uint32_t)(x - e->pf->set);
+	}
 	policy_built(&e->pol, NULL);
 	e->st.crafted++;
 	e->st.prefetch_built++;
@@ -370,26 +387,44 @@ void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engi
 	}
 }
 
+/* Calls 'fn' on every template of 'batch' still waiting to be marked built, until it returns
+ * true; returns whether one did. */
+static bool each_waiting(struct engine *e, uint32_t batch, bool (*fn)(struct pool_buf *b, uint64_t t), uint64_t t)
+{
+	struct prefetch *pf = e->pf;
+	if (!pf)
+		return false;
+	const __typeof__(pf->recent[0]) *r = &pf->recent[batch % PF_RECENT];
+	bool listed = r->batch == batch;
+	size_t n = listed ? r->n : (size_t)pf->set_mask * PF_WAYS + PF_WAYS;
+	for (size_t i = 0; i < n; i++) {
+		struct pf_entry *x = &pf->set[listed ? r->slot[i] : i];
+		if (x->key.pb && x->batch == batch && craft_ready(x->b) == UINT64_MAX && fn(x->b, t))
+			return true;
+	}
+	return false;
+}
+
+static bool mark_ready(struct pool_buf *b, uint64_t t)
+{
+	craft_set_ready(b, t);
+	return false;
+}
+
+static bool found(struct pool_buf *b, uint64_t t)
+{
+	(void)b;
+	(void)t;
+	return true;
+}
+
 /* The simulator's crafting CPU has built an answer's templates. */
 void engine__prefetch_ready(struct engine *e, uint32_t batch, uint64_t ready_ns)
 {
-	if (!e->pf)
-		return;
-	for (size_t i = 0; i <= (size_t)e->pf->set_mask * PF_WAYS + PF_WAYS - 1; i++) {
-		struct pf_entry *x = &e->pf->set[i];
-		if (x->key.pb && x->batch == batch && craft_ready(x->b) == UINT64_MAX)
-			craft_set_ready(x->b, ready_ns);
-	}
+	each_waiting(e, batch, mark_ready, ready_ns);
 }
 
 bool engine__prefetch_waiting(struct engine *e, uint32_t batch)
 {
-	if (!e->pf)
-		return false;
-	for (size_t i = 0; i <= (size_t)e->pf->set_mask * PF_WAYS + PF_WAYS - 1; i++) {
-		struct pf_entry *x = &e->pf->set[i];
-		if (x->key.pb && x->batch == batch && craft_ready(x->b) == UINT64_MAX)
-			return true;
-	}
-	return false;
+	return each_waiting(e, batch, found, 0);
 }
