@@ -25,7 +25,7 @@ const char shaper_usage[] =
 	"                      salt HEX8 match PREFIX[,...]'); matching packets leave encrypted\n"
 	"  --ks-depth N        tunnel: keystreams made ahead per SA, at most (default 8; 0 = none)\n"
 	"  --ks-bytes N        tunnel: keystream bytes per entry, at most (default 2048)\n"
-	"  --dns-prefetch S    pre-build the first packets of flows forwarded DNS answers announce (TCP SYN to\n                      80 and 443, UDP to 443), held for the record's TTL, at most S seconds (default 10;\n                      0 = off)\n"
+	"  --dns-prefetch S    pre-build the first packets of flows forwarded DNS answers announce (TCP SYN to\n                      80 and 443, UDP to 443), held for the record's TTL, at most S seconds (default 60;\n                      0 = off)\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
 	"  --flows N           flow table capacity (default 65536)\n"
 	"  --idle-s S          flow idle timeout in seconds (default 120, 0 = none)\n"

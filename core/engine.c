@@ -50,7 +50,7 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	memcpy(cfg->self_mac, mac, 6);
 	cfg->ks_depth = 8;
 	cfg->ks_cap = 2048;
-	cfg->prefetch_hold_ns = 10ull * 1000000000ull;
+	cfg->prefetch_hold_ns = 60ull * 1000000000ull;
 	cfg->prefetch_slots = 4096;
 }
 

@@ -114,7 +114,7 @@ struct engine_cfg {
 	unsigned shard, shards;
 	/* DNS prefetching (engine_prefetch.c): when a forwarded DNS answer announces an address,
 	 * the first packet its receiver will send there (TCP SYN to 80 and 443, UDP to 443) is
-	 * pre-built, and held for the record's TTL, at most this long (default 10 s; 0: off).  At
+	 * pre-built, and held for the record's TTL, at most this long (default 60 s; 0: off).  At
 	 * most 'prefetch_slots' templates are held (default 4096). */
 	uint64_t prefetch_hold_ns;
 	uint32_t prefetch_slots;

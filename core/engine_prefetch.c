@@ -20,6 +20,13 @@
  * it sends is the slow path's output byte for byte, or the slow path runs.  Templates that
  * expire, are displaced by a newer answer's, or are still held at the end are waste.
  *
+ * Which templates: those of the ports the client has started flows to before (TCP 443 and 80
+ * for a client of no record).  The others are noted unbuilt in the table: the first connection
+ * to such a key makes the template of the next one from its own packet, as every connection
+ * that takes a template does (a browser opens several to one address).  A client that had not
+ * sent a SYN when the answer came gets its TCP templates at its first SYN (up to PF_PENDING
+ * addresses: bounded work, whatever the answers).
+ *
  * Per packet, nothing runs unless the packet starts a flow (one set looked up) or is a DNS
  * answer the engine forwarded (parsed with every length checked: dns.h). */
 #include <stdlib.h>
@@ -35,6 +42,7 @@
 #define PF_UDP 2                   /* any UDP datagram (the DNS query itself) */
 #define PF_KINDS 3
 #define PF_RECENT 16
+#define PF_PENDING 8
 #define PF_BATCH_MAX (DNS_MAX_RECORDS * 3 + 1) /* the templates of an answer, and a refill */
 
 /* The templates an announced address can get: protocol and destination port.  It gets those
@@ -66,6 +74,11 @@ struct pf_client {
 	uint16_t len[PF_KINDS];
 	int32_t linktype[PF_KINDS];
 	uint32_t wirelen[PF_KINDS];
+	/* Addresses announced to it before it had sent a SYN: its first SYN builds their TCP
+	 * templates (bounded: a spoofed flood of answers buys no more work than one answer). */
+	uint8_t n_pend;
+	uint8_t pend[PF_PENDING][16];
+	uint64_t pend_until[PF_PENDING];
 	uint8_t hdr[PF_KINDS][CRAFT_MAX_HDR];
 };
 
@@ -183,86 +196,58 @@ void engine__prefetch_adopt(struct engine *e, struct flow_entry *f, struct eflow
 		struct pf_entry *x = &s[w];
 		if (!x->key.pb || memcmp(&x->key, &k, sizeof k) != 0)
 			continue;
-		if (x->until_ns < e->now_ns || !craft_adopt(x->b, f, uf->nat_port)) {
+		if (x->until_ns < e->now_ns || (x->b && !craft_adopt(x->b, f, uf->nat_port))) {
 			entry_drop(e, x); /* expired, or NAT has no port for the flow */
 			return;
 		}
-		/* The flow's first packet: it has nothing pre-built of its own yet. */
+		/* After its transmit, the packet makes the template of the next connection to the
+		 * address: again if it takes one now, for the first time if its key was announced
+		 * but not built. */
 		e->pf->refill = true;
 		e->pf->refill_key = k;
 		e->pf->refill_until = x->until_ns;
-		release(e, uf, 0, REL_WASTED);
-		pool_set_owner(x->b, &uf->pool_bytes);
-		uf->craft[0] = x->b;
-		uf->serial[0]++;
-		uf->announced = 1;
-		e->st.prefetch_flows++;
+		if (x->b) {
+			/* The flow's first packet: it has nothing pre-built of its own yet. */
+			release(e, uf, 0, REL_WASTED);
+			pool_set_owner(x->b, &uf->pool_bytes);
+			uf->craft[0] = x->b;
+			uf->serial[0]++;
+			uf->announced = 1;
+			e->st.prefetch_flows++;
+		}
 		memset(x, 0, sizeof *x);
 		return;
 	}
 }
 
-static void keep(struct pf_client *c, int kind, const struct pkt *p, uint32_t n, uint8_t own)
+/* The way of key 'k' in its set: its own entry, else one to take, else NULL.  An entry to be
+ * built ('built') may take an empty, expired or unbuilt way, else the built one that expires
+ * first (displaced: waste); an unbuilt one only an empty, expired or unbuilt way. */
+static struct pf_entry *way_of(struct engine *e, const struct flow_key *k, bool built)
 {
-	memcpy(c->hdr[kind], p->frame, n);
-	c->len[kind] = (uint16_t)n;
-	c->linktype[kind] = p->link.linktype;
-	c->wirelen[kind] = p->wirelen;
-	c->have[kind] = own;
-}
-
-/* Keeps the headers of a client's first packet of a new flow: its SYN or UDP datagram. */
-static void learn_client(struct engine *e)
-{
-	const struct pkt *p = &e->p;
-	uint32_t n = p->l3_off + p->l3_hdr_len + p->l4_hdr_len;
-	bool syn = p->l4 == PKT_L4_TCP && (p->tcp.flags & 0x12) == 0x02;
-	if ((p->l4 == PKT_L4_TCP && !syn) || !craft_eligible(p) || n > p->caplen)
-		return;
-	uint8_t family = p->l3 == PKT_L3_IPV4 ? 4 : 6;
-	struct pf_client *c = client_of(e, family, src_addr(p));
-	if (c->family != family || memcmp(c->addr, src_addr(p), family == 4 ? 4 : 16) != 0) {
-		memset(c, 0, sizeof *c - sizeof c->hdr);
-		c->family = family;
-		memcpy(c->addr, src_addr(p), family == 4 ? 4 : 16);
+	struct pf_entry *s = set_of(e, k), *victim = NULL;
+	for (unsigned w = 0; w < PF_WAYS; w++)
+		if (s[w].key.pb && memcmp(&s[w].key, k, sizeof *k) == 0)
+			return &s[w];
+	for (unsigned w = 0; w < PF_WAYS; w++) {
+		struct pf_entry *x = &s[w];
+		if (!x->key.pb || x->until_ns < e->now_ns || !x->b)
+			return x;
+		if (built && (!victim || x->until_ns < victim->until_ns))
+			victim = x;
 	}
-	uint16_t dport = syn ? p->tcp.dport : p->udp.dport;
-	for (unsigned t = 0; t < PF_TEMPLATES; t++)
-		if (pf_tmpl[t].port == dport && (pf_tmpl[t].kind == PF_SYN) == syn)
-			c->used |= (uint8_t)(1u << t);
-	if (syn) {
-		keep(c, PF_SYN, p, n, 2);
-		return;
-	}
-	keep(c, PF_UDP, p, n, 2);
-	/* Any datagram stands in for QUIC's until the client has sent one to 443 itself. */
-	if (p->udp.dport == 443 || c->have[PF_QUIC] < 2)
-		keep(c, PF_QUIC, p, n, p->udp.dport == 443 ? 2 : 1);
+	return victim;
 }
 
 /* Pre-builds the template of key 'k' from 'q', the packet as it is expected to arrive, held
  * until 'until'.  Returns 1 when it built one. */
 static unsigned build_one(struct engine *e, const struct flow_key *k, struct pkt *q, uint64_t until)
 {
-	struct pf_entry *s = set_of(e, k), *x = NULL;
-	for (unsigned w = 0; w < PF_WAYS && !x; w++)
-		if (s[w].key.pb && memcmp(&s[w].key, k, sizeof *k) == 0)
-			x = &s[w];
-	if (x && x->until_ns >= e->now_ns) {
+	struct pf_entry *x = way_of(e, k, true);
+	if (x->b && x->until_ns >= e->now_ns && memcmp(&x->key, k, sizeof *k) == 0) {
 		if (until > x->until_ns)
 			x->until_ns = until; /* announced again: held longer, not built again */
 		return 0;
-	}
-	if (!x) { /* an empty or expired way, else the one that expires first */
-		x = &s[0];
-		for (unsigned w = 0; w < PF_WAYS; w++) {
-			if (!s[w].key.pb || s[w].until_ns < e->now_ns) {
-				x = &s[w];
-				break;
-			}
-			if (s[w].until_ns < x->until_ns)
-				x = &s[w];
-		}
 	}
 	if (x->key.pb)
 		entry_drop(e, x);
@@ -299,32 +284,121 @@ static unsigned build_one(struct engine *e, const struct flow_key *k, struct pkt
 	return 1;
 }
 
+/* Notes key 'k' as announced, not built (the client has not shown that kind of first packet, or
+ * not that port): its first connection makes the template of the next. */
+static void note(struct engine *e, const struct flow_key *k, uint64_t until)
+{
+	struct pf_entry *x = way_of(e, k, false);
+	if (!x)
+		return; /* every way holds a template still to be used: they come first */
+	if (x->key.pb && memcmp(&x->key, k, sizeof *k) == 0) {
+		if (until > x->until_ns)
+			x->until_ns = until;
+		return;
+	}
+	if (x->key.pb)
+		entry_drop(e, x);
+	x->key = *k;
+	x->until_ns = until;
+}
+
+/* Builds the template of key 'k' (to k->b, port k->pb) from the client's profile 'kind'. */
+static unsigned build_from(struct engine *e, const struct pf_client *c, unsigned kind, const struct flow_key *k,
+			   uint64_t until)
+{
+	/* The packet as it will arrive: the client's latest of its kind, to the address. */
+	struct pkt q;
+	if (pkt_parse(c->hdr[kind], c->len[kind], c->wirelen[kind], c->linktype[kind], &q) != 0 ||
+	    q.l3 != (c->family == 4 ? PKT_L3_IPV4 : PKT_L3_IPV6) ||
+	    (q.l4 != (k->proto == IPPROTO_NUM_TCP ? PKT_L4_TCP : PKT_L4_UDP)))
+		return 0;
+	if (q.l3 == PKT_L3_IPV4)
+		memcpy(q.ip4.dst, k->b, 4);
+	else
+		memcpy(q.ip6.dst, k->b, 16);
+	if (q.l4 == PKT_L4_TCP)
+		q.tcp.dport = k->pb;
+	else
+		q.udp.dport = k->pb;
+	return build_one(e, k, &q, until);
+}
+
+static void keep(struct pf_client *c, int kind, const struct pkt *p, uint32_t n, uint8_t own)
+{
+	memcpy(c->hdr[kind], p->frame, n);
+	c->len[kind] = (uint16_t)n;
+	c->linktype[kind] = p->link.linktype;
+	c->wirelen[kind] = p->wirelen;
+	c->have[kind] = own;
+}
+
+/* Keeps the headers of a client's first packet of a new flow: its SYN or UDP datagram.  A
+ * client's first SYN builds the TCP templates of the addresses announced to it before.
+ * Returns how many it built. */
+static unsigned learn_client(struct engine *e)
+{
+	const struct pkt *p = &e->p;
+	uint32_t n = p->l3_off + p->l3_hdr_len + p->l4_hdr_len;
+	bool syn = p->l4 == PKT_L4_TCP && (p->tcp.flags & 0x12) == 0x02;
+	if ((p->l4 == PKT_L4_TCP && !syn) || !craft_eligible(p) || n > p->caplen)
+		return 0;
+	uint8_t family = p->l3 == PKT_L3_IPV4 ? 4 : 6;
+	struct pf_client *c = client_of(e, family, src_addr(p));
+	if (c->family != family || memcmp(c->addr, src_addr(p), family == 4 ? 4 : 16) != 0) {
+		memset(c, 0, sizeof *c - sizeof c->hdr);
+		c->family = family;
+		memcpy(c->addr, src_addr(p), family == 4 ? 4 : 16);
+	}
+	uint16_t dport = syn ? p->tcp.dport : p->udp.dport;
+	for (unsigned t = 0; t < PF_TEMPLATES; t++)
+		if (pf_tmpl[t].port == dport && (pf_tmpl[t].kind == PF_SYN) == syn)
+			c->used |= (uint8_t)(1u << t);
+	if (!syn) {
+		keep(c, PF_UDP, p, n, 2);
+		/* Any datagram stands in for QUIC's until the client has sent one to 443 itself. */
+		if (p->udp.dport == 443 || c->have[PF_QUIC] < 2)
+			keep(c, PF_QUIC, p, n, p->udp.dport == 443 ? 2 : 1);
+		return 0;
+	}
+	bool first = !c->have[PF_SYN];
+	keep(c, PF_SYN, p, n, 2);
+	if (!first)
+		return 0;
+	/* The addresses announced to it before it had shown a SYN: their TCP templates now. */
+	unsigned built = 0;
+	for (unsigned i = 0; i < c->n_pend; i++) {
+		if (c->pend_until[i] < e->now_ns)
+			continue;
+		for (unsigned t = 0; t < PF_TEMPLATES; t++) {
+			if (pf_tmpl[t].kind != PF_SYN)
+				continue;
+			struct flow_key k;
+			make_key(&k, family, c->addr, c->pend[i], pf_tmpl[t].proto, pf_tmpl[t].port);
+			built += build_from(e, c, PF_SYN, &k, c->pend_until[i]);
+		}
+	}
+	c->n_pend = 0;
+	return built;
+}
+
 /* Builds the templates of one announced address for the client of 'c'; returns how many. */
-static unsigned announce(struct engine *e, const struct pf_client *c, const struct dns_record *r, uint64_t until)
+static unsigned announce(struct engine *e, struct pf_client *c, const struct dns_record *r, uint64_t until)
 {
 	unsigned built = 0;
+	if (!c->have[PF_SYN] && c->n_pend < PF_PENDING) {
+		memcpy(c->pend[c->n_pend], r->addr, 16);
+		c->pend_until[c->n_pend++] = until;
+	}
 	for (unsigned t = 0; t < PF_TEMPLATES; t++) {
 		unsigned kind = pf_tmpl[t].kind;
-		/* The ports the client has used; a client of no record yet gets TCP's two. */
-		bool wanted = c->used ? (c->used >> t & 1) : kind == PF_SYN;
-		if (!c->have[kind] || !wanted)
-			continue;
 		struct flow_key k;
 		make_key(&k, c->family, c->addr, r->addr, pf_tmpl[t].proto, pf_tmpl[t].port);
-		/* The packet as it will arrive: the client's latest of its kind, to the address. */
-		struct pkt q;
-		if (pkt_parse(c->hdr[kind], c->len[kind], c->wirelen[kind], c->linktype[kind], &q) != 0 ||
-		    q.l3 != (c->family == 4 ? PKT_L3_IPV4 : PKT_L3_IPV6))
-			continue;
-		if (q.l3 == PKT_L3_IPV4)
-			memcpy(q.ip4.dst, r->addr, 4);
+		/* The ports the client has used; a client of no record yet gets TCP's two. */
+		bool wanted = c->used ? (c->used >> t & 1) : kind == PF_SYN;
+		if (c->have[kind] && wanted)
+			built += build_from(e, c, kind, &k, until);
 		else
-			memcpy(q.ip6.dst, r->addr, 16);
-		if (q.l4 == PKT_L4_TCP)
-			q.tcp.dport = pf_tmpl[t].port;
-		else
-			q.udp.dport = pf_tmpl[t].port;
-		built += build_one(e, &k, &q, until);
+			note(e, &k, until);
 	}
 	return built;
 }
@@ -366,13 +440,11 @@ void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engi
 	e->pf->refill = false;
 	if (!sent || p->is_fragment || (p->l4 != PKT_L4_TCP && p->l4 != PKT_L4_UDP))
 		return;
-	if (first)
-		learn_client(e);
 	bool dns = p->l4 == PKT_L4_UDP && p->udp.sport == 53;
-	if (!refill && !dns)
+	if (!first && !refill && !dns)
 		return;
 	e->pf->batch++; /* what this packet builds is one batch, one ticket */
-	unsigned built = 0;
+	unsigned built = first ? learn_client(e) : 0;
 	if (refill) {
 		/* The next connection to the address will look like this one (a browser opens several
 		 * at once): the template is made again, from this packet. */
@@ -399,7 +471,7 @@ static bool each_waiting(struct engine *e, uint32_t batch, bool (*fn)(struct poo
 	size_t n = listed ? r->n : (size_t)pf->set_mask * PF_WAYS + PF_WAYS;
 	for (size_t i = 0; i < n; i++) {
 		struct pf_entry *x = &pf->set[listed ? r->slot[i] : i];
-		if (x->key.pb && x->batch == batch && craft_ready(x->b) == UINT64_MAX && fn(x->b, t))
+		if (x->b && x->batch == batch && craft_ready(x->b) == UINT64_MAX && fn(x->b, t))
 			return true;
 	}
 	return false;

@@ -313,6 +313,34 @@ static void test_prefetch_expires(void)
 	free(f);
 }
 
+/* A client whose first connection follows the answer (no SYN of its own seen yet): that SYN
+ * builds the TCP templates of the addresses announced before; and a port announced but not
+ * built (UDP 443 for a client that never used QUIC) is built from the first connection to it. */
+static void test_prefetch_learnt_after_the_answer(void)
+{
+	struct frames *f = calloc(1, sizeof *f);
+	CU_ASSERT_FATAL(f != NULL);
+	static uint8_t quic[1200];
+	memset(quic, 0xc3, sizeof quic);
+	query(f, 4, client, resolver, 1000);
+	udp(f, 4, resolver, client, 53, 5353, gen_dns_resp, gen_dns_resp_len, 2000);
+	syn(f, 4, client, site, 40001, 443, 1460, 3000);              /* 2: no SYN seen before: slow */
+	syn(f, 4, client, site, 40002, 443, 1460, 4000);              /* 3: hit */
+	syn(f, 4, client, site, 40003, 80, 1460, 5000);               /* 4: hit */
+	udp(f, 4, client, site, 40004, 443, quic, sizeof quic, 6000); /* 5: announced, not built */
+	udp(f, 4, client, site, 40005, 443, quic, sizeof quic, 7000); /* 6: hit */
+	struct run r;
+	run_all(f, false, &r);
+	CU_ASSERT_EQUAL(r.path[2], ENGINE_PATH_SLOW);
+	CU_ASSERT_EQUAL(r.path[3], ENGINE_PATH_HIT);
+	CU_ASSERT_EQUAL(r.path[4], ENGINE_PATH_HIT);
+	CU_ASSERT_EQUAL(r.path[5], ENGINE_PATH_SLOW);
+	CU_ASSERT_EQUAL(r.path[6], ENGINE_PATH_HIT);
+	CU_ASSERT_EQUAL(r.st.prefetch_hits, 3);
+	free(r.out.buf);
+	free(f);
+}
+
 /* A hostile resolver (or whoever spoofs it) floods a client with answers of 32 addresses each:
  * the table stays bounded, displaced templates are waste, and the egress is the baseline's. */
 static void test_prefetch_flood_bounded(void)
@@ -406,6 +434,7 @@ int prefetch_test_register(void)
 	CU_add_test(s, "announced flows with source NAT", test_prefetch_first_packets_hit_with_nat);
 	CU_add_test(s, "announced flows over IPv6", test_prefetch_ipv6);
 	CU_add_test(s, "templates expire", test_prefetch_expires);
+	CU_add_test(s, "templates learnt after the answer", test_prefetch_learnt_after_the_answer);
 	CU_add_test(s, "a flood of answers stays bounded", test_prefetch_flood_bounded);
 	CU_add_test(s, "timed crafting: templates usable once built", test_prefetch_ready_explicit);
 	return 0;

@@ -68,7 +68,7 @@ static const struct key keys[] = {
 	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none", NULL },
 	{ "shaper", "pool_mb", K_U64, S(pool_mb), 2, 1e6, NULL, "64", "MiB", "pre-built packet pool budget", NULL },
 	{ "shaper", "min_confidence", K_DBL, S(min_confidence), 0, 1, NULL, "0", "", "confidence a prediction needs to be built", NULL },
-	{ "shaper", "dns_prefetch_s", K_DBL, S(dns_prefetch_s), 0, 1e6, NULL, "10", "s", "pre-build the first packets of flows forwarded DNS answers announce, held for the record's TTL, at most this long; 0 = off", NULL },
+	{ "shaper", "dns_prefetch_s", K_DBL, S(dns_prefetch_s), 0, 1e6, NULL, "60", "s", "pre-build the first packets of flows forwarded DNS answers announce, held for the record's TTL, at most this long; 0 = off", NULL },
 	{ "shaper", "snat", K_STR, S(snat), 0, 0, NULL, "", "IPv4 address", "source NAT address; empty = no NAT", check_ipv4 },
 	{ "shaper", "queue_pkts", K_U64, S(queue_pkts), 1, 1e9, NULL, "1000", "packets", "ingress queue in front of each CPU", NULL },
 	{ "shaper", "cpus", K_U64, S(cpus), 1, 64, NULL, "1", "CPUs", "CPUs, flows spread over them by a symmetric hash of their addresses and ports (RSS); each has its own queue, engine and crafting, and a share of the flow table and pool", NULL },
