@@ -114,7 +114,8 @@ struct engine_cfg {
 	unsigned shard, shards;
 	/* DNS prefetching (engine_prefetch.c): when a forwarded DNS answer announces an address,
 	 * the first packet its receiver will send there (TCP SYN to 80 and 443, UDP to 443) is
-	 * pre-built, and held for the record's TTL, at most this long (default 60 s; 0: off).  At
+	 * pre-built, and held for the record's TTL, at most this long (default 60 s; 0: off); with
+	 * a tunnel, the SA the address leaves through has its keystream ring topped up.  At
 	 * most 'prefetch_slots' templates are held (default 4096). */
 	uint64_t prefetch_hold_ns;
 	uint32_t prefetch_slots;
@@ -215,6 +216,7 @@ struct engine_stats {
 	 * counted in wasted: expired, displaced, refused for want of a NAT port, or held at the
 	 * end). */
 	uint64_t dns_answers, prefetch_built, prefetch_flows, prefetch_hits, prefetch_failed, prefetch_wasted;
+	uint64_t prefetch_sa_primed; /* tunnel SAs whose keystream ring an announcement topped up */
 };
 
 struct engine;

@@ -404,8 +404,9 @@ static unsigned announce(struct engine *e, struct pf_client *c, const struct dns
 }
 
 /* The addresses a forwarded DNS answer announces to its receiver: templates for each.  Returns
- * how many it built. */
-static unsigned answer(struct engine *e)
+ * how many it built; '*sa' is the tunnel SA the first announced address that got one leaves
+ * through, if any (it is left as it is otherwise). */
+static unsigned answer(struct engine *e, int *sa)
 {
 	const struct pkt *p = &e->p;
 	if (p->payload_avail != p->payload_len)
@@ -426,9 +427,35 @@ static unsigned answer(struct engine *e)
 			continue; /* an AAAA for an IPv4 client: its SYN would come from another address */
 		uint64_t ttl_ns = (uint64_t)(rec[i].ttl ? rec[i].ttl : 1) * 1000000000ull;
 		uint64_t hold = ttl_ns < e->cfg.prefetch_hold_ns ? ttl_ns : e->cfg.prefetch_hold_ns;
-		built += announce(e, c, &rec[i], e->now_ns + hold);
+		unsigned b = announce(e, c, &rec[i], e->now_ns + hold);
+		built += b;
+		if (b && e->esp && *sa < 0)
+			*sa = esp_conf_match(e->cfg.tunnel, family, rec[i].addr);
 	}
 	return built;
+}
+
+/* The announced flows leave through tunnel SA 'sa': its keystream ring is topped up now, so
+ * that their first packets are sealed from keystreams made ahead even when the SA has been idle
+ * (after its first packets the ring is kept full by engine__esp_ahead). */
+static void prime_sa(struct engine *e, unsigned sa, struct engine_result *res)
+{
+	uint64_t ready = e->cfg.craft_ready_explicit ? UINT64_MAX : 0;
+	uint32_t gen = 0;
+	/* The first entry as long as a SYN with options (60 bytes of IP): an idle SA has no
+	 * recent mean to size entries by, and a longer first packet has the rest of its keystream
+	 * made when it is sealed. */
+	uint32_t plain = esp_plain_len(60);
+	unsigned depth = policy_keystream(&e->pol, e->cfg.ks_depth, plain);
+	uint64_t ks = depth ? esp_ring_fill(e->esp, sa, depth, 2, plain, ready, &gen) : 0;
+	if (!ks)
+		return;
+	policy_esp_built(&e->pol, (uint32_t)ks, true);
+	e->st.prefetch_sa_primed++;
+	if (res) {
+		res->esp_ks_bytes = (uint32_t)ks;
+		res->esp_ticket = ENGINE_ESP_TICKET | (uint64_t)sa << 32 | gen;
+	}
 }
 
 void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engine_result *res)
@@ -451,8 +478,12 @@ void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engi
 		struct pkt q = *p;
 		built += build_one(e, &e->pf->refill_key, &q, e->pf->refill_until);
 	}
+	int sa = -1;
 	if (dns)
-		built += answer(e);
+		built += answer(e, &sa);
+	/* The answer's own ESP work (it was sealed) comes first: one ESP ticket a packet. */
+	if (sa >= 0 && !(res && res->esp_ticket))
+		prime_sa(e, (unsigned)sa, res);
 	if (res && built) {
 		res->prefetched = built;
 		res->pf_ticket = ENGINE_PF_TICKET | e->pf->batch;

@@ -2,11 +2,14 @@
  * client starts a flow, resolves a name, and connects to the answer's address.  The invariant
  * holds as everywhere: precraft and shadow transmit the bytes baseline transmits. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dns.h"
 #include "engine.h"
+#include "esp.h"
 #include "route.h"
 #include "tests/pktgen.h"
 
@@ -179,6 +182,7 @@ struct run {
 
 static uint64_t opt_hold_ns = 10ull * 1000000000ull;
 static uint32_t opt_slots = 4096;
+static const struct esp_conf *opt_tunnel;
 
 static void run_frames(enum engine_mode mode, bool snat, const struct frames *f, struct run *r)
 {
@@ -198,6 +202,7 @@ static void run_frames(enum engine_mode mode, bool snat, const struct frames *f,
 	c.pool_poison = 1;
 	c.prefetch_hold_ns = opt_hold_ns;
 	c.prefetch_slots = opt_slots;
+	c.tunnel = opt_tunnel;
 	c.snat = snat;
 	const uint8_t nat[4] = { 198, 18, 0, 1 };
 	memcpy(c.snat_addr, nat, 4);
@@ -341,6 +346,46 @@ static void test_prefetch_learnt_after_the_answer(void)
 	free(f);
 }
 
+/* The announced address leaves through a tunnel SA that has sealed nothing yet: the answer tops
+ * its keystream ring up, so the connection's first packet is sealed from a keystream too. */
+static void test_prefetch_primes_the_tunnel(void)
+{
+	struct frames *f = calloc(1, sizeof *f);
+	CU_ASSERT_FATAL(f != NULL);
+	exchange(f);
+	/* An SA for the announced address's network only. */
+	char path[] = "/tmp/precraft-pf-XXXXXX";
+	int fd = mkstemp(path); /* mkstemp's XXXXXX: a file name no other run has */
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *tf = fdopen(fd, "w");
+	CU_ASSERT_FATAL(tf != NULL);
+	fprintf(tf, "esp site spi 0x1234 src 198.18.0.1 dst 198.18.0.2 key %s salt 01020304 match 93.184.216.0/24\n",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	fclose(tf);
+	struct esp_conf *tun = NULL;
+	struct errbuf eb;
+	CU_ASSERT_FATAL(esp_conf_load(path, &tun, &eb) == 0);
+	remove(path);
+	opt_tunnel = tun;
+	struct run r;
+	run_all(f, false, &r);
+	CU_ASSERT_EQUAL(r.st.prefetch_sa_primed, 1);
+	CU_ASSERT_EQUAL(r.st.prefetch_hits, 3);
+	CU_ASSERT_EQUAL(r.st.esp_packets, 5);  /* the five packets to the announced address */
+	CU_ASSERT_EQUAL(r.st.esp_oneshot, 0);  /* the first of them sealed from a keystream too */
+	free(r.out.buf);
+	/* Without the announcement, the SA's first packet is sealed in one shot. */
+	opt_hold_ns = 0;
+	run_frames(ENGINE_PRECRAFT, false, f, &r);
+	CU_ASSERT_EQUAL(r.st.prefetch_sa_primed, 0);
+	CU_ASSERT_EQUAL(r.st.esp_oneshot, 1);
+	free(r.out.buf);
+	opt_hold_ns = 10ull * 1000000000ull;
+	opt_tunnel = NULL;
+	esp_conf_destroy(tun);
+	free(f);
+}
+
 /* A hostile resolver (or whoever spoofs it) floods a client with answers of 32 addresses each:
  * the table stays bounded, displaced templates are waste, and the egress is the baseline's. */
 static void test_prefetch_flood_bounded(void)
@@ -435,6 +480,7 @@ int prefetch_test_register(void)
 	CU_add_test(s, "announced flows over IPv6", test_prefetch_ipv6);
 	CU_add_test(s, "templates expire", test_prefetch_expires);
 	CU_add_test(s, "templates learnt after the answer", test_prefetch_learnt_after_the_answer);
+	CU_add_test(s, "an announced address's tunnel SA primed", test_prefetch_primes_the_tunnel);
 	CU_add_test(s, "a flood of answers stays bounded", test_prefetch_flood_bounded);
 	CU_add_test(s, "timed crafting: templates usable once built", test_prefetch_ready_explicit);
 	return 0;

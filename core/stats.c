@@ -33,7 +33,7 @@ void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const
 	X(esp_keystream) X(esp_anticipated) X(esp_zero_filled) X(ks_bytes_built) X(ks_bytes_used)       \
 	X(ks_bytes_wasted) X(ks_entries_built) X(ks_late) X(ks_short) X(esp_anticipated_built)          \
 	X(esp_anticipated_wasted) X(esp_mem_bytes) X(dns_answers) X(prefetch_built) X(prefetch_flows)       \
-	X(prefetch_hits) X(prefetch_failed) X(prefetch_wasted)
+	X(prefetch_hits) X(prefetch_failed) X(prefetch_wasted) X(prefetch_sa_primed)
 
 /* A counter added to struct engine_stats and not to the list fails the build here. */
 #define STATS__ONE(f) +1

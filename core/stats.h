@@ -74,6 +74,7 @@ struct recorder;
 	X(esp_anticipated_built, s->esp_anticipated_built)                     \
 	X(esp_anticipated_wasted, s->esp_anticipated_wasted)                   \
 	X(esp_mem_bytes, s->esp_mem_bytes)                                     \
+	X(prefetch_sa_primed, s->prefetch_sa_primed)                           \
 	X(ks_waste_ratio, STATS__RATIO(s->ks_bytes_wasted, s->ks_bytes_built))
 
 /* Calls 'fn' with every engine scalar's name and value, in the map's order. */
