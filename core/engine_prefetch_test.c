@@ -169,7 +169,8 @@ static void cap_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 	memcpy(o->buf + o->len, &hdr_len, 4);
 	memcpy(o->buf + o->len + 4, &wirelen, 4);
 	memcpy(o->buf + o->len + 8, hdr, hdr_len);
-	memcpy(o->buf + o->len + 8 + hdr_len, payload, payload_len);
+	if (payload_len)
+		memcpy(o->buf + o->len + 8 + hdr_len, payload, payload_len);
 	o->len = need;
 	o->n++;
 }
