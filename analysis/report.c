@@ -382,6 +382,141 @@ static const char *eval_model(const struct rundata *rd, char buf[static 72])
 	return buf;
 }
 
+/* The calibration curve of every model (its captures' histograms summed), from the histograms
+ * named 'pre'calibration_predictions and _right: one figure 'fig'. */
+static void calibration_figure(struct rep *r, FILE *html, const struct rundata *rd, size_t n, const char *const *models,
+			       size_t nm, const char *pre, const char *fig, const char *title)
+{
+	char script[4096], mb[72], hn_name[96], hk_name[96];
+	snprintf(hn_name, sizeof hn_name, "%scalibration_predictions", pre);
+	snprintf(hk_name, sizeof hk_name, "%scalibration_right", pre);
+	int len = snprintf(script, sizeof script,
+			   "set xlabel 'stated confidence'\nset ylabel 'observed: every header field right'\n"
+			   "set xrange [0:1]\nset yrange [0:1]\nset size square\nplot x with lines dt 2 lc rgb 'gray' title 'perfectly calibrated'");
+	size_t rows = 0;
+	for (size_t j = 0; j < nm; j++) {
+		double cn[10] = { 0 }, ck[10] = { 0 };
+		for (size_t i = 0; i < n; i++) {
+			if (!rundata_is_eval(&rd[i]) || !same(eval_model(&rd[i], mb), models[j]))
+				continue;
+			const struct rd_hist *hn = rundata_hist(&rd[i], hn_name), *hk = rundata_hist(&rd[i], hk_name);
+			for (size_t b = 0; hn && b < hn->n; b++) {
+				int bin = (int)(hn->lo[b] * 10 + 0.5);
+				if (bin >= 0 && bin < 10)
+					cn[bin] += (double)hn->count[b];
+			}
+			for (size_t b = 0; hk && b < hk->n; b++) {
+				int bin = (int)(hk->lo[b] * 10 + 0.5);
+				if (bin >= 0 && bin < 10)
+					ck[bin] += (double)hk->count[b];
+			}
+		}
+		char file[200], safe[100], q[100];
+		rep_safe(models[j], safe, sizeof safe);
+		snprintf(file, sizeof file, "%s-%s.dat", fig, safe);
+		FILE *f = rep_open(r, file);
+		if (!f)
+			break;
+		fprintf(f, "# confidence bin middle, observed accuracy, predictions\n");
+		size_t here = 0;
+		for (int b = 0; b < 10; b++)
+			if (cn[b] > 0) {
+				fprintf(f, "%.2f %.6f %.0f\n", (b + 0.5) / 10.0, ck[b] / cn[b], cn[b]);
+				here++;
+			}
+		rep_close(r, f, file);
+		rows += here;
+		if (here && len < (int)sizeof script) {
+			plot_quote(models[j], q, sizeof q);
+			len += snprintf(script + len, sizeof script - (size_t)len, ", '%s' using 1:2 with linespoints pt 7 lw 1.5 title '%s'",
+					file, q);
+		}
+	}
+	rep_figure(r, html, fig, title, script, rows);
+}
+
+/* The classes of flow eval scores separately (models/eval.h: eval_class_names), as it names
+ * its scalars class_<name>_*. */
+static const char *const eval_classes[] = { "short", "reqresp", "bulk", "media" };
+
+/* Per class of flow: each model's figures over its captures, packet-weighted (clustered bars, a
+ * cluster per class), and a calibration curve per class. */
+static void class_section(struct rep *r, FILE *html, const struct rundata *rd, size_t n, const char *const *models,
+			  size_t nm)
+{
+	static const struct {
+		const char *scalar, *weight, *label;
+	} metrics[] = {
+		{ "size_exact_acc", "packets_scored", "size exact" },
+		{ "header_full_acc", "est_packets_scored", "every header field right" },
+	};
+	const size_t nc = sizeof eval_classes / sizeof eval_classes[0];
+	fprintf(html, "<h3>Per class of flow</h3>\n<p>short: under 16 packets; bulk: one direction carries at least 90 %% "
+		      "of the payload and 64 KiB; then media (UDP) and request/response (TCP). Each bar is a model's "
+		      "figure over all its captures, weighted by the packets scored.</p>\n");
+	char mb[72];
+	for (size_t k = 0; k < sizeof metrics / sizeof metrics[0]; k++) {
+		char file[200], fig[200], script[4096];
+		snprintf(file, sizeof file, "eval-class-%s.dat", metrics[k].scalar);
+		snprintf(fig, sizeof fig, "eval-class-%s", metrics[k].scalar);
+		FILE *f = rep_open(r, file);
+		if (!f)
+			return;
+		fprintf(f, "# class");
+		for (size_t j = 0; j < nm; j++)
+			fprintf(f, " %s", models[j]);
+		fprintf(f, "\n");
+		size_t rows = 0;
+		for (size_t c = 0; c < nc; c++) {
+			char sn[96], wn[96];
+			snprintf(sn, sizeof sn, "class_%s_%s", eval_classes[c], metrics[k].scalar);
+			snprintf(wn, sizeof wn, "class_%s_%s", eval_classes[c], metrics[k].weight);
+			fprintf(f, "\"%s\"", eval_classes[c]);
+			for (size_t j = 0; j < nm; j++) {
+				double sum = 0, w = 0;
+				for (size_t i = 0; i < n; i++) {
+					if (!rundata_is_eval(&rd[i]) || !same(eval_model(&rd[i], mb), models[j]))
+						continue;
+					const double *v = rundata_scalar(&rd[i], sn), *wt = rundata_scalar(&rd[i], wn);
+					if (v && wt && *wt > 0) {
+						sum += *v * *wt;
+						w += *wt;
+					}
+				}
+				if (w > 0) {
+					fprintf(f, " %.6f", sum / w);
+					rows++;
+				} else {
+					fprintf(f, " NaN");
+				}
+			}
+			fprintf(f, "\n");
+		}
+		rep_close(r, f, file);
+		int len = snprintf(script, sizeof script,
+				   "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+				   "set yrange [0:1.05]\nset ylabel '%s'\nplot ",
+				   metrics[k].label);
+		for (size_t j = 0; j < nm && len < (int)sizeof script; j++) {
+			char q[100];
+			plot_quote(models[j], q, sizeof q);
+			len += snprintf(script + len, sizeof script - (size_t)len, "%s'%s' using %zu%s title '%s'", j ? ", " : "",
+					file, j + 2, j ? "" : ":xtic(1)", q);
+		}
+		char title[200];
+		snprintf(title, sizeof title, "Per class of flow: %s, per model", metrics[k].label);
+		rep_figure(r, html, fig, title, script, rows);
+	}
+	for (size_t c = 0; c < nc; c++) {
+		char pre[64], fig[96], title[160];
+		snprintf(pre, sizeof pre, "class_%s_", eval_classes[c]);
+		snprintf(fig, sizeof fig, "eval-class-calibration-%s", eval_classes[c]);
+		snprintf(title, sizeof title, "Calibration, %s flows: stated confidence against observed accuracy",
+			 eval_classes[c]);
+		calibration_figure(r, html, rd, n, models, nm, pre, fig, title);
+	}
+}
+
 static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, size_t n)
 {
 	const char *models[32], *traces[256];
@@ -452,52 +587,9 @@ static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, si
 		snprintf(title, sizeof title, "Leaderboard: %s, per capture and model", eval_metrics[k].label);
 		rep_figure(r, html, fig, title, script, rows);
 	}
-	/* Calibration: stated confidence against observed accuracy, every capture of a model. */
-	char script[4096];
-	int len = snprintf(script, sizeof script,
-			   "set xlabel 'stated confidence'\nset ylabel 'observed: every header field right'\n"
-			   "set xrange [0:1]\nset yrange [0:1]\nset size square\nplot x with lines dt 2 lc rgb 'gray' title 'perfectly calibrated'");
-	size_t rows = 0;
-	for (size_t j = 0; j < nm; j++) {
-		double cn[10] = { 0 }, ck[10] = { 0 };
-		for (size_t i = 0; i < n; i++) {
-			if (!rundata_is_eval(&rd[i]) || !same(eval_model(&rd[i], mb), models[j]))
-				continue;
-			const struct rd_hist *hn = rundata_hist(&rd[i], "calibration_predictions"),
-					     *hk = rundata_hist(&rd[i], "calibration_right");
-			for (size_t b = 0; hn && b < hn->n; b++) {
-				int bin = (int)(hn->lo[b] * 10 + 0.5);
-				if (bin >= 0 && bin < 10)
-					cn[bin] += (double)hn->count[b];
-			}
-			for (size_t b = 0; hk && b < hk->n; b++) {
-				int bin = (int)(hk->lo[b] * 10 + 0.5);
-				if (bin >= 0 && bin < 10)
-					ck[bin] += (double)hk->count[b];
-			}
-		}
-		char file[200], safe[100], q[100];
-		rep_safe(models[j], safe, sizeof safe);
-		snprintf(file, sizeof file, "eval-calibration-%s.dat", safe);
-		FILE *f = rep_open(r, file);
-		if (!f)
-			break;
-		fprintf(f, "# confidence bin middle, observed accuracy, predictions\n");
-		size_t here = 0;
-		for (int b = 0; b < 10; b++)
-			if (cn[b] > 0) {
-				fprintf(f, "%.2f %.6f %.0f\n", (b + 0.5) / 10.0, ck[b] / cn[b], cn[b]);
-				here++;
-			}
-		rep_close(r, f, file);
-		rows += here;
-		if (here && len < (int)sizeof script) {
-			plot_quote(models[j], q, sizeof q);
-			len += snprintf(script + len, sizeof script - (size_t)len, ", '%s' using 1:2 with linespoints pt 7 lw 1.5 title '%s'",
-					file, q);
-		}
-	}
-	rep_figure(r, html, "eval-calibration", "Calibration: stated confidence against observed accuracy", script, rows);
+	calibration_figure(r, html, rd, n, models, nm, "", "eval-calibration",
+			   "Calibration: stated confidence against observed accuracy");
+	class_section(r, html, rd, n, models, nm);
 }
 
 /* ---- the report -------------------------------------------------------------------------- */

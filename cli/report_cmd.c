@@ -19,7 +19,7 @@ const char report_usage[] =
 	"  Writes an HTML report of the results database DB: DIR/index.html (default report/) with the\n"
 	"  runs, their comparison metric by metric (and each metric against the one parameter the runs\n"
 	"  differ in, with 95 % confidence intervals over replications), the predictor leaderboard and\n"
-	"  calibration of eval runs; DIR/run-ID.html per run (summary, time series, latency CDF beside\n"
+	"  calibration of eval runs, also per class of flow; DIR/run-ID.html per run (summary, time series, latency CDF beside\n"
 	"  the baseline's, hit ratio against flow length, top flows, parameters).  Figures are drawn by\n"
 	"  gnuplot, each from a data file and a script left beside it.\n"
 	"  --run ID       only this run (repeatable; default: every run)\n"

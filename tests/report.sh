@@ -45,6 +45,14 @@ f=$(grep -v '^#' "$RD/html/eval-size_exact_acc.dat" | awk '{ n += NF - 1 } END {
 db=$(q "SELECT count(*) FROM (SELECT DISTINCT p.value, h.bin_lo FROM histogram h JOIN run_param p ON p.run_id = h.run_id AND p.name = 'model' WHERE h.name = 'calibration_predictions')")
 f=$(cat "$RD/html"/eval-calibration-*.dat | grep -vc '^#')
 [ "$db" = "$f" ] || bad_rows="$bad_rows calibration($db/$f)"
+# Per class of flow: a cell for each (class, model) that scored packets of that class, the
+# packet-weighted mean of its captures; a calibration file per (class, model).
+db=$(q "SELECT count(*) FROM (SELECT DISTINCT p.value, s.name FROM scalar s JOIN run_param p ON p.run_id = s.run_id AND p.name = 'model' WHERE s.name IN ('class_short_packets_scored', 'class_reqresp_packets_scored', 'class_bulk_packets_scored', 'class_media_packets_scored') AND s.value > 0)")
+f=$(grep -v '^#' "$RD/html/eval-class-size_exact_acc.dat" | awk '{ for (i = 2; i <= NF; i++) n += $i != "NaN" } END { print n + 0 }')
+[ "$db" = "$f" ] && [ "$f" -gt 0 ] || bad_rows="$bad_rows per-class($db/$f)"
+want=$(q "SELECT sum(s.value * w.value) / sum(w.value) FROM scalar s JOIN scalar w ON w.run_id = s.run_id AND w.name = 'class_short_packets_scored' JOIN run_param p ON p.run_id = s.run_id AND p.name = 'model' AND p.value = 'header' WHERE s.name = 'class_short_size_exact_acc'")
+got=$(awk '$1 == "\"short\"" { print $4 }' "$RD/html/eval-class-size_exact_acc.dat")
+awk -v a="$want" -v b="$got" 'BEGIN { exit !(a - b < 1e-5 && b - a < 1e-5) }' || bad_rows="$bad_rows per-class-short-header($want/$got)"
 check "report: each figure's data file has the database's rows${bad_rows:+ (differ:$bad_rows)}" [ -z "$bad_rows" ]
 check "report: the replay run (no time series) says so on its page" grep -q "No time series in the database" "$RD/html/run-2.html"
 # A model scored in place and leave-one-capture-out: two entries of the leaderboard, not one.
