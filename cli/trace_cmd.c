@@ -9,7 +9,8 @@
 const char rewrite_usage[] =
 	"usage: precraft rewrite TRACE -o OUT.pcap --lab [--mtu BYTES]\n"
 	"  Maps every IP address into 198.18.0.0/15 and 2001:2::/48 (what the lab's sink owns), one new\n"
-	"  address per original, checksums fixed; leaves out what cannot be sent into the lab as captured\n"
+	"  address per original (the A and AAAA records of DNS answers too, so connections still follow\n"
+	"  their answers), checksums fixed; leaves out what cannot be sent into the lab as captured\n"
 	"  (non-IP, truncated records, tunnels, frames above the MTU, default 1500).  OUT ending in\n"
 	"  .pcapng is written as pcapng.\n";
 
@@ -42,8 +43,9 @@ int rewrite_main(int argc, char **argv)
 	int rc = trace_rewrite_lab(in, out, (uint32_t)mtu, &st, &eb);
 	if (rc)
 		cli_error("%s", eb.msg);
-	printf("kept                   %llu\naddresses_v4           %llu\naddresses_v6           %llu\n",
-	       (unsigned long long)st.kept, (unsigned long long)st.addresses_v4, (unsigned long long)st.addresses_v6);
+	printf("kept                   %llu\naddresses_v4           %llu\naddresses_v6           %llu\ndns_records            %llu\n",
+	       (unsigned long long)st.kept, (unsigned long long)st.addresses_v4, (unsigned long long)st.addresses_v6,
+	       (unsigned long long)st.dns_records);
 	printf("left_out_non_ip        %llu\nleft_out_truncated     %llu\nleft_out_tunnel        %llu\n"
 	       "left_out_too_big       %llu\nleft_out_malformed     %llu\n",
 	       (unsigned long long)st.non_ip, (unsigned long long)st.truncated, (unsigned long long)st.tunnel,

@@ -44,6 +44,7 @@ unsigned dns_answer_addrs(const uint8_t *m, uint32_t n, struct dns_record rec[DN
 			rec[k].family = type == 1 ? 4 : 6;
 			memset(rec[k].addr, 0, sizeof rec[k].addr);
 			memcpy(rec[k].addr, m + i, rdlen);
+			rec[k].off = i;
 			rec[k].ttl = ttl & 0x7fffffffu; /* RFC 2181 §8: a TTL with the top bit set is 0 */
 			if (ttl & 0x80000000u)
 				rec[k].ttl = 0;

@@ -13,6 +13,7 @@ struct dns_record {
 	uint8_t family;            /* 4 or 6 */
 	uint8_t addr[16];
 	uint32_t ttl;              /* seconds */
+	uint32_t off;              /* where the address lies in the message (precraft rewrite maps it) */
 };
 
 /* Reads the answer section of the DNS response 'msg' ('n' bytes, a UDP payload); fills up to

@@ -161,6 +161,20 @@ check "eval stores the DNS-announced flows" sh -c "[ \"\$(sqlite3 '$TMP/dns.db' 
 check "replay sanders-http_espn: 24 first packets sent from DNS-announced templates, 0 divergences" sh -c "[ \"\$(sqlite3 '$TMP/pf.db' \"SELECT group_concat(value) FROM (SELECT value FROM scalar WHERE name IN ('prefetch_hits', 'divergent_packets') ORDER BY name)\")\" = '0.0,24.0' ]"
 "$PRECRAFT" replay traces/sanders-http_espn.pcapng --dns-prefetch 0 --db "$TMP/pf0.db" --quiet
 check "replay --dns-prefetch 0 builds no template" sh -c "[ \"\$(sqlite3 '$TMP/pf0.db' \"SELECT value FROM scalar WHERE name = 'prefetch_built'\")\" = 0.0 ]"
+# rewrite --lab maps the answers' A records as it maps the headers: in the lab the connections
+# still follow their answers (24 first packets from templates again), and tshark finds every
+# rewritten answer's UDP checksum right.
+"$PRECRAFT" rewrite traces/sanders-http_espn.pcapng -o "$TMP/labdns.pcap" --lab > "$TMP/labdns.txt"
+"$PRECRAFT" replay "$TMP/labdns.pcap" --mode shadow --db "$TMP/labdns.db" --quiet
+check "rewrite --lab maps 29 DNS records; the rewritten capture: 24 first packets from templates" sh -c "grep -q '^dns_records  *29\$' '$TMP/labdns.txt' && [ \"\$(sqlite3 '$TMP/labdns.db' \"SELECT value FROM scalar WHERE name = 'prefetch_hits'\")\" = 24.0 ]"
+if command -v tshark > /dev/null; then
+	good=$(tshark -r "$TMP/labdns.pcap" -o udp.check_checksum:TRUE -Y 'udp.srcport == 53 && udp.checksum.status == 1' 2> /dev/null | wc -l)
+	badc=$(tshark -r "$TMP/labdns.pcap" -o udp.check_checksum:TRUE -Y 'udp.srcport == 53 && udp.checksum.status != 1' 2> /dev/null | wc -l)
+	alab=$(tshark -r "$TMP/labdns.pcap" -Y dns.a -T fields -e dns.a 2> /dev/null | tr ',' '\n' | grep -vc '^198\.1[89]\.')
+	check "tshark: the 14 rewritten answers' UDP checksums right ($good right, $badc not), every A record in the lab range ($alab outside)" sh -c "[ '$good' = 14 ] && [ '$badc' = 0 ] && [ '$alab' = 0 ]"
+else
+	bad "tshark is not installed (make deps installs it)"
+fi
 # Leave-one-capture-out: the trained predictor is scored on each capture with a model trained on
 # the others only, which is what training on those by hand and evaluating gives.
 "$PRECRAFT" eval traces/ndpi-fix.pcap traces/zeek-smb2.pcap traces/ndpi-ocs.pcap --models header,ml,xgb --cross --db "$TMP/cross.db" > "$TMP/cross.txt"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/csum.h"
+#include "core/dns.h"
 #include "core/flow.h"
 #include "core/pkt.h"
 #include "trace.h"
@@ -131,7 +132,7 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 		uint8_t *ip = f + l2;
 		int fam = p.l3 == PKT_L3_IPV4 ? 4 : 6;
 		uint8_t *addr[2] = { fam == 4 ? ip + 12 : ip + 8, fam == 4 ? ip + 16 : ip + 24 };
-		uint32_t delta = 0;
+		uint32_t delta = 0, dns_delta = 0; /* the addresses' change; the DNS payload's (UDP only) */
 		int fail = 0;
 		for (int i = 0; i < 2; i++) {
 			size_t n = fam == 4 ? 4 : 16;
@@ -140,6 +141,28 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 			fail |= map_addr(&map, addr[i], fam);
 			for (size_t k = 0; k < n; k += 2)
 				delta = csum_delta16(delta, pkt_rd16(old + k), pkt_rd16(addr[i] + k));
+		}
+		/* A DNS answer's A and AAAA records name addresses the capture's later flows go to:
+		 * mapped as the headers are, so a connection still follows its answer (DNS
+		 * prefetching), with the UDP checksum moved by the change. */
+		if (!fail && p.l4 == PKT_L4_UDP && p.udp.sport == 53 && p.payload_avail == p.payload_len) {
+			uint8_t *udp = ip + p.l3_hdr_len, *msg = udp + 8;
+			uint32_t ulen = 8 + p.payload_len;
+			struct dns_record rec[DNS_MAX_RECORDS];
+			unsigned k = dns_answer_addrs(msg, p.payload_len, rec);
+			for (unsigned i = 0; i < k && !fail; i++) {
+				uint32_t n = rec[i].family == 4 ? 4 : 16, at = 8 + rec[i].off;
+				/* The 16-bit words of the UDP checksum the address touches, from an
+				 * even offset of the UDP header (a byte past the end counts as 0). */
+				uint32_t w0 = at & ~1u, w1 = (at + n + 1) & ~1u;
+				uint8_t before[20] = { 0 }, after[20] = { 0 };
+				memcpy(before, udp + w0, (w1 <= ulen ? w1 : ulen) - w0);
+				fail |= map_addr(&map, udp + at, rec[i].family);
+				memcpy(after, udp + w0, (w1 <= ulen ? w1 : ulen) - w0);
+				for (uint32_t b = 0; b < w1 - w0; b += 2)
+					dns_delta = csum_delta16(dns_delta, pkt_rd16(before + b), pkt_rd16(after + b));
+				st->dns_records++;
+			}
 		}
 		if (fail) {
 			rc = err_set(eb, -ERR_FULL, "%s: more addresses than the lab ranges hold, or out of memory", in);
@@ -151,7 +174,7 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 		if (p.l4 == PKT_L4_TCP)
 			pkt_wr16(l4 + 16, csum_apply(pkt_rd16(l4 + 16), delta));
 		else if (p.l4 == PKT_L4_UDP)
-			pkt_wr16(l4 + 6, csum_apply_udp(pkt_rd16(l4 + 6), delta));
+			pkt_wr16(l4 + 6, csum_apply_udp(pkt_rd16(l4 + 6), delta + dns_delta));
 		else if (p.l4 == PKT_L4_ICMP6)
 			pkt_wr16(l4 + 2, csum_apply(pkt_rd16(l4 + 2), delta));
 		trace_writer_put(w, f, l2 + ip_len, l2 + ip_len, r.t_ns);

@@ -4,7 +4,9 @@
  * trace_rewrite_lab: every IP address of a capture is mapped into the benchmarking ranges that
  * the lab's sink owns, 198.18.0.0/15 (RFC 2544) and 2001:2::/48 (RFC 5180), one new address per
  * original address in order of first appearance, so flows stay distinct and both directions stay
- * paired; checksums are updated incrementally (RFC 1624), so a packet that was valid stays valid.
+ * paired; the A and AAAA records of DNS answers are mapped the same way, so a connection still
+ * goes to the address its answer named; checksums are updated incrementally (RFC 1624), so a
+ * packet that was valid stays valid.
  * What cannot be sent into the lab as it was captured, or would carry other addresses in a header
  * a router reads, is left out and counted: non-IP frames (ARP carries addresses), truncated
  * records, tunnels (IP-in-IP, GRE, ESP and the like), frames above the lab MTU.  Other link types
@@ -23,6 +25,7 @@
 
 struct trace_lab_stats {
 	uint64_t kept, addresses_v4, addresses_v6;
+	uint64_t dns_records;      /* A and AAAA records of DNS answers mapped as the headers are */
 	uint64_t non_ip, truncated, tunnel, too_big, malformed; /* left out */
 };
 
