@@ -382,6 +382,23 @@ static const char *eval_model(const struct rundata *rd, char buf[static 72])
 	return buf;
 }
 
+/* The gnuplot script of clustered bars in [0, 1] from 'file': a cluster per row (its first
+ * column the label), a bar per model (the columns after). */
+static void bars_script(char *script, size_t cap, const char *ylabel, const char *extra, const char *file,
+			const char *const *models, size_t nm)
+{
+	int len = snprintf(script, cap,
+			   "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+			   "set yrange [0:1.05]\nset ylabel '%s'\n%splot ",
+			   ylabel, extra);
+	for (size_t j = 0; j < nm && len >= 0 && (size_t)len < cap; j++) {
+		char q[100];
+		plot_quote(models[j], q, sizeof q);
+		len += snprintf(script + len, cap - (size_t)len, "%s'%s' using %zu%s title '%s'", j ? ", " : "", file, j + 2,
+				j ? "" : ":xtic(1)", q);
+	}
+}
+
 /* The calibration curve of every model (its captures' histograms summed), from the histograms
  * named 'pre'calibration_predictions and _right: one figure 'fig'. */
 static void calibration_figure(struct rep *r, FILE *html, const struct rundata *rd, size_t n, const char *const *models,
@@ -493,16 +510,7 @@ static void class_section(struct rep *r, FILE *html, const struct rundata *rd, s
 			fprintf(f, "\n");
 		}
 		rep_close(r, f, file);
-		int len = snprintf(script, sizeof script,
-				   "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-				   "set yrange [0:1.05]\nset ylabel '%s'\nplot ",
-				   metrics[k].label);
-		for (size_t j = 0; j < nm && len < (int)sizeof script; j++) {
-			char q[100];
-			plot_quote(models[j], q, sizeof q);
-			len += snprintf(script + len, sizeof script - (size_t)len, "%s'%s' using %zu%s title '%s'", j ? ", " : "",
-					file, j + 2, j ? "" : ":xtic(1)", q);
-		}
+		bars_script(script, sizeof script, metrics[k].label, "", file, models, nm);
 		char title[200];
 		snprintf(title, sizeof title, "Per class of flow: %s, per model", metrics[k].label);
 		rep_figure(r, html, fig, title, script, rows);
@@ -573,16 +581,7 @@ static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, si
 			fprintf(f, "\n");
 		}
 		rep_close(r, f, file);
-		int len = snprintf(script, sizeof script,
-				   "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-				   "set yrange [0:1.05]\nset ylabel '%s'\nset xtics rotate by -30\nplot ",
-				   eval_metrics[k].label);
-		for (size_t j = 0; j < nm && len < (int)sizeof script; j++) {
-			char q[100];
-			plot_quote(models[j], q, sizeof q);
-			len += snprintf(script + len, sizeof script - (size_t)len, "%s'%s' using %zu%s title '%s'", j ? ", " : "",
-					file, j + 2, j ? "" : ":xtic(1)", q);
-		}
+		bars_script(script, sizeof script, eval_metrics[k].label, "set xtics rotate by -30\n", file, models, nm);
 		char title[200];
 		snprintf(title, sizeof title, "Leaderboard: %s, per capture and model", eval_metrics[k].label);
 		rep_figure(r, html, fig, title, script, rows);
