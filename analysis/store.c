@@ -112,6 +112,8 @@ static int check_ours(struct store *st, struct errbuf *eb)
 		return err_set(eb, -ERR_FORMAT, "%s: not a precraft results database (another program's tables); name a new file",
 			       st->path);
 	char sql[64];
+	if (tables == 0 && store_exec(st, "PRAGMA page_size=16384", eb))
+		return -ERR_IO;
 	snprintf(sql, sizeof sql, "PRAGMA application_id=%d", STORE_APP_ID);
 	return store_exec(st, sql, eb);
 }
@@ -536,14 +538,27 @@ static int flush_all(struct store *st)
 	return rc;
 }
 
+static bool series_is(const struct series *sr, int64_t run_id, const char *name)
+{
+	return sr->name && sr->run_id == run_id && strcmp(sr->name, name) == 0;
+}
+
 /* Series 'name' of a run: its slot, created on first use (the row in vector_name, the number of
  * its next chunk) and kept while it is written; the slot written least lately is flushed and
  * given up when all are taken.  NULL when the database refuses. */
+
 static struct series *series_get(struct store *st, int64_t run_id, const char *name)
 {
-	for (unsigned i = 0; i < st->n_series; i++)
-		if (st->series[i].name && st->series[i].run_id == run_id && strcmp(st->series[i].name, name) == 0)
+	/* A simulation writes its series in the same order at every interval: the slot after the
+	 * last one written is tried first, so a row costs one comparison, not a search. */
+	unsigned g = st->series_next < st->n_series ? st->series_next : 0;
+	for (unsigned j = 0; j < st->n_series; j++) {
+		unsigned i = g + j < st->n_series ? g + j : g + j - st->n_series;
+		if (series_is(&st->series[i], run_id, name)) {
+			st->series_next = i + 1;
 			return &st->series[i];
+		}
+	}
 	struct series *sr;
 	if (st->n_series < MAX_SERIES) {
 		sr = &st->series[st->n_series++];

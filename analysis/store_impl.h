@@ -8,7 +8,7 @@
 
 #include "store.h"
 
-#define BATCH_ROWS 4096
+#define BATCH_ROWS 32768
 #define MAX_SERIES 64
 
 /* Samples of a series are stored in chunks: one row per CHUNK_SAMPLES samples (a JSON array of
@@ -40,6 +40,7 @@ struct store {
 	sqlite3_stmt *ins_param, *ins_scalar, *ins_chunk, *ins_flow, *ins_series, *ins_hist;
 	struct series *series;     /* MAX_SERIES slots: the series written lately, with their pending samples */
 	unsigned n_series, evict;
+	unsigned series_next;       /* the slot after the one written last: rows come in rounds */
 	char *chunk_text;          /* the JSON of a chunk being written */
 	size_t chunk_cap;
 	unsigned pending;          /* rows in the open transaction */

@@ -330,12 +330,13 @@ done
 # Parameter sweeps: -j, --shard and merge, mpirun, resume after a kill, determinism.
 . tests/sweep.sh
 
-# 8b. Store faults: a full filesystem (a 300 KiB tmpfs) and a database another process holds
-# locked.  Clean errors (exit 1, one line), and the run marked failed, never complete or
+# 8b. Store faults: a full filesystem (a 640 KiB tmpfs: room for the schema's 16 KiB pages and
+# the 256 KiB reserve, not for flows-10k's 1 MiB of results) and a database another process
+# holds locked.  Clean errors (exit 1, one line), and the run marked failed, never complete or
 # running.
 if [ "$(id -u)" = 0 ] && command -v mount > /dev/null; then
 	mkdir -p "$TMP/full"
-	if mount -t tmpfs -o size=300k tmpfs "$TMP/full" 2> /dev/null; then
+	if mount -t tmpfs -o size=640k tmpfs "$TMP/full" 2> /dev/null; then
 		pc sim scenarios/flows-10k.ini --db "$TMP/full/r.db" --quiet 2> "$TMP/full.err"
 		rc=$?
 		st=$(sqlite3 "$TMP/full/r.db" 'SELECT group_concat(status) FROM run' 2>&1)
