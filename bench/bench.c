@@ -18,6 +18,11 @@
  *                                   bytes on the wire (frame check sequence included, so
  *                                   SIZE - 4 captured), FLOWS flows in turn, addresses in the
  *                                   lab sink's 198.18.0.0/15 (hil/lab rfc2544)
+ *   bench stalls SECONDS            the floor under a busy-polling reader's latency on this
+ *                                   CPU (the caller pins it): a loop that only reads the clock,
+ *                                   its gaps of 1 us and more (the vCPU or the core taken away:
+ *                                   interrupts, the hypervisor), and the wait a packet arriving
+ *                                   at a random time would have for the loop to run again
  *
  * Numbers only mean something relative to each other within one run on one machine. */
 #include <stdio.h>
@@ -718,6 +723,67 @@ static int frames(const char *out, uint32_t size, uint32_t flows, uint64_t n)
 	return trace_writer_close(w, &eb) ? 1 : 0;
 }
 
+/* The wait W of an arrival at a uniformly random time until the loop runs again: an arrival
+ * inside a gap of g waits for the rest of it, so P(W > w) = sum over gaps of max(0, g - w) / T.
+ * The quantile q is found by bisection (P(W > w) falls as w grows). */
+static double stall_wait_quantile(const uint64_t *gap, size_t n, double total_ns, double q)
+{
+	double lo = 0, hi = 1e9;
+	for (int it = 0; it < 64; it++) {
+		double w = (lo + hi) / 2, over = 0;
+		for (size_t i = 0; i < n; i++)
+			if ((double)gap[i] > w)
+				over += (double)gap[i] - w;
+		if (over / total_ns > 1 - q)
+			lo = w;
+		else
+			hi = w;
+	}
+	return lo;
+}
+
+static int bench_stalls(double secs)
+{
+	if (!(secs > 0 && secs <= 60)) {
+		fprintf(stderr, "bench stalls: SECONDS is in (0, 60]\n");
+		return 2;
+	}
+	size_t cap = 1u << 22, n = 0;
+	uint64_t *gap = malloc(cap * sizeof *gap);
+	if (!gap)
+		return 1;
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9), prev = t0, loops = 0, longest = 0, stalled = 0;
+	static const uint64_t edge[] = { 2000, 5000, 10000, 20000, 50000, 100000, 1000000 };
+	uint64_t bin[8] = { 0 };
+	for (;;) {
+		uint64_t t = now_ns(), g = t - prev;
+		prev = t;
+		loops++;
+		if (g >= 1000) {
+			unsigned k = 0;
+			while (k < 7 && g >= edge[k])
+				k++;
+			bin[k]++;
+			stalled += g;
+			longest = g > longest ? g : longest;
+			if (n < cap)
+				gap[n++] = g;
+		}
+		if (t >= end)
+			break;
+	}
+	double total = (double)(prev - t0);
+	printf("loops %llu\nloop_ns %.1f\nstalled_percent %.3f\nlongest_ns %llu\n", (unsigned long long)loops,
+	       total / (double)loops, 100.0 * (double)stalled / total, (unsigned long long)longest);
+	static const char *name[] = { "1_2us", "2_5us", "5_10us", "10_20us", "20_50us", "50_100us", "100us_1ms", "over_1ms" };
+	for (unsigned k = 0; k < 8; k++)
+		printf("stalls_%s_per_s %.1f\n", name[k], (double)bin[k] / (total / 1e9));
+	printf("arrival_wait_p99_ns %.0f\narrival_wait_p999_ns %.0f\n", stall_wait_quantile(gap, n, total, 0.99),
+	       stall_wait_quantile(gap, n, total, 0.999));
+	free(gap);
+	return 0;
+}
+
 int bench_tunnel(const char *routes, const char *tunnel);
 
 int main(int argc, char **argv)
@@ -743,6 +809,8 @@ int main(int argc, char **argv)
 			      strtoull(argv[5], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "routes") == 0)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [ML_MODEL [XGB_MODEL]] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL | frames OUT SIZE FLOWS N\n");
+	if (argc == 3 && strcmp(argv[1], "stalls") == 0)
+		return bench_stalls(strtod(argv[2], NULL));
+	fprintf(stderr, "usage: bench mktrace OUT N CAPTURE... | engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [ML_MODEL [XGB_MODEL]] | flows N | routes N4 N6 | floodtrace RANDOM COLLIDE N [keyed] | tunnel ROUTES TUNNEL | frames OUT SIZE FLOWS N | stalls SECONDS\n");
 	return 2;
 }
