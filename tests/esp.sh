@@ -72,11 +72,15 @@ check "esp-decrypt --slices 2: one engine's numbers are one run of slice 0" \
 	sh -c "'$DEC' --slices 2 --out '$ED/sl-in.pcap' $TUN '$ED/sl.pcap' | grep -q ' 1 (SA, slice) runs'"
 { cat "$ED/sl.pcap"; tail -c +25 "$ED/sl.pcap"; } > "$ED/sl-dup.pcap" # every record twice
 out=$("$DEC" --slices 2 --out "$ED/x.pcap" $TUN "$ED/sl-dup.pcap" 2>&1)
-check "esp-decrypt --slices 2 fails a repeated (SPI, sequence number): $out" sh -c "! '$DEC' --slices 2 --out '$ED/x.pcap' $TUN '$ED/sl-dup.pcap' > /dev/null 2>&1 && echo '$out' | grep -q 'sent twice'"
+rc=$?
+check "esp-decrypt --slices 2 fails a repeated (SPI, sequence number) (exit $rc): $out" \
+	sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'sent twice'"
 if command -v editcap > /dev/null; then
 	editcap "$ED/sl.pcap" "$ED/sl-gap.pcap" 5
 	out=$("$DEC" --slices 2 --out "$ED/x.pcap" $TUN "$ED/sl-gap.pcap" 2>&1)
-	check "esp-decrypt --slices 2 fails a skipped number: $out" sh -c "echo '$out' | grep -q 'number 5 skipped'"
+	rc=$?
+	check "esp-decrypt --slices 2 fails a skipped number (exit $rc): $out" \
+		sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'number 5 skipped'"
 else
 	bad "editcap is not installed (make deps installs tshark, which brings it)"
 fi

@@ -34,9 +34,8 @@ struct sa {
 	uint32_t spi;
 	uint8_t key[32], salt[4];
 	uint64_t oseq;             /* the file's: the last number sent before the run */
-	uint64_t last_seq;         /* one slice: the last number seen */
-	uint64_t slice_last[MAX_SLICES]; /* several: the largest number seen in each slice */
-	int seen;
+	uint64_t slice_last[MAX_SLICES]; /* the largest number seen in each slice (its first - 1
+					  * before any) */
 };
 
 /* Every (SPI, sequence number) seen, sorted at the end to find the ones sent twice. */
@@ -89,7 +88,7 @@ static int load_sas(const char *path)
 			else if (!strcmp(w, "salt") && !unhex(v, s->salt, 4))
 				got |= 4;
 			else if (!strcmp(w, "oseq"))
-				s->oseq = s->last_seq = strtoull(v, NULL, 10);
+				s->oseq = strtoull(v, NULL, 10);
 		}
 		if (got == 7)
 			n_sa++;
@@ -138,6 +137,14 @@ static unsigned slice_of(const struct sa *s, uint32_t seq, unsigned slices)
 	return k >= slices ? slices - 1 : (unsigned)k;
 }
 
+static struct sa *sa_of(uint32_t spi)
+{
+	for (int i = 0; i < n_sa; i++)
+		if (sas[i].spi == spi)
+			return &sas[i];
+	return NULL;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: esp-decrypt [--slices N] [--out INNER.pcap] TUNNEL-FILE ESP.pcap [PLAIN.pcap]\n");
@@ -170,6 +177,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "esp-decrypt: %s: no SA\n", pos[0]);
 		return 2;
 	}
+	for (int i = 0; i < n_sa; i++)
+		for (unsigned k = 0; k < slices; k++)
+			sas[i].slice_last[k] = slice_first(&sas[i], k, slices) - 1;
 	char eb[PCAP_ERRBUF_SIZE];
 	pcap_t *pe = pcap_open_offline(pos[1], eb), *pp = NULL;
 	if (pe && npos == 3)
@@ -230,26 +240,21 @@ int main(int argc, char **argv)
 			return fail(n, "not IPv4 or IPv6 outside");
 		}
 		uint32_t spi = rd32(esp), seq = rd32(esp + 4);
-		struct sa *s = NULL;
-		for (int i = 0; i < n_sa; i++)
-			if (sas[i].spi == spi)
-				s = &sas[i];
+		struct sa *s = sa_of(spi);
 		if (!s)
 			return fail(n, "unknown SPI");
 		if (rd32(esp + 8) != 0 || rd32(esp + 12) != seq)
 			return fail(n, "IV is not the 64-bit sequence number");
-		if (slices == 1) {
-			if (seq != s->last_seq + 1)
-				return fail(n, "sequence number repeated or skipped");
-			s->last_seq = seq;
-		} else {
-			if (seq <= s->oseq)
-				return fail(n, "sequence number at or below the SA's oseq");
-			unsigned k = slice_of(s, seq, slices);
-			reordered += seq < s->slice_last[k];
-			if (seq > s->slice_last[k])
-				s->slice_last[k] = seq;
-		}
+		/* One slice: in capture order, one by one.  Several: each in a slice, out-of-order
+		 * ones counted (the consecutive runs are checked at the end, sorted). */
+		if (slices == 1 && seq != s->slice_last[0] + 1)
+			return fail(n, "sequence number repeated or skipped");
+		if (seq <= s->oseq)
+			return fail(n, "sequence number at or below the SA's oseq");
+		unsigned k = slice_of(s, seq, slices);
+		reordered += seq < s->slice_last[k];
+		if (seq > s->slice_last[k])
+			s->slice_last[k] = seq;
 		if (n_seen == cap_seen) {
 			cap_seen = cap_seen ? 2 * cap_seen : 1024;
 			struct seen *ns = realloc(seen, cap_seen * sizeof *seen);
@@ -258,7 +263,6 @@ int main(int argc, char **argv)
 			seen = ns;
 		}
 		seen[n_seen++] = (struct seen){ spi, seq };
-		s->seen++;
 		int ct_len = (int)esp_len - 16 - 16;
 		if (ct_len < 4 || ct_len % 4)
 			return fail(n, "ciphertext not a multiple of 4 bytes");
@@ -305,10 +309,7 @@ int main(int argc, char **argv)
 		qsort(seen, n_seen, sizeof *seen, by_spi_seq);
 	unsigned slices_used = 0;
 	for (size_t i = 0; i < n_seen;) {
-		struct sa *s = NULL;
-		for (int k = 0; k < n_sa; k++)
-			if (sas[k].spi == seen[i].spi)
-				s = &sas[k];
+		const struct sa *s = sa_of(seen[i].spi);
 		unsigned k = slice_of(s, seen[i].seq, slices);
 		uint64_t want = slice_first(s, k, slices);
 		size_t j = i;
