@@ -21,6 +21,7 @@
 #include "core/stats.h"
 #include "netio.h"
 #include "pcapio.h"
+#include "quota.h"
 #include "traces/trace.h"
 
 #define MAX_FRAME (262144 + 4096)
@@ -124,23 +125,15 @@ static void injector_close(struct injector *inj)
 
 typedef void on_packet_fn(void *arg, const struct pcapio_pkt *p);
 
-/* The packet count c->count, one handle's or shared by the workers ('taken' counts the packets
- * they took, each taken before it is read, so that together they take exactly c->count). */
-static bool count_reached(const struct hil_cfg *c, const struct hil_result *res, atomic_uint_fast64_t *taken)
+/* The packet count: one handle's own, or the workers' shared quota (quota.h). */
+static bool count_reached(const struct hil_cfg *c, const struct hil_result *res, struct quota *q)
 {
-	return c->count && (taken ? atomic_load(taken) >= c->count : res->packets >= c->count);
+	return q ? quota_reached(q) : c->count && res->packets >= c->count;
 }
 
-static bool take(const struct hil_cfg *c, const struct hil_result *res, atomic_uint_fast64_t *taken)
+static bool take(const struct hil_cfg *c, const struct hil_result *res, struct quota *q)
 {
-	if (!c->count)
-		return true;
-	if (!taken)
-		return res->packets < c->count;
-	if (atomic_fetch_add(taken, 1) < c->count)
-		return true;
-	atomic_fetch_sub(taken, 1);
-	return false;
+	return q ? quota_take(q) : !c->count || res->packets < c->count;
 }
 
 /* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn' and calling
@@ -148,26 +141,28 @@ static bool take(const struct hil_cfg *c, const struct hil_result *res, atomic_u
  * when nothing was waiting.  Returns 0, or -ERR_IO when capture failed ('res' holds what came
  * before). */
 static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void (*idle)(void *arg),
-			void (*relax)(void), void *arg, struct hil_result *res, atomic_uint_fast64_t *taken,
+			void (*relax)(void), void *arg, struct hil_result *res, struct quota *q,
 			struct errbuf *eb)
 {
 	res->started = true;
 	uint64_t start = clock_ns(CLOCK_REALTIME);
 	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	int rc = 0;
-	while (!stopped(c) && !count_reached(c, res, taken) && clock_ns(CLOCK_REALTIME) < deadline) {
+	while (!stopped(c) && !count_reached(c, res, q) && clock_ns(CLOCK_REALTIME) < deadline) {
 		if (idle)
 			idle(arg);
 		if (!c->busy_poll && (rc = pcapio_wait(in, 20, eb)) < 0)
 			break;
 		struct pcapio_pkt p;
 		bool got = false;
-		while (take(c, res, taken)) {
+		while (take(c, res, q)) {
 			if ((rc = pcapio_next(in, &p, eb)) != 1) {
-				if (taken && c->count)
-					atomic_fetch_sub(taken, 1); /* not read: given back */
+				if (q)
+					quota_give_back(q); /* not read */
 				break;
 			}
+			if (q)
+				quota_read(q);
 			got = true;
 			res->packets++;
 			res->bytes += p.wirelen;
@@ -186,7 +181,7 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 /* ---- forward ------------------------------------------------------------------------------ */
 
 /* A worker: its own capture handle, injector, engine and figures.  On the per-packet path it
- * shares only the packet count ('taken', with --count) and the published route table (read
+ * shares only the packet count ('quota', with --count) and the published route table (read
  * without a lock: rcu.h). */
 struct worker {
 	const struct hil_cfg *c;
@@ -198,7 +193,7 @@ struct worker {
 	int linktype;
 	struct latency_set lat;
 	struct hil_result res;
-	atomic_uint_fast64_t *taken;
+	struct quota *quota;
 	struct rcu *routes;        /* the published route table: this worker is reader 'idx' */
 	uint64_t t_sent;           /* when the packet being processed was injected, 0 before */
 	const struct route_table *cur; /* the one its engine routes by */
@@ -286,7 +281,7 @@ static void *worker_run(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
 			w->cpu = -1; /* reported as not pinned */
 	}
-	w->rc = capture_loop(w->c, w->in, fwd_packet, fwd_idle, cpu_relax, w, &w->res, w->taken, &w->eb);
+	w->rc = capture_loop(w->c, w->in, fwd_packet, fwd_idle, cpu_relax, w, &w->res, w->quota, &w->eb);
 	rcu_offline(w->routes, w->idx);
 	atomic_fetch_add(w->done, 1);
 	return NULL;
@@ -391,7 +386,8 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 	struct worker *ws = calloc(n, sizeof *ws);
 	if (!ws)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
-	atomic_uint_fast64_t taken = 0;
+	struct quota quota;
+	quota_init(&quota, c->count);
 	atomic_uint done = 0;
 	struct rcu routes;
 	if (rcu_init(&routes, n, (void *)ecfg->routes) != 0) {
@@ -406,7 +402,7 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 		ws[i].c = c;
 		ws[i].idx = i;
 		ws[i].cpu = c->pin || c->busy_poll ? nth_cpu(i) : -1;
-		ws[i].taken = n > 1 ? &taken : NULL;
+		ws[i].quota = n > 1 ? &quota : NULL;
 		ws[i].routes = &routes;
 		ws[i].done = &done;
 	}

@@ -18,7 +18,7 @@ static const struct {
 	{ "sim", model_test_register },      { "models", models_test_register },
 	{ "lathist", lathist_test_register }, { "esp", esp_test_register }, { "grid", grid_test_register },
 	{ "store", store_test_register },   { "rcu", rcu_test_register },
-	{ "prefetch", prefetch_test_register },
+	{ "prefetch", prefetch_test_register }, { "quota", quota_test_register },
 };
 
 int main(int argc, char **argv)

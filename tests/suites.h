@@ -22,6 +22,7 @@ int trace_test_register(void);
 int store_test_register(void);
 int rcu_test_register(void);
 int prefetch_test_register(void);
+int quota_test_register(void);
 
 #include <stddef.h>
 /* When set, called with every block precraft frees, before it is freed (faults_test.c). */
