@@ -19,10 +19,10 @@
 
 const char hil_usage[] =
 	"usage: precraft hil forward --in IF --out IF [shaper options] [--db FILE] [--count N | --duration S]\n"
-	"                            [--inject pcap|libnet] [--workers N] [--pin] [--busy-poll]\n"
+	"                            [--inject pcap|libnet] [--workers N] [--pin] [--busy-poll] [--ring-mb N]\n"
 	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--count N]\n"
 	"                            [--duration S] [--inject pcap|libnet]\n"
-	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S]\n"
+	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S] [--ring-mb N]\n"
 	"  forward is the device under test; replay a traffic generator (TRACE: pcap, pcapng, gzip);\n"
 	"  capture a sink.  --loop 0 replays until --count, --duration or Ctrl-C (as tcpreplay).\n"
 	"  common: -Z USER (drop root after opening the interfaces), --ready FILE (created once capturing),\n"
@@ -33,6 +33,8 @@ const char hil_usage[] =
 	"  --pool-mb); --pin puts worker i on the i-th CPU.  Scalars are the totals, with worker<i>_*.\n"
 	"  --busy-poll: each worker spins on its ring (no poll() sleep), pinned: latency without the\n"
 	"  kernel's wake-up, for a whole CPU per worker.\n"
+	"  --ring-mb N: each capture handle's kernel ring (default 256 MiB, >100k frames at MTU 1500);\n"
+	"  a few MiB, like a NIC's ring, turns an overload into loss instead of a growing queue.\n"
 	"  SIGHUP: forward re-reads its route table (--routes) and swaps it in while the workers run.\n"
 	"%s"
 	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";
@@ -46,7 +48,7 @@ struct hil_opts {
 
 enum {
 	O_IN = 256, O_OUT, O_DB, O_READY, O_INJECT, O_COUNT, O_DURATION, O_SPEED, O_PPS, O_TOPSPEED, O_LOOP, O_QUIET,
-	O_HELP, O_WORKERS, O_PIN, O_BUSY_POLL
+	O_HELP, O_WORKERS, O_PIN, O_BUSY_POLL, O_RING_MB
 };
 
 static int parse_value(int c, const char *arg, struct hil_opts *o)
@@ -67,6 +69,13 @@ static int parse_value(int c, const char *arg, struct hil_opts *o)
 		if (!cli_u64("--workers", arg, 1, HIL_MAX_WORKERS, &n))
 			return EXIT_USAGE;
 		o->c.workers = (unsigned)n;
+		return 0;
+	}
+	case O_RING_MB: {
+		uint64_t n;
+		if (!cli_u64("--ring-mb", arg, 1, 4096, &n))
+			return EXIT_USAGE;
+		o->c.ring_mb = (unsigned)n;
 		return 0;
 	}
 	case O_INJECT:
@@ -98,7 +107,7 @@ static int parse(int argc, char **argv, struct hil_opts *o)
 		{ "pps", required_argument, 0, O_PPS },         { "topspeed", no_argument, 0, O_TOPSPEED },
 		{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
 		{ "workers", required_argument, 0, O_WORKERS }, { "pin", no_argument, 0, O_PIN },
-		{ "busy-poll", no_argument, 0, O_BUSY_POLL },
+		{ "busy-poll", no_argument, 0, O_BUSY_POLL }, { "ring-mb", required_argument, 0, O_RING_MB },
 		{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof *o);
@@ -193,6 +202,7 @@ static int forward(struct hil_opts *o)
 	rec_paramf(&c.run.rec, "workers", "%u", o->c.workers ? o->c.workers : 1);
 	rec_param(&c.run.rec, "pin", o->c.pin || o->c.busy_poll ? "on" : "off");
 	rec_param(&c.run.rec, "busy_poll", o->c.busy_poll ? "on" : "off");
+	rec_paramf(&c.run.rec, "ring_mb", "%u", o->c.ring_mb ? o->c.ring_mb : 256);
 	rec_param(&c.run.rec, "out", o->c.out);
 	rec_param(&c.run.rec, "inject", o->c.inject == HIL_INJECT_LIBNET ? "libnet" : "pcap");
 	shaper_record_params(&o->sh, &sh, &c.run.rec);

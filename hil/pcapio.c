@@ -16,7 +16,7 @@ struct pcapio {
 	char name[64];
 };
 
-int pcapio_open(const char *ifname, struct pcapio **out, struct errbuf *eb)
+int pcapio_open(const char *ifname, unsigned ring_mb, struct pcapio **out, struct errbuf *eb)
 {
 	char pe[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *pc = pcap_create(ifname, pe);
@@ -25,7 +25,7 @@ int pcapio_open(const char *ifname, struct pcapio **out, struct errbuf *eb)
 	pcap_set_snaplen(pc, 262144);
 	pcap_set_promisc(pc, 1);
 	pcap_set_immediate_mode(pc, 1);
-	pcap_set_buffer_size(pc, 256 << 20);
+	pcap_set_buffer_size(pc, (int)((ring_mb ? ring_mb : 256u) << 20));
 	pcap_set_tstamp_precision(pc, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(pc);
 	if (rc < 0) {

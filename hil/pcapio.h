@@ -20,9 +20,11 @@ struct pcapio_pkt {
 	uint64_t t_ns;             /* kernel receive time, CLOCK_REALTIME */
 };
 
-/* Opens 'ifname' for capture (and injection).  Returns 0, -ERR_NOTFOUND (no such interface),
- * -ERR_IO (not permitted, or another failure) with detail. */
-int pcapio_open(const char *ifname, struct pcapio **out, struct errbuf *eb) WARN_UNUSED;
+/* Opens 'ifname' for capture (and injection) with a kernel ring of 'ring_mb' MiB (0: 256, which
+ * holds over 100,000 frames of a 1500-byte MTU when the interface segments nothing: libpcap
+ * sizes each slot for the largest frame the interface can hand up).  Returns 0, -ERR_NOTFOUND
+ * (no such interface), -ERR_IO (not permitted, or another failure) with detail. */
+int pcapio_open(const char *ifname, unsigned ring_mb, struct pcapio **out, struct errbuf *eb) WARN_UNUSED;
 void pcapio_close(struct pcapio *io);
 
 /* Waits up to 'timeout_ms' for packets.  Returns 1 when some may be read, 0 on timeout, or

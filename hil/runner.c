@@ -94,7 +94,8 @@ static int injector_open(struct injector *inj, const struct hil_cfg *c, struct h
 	inj->res = res;
 	if (!(inj->buf = malloc(MAX_FRAME)))
 		return err_set(eb, -ERR_NOMEM, "out of memory");
-	return c->inject == HIL_INJECT_LIBNET ? netio_open(c->out, &inj->ln, eb) : pcapio_open(c->out, &inj->pc, eb);
+	return c->inject == HIL_INJECT_LIBNET ? netio_open(c->out, &inj->ln, eb)
+						: pcapio_open(c->out, 1, &inj->pc, eb); /* its ring is never read */
 }
 
 /* A frame not sent: counted, the first one's error kept (from inj->eb). */
@@ -293,7 +294,7 @@ static int worker_open(struct worker *w, const struct hil_cfg *c, const struct e
 		       unsigned group, struct errbuf *eb)
 {
 	int rc;
-	if ((rc = pcapio_open(c->in, &w->in, eb)) != 0 || (n > 1 && (rc = pcapio_fanout(w->in, group, eb)) != 0) ||
+	if ((rc = pcapio_open(c->in, c->ring_mb, &w->in, eb)) != 0 || (n > 1 && (rc = pcapio_fanout(w->in, group, eb)) != 0) ||
 	    (rc = injector_open(&w->inj, c, &w->res, eb)) != 0)
 		return rc;
 	struct engine_cfg ec = *ecfg0;
@@ -612,7 +613,7 @@ int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *
 	struct pcapio *in = NULL;
 	struct trace_writer *w = NULL;
 	int rc;
-	if ((rc = pcapio_open(c->in, &in, eb)) != 0 ||
+	if ((rc = pcapio_open(c->in, c->ring_mb, &in, eb)) != 0 ||
 	    (c->write && (rc = trace_writer_open(c->write, pcapio_linktype(in), &w, eb)) != 0) ||
 	    (rc = drop_privileges(c->user, eb)) != 0 || (rc = touch(c->ready, eb)) != 0)
 		goto out;

@@ -44,6 +44,10 @@ struct hil_cfg {
 	 * worker i on the i-th CPU the process may use (mod their number). */
 	unsigned workers;
 	bool pin;
+	/* forward and capture: each capture handle's kernel ring, MiB (0: 256, pcapio.h).  A ring
+	 * the size of a NIC's (a few thousand frames) makes an overload show as loss, as RFC 2544
+	 * asks, rather than as a queue that grows for seconds. */
+	unsigned ring_mb;
 	/* forward and capture: spin on non-blocking reads of the memory-mapped ring instead of
 	 * sleeping in poll(), so that a packet is taken within a microsecond of its arrival, not
 	 * when the kernel gets round to waking the thread.  Costs a whole CPU per worker: forward

@@ -5,13 +5,13 @@ set -e
 need=""
 pkg-config --exists libpcap gsl sqlite3 cunit zlib libsodium libcrypto ompi-c 2>/dev/null || need=yes
 command -v libnet-config >/dev/null 2>&1 || pkg-config --exists libnet 2>/dev/null || need=yes
-# sysctl (procps) and ip (iproute2): the HIL lab; valgrind: the uninitialised-read pass of make
+# sysctl (procps), ip (iproute2) and ethtool: the HIL lab; valgrind: the uninitialised-read pass of make
 # test; GNU time and tcpreplay: peak memory and the lab anchor in make bench; clang and its
 # libFuzzer runtime: make fuzz (and the fuzzing minute of make test); tshark and openssl (with
 # libssl-dev's libcrypto): the tunnel's independent checks and make bench's AEAD anchor.
 # chromium and xmllint (libxml2-utils): the report's checks in a headless browser and of its
 # FlowMonitor XML.  OpenMPI (libopenmpi-dev, openmpi-bin): sweeps under mpirun.
-for tool in gnuplot tcpdump ip sqlite3 sysctl valgrind /usr/bin/time tcpreplay clang tshark openssl chromium xmllint mpirun; do
+for tool in gnuplot tcpdump ip ethtool sqlite3 sysctl valgrind /usr/bin/time tcpreplay clang tshark openssl chromium xmllint mpirun; do
 	command -v "$tool" >/dev/null 2>&1 || need=yes
 done
 # XGBoost (libxgboost-dev): training the xgb predictor.
@@ -27,5 +27,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config libpcap-dev libnet1-dev libgsl-dev libsqlite3-dev \
-	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 procps sqlite3 valgrind time tcpreplay \
+	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 ethtool procps sqlite3 valgrind time tcpreplay \
 	clang libclang-rt-dev libssl-dev openssl tshark chromium libxml2-utils libopenmpi-dev openmpi-bin libxgboost-dev >/dev/null
