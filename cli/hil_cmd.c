@@ -22,7 +22,7 @@ const char hil_usage[] =
 	"                            [--inject pcap|libnet] [--workers N] [--pin] [--busy-poll] [--ring-mb N]\n"
 	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--count N]\n"
 	"                            [--duration S] [--inject pcap|libnet]\n"
-	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S] [--ring-mb N]\n"
+	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S] [--busy-poll] [--ring-mb N]\n"
 	"  forward is the device under test; replay a traffic generator (TRACE: pcap, pcapng, gzip);\n"
 	"  capture a sink.  --loop 0 replays until --count, --duration or Ctrl-C (as tcpreplay).\n"
 	"  common: -Z USER (drop root after opening the interfaces), --ready FILE (created once capturing),\n"
@@ -34,7 +34,8 @@ const char hil_usage[] =
 	"  --busy-poll: each worker spins on its ring (no poll() sleep), pinned: latency without the\n"
 	"  kernel's wake-up, for a whole CPU per worker.\n"
 	"  --ring-mb N: each capture handle's kernel ring (default 256 MiB, >100k frames at MTU 1500);\n"
-	"  a few MiB, like a NIC's ring, turns an overload into loss instead of a growing queue.\n"
+	"  a few MiB, like a NIC's ring, turns an overload into loss instead of a growing queue, and with\n"
+	"  --busy-poll halves the p50 (slots still in the cache: 4.5 instead of 8.6 us on the lab pair).\n"
 	"  SIGHUP: forward re-reads its route table (--routes) and swaps it in while the workers run.\n"
 	"%s"
 	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";

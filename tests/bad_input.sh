@@ -58,6 +58,8 @@ expect_usage "train without -o" "-o FILE is required" train traces/ndpi-fix.pcap
 expect_usage "train an untrainable model" "the trained predictors" train traces/ndpi-fix.pcap --model header -o "$TMP/x.model"
 expect_usage "hil forward without --out" "--in IF and --out IF are required" hil forward --in lo
 expect_usage "hil replay --pps with --topspeed" "exclude each other" hil replay --out lo traces/ndpi-fix.pcap --pps 10 --topspeed
+expect_usage "hil forward --ring-mb 0" "--ring-mb" hil forward --in lo --out lo --ring-mb 0
+expect_usage "hil capture --ring-mb beyond 4096" "--ring-mb" hil capture --in lo --ring-mb 5000
 expect_usage "hil forward with a bad model file" "model file" hil forward --in lo --out lo --predictor ml --model-file "$TMP/junk.model"
 
 # Issue 10, hostile configuration and files: each refused by name, at its file and line.
