@@ -1,5 +1,5 @@
-/* quota_test: the workers' shared packet count (quota.h).  A reservation that is given back
- * never ends the count, and workers whose rings hold exactly 'limit' packets between them read
+/* quota_test: the workers' shared packet count (quota.h).  A worker whose ring is empty never
+ * ends the count, and workers whose rings hold exactly 'limit' packets between them process
  * them all, whichever ring the last one is in. */
 #include "quota.h"
 
@@ -7,35 +7,27 @@
 #include <pthread.h>
 #include <time.h>
 
-/* The sequence that lost hil/lab check's last frame: worker A holds the last reservation with
- * nothing in its ring while the last packet waits in worker B's. */
-static void test_given_back(void)
+/* The sequence that lost hil/lab check's last frame: worker A finds its ring empty while the
+ * last packet waits in worker B's. */
+static void test_empty_ring(void)
 {
 	struct quota q;
 	quota_init(&q, 3);
-	for (int i = 0; i < 2; i++) {
-		CU_ASSERT_FATAL(quota_take(&q));
-		quota_read(&q);
-	}
-	CU_ASSERT_FATAL(quota_take(&q)); /* A: the third, but its ring is empty */
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_FATAL(quota_claim(&q));
+	/* A: nothing read, nothing claimed */
 	CU_ASSERT_FALSE(quota_reached(&q)); /* B must not stop here */
-	CU_ASSERT_FALSE(quota_take(&q)); /* ... nor read a fourth */
-	quota_give_back(&q);
-	CU_ASSERT_FALSE(quota_reached(&q));
-	CU_ASSERT_FATAL(quota_take(&q)); /* B reads the last packet */
-	quota_read(&q);
+	CU_ASSERT_FATAL(quota_claim(&q));   /* B claims the last packet it read */
 	CU_ASSERT_TRUE(quota_reached(&q));
-	CU_ASSERT_FALSE(quota_take(&q));
+	CU_ASSERT_FALSE(quota_claim(&q));   /* a fourth is past the count */
 }
 
 static void test_no_limit(void)
 {
 	struct quota q;
 	quota_init(&q, 0);
-	for (int i = 0; i < 1000; i++) {
-		CU_ASSERT_FATAL(quota_take(&q));
-		quota_read(&q);
-	}
+	for (int i = 0; i < 1000; i++)
+		CU_ASSERT_FATAL(quota_claim(&q));
 	CU_ASSERT_FALSE(quota_reached(&q));
 }
 
@@ -61,13 +53,12 @@ static void *reader(void *arg)
 	struct ring_worker *w = arg;
 	double deadline = now_s() + 5;
 	while (!quota_reached(w->q) && now_s() < deadline) {
-		while (quota_take(w->q)) {
+		for (;;) {
 			int n = atomic_load(w->pending);
-			if (n == 0 || !atomic_compare_exchange_strong(w->pending, &n, n - 1)) {
-				quota_give_back(w->q);
+			if (n == 0 || !atomic_compare_exchange_strong(w->pending, &n, n - 1))
+				break; /* nothing read */
+			if (!quota_claim(w->q))
 				break;
-			}
-			quota_read(w->q);
 			w->got++;
 		}
 	}
@@ -101,7 +92,7 @@ int quota_test_register(void)
 	CU_pSuite s = CU_add_suite("quota", NULL, NULL);
 	if (!s)
 		return -1;
-	CU_add_test(s, "a reservation given back does not end the count", test_given_back);
+	CU_add_test(s, "an empty ring does not end the count", test_empty_ring);
 	CU_add_test(s, "no limit: never reached", test_no_limit);
 	CU_add_test(s, "two workers read exactly the limit, the last packet in either ring", test_workers_read_all);
 	return 0;

@@ -132,11 +132,6 @@ static bool count_reached(const struct hil_cfg *c, const struct hil_result *res,
 	return q ? quota_reached(q) : c->count && res->packets >= c->count;
 }
 
-static bool take(const struct hil_cfg *c, const struct hil_result *res, struct quota *q)
-{
-	return q ? quota_take(q) : !c->count || res->packets < c->count;
-}
-
 /* Reads 'in' until the count, the duration or Ctrl-C, handing each packet to 'fn' and calling
  * 'idle' (may be NULL) before each wait.  With c->busy_poll it never sleeps: 'relax' is called
  * when nothing was waiting.  Returns 0, or -ERR_IO when capture failed ('res' holds what came
@@ -156,14 +151,11 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 			break;
 		struct pcapio_pkt p;
 		bool got = false;
-		while (take(c, res, q)) {
-			if ((rc = pcapio_next(in, &p, eb)) != 1) {
-				if (q)
-					quota_give_back(q); /* not read */
-				break;
-			}
-			if (q)
-				quota_read(q);
+		/* One handle stops before reading past its count; a worker claims what it has read,
+		 * one atomic add per packet (quota.h). */
+		while ((q || !count_reached(c, res, NULL)) && (rc = pcapio_next(in, &p, eb)) == 1) {
+			if (q && !quota_claim(q))
+				break; /* past the count: the other workers have the rest */
 			got = true;
 			res->packets++;
 			res->bytes += p.wirelen;
