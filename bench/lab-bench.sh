@@ -169,9 +169,10 @@ done
 # The simulator's prediction of the same experiment: RFC 2544's binary search run on the shaper
 # model instead of the lab (64-byte frames: 64 UDP flows, Poisson arrivals, the calibrated cost
 # profile, a 2,000-packet ingress queue like the DUT's 4 MiB ring, links of 1 Tb/s so that only
-# the shaper limits; trials of 50 ms, loss = the shaper's queue drops).  It models the engine on its own CPUs, not the kernel's capture
-# and veth path that the lab's packets also cross.
-cat > "$TMP/rfc.ini" << 'INI'
+# the shaper limits; trials of TRIAL_S, loss = the shaper's queue drops).  It models the engine
+# on its own CPUs, not the kernel's capture and veth path that the lab's packets also cross.
+TRIAL_S=0.05
+cat > "$TMP/rfc.ini" << INI
 [run]
 seed = 1
 [shaper]
@@ -186,13 +187,13 @@ type = poisson
 flows = 64
 proto = udp
 payload_bytes = 22
-duration_s = 0.05
+duration_s = $TRIAL_S
 INI
 sim_drops() { # sim_drops MODE CPUS RATE: the shaper's queue drops (SIM_BUSY: CPU 0 busy, % of the trial)
 	rm -f "$TMP/rfc.db"*
 	"$P" sim "$TMP/rfc.ini" --db "$TMP/rfc.db" --quiet --set shaper.mode=$1 --set shaper.cpus=$2 \
 		--set source.load.rate_pps=$3 > /dev/null || return 1
-	SIM_BUSY=$(sqlite3 "$TMP/rfc.db" "SELECT value / 5e5 FROM scalar WHERE name = 'cpu0_busy_ns'")
+	SIM_BUSY=$(sqlite3 "$TMP/rfc.db" "SELECT value / ($TRIAL_S * 1e7) FROM scalar WHERE name = 'cpu0_busy_ns'")
 	sqlite3 "$TMP/rfc.db" "SELECT CAST(value AS INTEGER) FROM scalar WHERE name = 'shaper_queue_drops'"
 }
 echo "-- RFC 2544 throughput in the simulator (the same search on the shaper model, 64 B frames; simulated, the same on every machine)"
