@@ -6,27 +6,35 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #define TRACE_BUF (256u << 10)
-#define DIRECT_BUF (1u << 20)
+#define DIRECT_WINDOW (16u << 20)
 
 /* Classic pcap records are read directly: a record header and its bytes parsed in place in a
- * large buffer filled by pread(), instead of libpcap's two copies (the kernel's into stdio's
- * buffer, stdio's into libpcap's) and its per-record stdio calls, a quarter of a replay's time.
- * Only the case in which libpcap would hand out the record unchanged is read here (version 2.4,
- * the plain 16-byte record header, the record complete and within the snapshot length);
- * anything else (the end of the file, a truncated or oversized record) hands the file back to
+ * read-only mapping of the file, a window of DIRECT_WINDOW bytes moved along it, instead of
+ * libpcap's two copies (the kernel's into stdio's buffer, stdio's into libpcap's) and its
+ * per-record stdio calls.  A mapping copies nothing: the kernel's copy into a read buffer was
+ * an eighth of a simulation of a large capture.  Only the case in which libpcap would hand out
+ * the record unchanged is read here (version 2.4, the plain 16-byte record header, the record
+ * complete and within the snapshot length); anything else (the end of the file as it was when
+ * opened, a truncated or oversized record, a file that cannot be mapped) hands the file back to
  * libpcap at that record's offset, so that what it returns and every error it reports are
- * libpcap's own. */
+ * libpcap's own.  (A file cut shorter by another process while it is mapped makes the next
+ * access past its new end a SIGBUS, as for every reader that maps files; captures are appended
+ * to, not cut.) */
 struct direct {
-	uint8_t *buf;              /* NULL: libpcap reads */
+	bool on;                   /* false: libpcap reads */
 	bool swapped, nsec;
 	uint32_t snapshot;
-	uint64_t off;              /* file offset of buf[0] */
-	size_t cap, len, pos;      /* buf holds [off, off + len); the next record is at pos */
+	uint64_t size;             /* the file's size when it was opened */
+	const uint8_t *map;        /* the window: file bytes [off, off + len), or NULL */
+	uint64_t off;              /* a multiple of the page size */
+	size_t len, pos;           /* the next record is at map[pos] */
+	size_t ahead;              /* map[pos, ahead) has been asked into the cache */
 };
 
 struct trace {
@@ -58,14 +66,22 @@ static void direct_init(struct trace *t)
 	bool swapped = m == 0xd4c3b2a1u || m == 0x4d3cb2a1u;
 	if (!swapped && m != 0xa1b2c3d4u && m != 0xa1b23c4du)
 		return; /* pcapng, or the 24-byte record headers of Kuznetzov's patched libpcap */
-	if (!(d->buf = malloc(DIRECT_BUF)))
-		return;
-	d->cap = DIRECT_BUF;
+	d->on = true;
 	d->swapped = swapped;
 	d->nsec = rd32(magic, swapped) == 0xa1b23c4du;
 	d->snapshot = (uint32_t)pcap_snapshot(t->pc);
-	d->off = 24; /* the file header, which libpcap has read and checked */
-	d->len = d->pos = 0;
+	d->size = t->total;
+	d->off = 0;
+	d->pos = 24; /* past the file header, which libpcap has read and checked */
+	d->len = 0;
+}
+
+static void direct_unmap(struct direct *d)
+{
+	if (d->map)
+		munmap((void *)d->map, d->len);
+	d->map = NULL;
+	d->len = 0;
 }
 
 /* Hands the file back to libpcap at the next record. */
@@ -73,38 +89,53 @@ static void direct_stop(struct trace *t)
 {
 	struct direct *d = &t->d;
 	uint64_t at = d->off + d->pos;
-	free(d->buf);
-	d->buf = NULL;
+	direct_unmap(d);
+	d->on = false;
 	if (fseeko(t->fp, (off_t)at, SEEK_SET) != 0)
 		clearerr(t->fp); /* libpcap then reads on from where stdio is and reports what it finds */
 }
 
-/* Makes 'need' bytes from the next record on available in the buffer; false when the file ends
- * first, cannot be read, or the buffer cannot grow. */
+/* Makes 'need' bytes from the next record on available in the window; false when the file (as
+ * it was when opened) ends first or cannot be mapped. */
 static bool direct_fill(struct direct *d, int fd, size_t need)
 {
-	if (d->len - d->pos >= need)
+	if (d->pos <= d->len && d->len - d->pos >= need)
 		return true;
-	memmove(d->buf, d->buf + d->pos, d->len - d->pos);
-	d->off += d->pos;
-	d->len -= d->pos;
-	d->pos = 0;
-	if (need > d->cap) {
-		uint8_t *nb = realloc(d->buf, need);
-		if (!nb)
-			return false;
-		d->buf = nb;
-		d->cap = need;
-	}
-	while (d->len < need) {
-		ssize_t n = pread(fd, d->buf + d->len, d->cap - d->len, (off_t)(d->off + d->len));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		d->len += (size_t)n;
-	}
+	uint64_t at = d->off + d->pos;
+	if (at > d->size || need > d->size - at)
+		return false;
+	long page = sysconf(_SC_PAGESIZE); /* once a window */
+	uint64_t off = at - at % (uint64_t)(page > 0 ? page : 4096);
+	uint64_t len = d->size - off;
+	if (len > DIRECT_WINDOW && at - off + need <= DIRECT_WINDOW)
+		len = DIRECT_WINDOW;
+	if (len != (size_t)len)
+		return false;
+	direct_unmap(d);
+	void *map = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)off);
+	if (map == MAP_FAILED)
+		return false;
+	madvise(map, (size_t)len, MADV_SEQUENTIAL); /* a hint: the pages behind can go first */
+	d->map = map;
+	d->off = off;
+	d->len = (size_t)len;
+	d->pos = (size_t)(at - off);
+	d->ahead = d->pos;
 	return true;
+}
+
+/* The mapping's pages come from memory, not the cache, and the hardware's prefetcher stops at
+ * each page's end: the bytes DIRECT_AHEAD past the next record are asked for now, a few dozen
+ * records before they are read, so that reading them (the caller's copy of each frame) does not
+ * wait for memory. */
+#define DIRECT_AHEAD (16u << 10)
+static inline void direct_prefetch(struct direct *d)
+{
+	size_t want = d->pos + DIRECT_AHEAD < d->len ? d->pos + DIRECT_AHEAD : d->len;
+	if (d->ahead < d->pos)
+		d->ahead = d->pos;
+	for (; d->ahead < want; d->ahead += 64)
+		__builtin_prefetch(d->map + d->ahead);
 }
 
 /* 1 with '*rec', or 0 when libpcap must read this record (the reader has then stopped). */
@@ -114,11 +145,11 @@ static int direct_next(struct trace *t, struct trace_rec *rec)
 	int fd = fileno(t->fp);
 	if (!direct_fill(d, fd, 16))
 		goto stop;
-	const uint8_t *h = d->buf + d->pos;
+	const uint8_t *h = d->map + d->pos;
 	uint32_t caplen = rd32(h + 8, d->swapped);
 	if (caplen > d->snapshot || !direct_fill(d, fd, 16 + (size_t)caplen))
 		goto stop;
-	h = d->buf + d->pos; /* the fill may have moved it */
+	h = d->map + d->pos; /* the fill may have moved the window */
 	/* The time fields as libpcap 1.10 makes them, so that both readers agree to the nanosecond:
 	 * signed 32-bit in the host's byte order (a second count past 2038 wraps), unsigned when it
 	 * swaps them. */
@@ -133,6 +164,7 @@ static int direct_next(struct trace *t, struct trace_rec *rec)
 	rec->data = h + 16;
 	rec->index = ++t->index;
 	d->pos += 16 + (size_t)caplen;
+	direct_prefetch(d);
 	return 1;
 stop:
 	direct_stop(t);
@@ -221,7 +253,7 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb)
 
 int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
 {
-	if (t->d.buf && direct_next(t, rec))
+	if (t->d.on && direct_next(t, rec))
 		return 1;
 	struct pcap_pkthdr *h;
 	const u_char *data;
@@ -248,7 +280,7 @@ int trace_linktype(const struct trace *t)
 
 void trace_progress(const struct trace *t, uint64_t *done, uint64_t *total)
 {
-	long pos = t->d.buf ? (long)(t->d.off + t->d.pos) : ftell(pcap_file(t->pc));
+	long pos = t->d.on ? (long)(t->d.off + t->d.pos) : ftell(pcap_file(t->pc));
 	*done = pos > 0 ? (uint64_t)pos : 0;
 	*total = t->total;
 }
@@ -258,7 +290,7 @@ void trace_close(struct trace *t)
 	if (!t)
 		return;
 	pcap_close(t->pc); /* closes t->fp */
-	free(t->d.buf);
+	direct_unmap(&t->d);
 	free(t->buf);
 	free(t->path);
 	free(t);
