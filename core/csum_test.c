@@ -24,6 +24,39 @@ static void test_csum_odd_length_pads_with_zero(void)
 	CU_ASSERT_EQUAL(csum_partial(a, 3, 0), csum_partial(b, 4, 0));
 }
 
+/* The word-at-a-time sum against the definition (big-endian 16-bit words added one by one, an
+ * odd byte padded with zero): the same checksum, and a sum congruent modulo 0xffff that is 0
+ * exactly when the definition's is, for any length, alignment and starting sum. */
+static uint32_t csum_reference(const uint8_t *p, size_t len, uint32_t sum)
+{
+	uint64_t acc = sum;
+	for (; len >= 2; p += 2, len -= 2)
+		acc += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		acc += (uint32_t)p[0] << 8;
+	while (acc >> 32)
+		acc = (acc & 0xffffffffu) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+static void test_csum_matches_definition(void)
+{
+	static uint8_t buf[2048 + 8];
+	srand(11);
+	for (int i = 0; i < 200000; i++) {
+		size_t off = (size_t)rand() % 8, len = (size_t)rand() % (i % 8 ? 64 : 2048);
+		int fill = rand() % 4; /* all zero, all 0xff, random, random with a starting sum */
+		for (size_t j = 0; j < len; j++)
+			buf[off + j] = fill == 0 ? 0 : fill == 1 ? 0xff : (uint8_t)rand();
+		uint32_t sum = fill == 3 ? (uint32_t)rand() & 0x3ffff : 0;
+		uint32_t got = csum_partial(buf + off, len, sum), want = csum_reference(buf + off, len, sum);
+		if (csum_fold(got) != csum_fold(want) || got % 0xffff != want % 0xffff || (got == 0) != (want == 0)) {
+			CU_FAIL("csum_partial differs from the definition");
+			return;
+		}
+	}
+}
+
 /* RFC 1624: the incremental update must leave a header that verifies, for any old checksum
  * that was right, whatever the words changed. */
 static void test_csum_incremental_matches_recompute(void)
@@ -89,6 +122,7 @@ int csum_test_register(void)
 		return -1;
 	CU_add_test(s, "known IPv4 header", test_csum_known_ipv4_header);
 	CU_add_test(s, "odd length pads with zero", test_csum_odd_length_pads_with_zero);
+	CU_add_test(s, "word-at-a-time sum equals the definition (200k random)", test_csum_matches_definition);
 	CU_add_test(s, "incremental update verifies (100k random)", test_csum_incremental_matches_recompute);
 	CU_add_test(s, "incremental keeps a wrong checksum wrong", test_csum_incremental_keeps_wrong_checksum_wrong);
 	CU_add_test(s, "UDP zero checksum means none", test_csum_udp_zero_means_none);
