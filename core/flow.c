@@ -14,6 +14,11 @@
 struct flow_table {
 	uint8_t *entries;
 	size_t stride;
+	/* An entry's index from its offset, which is a multiple of the stride: shifted by the
+	 * stride's power of two, then multiplied by the inverse of its odd part modulo 2^64 (exact
+	 * division, a multiply where a divide took tens of cycles, two or three times a packet). */
+	unsigned stride_shift;
+	uint64_t stride_inv;
 	size_t capacity, count;
 	uint32_t *buckets;
 	uint32_t mask;
@@ -38,7 +43,7 @@ static inline struct flow_entry *at(const struct flow_table *ft, uint32_t i)
 
 uint32_t flow_index(const struct flow_table *ft, const struct flow_entry *e)
 {
-	return (uint32_t)(((const uint8_t *)e - ft->entries) / ft->stride);
+	return (uint32_t)(((uint64_t)((const uint8_t *)e - ft->entries) >> ft->stride_shift) * ft->stride_inv);
 }
 
 struct flow_entry *flow_at(struct flow_table *ft, uint32_t idx)
@@ -62,6 +67,11 @@ int flow_table_create(const struct flow_table_cfg *cfg, struct flow_table **out)
 	ft->capacity = cfg->capacity;
 	ft->user_size = cfg->user_size;
 	ft->stride = (sizeof(struct flow_entry) + cfg->user_size + 7) & ~(size_t)7;
+	ft->stride_shift = (unsigned)__builtin_ctzll(ft->stride);
+	uint64_t odd = ft->stride >> ft->stride_shift, inv = odd; /* right in 3 bits: x * x = 1 mod 8 */
+	for (int i = 0; i < 5; i++)
+		inv *= 2 - odd * inv; /* Newton's step doubles the right bits: 6, 12, 24, 48, 96 */
+	ft->stride_inv = inv;
 	ft->idle_ns = cfg->idle_ns;
 	ft->on_end = cfg->on_end;
 	ft->on_end_arg = cfg->on_end_arg;

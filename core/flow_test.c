@@ -222,6 +222,23 @@ static void test_flow_chains_are_bounded(void)
 	flow_table_destroy(ft);
 }
 
+/* flow_index divides exactly by a multiply: right for every entry, whatever the stride's odd
+ * part and power of two. */
+static void test_flow_index_of_every_entry(void)
+{
+	static const size_t user[] = { 0, 8, 24, 40, 56, 136, 1000, 4096 };
+	for (size_t u = 0; u < sizeof user / sizeof user[0]; u++) {
+		struct flow_table_cfg c = { .capacity = 70000, .user_size = user[u] };
+		struct flow_table *ft;
+		CU_ASSERT_FATAL(flow_table_create(&c, &ft) == 0);
+		uint32_t bad = 0;
+		for (uint32_t i = 0; i < c.capacity; i++)
+			bad += flow_index(ft, flow_at(ft, i)) != i;
+		CU_ASSERT_EQUAL(bad, 0);
+		flow_table_destroy(ft);
+	}
+}
+
 int flow_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("flow", NULL, NULL);
@@ -234,5 +251,6 @@ int flow_test_register(void)
 	CU_add_test(s, "TCP states", test_flow_tcp_states);
 	CU_add_test(s, "restart starts a new flow", test_flow_restart_starts_a_new_flow);
 	CU_add_test(s, "chains are bounded", test_flow_chains_are_bounded);
+	CU_add_test(s, "an entry's index from its address", test_flow_index_of_every_entry);
 	return 0;
 }
