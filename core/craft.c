@@ -182,9 +182,13 @@ static void apply_prediction(struct pkt *q, const struct pred_out *pr)
 	}
 }
 
+/* Builds a pre-built packet from 'tmpl' and 'pr'.  'from_frame': 'tmpl' is as decoded from its
+ * frame, so its header bytes are the frame's, patched where the prediction changes them,
+ * instead of written field by field (the egress the same way from them); else (a packet made
+ * up, craft_build_first) they are written from its fields. */
 static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
 		 const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir, uint16_t nat_port,
-		 bool late_sport, struct pool_buf **out)
+		 bool late_sport, bool from_frame, struct pool_buf **out)
 {
 	struct pkt q = *tmpl;
 	apply_prediction(&q, pr);
@@ -216,24 +220,30 @@ static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, con
 
 	/* The predicted ingress header: the template's link header, then the predicted IP and
 	 * transport headers. */
-	memcpy(m->in_hdr, tmpl->frame, q.l3_off);
-	memset(m->in_hdr + n, 0, 8);
-	int linktype = q.link.linktype;
-	q.link.linktype = PKT_LINK_RAW; /* IP and transport headers only */
-	int written = pkt_write_headers(&q, m->in_hdr + q.l3_off, CRAFT_MAX_HDR - q.l3_off);
-	q.link.linktype = linktype;
-	if (written != (int)hdrs) {
-		pool_put(pool, b);
-		return -ERR_INVAL;
+	uint8_t *in3 = m->in_hdr + q.l3_off;
+	if (from_frame) {
+		memcpy(m->in_hdr, tmpl->frame, n);
+		pkt_patch_headers(&q, in3, PKT_PATCH_NEXT);
+	} else {
+		memcpy(m->in_hdr, tmpl->frame, q.l3_off);
+		int linktype = q.link.linktype;
+		q.link.linktype = PKT_LINK_RAW; /* IP and transport headers only */
+		int written = pkt_write_headers(&q, in3, CRAFT_MAX_HDR - q.l3_off);
+		q.link.linktype = linktype;
+		if (written != (int)hdrs) {
+			pool_put(pool, b);
+			return -ERR_INVAL;
+		}
 	}
+	memset(m->in_hdr + n, 0, 8);
 	build_mask(m, &q, late_sport);
-	m->probe = pkt_probe(m->in_hdr, n, m->linktype);
-	/* Checksums are never compared: zero them, as validation zeroes the arriving ones. */
-	if (m->ip_csum_off != NO_OFF)
-		late(m->in_hdr, m->ip_csum_off, 2);
-	late(m->in_hdr, m->l4_csum_off, 2);
+	/* The probe hashes no field a prediction changes: the frame's is the ingress header's (and
+	 * is read without waiting for the header's bytes just stored). */
+	m->probe = pkt_probe(from_frame ? tmpl->frame : m->in_hdr, n, m->linktype);
 
-	/* The egress form: the slow path's rewrite, run now instead of at arrival. */
+	/* The egress form: the slow path's rewrite, run now instead of at arrival.  Its IP and
+	 * transport headers are the frame's with the fields the prediction and the rewrite
+	 * changed. */
 	struct fwd_plan plan;
 	uint16_t sport = q.l4 == PKT_L4_TCP ? q.tcp.sport : q.udp.sport;
 	fwd_rewrite(fc, &q, nh, dir, late_sport ? sport : nat_port, &plan);
@@ -246,10 +256,23 @@ static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, con
 	 * without it, the address's share, to which craft_adopt and validation add the port's. */
 	m->l4_base = m->nat_late ? plan.l4_delta - 0xffffu : 0;
 	uint8_t *eg = egress(m);
-	if (pkt_write_headers(&q, eg, b->cap - (uint32_t)sizeof *m) != (int)eg_hdr) {
+	if (from_frame) {
+		/* From the frame again, not from the ingress header just patched (wide loads of bytes
+		 * stored a moment ago in pieces wait for the stores to drain). */
+		if (pkt_write_link(&q, eg) != EG_L2) {
+			pool_put(pool, b);
+			return -ERR_INVAL;
+		}
+		memcpy(eg + EG_L2, tmpl->frame + q.l3_off, hdrs);
+		pkt_patch_headers(&q, eg + EG_L2, PKT_PATCH_NEXT | PKT_PATCH_ROUTED);
+	} else if (pkt_write_headers(&q, eg, b->cap - (uint32_t)sizeof *m) != (int)eg_hdr) {
 		pool_put(pool, b);
 		return -ERR_INVAL;
 	}
+	/* Checksums are never compared: zero them, as validation zeroes the arriving ones. */
+	if (m->ip_csum_off != NO_OFF)
+		late(m->in_hdr, m->ip_csum_off, 2);
+	late(m->in_hdr, m->l4_csum_off, 2);
 	m->eg_hdr_len = (uint16_t)eg_hdr;
 	m->has_payload = with_payload;
 	if (with_payload)
@@ -262,7 +285,7 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, cons
 		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
 		uint16_t nat_port, struct pool_buf **out)
 {
-	return build(pool, owner, tmpl, pr, fc, nh, flow, dir, nat_port, false, out);
+	return build(pool, owner, tmpl, pr, fc, nh, flow, dir, nat_port, false, true, out);
 }
 
 int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct fwd_cfg *fc,
@@ -270,7 +293,7 @@ int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl
 {
 	struct pred_out none;
 	memset(&none, 0, sizeof none);
-	return build(pool, owner, tmpl, &none, fc, nh, NULL, 0, 0, true, out);
+	return build(pool, owner, tmpl, &none, fc, nh, NULL, 0, 0, true, false, out);
 }
 
 bool craft_adopt(struct pool_buf *b, struct flow_entry *flow, uint16_t nat_port)

@@ -170,6 +170,61 @@ uint32_t pkt_probe(const uint8_t *f, uint32_t caplen, int lt)
 }
 
 
+uint32_t pkt_write_link(const struct pkt *p, uint8_t *out)
+{
+	return (uint32_t)(pkt__write_link(&p->link, out) - out);
+}
+
+/* The bytes are those pkt__write_l3 and pkt__write_l4 write for the same fields. */
+void pkt_patch_headers(const struct pkt *p, uint8_t *l3, unsigned which)
+{
+	uint8_t *l4 = l3 + p->l3_hdr_len;
+	if (p->l3 == PKT_L3_IPV4) {
+		struct ip4_wire *w = (void *)l3;
+		if (which & PKT_PATCH_NEXT) {
+			pkt_wr16(w->tot_len, p->ip4.tot_len);
+			pkt_wr16(w->id, p->ip4.id);
+		}
+		if (which & PKT_PATCH_ROUTED) {
+			w->ttl = p->ip4.ttl;
+			pkt_wr16(w->csum, p->ip4.csum);
+			memcpy(w->src, p->ip4.src, 4);
+		}
+	} else if (p->l3 == PKT_L3_IPV6) {
+		struct ip6_wire *w = (void *)l3;
+		if (which & PKT_PATCH_NEXT)
+			pkt_wr16(w->plen, p->ip6.plen);
+		if (which & PKT_PATCH_ROUTED)
+			w->hlim = p->ip6.hlim;
+	}
+	if (p->l4 == PKT_L4_TCP) {
+		const struct pkt_tcp *t = &p->tcp;
+		struct tcp_wire *w = (void *)l4;
+		if (which & PKT_PATCH_NEXT) {
+			pkt_wr32(w->seq, t->seq);
+			pkt_wr32(w->ack, t->ack);
+			w->flags = t->flags;
+			pkt_wr16(w->win, t->win);
+			if (t->ts_off != 0xff) {
+				pkt_wr32(l4 + sizeof *w + t->ts_off + 2, t->tsval);
+				pkt_wr32(l4 + sizeof *w + t->ts_off + 6, t->tsecr);
+			}
+		}
+		if (which & PKT_PATCH_ROUTED) {
+			pkt_wr16(w->sport, t->sport);
+			pkt_wr16(w->csum, t->csum);
+		}
+	} else if (p->l4 == PKT_L4_UDP) {
+		struct udp_wire *w = (void *)l4;
+		if (which & PKT_PATCH_NEXT)
+			pkt_wr16(w->len, p->udp.len);
+		if (which & PKT_PATCH_ROUTED) {
+			pkt_wr16(w->sport, p->udp.sport);
+			pkt_wr16(w->csum, p->udp.csum);
+		}
+	}
+}
+
 int pkt_write_headers(const struct pkt *p, uint8_t *out, uint32_t cap)
 {
 	uint32_t n = pkt_headers_len(p);

@@ -206,6 +206,25 @@ uint32_t pkt_headers_len(const struct pkt *p);
  * bytes written, or -ERR_NOBUFS when 'cap' is too small. */
 int pkt_write_headers(const struct pkt *p, uint8_t *out, uint32_t cap) WARN_UNUSED;
 
+/* Writes the link header of 'p' alone (pkt_write_headers' first bytes) into 'out', which holds
+ * pkt_headers_len(p) bytes at least; returns its length. */
+uint32_t pkt_write_link(const struct pkt *p, uint8_t *out);
+
+/* Header fields, for pkt_patch_headers: those that change from one packet of a flow to the next
+ * in a direction (the IPv4 total length and ID, the IPv6 payload length, the UDP length, the TCP
+ * sequence and acknowledgement numbers, flags, window and timestamps), and those a router
+ * rewrites (the IPv4 TTL, header checksum and source address, the IPv6 hop limit, the transport
+ * source port and checksum: fwd_rewrite's). */
+#define PKT_PATCH_NEXT 1u
+#define PKT_PATCH_ROUTED 2u
+
+/* Writes the fields 'which' (PKT_PATCH_*) of 'p' into 'l3', an image of its IP and transport
+ * headers (pkt_write_headers' bytes from the IP header on, l3_hdr_len + l4_hdr_len of them).
+ * When the image's other fields hold p's values already (it is the frame 'p' was decoded from,
+ * or such an image patched), it becomes what pkt_write_headers writes, for a fraction of the
+ * work. */
+void pkt_patch_headers(const struct pkt *p, uint8_t *l3, unsigned which);
+
 /* A cheap look at a frame, before any parse: finds the IP header behind a plain link header
  * (Ethernet with VLAN tags, SLL, SLL2, null, raw) and hashes the fields that name a flow
  * direction: the IP header's offset, version, header length, protocol, addresses, and the four
