@@ -13,6 +13,13 @@ SAN      ?=
 
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
 DEFS     := -D_POSIX_C_SOURCE=200809L -DPRECRAFT_VERSION=\"$(VERSION)\"
+# GCC's generic x86-64 tuning copies and clears mid-sized structs and short variable lengths
+# (a struct pkt, a header of n bytes) inline with 'rep movs' / 'rep stos', whose start-up takes
+# tens of cycles, more than the copy: as calls to glibc's memcpy and memset, which choose vector
+# code by length, the slow path took 86 ns instead of 114 and crafting 110 instead of 132 (make
+# bench, the engine in memory).  Only where the compiler has the option.
+STRINGOPS := $(shell $(CC) -dumpmachine 2>/dev/null | grep -q '^x86_64' && \
+	       $(CC) -mstringop-strategy=libcall -E -x c /dev/null > /dev/null 2>&1 && echo -mstringop-strategy=libcall)
 ifeq ($(SAN),1)
 OPT      := -O0 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else ifeq ($(SAN),thread)
@@ -25,7 +32,7 @@ else
 # Link-time optimisation: the per-packet path crosses many small files (sched, link, cpu,
 # engine, craft, pkt) and inlining across them took 16 % off the simulator's run (make bench's
 # workload).  Fat objects keep libprecraft.a usable by a compiler without GCC's LTO.
-OPT      := -O2 -g -flto=auto -ffat-lto-objects
+OPT      := -O2 -g -flto=auto -ffat-lto-objects $(STRINGOPS)
 endif
 # Recursive (=) so that they are read after 'deps' has installed what pkg-config needs.
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap gsl sqlite3 cunit zlib libsodium libcrypto 2>/dev/null)
