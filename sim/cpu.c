@@ -84,6 +84,8 @@ static double path_cost_plain(const struct model *m, const struct engine_result 
 	return r->flow_app ? m->cost.slow_ns : m->cost.drop_ns; /* no route / TTL: the slow path ran */
 }
 
+/* The job deque is a ring of a power-of-two size: positions wrap with a mask, not a division
+ * (two a packet). */
 static void jobs_push(struct simcpu *c, struct craft_job j, int front)
 {
 	if (c->jobs_n == c->jobs_cap) {
@@ -94,17 +96,17 @@ static void jobs_push(struct simcpu *c, struct craft_job j, int front)
 			return;
 		}
 		for (size_t i = 0; i < c->jobs_n; i++)
-			n[i] = c->jobs[(c->jobs_head + i) % c->jobs_cap];
+			n[i] = c->jobs[(c->jobs_head + i) & (c->jobs_cap - 1)];
 		free(c->jobs);
 		c->jobs = n;
 		c->jobs_cap = cap;
 		c->jobs_head = 0;
 	}
 	if (front) {
-		c->jobs_head = (c->jobs_head + c->jobs_cap - 1) % c->jobs_cap;
+		c->jobs_head = (c->jobs_head - 1) & (c->jobs_cap - 1);
 		c->jobs[c->jobs_head] = j;
 	} else {
-		c->jobs[(c->jobs_head + c->jobs_n) % c->jobs_cap] = j;
+		c->jobs[(c->jobs_head + c->jobs_n) & (c->jobs_cap - 1)] = j;
 	}
 	c->jobs_n++;
 }
@@ -215,7 +217,7 @@ static void cpu_next(struct simcpu *c)
 	}
 	while (c->jobs_n) {
 		struct craft_job j = c->jobs[c->jobs_head];
-		c->jobs_head = (c->jobs_head + 1) % c->jobs_cap;
+		c->jobs_head = (c->jobs_head + 1) & (c->jobs_cap - 1);
 		c->jobs_n--;
 		if (!engine_craft_waiting(c->eng, j.ticket)) {
 			c->jobs_skipped++; /* superseded or gone: not worth building any more */

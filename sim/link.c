@@ -7,7 +7,7 @@
 
 int link_init(struct link *l, const struct scn_link *cfg, struct rng *rng)
 {
-	*l = (struct link){ .cfg = *cfg, .rng = rng };
+	*l = (struct link){ .cfg = *cfg, .rng = rng, .delay_ns = (uint64_t)(cfg->delay_us * 1000.0 + 0.5) };
 	l->cap = (uint32_t)(cfg->queue_pkts + 1); /* the queue plus the packet on the wire */
 	l->ring = malloc(l->cap * sizeof *l->ring);
 	return l->ring ? 0 : -ERR_NOMEM;
@@ -62,6 +62,6 @@ enum link_verdict link_send(struct link *l, uint64_t t_ns, uint32_t bytes, uint6
 		return LINK_LOST;
 	}
 	l->delivered++;
-	*arrive_ns = l->busy_until + (uint64_t)(l->cfg.delay_us * 1000.0 + 0.5);
+	*arrive_ns = l->busy_until + l->delay_ns;
 	return LINK_OK;
 }

@@ -21,6 +21,7 @@ enum link_verdict { LINK_OK, LINK_QUEUE_DROP, LINK_LOST };
 struct link {
 	struct scn_link cfg;
 	struct rng *rng;           /* borrowed */
+	uint64_t delay_ns;         /* the propagation delay, rounded once */
 	uint64_t busy_until;
 	uint64_t *ring;            /* finish times of packets in the link, oldest first */
 	uint32_t head, count, cap;

@@ -276,16 +276,20 @@ static bool refill(struct sched *s)
 	return false;
 }
 
-/* Drops the head entry of bucket 0, freeing its chunk when emptied. */
+/* Drops the head entry of bucket 0, freeing its chunk when emptied; its last chunk stays, empty,
+ * for the next entries (with few events pending, bucket 0 would otherwise take a chunk from the
+ * reserve and give it back for every event). */
 static void pop_head(struct sched *s)
 {
 	struct bucket *b0 = &s->b[0];
 	struct chunk *c = b0->first;
 	if (++c->head == c->tail) {
-		b0->first = c->next;
-		if (!b0->first)
-			b0->last = NULL;
-		release_chunk(s, c);
+		if (c->next) {
+			b0->first = c->next;
+			release_chunk(s, c);
+		} else {
+			c->head = c->tail = 0;
+		}
 	}
 	b0->n--;
 }
