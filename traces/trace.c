@@ -34,7 +34,6 @@ struct direct {
 	const uint8_t *map;        /* the window: file bytes [off, off + len), or NULL */
 	uint64_t off;              /* a multiple of the page size */
 	size_t len, pos;           /* the next record is at map[pos] */
-	size_t ahead;              /* map[pos, ahead) has been asked into the cache */
 };
 
 struct trace {
@@ -120,22 +119,7 @@ static bool direct_fill(struct direct *d, int fd, size_t need)
 	d->off = off;
 	d->len = (size_t)len;
 	d->pos = (size_t)(at - off);
-	d->ahead = d->pos;
 	return true;
-}
-
-/* The mapping's pages come from memory, not the cache, and the hardware's prefetcher stops at
- * each page's end: the bytes DIRECT_AHEAD past the next record are asked for now, a few dozen
- * records before they are read, so that reading them (the caller's copy of each frame) does not
- * wait for memory. */
-#define DIRECT_AHEAD (16u << 10)
-static inline void direct_prefetch(struct direct *d)
-{
-	size_t want = d->pos + DIRECT_AHEAD < d->len ? d->pos + DIRECT_AHEAD : d->len;
-	if (d->ahead < d->pos)
-		d->ahead = d->pos;
-	for (; d->ahead < want; d->ahead += 64)
-		__builtin_prefetch(d->map + d->ahead);
 }
 
 /* 1 with '*rec', or 0 when libpcap must read this record (the reader has then stopped). */
@@ -164,7 +148,6 @@ static int direct_next(struct trace *t, struct trace_rec *rec)
 	rec->data = h + 16;
 	rec->index = ++t->index;
 	d->pos += 16 + (size_t)caplen;
-	direct_prefetch(d);
 	return 1;
 stop:
 	direct_stop(t);
