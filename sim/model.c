@@ -30,6 +30,7 @@ struct simpkt *model__pkt_get(struct model *m)
 		m->pkt_blocks[m->n_blocks++] = blk;
 		for (int i = 0; i < BLOCK; i++) {
 			blk[i].frame = blk[i].buf;
+			blk[i].big = NULL;
 			blk[i].next = m->free_pkts;
 			m->free_pkts = &blk[i];
 		}
@@ -39,6 +40,7 @@ struct simpkt *model__pkt_get(struct model *m)
 	p->next = NULL;
 	sched_event_init(&p->ev);
 	p->frame = p->buf;
+	p->big = NULL;
 	p->flow = NULL;
 	p->flow_id = 0;
 	m->in_flight++;
@@ -47,8 +49,8 @@ struct simpkt *model__pkt_get(struct model *m)
 
 void model__pkt_put(struct model *m, struct simpkt *p)
 {
-	if (p->frame != p->buf)
-		free(p->frame);
+	free(p->big);
+	p->big = NULL;
 	p->frame = p->buf;
 	p->next = m->free_pkts;
 	m->free_pkts = p;
@@ -56,15 +58,15 @@ void model__pkt_put(struct model *m, struct simpkt *p)
 }
 
 /* Copies a frame into a packet (its own allocation when large: rare, GRO captures). */
-int model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
+uint8_t *model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
 {
-	if (caplen > INLINE_FRAME && !(p->frame = malloc(caplen))) {
-		p->frame = p->buf;
-		return -1;
-	}
-	memcpy(p->frame, data, caplen);
+	uint8_t *w = p->buf;
+	if (caplen > INLINE_FRAME && !(w = p->big = malloc(caplen)))
+		return NULL;
+	memcpy(w, data, caplen);
+	p->frame = w;
 	p->caplen = caplen;
-	return 0;
+	return w;
 }
 
 void model__fail(struct model *m, int err, const char *msg)
@@ -393,8 +395,7 @@ static void teardown(struct model *m)
 	for (size_t i = 0; i < m->n_blocks; i++) {
 		/* Large frames still held by packets in flight (an interrupted run). */
 		for (int k = 0; k < 1024; k++)
-			if (m->pkt_blocks[i][k].frame != m->pkt_blocks[i][k].buf)
-				free(m->pkt_blocks[i][k].frame);
+			free(m->pkt_blocks[i][k].big);
 		free(m->pkt_blocks[i]);
 	}
 	free(m->pkt_blocks);

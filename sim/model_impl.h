@@ -22,7 +22,9 @@
 struct simpkt {
 	struct sched_event ev;
 	struct simpkt *next;       /* free list, or the ingress queue */
-	uint8_t *frame;            /* 'buf', or its own allocation for frames above INLINE_FRAME */
+	const uint8_t *frame;      /* 'buf', 'big', or a trace's record read in place (borrowed:
+				      valid until the trace is closed, after the run) */
+	uint8_t *big;              /* its own allocation for a frame above INLINE_FRAME, or NULL */
 	uint32_t caplen, wirelen, eg_wirelen;
 	int linktype;
 	uint64_t t_src, t_arrive;
@@ -124,8 +126,9 @@ struct model {
 /* model.c */
 struct simpkt *model__pkt_get(struct model *m);
 void model__pkt_put(struct model *m, struct simpkt *p);
-/* Copies a frame into a packet (its own allocation when large). */
-int model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen);
+/* Copies a frame into a packet (its own allocation when large); returns the copy, which the
+ * caller may change, or NULL when out of memory. */
+uint8_t *model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen);
 /* Stops the run with the first failure's code and text: -ERR_NOMEM, or a source's file found
  * damaged part way (-ERR_FORMAT, bad input). */
 void model__fail(struct model *m, int err, const char *msg);

@@ -60,15 +60,25 @@ static void trace_fire(struct sched *s, struct sched_event *ev)
 	struct model *m = src->m;
 	struct tstream *ts = &src->ts;
 	struct simpkt *p = model__pkt_get(m);
-	if (!p || model__pkt_fill(p, ts->data, ts->caplen)) {
+	uint8_t *copy = NULL;
+	if (p && ts->stable && src->clone == 0) {
+		/* The record in place: the shaper reads its headers, rarely the rest, and a copy of
+		 * every byte cost an eighth of the run. */
+		p->frame = ts->data;
+		p->caplen = ts->caplen;
+		__builtin_prefetch(ts->data); /* read when the packet reaches the shaper */
+	} else if (!p || !(copy = model__pkt_fill(p, ts->data, ts->caplen))) {
 		m->source_overflow++;
 		if (p)
 			model__pkt_put(m, p);
-	} else {
+		p = NULL;
+	}
+	if (p) {
 		p->wirelen = ts->wirelen;
 		p->linktype = ts->linktype;
 		p->t_src = sched_now(s);
-		frames_clone(p->frame, p->caplen, p->wirelen, p->linktype, src->clone);
+		if (copy)
+			frames_clone(copy, p->caplen, p->wirelen, p->linktype, src->clone);
 		emit(m, p);
 	}
 	/* The next kept record, of this pass or the next. */
@@ -132,7 +142,7 @@ static void synth_fire(struct sched *s, struct sched_event *ev)
 		m->source_overflow++;
 	} else {
 		int proto = c->proto == 1 ? 6 : 17;
-		p->caplen = p->wirelen = frames_synth(p->frame, INLINE_FRAME, src->flow_gen[i], proto, src->seq[i],
+		p->caplen = p->wirelen = frames_synth(p->buf, INLINE_FRAME, src->flow_gen[i], proto, src->seq[i],
 						      src->ip_id++, (uint32_t)c->payload_bytes);
 		p->linktype = PKT_LINK_ETH;
 		p->t_src = now;

@@ -32,11 +32,22 @@ int tstream_next(struct tstream *ts, struct errbuf *eb)
 			ts->prev_ns = r.t_ns;
 		}
 		ts->data = r.data;
+		ts->stable = r.stable;
 		ts->caplen = r.caplen;
 		ts->wirelen = r.wirelen;
 		return 1;
 	}
 	return rc;
+}
+
+/* Reads the pass's first kept record ('ts->tr' open at the start of the file). */
+static int first_record(struct tstream *ts, struct errbuf *eb)
+{
+	ts->first = true;
+	int rc = tstream_next(ts, eb);
+	if (rc == 0)
+		return err_set(eb, -ERR_FORMAT, "%s: no packets", ts->path);
+	return rc < 0 ? rc : 0;
 }
 
 static int start(struct tstream *ts, struct errbuf *eb)
@@ -45,11 +56,7 @@ static int start(struct tstream *ts, struct errbuf *eb)
 	if (rc)
 		return rc;
 	ts->linktype = trace_linktype(ts->tr);
-	ts->first = true;
-	rc = tstream_next(ts, eb);
-	if (rc == 0)
-		return err_set(eb, -ERR_FORMAT, "%s: no packets", ts->path);
-	return rc < 0 ? rc : 0;
+	return first_record(ts, eb);
 }
 
 int tstream_open(struct tstream *ts, const char *path, const struct scn_source *cfg, struct errbuf *eb)
@@ -63,9 +70,13 @@ int tstream_open(struct tstream *ts, const char *path, const struct scn_source *
 
 int tstream_rewind(struct tstream *ts, struct errbuf *eb)
 {
+	ts->pass++;
+	/* In place when the trace can (the records of the pass before, which packets in flight may
+	 * still point to, stay valid); else the file is opened again. */
+	if (trace_rewind(ts->tr) == 0)
+		return first_record(ts, eb);
 	trace_close(ts->tr);
 	ts->tr = NULL;
-	ts->pass++;
 	return start(ts, eb);
 }
 

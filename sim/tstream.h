@@ -24,8 +24,10 @@ struct tstream {
 	const struct scn_source *cfg;
 	uint64_t max_gap_ns;       /* the cfg's max_gap_s */
 	int linktype;
-	/* The record to emit next: valid until tstream_next(). */
+	/* The record to emit next: valid until tstream_next(), or until tstream_close() when
+	 * 'stable' (the trace reads it in place: traces/trace.h). */
 	const uint8_t *data;
+	bool stable;
 	uint32_t caplen, wirelen;
 	uint64_t rel_ns;           /* its time from the pass's first record, cleaned */
 	uint64_t prev_ns;          /* the last record's capture time */

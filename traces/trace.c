@@ -12,28 +12,31 @@
 #include <zlib.h>
 
 #define TRACE_BUF (256u << 10)
-#define DIRECT_WINDOW (16u << 20)
+#define DIRECT_CHUNK (16u << 20)
 
 /* Classic pcap records are read directly: a record header and its bytes parsed in place in a
- * read-only mapping of the file, a window of DIRECT_WINDOW bytes moved along it, instead of
- * libpcap's two copies (the kernel's into stdio's buffer, stdio's into libpcap's) and its
- * per-record stdio calls.  A mapping copies nothing: the kernel's copy into a read buffer was
- * an eighth of a simulation of a large capture.  Only the case in which libpcap would hand out
- * the record unchanged is read here (version 2.4, the plain 16-byte record header, the record
- * complete and within the snapshot length); anything else (the end of the file as it was when
- * opened, a truncated or oversized record, a file that cannot be mapped) hands the file back to
- * libpcap at that record's offset, so that what it returns and every error it reports are
- * libpcap's own.  (A file cut shorter by another process while it is mapped makes the next
- * access past its new end a SIGBUS, as for every reader that maps files; captures are appended
- * to, not cut.) */
+ * read-only mapping of the whole file, instead of libpcap's two copies (the kernel's into
+ * stdio's buffer, stdio's into libpcap's) and its per-record stdio calls.  A mapping copies
+ * nothing (the kernel's copy into a read buffer was an eighth of a simulation of a large
+ * capture), and its records stay where they are until the trace is closed, so that a reader may
+ * keep pointers to them instead of copies (trace_rec.stable).  The pages are made present a
+ * chunk ahead (MADV_POPULATE_READ: one call instead of a fault each) and let go a chunk behind
+ * (MADV_DONTNEED, so that resident memory does not grow with the file; a page let go that is
+ * read again is mapped again from the file, the same bytes).  Only the case in which libpcap
+ * would hand out the record unchanged is read here (version 2.4, the plain 16-byte record
+ * header, the record complete and within the snapshot length); anything else (the end of the
+ * file as it was when opened, a truncated or oversized record) hands the file back to libpcap at
+ * that record's offset, so that what it returns and every error it reports are libpcap's own.
+ * (A file cut shorter by another process while it is mapped makes the next access past its new
+ * end a SIGBUS, as for every reader that maps files; captures are appended to, not cut.) */
 struct direct {
 	bool on;                   /* false: libpcap reads */
 	bool swapped, nsec;
 	uint32_t snapshot;
-	uint64_t size;             /* the file's size when it was opened */
-	const uint8_t *map;        /* the window: file bytes [off, off + len), or NULL */
-	uint64_t off;              /* a multiple of the page size */
-	size_t len, pos;           /* the next record is at map[pos] */
+	const uint8_t *map;        /* the file as it was when opened, or NULL (not mapped) */
+	size_t size;
+	size_t pos;                /* the next record */
+	size_t present, kept;      /* [kept, present): the pages made present and not let go */
 };
 
 struct trace {
@@ -52,88 +55,72 @@ static uint32_t rd32(const uint8_t *p, bool swapped)
 	return swapped ? __builtin_bswap32(v) : v;
 }
 
-/* Sets up the direct reader when the file is classic pcap 2.4 (see struct direct). */
+/* Sets up the direct reader when the file is classic pcap 2.4 and can be mapped (see struct
+ * direct). */
 static void direct_init(struct trace *t)
 {
 	struct direct *d = &t->d;
 	uint8_t magic[4];
 	int fd = fileno(t->fp);
 	if (fd < 0 || pcap_major_version(t->pc) != 2 || pcap_minor_version(t->pc) != 4 || pcap_snapshot(t->pc) <= 0 ||
-	    pread(fd, magic, 4, 0) != 4)
+	    t->total <= 24 || t->total != (size_t)t->total || pread(fd, magic, 4, 0) != 4)
 		return;
 	uint32_t m = rd32(magic, false);
 	bool swapped = m == 0xd4c3b2a1u || m == 0x4d3cb2a1u;
 	if (!swapped && m != 0xa1b2c3d4u && m != 0xa1b23c4du)
 		return; /* pcapng, or the 24-byte record headers of Kuznetzov's patched libpcap */
+	void *map = mmap(NULL, (size_t)t->total, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return;
+	d->map = map;
+	d->size = (size_t)t->total;
 	d->on = true;
 	d->swapped = swapped;
 	d->nsec = rd32(magic, swapped) == 0xa1b23c4du;
 	d->snapshot = (uint32_t)pcap_snapshot(t->pc);
-	d->size = t->total;
-	d->off = 0;
 	d->pos = 24; /* past the file header, which libpcap has read and checked */
-	d->len = 0;
+	d->present = d->kept = 0;
 }
 
-static void direct_unmap(struct direct *d)
-{
-	if (d->map)
-		munmap((void *)d->map, d->len);
-	d->map = NULL;
-	d->len = 0;
-}
-
-/* Hands the file back to libpcap at the next record. */
+/* Hands the file back to libpcap at the next record (the mapping stays: records handed out may
+ * still be read). */
 static void direct_stop(struct trace *t)
 {
-	struct direct *d = &t->d;
-	uint64_t at = d->off + d->pos;
-	direct_unmap(d);
-	d->on = false;
-	if (fseeko(t->fp, (off_t)at, SEEK_SET) != 0)
+	t->d.on = false;
+	if (fseeko(t->fp, (off_t)t->d.pos, SEEK_SET) != 0)
 		clearerr(t->fp); /* libpcap then reads on from where stdio is and reports what it finds */
 }
 
-/* Makes 'need' bytes from the next record on available in the window; false when the file (as
- * it was when opened) ends first or cannot be mapped. */
-static bool direct_fill(struct direct *d, int fd, size_t need)
+/* Keeps the pages around 'pos' present: the next chunk made present when the reader enters the
+ * last one made, the chunk two behind it let go.  Both are advice: a kernel without them faults
+ * pages in one by one and keeps them. */
+static void direct_pages(struct direct *d)
 {
-	if (d->pos <= d->len && d->len - d->pos >= need)
-		return true;
-	uint64_t at = d->off + d->pos;
-	if (at > d->size || need > d->size - at)
-		return false;
-	long page = sysconf(_SC_PAGESIZE); /* once a window */
-	uint64_t off = at - at % (uint64_t)(page > 0 ? page : 4096);
-	uint64_t len = d->size - off;
-	if (len > DIRECT_WINDOW && at - off + need <= DIRECT_WINDOW)
-		len = DIRECT_WINDOW;
-	if (len != (size_t)len)
-		return false;
-	direct_unmap(d);
-	void *map = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)off);
-	if (map == MAP_FAILED)
-		return false;
-	madvise(map, (size_t)len, MADV_SEQUENTIAL); /* a hint: the pages behind can go first */
-	d->map = map;
-	d->off = off;
-	d->len = (size_t)len;
-	d->pos = (size_t)(at - off);
-	return true;
+	if (d->pos < d->present)
+		return;
+	size_t from = d->pos - d->pos % DIRECT_CHUNK, len = d->size - from < DIRECT_CHUNK ? d->size - from : DIRECT_CHUNK;
+#ifdef MADV_POPULATE_READ
+	(void)madvise((void *)(d->map + from), len, MADV_POPULATE_READ);
+#endif
+	d->present = from + len;
+	if (from >= 2 * (size_t)DIRECT_CHUNK && d->kept < from - DIRECT_CHUNK) {
+		(void)madvise((void *)(d->map + d->kept), from - DIRECT_CHUNK - d->kept, MADV_DONTNEED);
+		d->kept = from - DIRECT_CHUNK;
+	}
 }
 
 /* 1 with '*rec', or 0 when libpcap must read this record (the reader has then stopped). */
 static int direct_next(struct trace *t, struct trace_rec *rec)
 {
 	struct direct *d = &t->d;
-	int fd = fileno(t->fp);
-	if (!direct_fill(d, fd, 16))
+	size_t left = d->size - d->pos;
+	if (left < 16)
 		goto stop;
+	direct_pages(d);
 	const uint8_t *h = d->map + d->pos;
 	uint32_t caplen = rd32(h + 8, d->swapped);
-	if (caplen > d->snapshot || !direct_fill(d, fd, 16 + (size_t)caplen))
+	if (caplen > d->snapshot || caplen > left - 16)
 		goto stop;
-	h = d->map + d->pos; /* the fill may have moved the window */
 	/* The time fields as libpcap 1.10 makes them, so that both readers agree to the nanosecond:
 	 * signed 32-bit in the host's byte order (a second count past 2038 wraps), unsigned when it
 	 * swaps them. */
@@ -146,6 +133,7 @@ static int direct_next(struct trace *t, struct trace_rec *rec)
 	rec->caplen = caplen;
 	rec->wirelen = rd32(h + 12, d->swapped);
 	rec->data = h + 16;
+	rec->stable = true;
 	rec->index = ++t->index;
 	d->pos += 16 + (size_t)caplen;
 	return 1;
@@ -248,12 +236,26 @@ int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
 			       (unsigned long long)t->index + 1, pcap_geterr(t->pc));
 	t->index++;
 	rec->data = data;
+	rec->stable = false;
 	rec->caplen = h->caplen;
 	rec->wirelen = h->len;
 	/* With nanosecond precision, libpcap puts nanoseconds in tv_usec. */
 	rec->t_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
 	rec->index = t->index;
 	return 1;
+}
+
+int trace_rewind(struct trace *t)
+{
+	struct direct *d = &t->d;
+	if (!d->map)
+		return -ERR_UNSUPPORTED;
+	(void)madvise((void *)d->map, d->size, MADV_DONTNEED); /* the pass before is let go */
+	d->on = true;
+	d->pos = 24;
+	d->present = d->kept = 0;
+	t->index = 0;
+	return 0;
 }
 
 int trace_linktype(const struct trace *t)
@@ -263,7 +265,7 @@ int trace_linktype(const struct trace *t)
 
 void trace_progress(const struct trace *t, uint64_t *done, uint64_t *total)
 {
-	long pos = t->d.on ? (long)(t->d.off + t->d.pos) : ftell(pcap_file(t->pc));
+	long pos = t->d.on ? (long)t->d.pos : ftell(pcap_file(t->pc));
 	*done = pos > 0 ? (uint64_t)pos : 0;
 	*total = t->total;
 }
@@ -273,7 +275,8 @@ void trace_close(struct trace *t)
 	if (!t)
 		return;
 	pcap_close(t->pc); /* closes t->fp */
-	direct_unmap(&t->d);
+	if (t->d.map)
+		munmap((void *)t->d.map, t->d.size);
 	free(t->buf);
 	free(t->path);
 	free(t);

@@ -10,13 +10,16 @@
 #ifndef PRECRAFT_TRACE_H
 #define PRECRAFT_TRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "core/err.h"
 
 struct trace_rec {
-	const uint8_t *data;       /* valid until the next trace_next() */
+	const uint8_t *data;       /* valid until the next trace_next(), or the trace's close when
+				      'stable' */
+	bool stable;
 	uint32_t caplen, wirelen;
 	uint64_t t_ns;
 	uint64_t index;            /* 1-based packet number in the file */
@@ -30,6 +33,11 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb) WARN_UNU
 /* Reads the next record: 1 with '*rec', 0 at the end, or -ERR_FORMAT with
  * "path: packet N: what" in 'eb' when the file is damaged (records before it were good). */
 int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb) WARN_UNUSED;
+
+/* Starts again at the first record, keeping the records handed out so far where they are
+ * (stable ones stay valid); -ERR_UNSUPPORTED when the trace gave no stable record and must be
+ * closed and opened again instead. */
+int trace_rewind(struct trace *t) WARN_UNUSED;
 
 int trace_linktype(const struct trace *t);
 /* Bytes of the (inflated) file read so far and in all, for progress reports. */

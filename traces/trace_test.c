@@ -132,11 +132,75 @@ static void test_reader_matches_libpcap(void)
 	unlink(path);
 }
 
+/* Records read in place are 'stable': their bytes stay readable and unchanged until the trace
+ * is closed, after the reader has let their pages go (a file of several of its 16 MiB chunks)
+ * and after trace_rewind, which gives the same records again from the start. */
+static void test_stable_records_and_rewind(void)
+{
+	char path[] = "/tmp/precraft-trace-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	enum { N = 90000 }; /* about 45 MiB */
+	struct rec *r = malloc(N * sizeof *r);
+	CU_ASSERT_FATAL(r != NULL);
+	for (unsigned i = 0; i < N; i++)
+		r[i] = (struct rec){ 1 + i / 1000, i % 1000, 100 + (i * 131u) % 900u, 1514, i };
+	write_pcap(path, 0, 0xa1b2c3d4u, 65535, 1, r, N, NULL, 0);
+	struct trace *t = NULL;
+	struct errbuf eb = { 0 };
+	CU_ASSERT_FATAL(trace_open(path, &t, &eb) == 0);
+	const uint8_t **held = malloc(N * sizeof *held);
+	CU_ASSERT_FATAL(held != NULL);
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned n = 0, bad = 0;
+		struct trace_rec rec;
+		while (trace_next(t, &rec, &eb) == 1) {
+			CU_ASSERT_FATAL(n < N && rec.stable);
+			bad += rec.caplen != r[n].caplen || rec.index != n + 1 || rec.data[0] != (uint8_t)r[n].fill;
+			if (pass == 0)
+				held[n] = rec.data;
+			else
+				bad += rec.data != held[n]; /* the same place: the mapping stays */
+			n++;
+		}
+		CU_ASSERT_EQUAL(n, N);
+		CU_ASSERT_EQUAL(bad, 0);
+		/* Every record handed out still holds its bytes, the pages let go behind included. */
+		for (unsigned i = 0; i < N; i++)
+			for (uint32_t k = 0; k < r[i].caplen; k += 61)
+				bad += held[i][k] != (uint8_t)((r[i].fill + k * 7u) & 0xff);
+		CU_ASSERT_EQUAL(bad, 0);
+		if (pass == 0)
+			CU_ASSERT_FATAL(trace_rewind(t) == 0);
+	}
+	trace_close(t);
+	free(held);
+	free(r);
+	unlink(path);
+}
+
+/* A trace libpcap reads (pcapng here) is not read in place: its records are not stable and it
+ * does not rewind in place. */
+static void test_pcapng_not_stable(void)
+{
+	struct trace *t = NULL;
+	struct errbuf eb = { 0 };
+	CU_ASSERT_FATAL(trace_open("traces/sanders-http_espn.pcapng", &t, &eb) == 0);
+	struct trace_rec rec;
+	CU_ASSERT_EQUAL_FATAL(trace_next(t, &rec, &eb), 1);
+	CU_ASSERT_FALSE(rec.stable);
+	CU_ASSERT_EQUAL(trace_rewind(t), -ERR_UNSUPPORTED);
+	trace_close(t);
+}
+
 int trace_test_register(void)
 {
 	CU_pSuite s = CU_add_suite("trace", NULL, NULL);
 	if (!s)
 		return -1;
 	CU_add_test(s, "the direct pcap reader gives what libpcap gives", test_reader_matches_libpcap);
+	CU_add_test(s, "records read in place stay valid, also after rewinding", test_stable_records_and_rewind);
+	CU_add_test(s, "pcapng: not read in place, not rewound in place", test_pcapng_not_stable);
 	return 0;
 }
