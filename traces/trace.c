@@ -136,6 +136,12 @@ static int direct_next(struct trace *t, struct trace_rec *rec)
 	rec->stable = true;
 	rec->index = ++t->index;
 	d->pos += 16 + (size_t)caplen;
+	/* The next record's header and its frame's first bytes, asked for now: a record is read a
+	 * few hundred nanoseconds after the one before, from memory the cache has not seen. */
+	if (d->size - d->pos > 128) {
+		__builtin_prefetch(d->map + d->pos);
+		__builtin_prefetch(d->map + d->pos + 64);
+	}
 	return 1;
 stop:
 	direct_stop(t);
