@@ -186,9 +186,9 @@ static void apply_prediction(struct pkt *q, const struct pred_out *pr)
  * frame, so its header bytes are the frame's, patched where the prediction changes them,
  * instead of written field by field (the egress the same way from them); else (a packet made
  * up, craft_build_first) they are written from its fields. */
-static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
-		 const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir, uint16_t nat_port,
-		 bool late_sport, bool from_frame, struct pool_buf **out)
+static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, uint32_t probe,
+		 const struct pred_out *pr, const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow,
+		 unsigned dir, uint16_t nat_port, bool late_sport, bool from_frame, struct pool_buf **out)
 {
 	struct pkt q = *tmpl;
 	apply_prediction(&q, pr);
@@ -239,7 +239,7 @@ static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, con
 	build_mask(m, &q, late_sport);
 	/* The probe hashes no field a prediction changes: the frame's is the ingress header's (and
 	 * is read without waiting for the header's bytes just stored). */
-	m->probe = pkt_probe(from_frame ? tmpl->frame : m->in_hdr, n, m->linktype);
+	m->probe = probe ? probe : pkt_probe(from_frame ? tmpl->frame : m->in_hdr, n, m->linktype);
 
 	/* The egress form: the slow path's rewrite, run now instead of at arrival.  Its IP and
 	 * transport headers are the frame's with the fields the prediction and the rewrite
@@ -281,11 +281,11 @@ static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, con
 	return 0;
 }
 
-int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
+int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, uint32_t probe, const struct pred_out *pr,
 		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
 		uint16_t nat_port, struct pool_buf **out)
 {
-	return build(pool, owner, tmpl, pr, fc, nh, flow, dir, nat_port, false, true, out);
+	return build(pool, owner, tmpl, probe, pr, fc, nh, flow, dir, nat_port, false, true, out);
 }
 
 int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct fwd_cfg *fc,
@@ -293,7 +293,7 @@ int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl
 {
 	struct pred_out none;
 	memset(&none, 0, sizeof none);
-	return build(pool, owner, tmpl, &none, fc, nh, NULL, 0, 0, true, false, out);
+	return build(pool, owner, tmpl, 0, &none, fc, nh, NULL, 0, 0, true, false, out);
 }
 
 bool craft_adopt(struct pool_buf *b, struct flow_entry *flow, uint16_t nat_port)

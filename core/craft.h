@@ -63,11 +63,13 @@ struct craft_out {
 bool craft_eligible(const struct pkt *p);
 
 /* Builds the egress form of the next packet predicted from template 'tmpl' (the latest ingress
- * packet of that direction, decoded, TCP options walked, its frame still valid) and prediction
- * 'pr', for next hop 'nh', flow 'flow' in direction 'dir', NAT port 'nat_port'.  The buffer comes
- * from 'pool' for owner counter 'owner'.  Returns 0 and '*out' (the caller owns the buffer and
- * returns it with pool_put), or the pool's error. */
-int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct pred_out *pr,
+ * packet of that direction, decoded from its frame and unchanged since, TCP options walked, its
+ * frame still valid: the header bytes are copied from it) and prediction 'pr', for next hop
+ * 'nh', flow 'flow' in direction 'dir', NAT port 'nat_port'.  'probe' is the frame's pkt_probe
+ * hash when the caller has it (it is the next packet's: the probe covers no predicted field), 0
+ * to have it computed.  The buffer comes from 'pool' for owner counter 'owner'.  Returns 0 and
+ * '*out' (the caller owns the buffer and returns it with pool_put), or the pool's error. */
+int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, uint32_t probe, const struct pred_out *pr,
 		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
 		uint16_t nat_port, struct pool_buf **out) WARN_UNUSED;
 

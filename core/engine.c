@@ -304,7 +304,7 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 		po.fields &= ~PRED_PAYLOAD;
 	release(e, uf, dir, REL_WASTED);
 	struct pool_buf *b;
-	if (craft_build(e->pool, &uf->pool_bytes, p, &po, &e->fwd, nh, f, dir, uf->nat_port, &b)) {
+	if (craft_build(e->pool, &uf->pool_bytes, p, e->probe, &po, &e->fwd, nh, f, dir, uf->nat_port, &b)) {
 		e->st.craft_failures++;
 		return;
 	}

@@ -48,6 +48,7 @@ struct engine {
 	struct pool_buf **probe_cache; /* pre-built packets by probe hash, direct-mapped */
 	uint32_t probe_mask;
 	struct pkt p;              /* the packet being processed */
+	uint32_t probe;            /* its frame's probe hash (0: none), from the probe stage */
 	uint8_t *hdr_a, *hdr_b;    /* slow-path egress headers (b: shadow mode's second path) */
 	struct flow_hash_key hkey; /* the flow hash's key, from cfg.seed */
 	/* Source NAT: the ports of live translated flows, so that no two live flows share a

@@ -288,7 +288,7 @@ static bool probe_stage(struct engine *e, const uint8_t *frame, uint32_t caplen,
 {
 	if (e->cfg.mode == ENGINE_BASELINE)
 		return false;
-	uint32_t h = pkt_probe(frame, caplen, linktype);
+	uint32_t h = e->probe = pkt_probe(frame, caplen, linktype);
 	struct pool_buf *b = h ? e->probe_cache[h & e->probe_mask] : NULL;
 	return b && craft_probe(b) == h && probe_hit(e, b, frame, caplen, wirelen, linktype, t_ns, t0, res);
 }
