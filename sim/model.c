@@ -84,6 +84,12 @@ void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn
 		model__fail(m, -ERR_NOMEM, "simulator: out of memory scheduling an event");
 }
 
+void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
+{
+	if (sched_at_fifo(m->s, m->in_fifo, ev, t, fn))
+		model__fail(m, -ERR_NOMEM, "simulator: out of memory scheduling an event");
+}
+
 /* ---- statistics ------------------------------------------------------------------------- */
 
 /* The time series: one row per name for every interval in which a packet was served, written
@@ -257,7 +263,7 @@ static int setup(struct model *m, struct errbuf *eb)
 	ec.flow_end = record_flow;
 	ec.flow_end_arg = m;
 	ec.craft_ready_explicit = true;
-	if ((rc = sched_create(1024, &m->s)) != 0)
+	if ((rc = sched_create(1024, &m->s)) != 0 || (rc = sched_fifo_create(m->s, &m->in_fifo)) != 0)
 		return err_set(eb, rc, "out of memory");
 	sched_set_user(m->s, m);
 	if ((rc = model__cpus_setup(m, &ec, eb)) != 0)

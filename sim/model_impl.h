@@ -98,6 +98,7 @@ struct model {
 	struct engine *eng;
 	const struct recorder *rec;  /* may be NULL */
 	struct link in, out;
+	unsigned in_fifo;          /* the scheduler's FIFO of arrivals over 'in' (a FIFO link) */
 	struct rng *rng_in, *rng_out;
 	struct cost_profile cost;
 	/* sources */
@@ -134,6 +135,8 @@ uint8_t *model__pkt_fill(struct simpkt *p, const uint8_t *data, uint32_t caplen)
 void model__fail(struct model *m, int err, const char *msg);
 /* Schedules 'ev' at 't'; a failure stops the run. */
 void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn);
+/* The same for a packet's arrival over the ingress link, which delivers in order. */
+void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn);
 /* Called before a packet is served at 'now': closes statistics intervals. */
 void model__stats_at(struct model *m, uint64_t now);
 

@@ -19,10 +19,12 @@
  * a 4-ary heap by measurement: see the closing note of the simulator issue and `make bench`.
  *
  * Lanes (sched_lane): the few events rescheduled at nearly every step stay out of the heap,
- * each in a slot of its own; a step runs the earliest of the heap's head and the pending lanes
- * by (time, sequence).  On the simulator's trace replay three of every four events are lane
- * events (the CPU's completions of packets and of crafting jobs, the source's next emission),
- * so three heap inserts and pops in four become a compare of a few words that stay in cache. */
+ * each in a slot of its own; FIFOs (sched_at_fifo): events scheduled in the order of their times
+ * wait in a list.  A step runs the earliest of the heap's head, the pending lanes and the FIFOs'
+ * heads by (time, sequence).  On the simulator's trace replay three of every four events are
+ * lane events (the CPU's completions of packets and of crafting jobs, the source's next
+ * emission) and the fourth a FIFO's (the packet's arrival over the ingress link), so the heap is
+ * left the events that come in no order. */
 #include "sched.h"
 
 #include <assert.h>
@@ -61,6 +63,10 @@ struct sched {
 	uint64_t next_seq;
 	struct sched_event *lanes[SCHED_LANES];
 	unsigned n_lanes;
+	struct {
+		struct sched_event *head, *tail;
+	} fifos[SCHED_FIFOS];
+	unsigned n_fifos;
 	bool stopping;
 	void *user;
 };
@@ -99,6 +105,11 @@ void sched_destroy(struct sched *s)
 		s->lanes[i]->idx = SCHED_IDLE;
 		s->lanes[i]->lane = 0;
 	}
+	for (unsigned i = 0; i < s->n_fifos; i++)
+		for (struct sched_event *ev = s->fifos[i].head; ev; ev = ev->fifo_next) {
+			ev->idx = SCHED_IDLE;
+			ev->fifo = 0;
+		}
 	free_list(s->free_chunks);
 	free(s);
 }
@@ -232,10 +243,60 @@ int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *f
 	return 0;
 }
 
+int sched_fifo_create(struct sched *s, unsigned *id)
+{
+	if (s->n_fifos == SCHED_FIFOS)
+		return -ERR_FULL;
+	*id = s->n_fifos++;
+	return 0;
+}
+
+/* Takes a pending event out of its FIFO's list. */
+static void fifo_unlink(struct sched *s, struct sched_event *ev)
+{
+	__typeof__(s->fifos[0]) *q = &s->fifos[ev->fifo - 1];
+	if (ev->fifo_prev)
+		ev->fifo_prev->fifo_next = ev->fifo_next;
+	else
+		q->head = ev->fifo_next;
+	if (ev->fifo_next)
+		ev->fifo_next->fifo_prev = ev->fifo_prev;
+	else
+		q->tail = ev->fifo_prev;
+	ev->fifo = 0;
+}
+
+int sched_at_fifo(struct sched *s, unsigned id, struct sched_event *ev, uint64_t t_ns, sched_fn *fn)
+{
+	if (id >= s->n_fifos)
+		return -ERR_INVAL;
+	__typeof__(s->fifos[0]) *q = &s->fifos[id];
+	if (ev->lane || (q->tail && t_ns < q->tail->t_ns))
+		return sched_at(s, ev, t_ns, fn); /* out of the FIFO's order: the heap keeps it */
+	if (t_ns < s->now || ev->idx != SCHED_IDLE)
+		return -ERR_INVAL;
+	ev->t_ns = t_ns;
+	ev->seq = s->next_seq++;
+	ev->fn = fn;
+	ev->idx = 0;
+	ev->fifo = (uint16_t)(id + 1);
+	ev->fifo_next = NULL;
+	ev->fifo_prev = q->tail;
+	if (q->tail)
+		q->tail->fifo_next = ev;
+	else
+		q->head = ev;
+	q->tail = ev;
+	s->pending++;
+	return 0;
+}
+
 void sched_cancel(struct sched *s, struct sched_event *ev)
 {
 	if (ev->idx == SCHED_IDLE)
 		return;
+	if (ev->fifo)
+		fifo_unlink(s, ev);
 	ev->idx = SCHED_IDLE;
 	ev->seq = UINT64_MAX; /* its entry no longer matches: skipped when met */
 	s->pending--;
@@ -308,14 +369,23 @@ static struct ent *heap_head(struct sched *s)
 	}
 }
 
-/* The earliest pending lane event, or NULL. */
+static inline bool before(const struct sched_event *a, const struct sched_event *b)
+{
+	return a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->seq < b->seq);
+}
+
+/* The earliest pending lane or FIFO event, or NULL. */
 static struct sched_event *lane_head(const struct sched *s)
 {
 	struct sched_event *best = NULL;
 	for (unsigned i = 0; i < s->n_lanes; i++) {
 		struct sched_event *ev = s->lanes[i];
-		if (ev->idx != SCHED_IDLE &&
-		    (!best || ev->t_ns < best->t_ns || (ev->t_ns == best->t_ns && ev->seq < best->seq)))
+		if (ev->idx != SCHED_IDLE && (!best || before(ev, best)))
+			best = ev;
+	}
+	for (unsigned i = 0; i < s->n_fifos; i++) {
+		struct sched_event *ev = s->fifos[i].head;
+		if (ev && (!best || before(ev, best)))
 			best = ev;
 	}
 	return best;
@@ -332,6 +402,8 @@ bool sched_step(struct sched *s, uint64_t stop_ns)
 		return false;
 	if (from_heap)
 		pop_head(s);
+	else if (ev->fifo)
+		fifo_unlink(s, ev);
 	assert(ev->t_ns >= s->now); /* time never goes backwards */
 	s->now = ev->t_ns;
 	ev->idx = SCHED_IDLE;

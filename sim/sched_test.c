@@ -154,6 +154,7 @@ static struct actor {
 	int id;
 } actors[ACTORS];
 static uint64_t lcg;
+static int n_fifo_actors; /* actors 0 .. n-1 schedule themselves through FIFO 0 (sched_at_fifo) */
 static int trail[STEPS + ACTORS], n_trail;
 static uint64_t trail_t[STEPS + ACTORS];
 
@@ -161,6 +162,13 @@ static uint64_t next_rand(void)
 {
 	lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
 	return lcg >> 33;
+}
+
+static void act(struct sched *s, struct sched_event *ev);
+
+static int at(struct sched *s, struct actor *a, uint64_t t)
+{
+	return a->id < n_fifo_actors ? sched_at_fifo(s, 0, &a->ev, t, act) : sched_at(s, &a->ev, t, act);
 }
 
 static void act(struct sched *s, struct sched_event *ev)
@@ -172,18 +180,21 @@ static void act(struct sched *s, struct sched_event *ev)
 	if (n_trail >= STEPS)
 		return;
 	uint64_t r = next_rand();
-	CU_ASSERT(sched_at(s, ev, sched_now(s) + (r % 4 == 0 ? 0 : r % 1000), act) == 0);
+	CU_ASSERT(at(s, a, sched_now(s) + (r % 4 == 0 ? 0 : r % 1000)) == 0);
 	if (r % 7 == 0) { /* cancel another, then schedule it again, perhaps at this very time */
 		struct actor *o = &actors[(a->id + 1 + r % (ACTORS - 1)) % ACTORS];
 		sched_cancel(s, &o->ev);
-		CU_ASSERT(sched_at(s, &o->ev, sched_now(s) + next_rand() % 3, act) == 0);
+		CU_ASSERT(at(s, o, sched_now(s) + next_rand() % 3) == 0);
 	}
 }
 
-static int run_actors(int lanes, int *order_out, uint64_t *t_out)
+static int run_actors(int lanes, int fifo_actors, int *order_out, uint64_t *t_out)
 {
 	struct sched *s;
 	CU_ASSERT_FATAL(sched_create(4, &s) == 0);
+	unsigned id;
+	CU_ASSERT_FATAL(sched_fifo_create(s, &id) == 0 && id == 0);
+	n_fifo_actors = fifo_actors;
 	lcg = 42;
 	n_trail = 0;
 	for (int i = 0; i < ACTORS; i++) {
@@ -193,7 +204,7 @@ static int run_actors(int lanes, int *order_out, uint64_t *t_out)
 			CU_ASSERT_EQUAL(sched_lane(s, &actors[i].ev), i < SCHED_LANES ? 0 : -ERR_FULL);
 	}
 	for (int i = 0; i < ACTORS; i++)
-		CU_ASSERT(sched_at(s, &actors[i].ev, (uint64_t)(i % 3) * 10, act) == 0);
+		CU_ASSERT(at(s, &actors[i], (uint64_t)(i % 3) * 10) == 0);
 	if (lanes)
 		CU_ASSERT_EQUAL(sched_lane(s, &actors[0].ev), -ERR_INVAL); /* pending */
 	sched_run(s, UINT64_MAX);
@@ -208,16 +219,42 @@ static void test_sched_lanes_keep_the_order(void)
 {
 	static int base[STEPS + ACTORS], with[STEPS + ACTORS];
 	static uint64_t base_t[STEPS + ACTORS], with_t[STEPS + ACTORS];
-	int n = run_actors(0, base, base_t);
+	int n = run_actors(0, 0, base, base_t);
 	CU_ASSERT_TRUE(n >= STEPS);
 	for (int lanes = 1; lanes <= ACTORS; lanes += 2) {
-		int m = run_actors(lanes, with, with_t);
+		int m = run_actors(lanes, 0, with, with_t);
 		CU_ASSERT_EQUAL(m, n);
 		int same = 0;
 		for (int i = 0; i < n && i < m; i++)
 			same += base[i] == with[i] && base_t[i] == with_t[i];
 		CU_ASSERT_EQUAL(same, n);
 	}
+}
+
+/* The same with FIFO events: some actors (lanes or not) schedule through a FIFO, in and out of
+ * its order (then the heap keeps them), cancelled in the list's head, middle or tail. */
+static void test_sched_fifos_keep_the_order(void)
+{
+	static int base[STEPS + ACTORS], with[STEPS + ACTORS];
+	static uint64_t base_t[STEPS + ACTORS], with_t[STEPS + ACTORS];
+	int n = run_actors(0, 0, base, base_t);
+	for (int fifo = 1; fifo <= ACTORS; fifo += 3)
+		for (int lanes = 0; lanes <= 4; lanes += 4) {
+			int m = run_actors(lanes, fifo, with, with_t);
+			CU_ASSERT_EQUAL(m, n);
+			int same = 0;
+			for (int i = 0; i < n && i < m; i++)
+				same += base[i] == with[i] && base_t[i] == with_t[i];
+			CU_ASSERT_EQUAL(same, n);
+		}
+	struct sched *s;
+	CU_ASSERT_FATAL(sched_create(4, &s) == 0);
+	unsigned id;
+	for (int i = 0; i < SCHED_FIFOS; i++)
+		CU_ASSERT_EQUAL(sched_fifo_create(s, &id), 0);
+	CU_ASSERT_EQUAL(sched_fifo_create(s, &id), -ERR_FULL);
+	CU_ASSERT_EQUAL(sched_at_fifo(s, SCHED_FIFOS, &actors[0].ev, 1, act), -ERR_INVAL);
+	sched_destroy(s);
 }
 
 static void test_rng_streams_reproduce_and_differ(void)
@@ -259,6 +296,7 @@ int sched_test_register(void)
 	CU_add_test(s, "scheduling after a stop, rescheduling a cancelled event",
 		    test_sched_schedule_after_stop_and_reschedule_cancelled);
 	CU_add_test(s, "lane events run in the heap's order", test_sched_lanes_keep_the_order);
+	CU_add_test(s, "FIFO events run in the heap's order", test_sched_fifos_keep_the_order);
 	CU_add_test(s, "RNG streams reproduce and differ", test_rng_streams_reproduce_and_differ);
 	return 0;
 }

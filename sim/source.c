@@ -18,7 +18,7 @@ static void emit(struct model *m, struct simpkt *p)
 		model__pkt_put(m, p);
 		return;
 	}
-	model__at(m, &p->ev, arrive, model__shaper_arrive);
+	model__arrive_at(m, &p->ev, arrive, model__shaper_arrive);
 }
 
 static void source_done(struct model *m)
