@@ -2,7 +2,7 @@
 # tests/tsan.sh: the threads precraft runs, under ThreadSanitizer (make tsan; a short pass in make
 # test).  The store's writer thread (analysis/store_async.c): simulator runs whose time series
 # fill many of its batches (so that the hand-over between the threads runs thousands of times), a
-# replay, and a sweep with two workers; the rcu unit suite (the route table swapped 1,000 times
+# replay, and a sweep with two workers; the trace reader's pager thread (traces/trace.c); the rcu unit suite (the route table swapped 1,000 times
 # while two engines forward in threads); and, as root, hil forward with 2 and 4 worker threads
 # on the lab NIC pair (their flows' rows go to the one recorder) and with its route table
 # re-read on SIGHUP while they forward.  A report from ThreadSanitizer fails the
@@ -43,6 +43,8 @@ else
 fi
 tcheck "the route table replaced 1,000 times while 2 workers forward (run_tests rcu)" "$RUN_TESTS" rcu
 tcheck "replay into a database" "$PRECRAFT" replay traces/ndpi-fix.pcap --db "$TMP/b.db" --quiet
+tcheck "a capture of several chunks read in place, its pages kept by the pager thread, rewound (run_tests trace)" \
+	"$RUN_TESTS" trace
 tcheck "sweep -j 2" "$PRECRAFT" sweep scenarios/policy-sweep.ini --grid policy.kind=off,adaptive --runs 2 \
 	--set source.load.duration_s=0.02 -j 2 --db "$TMP/c.db" --quiet
 if [ "$(id -u)" = 0 ] && command -v ip > /dev/null && command -v tcpdump > /dev/null; then

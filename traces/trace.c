@@ -2,6 +2,8 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #define TRACE_BUF (256u << 10)
 #define DIRECT_CHUNK (16u << 20)
+#define PAGERS_MAX 2
 
 /* Classic pcap records are read directly: a record header and its bytes parsed in place in a
  * read-only mapping of the whole file, instead of libpcap's two copies (the kernel's into
@@ -22,13 +25,18 @@
  * keep pointers to them instead of copies (trace_rec.stable).  The pages are made present a
  * chunk ahead (MADV_POPULATE_READ: one call instead of a fault each) and let go a chunk behind
  * (MADV_DONTNEED, so that resident memory does not grow with the file; a page let go that is
- * read again is mapped again from the file, the same bytes).  Only the case in which libpcap
+ * read again is mapped again from the file, the same bytes); for a file of a few chunks and
+ * more, a thread of the trace's own (the pager, at most PAGERS_MAX in the process) does that
+ * beside the reader, since the page tables' work was a tenth of a simulation of a large capture.
+ * Only the case in which libpcap
  * would hand out the record unchanged is read here (version 2.4, the plain 16-byte record
  * header, the record complete and within the snapshot length); anything else (the end of the
  * file as it was when opened, a truncated or oversized record) hands the file back to libpcap at
  * that record's offset, so that what it returns and every error it reports are libpcap's own.
  * (A file cut shorter by another process while it is mapped makes the next access past its new
  * end a SIGBUS, as for every reader that maps files; captures are appended to, not cut.) */
+struct pager;
+
 struct direct {
 	bool on;                   /* false: libpcap reads */
 	bool swapped, nsec;
@@ -37,7 +45,23 @@ struct direct {
 	size_t size;
 	size_t pos;                /* the next record */
 	size_t present, kept;      /* [kept, present): the pages made present and not let go */
+	struct pager *pager;       /* NULL: the reader makes its pages present itself */
 };
+
+/* The pager's state: the chunk the reader is in ('want'), told under 'mu'. */
+struct pager {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const uint8_t *map;
+	size_t size;
+	size_t want;
+	unsigned gen;              /* bumped by a rewind: the pager starts again from chunk 0 */
+	bool stop;
+};
+
+static atomic_uint n_pagers;
+static struct pager *pager_start(const uint8_t *map, size_t size);
 
 struct trace {
 	pcap_t *pc;
@@ -80,6 +104,7 @@ static void direct_init(struct trace *t)
 	d->snapshot = (uint32_t)pcap_snapshot(t->pc);
 	d->pos = 24; /* past the file header, which libpcap has read and checked */
 	d->present = d->kept = 0;
+	d->pager = pager_start(d->map, d->size);
 }
 
 /* Hands the file back to libpcap at the next record (the mapping stays: records handed out may
@@ -91,18 +116,112 @@ static void direct_stop(struct trace *t)
 		clearerr(t->fp); /* libpcap then reads on from where stdio is and reports what it finds */
 }
 
-/* Keeps the pages around 'pos' present: the next chunk made present when the reader enters the
- * last one made, the chunk two behind it let go.  Both are advice: a kernel without them faults
- * pages in one by one and keeps them. */
+/* Chunk 'c' of the mapping made present (advice: a kernel without MADV_POPULATE_READ faults the
+ * pages in one by one). */
+static void populate(const uint8_t *map, size_t size, size_t c)
+{
+	size_t from = c * DIRECT_CHUNK;
+	if (from >= size)
+		return;
+#ifdef MADV_POPULATE_READ
+	(void)madvise((void *)(map + from), size - from < DIRECT_CHUNK ? size - from : DIRECT_CHUNK, MADV_POPULATE_READ);
+#endif
+}
+
+/* The pager: keeps the reader's chunk and the next present and lets those more than one behind
+ * go, ahead of the reader. */
+static void *pager_main(void *arg)
+{
+	struct pager *pg = arg;
+	size_t done = 0, dropped = 0; /* chunks [dropped, done) handled */
+	unsigned gen = 0;
+	pthread_mutex_lock(&pg->mu);
+	while (!pg->stop) {
+		if (gen != pg->gen) {
+			gen = pg->gen;
+			done = dropped = 0;
+		}
+		size_t want = pg->want;
+		if (done < want + 2) {
+			pthread_mutex_unlock(&pg->mu);
+			populate(pg->map, pg->size, done++);
+			pthread_mutex_lock(&pg->mu);
+		} else if (want >= 2 && dropped < want - 1) {
+			pthread_mutex_unlock(&pg->mu);
+			(void)madvise((void *)(pg->map + dropped * DIRECT_CHUNK), (want - 1 - dropped) * DIRECT_CHUNK, MADV_DONTNEED);
+			dropped = want - 1;
+			pthread_mutex_lock(&pg->mu);
+		} else {
+			pthread_cond_wait(&pg->cv, &pg->mu);
+		}
+	}
+	pthread_mutex_unlock(&pg->mu);
+	return NULL;
+}
+
+/* A pager for a mapping of a few chunks and more, when the process has fewer than PAGERS_MAX;
+ * NULL otherwise (the reader keeps its pages itself). */
+static struct pager *pager_start(const uint8_t *map, size_t size)
+{
+	if (size < 3 * (size_t)DIRECT_CHUNK || atomic_fetch_add(&n_pagers, 1) >= PAGERS_MAX) {
+		if (size >= 3 * (size_t)DIRECT_CHUNK)
+			atomic_fetch_sub(&n_pagers, 1);
+		return NULL;
+	}
+	struct pager *pg = calloc(1, sizeof *pg);
+	if (pg) {
+		pg->map = map;
+		pg->size = size;
+		pthread_mutex_init(&pg->mu, NULL);
+		pthread_cond_init(&pg->cv, NULL);
+		if (pthread_create(&pg->th, NULL, pager_main, pg) == 0)
+			return pg;
+		pthread_cond_destroy(&pg->cv);
+		pthread_mutex_destroy(&pg->mu);
+		free(pg);
+	}
+	atomic_fetch_sub(&n_pagers, 1);
+	return NULL;
+}
+
+static void pager_stop(struct pager *pg)
+{
+	if (!pg)
+		return;
+	pthread_mutex_lock(&pg->mu);
+	pg->stop = true;
+	pthread_cond_signal(&pg->cv);
+	pthread_mutex_unlock(&pg->mu);
+	pthread_join(pg->th, NULL);
+	pthread_cond_destroy(&pg->cv);
+	pthread_mutex_destroy(&pg->mu);
+	free(pg);
+	atomic_fetch_sub(&n_pagers, 1);
+}
+
+/* Tells the pager the reader's chunk ('restart': after a rewind). */
+static void pager_tell(struct pager *pg, size_t chunk, bool restart)
+{
+	pthread_mutex_lock(&pg->mu);
+	pg->want = chunk;
+	pg->gen += restart;
+	pthread_cond_signal(&pg->cv);
+	pthread_mutex_unlock(&pg->mu);
+}
+
+/* Keeps the pages around 'pos' present: when the reader enters a new chunk, the next is made
+ * present and those two behind are let go, by the pager or here. */
 static void direct_pages(struct direct *d)
 {
 	if (d->pos < d->present)
 		return;
-	size_t from = d->pos - d->pos % DIRECT_CHUNK, len = d->size - from < DIRECT_CHUNK ? d->size - from : DIRECT_CHUNK;
-#ifdef MADV_POPULATE_READ
-	(void)madvise((void *)(d->map + from), len, MADV_POPULATE_READ);
-#endif
-	d->present = from + len;
+	size_t c = d->pos / DIRECT_CHUNK, from = c * DIRECT_CHUNK;
+	d->present = from + DIRECT_CHUNK;
+	if (d->pager) {
+		pager_tell(d->pager, c, false);
+		return;
+	}
+	populate(d->map, d->size, c);
 	if (from >= 2 * (size_t)DIRECT_CHUNK && d->kept < from - DIRECT_CHUNK) {
 		(void)madvise((void *)(d->map + d->kept), from - DIRECT_CHUNK - d->kept, MADV_DONTNEED);
 		d->kept = from - DIRECT_CHUNK;
@@ -260,6 +379,8 @@ int trace_rewind(struct trace *t)
 	d->on = true;
 	d->pos = 24;
 	d->present = d->kept = 0;
+	if (d->pager)
+		pager_tell(d->pager, 0, true);
 	t->index = 0;
 	return 0;
 }
@@ -281,6 +402,7 @@ void trace_close(struct trace *t)
 	if (!t)
 		return;
 	pcap_close(t->pc); /* closes t->fp */
+	pager_stop(t->d.pager);
 	if (t->d.map)
 		munmap((void *)t->d.map, t->d.size);
 	free(t->buf);

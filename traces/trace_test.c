@@ -133,15 +133,16 @@ static void test_reader_matches_libpcap(void)
 }
 
 /* Records read in place are 'stable': their bytes stay readable and unchanged until the trace
- * is closed, after the reader has let their pages go (a file of several of its 16 MiB chunks)
- * and after trace_rewind, which gives the same records again from the start. */
+ * is closed, after their pages were let go (a file of several of the reader's 16 MiB chunks,
+ * kept by its pager thread) and after trace_rewind, which gives the same records again from the
+ * start. */
 static void test_stable_records_and_rewind(void)
 {
 	char path[] = "/tmp/precraft-trace-XXXXXX";
 	int fd = mkstemp(path);
 	CU_ASSERT_FATAL(fd >= 0);
 	close(fd);
-	enum { N = 90000 }; /* about 45 MiB */
+	enum { N = 120000 }; /* about 65 MiB: four chunks, a pager thread */
 	struct rec *r = malloc(N * sizeof *r);
 	CU_ASSERT_FATAL(r != NULL);
 	for (unsigned i = 0; i < N; i++)
