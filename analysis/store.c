@@ -21,6 +21,11 @@
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
+	/* Checkpoints after every commit that leaves the write-ahead log above 64 pages (1 MiB),
+	 * in the thread that commits (a run's writer), instead of 1000 pages: the 1M-packet
+	 * workload's results fit in the log, so closing the database copied them all and synced
+	 * them, 23-35 ms of the run's end; now done beside the simulation, 11 ms remain. */
+	"PRAGMA wal_autocheckpoint=64;"
 	"CREATE TABLE IF NOT EXISTS run("
 	" id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,"
 	" status TEXT NOT NULL CHECK(status IN ('running','complete','failed','interrupted')),"
