@@ -63,9 +63,8 @@ struct sched {
 	uint64_t next_seq;
 	struct sched_event *lanes[SCHED_LANES];
 	unsigned n_lanes;
-	struct {
-		struct sched_event *head, *tail;
-	} fifos[SCHED_FIFOS];
+	struct bucket fifos[SCHED_FIFOS]; /* a FIFO's entries, in the order scheduled */
+	uint64_t fifo_last[SCHED_FIFOS];  /* the time of its latest entry */
 	unsigned n_fifos;
 	bool stopping;
 	void *user;
@@ -105,11 +104,13 @@ void sched_destroy(struct sched *s)
 		s->lanes[i]->idx = SCHED_IDLE;
 		s->lanes[i]->lane = 0;
 	}
-	for (unsigned i = 0; i < s->n_fifos; i++)
-		for (struct sched_event *ev = s->fifos[i].head; ev; ev = ev->fifo_next) {
-			ev->idx = SCHED_IDLE;
-			ev->fifo = 0;
-		}
+	for (unsigned i = 0; i < s->n_fifos; i++) {
+		for (struct chunk *c = s->fifos[i].first; c; c = c->next)
+			for (uint32_t k = c->head; k < c->tail; k++)
+				if (c->e[k].ev->seq == c->e[k].seq)
+					c->e[k].ev->idx = SCHED_IDLE;
+		free_list(s->fifos[i].first);
+	}
 	free_list(s->free_chunks);
 	free(s);
 }
@@ -251,42 +252,22 @@ int sched_fifo_create(struct sched *s, unsigned *id)
 	return 0;
 }
 
-/* Takes a pending event out of its FIFO's list. */
-static void fifo_unlink(struct sched *s, struct sched_event *ev)
-{
-	__typeof__(s->fifos[0]) *q = &s->fifos[ev->fifo - 1];
-	if (ev->fifo_prev)
-		ev->fifo_prev->fifo_next = ev->fifo_next;
-	else
-		q->head = ev->fifo_next;
-	if (ev->fifo_next)
-		ev->fifo_next->fifo_prev = ev->fifo_prev;
-	else
-		q->tail = ev->fifo_prev;
-	ev->fifo = 0;
-}
-
 int sched_at_fifo(struct sched *s, unsigned id, struct sched_event *ev, uint64_t t_ns, sched_fn *fn)
 {
 	if (id >= s->n_fifos)
 		return -ERR_INVAL;
-	__typeof__(s->fifos[0]) *q = &s->fifos[id];
-	if (ev->lane || (q->tail && t_ns < q->tail->t_ns))
+	if (ev->lane || (s->fifos[id].n && t_ns < s->fifo_last[id]))
 		return sched_at(s, ev, t_ns, fn); /* out of the FIFO's order: the heap keeps it */
 	if (t_ns < s->now || ev->idx != SCHED_IDLE)
 		return -ERR_INVAL;
+	if (reserve(s, 0))
+		return -ERR_NOMEM;
+	append(s, &s->fifos[id], (struct ent){ t_ns, s->next_seq, ev });
+	s->fifo_last[id] = t_ns;
 	ev->t_ns = t_ns;
 	ev->seq = s->next_seq++;
 	ev->fn = fn;
 	ev->idx = 0;
-	ev->fifo = (uint16_t)(id + 1);
-	ev->fifo_next = NULL;
-	ev->fifo_prev = q->tail;
-	if (q->tail)
-		q->tail->fifo_next = ev;
-	else
-		q->head = ev;
-	q->tail = ev;
 	s->pending++;
 	return 0;
 }
@@ -295,8 +276,6 @@ void sched_cancel(struct sched *s, struct sched_event *ev)
 {
 	if (ev->idx == SCHED_IDLE)
 		return;
-	if (ev->fifo)
-		fifo_unlink(s, ev);
 	ev->idx = SCHED_IDLE;
 	ev->seq = UINT64_MAX; /* its entry no longer matches: skipped when met */
 	s->pending--;
@@ -337,12 +316,11 @@ static bool refill(struct sched *s)
 	return false;
 }
 
-/* Drops the head entry of bucket 0, freeing its chunk when emptied; its last chunk stays, empty,
- * for the next entries (with few events pending, bucket 0 would otherwise take a chunk from the
- * reserve and give it back for every event). */
-static void pop_head(struct sched *s)
+/* Drops the head entry of bucket 0 (or of a FIFO), freeing its chunk when emptied; its last
+ * chunk stays, empty, for the next entries (with few events pending, the bucket would otherwise
+ * take a chunk from the reserve and give it back for every event). */
+static void pop_head(struct sched *s, struct bucket *b0)
 {
-	struct bucket *b0 = &s->b[0];
 	struct chunk *c = b0->first;
 	if (++c->head == c->tail) {
 		if (c->next) {
@@ -365,7 +343,7 @@ static struct ent *heap_head(struct sched *s)
 		struct ent *e = &b0->first->e[b0->first->head];
 		if (live(e))
 			return e;
-		pop_head(s);
+		pop_head(s, b0);
 	}
 }
 
@@ -374,7 +352,7 @@ static inline bool before(const struct sched_event *a, const struct sched_event 
 	return a->t_ns < b->t_ns || (a->t_ns == b->t_ns && a->seq < b->seq);
 }
 
-/* The earliest pending lane or FIFO event, or NULL. */
+/* The earliest pending lane event, or NULL. */
 static struct sched_event *lane_head(const struct sched *s)
 {
 	struct sched_event *best = NULL;
@@ -383,27 +361,45 @@ static struct sched_event *lane_head(const struct sched *s)
 		if (ev->idx != SCHED_IDLE && (!best || before(ev, best)))
 			best = ev;
 	}
-	for (unsigned i = 0; i < s->n_fifos; i++) {
-		struct sched_event *ev = s->fifos[i].head;
-		if (ev && (!best || before(ev, best)))
-			best = ev;
-	}
 	return best;
+}
+
+/* FIFO i's earliest live entry, cancelled ones dropped on the way; NULL when it is empty. */
+static struct ent *fifo_head(struct sched *s, unsigned i)
+{
+	struct bucket *q = &s->fifos[i];
+	while (q->n) {
+		struct ent *e = &q->first->e[q->first->head];
+		if (live(e))
+			return e;
+		pop_head(s, q);
+	}
+	return NULL;
+}
+
+static inline bool ent_first(const struct ent *e, const struct sched_event *ev)
+{
+	return !ev || e->t < ev->t_ns || (e->t == ev->t_ns && e->seq < ev->seq);
 }
 
 bool sched_step(struct sched *s, uint64_t stop_ns)
 {
 	struct sched_event *ev = lane_head(s);
+	struct bucket *from = NULL; /* the queue the chosen entry is at the head of */
 	struct ent *e = heap_head(s);
-	bool from_heap = e && (!ev || e->t < ev->t_ns || (e->t == ev->t_ns && e->seq < ev->seq));
-	if (from_heap)
+	if (e && ent_first(e, ev)) {
 		ev = e->ev;
+		from = &s->b[0];
+	}
+	for (unsigned i = 0; i < s->n_fifos; i++)
+		if ((e = fifo_head(s, i)) && ent_first(e, ev)) {
+			ev = e->ev;
+			from = &s->fifos[i];
+		}
 	if (!ev || ev->t_ns > stop_ns)
 		return false;
-	if (from_heap)
-		pop_head(s);
-	else if (ev->fifo)
-		fifo_unlink(s, ev);
+	if (from)
+		pop_head(s, from);
 	assert(ev->t_ns >= s->now); /* time never goes backwards */
 	s->now = ev->t_ns;
 	ev->idx = SCHED_IDLE;

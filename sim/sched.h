@@ -32,10 +32,8 @@ struct sched_event {
 	uint64_t t_ns;
 	uint64_t seq;
 	sched_fn *fn;
-	struct sched_event *fifo_prev, *fifo_next; /* in its FIFO (sched_at_fifo) while pending */
 	uint32_t idx;              /* 0 while pending, SCHED_IDLE when not */
-	uint16_t lane;             /* 1: a lane event (sched_lane), kept beside the heap */
-	uint16_t fifo;             /* k + 1 while pending in FIFO k */
+	uint32_t lane;             /* 1: a lane event (sched_lane), kept beside the heap */
 };
 
 #define SCHED_IDLE UINT32_MAX
@@ -46,7 +44,6 @@ static inline void sched_event_init(struct sched_event *ev)
 {
 	ev->idx = SCHED_IDLE;
 	ev->lane = 0;
-	ev->fifo = 0;
 }
 
 static inline bool sched_event_pending(const struct sched_event *ev)
@@ -74,19 +71,20 @@ int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *f
 int sched_lane(struct sched *s, struct sched_event *ev);
 
 /* A FIFO: a class of events scheduled in the order of their times, such as the arrivals at a
- * FIFO link's far end.  They wait in a list beside the heap, so scheduling and running one cost a
- * few pointer moves instead of a heap insert and pop; order is unchanged (the list's head has the
- * least time and sequence of its events).  An event scheduled earlier than the FIFO's latest
- * goes to the heap instead, so any use is correct and the order is the heap's in every case.
- * At most SCHED_FIFOS per scheduler: sched_fifo_create gives the next id, or -ERR_FULL. */
+ * FIFO link's far end.  Their entries wait in a queue beside the heap, so scheduling and running
+ * one cost an append and a pop instead of a heap insert and pop; order is unchanged (the queue's
+ * head has the least time and sequence of its events).  An event scheduled earlier than the
+ * FIFO's latest goes to the heap instead, so any use is correct and the order is the heap's in
+ * every case.  Cancellation is the heap's (lazy).  At most SCHED_FIFOS per scheduler:
+ * sched_fifo_create gives the next id, or -ERR_FULL. */
 #define SCHED_FIFOS 4
 int sched_fifo_create(struct sched *s, unsigned *id) WARN_UNUSED;
 
 /* sched_at for an event of FIFO 'id' (a lane event stays a lane event). */
 int sched_at_fifo(struct sched *s, unsigned id, struct sched_event *ev, uint64_t t_ns, sched_fn *fn) WARN_UNUSED;
 
-/* Cancels a pending event in O(1) (its entry is skipped later, or taken out of its FIFO); does
- * nothing for one that is not pending. */
+/* Cancels a pending event in O(1) (its entry is skipped later); does nothing for one that is
+ * not pending. */
 void sched_cancel(struct sched *s, struct sched_event *ev);
 
 /* Runs events in order until none is left, the next is later than 'stop_ns', or sched_stop()
