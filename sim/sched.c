@@ -213,16 +213,22 @@ int sched_lane(struct sched *s, struct sched_event *ev)
 	return 0;
 }
 
+/* 'ev' pending at 't_ns' with the next sequence number (its entry, if any, was made with it). */
+static void mark_pending(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *fn)
+{
+	ev->t_ns = t_ns;
+	ev->seq = s->next_seq++;
+	ev->fn = fn;
+	ev->idx = 0;
+	s->pending++;
+}
+
 int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *fn)
 {
 	if (t_ns < s->now || ev->idx != SCHED_IDLE)
 		return -ERR_INVAL;
 	if (ev->lane) {
-		ev->t_ns = t_ns;
-		ev->seq = s->next_seq++;
-		ev->fn = fn;
-		ev->idx = 0;
-		s->pending++;
+		mark_pending(s, ev, t_ns, fn);
 		return 0;
 	}
 	if (t_ns < s->base) {
@@ -234,13 +240,8 @@ int sched_at(struct sched *s, struct sched_event *ev, uint64_t t_ns, sched_fn *f
 	unsigned k = bucket_of(t_ns, s->base);
 	if (reserve(s, k))
 		return -ERR_NOMEM;
-	struct ent e = { t_ns, s->next_seq, ev };
-	put(s, k, e);
-	ev->t_ns = t_ns;
-	ev->seq = s->next_seq++;
-	ev->fn = fn;
-	ev->idx = 0; /* pending */
-	s->pending++;
+	put(s, k, (struct ent){ t_ns, s->next_seq, ev });
+	mark_pending(s, ev, t_ns, fn);
 	return 0;
 }
 
@@ -264,11 +265,7 @@ int sched_at_fifo(struct sched *s, unsigned id, struct sched_event *ev, uint64_t
 		return -ERR_NOMEM;
 	append(s, &s->fifos[id], (struct ent){ t_ns, s->next_seq, ev });
 	s->fifo_last[id] = t_ns;
-	ev->t_ns = t_ns;
-	ev->seq = s->next_seq++;
-	ev->fn = fn;
-	ev->idx = 0;
-	s->pending++;
+	mark_pending(s, ev, t_ns, fn);
 	return 0;
 }
 
