@@ -182,14 +182,16 @@ static void apply_prediction(struct pkt *q, const struct pred_out *pr)
 	}
 }
 
-/* Builds a pre-built packet from 'tmpl' and 'pr'.  'from_frame': 'tmpl' is as decoded from its
- * frame, so its header bytes are the frame's, patched where the prediction changes them,
- * instead of written field by field (the egress the same way from them); else (a packet made
- * up, craft_build_first) they are written from its fields. */
+/* Builds a pre-built packet from 'tmpl' and 'pr'.  For the next packet of a flow, 'tmpl' is as
+ * decoded from its frame, so its header bytes are the frame's, patched where the prediction
+ * changes them, instead of written field by field (the egress the same way from them).  For an
+ * announced flow's first packet ('first': craft_build_first) 'tmpl' is made up: its headers are
+ * written from its fields, and its source port is late-bound. */
 static int build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, uint32_t probe,
 		 const struct pred_out *pr, const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow,
-		 unsigned dir, uint16_t nat_port, bool late_sport, bool from_frame, struct pool_buf **out)
+		 unsigned dir, uint16_t nat_port, bool first, struct pool_buf **out)
 {
+	bool from_frame = !first, late_sport = first;
 	struct pkt q = *tmpl;
 	apply_prediction(&q, pr);
 	uint32_t hdrs = q.l3_hdr_len + q.l4_hdr_len;
@@ -285,7 +287,7 @@ int craft_build(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, uint
 		const struct fwd_cfg *fc, uint32_t nh, struct flow_entry *flow, unsigned dir,
 		uint16_t nat_port, struct pool_buf **out)
 {
-	return build(pool, owner, tmpl, probe, pr, fc, nh, flow, dir, nat_port, false, true, out);
+	return build(pool, owner, tmpl, probe, pr, fc, nh, flow, dir, nat_port, false, out);
 }
 
 int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl, const struct fwd_cfg *fc,
@@ -293,7 +295,7 @@ int craft_build_first(struct pool *pool, uint32_t *owner, const struct pkt *tmpl
 {
 	struct pred_out none;
 	memset(&none, 0, sizeof none);
-	return build(pool, owner, tmpl, 0, &none, fc, nh, NULL, 0, 0, true, false, out);
+	return build(pool, owner, tmpl, 0, &none, fc, nh, NULL, 0, 0, true, out);
 }
 
 bool craft_adopt(struct pool_buf *b, struct flow_entry *flow, uint16_t nat_port)

@@ -17,8 +17,8 @@ done
 "$P" sim scenarios/flows-10k.ini --db "$T/r.db" --quiet --set shaper.cpus=2 --set run.stop_s=0.5
 "$P" sim scenarios/default.ini --db "$T/r.db" --quiet --set run.stats_interval_ms=10 --set run.stop_s=2
 for f in traces/*.pcap traces/*.pcapng; do
-	"$P" replay "$f" --timed --db "$T/r.db" --quiet > /dev/null || [ $? -eq 2 ]
+	"$P" replay "$f" --timed --db "$T/r.db" --quiet > /dev/null
 	for m in precraft shadow baseline; do
-		"$P" replay "$f" --mode "$m" --quiet > /dev/null || [ $? -eq 2 ]
+		"$P" replay "$f" --mode "$m" --quiet > /dev/null
 	done
 done

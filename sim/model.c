@@ -39,8 +39,7 @@ struct simpkt *model__pkt_get(struct model *m)
 	m->free_pkts = p->next;
 	p->next = NULL;
 	sched_event_init(&p->ev);
-	p->frame = p->buf;
-	p->big = NULL;
+	p->frame = p->buf; /* 'big' is NULL in every free packet */
 	p->flow = NULL;
 	p->flow_id = 0;
 	m->in_flight++;

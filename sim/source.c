@@ -67,13 +67,13 @@ static void trace_fire(struct sched *s, struct sched_event *ev)
 		p->frame = ts->data;
 		p->caplen = ts->caplen;
 		__builtin_prefetch(ts->data); /* read when the packet reaches the shaper */
-	} else if (!p || !(copy = model__pkt_fill(p, ts->data, ts->caplen))) {
-		m->source_overflow++;
-		if (p)
-			model__pkt_put(m, p);
+	} else if (p && !(copy = model__pkt_fill(p, ts->data, ts->caplen))) {
+		model__pkt_put(m, p);
 		p = NULL;
 	}
-	if (p) {
+	if (!p) {
+		m->source_overflow++;
+	} else {
 		p->wirelen = ts->wirelen;
 		p->linktype = ts->linktype;
 		p->t_src = sched_now(s);

@@ -28,14 +28,19 @@
  * read again is mapped again from the file, the same bytes); for a file of a few chunks and
  * more, a thread of the trace's own (the pager, at most PAGERS_MAX in the process) does that
  * beside the reader, since the page tables' work was a tenth of a simulation of a large capture.
- * Only the case in which libpcap
- * would hand out the record unchanged is read here (version 2.4, the plain 16-byte record
- * header, the record complete and within the snapshot length); anything else (the end of the
- * file as it was when opened, a truncated or oversized record) hands the file back to libpcap at
- * that record's offset, so that what it returns and every error it reports are libpcap's own.
- * (A file cut shorter by another process while it is mapped makes the next access past its new
- * end a SIGBUS, as for every reader that maps files; captures are appended to, not cut.) */
+ * Only the case in which libpcap would hand out the record unchanged is read here (version 2.4,
+ * the plain 16-byte record header, the record complete and within the snapshot length); anything
+ * else (the end of the file as it was when opened, a truncated or oversized record) hands the
+ * file back to libpcap at that record's offset, so that what it returns and every error it
+ * reports are libpcap's own.  (A file cut shorter by another process while it is mapped makes the
+ * next access past its new end a SIGBUS, as for every reader that maps files; captures are
+ * appended to, not cut.) */
 struct pager;
+
+/* The mapping's chunks [dropped, done) are made present and not let go. */
+struct pages {
+	size_t done, dropped;
+};
 
 struct direct {
 	bool on;                   /* false: libpcap reads */
@@ -44,8 +49,9 @@ struct direct {
 	const uint8_t *map;        /* the file as it was when opened, or NULL (not mapped) */
 	size_t size;
 	size_t pos;                /* the next record */
-	size_t present, kept;      /* [kept, present): the pages made present and not let go */
-	struct pager *pager;       /* NULL: the reader makes its pages present itself */
+	size_t seen;               /* the end of the chunk the reader was last told to be in */
+	struct pages pages;        /* kept by the reader itself when it has no pager */
+	struct pager *pager;       /* NULL: the reader keeps its pages itself */
 };
 
 /* The pager's state: the chunk the reader is in ('want'), told under 'mu'. */
@@ -103,7 +109,8 @@ static void direct_init(struct trace *t)
 	d->nsec = rd32(magic, swapped) == 0xa1b23c4du;
 	d->snapshot = (uint32_t)pcap_snapshot(t->pc);
 	d->pos = 24; /* past the file header, which libpcap has read and checked */
-	d->present = d->kept = 0;
+	d->seen = 0;
+	d->pages = (struct pages){ 0, 0 };
 	d->pager = pager_start(d->map, d->size);
 }
 
@@ -116,44 +123,47 @@ static void direct_stop(struct trace *t)
 		clearerr(t->fp); /* libpcap then reads on from where stdio is and reports what it finds */
 }
 
-/* Chunk 'c' of the mapping made present (advice: a kernel without MADV_POPULATE_READ faults the
- * pages in one by one). */
-static void populate(const uint8_t *map, size_t size, size_t c)
+/* One step of keeping the pages of a reader in chunk 'want': the next chunk up to want + 1 made
+ * present, else the chunks before want - 1 let go (both advice: a kernel without
+ * MADV_POPULATE_READ faults pages in one by one).  False when there was nothing to do. */
+static bool pages_step(const uint8_t *map, size_t size, size_t want, struct pages *pg)
 {
-	size_t from = c * DIRECT_CHUNK;
-	if (from >= size)
-		return;
+	if (pg->done < want + 2) {
+		size_t from = pg->done++ * DIRECT_CHUNK;
 #ifdef MADV_POPULATE_READ
-	(void)madvise((void *)(map + from), size - from < DIRECT_CHUNK ? size - from : DIRECT_CHUNK, MADV_POPULATE_READ);
+		if (from < size)
+			(void)madvise((void *)(map + from), size - from < DIRECT_CHUNK ? size - from : DIRECT_CHUNK,
+				      MADV_POPULATE_READ);
 #endif
+		return true;
+	}
+	if (want >= 2 && pg->dropped < want - 1) {
+		(void)madvise((void *)(map + pg->dropped * DIRECT_CHUNK), (want - 1 - pg->dropped) * DIRECT_CHUNK,
+			      MADV_DONTNEED);
+		pg->dropped = want - 1;
+		return true;
+	}
+	return false;
 }
 
-/* The pager: keeps the reader's chunk and the next present and lets those more than one behind
- * go, ahead of the reader. */
+/* The pager: the steps of pages_step as the reader moves, beside it. */
 static void *pager_main(void *arg)
 {
 	struct pager *pg = arg;
-	size_t done = 0, dropped = 0; /* chunks [dropped, done) handled */
+	struct pages pages = { 0, 0 };
 	unsigned gen = 0;
 	pthread_mutex_lock(&pg->mu);
 	while (!pg->stop) {
-		if (gen != pg->gen) {
+		if (gen != pg->gen) { /* rewound: everything was let go */
 			gen = pg->gen;
-			done = dropped = 0;
+			pages = (struct pages){ 0, 0 };
 		}
 		size_t want = pg->want;
-		if (done < want + 2) {
-			pthread_mutex_unlock(&pg->mu);
-			populate(pg->map, pg->size, done++);
-			pthread_mutex_lock(&pg->mu);
-		} else if (want >= 2 && dropped < want - 1) {
-			pthread_mutex_unlock(&pg->mu);
-			(void)madvise((void *)(pg->map + dropped * DIRECT_CHUNK), (want - 1 - dropped) * DIRECT_CHUNK, MADV_DONTNEED);
-			dropped = want - 1;
-			pthread_mutex_lock(&pg->mu);
-		} else {
+		pthread_mutex_unlock(&pg->mu);
+		bool worked = pages_step(pg->map, pg->size, want, &pages);
+		pthread_mutex_lock(&pg->mu);
+		if (!worked && want == pg->want && gen == pg->gen && !pg->stop)
 			pthread_cond_wait(&pg->cv, &pg->mu);
-		}
 	}
 	pthread_mutex_unlock(&pg->mu);
 	return NULL;
@@ -163,12 +173,9 @@ static void *pager_main(void *arg)
  * NULL otherwise (the reader keeps its pages itself). */
 static struct pager *pager_start(const uint8_t *map, size_t size)
 {
-	if (size < 3 * (size_t)DIRECT_CHUNK || atomic_fetch_add(&n_pagers, 1) >= PAGERS_MAX) {
-		if (size >= 3 * (size_t)DIRECT_CHUNK)
-			atomic_fetch_sub(&n_pagers, 1);
+	if (size < 3 * (size_t)DIRECT_CHUNK)
 		return NULL;
-	}
-	struct pager *pg = calloc(1, sizeof *pg);
+	struct pager *pg = atomic_fetch_add(&n_pagers, 1) < PAGERS_MAX ? calloc(1, sizeof *pg) : NULL;
 	if (pg) {
 		pg->map = map;
 		pg->size = size;
@@ -209,23 +216,19 @@ static void pager_tell(struct pager *pg, size_t chunk, bool restart)
 	pthread_mutex_unlock(&pg->mu);
 }
 
-/* Keeps the pages around 'pos' present: when the reader enters a new chunk, the next is made
- * present and those two behind are let go, by the pager or here. */
+/* Keeps the pages around 'pos' present: when the reader enters a new chunk, the pager is told,
+ * or the steps are taken here. */
 static void direct_pages(struct direct *d)
 {
-	if (d->pos < d->present)
+	if (d->pos < d->seen)
 		return;
-	size_t c = d->pos / DIRECT_CHUNK, from = c * DIRECT_CHUNK;
-	d->present = from + DIRECT_CHUNK;
-	if (d->pager) {
+	size_t c = d->pos / DIRECT_CHUNK;
+	d->seen = (c + 1) * DIRECT_CHUNK;
+	if (d->pager)
 		pager_tell(d->pager, c, false);
-		return;
-	}
-	populate(d->map, d->size, c);
-	if (from >= 2 * (size_t)DIRECT_CHUNK && d->kept < from - DIRECT_CHUNK) {
-		(void)madvise((void *)(d->map + d->kept), from - DIRECT_CHUNK - d->kept, MADV_DONTNEED);
-		d->kept = from - DIRECT_CHUNK;
-	}
+	else
+		while (pages_step(d->map, d->size, c, &d->pages))
+			;
 }
 
 /* 1 with '*rec', or 0 when libpcap must read this record (the reader has then stopped). */
@@ -378,7 +381,8 @@ int trace_rewind(struct trace *t)
 	(void)madvise((void *)d->map, d->size, MADV_DONTNEED); /* the pass before is let go */
 	d->on = true;
 	d->pos = 24;
-	d->present = d->kept = 0;
+	d->seen = 0;
+	d->pages = (struct pages){ 0, 0 };
 	if (d->pager)
 		pager_tell(d->pager, 0, true);
 	t->index = 0;
