@@ -22,6 +22,27 @@ static void csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* XML 1.0 attribute text: the five special characters as entities, tab, newline and carriage
+ * return as character references (so that attribute normalisation keeps them), and the other
+ * control bytes, which XML 1.0 cannot carry at all, and bytes outside ASCII (the database may hold
+ * anything; a byte that is not UTF-8 would make the file unreadable) as '?'. */
+static void xml_attr(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '\t': fputs("&#9;", f); break;
+		case '\n': fputs("&#10;", f); break;
+		case '\r': fputs("&#13;", f); break;
+		default: fputc(*p < 0x20 || *p >= 0x7f ? '?' : *p, f);
+		}
+	}
+}
+
 enum { F_RUNS, F_PARAMS, F_SCALARS, F_VECTORS, F_HISTS, F_FLOWS, F_N };
 static const char *const csv_names[F_N] = { "runs.csv", "params.csv", "scalars.csv", "vectors.csv", "histograms.csv",
 					    "flows.csv" };
@@ -64,10 +85,18 @@ int export_csv(const char *db, const int64_t *runs, size_t n_runs, const char *d
 		if ((rc = rundata_load(st, &sel.v[i], &rd, eb)) != 0)
 			break;
 		const struct store_run *r = &rd.info;
-		fprintf(f[F_RUNS], "%" PRId64 ",%s,", r->id, r->status);
+		/* Every text field quoted: the database's text is anyone's (RFC 4180 §2). */
+		fprintf(f[F_RUNS], "%" PRId64 ",", r->id);
+		csv_str(f[F_RUNS], r->status);
+		fputc(',', f[F_RUNS]);
 		csv_str(f[F_RUNS], r->command);
-		fprintf(f[F_RUNS], ",%" PRIu64 ",%" PRIu64 ",%s,%s,%s\n", r->seed, r->run_number, r->started_at, r->finished_at,
-			r->git_rev);
+		fprintf(f[F_RUNS], ",%" PRIu64 ",%" PRIu64 ",", r->seed, r->run_number);
+		csv_str(f[F_RUNS], r->started_at);
+		fputc(',', f[F_RUNS]);
+		csv_str(f[F_RUNS], r->finished_at);
+		fputc(',', f[F_RUNS]);
+		csv_str(f[F_RUNS], r->git_rev);
+		fputc('\n', f[F_RUNS]);
 		for (size_t p = 0; p < rd.n_params; p++) {
 			fprintf(f[F_PARAMS], "%" PRId64 ",", r->id);
 			csv_str(f[F_PARAMS], rd.params[p].name);
@@ -75,24 +104,35 @@ int export_csv(const char *db, const int64_t *runs, size_t n_runs, const char *d
 			csv_str(f[F_PARAMS], rd.params[p].value);
 			fputc('\n', f[F_PARAMS]);
 		}
-		for (size_t s = 0; s < rd.n_scalars; s++)
-			fprintf(f[F_SCALARS], "%" PRId64 ",%s,%.17g\n", r->id, rd.scalars[s].name, rd.scalars[s].value);
+		for (size_t s = 0; s < rd.n_scalars; s++) {
+			fprintf(f[F_SCALARS], "%" PRId64 ",", r->id);
+			csv_str(f[F_SCALARS], rd.scalars[s].name);
+			fprintf(f[F_SCALARS], ",%.17g\n", rd.scalars[s].value);
+		}
 		for (size_t s = 0; s < rd.n_series; s++)
-			for (size_t j = 0; j < rd.series[s].n; j++)
-				fprintf(f[F_VECTORS], "%" PRId64 ",%s,%" PRIu64 ",%.17g\n", r->id, rd.series[s].name, rd.series[s].t[j],
-					rd.series[s].v[j]);
+			for (size_t j = 0; j < rd.series[s].n; j++) {
+				fprintf(f[F_VECTORS], "%" PRId64 ",", r->id);
+				csv_str(f[F_VECTORS], rd.series[s].name);
+				fprintf(f[F_VECTORS], ",%" PRIu64 ",%.17g\n", rd.series[s].t[j], rd.series[s].v[j]);
+			}
 		for (size_t h = 0; h < rd.n_hists; h++)
-			for (size_t j = 0; j < rd.hists[h].n; j++)
-				fprintf(f[F_HISTS], "%" PRId64 ",%s,%.17g,%.17g,%" PRIu64 "\n", r->id, rd.hists[h].name,
-					rd.hists[h].lo[j], rd.hists[h].hi[j], rd.hists[h].count[j]);
+			for (size_t j = 0; j < rd.hists[h].n; j++) {
+				fprintf(f[F_HISTS], "%" PRId64 ",", r->id);
+				csv_str(f[F_HISTS], rd.hists[h].name);
+				fprintf(f[F_HISTS], ",%.17g,%.17g,%" PRIu64 "\n", rd.hists[h].lo[j], rd.hists[h].hi[j],
+					rd.hists[h].count[j]);
+			}
 		for (size_t j = 0; j < rd.n_flows; j++) {
 			const struct recorder_flow *fl = &rd.flows[j];
+			fprintf(f[F_FLOWS], "%" PRId64 ",%" PRIu64 ",%u,", r->id, fl->flow_id, fl->proto);
+			csv_str(f[F_FLOWS], fl->src);
+			fprintf(f[F_FLOWS], ",%u,", fl->sport);
+			csv_str(f[F_FLOWS], fl->dst);
 			fprintf(f[F_FLOWS],
-				"%" PRId64 ",%" PRIu64 ",%u,%s,%u,%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-				r->id, fl->flow_id, fl->proto, fl->src, fl->sport, fl->dst, fl->dport, fl->packets, fl->bytes,
-				fl->hits, fl->misses, fl->wasted, fl->delay_sum_ns, fl->jitter_sum_ns, fl->lost, fl->first_ns,
-				fl->last_ns);
+				",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 ",%" PRIu64 "\n",
+				fl->dport, fl->packets, fl->bytes, fl->hits, fl->misses, fl->wasted, fl->delay_sum_ns,
+				fl->jitter_sum_ns, fl->lost, fl->first_ns, fl->last_ns);
 			tot->tx_packets += fl->packets;
 		}
 		tot->runs++;
@@ -160,10 +200,12 @@ int export_flowmon(const char *db, const int64_t *runs, size_t n_runs, const cha
 				"\" precraftHits=\"%" PRIu64 "\">\n    </Flow>\n",
 				fl->bytes, rx_bytes, fl->packets, rx, fl->lost, rx, rd.info.id, fl->hits);
 			FILE *c = strchr(fl->src, ':') ? c6 : c4;
-			fprintf(c,
-				"    <Flow flowId=\"%" PRIu64 "\" sourceAddress=\"%s\" destinationAddress=\"%s\" protocol=\"%u\""
-				" sourcePort=\"%u\" destinationPort=\"%u\">\n    </Flow>\n",
-				id, fl->src, fl->dst, fl->proto, fl->sport, fl->dport);
+			fprintf(c, "    <Flow flowId=\"%" PRIu64 "\" sourceAddress=\"", id);
+			xml_attr(c, fl->src);
+			fprintf(c, "\" destinationAddress=\"");
+			xml_attr(c, fl->dst);
+			fprintf(c, "\" protocol=\"%u\" sourcePort=\"%u\" destinationPort=\"%u\">\n    </Flow>\n", fl->proto,
+				fl->sport, fl->dport);
 			tot->flows++;
 			tot->tx_packets += fl->packets;
 			tot->rx_packets += rx;

@@ -12,7 +12,20 @@
  * line, "gnuplot is not installed", or "no image came out". */
 int plot_render(const char *dir, const char *name, const char *fmt, const char *script, char *why, size_t why_len);
 
-/* Quotes 's' for a gnuplot string in single quotes (doubling quotes), into 'out'. */
+/* Names (of runs' parameters, series, models, captures) are data, never script text.
+ * plot_quote writes 's' for a gnuplot string in single quotes into 'out' (at most n - 1 bytes):
+ * the quote doubled, printable ASCII other than '`', '@' and '\\' kept, every other byte (a
+ * newline, any control byte, anything outside ASCII) written as '?'. */
 void plot_quote(const char *s, char *out, size_t n);
+
+/* The same for a label inside double quotes in a data file (read by xtic() and the like), or
+ * for a comment line there: '"' becomes '\'', every byte plot_quote replaces becomes '?'. */
+void plot_label(const char *s, char *out, size_t n);
+
+/* The guard plot_render applies before gnuplot sees a script: every line starts with "set ",
+ * "unset " or "plot "; single-quoted strings hold only what plot_quote lets through and close
+ * on their line; outside them no '`', '@', '!', '"', '\\', '|', '<', '$', control byte, nor
+ * the words system, eval, load, call, shell, pipe, print.  0, or -1 with the line named in 'why'. */
+int plot_script_ok(const char *script, char *why, size_t why_len);
 
 #endif

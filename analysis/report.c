@@ -319,7 +319,9 @@ static void comparison(struct rep *r, FILE *html, const struct rundata *rd, size
 		FILE *f = rep_open(r, file);
 		if (!f)
 			break;
-		fprintf(f, "# %s value index, mean, 95%% half-width, replications, label\n", param);
+		char pl[200];
+		plot_label(param, pl, sizeof pl);
+		fprintf(f, "# %s value index, mean, 95%% half-width, replications, label\n", pl);
 		size_t rows = 0;
 		for (size_t j = 0; j < nv; j++) {
 			size_t c = 0;
@@ -333,10 +335,7 @@ static void comparison(struct rep *r, FILE *html, const struct rundata *rd, size
 				continue;
 			struct ci ci = ci_of(x, c);
 			char label[200];
-			snprintf(label, sizeof label, "%s", vals[j]);
-			for (char *q2 = label; *q2; q2++)
-				if (*q2 == '"' || *q2 == '\\')
-					*q2 = '\'';
+			plot_label(vals[j], label, sizeof label);
 			/* x: the value itself when every value is a number, else its position */
 			if (numeric)
 				fprintf(f, "%s", vals[j]);
@@ -480,8 +479,11 @@ static void class_section(struct rep *r, FILE *html, const struct rundata *rd, s
 		if (!f)
 			return;
 		fprintf(f, "# class");
-		for (size_t j = 0; j < nm; j++)
-			fprintf(f, " %s", models[j]);
+		for (size_t j = 0; j < nm; j++) {
+			char ml[100];
+			plot_label(models[j], ml, sizeof ml);
+			fprintf(f, " %s", ml);
+		}
 		fprintf(f, "\n");
 		size_t rows = 0;
 		for (size_t c = 0; c < nc; c++) {
@@ -559,13 +561,18 @@ static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, si
 		if (!f)
 			break;
 		fprintf(f, "# capture");
-		for (size_t j = 0; j < nm; j++)
-			fprintf(f, " %s", models[j]);
+		for (size_t j = 0; j < nm; j++) {
+			char ml[100];
+			plot_label(models[j], ml, sizeof ml);
+			fprintf(f, " %s", ml);
+		}
 		fprintf(f, "\n");
 		size_t rows = 0;
 		for (size_t t = 0; t < nt; t++) {
 			const char *base = strrchr(traces[t], '/');
-			fprintf(f, "\"%s\"", base ? base + 1 : traces[t]);
+			char tl[200];
+			plot_label(base ? base + 1 : traces[t], tl, sizeof tl);
+			fprintf(f, "\"%s\"", tl);
 			for (size_t j = 0; j < nm; j++) {
 				const double *v = NULL;
 				for (size_t i = 0; i < n && !v; i++)

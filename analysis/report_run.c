@@ -132,7 +132,9 @@ static size_t write_series(struct rep *r, const struct rd_series *s, const char 
 	FILE *f = rep_open(r, file);
 	if (!f)
 		return 0;
-	fprintf(f, "# %s: time (s), value\n", s->name);
+	char label[200];
+	plot_label(s->name, label, sizeof label);
+	fprintf(f, "# %s: time (s), value\n", label);
 	for (size_t i = 0; i < s->n; i++)
 		fprintf(f, "%.9f %.17g\n", (double)s->t[i] / 1e9, s->v[i]);
 	rep_close(r, f, file);
@@ -213,7 +215,9 @@ static void latency_cdf(struct rep *r, FILE *html, const struct rundata *rd)
 		FILE *f = rep_open(r, file);
 		if (!f)
 			continue;
-		fprintf(f, "# %s: bin upper edge (ns), fraction of packets at or below it, bin count\n", h->name);
+		char label[200];
+		plot_label(h->name, label, sizeof label);
+		fprintf(f, "# %s: bin upper edge (ns), fraction of packets at or below it, bin count\n", label);
 		uint64_t c = 0;
 		for (size_t k = 0; k < h->n; k++) {
 			c += h->count[k];

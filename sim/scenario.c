@@ -248,10 +248,24 @@ static struct scn_source *find_source(struct scenario *s, const char *name, bool
 	return src;
 }
 
+/* The first control byte (below 0x20, or DEL) in 's', or 0.  Names and values land in the
+ * results database and from there in reports and plots: they are printable text. */
+static int control_byte(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return *p;
+	return 0;
+}
+
 /* Assigns 'value' to 'key' of 'section'.  'where' prefixes errors ("file:line" or "--set"). */
 static int assign(struct scenario *s, const char *section, const char *key, const char *value, const char *where,
 		  struct errbuf *eb)
 {
+	int cb = control_byte(section) ? control_byte(section) : control_byte(key) ? control_byte(key) : control_byte(value);
+	if (cb)
+		return err_set(eb, -ERR_FORMAT, "%s: a control character (0x%02x) in a section, key or value: they are printable text",
+			       where, cb);
 	void *base = s;
 	bool source = strncmp(section, "source.", 7) == 0;
 	if (source) {
@@ -324,6 +338,11 @@ int scenario_load(struct scenario *s, const char *path, struct errbuf *eb)
 			}
 			*close = 0;
 			snprintf(section, sizeof section, "%s", trim(t + 1));
+			if (control_byte(section)) {
+				rc = err_set(eb, -ERR_FORMAT, "%s: a control character (0x%02x) in a section name: names are printable text",
+					     where, control_byte(section));
+				break;
+			}
 			if (strncmp(section, "source.", 7) == 0 && !find_source(s, section + 7, true))
 				rc = err_set(eb, -ERR_FORMAT, "%s: cannot add source '%s'", where, section + 7);
 			continue;
@@ -360,7 +379,10 @@ int scenario_set(struct scenario *s, const char *a, struct errbuf *eb)
 	*eq = 0;
 	*dot = 0;
 	char where[1100];
-	snprintf(where, sizeof where, "--set %s", a);
+	if (control_byte(a)) /* not echoed: a newline would split the one error line */
+		snprintf(where, sizeof where, "--set");
+	else
+		snprintf(where, sizeof where, "--set %s", a);
 	return assign(s, trim(buf), trim(dot + 1), trim(eq + 1), where, eb);
 }
 

@@ -47,6 +47,14 @@ expect_usage "bad scenario value names file:line" "bad.ini:4: bad value '1.5' fo
 printf '[run]\nsead = 1\n' > "$TMP/bad2.ini"
 expect_usage "unknown scenario key names file:line" "bad2.ini:2: unknown key 'sead'" sim "$TMP/bad2.ini" --db "$TMP/x.db"
 expect_usage "bad --set" "--set shaper.flows=0" sim scenarios/default.ini --set shaper.flows=0 --db "$TMP/x.db"
+# Names and values land in the database and from there in reports: no control characters.
+expect_usage "a --set source name with a newline" "control character (0x0a)" sim scenarios/default.ini --set "source.a
+!touch $TMP/pwn.type=poisson" --db "$TMP/x.db"
+expect_usage "a --set value with a tab" "control character (0x09)" sim scenarios/default.ini --set "shaper.predictor=la	st" --db "$TMP/x.db"
+printf '[source.a\033b]\ntype = poisson\n' > "$TMP/ctl.ini"
+expect_usage "a scenario's section with an escape byte names file:line" "ctl.ini:1: a control character (0x1b)" sim "$TMP/ctl.ini" --db "$TMP/x.db"
+printf '[run]\nseed = 1\001\n' > "$TMP/ctl2.ini"
+expect_usage "a scenario's value with a control byte names file:line" "ctl2.ini:2: a control character (0x01)" sim "$TMP/ctl2.ini" --db "$TMP/x.db"
 expect_usage "a bad policy port list names the key" "policy.high_ports" sim scenarios/shaper-idle.ini --set policy.high_ports=80,x --db "$TMP/x.db"
 expect_usage "eval with an unknown model" "unknown predictor 'oracle'" eval traces/ndpi-fix.pcap --models oracle
 expect_usage "eval --cross with one capture" "at least 2 captures" eval traces/ndpi-fix.pcap --cross

@@ -1,0 +1,62 @@
+# tests/report_hostile.sh: a results database whose names were chosen by an attacker (issue 34),
+# sourced by integration.sh (after lib.sh).  Every kind of name the report draws (a parameter the
+# runs differ in, a time series, a latency histogram, an eval run's model and capture) gets a
+# newline followed by a gnuplot command ('!touch FILE', 'system(...)', a backquote): no file
+# may appear, and every script the report leaves starts each line with set, unset or plot.
+# Then the exports: CSV fields with ',', '"' and newlines read back by a CSV parser (RFC 4180),
+# the FlowMonitor XML with '<', '&' and '"' in addresses read back by xmllint.
+HD="$TMP/hostile-report"
+mkdir -p "$HD"
+HDB="$HD/h.db"
+pc sim scenarios/default.ini --set run.stop_s=0.05 --db "$HDB" --quiet
+pc sim scenarios/default.ini --set run.stop_s=0.05 --db "$HDB" --quiet
+"$PRECRAFT" eval traces/ndpi-fix.pcap --models last --db "$HDB" > /dev/null
+nl="' || char(10) || '"
+evil() { # evil TAG: a name that ends gnuplot's string and runs commands, each making a file
+	printf "x''%s!touch %s/pwn-%s-bang%sx=system(''touch %s/pwn-%s-sys'')%sset title ''\`touch %s/pwn-%s-bq\`" \
+		"$nl" "$HD" "$1" "$nl" "$HD" "$1" "$nl" "$HD" "$1"
+}
+sqlite3 "$HDB" "
+INSERT INTO run_param VALUES (1, '$(evil param)', '1');
+INSERT INTO run_param VALUES (2, '$(evil param)', '2');
+UPDATE vector_name SET name = '$(evil vector)' WHERE name = 'hit_ratio';
+UPDATE vector_name SET name = 'cpu' || char(10) || '!touch $HD/pwn-vector2' WHERE name = 'pool_bytes';
+UPDATE histogram SET name = 'latency$(evil hist)' WHERE name = 'latency';
+UPDATE scalar SET name = '$(evil scalar)' WHERE name = 'dropped_no_route';
+UPDATE run_param SET value = '$(evil model)' WHERE name = 'model';
+UPDATE run_param SET value = 'a/$(evil trace)' WHERE name = 'trace';
+UPDATE run SET git_rev = 'a,"b"' || char(10) || 'c' WHERE id = 2;
+UPDATE run SET command = '$(evil command)' WHERE id = 1;
+UPDATE flow SET src = '<a&b\"' || char(10) || 'c>', dst = 'x,y\"z' WHERE run_id = 1;
+" || bad "report, hostile names: sqlite3 could not plant them"
+pc report "$HDB" --out "$HD/html" > /dev/null 2> "$HD/report.err"
+rc=$?
+made=$(ls "$HD" | grep pwn- | tr '\n' ' ')
+check "report, hostile names: exit $rc, no command ran${made:+ (made: $made)}" sh -c "[ $rc -eq 0 ] && [ -z '$made' ]"
+check "report, hostile names: the figures were still drawn" sh -c "ls '$HD/html'/*.svg | grep -q compare- && ls '$HD/html'/*.svg | grep -q -- -ts-x && ls '$HD/html'/*.svg | grep -q eval-"
+badl=$(cat "$HD/html"/*.gp | grep -v -e '^set ' -e '^unset ' -e '^plot ' -e '^$' | head -3)
+check "report, hostile names: every script line is set, unset or plot${badl:+ (not: $badl)}" [ -z "$badl" ]
+# The exports of the same database.
+pc export "$HDB" --csv "$HD/csv" --flowmon "$HD/flows.xml" > /dev/null 2> "$HD/export.err"
+rc=$?
+check "export, hostile names: exit $rc ($(head -1 "$HD/export.err"))" [ $rc -eq 0 ]
+check "export --flowmon, hostile addresses: xmllint parses it" sh -c "xmllint --noout '$HD/flows.xml' 2> /dev/null"
+# The first classifier's source address, as xmllint reads it, against the database's.
+xmllint --xpath 'string((//Ipv4FlowClassifier/Flow | //Ipv6FlowClassifier/Flow)[1]/@sourceAddress)' "$HD/flows.xml" > "$HD/x.src" 2> /dev/null
+id=$(xmllint --xpath 'string((//Ipv4FlowClassifier/Flow | //Ipv6FlowClassifier/Flow)[1]/@flowId)' "$HD/flows.xml" 2> /dev/null)
+sqlite3 "$HDB" "SELECT src FROM flow WHERE run_id = ${id:-0} / 4294967296 AND flow_id = ${id:-0} % 4294967296" > "$HD/d.src"
+check "export --flowmon: an address with '<', '&', '\"' and a newline reads back as the database's" \
+	sh -c "[ -n '$id' ] && [ \"\$(cat '$HD/x.src')\" = \"\$(cat '$HD/d.src')\" ]"
+# RFC 4180: sqlite3's CSV reader gets back exactly the database's values (compared sorted: the
+# export's order within a run is its own).
+csvcheck() { # csvcheck FILE TABLE COLUMN
+	sqlite3 "$HD/csv.db" "DROP TABLE IF EXISTS t" ".import --csv $1 t" 2> /dev/null || return 1
+	[ "$(sqlite3 "$HD/csv.db" "SELECT quote($3) FROM t ORDER BY 1")" = \
+	  "$(sqlite3 "$HDB" "SELECT quote(CAST($3 AS TEXT)) FROM $2 ORDER BY 1")" ]
+}
+for t in run:runs:command run:runs:git_rev run_param:params:name run_param:params:value scalar:scalars:name \
+	vector:vectors:name flow:flows:src flow:flows:dst histogram:histograms:name; do
+	tab=${t%%:*} rest=${t#*:}
+	check "export --csv, hostile names: ${rest%%:*}.csv's ${rest#*:} reads back as the database's" \
+		csvcheck "$HD/csv/${rest%%:*}.csv" "$tab" "${rest#*:}"
+done
