@@ -182,6 +182,7 @@ static int forward(struct hil_opts *o)
 	 * run asks for a seed (the seed is recorded either way). */
 	if (!o->sh.has_seed)
 		o->sh.seed = crypto_random_u64();
+	o->sh.engines = o->c.workers ? o->c.workers : 1;
 	int rc = shaper_setup(&o->sh, &sh, &eb);
 	if (rc) {
 		cli_error("%s", eb.msg);

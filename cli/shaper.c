@@ -217,6 +217,8 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 	o->flows = scn->flows;
 	o->idle_s = scn->idle_s;
 	o->pool_mb = scn->pool_mb;
+	o->engines = (unsigned)scn->cpus;
+	o->from_scenario = true;
 	o->seed = scn->seed;
 	o->ks_depth = scn->ks_depth;
 	o->ks_bytes = scn->ks_bytes;
@@ -250,6 +252,42 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	if (!rc && o->has_seed)
 		scn->seed = o->seed;
 	return rc;
+}
+
+/* What the engines will ask for, checked here where the keys that size it are known, so that
+ * the error names them (engine_create would say only "pool of N bytes: invalid argument"). */
+static int check_memory(const struct shaper_opts *o, const struct shaper *sh, struct errbuf *eb)
+{
+	unsigned n = o->engines ? o->engines : 1;
+	const char *pool = o->from_scenario ? "shaper.pool_mb" : "--pool-mb";
+	const char *who = o->from_scenario ? "shaper.cpus" : "--workers";
+	struct engine_cfg one = sh->cfg;
+	engine_cfg_shard(&one, 0, n);
+	size_t need = engine_pool_min(&sh->cfg);
+	if (one.pool_budget < need) {
+		size_t mb = ((need * n) + ((size_t)1 << 20) - 1) >> 20;
+		if (n > 1)
+			return err_set(eb, -ERR_FORMAT,
+				       "%s=%llu split over %s=%u leaves %zu KiB an engine; each needs %zu KiB (4 buffers for the "
+				       "largest frames and a page): set %s to at least %zu, or fewer %s",
+				       pool, (unsigned long long)o->pool_mb, who, n, one.pool_budget >> 10, need >> 10, pool, mb, who);
+		return err_set(eb, -ERR_FORMAT, "%s=%llu: the pool needs at least %zu KiB", pool,
+			       (unsigned long long)o->pool_mb, need >> 10);
+	}
+	if (sh->tunnel && o->mode != ENGINE_BASELINE) {
+		size_t sas = esp_conf_count(sh->tunnel);
+		size_t one_t = esp_ring_bytes(sas, (unsigned)o->ks_depth, (uint32_t)o->ks_bytes);
+		if (one_t > ESP_RING_BYTES_MAX || one_t > (SIZE_MAX >> 2) / n || one_t * n > ESP_RING_BYTES_MAX)
+			return err_set(eb, -ERR_FORMAT,
+				       "the tunnel's keystream rings would take %.1f MiB (%zu SAs x %s=%llu x %s=%llu bytes x %u "
+				       "engine%s), more than %zu MiB: lower %s or %s, or use fewer SAs",
+				       (double)one_t * n / 1048576.0, sas, o->from_scenario ? "shaper.ks_depth" : "--ks-depth",
+				       (unsigned long long)o->ks_depth, o->from_scenario ? "shaper.ks_bytes" : "--ks-bytes",
+				       (unsigned long long)o->ks_bytes, n, n == 1 ? "" : "s", ESP_RING_BYTES_MAX >> 20,
+				       o->from_scenario ? "shaper.ks_depth" : "--ks-depth",
+				       o->from_scenario ? "shaper.ks_bytes" : "--ks-bytes");
+	}
+	return 0;
 }
 
 int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *eb)
@@ -291,6 +329,10 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 	c->pool_budget = (size_t)o->pool_mb << 20;
 	c->seed = o->seed;
 	c->prefetch_hold_ns = (uint64_t)(o->dns_prefetch_s * 1e9 + 0.5);
+	if ((rc = check_memory(o, sh, eb)) != 0) {
+		shaper_fini(sh);
+		return rc;
+	}
 	if (o->snat) {
 		if (inet_pton(AF_INET, o->snat, c->snat_addr) != 1) {
 			shaper_fini(sh);

@@ -38,6 +38,8 @@ struct shaper_opts {
 	uint64_t ks_depth, ks_bytes; /* the tunnel's keystream rings: entries per SA, bytes each */
 	double idle_s;
 	double dns_prefetch_s;     /* how long an announced flow's template is held at most; 0: off */
+	unsigned engines;          /* engines that split the memory (shaper.cpus, --workers); 0 = 1 */
+	bool from_scenario;        /* errors name the scenario's keys rather than the options */
 	/* Which options were given, so that --timed and sim apply only those over a scenario. */
 	bool has_mode, has_predictor, has_model_file, has_routes, has_tunnel, has_policy, has_min_confidence, has_snat,
 		has_flows, has_idle_s, has_pool_mb, has_seed, has_ks_depth, has_ks_bytes, has_dns_prefetch;

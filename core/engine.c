@@ -137,6 +137,17 @@ static void on_flow_end(void *arg, struct flow_entry *f, enum flow_end why)
 	e->cfg.flow_end(e->cfg.flow_end_arg, &fi);
 }
 
+static struct pool_cfg pool_cfg_of(const struct engine_cfg *cfg)
+{
+	return (struct pool_cfg){
+		.budget_bytes = cfg->pool_budget,
+		.flow_quota_bytes = cfg->pool_flow_quota,
+		.large_slots = cfg->pool_large_slots,
+		.large_bytes = ENGINE_MAX_FRAME + 1024,
+		.poison = cfg->pool_poison,
+	};
+}
+
 int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb)
 {
 	if (!cfg->routes)
@@ -185,13 +196,7 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 		.id_first = cfg->shard + 1u,
 		.id_step = shards,
 	};
-	struct pool_cfg pc = {
-		.budget_bytes = cfg->pool_budget,
-		.flow_quota_bytes = cfg->pool_flow_quota,
-		.large_slots = cfg->pool_large_slots,
-		.large_bytes = ENGINE_MAX_FRAME + 1024,
-		.poison = cfg->pool_poison,
-	};
+	struct pool_cfg pc = pool_cfg_of(cfg);
 	if ((rc = flow_table_create(&fc, &e->flows)) != 0) {
 		err_set(eb, rc, "engine: flow table of %zu flows: %s", cfg->flow_capacity, err_str(rc));
 		goto fail;
@@ -261,6 +266,12 @@ void engine_destroy(struct engine *e)
 /* The slow path: everything a router does for a packet it knows nothing about, on the decoded
  * packet in e->p.  Returns -1 when the packet must be dropped ('*why' says why), else 0 with the
  * egress headers written to 'hdr' and described, with the payload, in 'out'. */
+size_t engine_pool_min(const struct engine_cfg *cfg)
+{
+	struct pool_cfg pc = pool_cfg_of(cfg);
+	return pool_min_budget(&pc);
+}
+
 void engine_cfg_shard(struct engine_cfg *c, unsigned shard, unsigned shards)
 {
 	if (shards <= 1)

@@ -227,6 +227,9 @@ struct engine;
  * leaves 'c' as it is. */
 void engine_cfg_shard(struct engine_cfg *c, unsigned shard, unsigned shards);
 
+/* The smallest pool_budget engine_create accepts for 'cfg' (its large buffers and a page). */
+size_t engine_pool_min(const struct engine_cfg *cfg);
+
 /* Creates an engine for 'cfg' (copied).  Returns 0 and '*out', or a negative ERR_* with detail
  * in 'eb'.  The caller owns the engine (engine_destroy). */
 int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb) WARN_UNUSED;

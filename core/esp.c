@@ -17,10 +17,21 @@
 #define INNER_OFF (14u + 40u + 8u + 8u)
 #define RECENT_WINDOW 256 /* packets over which an SA's largest packet is remembered */
 
+/* A match prefix as read, kept until the file is read whole to find one prefix given twice. */
+struct esp_prefix {
+	uint8_t addr[16];          /* host bits zero */
+	uint8_t family, len;
+	uint16_t sa;
+	unsigned line;
+};
+
 struct esp_conf {
 	struct esp_sa_conf *sa;
 	size_t n;
 	struct route_table *match; /* next hop "port" = SA index */
+	unsigned *line;            /* the line of each SA */
+	struct esp_prefix *pfx;    /* while loading */
+	size_t n_pfx, cap_pfx;
 };
 
 /* ---- the tunnel file --------------------------------------------------------------------- */
@@ -79,6 +90,26 @@ static int add_matches(struct esp_conf *c, char *list, size_t idx, const char *p
 		if (!slash || !fam || end == slash + 1 || *end || len > (fam == 4 ? 32u : 128u))
 			return err_set(eb, -ERR_FORMAT, "%s:%u: bad match prefix '%s%s%s'", path, no, pf,
 				       slash ? "/" : "", slash ? slash + 1 : "");
+		/* Host bits set ('10.9.0.1/8') say the writer meant something else: refused, not masked. */
+		for (unsigned b = (unsigned)len; b < (fam == 4 ? 32u : 128u); b++)
+			if (a[b / 8] & (0x80u >> (b % 8)))
+				return err_set(eb, -ERR_FORMAT, "%s:%u: match prefix '%s/%lu' has host bits set (bit %u)", path,
+					       no, pf, len, b);
+		if (c->n_pfx == c->cap_pfx) {
+			size_t cap = c->cap_pfx ? 2 * c->cap_pfx : 64;
+			void *m = realloc(c->pfx, cap * sizeof *c->pfx);
+			if (!m)
+				return err_set(eb, -ERR_NOMEM, "%s:%u: out of memory", path, no);
+			c->pfx = m;
+			c->cap_pfx = cap;
+		}
+		struct esp_prefix *e = &c->pfx[c->n_pfx++];
+		memset(e, 0, sizeof *e);
+		memcpy(e->addr, a, fam == 4 ? 4 : 16);
+		e->family = (uint8_t)fam;
+		e->len = (uint8_t)len;
+		e->sa = (uint16_t)idx;
+		e->line = no;
 		struct route_nexthop nh = { .port = (uint16_t)idx };
 		int rc = route_add(c->match, fam, a, (unsigned)len, &nh);
 		if (rc)
@@ -108,10 +139,21 @@ static int parse_line(struct esp_conf *c, char *line, const char *path, unsigned
 	int have_spi = 0, have_key = 0, have_salt = 0, fam_src = 0, fam_dst = 0;
 	char *match = NULL;
 	char *k, *v;
+	static const char *const words[] = { "spi", "src", "dst", "key", "salt", "match", "oseq" };
+	unsigned seen = 0;
 	while ((k = strtok_r(NULL, " \t", &save)) != NULL) {
 		v = strtok_r(NULL, " \t", &save);
 		if (!v)
 			return err_set(eb, -ERR_FORMAT, "%s:%u: '%s' needs a value", path, no, k);
+		/* A word given twice would silently replace the first ('match A match B' sent A's
+		 * traffic in clear): refused. */
+		for (unsigned i = 0; i < sizeof words / sizeof words[0]; i++)
+			if (!strcmp(k, words[i])) {
+				if (seen & (1u << i))
+					return err_set(eb, -ERR_FORMAT, "%s:%u: '%s' given twice in SA '%s'", path, no, k,
+						       sa->name);
+				seen |= 1u << i;
+			}
 		if (!strcmp(k, "spi")) {
 			char *end = NULL;
 			unsigned long long s = strtoull(v, &end, 16);
@@ -163,7 +205,14 @@ static int parse_line(struct esp_conf *c, char *line, const char *path, unsigned
 				       c->sa[i].name);
 		if (!strcmp(c->sa[i].name, sa->name))
 			return err_set(eb, -ERR_FORMAT, "%s:%u: duplicate SA name '%s'", path, no, sa->name);
+		/* Both start at the same sequence numbers: one (key, nonce) twice, and the XOR of two
+		 * ciphertexts is the XOR of their plaintexts (RFC 7634 §2: never reuse a nonce). */
+		if (!memcmp(c->sa[i].key, sa->key, sizeof sa->key) && !memcmp(c->sa[i].salt, sa->salt, sizeof sa->salt))
+			return err_set(eb, -ERR_FORMAT,
+				       "%s:%u: SA '%s' has the key and salt of SA '%s' (line %u): they would seal with the same nonces",
+				       path, no, sa->name, c->sa[i].name, c->line[i]);
 	}
+	c->line[c->n] = no;
 	int rc = add_matches(c, match, c->n, path, no, eb);
 	if (rc)
 		return rc;
@@ -171,10 +220,43 @@ static int parse_line(struct esp_conf *c, char *line, const char *path, unsigned
 	return 0;
 }
 
+static int by_prefix(const void *a, const void *b)
+{
+	const struct esp_prefix *x = a, *y = b;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	int d = memcmp(x->addr, y->addr, sizeof x->addr);
+	return d ? d : (x->line > y->line) - (x->line < y->line);
+}
+
+/* One prefix in two SAs (or twice in one): the later would win silently; refused, naming the
+ * later line. */
+static int one_owner(struct esp_conf *c, const char *path, struct errbuf *eb)
+{
+	if (c->n_pfx > 1)
+		qsort(c->pfx, c->n_pfx, sizeof *c->pfx, by_prefix);
+	for (size_t i = 1; i < c->n_pfx; i++) {
+		const struct esp_prefix *a = &c->pfx[i - 1], *b = &c->pfx[i];
+		if (a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, sizeof a->addr)) {
+			char txt[INET6_ADDRSTRLEN];
+			inet_ntop(b->family == 4 ? AF_INET : AF_INET6, b->addr, txt, sizeof txt);
+			return err_set(eb, -ERR_FORMAT, "%s:%u: match prefix %s/%u is already SA '%s''s (line %u)", path,
+				       b->line, txt, b->len, c->sa[a->sa].name, a->line);
+		}
+	}
+	free(c->pfx);
+	c->pfx = NULL;
+	c->n_pfx = c->cap_pfx = 0;
+	return 0;
+}
+
 int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb)
 {
 	struct esp_conf *c = calloc(1, sizeof *c);
-	if (!c || !(c->sa = calloc(ESP_MAX_SA, sizeof *c->sa)) || route_table_create(&c->match)) {
+	if (!c || !(c->sa = calloc(ESP_MAX_SA, sizeof *c->sa)) || !(c->line = calloc(ESP_MAX_SA, sizeof *c->line)) ||
+	    route_table_create(&c->match)) {
 		esp_conf_destroy(c);
 		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	}
@@ -195,6 +277,8 @@ int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb)
 	lines_close(&ls);
 	if (!rc && c->n == 0)
 		rc = err_set(eb, -ERR_FORMAT, "%s: no SA ('esp NAME ...' lines)", path);
+	if (!rc)
+		rc = one_owner(c, path, eb);
 	if (!rc && route_table_freeze(c->match))
 		rc = err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	if (rc) {
@@ -229,6 +313,8 @@ void esp_conf_destroy(struct esp_conf *c)
 		crypto_wipe(c->sa, ESP_MAX_SA * sizeof *c->sa);
 		free(c->sa);
 	}
+	free(c->line);
+	free(c->pfx);
 	route_table_destroy(c->match);
 	free(c);
 }
@@ -293,10 +379,19 @@ struct esp_tunnel {
 
 #define FRAME_BUF (INNER_OFF + ESP_INNER_MAX + 8u + 16u + 16u)
 
+size_t esp_ring_bytes(size_t n_sa, unsigned depth, uint32_t ks_cap)
+{
+	size_t cap = ((size_t)ks_cap + 63u) & ~(size_t)63u;
+	/* depth <= 64 and cap < 2^17: a per-SA figure under 2^24, times at most ESP_MAX_SA SAs. */
+	return n_sa * ((size_t)depth * (CRYPTO_KS_HEAD + cap) + (depth ? 2u * (cap + ESP_OVERHEAD_MAX) : 0));
+}
+
 int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes, const uint8_t self_mac[6],
 		      unsigned depth, uint32_t ks_cap, struct esp_tunnel **out)
 {
 	if (depth > 64 || ks_cap > ESP_INNER_MAX + 8u)
+		return -ERR_INVAL;
+	if (esp_ring_bytes(c->n, depth, ks_cap) > ESP_RING_BYTES_MAX)
 		return -ERR_INVAL;
 	ks_cap = (ks_cap + 63u) & ~63u;
 	struct esp_tunnel *t = calloc(1, sizeof *t);
@@ -305,7 +400,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	t->n = c->n;
 	t->depth = depth;
 	t->ks_cap = ks_cap;
-	size_t per_sa = (size_t)depth * (CRYPTO_KS_HEAD + ks_cap) + (depth ? 2u * ((size_t)ks_cap + ESP_OVERHEAD_MAX) : 0);
+	size_t per_sa = esp_ring_bytes(1, depth, ks_cap);
 	t->mem_len = per_sa * c->n;
 	t->sa = calloc(c->n, sizeof *t->sa);
 	t->entries = depth ? calloc((size_t)depth * c->n, sizeof *t->entries) : NULL;

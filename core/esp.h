@@ -65,8 +65,11 @@ struct esp_conf;
 
 /* Reads a tunnel file.  On a bad line returns -ERR_FORMAT with "file:line: what" in 'eb'
  * (bad hex, a key that is not 32 bytes, a salt that is not 4, a duplicate SPI or name, source
- * and destination of different families, a bad prefix, a missing or unknown word); -ERR_IO
- * when the file cannot be read.  No message contains key or salt bytes. */
+ * and destination of different families, a bad prefix, a missing or unknown word); the
+ * refusals that keep the crypto's promises: a word given twice on a line (the second would
+ * replace the first: 'match A match B' sent A in clear), a key and salt an earlier SA has (the
+ * same nonces), a prefix with host bits set, a prefix given to two SAs (or twice to one).
+ * -ERR_IO when the file cannot be read.  No message contains key or salt bytes. */
 int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb) WARN_UNUSED;
 /* A configuration of the one SA 'sa' (copied), matching every destination (0.0.0.0/0, ::/0),
  * without a file (calibration).  0 or -ERR_NOMEM. */
@@ -94,10 +97,16 @@ struct esp_stats {
 	uint64_t crypto_errors;    /* the library failed (nothing it made was sent) */
 };
 
+/* The keystream rings' memory of a tunnel of 'n_sa' SAs, 'depth' entries of 'ks_cap' bytes
+ * each, with the anticipated packets' buffers.  One tunnel takes at most ESP_RING_BYTES_MAX:
+ * 4,096 SAs x 64 entries x 65,472 bytes would be 17.6 GB allocated and zeroed at start. */
+#define ESP_RING_BYTES_MAX ((size_t)1 << 30)
+size_t esp_ring_bytes(size_t n_sa, unsigned depth, uint32_t ks_cap);
+
 /* Rings of 'depth' entries (0..64; 0: no pre-computation) of up to 'ks_cap' keystream bytes
  * each, the outer Ethernet headers routed through 'routes' (an SA whose destination has no
  * route cannot send: its packets are counted as dropped for no route).  Returns 0 or
- * -ERR_NOMEM / -ERR_INVAL. */
+ * -ERR_NOMEM / -ERR_INVAL (also for rings over ESP_RING_BYTES_MAX). */
 int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes, const uint8_t self_mac[6],
 		      unsigned depth, uint32_t ks_cap, struct esp_tunnel **out) WARN_UNUSED;
 /* Wipes keystreams and anticipated packets, and frees. */

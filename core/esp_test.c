@@ -45,7 +45,9 @@ static int load_text(const char *text, struct esp_conf **c, struct errbuf *eb)
 static void good_line(char *buf, size_t n, const char *name, const char *spi, const char *src, const char *dst,
 		      const char *match)
 {
-	snprintf(buf, n, "esp %s spi %s src %s dst %s key %s salt 27a94be4 match %s\n", name, spi, src, dst, KEY1, match);
+	/* One salt per name: two SAs with one key and salt are refused. */
+	snprintf(buf, n, "esp %s spi %s src %s dst %s key %s salt 27a94b%02x match %s\n", name, spi, src, dst, KEY1,
+		 (unsigned char)name[0], match);
 }
 
 static void test_conf_good(void)
@@ -117,6 +119,57 @@ static void test_conf_bad(void)
 	bad("# nothing\n", "no SA");
 	bad("esp one spi 0x1001 src 192.0.2.1 dst 203.0.113.1 key 01b8d19504d297fadb8264eab4480c732814e4cc86ce1fcbee560ad796588a77 salt 27a94be4 match 10.0.0.0/8 oseq -1\n",
 	    "bad oseq");
+}
+
+/* The refusals that keep the crypto's promises (issue 34): each would have been accepted. */
+static void test_conf_refusals(void)
+{
+	char a[512], b[512], text[1100];
+	/* The same key and salt in two SAs: the same (key, nonce) pairs. */
+	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.0.0.0/8");
+	good_line(b, sizeof b, "other", "0x1002", "192.0.2.1", "203.0.113.2", "11.0.0.0/8");
+	snprintf(text, sizeof text, "%s%s", a, b);
+	bad(text, ":2: SA 'other' has the key and salt of SA 'one' (line 1)");
+	/* A word twice: the second replaced the first. */
+	const char *const words[] = { "match 12.0.0.0/8", "spi 0x2002", "dst 203.0.113.9", "salt 00000001", "src 192.0.2.9",
+				      "oseq 5" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.0.0.0/8");
+		a[strlen(a) - 1] = 0;
+		snprintf(text, sizeof text, "%s %s\n", a, words[i]);
+		char what[64];
+		snprintf(what, sizeof what, ":1: '%.*s' given twice", (int)strcspn(words[i], " "), words[i]);
+		if (strncmp(words[i], "oseq", 4) == 0) /* the first oseq is not a repeat */
+			snprintf(text, sizeof text, "%s oseq 1 %s\n", a, words[i]);
+		bad(text, what);
+	}
+	/* One prefix in two SAs, and twice in one. */
+	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.0.0.0/8,2001:db8::/32");
+	good_line(b, sizeof b, "two", "0x1002", "192.0.2.1", "203.0.113.2", "11.0.0.0/8,2001:db8::/32");
+	snprintf(text, sizeof text, "%s%s", a, b);
+	bad(text, ":2: match prefix 2001:db8::/32 is already SA 'one''s (line 1)");
+	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.0.0.0/8,10.0.0.0/8");
+	bad(a, ":1: match prefix 10.0.0.0/8 is already SA 'one''s (line 1)");
+	/* Host bits set. */
+	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.9.0.1/8");
+	bad(a, ":1: match prefix '10.9.0.1/8' has host bits set");
+	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "2001:db8::1/64");
+	bad(a, "host bits set");
+	/* The rings' memory is capped, whatever the SAs. */
+	CU_ASSERT(esp_ring_bytes(ESP_MAX_SA, 64, 65472) > ESP_RING_BYTES_MAX);
+	CU_ASSERT(esp_ring_bytes(ESP_MAX_SA, 8, 2048) <= ESP_RING_BYTES_MAX);
+	struct esp_conf *c = NULL;
+	struct errbuf eb = { 0 };
+	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.0.0.0/8");
+	CU_ASSERT_EQUAL_FATAL(load_text(a, &c, &eb), 0);
+	struct esp_tunnel *t = NULL;
+	struct route_table *rt;
+	CU_ASSERT_EQUAL_FATAL(route_table_create(&rt), 0);
+	uint8_t mac[6] = { 2 };
+	CU_ASSERT_EQUAL(esp_tunnel_create(c, rt, mac, 64, 65472, &t), 0); /* one SA: 4 MiB */
+	esp_tunnel_destroy(t);
+	route_table_destroy(rt);
+	esp_conf_destroy(c);
 }
 
 /* A tunnel over one IPv4 SA and one IPv6 SA, routed by a default route. */
@@ -402,6 +455,7 @@ int esp_test_register(void)
 		return -1;
 	return (!CU_add_test(s, "tunnel file: good", test_conf_good) ||
 		!CU_add_test(s, "tunnel file: each error names file:line, never the key", test_conf_bad) ||
+		!CU_add_test(s, "tunnel file: key+salt reuse, repeated words, shared prefixes, host bits refused", test_conf_refusals) ||
 		!CU_add_test(s, "keystream, anticipated and one-shot seals are the same bytes", test_seal_ways_agree) ||
 		!CU_add_test(s, "keystreams not yet made are not used", test_not_ready) ||
 		!CU_add_test(s, "sequence numbers run out without wrapping", test_exhaustion) ||

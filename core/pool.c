@@ -44,14 +44,22 @@ uint32_t pool_class_capacity(uint32_t size)
 	return c < POOL_N_CLASSES ? (64u << c) - (uint32_t)sizeof(struct pool_buf) : 0;
 }
 
+static size_t large_slot_of(const struct pool_cfg *cfg)
+{
+	return cfg->large_slots ? ((size_t)cfg->large_bytes + sizeof(struct pool_buf) + POOL_PAGE - 1) / POOL_PAGE * POOL_PAGE
+				: 0;
+}
+
+size_t pool_min_budget(const struct pool_cfg *cfg)
+{
+	return large_slot_of(cfg) * cfg->large_slots + POOL_PAGE;
+}
+
 int pool_create(const struct pool_cfg *cfg, struct pool **out)
 {
-	size_t large_slot = 0;
-	if (cfg->large_slots)
-		large_slot = ((size_t)cfg->large_bytes + sizeof(struct pool_buf) + POOL_PAGE - 1) /
-			     POOL_PAGE * POOL_PAGE;
+	size_t large_slot = large_slot_of(cfg);
 	size_t large_total = large_slot * cfg->large_slots;
-	if (cfg->budget_bytes < large_total + POOL_PAGE)
+	if (cfg->budget_bytes < pool_min_budget(cfg))
 		return -ERR_INVAL;
 	struct pool *p = calloc(1, sizeof *p);
 	if (!p)

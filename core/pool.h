@@ -57,6 +57,8 @@ struct pool;
 /* Allocates the arena.  Returns 0 and '*out', -ERR_INVAL when the budget cannot hold the large
  * slots and one page, or -ERR_NOMEM.  The caller owns the pool (pool_destroy). */
 int pool_create(const struct pool_cfg *cfg, struct pool **out) WARN_UNUSED;
+/* The smallest budget pool_create accepts for 'cfg's large slots: theirs and one page. */
+size_t pool_min_budget(const struct pool_cfg *cfg);
 void pool_destroy(struct pool *pool);
 
 /* Takes a buffer with at least 'size' data bytes for 'owner' (a bytes-held counter the pool

@@ -47,6 +47,7 @@ expect_usage "bad scenario value names file:line" "bad.ini:4: bad value '1.5' fo
 printf '[run]\nsead = 1\n' > "$TMP/bad2.ini"
 expect_usage "unknown scenario key names file:line" "bad2.ini:2: unknown key 'sead'" sim "$TMP/bad2.ini" --db "$TMP/x.db"
 expect_usage "bad --set" "--set shaper.flows=0" sim scenarios/default.ini --set shaper.flows=0 --db "$TMP/x.db"
+expect_usage "64 CPUs with the default pool name the keys" "shaper.pool_mb=64 split over shaper.cpus=64.*at least 84" sim scenarios/default.ini --set shaper.cpus=64 --db "$TMP/x.db"
 # Names and values land in the database and from there in reports: no control characters.
 expect_usage "a --set source name with a newline" "control character (0x0a)" sim scenarios/default.ini --set "source.a
 !touch $TMP/pwn.type=poisson" --db "$TMP/x.db"

@@ -128,6 +128,19 @@ $(echo "$good" | sed 's/0x1001/0x1002/')"
 bad_tunnel "family mismatch" "bad.tunnel:1: SA 'a': src is IPv4 but dst is IPv6" "$(echo "$good" | sed 's/dst 203.0.113.1/dst 2001:db8::1/')"
 bad_tunnel "bad prefix" "bad.tunnel:1: bad match prefix" "$(echo "$good" | sed 's/10.0.0.0\/8/10.0.0.0\/40/')"
 bad_tunnel "empty" "no SA" "# nothing here"
+# The refusals that keep the crypto's promises (issue 34, 2).
+bad_tunnel "the key and salt of an earlier SA" "bad.tunnel:2: SA 'b' has the key and salt of SA 'a' (line 1)" "$good
+$(echo "$good" | sed 's/esp a spi 0x1001/esp b spi 0x1002/; s/10.0.0.0\/8/11.0.0.0\/8/')"
+bad_tunnel "match given twice (the first prefix would leave in clear)" "bad.tunnel:1: 'match' given twice" "$good match 11.0.0.0/8"
+bad_tunnel "salt given twice" "bad.tunnel:1: 'salt' given twice" "$good salt 00000001"
+bad_tunnel "one prefix in two SAs" "bad.tunnel:2: match prefix 10.0.0.0/8 is already SA 'a''s (line 1)" "$good
+$(echo "$good" | sed 's/esp a spi 0x1001/esp b spi 0x1002/; s/salt 27a94be4/salt 27a94be5/')"
+bad_tunnel "host bits in a prefix" "bad.tunnel:1: match prefix '10.9.0.1/8' has host bits set" "$(echo "$good" | sed 's/10.0.0.0\/8/10.9.0.1\/8/')"
+# Ring memory: 4,096 SAs x --ks-depth 64 x --ks-bytes 65472 would be 17.6 GB: refused by name.
+awk -v k="$KEY" 'BEGIN { for (i = 0; i < 4096; i++) printf "esp s%d spi 0x%x src 192.0.2.1 dst 203.0.113.1 key %s salt %08x match 10.%d.%d.0/24\n", i, 4096 + i, k, i, int(i / 256), i % 256 }' > "$ED/many.tunnel"
+expect_usage "tunnel rings over the cap name the keys" "lower --ks-depth or --ks-bytes" replay traces/ndpi-fix.pcap --tunnel "$ED/many.tunnel" --ks-depth 64 --ks-bytes 65472
+expect_usage "tunnel rings over the cap, sim, name the scenario's keys" "lower shaper.ks_depth or shaper.ks_bytes" sim scenarios/tunnel-30.ini --set shaper.tunnel="$ED/many.tunnel" --set shaper.ks_depth=64 --set shaper.ks_bytes=65472 --db "$ED/many.db"
+check "tunnel: 4,096 SAs with the default rings still run" sh -c "'$PRECRAFT' replay traces/ndpi-fix.pcap --tunnel '$ED/many.tunnel' --quiet > /dev/null"
 expect_usage "tunnel file: missing" "cannot open" replay traces/ndpi-fix.pcap --tunnel "$ED/none.tunnel"
 expect_usage "tunnel file: sim scenario key, missing file" "shaper.tunnel" sim scenarios/default.ini --set shaper.tunnel=/nonexistent
 # The run's parameters name the SAs and SPIs; no key anywhere in the database.
