@@ -315,23 +315,55 @@ static int leftover_parts(const struct sweep *sw, bool resume)
 
 /* The jobs still to run: all of them, or with --resume those the database holds no complete
  * run of.  Returns an exit code; '*planned' is malloc'd. */
+/* The complete sweep runs 'sw->db' holds (none when it does not exist), sorted.  An exit code. */
+static int load_done(const struct sweep *sw, struct done_set *d)
+{
+	struct errbuf eb = { "" };
+	if (access(sw->db, F_OK) != 0)
+		return EXIT_OK;
+	struct store *st;
+	int rc = store_open_read(sw->db, &st, &eb);
+	if (!rc) {
+		rc = store_each_sweep_done(st, done_add, d, &eb);
+		store_close(st, NULL);
+	}
+	if (rc) {
+		cli_error("%s", eb.msg[0] ? eb.msg : "sweep: out of memory");
+		free(d->v);
+		d->v = NULL;
+		d->n = 0;
+		return rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	qsort(d->v, d->n, sizeof d->v[0], done_cmp);
+	return EXIT_OK;
+}
+
+/* How many of this sweep's jobs the database holds a complete run of (for the last line, which
+ * says what is there, not what was planned). */
+static uint64_t count_done(const struct sweep *sw)
+{
+	struct done_set d = { 0 };
+	uint64_t n = 0;
+	if (load_done(sw, &d) != EXIT_OK)
+		return 0;
+	struct done want;
+	for (uint64_t j = 0; j < sw->n_jobs && d.n; j++) {
+		if (j % sw->runs == 0)
+			point_key(sw, j / sw->runs, want.key);
+		want.run = 1 + j % sw->runs;
+		n += bsearch(&want, d.v, d.n, sizeof d.v[0], done_cmp) != NULL;
+	}
+	free(d.v);
+	return n;
+}
+
 static int plan(const struct sweep *sw, bool resume, uint64_t **planned, uint64_t *n_planned)
 {
 	struct done_set d = { 0 };
-	struct errbuf eb = { "" };
-	if (resume && access(sw->db, F_OK) == 0) {
-		struct store *st;
-		int rc = store_open_read(sw->db, &st, &eb);
-		if (!rc) {
-			rc = store_each_sweep_done(st, done_add, &d, &eb);
-			store_close(st, NULL);
-		}
-		if (rc) {
-			cli_error("%s", eb.msg[0] ? eb.msg : "sweep: out of memory");
-			free(d.v);
-			return rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-		qsort(d.v, d.n, sizeof d.v[0], done_cmp);
+	if (resume) {
+		int code = load_done(sw, &d);
+		if (code)
+			return code;
 	}
 	*planned = malloc((sw->n_jobs ? sw->n_jobs : 1) * sizeof **planned);
 	if (!*planned) {
@@ -619,11 +651,22 @@ int sweep_main(int argc, char **argv)
 		} else {
 			code = run_forked(&sw, planned, n_planned, (unsigned)(jobs < n_planned ? jobs : n_planned));
 		}
-		if (!sw.quiet)
-			fprintf(stderr, "sweep: %llu runs (%llu points x %llu) in %.1f s into %s; 'precraft summary %s' for "
-				"the means and confidence intervals\n",
-				(unsigned long long)n_planned, (unsigned long long)grid_points(&sw.grid),
-				(unsigned long long)sw.runs, now_s() - t0, sw.db, sw.db);
+		if (!sw.quiet && !shard_n) {
+			uint64_t there = count_done(&sw);
+			if (there == sw.n_jobs)
+				fprintf(stderr, "sweep: %llu runs (%llu points x %llu) complete in %s after %.1f s; 'precraft "
+					"summary %s' for the means and confidence intervals\n",
+					(unsigned long long)there, (unsigned long long)grid_points(&sw.grid),
+					(unsigned long long)sw.runs, sw.db, now_s() - t0, sw.db);
+			else
+				fprintf(stderr, "sweep: %llu of %llu runs complete in %s after %.1f s; 'precraft sweep ... --resume' "
+					"runs the %llu missing\n",
+					(unsigned long long)there, (unsigned long long)sw.n_jobs, sw.db, now_s() - t0,
+					(unsigned long long)(sw.n_jobs - there));
+		} else if (!sw.quiet) {
+			fprintf(stderr, "sweep: slice %llu/%llu: %llu runs in %.1f s into %s\n", (unsigned long long)shard_i + 1,
+				(unsigned long long)shard_n, (unsigned long long)n_planned, now_s() - t0, sw.db);
+		}
 	}
 	free(planned);
 out:

@@ -67,14 +67,19 @@ static int range(struct grid_axis *ax, unsigned *cap, const char *s, const char 
 	if (geometric ? !(a > 0 && by > 1) : !(by > 0))
 		return bad(eb, spec, geometric ? "a geometric range needs FROM > 0 and FACTOR > 1"
 					       : "an arithmetic range needs STEP > 0");
-	/* Relative slack so that 0.1..0.3:0.1 ends at 0.3 despite binary fractions. */
-	double slack = 1e-9 * (fabs(a) > fabs(b) ? fabs(a) : fabs(b) > 0 ? fabs(b) : 1);
-	for (unsigned i = 0;; i++) {
+	/* The number of steps is a whole number, decided once: (TO - FROM) / STEP, or log(TO / FROM)
+	 * / log(FACTOR), rounded down after a relative tolerance of 1e-9 of that count (so that
+	 * 0.1..0.3:0.1 has its 3 values despite binary fractions); no value passes TO, the last is
+	 * TO itself when the count landed on it. */
+	double steps_f = geometric ? log(b / a) / log(by) : (b - a) / by;
+	if (!(steps_f < GRID_MAX_VALUES))
+		return bad(eb, spec, "more than 10000 values");
+	double fl = floor(steps_f * (1 + 1e-9) + 1e-12);
+	unsigned steps = (unsigned)fl;
+	for (unsigned i = 0; i <= steps; i++) {
 		double v = geometric ? a * pow(by, i) : a + by * i;
-		if (v > b + slack)
-			break;
-		if (i >= GRID_MAX_VALUES)
-			return bad(eb, spec, "more than 10000 values");
+		if (v > b || (i == steps && fabs(v - b) <= 1e-9 * fabs(b)))
+			v = b;
 		char txt[GRID_VALUE];
 		int n = snprintf(txt, sizeof txt, "%.12g", v);
 		int rc = push(ax, cap, txt, (size_t)n, spec, eb);
@@ -82,6 +87,45 @@ static int range(struct grid_axis *ax, unsigned *cap, const char *s, const char 
 			return rc;
 	}
 	return 0;
+}
+
+/* Two values of one axis that mean the same thing ('off,off', '1,1.0'): two grid points with
+ * one key, counted twice by summary and merged into one.  Found by sorting, numbers by value. */
+struct val_ref {
+	double v;
+	int is_num;
+	const char *text;
+};
+
+static int val_cmp(const void *x, const void *y)
+{
+	const struct val_ref *a = x, *b = y;
+	if (a->is_num != b->is_num)
+		return a->is_num - b->is_num;
+	if (a->is_num)
+		return (a->v > b->v) - (a->v < b->v);
+	return strcmp(a->text, b->text);
+}
+
+static int check_duplicates(const struct grid_axis *ax, const char *spec, struct errbuf *eb)
+{
+	struct val_ref *r = malloc((ax->n ? ax->n : 1) * sizeof *r);
+	if (!r)
+		return err_set(eb, -ERR_NOMEM, "--grid '%s': out of memory", spec);
+	for (unsigned i = 0; i < ax->n; i++) {
+		r[i].text = ax->values[i];
+		r[i].is_num = number(ax->values[i], ax->values[i] + strlen(ax->values[i]), &r[i].v) == 0;
+	}
+	qsort(r, ax->n, sizeof *r, val_cmp);
+	int rc = 0;
+	for (unsigned i = 1; i < ax->n && !rc; i++)
+		if (!val_cmp(&r[i - 1], &r[i]))
+			rc = err_set(eb, -ERR_FORMAT, "--grid '%s': the value '%s' is given twice%s%s%s", spec, r[i].text,
+				     strcmp(r[i - 1].text, r[i].text) ? " (as '" : "",
+				     strcmp(r[i - 1].text, r[i].text) ? r[i - 1].text : "",
+				     strcmp(r[i - 1].text, r[i].text) ? "')" : "");
+	free(r);
+	return rc;
 }
 
 int grid_add(struct grid *g, const char *spec, struct errbuf *eb)
@@ -99,6 +143,8 @@ int grid_add(struct grid *g, const char *spec, struct errbuf *eb)
 	for (unsigned i = 0; i < g->n_axes; i++)
 		if (strcmp(g->axis[i].key, ax->key) == 0)
 			return bad(eb, spec, "this key has an axis already");
+	if (strcmp(ax->key, "run.run") == 0)
+		return bad(eb, spec, "run.run is the replication number: --runs N gives runs 1..N of every point");
 	unsigned cap = 0;
 	int rc = 0;
 	for (const char *s = eq + 1; !rc;) {
@@ -114,6 +160,8 @@ int grid_add(struct grid *g, const char *spec, struct errbuf *eb)
 			break;
 		s = end + 1;
 	}
+	if (!rc)
+		rc = check_duplicates(ax, spec, eb);
 	if (!rc) {
 		g->n_axes++;
 		if (grid_points(g) > GRID_MAX_POINTS) {

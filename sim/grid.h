@@ -2,7 +2,9 @@
  *
  * An axis is a scenario key and its values: a list ("static,adaptive"), an arithmetic range
  * ("1..10:2" = 1 3 5 7 9, both ends included when the step lands on them) or a geometric one
- * ("1e3..1e6*10" = 1000 10000 100000 1e+06), or a comma-separated mix of them.  The grid is the
+ * ("1e3..1e6*10" = 1000 10000 100000 1e+06), or a comma-separated mix of them.  A range has a
+ * whole number of steps, decided once (no value passes TO); a value given twice ("off,off",
+ * "1,1.0", or a range that overlaps a listed value) and a run.run axis are refused.  The grid is the
  * cross product of its axes; point i counts in mixed radix, the last axis fastest, so that the
  * order of the points follows the order of the --grid options.  Values are kept as text, as
  * scenario_set() takes them; range values are printed with 12 significant digits. */
@@ -32,8 +34,8 @@ struct grid {
 };
 
 /* Adds the axis "KEY=VALUES".  -ERR_FORMAT with "--grid 'spec': what" in 'eb' for a spec
- * without '=', an empty value, a malformed range, a key given twice, or too many axes, values
- * or points. */
+ * without '=', an empty value, a malformed range, a key given twice, a value given twice, the
+ * key run.run, or too many axes, values or points. */
 int grid_add(struct grid *g, const char *spec, struct errbuf *eb) WARN_UNUSED;
 
 /* The number of points (1 for a grid without axes). */

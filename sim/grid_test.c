@@ -26,6 +26,20 @@ static void test_grid_lists_and_ranges(void)
 	expect_axis("k=1e3..1e6*10", (const char *const[]){ "1000", "10000", "100000", "1000000" }, 4);
 	expect_axis("k=0,5..6:1,x", (const char *const[]){ "0", "5", "6", "x" }, 4);
 	expect_axis("k=2..2:1", (const char *const[]){ "2" }, 1);
+	/* Exact step counts (issue 34): a tiny step past an equal end is one point, not six; the
+	 * end is never passed; a step that does not land on TO stops before it. */
+	expect_axis("k=0.5..0.5:1e-10", (const char *const[]){ "0.5" }, 1);
+	expect_axis("k=0.3..0.3000000001:1e-10", (const char *const[]){ "0.3", "0.3000000001" }, 2);
+	expect_axis("k=0..1:0.3", (const char *const[]){ "0", "0.3", "0.6", "0.9" }, 4);
+	expect_axis("k=0.1..0.7:0.2", (const char *const[]){ "0.1", "0.3", "0.5", "0.7" }, 4);
+	expect_axis("k=1..1000*10", (const char *const[]){ "1", "10", "100", "1000" }, 4);
+	expect_axis("k=1..999*10", (const char *const[]){ "1", "10", "100" }, 3);
+	struct grid g = { 0 };
+	struct errbuf eb = { "" };
+	CU_ASSERT_EQUAL_FATAL(grid_add(&g, "k=0..1:0.001", &eb), 0);
+	CU_ASSERT_EQUAL(grid_points(&g), 1001);
+	CU_ASSERT_STRING_EQUAL(grid_value(&g, 1000, 0), "1");
+	grid_free(&g);
 }
 
 static void test_grid_points_last_axis_fastest(void)
@@ -49,7 +63,11 @@ static void test_grid_points_last_axis_fastest(void)
 static void test_grid_errors(void)
 {
 	static const char *const bad[] = { "novalue", "=1,2", "k=", "k=1,,2", "k=1..", "k=5..1:1", "k=1..5:0",
-					   "k=0..5*2", "k=1..5*1", "k=a..b:1", "k=1..5:-1", "k=1..5", "k=1..1e9:1" };
+					   "k=0..5*2", "k=1..5*1", "k=a..b:1", "k=1..5:-1", "k=1..5", "k=1..1e9:1",
+					   /* a value twice: two points with one key (issue 34) */
+					   "policy.kind=off,off,static", "k=1,1.0", "k=1..3:1,2", "k=5,x,5",
+					   /* the replication number is --runs' */
+					   "run.run=1,2" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct grid g = { 0 };
 		struct errbuf eb = { "" };

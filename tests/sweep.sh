@@ -92,7 +92,7 @@ SWL="$SWG --set source.load.duration_s=0.2"
 pc sweep "$SWS" $SWL --db "$SW/long-ref.db" --quiet
 content "$SW/long-ref.db" > "$SW/long-ref.txt"
 # shellcheck disable=SC2086
-"$PRECRAFT" sweep "$SWS" $SWL -j 2 --db "$SW/kill.db" --quiet 2> "$SW/kill.err" &
+"$PRECRAFT" sweep "$SWS" $SWL -j 2 --db "$SW/kill.db" 2> "$SW/kill.err" &
 sweep_pid=$!
 victim=""
 wait_complete "$SW/kill.db.part-0" 1 && victim=$(pgrep -P $sweep_pid | head -1)
@@ -101,6 +101,8 @@ wait $sweep_pid
 rc=$?
 kept=$(swq "$SW/kill.db" "SELECT count(*) FROM run WHERE status = 'complete'")
 check "sweep -j 2, worker 1 killed mid-sweep: exit 1, $kept of 18 runs kept ($(tail -1 "$SW/kill.err"))" sh -c "[ -n '$victim' ] && [ $rc -eq 1 ] && [ $kept -ge 1 ] && [ $kept -lt 18 ]"
+check "sweep -j 2, worker killed: the last line says what is there, not what was planned ($(tail -1 "$SW/kill.err"))" \
+	sh -c "tail -1 '$SW/kill.err' | grep -q '^sweep: $kept of 18 runs complete in .*--resume. runs the $((18 - kept)) missing'"
 # shellcheck disable=SC2086
 pc sweep "$SWS" $SWL -j 2 --db "$SW/kill.db" --resume 2> "$SW/resume.err"
 content "$SW/kill.db" > "$SW/kill.txt"
@@ -129,6 +131,9 @@ expect_usage "sweep --grid without '='" "--grid 'policy.kind'" sweep "$SWS" --gr
 expect_usage "sweep: an unknown key" "nosuchkey" sweep "$SWS" --grid policy.nosuchkey=1,2 --db "$SW/bad.db"
 expect_usage "sweep: a bad value" "bogus" sweep "$SWS" --grid policy.kind=off,bogus --db "$SW/bad.db"
 expect_usage "sweep: a descending range" "FROM <= TO" sweep "$SWS" --grid source.load.flows=10..1:1 --db "$SW/bad.db"
+expect_usage "sweep: a value given twice (two points, one key)" "the value 'off' is given twice" sweep "$SWS" --grid policy.kind=off,off,static --db "$SW/bad.db"
+expect_usage "sweep: run.run as an axis" "run.run is the replication number" sweep "$SWS" --grid run.run=1,2 --db "$SW/bad.db"
+check "sweep: no database was made by the refused grids" sh -c "! [ -e '$SW/bad.db' ]"
 expect_usage "sweep --shard 0/2" "numbered from 1" sweep "$SWS" --shard 0/2 --db "$SW/bad.db"
 expect_usage "sweep -j with --shard" "choose one" sweep "$SWS" -j 2 --shard 1/2 --db "$SW/bad.db"
 touch "$SW/left.db.part-0"
