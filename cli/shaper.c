@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -254,6 +255,16 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	return rc;
 }
 
+/* Seconds as nanoseconds, rounded, a positive time at least 1 ns: 0 means "none" for the idle timeout
+ * and DNS prefetching, and --idle-s 1e-10 rounded to it meant no timeout at all. */
+static uint64_t seconds_ns_up(double s)
+{
+	if (!(s > 0))
+		return 0;
+	double ns = floor(s * 1e9 + 0.5);
+	return ns < 1 ? 1 : ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+}
+
 /* What the engines will ask for, checked here where the keys that size it are known, so that
  * the error names them (engine_create would say only "pool of N bytes: invalid argument"). */
 static int check_memory(const struct shaper_opts *o, const struct shaper *sh, struct errbuf *eb)
@@ -325,10 +336,10 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 	policy_cfg_kind(&c->policy, o->policy);
 	c->routes = sh->routes;
 	c->flow_capacity = (size_t)o->flows;
-	c->flow_idle_ns = (uint64_t)(o->idle_s * 1e9 + 0.5);
+	c->flow_idle_ns = seconds_ns_up(o->idle_s);
 	c->pool_budget = (size_t)o->pool_mb << 20;
 	c->seed = o->seed;
-	c->prefetch_hold_ns = (uint64_t)(o->dns_prefetch_s * 1e9 + 0.5);
+	c->prefetch_hold_ns = seconds_ns_up(o->dns_prefetch_s);
 	if ((rc = check_memory(o, sh, eb)) != 0) {
 		shaper_fini(sh);
 		return rc;

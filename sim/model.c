@@ -77,16 +77,34 @@ void model__fail(struct model *m, int err, const char *msg)
 	sched_stop(m->s);
 }
 
+/* What a refused event means: a time past SIM_TIME_MAX is the configuration's extremes, not a
+ * shortage of memory. */
+static void schedule_failed(struct model *m, int rc, uint64_t t)
+{
+	char msg[256];
+	if (t > SIM_TIME_MAX || rc == -ERR_INVAL) {
+		snprintf(msg, sizeof msg,
+			 "simulator: simulated time passes 146 years (an event at %.3g s): the costs (shaper.*_ns, "
+			 "shaper.cpu_speed = %g), link rates or source timing are too extreme",
+			 (double)t / 1e9, m->scn->cpu_speed);
+		model__fail(m, -ERR_INVAL, msg);
+	} else {
+		model__fail(m, -ERR_NOMEM, "simulator: out of memory scheduling an event");
+	}
+}
+
 void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
 {
-	if (sched_at(m->s, ev, t, fn))
-		model__fail(m, -ERR_NOMEM, "simulator: out of memory scheduling an event");
+	int rc = t > SIM_TIME_MAX ? -ERR_INVAL : sched_at(m->s, ev, t, fn);
+	if (rc)
+		schedule_failed(m, rc, t);
 }
 
 void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
 {
-	if (sched_at_fifo(m->s, m->in_fifo, ev, t, fn))
-		model__fail(m, -ERR_NOMEM, "simulator: out of memory scheduling an event");
+	int rc = t > SIM_TIME_MAX ? -ERR_INVAL : sched_at_fifo(m->s, m->in_fifo, ev, t, fn);
+	if (rc)
+		schedule_failed(m, rc, t);
 }
 
 /* ---- statistics ------------------------------------------------------------------------- */
@@ -179,14 +197,23 @@ static int load_costs(struct model *m, struct errbuf *eb)
 		return rc;
 	double *c[] = { &m->cost.slow_ns, &m->cost.hit_ns, &m->cost.miss_ns, &m->cost.craft_ns, &m->cost.drop_ns };
 	const double over[] = { scn->slow_ns, scn->hit_ns, scn->miss_ns, scn->craft_ns, scn->drop_ns };
+	static const char *const names[] = { "slow_ns", "hit_ns", "miss_ns", "craft_ns", "drop_ns" };
 	for (int i = 0; i < 5; i++) {
 		if (over[i] > 0)
 			*c[i] = over[i];
 		*c[i] /= scn->cpu_speed;
+		if (!(*c[i] <= SCN_COST_MAX_NS))
+			return err_set(eb, -ERR_FORMAT,
+				       "shaper.%s = %g ns over shaper.cpu_speed = %g is %g ns a packet: at most %g (1000 s); raise "
+				       "shaper.cpu_speed or lower the cost",
+				       names[i], *c[i] * scn->cpu_speed, scn->cpu_speed, *c[i], SCN_COST_MAX_NS);
 	}
 	for (int k = 0; k < COSTS_ESP_KINDS; k++)
 		for (unsigned i = 0; i < m->cost.esp_n; i++)
-			m->cost.esp[k][i] /= scn->cpu_speed;
+			if (!((m->cost.esp[k][i] /= scn->cpu_speed) <= SCN_COST_MAX_NS))
+				return err_set(eb, -ERR_FORMAT,
+					       "%s: an ESP cost over shaper.cpu_speed = %g is %g ns a packet: at most %g (1000 s)",
+					       m->o->costs_path, scn->cpu_speed, m->cost.esp[k][i], SCN_COST_MAX_NS);
 	if (m->o->engine->tunnel && !m->cost.esp_n)
 		return err_set(eb, -ERR_FORMAT, "%s: no ESP costs (esp_sizes, ...) for a scenario with a tunnel: make a profile with 'precraft calibrate -o FILE'",
 			       m->o->costs_path);

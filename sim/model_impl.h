@@ -15,6 +15,11 @@
 #include "model.h"
 #include "rng.h"
 #include "sched.h"
+
+/* Simulated time is 64-bit nanoseconds; what is scheduled stays below 2^62 (146 years) so that
+ * no later sum of times, delays and costs can wrap (each is bounded by the scenario's table:
+ * costs by SCN_COST_MAX_NS, link rates by SCN_RATE_MIN_MBPS).  Past it a run fails, named. */
+#define SIM_TIME_MAX (UINT64_C(1) << 62)
 #include "tstream.h"
 #define INLINE_FRAME 2048
 

@@ -32,6 +32,7 @@ struct key {
 };
 
 static const char *check_ipv4(const struct scenario *s, const char *v);
+static const char *check_rate(const struct scenario *s, const char *v);
 static const char *check_ports(const struct scenario *s, const char *v);
 static const char *check_predictor(const struct scenario *s, const char *v);
 static const char *check_file(const struct scenario *s, const char *v);
@@ -41,7 +42,7 @@ static const char *check_file_opt(const struct scenario *s, const char *v);
 #define L(side, f) offsetof(struct scenario, side.f), 0
 #define R(f) offsetof(struct scn_source, f), sizeof(((struct scn_source *)0)->f)
 #define LINK_KEYS(sec, side)                                                                       \
-	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth; 0 = infinite", NULL }, \
+	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth, 0 (infinite) or at least 0.001", check_rate }, \
 	{ sec, "delay_us", K_DBL, L(side, delay_us), 0, 1e9, NULL, "10", "us", "propagation delay", NULL }, \
 	{ sec, "queue_pkts", K_U64, L(side, queue_pkts), 1, 1e9, NULL, "1000", "packets", "drop-tail queue capacity", NULL }, \
 	{ sec, "loss", K_ENUM, L(side, loss), 0, 0, "none|bernoulli|gilbert", "none", "", "loss model", NULL }, \
@@ -138,6 +139,16 @@ static const char *check_ipv4(const struct scenario *s, const char *v)
 	(void)s;
 	uint8_t a[4];
 	return !*v || inet_pton(AF_INET, v, a) == 1 ? NULL : "an IPv4 address, or nothing";
+}
+
+/* A link slower than 1 kbit/s would take hours for one frame, and below about 1e-9 Mbit/s a
+ * frame's transmission time no longer fits 64-bit nanoseconds (1e-200 behaved as infinitely
+ * fast): 0 (infinite) or from 0.001 Mbit/s, so that the largest frame takes at most 2.1 s. */
+static const char *check_rate(const struct scenario *s, const char *v)
+{
+	(void)s;
+	double r = strtod(v, NULL);
+	return r == 0 || r >= SCN_RATE_MIN_MBPS ? NULL : "0 (infinite) or from 0.001 Mbit/s";
 }
 
 static const char *check_ports(const struct scenario *s, const char *v)

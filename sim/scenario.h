@@ -16,6 +16,10 @@
 
 #define SCN_MAX_SOURCES 8
 #define SCN_PATH 512
+#define SCN_RATE_MIN_MBPS 0.001    /* a link's slowest rate other than 0 (infinite) */
+/* The most a packet's cost (after shaper.cpu_speed) may be: 1000 s.  With every other bound of
+ * the table, sums of simulated times then stay far from 2^64 ns (sim/model_impl.h). */
+#define SCN_COST_MAX_NS 1e12
 
 enum scn_loss { SCN_LOSS_NONE, SCN_LOSS_BERNOULLI, SCN_LOSS_GILBERT };
 enum scn_src { SCN_SRC_TRACE, SCN_SRC_POISSON, SCN_SRC_ONOFF };

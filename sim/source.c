@@ -26,10 +26,8 @@ static void source_done(struct model *m)
 	m->srcs_live--;
 }
 
-/* Simulated time is 64-bit nanoseconds; what a source schedules stays below 2^62 (146 years)
- * so that no later sum of times and delays can wrap.  The extremes of speed, max_gap_s and
- * loop a scenario allows can pass it: the run then fails, named, instead of wrapping. */
-#define SIM_TIME_MAX (UINT64_C(1) << 62)
+/* The extremes of speed, max_gap_s and loop a scenario allows can pass SIM_TIME_MAX: the run
+ * then fails, named, instead of wrapping. */
 
 /* 't0' plus 'rel_ns' scaled by the source's speed, or -ERR_INVAL past SIM_TIME_MAX. */
 static int scaled_time(const struct source *src, uint64_t t0, uint64_t rel_ns, uint64_t *t)

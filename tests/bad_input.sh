@@ -48,6 +48,13 @@ printf '[run]\nsead = 1\n' > "$TMP/bad2.ini"
 expect_usage "unknown scenario key names file:line" "bad2.ini:2: unknown key 'sead'" sim "$TMP/bad2.ini" --db "$TMP/x.db"
 expect_usage "bad --set" "--set shaper.flows=0" sim scenarios/default.ini --set shaper.flows=0 --db "$TMP/x.db"
 expect_usage "64 CPUs with the default pool name the keys" "shaper.pool_mb=64 split over shaper.cpus=64.*at least 84" sim scenarios/default.ini --set shaper.cpus=64 --db "$TMP/x.db"
+# Arithmetic at the limits (issue 34, 4): configured quantities bounded so that derived times fit.
+expect_usage "a link of 1e-200 Mbit/s (was infinitely fast)" "link.in.rate_mbps: expected 0 (infinite) or from 0.001" sim scenarios/default.ini --set link.in.rate_mbps=1e-200 --db "$TMP/x.db"
+expect_usage "a link of 1e-9 Mbit/s (wrapped delays)" "link.out.rate_mbps" sim scenarios/default.ini --set link.out.rate_mbps=1e-9 --db "$TMP/x.db"
+expect_usage "shaper.cpu_speed=1e-6 with a 1000 s cost: the cost named, not memory" "shaper.slow_ns = 1e+12 ns over shaper.cpu_speed = 1e-06" sim scenarios/default.ini --set shaper.slow_ns=1e12 --set shaper.cpu_speed=1e-6 --db "$TMP/x.db"
+pc replay traces/ndpi-fix.pcap --idle-s 1e-10 > "$TMP/idle.txt" 2>&1
+check "--idle-s 1e-10 is 1 ns, not 'no timeout' ($(awk '$1 == "flow_expirations" { print $2 }' "$TMP/idle.txt") expirations)" \
+	sh -c "awk '\$1 == \"flow_expirations\" && \$2 > 1000 { ok = 1 } END { exit !ok }' '$TMP/idle.txt'"
 # Names and values land in the database and from there in reports: no control characters.
 expect_usage "a --set source name with a newline" "control character (0x0a)" sim scenarios/default.ini --set "source.a
 !touch $TMP/pwn.type=poisson" --db "$TMP/x.db"
