@@ -50,7 +50,7 @@ void cli_catch_signals(void)
 
 int cli_exit_code(int err)
 {
-	return err == -ERR_NOMEM || err == -ERR_NOBUFS || err == -ERR_FULL ? EXIT_RUNTIME : EXIT_USAGE;
+	return err == -ERR_NOMEM || err == -ERR_NOBUFS || err == -ERR_FULL || err == -ERR_CHANGED ? EXIT_RUNTIME : EXIT_USAGE;
 }
 
 void cli_print_scalar(void *arg, const char *name, double v)

@@ -241,11 +241,13 @@ int replay_main(int argc, char **argv)
 	uint64_t t0 = cli_now_ns();
 	struct trace_rec rec;
 	char read_err[ERR_MSG_LEN] = "";
+	int read_rc = 0;
 	for (;;) {
 		rc = trace_next(tr, &rec, &eb);
 		if (rc <= 0) {
 			if (rc < 0)
 				snprintf(read_err, sizeof read_err, "%s", eb.msg);
+			read_rc = rc;
 			break;
 		}
 		engine_process(eng, rec.data, rec.caplen, rec.wirelen, lt, rec.t_ns, NULL);
@@ -276,7 +278,7 @@ int replay_main(int argc, char **argv)
 	if (read_err[0]) {
 		cli_error("%s (the %llu packets before it were processed)", read_err,
 			  (unsigned long long)st.packets_in);
-		code = EXIT_USAGE;
+		code = cli_exit_code(read_rc); /* a damaged file: 2; one cut while it was read: 1 */
 	} else if (cli_stop) {
 		cli_error("interrupted after %llu packets; results so far kept", (unsigned long long)st.packets_in);
 		code = EXIT_RUNTIME;

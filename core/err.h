@@ -22,7 +22,8 @@
 	X(IO, "input/output error")                                            \
 	X(FORMAT, "bad file format")                                           \
 	X(NOROUTE, "no route")                                                 \
-	X(EXISTS, "already exists")
+	X(EXISTS, "already exists")                                            \
+	X(CHANGED, "changed while it was read")
 
 enum err_code {
 	ERR_OK = 0,

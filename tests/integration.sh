@@ -327,6 +327,7 @@ done
 # Reports, run comparison and exports of a results database (gnuplot, headless Chromium, xmllint).
 . tests/report.sh
 . tests/report_hostile.sh
+. tests/trace_cut.sh
 
 # Parameter sweeps: -j, --shard and merge, mpirun, resume after a kill, determinism.
 . tests/sweep.sh

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <pcap/pcap.h>
@@ -32,9 +33,8 @@
  * the plain 16-byte record header, the record complete and within the snapshot length); anything
  * else (the end of the file as it was when opened, a truncated or oversized record) hands the
  * file back to libpcap at that record's offset, so that what it returns and every error it
- * reports are libpcap's own.  (A file cut shorter by another process while it is mapped makes the
- * next access past its new end a SIGBUS, as for every reader that maps files; captures are
- * appended to, not cut.) */
+ * reports are libpcap's own.  A file cut shorter while it is mapped (rotated, still being written,
+ * a hostile writer) makes the next read past its new end a SIGBUS: see 'guards' below. */
 struct pager;
 
 /* The mapping's chunks [dropped, done) are made present and not let go. */
@@ -52,6 +52,7 @@ struct direct {
 	size_t seen;               /* the end of the chunk the reader was last told to be in */
 	struct pages pages;        /* kept by the reader itself when it has no pager */
 	struct pager *pager;       /* NULL: the reader keeps its pages itself */
+	struct guard *guard;       /* the mapping's entry in 'guards' */
 };
 
 /* The pager's state: the chunk the reader is in ('want'), told under 'mu'. */
@@ -68,6 +69,84 @@ struct pager {
 
 static atomic_uint n_pagers;
 static struct pager *pager_start(const uint8_t *map, size_t size);
+
+/* A mapped file cut shorter by another process: a read of a page past the new end raises
+ * SIGBUS, which would end the run with no word (exit 135, the run left 'running').  Each mapping
+ * is registered here; the handler, for an address inside one, maps zero pages over the rest of
+ * it (MAP_FIXED: the read that faulted then reads zeros) and marks the mapping cut, and the
+ * reader returns an error naming the file and the record at its next record.  A SIGBUS outside
+ * every mapping goes to the handler there was before, or ends the process as it would have.
+ * (mmap is a plain system call; the handler takes no lock and calls nothing else.) */
+#define GUARDS_MAX 64
+struct guard {
+	_Atomic uintptr_t lo, hi;  /* [lo, hi): the mapping, page-rounded; 0: a free slot */
+	atomic_int cut;
+};
+static struct guard guards[GUARDS_MAX];
+static struct sigaction bus_before;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+static bool bus_ok;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < GUARDS_MAX; i++) {
+		uintptr_t lo = atomic_load(&guards[i].lo), hi = atomic_load(&guards[i].hi);
+		if (lo && a >= lo && a < hi) {
+			uintptr_t from = a & ~(page - 1);
+			if (mmap((void *)from, hi - from, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+			    MAP_FAILED) {
+				atomic_store(&guards[i].cut, 1);
+				return;
+			}
+		}
+	}
+	if ((bus_before.sa_flags & SA_SIGINFO) && bus_before.sa_sigaction) {
+		bus_before.sa_sigaction(sig, si, uc);
+	} else if (!(bus_before.sa_flags & SA_SIGINFO) && bus_before.sa_handler != SIG_DFL &&
+		   bus_before.sa_handler != SIG_IGN) {
+		bus_before.sa_handler(sig);
+	} else {
+		signal(SIGBUS, SIG_DFL); /* the read faults again and ends the process as before */
+	}
+}
+
+static void bus_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	bus_ok = sigaction(SIGBUS, &sa, &bus_before) == 0;
+}
+
+/* The slot guarding [map, map + size), or NULL (none free: the file is then not mapped). */
+static struct guard *guard_take(const uint8_t *map, size_t size)
+{
+	pthread_once(&bus_once, bus_install);
+	if (!bus_ok)
+		return NULL;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)map;
+	for (int i = 0; i < GUARDS_MAX; i++) {
+		uintptr_t free_lo = 0;
+		if (atomic_compare_exchange_strong(&guards[i].lo, &free_lo, UINTPTR_MAX)) {
+			atomic_store(&guards[i].cut, 0);
+			atomic_store(&guards[i].hi, (lo + size + page - 1) & ~(page - 1));
+			atomic_store(&guards[i].lo, lo);
+			return &guards[i];
+		}
+	}
+	return NULL;
+}
+
+static void guard_give(struct guard *g)
+{
+	if (!g)
+		return;
+	atomic_store(&g->hi, 0);
+	atomic_store(&g->lo, 0);
+}
 
 struct trace {
 	pcap_t *pc;
@@ -102,6 +181,10 @@ static void direct_init(struct trace *t)
 	void *map = mmap(NULL, (size_t)t->total, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		return;
+	if (!(d->guard = guard_take(map, (size_t)t->total))) {
+		munmap(map, (size_t)t->total); /* unguarded, a cut file would kill the process */
+		return;
+	}
 	d->map = map;
 	d->size = (size_t)t->total;
 	d->on = true;
@@ -352,8 +435,18 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb)
 
 int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
 {
-	if (t->d.on && direct_next(t, rec))
-		return 1;
+	if (t->d.on && direct_next(t, rec)) {
+		if (!atomic_load_explicit(&t->d.guard->cut, memory_order_relaxed))
+			return 1;
+		struct stat sb;
+		t->d.on = false;
+		return err_set(eb, -ERR_CHANGED, "%s: packet %llu: the file was cut short while it was read (%llu bytes when opened, %lld now)",
+			       t->path, (unsigned long long)rec->index, (unsigned long long)t->total,
+			       fstat(fileno(t->fp), &sb) == 0 ? (long long)sb.st_size : -1LL);
+	}
+	if (t->d.map && atomic_load_explicit(&t->d.guard->cut, memory_order_relaxed))
+		return err_set(eb, -ERR_CHANGED, "%s: packet %llu: the file was cut short while it was read", t->path,
+			       (unsigned long long)t->index + 1);
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = pcap_next_ex(t->pc, &h, &data);
@@ -407,8 +500,10 @@ void trace_close(struct trace *t)
 		return;
 	pcap_close(t->pc); /* closes t->fp */
 	pager_stop(t->d.pager);
-	if (t->d.map)
+	if (t->d.map) {
+		guard_give(t->d.guard);
 		munmap((void *)t->d.map, t->d.size);
+	}
 	free(t->buf);
 	free(t->path);
 	free(t);

@@ -31,7 +31,10 @@ struct trace;
 int trace_open(const char *path, struct trace **out, struct errbuf *eb) WARN_UNUSED;
 
 /* Reads the next record: 1 with '*rec', 0 at the end, or -ERR_FORMAT with
- * "path: packet N: what" in 'eb' when the file is damaged (records before it were good). */
+ * "path: packet N: what" in 'eb' when the file is damaged (records before it were good), or
+ * -ERR_CHANGED when the file was cut shorter while it was read (records before the cut were good,
+ * bar those in the last page of the new end, which read as zeros; records handed out before
+ * stay readable). */
 int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb) WARN_UNUSED;
 
 /* Starts again at the first record, keeping the records handed out so far where they are

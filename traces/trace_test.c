@@ -181,6 +181,63 @@ static void test_stable_records_and_rewind(void)
 	unlink(path);
 }
 
+/* A file cut shorter while it is read (rotated, still being written, a hostile writer): the
+ * records before the cut are read, then an error naming the file and the packet, no SIGBUS
+ * (issue 34, 5); records handed out before stay readable. */
+static void test_file_cut_while_read(void)
+{
+	char path[] = "/tmp/precraft-trace-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	enum { N = 60000 }; /* about 33 MiB: three chunks */
+	struct rec *r = malloc(N * sizeof *r);
+	CU_ASSERT_FATAL(r != NULL);
+	for (unsigned i = 0; i < N; i++)
+		r[i] = (struct rec){ 1 + i / 1000, i % 1000, 100 + (i * 131u) % 900u, 1514, i };
+	write_pcap(path, 0, 0xa1b2c3d4u, 65535, 1, r, N, NULL, 0);
+	struct trace *t = NULL;
+	struct errbuf eb = { 0 };
+	CU_ASSERT_FATAL(trace_open(path, &t, &eb) == 0);
+	struct trace_rec rec;
+	unsigned n = 0, bad = 0;
+	const uint8_t *first = NULL;
+	while (n < 1000 && trace_next(t, &rec, &eb) == 1) {
+		if (!n)
+			first = rec.data;
+		bad += rec.caplen != r[n].caplen;
+		n++;
+	}
+	CU_ASSERT_EQUAL_FATAL(n, 1000);
+	CU_ASSERT_FATAL(truncate(path, 10u << 20) == 0); /* 10 MiB: the reader is in the first */
+	int rc;
+	while ((rc = trace_next(t, &rec, &eb)) == 1) {
+		if (n < N)
+			bad += rec.caplen != r[n].caplen;
+		n++;
+	}
+	CU_ASSERT_EQUAL(rc, -ERR_CHANGED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, "cut short while it was read"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(eb.msg, path));
+	/* Every record wholly before the last page of the new end was read as it is. */
+	CU_ASSERT(n > 17000 && n < 20000);
+	CU_ASSERT_EQUAL(bad, 0);
+	if (bad || rc != -ERR_CHANGED)
+		fprintf(stderr, "\n  %u records, %u bad, rc %d: %s\n", n, bad, rc, eb.msg);
+	CU_ASSERT_EQUAL(first[0], (uint8_t)r[0].fill); /* handed out before the cut: still there */
+	CU_ASSERT_EQUAL(trace_next(t, &rec, &eb), -ERR_CHANGED); /* and it stays an error */
+	trace_close(t);
+	/* A second reader of the same (now short) file reads it as it is. */
+	CU_ASSERT_FATAL(trace_open(path, &t, &eb) == 0);
+	unsigned m = 0;
+	while ((rc = trace_next(t, &rec, &eb)) == 1)
+		m++;
+	CU_ASSERT(m > 17000 && rc == -ERR_FORMAT); /* libpcap's 'truncated' for the cut record */
+	trace_close(t);
+	free(r);
+	unlink(path);
+}
+
 /* A trace libpcap reads (pcapng here) is not read in place: its records are not stable and it
  * does not rewind in place. */
 static void test_pcapng_not_stable(void)
@@ -203,5 +260,6 @@ int trace_test_register(void)
 	CU_add_test(s, "the direct pcap reader gives what libpcap gives", test_reader_matches_libpcap);
 	CU_add_test(s, "records read in place stay valid, also after rewinding", test_stable_records_and_rewind);
 	CU_add_test(s, "pcapng: not read in place, not rewound in place", test_pcapng_not_stable);
+	CU_add_test(s, "a file cut short while it is read: an error naming it, no SIGBUS", test_file_cut_while_read);
 	return 0;
 }
