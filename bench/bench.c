@@ -391,6 +391,32 @@ static int bench_routes(size_t n4, size_t n6)
 	return 0;
 }
 
+/* A route file read into a table, as a run does (route_load_file), timed: the median of 3. */
+static int bench_route_file(const char *path)
+{
+	double t[3];
+	size_t nh = 0;
+	for (int i = 0; i < 3; i++) {
+		struct route_table *rt;
+		struct errbuf eb = { "" };
+		if (route_table_create(&rt))
+			return 1;
+		uint64_t t0 = now_ns();
+		int rc = route_load_file(rt, path, &eb);
+		t[i] = (double)(now_ns() - t0) / 1e9;
+		nh = route_bytes(rt);
+		route_table_destroy(rt);
+		if (rc) {
+			fprintf(stderr, "%s\n", eb.msg);
+			return 1;
+		}
+	}
+	double lo = 0, hi = 0, med = median_spread(t, 3, &lo, &hi);
+	printf("route_file_load_s %.4f\nroute_file_load_s_min %.4f\nroute_file_load_s_max %.4f\nroute_table_mib %.1f\n", med,
+	       lo, hi, (double)nh / 1048576.0);
+	return 0;
+}
+
 /* ns-3's bench-scheduler hold model: pop the earliest event, schedule one at now + an
  * exponential delay (mean 100 ns), 'pending' events in the set.  'mean_ns' 0 gives every event
  * the same timestamp. */
@@ -792,6 +818,8 @@ int main(int argc, char **argv)
 		return bench_tunnel(argv[2], argv[3]);
 	if ((argc == 5 || argc == 6) && strcmp(argv[1], "floodtrace") == 0)
 		return floodtrace(argv[2], argv[3], (uint32_t)strtoul(argv[4], NULL, 10), argc == 6 && strcmp(argv[5], "keyed") == 0);
+	if (argc == 3 && strcmp(argv[1], "routefile") == 0)
+		return bench_route_file(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "sched") == 0)
 		return bench_sched(strtoull(argv[2], NULL, 10), strtod(argv[3], NULL), strtoull(argv[4], NULL, 10));
 	if (argc >= 5 && strcmp(argv[1], "mktrace") == 0)

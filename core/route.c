@@ -34,6 +34,8 @@ struct route_table {
 	size_t n_groups, cap_groups;
 	struct route_nexthop *nh;
 	size_t n_nh, cap_nh;
+	uint32_t *nh_index;        /* open addressing over the next hops: index + 1, 0 empty */
+	size_t nh_index_cap;       /* a power of two, at least twice n_nh */
 	size_t n4;
 	/* IPv6 */
 	struct v6_slot *v6;
@@ -64,16 +66,36 @@ void route_table_destroy(struct route_table *rt)
 		return;
 	free(rt->groups);
 	free(rt->nh);
+	free(rt->nh_index);
 	free(rt->v6);
 	free(rt->bs);
 	free(rt);
 }
 
+static size_t nh_hash(const struct route_nexthop *nh)
+{
+	uint64_t k = (uint64_t)nh->mac[0] << 40 | (uint64_t)nh->mac[1] << 32 | (uint64_t)nh->mac[2] << 24 |
+		     (uint64_t)nh->mac[3] << 16 | (uint64_t)nh->mac[4] << 8 | nh->mac[5];
+	k = (k ^ (uint64_t)nh->port << 48) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(k ^ (k >> 31));
+}
+
+/* The index's slot of 'nh': the one holding it, or the empty one where it would go. */
+static uint32_t *nh_slot(uint32_t *index, size_t cap, const struct route_nexthop *all, const struct route_nexthop *nh)
+{
+	for (size_t i = nh_hash(nh) & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!index[i] || memcmp(&all[index[i] - 1], nh, sizeof *nh) == 0)
+			return &index[i];
+}
+
+/* The next hop's index, added when new.  Found through a hash index: a table with 10^6
+ * distinct next-hop MACs took minutes when every route scanned every next hop. */
 static int nexthop_index(struct route_table *rt, const struct route_nexthop *nh, uint32_t *idx)
 {
-	for (size_t i = rt->n_nh; i-- > 0;) { /* few distinct next hops in practice */
-		if (memcmp(&rt->nh[i], nh, sizeof *nh) == 0) {
-			*idx = (uint32_t)i;
+	if (rt->nh_index) {
+		uint32_t *slot = nh_slot(rt->nh_index, rt->nh_index_cap, rt->nh, nh);
+		if (*slot) {
+			*idx = *slot - 1;
 			return 0;
 		}
 	}
@@ -87,7 +109,19 @@ static int nexthop_index(struct route_table *rt, const struct route_nexthop *nh,
 		rt->nh = n;
 		rt->cap_nh = cap;
 	}
+	if (2 * (rt->n_nh + 1) > rt->nh_index_cap) { /* rebuilt at twice the size */
+		size_t cap = rt->nh_index_cap ? 2 * rt->nh_index_cap : 64;
+		uint32_t *index = calloc(cap, sizeof *index);
+		if (!index)
+			return -ERR_NOMEM;
+		for (size_t i = 0; i < rt->n_nh; i++)
+			*nh_slot(index, cap, rt->nh, &rt->nh[i]) = (uint32_t)i + 1;
+		free(rt->nh_index);
+		rt->nh_index = index;
+		rt->nh_index_cap = cap;
+	}
 	rt->nh[rt->n_nh] = *nh;
+	*nh_slot(rt->nh_index, rt->nh_index_cap, rt->nh, nh) = (uint32_t)rt->n_nh + 1;
 	*idx = (uint32_t)rt->n_nh++;
 	return 0;
 }
@@ -412,6 +446,7 @@ size_t route_count6(const struct route_table *rt)
 size_t route_bytes(const struct route_table *rt)
 {
 	return sizeof *rt + rt->cap_groups * sizeof *rt->groups + rt->cap_nh * sizeof *rt->nh +
+	       rt->nh_index_cap * sizeof *rt->nh_index +
 	       (rt->v6_cap + rt->bs_cap) * sizeof *rt->v6;
 }
 
