@@ -22,6 +22,11 @@ static uint32_t skip_name(const uint8_t *m, uint32_t n, uint32_t i)
 
 unsigned dns_answer_addrs(const uint8_t *m, uint32_t n, struct dns_record rec[DNS_MAX_RECORDS])
 {
+	return dns_answer_addrs_from(m, n, 0, rec);
+}
+
+unsigned dns_answer_addrs_from(const uint8_t *m, uint32_t n, unsigned skip, struct dns_record rec[DNS_MAX_RECORDS])
+{
 	if (n < 12 || !(m[2] & 0x80) || (m[3] & 0x0f) != 0) /* a response, RCODE 0 */
 		return 0;
 	uint32_t qd = (uint32_t)(m[4] << 8 | m[5]), an = (uint32_t)(m[6] << 8 | m[7]), i = 12;
@@ -40,7 +45,9 @@ unsigned dns_answer_addrs(const uint8_t *m, uint32_t n, struct dns_record rec[DN
 		i += 10;
 		if (rdlen > n - i)
 			return k;
-		if (cls == 1 && ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16))) {
+		if (cls == 1 && ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16)) && skip) {
+			skip--; /* an address record before the ones asked for */
+		} else if (cls == 1 && ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16))) {
 			rec[k].family = type == 1 ? 4 : 6;
 			memset(rec[k].addr, 0, sizeof rec[k].addr);
 			memcpy(rec[k].addr, m + i, rdlen);

@@ -20,5 +20,8 @@ struct dns_record {
  * DNS_MAX_RECORDS records in 'rec'.  Returns how many, 0 for a query, a response without
  * addresses, or a message that does not parse (no record after the damage is taken). */
 unsigned dns_answer_addrs(const uint8_t *msg, uint32_t n, struct dns_record rec[DNS_MAX_RECORDS]);
+/* The same from the address record number 'skip' on (0: the first), for a reader that takes
+ * every record of a long answer, DNS_MAX_RECORDS at a time. */
+unsigned dns_answer_addrs_from(const uint8_t *msg, uint32_t n, unsigned skip, struct dns_record rec[DNS_MAX_RECORDS]);
 
 #endif

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/csum.h"
+#include "core/dns.h"
+#include "traces/tools.h"
 #include "traces/trace.h"
 
 struct rec {
@@ -238,6 +241,80 @@ static void test_file_cut_while_read(void)
 	unlink(path);
 }
 
+/* The UDP checksum of an IPv4 datagram at 'ip' (a 20-byte header) verifies. */
+static int udp_ok(const uint8_t *ip)
+{
+	uint32_t ulen = (uint32_t)(ip[24] << 8 | ip[25]);
+	uint8_t ph[12] = { 0 };
+	memcpy(ph, ip + 12, 8);
+	ph[9] = 17;
+	ph[10] = (uint8_t)(ulen >> 8);
+	ph[11] = (uint8_t)ulen;
+	return csum_fold(csum_partial(ip + 20, ulen, csum_partial(ph, 12, 0))) == 0;
+}
+
+/* rewrite --lab moves every A record of a DNS answer, not the first 32 (issue 34, 8): an answer
+ * of 80 records had 48 left on their public addresses; the UDP checksum still verifies. */
+static void test_rewrite_lab_every_dns_record(void)
+{
+	enum { RECS = 80 };
+	uint8_t f[14 + 20 + 8 + 12 + 21 + RECS * 16] = { 0 };
+	f[12] = 0x08;
+	uint8_t *ip = f + 14, *udp = ip + 20, *dns = udp + 8, *q = dns + 12;
+	ip[0] = 0x45;
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, (uint8_t[]){ 192, 0, 2, 53, 192, 0, 2, 10 }, 8);
+	udp[1] = 53;
+	udp[2] = 0x9c;
+	dns[2] = 0x81, dns[3] = 0x80, dns[5] = 1, dns[7] = RECS; /* a response, 1 question, 80 answers */
+	memcpy(q, "\7example\3com\0\0\1\0\1", 17); /* the question: name, type A, class IN */
+	uint8_t *a = q + 17;
+	for (int i = 0; i < RECS; i++, a += 16) /* a pointer to the name, A, IN, TTL 60, 93.184.216.i */
+		memcpy(a, (uint8_t[]){ 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, (uint8_t)i }, 16);
+	uint32_t dns_len = (uint32_t)(a - dns), ulen = 8 + dns_len;
+	ip[2] = (uint8_t)((20 + ulen) >> 8), ip[3] = (uint8_t)(20 + ulen);
+	uint16_t hc = csum_fold(csum_partial(ip, 20, 0));
+	ip[10] = (uint8_t)(hc >> 8), ip[11] = (uint8_t)hc;
+	udp[4] = (uint8_t)(ulen >> 8), udp[5] = (uint8_t)ulen;
+	uint8_t ph[12] = { 192, 0, 2, 53, 192, 0, 2, 10, 0, 17, (uint8_t)(ulen >> 8), (uint8_t)ulen };
+	uint16_t uc = csum_fold(csum_partial(udp, ulen, csum_partial(ph, 12, 0)));
+	udp[6] = (uint8_t)(uc >> 8), udp[7] = (uint8_t)uc;
+	CU_ASSERT_FATAL(udp_ok(ip));
+	struct dns_record rec[DNS_MAX_RECORDS];
+	CU_ASSERT_EQUAL_FATAL(dns_answer_addrs(dns, dns_len, rec), DNS_MAX_RECORDS);
+	char in[] = "/tmp/precraft-dns-XXXXXX", out[64];
+	int fd = mkstemp(in);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	snprintf(out, sizeof out, "%s.lab", in);
+	struct trace_writer *w;
+	struct errbuf eb = { 0 };
+	CU_ASSERT_FATAL(trace_writer_open(in, 1, &w, &eb) == 0);
+	trace_writer_put(w, f, 14 + 20 + ulen, 14 + 20 + ulen, 1000);
+	CU_ASSERT_FATAL(trace_writer_close(w, &eb) == 0);
+	struct trace_lab_stats st = { 0 };
+	CU_ASSERT_EQUAL_FATAL(trace_rewrite_lab(in, out, 1500, &st, &eb), 0);
+	CU_ASSERT_EQUAL(st.dns_records, RECS);
+	struct trace *t;
+	CU_ASSERT_FATAL(trace_open(out, &t, &eb) == 0);
+	struct trace_rec r;
+	CU_ASSERT_EQUAL_FATAL(trace_next(t, &r, &eb), 1);
+	const uint8_t *rip = r.data + 14;
+	CU_ASSERT(udp_ok(rip));
+	unsigned moved = 0, seen = 0;
+	for (unsigned done = 0, k = DNS_MAX_RECORDS; k == DNS_MAX_RECORDS; done += k) {
+		k = dns_answer_addrs_from(rip + 28, dns_len, done, rec);
+		for (unsigned i = 0; i < k; i++, seen++)
+			moved += rec[i].addr[0] == 198 && (rec[i].addr[1] & 0xfe) == 18;
+	}
+	CU_ASSERT_EQUAL(seen, RECS);
+	CU_ASSERT_EQUAL(moved, RECS);
+	trace_close(t);
+	unlink(in);
+	unlink(out);
+}
+
 /* A trace libpcap reads (pcapng here) is not read in place: its records are not stable and it
  * does not rewind in place. */
 static void test_pcapng_not_stable(void)
@@ -261,5 +338,6 @@ int trace_test_register(void)
 	CU_add_test(s, "records read in place stay valid, also after rewinding", test_stable_records_and_rewind);
 	CU_add_test(s, "pcapng: not read in place, not rewound in place", test_pcapng_not_stable);
 	CU_add_test(s, "a file cut short while it is read: an error naming it, no SIGBUS", test_file_cut_while_read);
+	CU_add_test(s, "rewrite --lab moves every A record of a long DNS answer", test_rewrite_lab_every_dns_record);
 	return 0;
 }
