@@ -43,6 +43,12 @@ static void xml_attr(FILE *f, const char *s)
 	}
 }
 
+static void note_damage(struct export_totals *tot, const struct rundata *rd)
+{
+	if (rd->damage[0] && !tot->damaged++)
+		snprintf(tot->first_damage, sizeof tot->first_damage, "%s", rd->damage);
+}
+
 enum { F_RUNS, F_PARAMS, F_SCALARS, F_VECTORS, F_HISTS, F_FLOWS, F_N };
 static const char *const csv_names[F_N] = { "runs.csv", "params.csv", "scalars.csv", "vectors.csv", "histograms.csv",
 					    "flows.csv" };
@@ -84,6 +90,7 @@ int export_csv(const char *db, const int64_t *runs, size_t n_runs, const char *d
 		struct rundata rd;
 		if ((rc = rundata_load(st, &sel.v[i], &rd, eb)) != 0)
 			break;
+		note_damage(tot, &rd);
 		const struct store_run *r = &rd.info;
 		/* Every text field quoted: the database's text is anyone's (RFC 4180 §2). */
 		fprintf(f[F_RUNS], "%" PRId64 ",", r->id);
@@ -181,6 +188,7 @@ int export_flowmon(const char *db, const int64_t *runs, size_t n_runs, const cha
 		struct rundata rd;
 		if ((rc = rundata_load(st, &sel.v[i], &rd, eb)) != 0)
 			break;
+		note_damage(tot, &rd);
 		for (size_t j = 0; j < rd.n_flows; j++) {
 			const struct recorder_flow *fl = &rd.flows[j];
 			uint64_t id = (uint64_t)rd.info.id << 32 | (fl->flow_id & 0xffffffffu);

@@ -23,6 +23,8 @@
 
 struct export_totals {
 	uint64_t runs, rows, flows, tx_packets, rx_packets, lost_packets;
+	uint64_t damaged;          /* runs with a damaged vector chunk (its samples from there on left out) */
+	char first_damage[200];
 };
 
 /* 'runs' NULL: every run.  Returns 0 or a negative ERR_* (-ERR_FORMAT: not a precraft results

@@ -639,8 +639,11 @@ int report_write(const struct report_opts *o, struct report_result *res, struct 
 	}
 	size_t loaded = 0;
 	for (size_t i = 0; i < want && !rc; i++)
-		if (!(rc = rundata_load(st, &sel.v[i], &rd[loaded], eb)))
+		if (!(rc = rundata_load(st, &sel.v[i], &rd[loaded], eb))) {
+			if (rd[loaded].damage[0] && !res->damaged++)
+				snprintf(res->first_damage, sizeof res->first_damage, "%s", rd[loaded].damage);
 			loaded++;
+		}
 	if (!rc && !want)
 		rc = err_set(eb, -ERR_FORMAT, "%s: no runs to report", o->db);
 	struct rep r = { o, res, "", 0, "" };

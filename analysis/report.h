@@ -30,6 +30,8 @@ struct report_opts {
 struct report_result {
 	size_t runs, plots, empty, failed; /* figures drawn; without data; gnuplot failed */
 	char first_failure[600];
+	size_t damaged;            /* runs with a damaged vector chunk, skipped (the page says so) */
+	char first_damage[200];
 };
 
 /* Writes the report.  Returns 0, or -ERR_FORMAT (not a precraft results database, no such run:

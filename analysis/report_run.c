@@ -326,6 +326,11 @@ void rep_run_page(struct rep *r, const struct rundata *rd)
 	fprintf(html, ", finished ");
 	rep_esc(html, rd->info.finished_at[0] ? rd->info.finished_at : "(not)");
 	fprintf(html, "</p>\n");
+	if (rd->damage[0]) {
+		fprintf(html, "<p class=\"failed\">The database is damaged here: ");
+		rep_esc(html, rd->damage);
+		fprintf(html, "; that series is shown up to the damage.</p>\n");
+	}
 	if (rundata_is_eval(rd)) {
 		eval_scores(html, rd);
 	} else {

@@ -143,7 +143,9 @@ int rundata_load(struct store *st, const struct store_run *info, struct rundata 
 	memset(rd, 0, sizeof *rd);
 	rd->info = *info;
 	struct recorder r = { &rd_ops, rd };
-	int rc = store_read_run(st, info->id, &r, eb);
+	/* A damaged chunk loses its vector's samples from the damage on, not the run: the run is
+	 * read and the damage named in rd->damage for the caller to say. */
+	int rc = store_read_run(st, info->id, &r, eb, rd->damage, sizeof rd->damage);
 	if (rc) {
 		rundata_free(rd);
 		return rc;

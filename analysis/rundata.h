@@ -46,6 +46,7 @@ struct rundata {
 	size_t n_hists, cap_hists;
 	struct recorder_flow *flows;
 	size_t n_flows, cap_flows;
+	char damage[200];          /* the first damaged vector chunk skipped ("" none) */
 };
 
 /* Runs of a database, as store_each_run lists them. */

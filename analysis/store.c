@@ -850,8 +850,11 @@ static int chunk_each(const char *t, bool absolute, uint64_t t0, uint64_t step, 
 	return *t == ']' ? 0 : 1;
 }
 
-int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb)
+int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb, char *damage,
+		   size_t damage_len)
 {
+	if (damage && damage_len)
+		damage[0] = 0;
 	static const char *const q[] = {
 		"SELECT name, value FROM run_param WHERE run_id = ?1 ORDER BY name",
 		"SELECT name, value FROM scalar WHERE run_id = ?1 ORDER BY name",
@@ -886,7 +889,8 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 				break;
 			}
 			case 1:
-				rc = r->ops->scalar(r->arg, name ? name : "", sqlite3_column_double(s, 1));
+				if (sqlite3_column_type(s, 1) != SQLITE_NULL) /* NULL: no value, not 0 */
+					rc = r->ops->scalar(r->arg, name ? name : "", sqlite3_column_double(s, 1));
 				break;
 			case 2:
 				rc = r->ops->vector(r->arg, name ? name : "", (uint64_t)sqlite3_column_int64(s, 1),
@@ -897,9 +901,15 @@ int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, s
 				bool absolute = sqlite3_column_type(s, 2) == SQLITE_NULL;
 				rc = chunk_each(t ? t : "", absolute, (uint64_t)sqlite3_column_int64(s, 2),
 						(uint64_t)sqlite3_column_int64(s, 3), name ? name : "", r);
-				if (rc > 0)
+				if (rc > 0 && damage) {
+					if (!damage[0] && damage_len)
+						snprintf(damage, damage_len, "%s: run %lld: a damaged chunk of vector '%s' (skipped)",
+							 st->path, (long long)run_id, name ? name : "");
+					rc = 0; /* the chunk's samples before the damage were handed over; the rest not */
+				} else if (rc > 0) {
 					rc = err_set(eb, -ERR_FORMAT, "%s: run %lld: a damaged chunk of vector '%s'", st->path,
 						     (long long)run_id, name ? name : "");
+				}
 				break;
 			}
 			case 4: {

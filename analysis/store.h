@@ -73,9 +73,13 @@ struct store_run {
 int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run *r), void *arg, struct errbuf *eb);
 
 /* Hands every row of run 'run_id' to recorder 'r', as the run wrote them: parameters and
- * scalars by name, vectors by name then time, flows by id, histogram bins by name then lower
- * edge.  A recorder callback's negative ERR_* stops it and is returned (with 'eb' set). */
-int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb);
+ * scalars by name (a scalar whose value is NULL is not handed over: it has none), vectors by
+ * name then time, flows by id, histogram bins by name then lower edge.  A recorder callback's
+ * negative ERR_* stops it and is returned (with 'eb' set).  A damaged vector chunk is
+ * -ERR_FORMAT naming it, unless 'damage' is given: the chunk is then skipped (the rest of the
+ * run read) and the first damage described there ("" when none). */
+int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb,
+		   char *damage, size_t damage_len);
 
 /* Commits the rows pending so far. */
 int store_commit(struct store *st, struct errbuf *eb);

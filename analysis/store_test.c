@@ -198,7 +198,7 @@ static void check_reader(const char *path, int64_t run_id, size_t want)
 	CU_ASSERT_FATAL(store_open_read(path, &rd, &eb) == 0);
 	struct got g = { 0 };
 	struct recorder r = { &got_ops, &g };
-	CU_ASSERT_EQUAL(store_read_run(rd, run_id, &r, &eb), 0);
+	CU_ASSERT_EQUAL(store_read_run(rd, run_id, &r, &eb, NULL, 0), 0);
 	CU_ASSERT_EQUAL(g.bad, 0);
 	CU_ASSERT_EQUAL(g.count, want);
 	store_close(rd, NULL);
@@ -314,7 +314,7 @@ static void test_old_chunks_read_upgrade_merge(void)
 	CU_ASSERT_FATAL(store_open_read(old, &rd, &eb) == 0);
 	struct old_got g = { 0 };
 	struct recorder r = { &old_ops, &g };
-	CU_ASSERT_EQUAL(store_read_run(rd, 1, &r, &eb), 0);
+	CU_ASSERT_EQUAL(store_read_run(rd, 1, &r, &eb, NULL, 0), 0);
 	CU_ASSERT_EQUAL(g.n, 4);
 	CU_ASSERT_EQUAL(g.bad, 0);
 	store_close(rd, NULL);
@@ -344,7 +344,7 @@ static void test_old_chunks_read_upgrade_merge(void)
 	check_reader(old, id, total());
 	g = (struct old_got){ 0 };
 	CU_ASSERT_FATAL(store_open_read(old, &rd, &eb) == 0);
-	CU_ASSERT_EQUAL(store_read_run(rd, 1, &r, &eb), 0);
+	CU_ASSERT_EQUAL(store_read_run(rd, 1, &r, &eb, NULL, 0), 0);
 	CU_ASSERT_EQUAL(g.n, 4);
 	CU_ASSERT_EQUAL(g.bad, 0);
 	store_close(rd, NULL);

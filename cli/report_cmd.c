@@ -124,6 +124,9 @@ int report_main(int argc, char **argv)
 		cli_error("%s", eb.msg);
 		return cli_exit_code(rc);
 	}
+	if (res.damaged)
+		cli_error("report: %zu run%s with a damaged vector chunk, shown up to the damage (first: %s)", res.damaged,
+			  res.damaged == 1 ? "" : "s", res.first_damage);
 	if (res.failed)
 		cli_error("report: %zu figure%s could not be drawn (the page says why; first: %s)", res.failed,
 			  res.failed == 1 ? "" : "s", res.first_failure);
@@ -140,6 +143,8 @@ static int load_one(struct store *st, const char *db, int64_t id, struct rundata
 	int rc = rundata_select(st, db, &id, 1, &sel, eb);
 	if (!rc)
 		rc = rundata_load(st, &sel.v[0], rd, eb);
+	if (!rc && rd->damage[0])
+		cli_error("%s", rd->damage); /* the scalars compared are whole */
 	free(sel.v);
 	return rc;
 }
@@ -275,6 +280,9 @@ int export_main(int argc, char **argv)
 			cli_error("%s", eb.msg);
 			return cli_exit_code(rc);
 		}
+		if (t.damaged)
+			cli_error("export: %" PRIu64 " run%s with a damaged vector chunk, its samples from there on left out (first: %s)",
+				  t.damaged, t.damaged == 1 ? "" : "s", t.first_damage);
 		printf("csv: %s/ (%" PRIu64 " runs, %" PRIu64 " rows, %" PRIu64 " flows)\n", csv, t.runs, t.rows, t.flows);
 	}
 	if (flowmon) {
@@ -321,6 +329,8 @@ static int load_complete(void *arg, const struct store_run *r)
 		a->cap = c;
 	}
 	int rc = rundata_load(a->st, r, &a->rd[a->n], a->eb);
+	if (!rc && a->rd[a->n].damage[0])
+		cli_error("%s; its scalars are summarised", a->rd[a->n].damage);
 	if (!rc)
 		rundata_lighten(&a->rd[a->n++]); /* only parameters and scalars are needed */
 	return rc;

@@ -60,3 +60,19 @@ for t in run:runs:command run:runs:git_rev run_param:params:name run_param:param
 	check "export --csv, hostile names: ${rest%%:*}.csv's ${rest#*:} reads back as the database's" \
 		csvcheck "$HD/csv/${rest%%:*}.csv" "$tab" "${rest#*:}"
 done
+# A damaged vector chunk and a NULL scalar (issue 34, 8): summary, compare-runs, report and export
+# keep working, name the damaged run in one line, and print no value for a NULL scalar (it was 0).
+DDB="$HD/damaged.db"
+pc sim scenarios/default.ini --set run.stop_s=0.05 --run 1 --db "$DDB" --quiet
+pc sim scenarios/default.ini --set run.stop_s=0.05 --run 2 --db "$DDB" --quiet
+sqlite3 "$DDB" "UPDATE vector_chunk SET samples = '[[1,2],[bad' WHERE rowid = (SELECT min(c.rowid) FROM vector_chunk c JOIN vector_name n ON n.id = c.vector_id WHERE n.run_id = 2); UPDATE scalar SET value = NULL WHERE name = 'hits' AND run_id = 1"
+for c in "summary $DDB" "compare-runs $DDB 1 2" "report $DDB --out $HD/dmg" "export $DDB --csv $HD/dmgcsv"; do
+	# shellcheck disable=SC2086
+	pc $c > "$HD/dmg.out" 2> "$HD/dmg.err"
+	rc=$?
+	check "a damaged vector chunk: ${c%% *} exits 0 and names run 2 in one line ($(cat "$HD/dmg.err"))" \
+		sh -c "[ $rc -eq 0 ] && [ \$(wc -l < '$HD/dmg.err') -eq 1 ] && grep -q 'run 2: a damaged chunk of vector' '$HD/dmg.err'"
+done
+pc compare-runs "$DDB" 1 2 2> /dev/null > "$HD/null.txt"
+check "a NULL scalar is no value, not 0 ($(grep -w hits "$HD/null.txt" | tr -s ' '))" sh -c "awk '\$1 == \"hits\" && \$2 == \"-\" { ok = 1 } END { exit !ok }' '$HD/null.txt'"
+check "report: the damaged run's page says so" grep -q "The database is damaged here" "$HD/dmg/run-2.html"
