@@ -194,6 +194,16 @@ static int old_schema_upgrade(struct store *st, struct errbuf *eb)
 	return ok && old ? store_exec(st, "DROP VIEW vector", eb) : 0;
 }
 
+static int interrupt_check(void *arg)
+{
+	return *(volatile sig_atomic_t *)arg != 0;
+}
+
+void store_interrupt_on(struct store *st, volatile sig_atomic_t *flag)
+{
+	sqlite3_progress_handler(st->db, flag ? 10000 : 0, flag ? interrupt_check : NULL, (void *)flag);
+}
+
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *st = calloc(1, sizeof *st);

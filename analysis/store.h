@@ -16,6 +16,7 @@
 #ifndef PRECRAFT_ANALYSIS_STORE_H
 #define PRECRAFT_ANALYSIS_STORE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,6 +30,11 @@ struct store;
 int store_open(const char *path, struct store **out, struct errbuf *eb) WARN_UNUSED;
 /* Commits what is pending and closes.  NULL does nothing. */
 int store_close(struct store *st, struct errbuf *eb);
+
+/* Makes the statement under way (a merge, a commit) stop when '*flag' becomes non-zero (a
+ * signal handler's flag): it then fails as interrupted and its transaction is rolled back.
+ * NULL: never. */
+void store_interrupt_on(struct store *st, volatile sig_atomic_t *flag);
 
 /* Starts a run (status 'running', committed at once so that a crash shows it).  '*run_id' is its
  * id. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,22 +255,35 @@ static int merge_into(const char *db, char *const *paths, size_t n, bool remove_
 		return EXIT_RUNTIME;
 	}
 	int code = EXIT_OK;
+	/* Ctrl-C stops between shards, or rolls back the shard under way: each shard is merged
+	 * whole or not at all, and one not merged is kept. */
+	cli_catch_signals();
+	store_interrupt_on(st, &cli_stop);
+	size_t merged = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (access(paths[i], F_OK) != 0 && remove_merged)
 			continue; /* a worker with nothing to run made no shard */
 		struct store_merge_result res;
-		int rc = store_merge(st, paths[i], &res, &eb);
+		int rc = cli_stop ? -ERR_IO : store_merge(st, paths[i], &res, &eb);
+		if (rc && cli_stop) {
+			cli_error("merge: interrupted: %zu of %zu shards merged into %s; %s kept, merged again with %s", merged, n,
+				  db, paths[i], remove_merged ? "--resume" : "precraft merge");
+			code = EXIT_RUNTIME;
+			break;
+		}
 		if (rc) {
 			cli_error("%s", eb.msg);
 			code = rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
 			break;
 		}
+		merged++;
 		if (!quiet)
 			fprintf(stderr, "merge: %s: %u runs into %s (%u not complete), %u already there\n", paths[i], res.runs,
 				db, res.incomplete, res.skipped);
 		if (remove_merged)
 			part_remove(paths[i]);
 	}
+	store_interrupt_on(st, NULL);
 	eb.msg[0] = 0;
 	if (store_close(st, &eb)) {
 		cli_error("%s", eb.msg);
@@ -400,6 +414,7 @@ static int run_forked(const struct sweep *sw, const uint64_t *planned, uint64_t 
 	unsigned started = 0;
 	int worst = EXIT_OK;
 	fflush(NULL);
+	pid_t parent = getpid();
 	for (unsigned k = 0; k < jobs; k++) {
 		part_path(sw->db, k, store_paths[k], sizeof store_paths[k]);
 		paths[k] = store_paths[k];
@@ -411,6 +426,12 @@ static int run_forked(const struct sweep *sw, const uint64_t *planned, uint64_t 
 			break;
 		}
 		if (pid[k] == 0) {
+			/* A worker dies with the sweep: a parent killed (SIGKILL: nothing passes a signal
+			 * on) left its workers running.  The worker then stops as on SIGTERM, keeping its
+			 * complete runs.  The parent may have gone before the prctl: checked after it. */
+			(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				_exit(EXIT_RUNTIME);
 			char who[32];
 			snprintf(who, sizeof who, " worker %u", k + 1);
 			int code = run_slice(sw, planned, n_planned, k, jobs, paths[k], who);

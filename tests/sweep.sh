@@ -178,3 +178,40 @@ if command -v mpirun > /dev/null 2>&1; then
 else
 	bad "mpirun not found: make deps installs openmpi-bin (the MPI sweep tests need it)"
 fi
+
+# Ctrl-C during a merge (issue 34, 8): the shard under way is rolled back and kept, exit 1 (it was
+# ignored).  The merge is stopped as soon as it has the shard open, then interrupted.
+pc sim scenarios/default.ini --set source.main.type=poisson --set source.main.rate_pps=1000000 \
+	--set source.main.flows=100000 --set source.main.duration_s=1 --set run.stats_interval_ms=1 --db "$SW/bigshard.db" --quiet
+"$PRECRAFT" merge "$SW/intr.db" "$SW/bigshard.db" > /dev/null 2> "$SW/intr.err" &
+mpid=$!
+i=0
+while ! ls -l /proc/$mpid/fd 2> /dev/null | grep -q bigshard.db && [ $i -lt 2000 ]; do sleep 0.002; i=$((i + 1)); done
+kill -STOP $mpid 2> /dev/null
+kill -INT $mpid 2> /dev/null
+kill -CONT $mpid 2> /dev/null
+wait $mpid
+rc=$?
+nr=$(sqlite3 "$SW/intr.db" "SELECT count(*) FROM run" 2> /dev/null)
+check "merge interrupted by SIGINT: exit 1, nothing half-merged (${nr:-0} runs), the shard kept ($(cat "$SW/intr.err"))" \
+	sh -c "[ $rc -eq 1 ] && [ '${nr:-0}' = 0 ] && [ -s '$SW/bigshard.db' ] && grep -q 'merge: interrupted' '$SW/intr.err'"
+
+# A sweep -j 2 whose parent is killed (SIGKILL): its workers die with it (they ran on).
+# shellcheck disable=SC2086
+"$PRECRAFT" sweep "$SWS" $SWL --runs 40 -j 2 --db "$SW/orphan.db" --quiet 2> /dev/null &
+spid=$!
+i=0
+while [ "$(pgrep -P $spid | wc -l)" -lt 2 ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+kids=$(pgrep -P $spid | tr '\n' ' ')
+kill -9 $spid
+wait $spid 2> /dev/null
+i=0
+alive=$kids
+while [ -n "$alive" ] && [ $i -lt 150 ]; do # 1.5 s: the workers have 120 runs to go
+	alive=""
+	for k in $kids; do kill -0 "$k" 2> /dev/null && alive="$alive $k"; done
+	sleep 0.01
+	i=$((i + 1))
+done
+check "sweep -j 2, parent killed: its workers ($kids) end too${alive:+ (still running:$alive)}" sh -c "[ -n '$kids' ] && [ -z '$alive' ]"
+for k in $alive; do kill -9 "$k" 2> /dev/null; done
