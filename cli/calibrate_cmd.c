@@ -184,6 +184,18 @@ static void profile_from(struct samples *smp, double clock_ns, struct cost_profi
 	cp->drop_ns = smp->n[ENGINE_COST_DROP] ? m[ENGINE_COST_DROP] : cp->slow_ns / 4;
 }
 
+/* The profile and its comment, for cli_write_output. */
+struct profile_out {
+	const struct cost_profile *cp;
+	const char *comment;
+};
+
+static int write_profile(const char *path, const void *arg, struct errbuf *eb)
+{
+	const struct profile_out *po = arg;
+	return costs_save(path, po->cp, po->comment, eb);
+}
+
 int calibrate_main(int argc, char **argv)
 {
 	const char *out = NULL, *traces[64];
@@ -271,9 +283,10 @@ int calibrate_main(int argc, char **argv)
 			 "samples: slow %zu, hit %zu, miss %zu, craft %zu, drop %zu (no-prediction misses %zu, not used); clock %.1f ns subtracted; %d trace(s) x %llu",
 			 smp.n[ENGINE_COST_SLOW], smp.n[ENGINE_COST_HIT], smp.n[ENGINE_COST_MISS], smp.n[ENGINE_COST_CRAFT],
 			 smp.n[ENGINE_COST_DROP], smp.n[ENGINE_COST_NOPRED], clock_ns, n_traces, (unsigned long long)repeat);
-		if (out && costs_save(out, &cp, comment, &eb)) {
+		struct profile_out po = { &cp, comment };
+		if (out && cli_write_output(out, write_profile, &po, &eb)) {
 			cli_error("%s", eb.msg);
-			code = EXIT_USAGE;
+			code = EXIT_RUNTIME; /* a failed write, no file left half written */
 		} else if (out) {
 			printf("written  %s\n", out);
 		} else {

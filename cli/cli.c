@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,4 +206,21 @@ void cli_set_command_line(int argc, char **argv)
 const char *cli_command_line(void)
 {
 	return command_line;
+}
+
+int cli_write_output(const char *path, int (*write)(const char *path, const void *arg, struct errbuf *eb),
+		     const void *arg, struct errbuf *eb)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return write(path, arg, eb);
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return err_set(eb, -ERR_INVAL, "%s: the path is too long", path);
+	int rc = write(tmp, arg, eb);
+	if (!rc && rename(tmp, path) != 0)
+		rc = err_set(eb, -ERR_IO, "%s: cannot put the file in place: %s", path, strerror(errno));
+	if (rc)
+		remove(tmp);
+	return rc;
 }

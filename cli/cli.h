@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct errbuf;
+
 /* Exit codes (DESIGN.md §3). */
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
@@ -82,6 +84,14 @@ const char *cli_command_line(void);
 /* Prints "name value" as a summary line: whole numbers as such, others to one decimal (four
  * below 1).  'arg' is unused (the shape of engine_stats_each's callback). */
 void cli_print_scalar(void *arg, const char *name, double value);
+
+/* Writes an output file so that a failed write loses nothing and replaces nothing: a regular
+ * file, or a new one, is written beside as PATH.tmp by 'write' and renamed over PATH once whole
+ * (removed when writing failed); a path that exists and is not a regular file (a device such as
+ * /dev/stdout or /dev/full, a FIFO) is written in place, never replaced by a file (a rename over
+ * /dev/full made it one).  Returns 0, or write's error with 'eb' set. */
+int cli_write_output(const char *path, int (*write)(const char *path, const void *arg, struct errbuf *eb),
+		     const void *arg, struct errbuf *eb);
 
 /* The SHA-256 of file 'path' as 64 hex digits in 'hex' (65 bytes); false when unreadable. */
 bool cli_file_sha256(const char *path, char hex[65]);

@@ -29,11 +29,8 @@ const char train_usage[] =
 static int save_model(const char *out, int (*save)(const char *, const void *, struct errbuf *), const void *m)
 {
 	struct errbuf eb = { "" };
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", out);
-	if (save(tmp, m, &eb) || rename(tmp, out) != 0) {
-		cli_error("%s", eb.msg[0] ? eb.msg : "cannot rename the model file into place");
-		remove(tmp);
+	if (cli_write_output(out, save, m, &eb)) {
+		cli_error("%s", eb.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;

@@ -2,6 +2,7 @@
 #include "modelfile.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,15 @@ int mf_write(const char *path, struct mf_buf *w, struct errbuf *eb)
 {
 	mf_put(w, mf_hash(w->p, w->n), 8);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(w->p, 1, w->n, f) != w->n || fclose(f) != 0) {
-		int rc = err_set(eb, -ERR_IO, "%s: cannot write the model file: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
-		return rc;
+	if (!f)
+		return err_set(eb, -ERR_IO, "%s: cannot write the model file: %s", path, strerror(errno));
+	bool ok = fwrite(w->p, 1, w->n, f) == w->n;
+	int e = errno;
+	if (fclose(f) != 0 && ok) { /* closed once, whatever failed: a second fclose freed twice */
+		ok = false;
+		e = errno;
 	}
-	return 0;
+	return ok ? 0 : err_set(eb, -ERR_IO, "%s: cannot write the model file: %s", path, strerror(e));
 }
 
 int mf_read(const char *path, size_t head, mf_size_fn size, uint8_t **out, size_t *out_n, struct errbuf *eb)
