@@ -2,6 +2,7 @@
  * and SQLite codes are mapped to ours, so that none leaks upward. */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,6 +206,31 @@ void store_interrupt_on(struct store *st, volatile sig_atomic_t *flag)
 	sqlite3_progress_handler(st->db, flag ? 10000 : 0, flag ? interrupt_check : NULL, (void *)flag);
 }
 
+/* The folder a results database is written in must exist and take new files (the database,
+ * its write-ahead log and shared-memory file): said by name, not as SQLite's "unable to open
+ * database file". */
+static int check_folder(const char *path, struct errbuf *eb)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return err_set(eb, -ERR_IO, "%s: cannot write the results database: the folder %s: %s", path, dir,
+			       strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(eb, -ERR_IO, "%s: cannot write the results database: %s is not a folder", path, dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return err_set(eb, -ERR_IO, "%s: cannot write the results database in the folder %s: %s", path, dir,
+			       strerror(errno));
+	return 0;
+}
+
 int store_open(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *st = calloc(1, sizeof *st);
@@ -212,6 +239,8 @@ int store_open(const char *path, struct store **out, struct errbuf *eb)
 		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	}
 	int rc;
+	if ((rc = check_folder(path, eb)) != 0)
+		goto out;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		rc = err_set(eb, -ERR_IO, "%s: cannot open the results database: %s", path,
 			     st->db ? sqlite3_errmsg(st->db) : "out of memory");
@@ -760,6 +789,43 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+/* A database in WAL mode on read-only media (or in a folder we may not write) cannot be read
+ * the ordinary way: a reader needs the shared-memory file beside it.  Opened again as an
+ * immutable file (a URI, the path percent-encoded): what the main file holds, read without
+ * locks; what a write-ahead log beside it holds is not seen (store_read_only_note says so). */
+static int reopen_immutable(struct store *st)
+{
+	size_t n = strlen(st->path);
+	char *uri = malloc(3 * n + 32);
+	if (!uri)
+		return -ERR_NOMEM;
+	size_t j = (size_t)sprintf(uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)st->path; *p; p++)
+		j += (size_t)(isalnum(*p) || strchr("/._-~", *p) ? sprintf(uri + j, "%c", *p) : sprintf(uri + j, "%%%02X", *p));
+	strcpy(uri + j, "?immutable=1");
+	sqlite3_close(st->db);
+	st->db = NULL;
+	int rc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	if (rc != SQLITE_OK)
+		return -ERR_IO;
+	st->immutable = true;
+	return 0;
+}
+
+int store_read_only_note(const struct store *st, char *out, size_t n)
+{
+	if (!st->immutable)
+		return 0;
+	char wal[4200];
+	struct stat sb;
+	snprintf(wal, sizeof wal, "%s-wal", st->path);
+	bool has_wal = stat(wal, &sb) == 0 && sb.st_size > 0;
+	snprintf(out, n, "%s: on read-only media: read as an immutable file%s", st->path,
+		 has_wal ? "; its write-ahead log beside it cannot be read, so the runs written last may be missing" : "");
+	return 1;
+}
+
 int store_open_read(const char *path, struct store **out, struct errbuf *eb)
 {
 	struct store *st = calloc(1, sizeof *st);
@@ -779,6 +845,8 @@ int store_open_read(const char *path, struct store **out, struct errbuf *eb)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	int64_t id = store_query_int(st, "PRAGMA application_id", &ok);
+	if (!ok && sqlite3_errcode(st->db) == SQLITE_CANTOPEN && reopen_immutable(st) == 0)
+		id = store_query_int(st, "PRAGMA application_id", &ok);
 	int64_t ours = ok ? store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param', 'flow', 'histogram', 'vector_name', 'vector_data')", &ok) : 0;
 	if (!ok || (id != STORE_APP_ID && id != 0) || ours != 7) {
 		rc = err_set(eb, -ERR_FORMAT, "%s: not a precraft results database", path);

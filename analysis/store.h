@@ -28,6 +28,10 @@ struct store;
 /* Opens (creating if needed) the database at 'path'.  Returns 0 and '*out', or -ERR_IO with
  * "path: what" in 'eb'. */
 int store_open(const char *path, struct store **out, struct errbuf *eb) WARN_UNUSED;
+/* For a database store_open_read could read only as an immutable file (read-only media, a
+ * folder that cannot be written): 1 and a one-line note in 'out' for the user; else 0. */
+int store_read_only_note(const struct store *st, char *out, size_t n);
+
 /* Commits what is pending and closes.  NULL does nothing. */
 int store_close(struct store *st, struct errbuf *eb);
 

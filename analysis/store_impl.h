@@ -36,6 +36,7 @@ struct series {
 struct store {
 	sqlite3 *db;
 	char *path;
+	bool immutable;            /* opened read-only as an immutable file (read-only media) */
 	char *reserve;             /* the reserve file's path; NULL when there is none */
 	sqlite3_stmt *ins_param, *ins_scalar, *ins_chunk, *ins_flow, *ins_series, *ins_hist;
 	struct series *series;     /* MAX_SERIES slots: the series written lately, with their pending samples */

@@ -74,6 +74,24 @@ static void on_progress(void *arg, size_t done, size_t total)
 	p->shown = true;
 }
 
+/* Says, in one line, that 'db' could be read only as an immutable file (read-only media). */
+static void say_read_only(const struct store *st)
+{
+	char note[4400];
+	if (store_read_only_note(st, note, sizeof note))
+		cli_error("note: %s", note);
+}
+
+/* The same for the commands that open the database further down (report, export). */
+static void say_read_only_path(const char *db)
+{
+	struct store *st;
+	if (store_open_read(db, &st, NULL) == 0) {
+		say_read_only(st);
+		store_close(st, NULL);
+	}
+}
+
 int report_main(int argc, char **argv)
 {
 	static const struct option lo[] = { { "run", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
@@ -117,6 +135,7 @@ int report_main(int argc, char **argv)
 	struct report_opts o = { argv[optind], n_runs ? runs : NULL, n_runs, out, format, on_progress, &p };
 	struct report_result res;
 	struct errbuf eb = { "" };
+	say_read_only_path(o.db);
 	int rc = report_write(&o, &res, &eb);
 	if (p.shown)
 		fputs("\r\033[K", stderr);
@@ -167,6 +186,7 @@ int compare_runs_main(int argc, char **argv)
 		cli_error("%s", eb.msg);
 		return cli_exit_code(rc);
 	}
+	say_read_only(st);
 	struct rundata ra, rb;
 	if ((rc = load_one(st, argv[1], a, &ra, &eb)) != 0) {
 		cli_error("%s", eb.msg);
@@ -274,6 +294,7 @@ int export_main(int argc, char **argv)
 	struct errbuf eb = { "" };
 	struct export_totals t;
 	const char *db = argv[optind];
+	say_read_only_path(db);
 	if (csv) {
 		int rc = export_csv(db, n_runs ? runs : NULL, n_runs, csv, &t, &eb);
 		if (rc) {
@@ -398,6 +419,8 @@ int summary_main(int argc, char **argv)
 	struct errbuf eb = { "" };
 	struct all_runs a = { .eb = &eb };
 	int rc = store_open_read(db, &a.st, &eb);
+	if (!rc)
+		say_read_only(a.st);
 	if (!rc)
 		rc = store_each_run(a.st, load_complete, &a, &eb);
 	if (!rc && !a.n)

@@ -76,3 +76,23 @@ done
 pc compare-runs "$DDB" 1 2 2> /dev/null > "$HD/null.txt"
 check "a NULL scalar is no value, not 0 ($(grep -w hits "$HD/null.txt" | tr -s ' '))" sh -c "awk '\$1 == \"hits\" && \$2 == \"-\" { ok = 1 } END { exit !ok }' '$HD/null.txt'"
 check "report: the damaged run's page says so" grep -q "The database is damaged here" "$HD/dmg/run-2.html"
+# A results database on read-only media (issue 34, 8): read as an immutable file, and said so
+# in one line (it was "not a precraft results database": WAL needs its shared-memory file).
+if [ "$(id -u)" = 0 ] && mkdir -p "$HD/ro" && mount -t tmpfs -o size=16m tmpfs "$HD/ro" 2> /dev/null; then
+	pc sim scenarios/default.ini --set run.stop_s=0.05 --db "$HD/ro/r.db" --quiet
+	mount -o remount,ro "$HD/ro"
+	for c in "summary $HD/ro/r.db" "compare-runs $HD/ro/r.db 1 1" "report $HD/ro/r.db --out $HD/ro-report" "export $HD/ro/r.db --csv $HD/ro-csv"; do
+		# shellcheck disable=SC2086
+		pc $c > /dev/null 2> "$HD/ro.err"
+		rc=$?
+		check "a database on read-only media: ${c%% *} reads it and says so ($(cat "$HD/ro.err"))" \
+			sh -c "[ $rc -eq 0 ] && [ \$(wc -l < '$HD/ro.err') -eq 1 ] && grep -q 'on read-only media: read as an immutable file' '$HD/ro.err'"
+	done
+	pc replay traces/ndpi-fix.pcap --db "$HD/ro/new.db" --quiet > /dev/null 2> "$HD/ro.err"
+	check "--db on read-only media names the folder and why ($(cat "$HD/ro.err"))" grep -q "in the folder $HD/ro: Read-only file system" "$HD/ro.err"
+	umount "$HD/ro"
+else
+	echo "skip: a database on read-only media (needs root for a tmpfs)"
+fi
+pc replay traces/ndpi-fix.pcap --db "$HD/no/such/folder/x.db" --quiet > /dev/null 2> "$HD/nf.err"
+check "--db into a missing folder names it ($(cat "$HD/nf.err"))" grep -q "the folder $HD/no/such/folder: No such file or directory" "$HD/nf.err"
