@@ -124,9 +124,9 @@ static void first_line(const char *path, char *why, size_t n)
 		snprintf(why, n, "gnuplot failed");
 }
 
-int plot_render(const char *dir, const char *name, const char *fmt, const char *script, char *why, size_t why_len)
+int plot_write(const char *dir, const char *name, const char *fmt, const char *script, char *why, size_t why_len)
 {
-	char gp[4096], img[4096], log[4096];
+	char gp[4096];
 	/* The figure's name is a file name and sits in the script: letters, digits, '_', '.', '-'. */
 	if (!*name || name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] ||
 	    (strcmp(fmt, "png") && strcmp(fmt, "svg"))) {
@@ -136,8 +136,6 @@ int plot_render(const char *dir, const char *name, const char *fmt, const char *
 	if (plot_script_ok(script, why, why_len))
 		return -1; /* never reached by precraft's own scripts: a name slipped past plot_quote */
 	snprintf(gp, sizeof gp, "%s/%s.gp", dir, name);
-	snprintf(img, sizeof img, "%s/%s.%s", dir, name, fmt);
-	snprintf(log, sizeof log, "%s/%s.log", dir, name);
 	FILE *f = fopen(gp, "w");
 	if (!f) {
 		snprintf(why, why_len, "%s: cannot write: %s", gp, strerror(errno));
@@ -152,6 +150,16 @@ int plot_render(const char *dir, const char *name, const char *fmt, const char *
 		snprintf(why, why_len, "%s: write failed", gp);
 		return -1;
 	}
+	return 0;
+}
+
+int plot_render(const char *dir, const char *name, const char *fmt, const char *script, char *why, size_t why_len)
+{
+	if (plot_write(dir, name, fmt, script, why, why_len))
+		return -1;
+	char img[4096], log[4096];
+	snprintf(img, sizeof img, "%s/%s.%s", dir, name, fmt);
+	snprintf(log, sizeof log, "%s/%s.log", dir, name);
 	unlink(img);
 	pid_t pid = fork();
 	if (pid < 0) {

@@ -11,6 +11,9 @@
  * messages are kept in DIR/NAME.log when it fails).  Returns 0, or -1 with one line in 'why': gnuplot's first error
  * line, "gnuplot is not installed", or "no image came out". */
 int plot_render(const char *dir, const char *name, const char *fmt, const char *script, char *why, size_t why_len);
+/* Only the script: DIR/NAME.gp with its terminal and output lines, after plot_script_ok's guard
+ * (the same returns). */
+int plot_write(const char *dir, const char *name, const char *fmt, const char *script, char *why, size_t why_len);
 
 /* Names (of runs' parameters, series, models, captures) are data, never script text.
  * plot_quote writes 's' for a gnuplot string in single quotes into 'out' (at most n - 1 bytes):

@@ -111,7 +111,7 @@ void rep_figure(struct rep *r, FILE *html, const char *name, const char *title, 
 		return;
 	}
 	char why[256];
-	if (plot_render(r->dir, name, r->o->format, script, why, sizeof why)) {
+	if ((r->o->scripts_only ? plot_write : plot_render)(r->dir, name, r->o->format, script, why, sizeof why)) {
 		r->res->failed++;
 		if (!r->res->first_failure[0])
 			snprintf(r->res->first_failure, sizeof r->res->first_failure, "%s: %s", name, why);

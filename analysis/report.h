@@ -12,6 +12,7 @@
 #ifndef PRECRAFT_ANALYSIS_REPORT_H
 #define PRECRAFT_ANALYSIS_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ struct report_opts {
 	const char *format;        /* "svg" or "png" */
 	void (*progress)(void *arg, size_t done, size_t total); /* runs written so far; may be NULL */
 	void *progress_arg;
+	bool scripts_only;         /* the scripts and data files, no gnuplot run (the report's fuzz target) */
 };
 
 struct report_result {

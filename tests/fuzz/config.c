@@ -76,6 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == 0) {
 			const uint8_t a4[4] = { 10, 1, 2, 3 }, a6[16] = { 0xfd, 1 };
 			FUZZ_REQUIRE(esp_conf_count(c) > 0);
+			/* What the refusals promise of a file that loads: no two SAs seal with one key
+			 * and salt (the same nonces), no prefix with host bits matches. */
+			for (size_t i = 0; i < esp_conf_count(c); i++)
+				for (size_t j = i + 1; j < esp_conf_count(c); j++)
+					FUZZ_REQUIRE(memcmp(esp_conf_sa(c, i)->key, esp_conf_sa(c, j)->key, 32) ||
+						     memcmp(esp_conf_sa(c, i)->salt, esp_conf_sa(c, j)->salt, 4));
 			(void)esp_conf_match(c, 4, a4);
 			(void)esp_conf_match(c, 6, a6);
 		}
