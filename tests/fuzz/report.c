@@ -61,6 +61,17 @@ static void check_scripts(const char *d)
 		closedir(dp);
 }
 
+/* The database and the files SQLite keeps beside it. */
+static void remove_db(void)
+{
+	char p[200];
+	unlink(db);
+	snprintf(p, sizeof p, "%s-wal", db);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", db);
+	unlink(p);
+}
+
 static void cleanup(void)
 {
 	char csv[200];
@@ -69,7 +80,7 @@ static void cleanup(void)
 	rmdir(csv);
 	clear_dir(dir);
 	rmdir(dir);
-	unlink(db);
+	remove_db();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -86,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = 0;
-	unlink(db);
+	remove_db();
 	struct store *st;
 	struct errbuf eb = { "" };
 	FUZZ_REQUIRE(store_open(db, &st, &eb) == 0);
