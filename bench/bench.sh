@@ -183,10 +183,11 @@ for n in 20000 160000 1000000; do
 	echo "   $n next hops: $(kv "$TMP/nh.txt" route_file_load_s) s (range $(kv "$TMP/nh.txt" route_file_load_s_min)-$(kv "$TMP/nh.txt" route_file_load_s_max)), table $(kv "$TMP/nh.txt" route_table_mib) MiB"
 done
 rm -f "$TMP/nh.routes"
-echo "-- report of one run with 100,000 parameters (a results database written by sqlite3)"
+echo "-- report of two runs with 100,000 parameters each, which they differ in (written by sqlite3)"
 rm -f "$TMP/params.db"
 "$B/precraft" replay traces/ndpi-fix.pcap --db "$TMP/params.db" --quiet > /dev/null
-sqlite3 "$TMP/params.db" "WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < 100000) INSERT INTO run_param SELECT 1, 'bench.p' || k, k FROM i"
+"$B/precraft" replay traces/ndpi-fix.pcap --db "$TMP/params.db" --quiet > /dev/null
+sqlite3 "$TMP/params.db" "WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < 100000) INSERT INTO run_param SELECT r, 'bench.p' || k, k + r FROM i, (SELECT 1 AS r UNION SELECT 2)"
 rt=$(best_of "$B/precraft" report "$TMP/params.db" --out "$TMP/params-report")
 echo "   precraft report: $rt s (best of 3)"
 echo "-- hash flooding: 50,000 one-way UDP flows (2 packets each), replay time (best of 3)"
