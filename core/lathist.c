@@ -54,20 +54,24 @@ double lathist_quantile(const struct lathist *h, double q)
 	uint64_t rank = r < 1 ? 1 : r > (double)h->n ? h->n : (uint64_t)r;
 	uint64_t acc = 0;
 	for (unsigned i = 0; i < LATHIST_BINS; i++) {
-		acc += h->bin[i];
-		if (acc >= rank) {
+		if (acc + h->bin[i] >= rank) {
 			double lo, hi;
 			lathist_bin_range(i, &lo, &hi);
-			/* Samples are whole nanoseconds: the midpoint of the whole numbers in the bin, so
-			 * a bin narrower than 2 ns gives its one value exactly. */
+			/* Samples are whole nanoseconds in [first, last]: the bin's c samples taken as
+			 * spread evenly over it, the k-th at first + (last - first)(k - 1/2)/c (one
+			 * sample: the midpoint; a bin narrower than 2 ns: its one value exactly).  So a
+			 * quantile moves with the counts inside its bin, as the true one does, instead of
+			 * jumping a bin's width at a time (replications could not differ by less). */
 			double first = ceil(lo), last = ceil(hi) - 1;
-			double mid = i == 0 ? 0 : (first + (last > first ? last : first)) / 2;
-			if (mid < (double)h->min_ns)
-				mid = (double)h->min_ns;
-			if (mid > (double)h->max_ns)
-				mid = (double)h->max_ns;
-			return mid;
+			double k = (double)(rank - acc), c = (double)h->bin[i];
+			double v = i == 0 ? 0 : last > first ? first + (last - first) * (k - 0.5) / c : first;
+			if (v < (double)h->min_ns)
+				v = (double)h->min_ns;
+			if (v > (double)h->max_ns)
+				v = (double)h->max_ns;
+			return v;
 		}
+		acc += h->bin[i];
 	}
 	return (double)h->max_ns;
 }
