@@ -132,7 +132,7 @@ int report_main(int argc, char **argv)
 		return EXIT_USAGE;
 	struct progress p = { .t0 = cli_now_ns() };
 	cli_progress_start(&p.pr, quiet);
-	struct report_opts o = { argv[optind], n_runs ? runs : NULL, n_runs, out, format, on_progress, &p };
+	struct report_opts o = { argv[optind], n_runs ? runs : NULL, n_runs, out, format, on_progress, &p, false };
 	struct report_result res;
 	struct errbuf eb = { "" };
 	say_read_only_path(o.db);

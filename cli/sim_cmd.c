@@ -55,6 +55,7 @@ static void print_summary(const struct sim_summary *sum, const char *status, con
 	printf("shaper latency p50/p99 %.0f / %.0f ns, queueing + processing (baseline %.0f / %.0f ns)\n",
 	       sum->latency_p50_ns, sum->latency_p99_ns, sum->baseline_latency_p50_ns, sum->baseline_latency_p99_ns);
 	printf("end-to-end delay mean  %.0f ns, source to sink (links included)\n", sum->e2e_delay_mean_ns);
+	printf("offered load           %.4g of the baseline's CPU time (measured)\n", sum->offered_load);
 	if (run->db)
 		printf("query                  sqlite3 %s \"SELECT name, value FROM scalar WHERE run_id = %lld\"\n", run->db,
 		       (long long)run->id);

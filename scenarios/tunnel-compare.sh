@@ -5,11 +5,15 @@
 # runs beside every hit, differences counted: "divergent"; timing is that of pre-crafting),
 # into one SQLite database, then one table read back from it.
 # Usage: sh scenarios/tunnel-compare.sh [BUILD_DIR] [DB]   (default: build, tunnel.db)
+# BUILD_DIR and DB are taken from where the script is run; a DB that exists is added to (its
+# runs read back with the new ones), never deleted.
 set -eu
-B=${1:-build}
-DB=${2:-tunnel.db}
-cd "$(dirname "$0")/.."
-rm -f "$DB"
+here=$(pwd)
+abs() { case $1 in /*) echo "$1" ;; *) echo "$here/$1" ;; esac; }
+B=$(abs "${1:-build}")
+DB=$(abs "${2:-tunnel.db}")
+root=$(cd "$(dirname "$0")/.." && pwd)
+first=$( [ -f "$DB" ] && sqlite3 "$DB" 'SELECT coalesce(max(id), 0) + 1 FROM run' 2> /dev/null || echo 1)
 total=9
 n=0
 start=$(date +%s)
@@ -17,22 +21,17 @@ for u in 30 60 90; do
 	for p in off static adaptive; do
 		n=$((n + 1))
 		printf '[%d/%d, %ds] tunnel-%s, %s\n' "$n" "$total" $(( $(date +%s) - start )) "$u" "$p" >&2
-		"$B/precraft" sim "scenarios/tunnel-$u.ini" --policy "$p" --set shaper.mode=shadow --db "$DB" --quiet
+		"$B/precraft" sim "$root/scenarios/tunnel-$u.ini" --policy "$p" --set shaper.mode=shadow --db "$DB" --quiet
 	done
 done
-sqlite3 -header -column "$DB" <<'SQL'
+sqlite3 -header -column "$DB" <<SQL
 WITH r AS (
   SELECT run.id,
-         substr(run.command, instr(run.command, 'scenarios/') + 10,
-                instr(run.command, '.ini') - instr(run.command, 'scenarios/') - 10) AS scenario,
+         (SELECT printf('%.0f%%', 100 * value) FROM run_param WHERE run_id = run.id AND name = 'run.load') AS target,
          (SELECT value FROM run_param WHERE run_id = run.id AND name = 'policy.kind') AS policy
-  FROM run)
-SELECT r.scenario, r.policy,
-  printf('%.0f%%', 100 * ((SELECT value FROM scalar WHERE run_id = r.id AND name = 'packets_in') +
-                          (SELECT value FROM scalar WHERE run_id = r.id AND name = 'shaper_queue_drops')) *
-                    (SELECT value FROM scalar WHERE run_id = r.id AND name = 'cpu_baseline_ns') /
-                    (SELECT value FROM scalar WHERE run_id = r.id AND name = 'packets_in') /
-                    (SELECT value FROM scalar WHERE run_id = r.id AND name = 'sim_time_ns')) AS offered,
+  FROM run WHERE run.id >= $first)
+SELECT r.target, r.policy,
+  printf('%.1f%%', 100 * (SELECT value FROM scalar WHERE run_id = r.id AND name = 'offered_load')) AS offered,
   printf('%.0f / %.0f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'latency_p50_ns'),
                         (SELECT value FROM scalar WHERE run_id = r.id AND name = 'baseline_latency_p50_ns')) AS p50_vs_base,
   printf('%.0f / %.0f', (SELECT value FROM scalar WHERE run_id = r.id AND name = 'latency_p99_ns'),

@@ -276,7 +276,12 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	struct simcpu *c = rss(m, p);
 	/* With a tunnel, the baseline seals every packet its routes send into an SA, in one shot. */
 	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
-	int64_t bl = baseline_latency(c, now, tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0);
+	double esp_ns = tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0;
+	if (!m->arrivals++)
+		m->first_arrive = now;
+	m->last_arrive = now;
+	m->offered_ns += m->cost.slow_ns + esp_ns;
+	int64_t bl = baseline_latency(c, now, esp_ns);
 	if (bl < 0)
 		m->baseline_queue_drops++;
 	else

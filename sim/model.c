@@ -307,9 +307,20 @@ static int setup(struct model *m, struct errbuf *eb)
 	return model__setup_sources(m, eb);
 }
 
+/* The offered load: the baseline's work for the packets that reached the shaper (what each
+ * would cost it, whether it was served or dropped) over the CPUs' time from the first arrival
+ * to the last. */
+static double offered_load(const struct model *m)
+{
+	if (m->arrivals < 2 || m->last_arrive <= m->first_arrive)
+		return 0;
+	return m->offered_ns / ((double)m->n_cpus * (double)(m->last_arrive - m->first_arrive));
+}
+
 static void write_scalars(struct model *m, const struct engine_stats *es, struct sim_summary *sum)
 {
 	uint64_t sim_ns = sched_now(m->s);
+	sum->offered_load = offered_load(m);
 	sum->source_packets = m->source_packets;
 	sum->packets_in = es->packets_in;
 	sum->packets_out = es->packets_out;
@@ -389,8 +400,12 @@ static void write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "craft_jobs_skipped", (double)jobs_skipped },
 		{ "craft_jobs_preempted", (double)jobs_preempted },
 		{ "sim_time_ns", (double)sim_ns },
-		/* The offered load: the share of the run the baseline's CPU was busy. */
-		{ "baseline_utilisation", sim_ns ? base_cpu / (double)sim_ns : 0 },
+		/* The share of the run the baseline's CPUs were busy with the packets they served. */
+		{ "baseline_utilisation", sim_ns ? base_cpu / ((double)sim_ns * m->n_cpus) : 0 },
+		/* The offered load, measured (run.load is the target): see offered_load(). */
+		{ "offered_load", sum->offered_load },
+		{ "offered_work_ns", m->offered_ns },
+		{ "load_time_scale", m->time_scale },
 		{ "cost_slow_ns", m->cost.slow_ns },
 		{ "cost_hit_ns", m->cost.hit_ns },
 		{ "cost_miss_ns", m->cost.miss_ns },
@@ -441,7 +456,64 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The scenario with every time of its sources and its stop time divided by 'f' (rates
+ * multiplied): the same packets in the same order, f times as dense, so the same work over a
+ * window f times as short (link delays and costs are not scaled: that is the point). */
+static void scale_time(struct scenario *scn, double f)
+{
+	if (scn->stop_s > 0)
+		scn->stop_s /= f;
+	for (unsigned i = 0; i < scn->n_src; i++) {
+		struct scn_source *c = &scn->src[i];
+		c->start_s /= f;
+		c->clone_spacing_ms /= f;
+		c->speed *= f;
+		c->rate_pps *= f;
+		c->duration_s /= f;
+		c->on_ms /= f;
+		c->off_ms /= f;
+	}
+}
+
+static int run_once(const struct scenario *scn, const struct sim_opts *o, double scale, struct sim_summary *sum,
+		    struct errbuf *eb);
+
+/* run.load = rho: a pilot run of the scenario as it is, in baseline mode and recording
+ * nothing, measures its offered load rho1 with the same code as every run; the run is then the
+ * scenario scaled in time by rho / rho1, whose offered load is rho (exactly, but for what the
+ * ingress link's queue does to arrival times at high rates). */
 int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, struct errbuf *eb)
+{
+	if (!(scn->load > 0))
+		return run_once(scn, o, 1, sum, eb);
+	struct engine_cfg pilot_engine = *o->engine;
+	pilot_engine.mode = ENGINE_BASELINE;
+	struct sim_opts po = { .engine = &pilot_engine, .costs_path = o->costs_path, .interrupted = o->interrupted };
+	struct scenario *quiet = malloc(sizeof *quiet);
+	if (!quiet)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	*quiet = *scn;
+	quiet->stats_interval_ms = 1e9; /* no time series: nothing is recorded */
+	int rc = run_once(quiet, &po, 1, sum, eb);
+	double rho1 = sum->offered_load;
+	if (!rc && !(rho1 > 0))
+		rc = err_set(eb, -ERR_FORMAT, "run.load = %g: the sources offer no load to scale (fewer than 2 packets reach the shaper)",
+			     scn->load);
+	double f = rc ? 1 : scn->load / rho1;
+	if (!rc && !(f >= 1e-6 && f <= 1e6))
+		rc = err_set(eb, -ERR_FORMAT, "run.load = %g: the sources offer %g; scaling them by %g is past what the sources allow",
+			     scn->load, rho1, f);
+	if (!rc && !(o->interrupted && *o->interrupted)) {
+		*quiet = *scn;
+		scale_time(quiet, f);
+		rc = run_once(quiet, o, f, sum, eb);
+	}
+	free(quiet);
+	return rc;
+}
+
+static int run_once(const struct scenario *scn, const struct sim_opts *o, double scale, struct sim_summary *sum,
+		    struct errbuf *eb)
 {
 	struct model *m = calloc(1, sizeof *m);
 	if (!m)
@@ -450,6 +522,7 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 	m->scn = scn;
 	m->o = o;
 	m->rec = o->rec;
+	m->time_scale = scale;
 	int rc = setup(m, eb);
 	if (!rc) {
 		uint64_t t0 = wall_ns();

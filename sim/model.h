@@ -50,6 +50,7 @@ struct sim_summary {
 	uint64_t hits, strict_hits, misses, late, crafted, wasted, divergent_packets;
 	double latency_p50_ns, latency_p99_ns, baseline_latency_p50_ns, baseline_latency_p99_ns;
 	double e2e_delay_mean_ns;
+	double offered_load;       /* measured: the baseline's work over the CPUs' time (model.c) */
 	double sim_seconds, wall_seconds;
 	uint64_t events;
 	int interrupted;

@@ -125,6 +125,12 @@ struct model {
 	uint64_t iv_pkts, iv_hits;
 	uint64_t source_packets, shaper_queue_drops, baseline_queue_drops, sink_packets, source_overflow;
 	uint64_t delay_sum_ns;
+	/* The offered load: the baseline's work for every packet that reached the shaper (its
+	 * cost whatever became of it), and when the first and last reached it. */
+	double offered_ns;
+	uint64_t first_arrive, last_arrive;
+	uint64_t arrivals;
+	double time_scale;         /* the sources' times divided by it (run.load), 1 without */
 	int fail_err;              /* the first failure's ERR_*, 0 while none */
 	char fail_msg[ERR_MSG_LEN];
 };

@@ -63,6 +63,7 @@ struct scenario {
 	/* [run] */
 	uint64_t seed, run;
 	double stop_s;             /* 0 = when the sources are done */
+	double load;               /* the offered load to scale the sources to; 0 = as they are */
 	double stats_interval_ms;
 	/* [shaper] */
 	uint64_t mode;             /* enum engine_mode */

@@ -157,6 +157,17 @@ done
 sv() { sqlite3 "$ED/sim1.db" "SELECT value FROM scalar WHERE name = '$1'"; }
 check "sim tunnel-30, shadow: 0 divergences, $(sv esp_sealed_keystream) of $(sv esp_packets) sealed from keystreams made ahead, p50 $(sv latency_p50_ns) ns vs baseline $(sv baseline_latency_p50_ns) ns" \
 	sh -c "[ '$(sv divergent_packets)' = 0.0 ] && awk 'BEGIN { exit !($(sv esp_sealed_keystream) > 0.5 * $(sv esp_packets)) }'"
+# Offered load as a knob (issue 35): run.load = 0.3, 0.6, 0.9 on the tunnel scenario measure
+# that load, within 0.02, and the busier runs queue more.
+for l in 0.3 0.6 0.9; do
+	pc sim scenarios/tunnel-30.ini --set run.load=$l --set run.stop_s=0.2 --db "$ED/load.db" --quiet
+done
+lq() { sqlite3 "$ED/load.db" "SELECT group_concat(printf('%.4f', s.value), ' ') FROM scalar s JOIN run_param p ON p.run_id = s.run_id AND p.name = 'run.load' WHERE s.name = '$1' ORDER BY s.run_id"; }
+check "run.load 0.3 0.6 0.9: offered_load $(lq offered_load), each within 0.02" \
+	sh -c "echo '$(lq offered_load)' | awk '{ exit !(\$1 > 0.28 && \$1 < 0.32 && \$2 > 0.58 && \$2 < 0.62 && \$3 > 0.88 && \$3 < 0.92) }'"
+check "run.load: baseline p50 grows with the load ($(lq baseline_latency_p50_ns))" \
+	sh -c "echo '$(lq baseline_latency_p50_ns)' | awk '{ exit !(\$1 < \$2 && \$2 < \$3) }'"
+expect_usage "run.load out of range" "run.load: expected a number from 0 to 100" sim scenarios/tunnel-30.ini --set run.load=-1 --db "$ED/load.db"
 if command -v sqlite3 > /dev/null && type dump > /dev/null 2>&1; then
 	check "sim tunnel-30 twice: identical results" [ "$(dump "$ED/sim1.db")" = "$(dump "$ED/sim2.db")" ]
 fi
