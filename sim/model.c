@@ -431,6 +431,7 @@ static void teardown(struct model *m)
 	link_fini(&m->out);
 	rng_destroy(m->rng_in);
 	rng_destroy(m->rng_out);
+	rng_destroy(m->rng_phase);
 	for (size_t i = 0; m->srcs && i < m->n_srcs; i++) {
 		tstream_close(&m->srcs[i].ts);
 		rng_destroy(m->srcs[i].rng);

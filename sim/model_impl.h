@@ -105,6 +105,7 @@ struct model {
 	struct link in, out;
 	unsigned in_fifo;          /* the scheduler's FIFO of arrivals over 'in' (a FIFO link) */
 	struct rng *rng_in, *rng_out;
+	struct rng *rng_phase;     /* trace clones' start phases (run.exact = off); NULL when exact */
 	struct cost_profile cost;
 	/* sources */
 	struct source *srcs;

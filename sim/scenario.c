@@ -57,6 +57,7 @@ static const struct key keys[] = {
 	{ "run", "run", K_U64, S(run), 0, 1e9, NULL, "1", "", "run number: independent replications of one seed (--run overrides)", NULL },
 	{ "run", "stop_s", K_DBL, S(stop_s), 0, 1e9, NULL, "0", "s", "simulated time to stop at; 0 = when the sources are done", NULL },
 	{ "run", "load", K_DBL, S(load), 0, 100, NULL, "0", "", "offered load: the sources (and stop_s) scaled in time so that the baseline's CPUs would be busy this share of the time (1 = saturated, above = overload); 0 = the sources as they are", NULL },
+	{ "run", "exact", K_ENUM, S(exact), 0, 0, "off|on", "off", "", "on: every trace clone starts exactly clone_spacing_ms after the one before, the same in every run; off: each (but the first) at a phase of its own in [0, clone_spacing_ms) after that, drawn from the run's random stream, so replications differ", NULL },
 	{ "run", "stats_interval_ms", K_DBL, S(stats_interval_ms), 0.001, 1e9, NULL, "10", "ms", "period of the time series in the vector table", NULL },
 	{ "shaper", "mode", K_ENUM, S(mode), 0, 0, "baseline|precraft|shadow", "precraft", "", "processing mode", NULL },
 	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)", check_predictor },

@@ -64,6 +64,7 @@ struct scenario {
 	uint64_t seed, run;
 	double stop_s;             /* 0 = when the sources are done */
 	double load;               /* the offered load to scale the sources to; 0 = as they are */
+	uint64_t exact;            /* 1: trace clones at their places, the same in every run */
 	double stats_interval_ms;
 	/* [shaper] */
 	uint64_t mode;             /* enum engine_mode */

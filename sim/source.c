@@ -167,6 +167,14 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	m->n_srcs = n; /* zeroed: teardown may free them all, made or not */
 	size_t k = 0;
+	/* Replications of trace sources (run.exact = off): every clone of every trace starts at a
+	 * phase of its own in [0, clone_spacing_ms) after its place, drawn from the run's stream,
+	 * so run N interleaves the captures differently from run M (a capture is the same packets
+	 * in every run: without this, replications were identical copies).  The scenario's first
+	 * clone keeps its place: it is the time reference, and a lone capture is then exact. */
+	if (!scn->exact && rng_create(scn->seed, scn->run, 9, &m->rng_phase))
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	bool reference = true;
 	for (unsigned i = 0; i < scn->n_src; i++) {
 		const struct scn_source *c = &scn->src[i];
 		uint64_t start = (uint64_t)(c->start_s * 1e9);
@@ -187,6 +195,9 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 				if (rc)
 					return rc;
 				double off = (double)cl * c->clone_spacing_ms * 1e6;
+				if (m->rng_phase && !reference)
+					off += rng_uniform(m->rng_phase) * c->clone_spacing_ms * 1e6;
+				reference = false;
 				uint64_t t;
 				if (!(off < (double)SIM_TIME_MAX) || start > SIM_TIME_MAX - (uint64_t)off ||
 				    (src->t0 = start + (uint64_t)off, trace_time(src, &t)))
