@@ -38,6 +38,10 @@ void rep_safe(const char *in, char *out, size_t n);
 void rep_head(FILE *f, const char *title);
 void rep_foot(FILE *f);
 
+/* The comparison of the (non-eval) runs on the index: what they differ in, a row per group of
+ * replications, each metric against the parameters they differ in (report_grid.c). */
+void rep_comparison(struct rep *r, FILE *html, const struct rundata *rd, size_t n);
+
 /* A run's page, DIR/run-ID.html. */
 void rep_run_page(struct rep *r, const struct rundata *rd);
 

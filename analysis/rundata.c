@@ -298,3 +298,58 @@ int rundata_replication_param(const char *name)
 	return !strcmp(name, "run.run") || !strcmp(name, "run.seed") || !strcmp(name, "seed") || !strcmp(name, "run") ||
 	       !strcmp(name, "sweep.job");
 }
+
+int rundata_bookkeeping_param(const char *name)
+{
+	size_t n = strlen(name);
+	return rundata_replication_param(name) || !strcmp(name, "sweep.point") || !strcmp(name, "sweep.key") ||
+	       (n > 7 && !strcmp(name + n - 7, "_sha256"));
+}
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int same_value(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+int rundata_varying(const struct rundata *rd, size_t n, const char ***names, size_t *n_names)
+{
+	*names = NULL;
+	*n_names = 0;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += rd[i].n_params;
+	if (!total)
+		return 0;
+	const char **all = malloc(total * sizeof *all);
+	if (!all)
+		return -ERR_NOMEM;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t p = 0; p < rd[i].n_params; p++)
+			if (!rundata_bookkeeping_param(rd[i].params[p].name))
+				all[m++] = rd[i].params[p].name;
+	qsort(all, m, sizeof *all, by_str);
+	size_t k = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (i && !strcmp(all[i], all[i - 1]))
+			continue; /* each name once */
+		const char *first = rundata_param(&rd[0], all[i]);
+		int differs = 0;
+		for (size_t r = 1; r < n && !differs; r++)
+			differs = !same_value(first, rundata_param(&rd[r], all[i]));
+		if (differs)
+			all[k++] = all[i];
+	}
+	if (!k) {
+		free(all);
+		return 0;
+	}
+	*names = all;
+	*n_names = k;
+	return 0;
+}

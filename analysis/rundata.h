@@ -68,11 +68,21 @@ void rundata_free(struct rundata *rd);
  * (what comparisons and summaries of many runs need). */
 void rundata_lighten(struct rundata *rd);
 
-/* Lookups by name (linear: runs hold at most a few hundred names); NULL / 0 when absent. */
+/* Lookups by name (binary search: parameters and scalars are kept sorted); NULL / 0 when absent. */
 const char *rundata_param(const struct rundata *rd, const char *name);
 const double *rundata_scalar(const struct rundata *rd, const char *name);
 const struct rd_series *rundata_series(const struct rundata *rd, const char *name);
 const struct rd_hist *rundata_hist(const struct rundata *rd, const char *name);
+
+/* Parameters that say how a run was made, not what was asked: replication (the run number,
+ * the seed, sweep.job), a sweep's bookkeeping (sweep.point and sweep.key, which the swept keys
+ * say again) and the inputs' content hashes (NAME_sha256, which NAME says). */
+int rundata_bookkeeping_param(const char *name);
+
+/* The parameters the 'n' runs differ in, bookkeeping aside (a parameter some runs lack counts
+ * as differing), in name order: '*names' is malloc'd (the strings are the runs'), NULL when
+ * none.  Returns 0 or -ERR_NOMEM. */
+int rundata_varying(const struct rundata *rd, size_t n, const char ***names, size_t *n_names) WARN_UNUSED;
 
 /* The first of 'names' (NULL-terminated) that is a parameter of the run, or NULL. */
 const char *rundata_param_any(const struct rundata *rd, const char *const *names);

@@ -9,6 +9,7 @@
 
 #include "analysis/ci.h"
 #include "analysis/export.h"
+#include "analysis/human.h"
 #include "analysis/report.h"
 #include "analysis/rundata.h"
 #include "cli.h"
@@ -357,26 +358,15 @@ static int load_complete(void *arg, const struct store_run *r)
 	return rc;
 }
 
-/* The group key of a run: the --by values, or every non-replication parameter. */
+/* The group key of a run: its values of the grouping parameters ("" without any: one group). */
 static void group_key(const struct rundata *rd, char **by, size_t n_by, char *out, size_t n)
 {
 	size_t j = 0;
 	out[0] = 0;
-	if (n_by) {
-		for (size_t k = 0; k < n_by; k++) {
-			const char *v = rundata_param(rd, by[k]);
-			int w = snprintf(out + j, n - j, "%s%s=%s", k ? " " : "", by[k], v ? v : "-");
-			if (w < 0 || (size_t)w >= n - j)
-				return;
-			j += (size_t)w;
-		}
-		return;
-	}
-	for (size_t i = 0; i < rd->n_params; i++) {
-		const char *name = rd->params[i].name;
-		if (rundata_replication_param(name))
-			continue;
-		int w = snprintf(out + j, n - j, "%s=%s\n", name, rd->params[i].value);
+	for (size_t k = 0; k < n_by; k++) {
+		const char *v = rundata_param(rd, by[k]);
+		/* The name's length first: no value can pass for two ("a=b c" against "a" "b c"). */
+		int w = snprintf(out + j, n - j, "%zu:%s=%s\n", strlen(v ? v : ""), by[k], v ? v : "\x01");
 		if (w < 0 || (size_t)w >= n - j)
 			return;
 		j += (size_t)w;
@@ -443,6 +433,17 @@ int summary_main(int argc, char **argv)
 		cli_error("%s", eb.msg);
 		goto out;
 	}
+	/* Without --by: the parameters the runs differ in (a sweep's axes), bookkeeping aside. */
+	const char **varying = NULL;
+	size_t n_var = 0;
+	if (!n_by) {
+		if ((rc = rundata_varying(a.rd, a.n, &varying, &n_var)) != 0) {
+			cli_error("out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < n_var && k < 32; k++)
+			by[n_by++] = (char *)varying[k];
+	}
 	/* Groups in the order of their first run; each run's key made once. */
 	char **keys = calloc(a.n, sizeof *keys);
 	size_t *group = malloc(a.n * sizeof *group);
@@ -459,7 +460,7 @@ int summary_main(int argc, char **argv)
 		cli_error("out of memory");
 		goto free_groups;
 	}
-	/* With --by, one column per parameter, as wide as its longest value. */
+	/* One column per parameter, as wide as its longest value; numbers written for people. */
 	for (size_t k = 0; k < n_by; k++) {
 		w[k] = (int)strlen(by[k]);
 		for (size_t i = 0; i < a.n; i++) {
@@ -468,11 +469,15 @@ int summary_main(int argc, char **argv)
 				w[k] = (int)strlen(v);
 		}
 	}
+	int wm = 6;
+	for (size_t k = 0; k < n_m; k++)
+		if ((int)strlen(metrics[k]) > wm)
+			wm = (int)strlen(metrics[k]);
 	for (size_t k = 0; k < n_by; k++)
 		printf("%-*s  ", w[k], by[k]);
 	if (!n_by)
-		printf("%-28s ", "group");
-	printf("%-24s %14s %12s %14s %5s\n", "metric", "mean", "sd", "95% CI +/-", "n");
+		printf("%-9s  ", "runs");
+	printf("%-*s %12s %12s %12s %5s\n", wm, "metric", "mean", "95% CI +/-", "sd", "n");
 	size_t groups = 0;
 	for (size_t i = 0; i < a.n; i++) {
 		size_t g = i;
@@ -499,16 +504,22 @@ int summary_main(int argc, char **argv)
 				const char *v = rundata_param(&a.rd[i], by[b]);
 				printf("%-*s  ", w[b], v ? v : "-");
 			}
-			if (!n_by) {
-				char label[64];
-				snprintf(label, sizeof label, "group %zu (first run %" PRId64 ")", groups, a.rd[i].info.id);
-				printf("%-28s ", label);
-			}
-			printf("%-24s %14.6g %12.4g %14.4g %5zu\n", metrics[k], ci.mean, ci.sd, ci.half, m);
+			if (!n_by)
+				printf("%-9s  ", "all");
+			char mean[32], half[32], sd[32];
+			human_value(metrics[k], ci.mean, mean, sizeof mean);
+			human_value(metrics[k], ci.half, half, sizeof half);
+			human_value(metrics[k], ci.sd, sd, sizeof sd);
+			printf("%-*s %12s %12s %12s %5zu\n", wm, metrics[k], mean, m > 1 ? half : "-", m > 1 ? sd : "-", m);
 		}
 	}
-	printf("%zu group%s of %zu complete runs\n", groups, groups == 1 ? "" : "s", a.n);
+	char gs[48], rs[48];
+	human_count(groups, "group", gs, sizeof gs);
+	human_count(a.n, "complete run", rs, sizeof rs);
+	printf("%s of %s%s\n", gs, rs,
+	       n_var ? " (grouped by the parameters they differ in; --by KEYS to choose)" : "");
 free_groups:
+	free(varying);
 	for (size_t i = 0; keys && i < a.n; i++)
 		free(keys[i]);
 	free(keys);

@@ -432,9 +432,16 @@ static void format(const void *base, const struct key *k, char *out, size_t n)
 	case K_U64:
 		snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)(const void *)p);
 		break;
-	case K_DBL:
-		snprintf(out, n, "%.17g", *(const double *)(const void *)p);
+	case K_DBL: {
+		/* The shortest text that reads back as the same double: 0.3, not 0.29999999999999999. */
+		double v = *(const double *)(const void *)p;
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(out, n, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
 		break;
+	}
 	case K_STR:
 		snprintf(out, n, "%s", p);
 		break;

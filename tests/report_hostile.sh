@@ -33,7 +33,7 @@ pc report "$HDB" --out "$HD/html" > /dev/null 2> "$HD/report.err"
 rc=$?
 made=$(ls "$HD" | grep pwn- | tr '\n' ' ')
 check "report, hostile names: exit $rc, no command ran${made:+ (made: $made)}" sh -c "[ $rc -eq 0 ] && [ -z '$made' ]"
-check "report, hostile names: the figures were still drawn" sh -c "ls '$HD/html'/*.svg | grep -q compare- && ls '$HD/html'/*.svg | grep -q -- -ts-x && ls '$HD/html'/*.svg | grep -q eval-"
+check "report, hostile names: the figures were still drawn" sh -c "ls '$HD/html'/*.svg | grep -q grid- && ls '$HD/html'/*.svg | grep -q -- -ts-x && ls '$HD/html'/*.svg | grep -q eval-"
 badl=$(cat "$HD/html"/*.gp | grep -v -e '^set ' -e '^unset ' -e '^plot ' -e '^$' | head -3)
 check "report, hostile names: every script line is set, unset or plot${badl:+ (not: $badl)}" [ -z "$badl" ]
 # The exports of the same database.

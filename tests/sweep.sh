@@ -126,6 +126,17 @@ check "sweep interrupted by SIGTERM (exit $rc, runs left: ${st:-none}), --resume
 # summary over the sweep: 6 groups of 3 replications.
 pc summary "$SW/j1.db" --by sweep.point --metric latency_p50_ns > "$SW/summary.txt"
 check "summary --by sweep.point: 6 points, n = 3 each" [ "$(grep -c ' 3 *$' "$SW/summary.txt")" = 6 ]
+# Without --by, summary and the report know the grid (issue 35): groups named by the swept keys'
+# values, bookkeeping (sweep.point, sweep.key) set aside; each metric against the numeric axis,
+# one line per policy, and a heat map of the two.
+pc summary "$SW/j1.db" --metric latency_p50_ns > "$SW/summary2.txt"
+check "summary of a 2-axis sweep: columns policy.kind and source.load.rate_pps, 6 groups of 3 ($(tail -1 "$SW/summary2.txt"))" \
+	sh -c "head -1 '$SW/summary2.txt' | grep -q '^policy.kind  *source.load.rate_pps  *metric' && grep -c ' 3\$' '$SW/summary2.txt' | grep -qx 6 && tail -1 '$SW/summary2.txt' | grep -q '^6 groups of 18 complete runs' && ! grep -q 'e+0' '$SW/summary2.txt'"
+pc report "$SW/j1.db" --out "$SW/report" > /dev/null
+check "report of a 2-axis sweep: the runs differ in 2 parameters, each metric against source.load.rate_pps with a line per policy, heat maps" \
+	sh -c "grep -q 'differ in 2 parameters.*policy.kind, source.load.rate_pps' '$SW/report/index.html' && [ -s '$SW/report/grid-latency_p50_ns-by-source.load.rate_pps.svg' ] && [ \$(grep -c \"index\" '$SW/report/grid-latency_p50_ns-by-source.load.rate_pps.gp') -ge 1 ] && grep -q \"title 'policy.kind=adaptive'\" '$SW/report/grid-latency_p50_ns-by-source.load.rate_pps.gp' && [ -s '$SW/report/heat-latency_p50_ns.svg' ]"
+check "report of a 2-axis sweep: each line has its 3 points with intervals from 3 replications" \
+	sh -c "grep -v '^#' '$SW/report/grid-latency_p50_ns-by-source.load.rate_pps.dat' | awk 'NF >= 5 && \$4 == 3 { n++ } END { exit n != 6 }'"
 
 expect_usage "sweep --grid without '='" "--grid 'policy.kind'" sweep "$SWS" --grid policy.kind --db "$SW/bad.db"
 expect_usage "sweep: an unknown key" "nosuchkey" sweep "$SWS" --grid policy.nosuchkey=1,2 --db "$SW/bad.db"
