@@ -103,7 +103,7 @@ APP_OBJ  := $(call obj,$(APP_SRC))
 CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan
+.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan study
 all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
 
 deps:
@@ -215,6 +215,10 @@ soak: all $(BUILD)/hostile-gen
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)/precraft
+
+# The shipped study (scripts/study.sh): QUICK=1 for 3 loads instead of 10, MPI=N for mpirun.
+study: all
+	@sh scripts/study.sh $(BUILD) $(if $(QUICK),quick,full) $(MPI)
 
 bench: all $(BUILD)/bench
 	@sh bench/bench.sh $(BUILD)

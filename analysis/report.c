@@ -403,7 +403,7 @@ static void eval_section(struct rep *r, FILE *html, const struct rundata *rd, si
 
 /* ---- the report -------------------------------------------------------------------------- */
 
-static int mkdirs(const char *dir)
+int rep_mkdirs(const char *dir)
 {
 	char p[2048];
 	snprintf(p, sizeof p, "%s", dir);
@@ -451,7 +451,7 @@ int report_write(const struct report_opts *o, struct report_result *res, struct 
 		rc = err_set(eb, -ERR_FORMAT, "%s: no runs to report", o->db);
 	struct rep r = { o, res, "", 0, "" };
 	snprintf(r.dir, sizeof r.dir, "%s", o->out_dir);
-	if (!rc && mkdirs(o->out_dir))
+	if (!rc && rep_mkdirs(o->out_dir))
 		rc = err_set(eb, -ERR_IO, "%s: cannot create: %s", o->out_dir, strerror(errno));
 	for (size_t i = 0; !rc && i < loaded; i++) {
 		rep_run_page(&r, &rd[i]);

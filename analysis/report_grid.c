@@ -318,28 +318,9 @@ static void heat_maps(struct rep *r, FILE *html, const struct groups *g, double 
 		rep_close(r, f, file);
 		if (rows != nx * ny)
 			continue; /* a grid with holes: the line figures show it */
-		char script[16384], q[200];
-		plot_quote(g->axes[0], q, sizeof q);
-		int len = snprintf(script, sizeof script,
-				   "set xlabel '%s'\nset xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\nset cblabel '%s'\n"
-				   "set palette rgbformulae 33,13,10\nset xtics (",
-				   q, nx - 1, ny - 1, rep_metrics[m].label);
-		for (size_t i = 0; i < nx && len < (int)sizeof script; i++) {
-			plot_quote(xv[i], q, sizeof q);
-			len += snprintf(script + len, sizeof script - (size_t)len, "%s'%s' %zu", i ? ", " : "", q, i);
-		}
-		plot_quote(g->axes[1], q, sizeof q);
-		if (len < (int)sizeof script)
-			len += snprintf(script + len, sizeof script - (size_t)len, ")\nset ylabel '%s'\nset ytics (", q);
-		for (size_t j = 0; j < ny && len < (int)sizeof script; j++) {
-			plot_quote(yv[j], q, sizeof q);
-			len += snprintf(script + len, sizeof script - (size_t)len, "%s'%s' %zu", j ? ", " : "", q, j);
-		}
-		if (len < (int)sizeof script)
-			len += snprintf(script + len, sizeof script - (size_t)len,
-					")\nplot '%s' using 1:2:3 with image pixels notitle, '%s' using 1:2:(gprintf('%%.3g', column(3))) "
-					"with labels notitle",
-					file, file);
+		char script[16384];
+		int len = rep_heat_script(script, sizeof script, file, g->axes[0], xv, nx, g->axes[1], yv, ny,
+					  rep_metrics[m].label, false);
 		char title[300];
 		snprintf(title, sizeof title, "%s over the grid (mean over replications)", rep_metrics[m].label);
 		rep_figure(r, html, fig, title, script, len < (int)sizeof script ? rows : 0);
@@ -347,6 +328,42 @@ static void heat_maps(struct rep *r, FILE *html, const struct groups *g, double 
 out:
 	free(xv);
 	free(yv);
+}
+
+/* A value as an axis shows it: a path by its last part. */
+static const char *shown(const char *v)
+{
+	const char *slash = strrchr(v, '/');
+	return slash && slash[1] ? slash + 1 : v;
+}
+
+int rep_heat_script(char *script, size_t cap, const char *file, const char *xname, const char *const *xv, size_t nx,
+		    const char *yname, const char *const *yv, size_t ny, const char *cblabel, bool label_column)
+{
+	char q[200];
+	plot_quote(xname, q, sizeof q);
+	int len = snprintf(script, cap,
+			   "set xlabel '%s'\nset xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\nset cblabel '%s'\n"
+			   "set palette rgbformulae 33,13,10\nset xtics (",
+			   q, nx ? nx - 1 : 0, ny ? ny - 1 : 0, cblabel);
+	for (size_t i = 0; i < nx && len >= 0 && (size_t)len < cap; i++) {
+		plot_quote(shown(xv[i]), q, sizeof q);
+		len += snprintf(script + len, cap - (size_t)len, "%s'%s' %zu", i ? ", " : "", q, i);
+	}
+	plot_quote(yname, q, sizeof q);
+	if (len >= 0 && (size_t)len < cap)
+		len += snprintf(script + len, cap - (size_t)len, ")\nset ylabel '%s'\nset ytics (", q);
+	for (size_t j = 0; j < ny && len >= 0 && (size_t)len < cap; j++) {
+		plot_quote(shown(yv[j]), q, sizeof q);
+		len += snprintf(script + len, cap - (size_t)len, "%s'%s' %zu", j ? ", " : "", q, j);
+	}
+	if (len >= 0 && (size_t)len < cap)
+		len += snprintf(script + len, cap - (size_t)len,
+				label_column ? ")\nplot '%s' using 1:2:3 with image pixels notitle, '%s' using 1:2:4 with labels notitle"
+					     : ")\nplot '%s' using 1:2:3 with image pixels notitle, '%s' using 1:2:(gprintf('%%.3g', "
+					       "column(3))) with labels notitle",
+				file, file);
+	return len < 0 || (size_t)len >= cap ? (int)cap : len;
 }
 
 /* The axis to draw against: the numeric one with the most values, else the first. */

@@ -3,6 +3,7 @@
 #ifndef PRECRAFT_ANALYSIS_REPORT_IMPL_H
 #define PRECRAFT_ANALYSIS_REPORT_IMPL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "report.h"
@@ -41,6 +42,16 @@ void rep_foot(FILE *f);
 /* The comparison of the (non-eval) runs on the index: what they differ in, a row per group of
  * replications, each metric against the parameters they differ in (report_grid.c). */
 void rep_comparison(struct rep *r, FILE *html, const struct rundata *rd, size_t n);
+
+/* The script of a heat map from 'file' (rows "x-index y-index value [\"label\"]", a row of cells
+ * per y, blank lines between): cells by position, ticks labelled with the values (a path by its
+ * last part), each cell's value written in it, or its label (column 4) when 'label_column'.
+ * Returns the script's length ('cap' or more when it did not fit). */
+int rep_heat_script(char *script, size_t cap, const char *file, const char *xname, const char *const *xv, size_t nx,
+		    const char *yname, const char *const *yv, size_t ny, const char *cblabel, bool label_column);
+
+/* Makes 'dir' and the folders above it.  0, or -1 with errno. */
+int rep_mkdirs(const char *dir);
 
 /* A run's page, DIR/run-ID.html. */
 void rep_run_page(struct rep *r, const struct rundata *rd);

@@ -311,6 +311,14 @@ static int by_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Scenario keys (dotted names) before other names, each kind in name order. */
+static int by_keys_first(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int dx = strchr(x, '.') != NULL, dy = strchr(y, '.') != NULL;
+	return dx != dy ? dy - dx : strcmp(x, y);
+}
+
 static int same_value(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));
@@ -333,22 +341,56 @@ int rundata_varying(const struct rundata *rd, size_t n, const char ***names, siz
 		for (size_t p = 0; p < rd[i].n_params; p++)
 			if (!rundata_bookkeeping_param(rd[i].params[p].name))
 				all[m++] = rd[i].params[p].name;
-	qsort(all, m, sizeof *all, by_str);
+	qsort(all, m, sizeof *all, by_keys_first);
+	/* A parameter that varies exactly as one kept before it (the tunnel's SA list with the
+	 * tunnel file, a derived name with its key) is the same axis: kept once, by the scenario
+	 * key (a dotted name) when there is one.  Runs are compared by the class of their value:
+	 * cls[r] is the first run with the same value. */
+	size_t *cls = malloc(n * sizeof *cls), *kept_cls = NULL;
 	size_t k = 0;
+	if (!cls) {
+		free(all);
+		return -ERR_NOMEM;
+	}
 	for (size_t i = 0; i < m; i++) {
 		if (i && !strcmp(all[i], all[i - 1]))
 			continue; /* each name once */
-		const char *first = rundata_param(&rd[0], all[i]);
 		int differs = 0;
-		for (size_t r = 1; r < n && !differs; r++)
-			differs = !same_value(first, rundata_param(&rd[r], all[i]));
-		if (differs)
-			all[k++] = all[i];
+		for (size_t r = 0; r < n; r++) {
+			const char *v = rundata_param(&rd[r], all[i]);
+			cls[r] = r;
+			for (size_t q = 0; q < r; q++)
+				if (same_value(v, rundata_param(&rd[q], all[i]))) {
+					cls[r] = q;
+					break;
+				}
+			differs |= cls[r] != 0;
+		}
+		if (!differs)
+			continue;
+		int dup = 0;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = !memcmp(kept_cls + j * n, cls, n * sizeof *cls);
+		if (dup)
+			continue;
+		size_t *grown = realloc(kept_cls, (k + 1) * n * sizeof *grown);
+		if (!grown) {
+			free(cls);
+			free(kept_cls);
+			free(all);
+			return -ERR_NOMEM;
+		}
+		kept_cls = grown;
+		memcpy(kept_cls + k * n, cls, n * sizeof *cls);
+		all[k++] = all[i];
 	}
+	free(cls);
+	free(kept_cls);
 	if (!k) {
 		free(all);
 		return 0;
 	}
+	qsort(all, k, sizeof *all, by_str);
 	*names = all;
 	*n_names = k;
 	return 0;

@@ -80,8 +80,10 @@ const struct rd_hist *rundata_hist(const struct rundata *rd, const char *name);
 int rundata_bookkeeping_param(const char *name);
 
 /* The parameters the 'n' runs differ in, bookkeeping aside (a parameter some runs lack counts
- * as differing), in name order: '*names' is malloc'd (the strings are the runs'), NULL when
- * none.  Returns 0 or -ERR_NOMEM. */
+ * as differing), one for each way of splitting the runs (a parameter that varies exactly as a
+ * scenario key, such as the tunnel's SA list with the tunnel file, is that key's axis), in name
+ * order: '*names' is malloc'd (the strings are the runs'), NULL when none.  Quadratic in runs
+ * for each parameter that varies.  Returns 0 or -ERR_NOMEM. */
 int rundata_varying(const struct rundata *rd, size_t n, const char ***names, size_t *n_names) WARN_UNUSED;
 
 /* The first of 'names' (NULL-terminated) that is a parameter of the run, or NULL. */

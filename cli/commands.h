@@ -21,10 +21,11 @@ int export_main(int argc, char **argv);
 int summary_main(int argc, char **argv);
 int sweep_main(int argc, char **argv);
 int merge_main(int argc, char **argv);
+int study_main(int argc, char **argv);
 
 extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], rewrite_usage[],
 	compare_usage[], eval_usage[], train_usage[], report_usage[], compare_runs_usage[], export_usage[],
-	summary_usage[], sweep_usage[], merge_usage[];
+	summary_usage[], sweep_usage[], merge_usage[], study_usage[];
 
 /* What a sweep adds to one of its runs: the command recorded (the `precraft sim` line that
  * reproduces the run alone) and parameters (sweep.point, sweep.key, sweep.job). */

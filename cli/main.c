@@ -35,6 +35,8 @@ static const struct cli_command commands[] = {
 	{ "merge", "merge results databases (a sweep's shards) into one", merge_usage, 2, -1, merge_main },
 	{ "summary", "mean, sd and 95 % confidence interval of metrics per group of runs", summary_usage, 1, 1,
 	  summary_main },
+	{ "study", "where does pre-crafting pay: each policy against off, cell by cell, with intervals", study_usage, 1,
+	  1, study_main },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -208,7 +208,7 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 		scenario_resolve(scn, scn->routes, paths->routes, sizeof paths->routes);
 		o->routes = paths->routes;
 	}
-	if (scn->tunnel[0]) {
+	if (scn->tunnel[0] && strcmp(scn->tunnel, "none") != 0) { /* "none": a sweep's axis value for no tunnel */
 		scenario_resolve(scn, scn->tunnel, paths->tunnel, sizeof paths->tunnel);
 		o->tunnel = paths->tunnel;
 	}

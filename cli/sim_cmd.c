@@ -4,6 +4,7 @@
  * setup (shaper.h) turns its shaper keys into the engine's configuration, and sim_run()
  * (sim/model.h) runs it into the results store. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ static void on_progress(void *arg, uint64_t sim_ns, uint64_t stop_ns, uint64_t p
 	cli_progress_update(arg, sim_ns, stop_ns, packets);
 }
 
-static void print_summary(const struct sim_summary *sum, const char *status, const struct cli_run *run, double written_s)
+static void print_summary(const struct scenario *scn, const struct sim_summary *sum, const char *status, const struct cli_run *run,
+			  double written_s)
 {
 	printf("run                    %lld (%s)%s%s\n", (long long)run->id, status, run->db ? " in " : "",
 	       run->db ? run->db : "");
@@ -55,7 +57,10 @@ static void print_summary(const struct sim_summary *sum, const char *status, con
 	printf("shaper latency p50/p99 %.0f / %.0f ns, queueing + processing (baseline %.0f / %.0f ns)\n",
 	       sum->latency_p50_ns, sum->latency_p99_ns, sum->baseline_latency_p50_ns, sum->baseline_latency_p99_ns);
 	printf("end-to-end delay mean  %.0f ns, source to sink (links included)\n", sum->e2e_delay_mean_ns);
-	printf("offered load           %.4g of the baseline's CPU time (measured)\n", sum->offered_load);
+	printf("offered load           %.4g of the baseline's CPU time (measured)", sum->offered_load);
+	if (scn->load > 0 && fabs(sum->offered_load - scn->load) > 0.05 * scn->load)
+		printf(": run.load asked %g; what reaches the shaper is limited (the ingress link's rate?)", scn->load);
+	printf("\n");
 	if (run->db)
 		printf("query                  sqlite3 %s \"SELECT name, value FROM scalar WHERE run_id = %lld\"\n", run->db,
 		       (long long)run->id);
@@ -126,7 +131,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	code = cli_run_end(&run, status, code); /* keeps run.id and run.db for the summary */
 	double written_s = (double)(cli_now_ns() - t0) / 1e9;
 	if (!quiet && !rc) {
-		print_summary(&sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run, written_s);
+		print_summary(scn, &sum, code == EXIT_RUNTIME && !sum.interrupted ? "failed" : status, &run, written_s);
 	}
 	if (sum.interrupted)
 		cli_error("interrupted at %.6f s simulated; the run is marked interrupted, results kept", sum.sim_seconds);

@@ -152,7 +152,9 @@ int grid_add(struct grid *g, const char *spec, struct errbuf *eb)
 		if (!end)
 			end = s + strlen(s);
 		const char *dots = strstr(s, "..");
-		if (dots && dots < end)
+		double from;
+		/* A range starts with a number: "../traces/x.pcap" is a value. */
+		if (dots && dots < end && number(s, dots, &from) == 0)
 			rc = range(ax, &cap, s, end, spec, eb);
 		else
 			rc = push(ax, &cap, s, (size_t)(end - s), spec, eb);

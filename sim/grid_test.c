@@ -26,6 +26,8 @@ static void test_grid_lists_and_ranges(void)
 	expect_axis("k=1e3..1e6*10", (const char *const[]){ "1000", "10000", "100000", "1000000" }, 4);
 	expect_axis("k=0,5..6:1,x", (const char *const[]){ "0", "5", "6", "x" }, 4);
 	expect_axis("k=2..2:1", (const char *const[]){ "2" }, 1);
+	/* A value that is not a range: a relative path. */
+	expect_axis("source.main.file=../traces/a.pcap,../b.pcap", (const char *const[]){ "../traces/a.pcap", "../b.pcap" }, 2);
 	/* Exact step counts (issue 34): a tiny step past an equal end is one point, not six; the
 	 * end is never passed; a step that does not land on TO stops before it. */
 	expect_axis("k=0.5..0.5:1e-10", (const char *const[]){ "0.5" }, 1);
@@ -63,7 +65,7 @@ static void test_grid_points_last_axis_fastest(void)
 static void test_grid_errors(void)
 {
 	static const char *const bad[] = { "novalue", "=1,2", "k=", "k=1,,2", "k=1..", "k=5..1:1", "k=1..5:0",
-					   "k=0..5*2", "k=1..5*1", "k=a..b:1", "k=1..5:-1", "k=1..5", "k=1..1e9:1",
+					   "k=0..5*2", "k=1..5*1", "k=1..5:-1", "k=1..5", "k=1..1e9:1",
 					   /* a value twice: two points with one key (issue 34) */
 					   "policy.kind=off,off,static", "k=1,1.0", "k=1..3:1,2", "k=5,x,5",
 					   /* the replication number is --runs' */

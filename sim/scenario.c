@@ -63,7 +63,7 @@ static const struct key keys[] = {
 	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)", check_predictor },
 	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none", NULL },
 	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", check_file },
-	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty = no tunnel", check_file_opt },
+	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty or none = no tunnel", check_file_opt },
 	{ "shaper", "ks_depth", K_U64, S(ks_depth), 0, 64, NULL, "8", "keystreams", "tunnel: keystreams made ahead per SA, at most; 0 = none", NULL },
 	{ "shaper", "ks_bytes", K_U64, S(ks_bytes), 64, 65472, NULL, "2048", "bytes", "tunnel: keystream bytes per ring entry, at most (longer packets are sealed in one shot)", NULL },
 	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", check_file },
@@ -179,10 +179,10 @@ static const char *check_file(const struct scenario *s, const char *v)
 static const char *check_file_opt(const struct scenario *s, const char *v)
 {
 	char path[SCN_PATH * 2];
-	if (!v[0])
+	if (!v[0] || !strcmp(v, "none"))
 		return NULL;
 	scenario_resolve(s, v, path, sizeof path);
-	return access(path, R_OK) == 0 ? NULL : "empty or a readable file (relative to the scenario's folder)";
+	return access(path, R_OK) == 0 ? NULL : "empty, none, or a readable file (relative to the scenario's folder)";
 }
 
 static int set_value(void *base, const struct key *k, const char *v, char *why, size_t why_n)
