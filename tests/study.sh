@@ -1,0 +1,20 @@
+# tests/study.sh: `precraft study` on a small regime map (issue 35), sourced by integration.sh
+# (after lib.sh): 2 loads x 2 captures x off/static, 3 replications, one capture with a tunnel
+# cell; the answer table has a row per cell and policy with its pairs, the FIX request/response
+# capture pays with an interval above 0, the figures are drawn; bad input: one line, exit 2.
+ST="$TMP/study"
+mkdir -p "$ST"
+pc sweep scenarios/study.ini --grid run.load=0.3,0.9 \
+	--grid source.main.file=../traces/zeek-smb2.pcap,../traces/ndpi-fix.pcap --grid policy.kind=off,static \
+	--runs 3 --set source.main.clones=5 --db "$ST/s.db" --quiet 2> /dev/null
+out=$(pc study "$ST/s.db" --out "$ST/out" 2>&1)
+rc=$?
+check "study: exit $rc, 4 cells ($out)" sh -c "[ $rc -eq 0 ] && echo '$out' | grep -q '24 runs, 4 cells x policies'"
+rows=$(grep -c '<td>static</td><td>3</td>' "$ST/out/index.html")
+check "study: a row per cell with its 3 pairs ($rows)" [ "$rows" = 4 ]
+check "study: the request/response capture pays at load 0.3, its interval above 0" \
+	sh -c "grep -o '<td>0.3</td><td>ndpi-fix.pcap</td><td>static</td><td>3</td><td>[^<]*</td>.*' '$ST/out/index.html' | grep -q 'class=\"v1\">pays<'"
+check "study: each row names the command that reproduces it" sh -c "grep -c 'precraft sim scenarios/study.ini' '$ST/out/index.html' | grep -qx 4"
+check "study: heat maps and the headline drawn" sh -c "ls '$ST/out'/map-p50-*.svg '$ST/out'/headline-*.svg > /dev/null 2>&1"
+expect_usage "study of runs that do not differ in policy" "do not differ in policy.kind" study "$TMP/reps.db" --out "$ST/x"
+expect_usage "study of a missing database" "cannot open" study "$ST/none.db"
