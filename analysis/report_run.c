@@ -217,8 +217,14 @@ static void latency_cdf(struct rep *r, FILE *html, const struct rundata *rd)
 			continue;
 		char label[200];
 		plot_label(h->name, label, sizeof label);
-		fprintf(f, "# %s: bin upper edge (ns), fraction of packets at or below it, bin count\n", label);
+		fprintf(f, "# %s: bin upper edge (ns), fraction of packets at or below it, bin count (the first row: the\n"
+			   "# first bin's lower edge, 0)\n", label);
 		uint64_t c = 0;
+		/* The curve starts at 0 at the first bin's lower edge: a histogram of one bin (every
+		 * packet in one bin, as the baseline's often is) is then a step, not a lone point that
+		 * 'with steps' does not draw. */
+		if (h->n)
+			fprintf(f, "%.17g 0 0\n", h->lo[0] > 0 ? h->lo[0] : 1);
 		for (size_t k = 0; k < h->n; k++) {
 			c += h->count[k];
 			fprintf(f, "%.17g %.17g %" PRIu64 "\n", h->hi[k], total ? (double)c / (double)total : 0.0, h->count[k]);

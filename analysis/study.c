@@ -348,7 +348,7 @@ static void figures(struct rep *r, FILE *html, const struct study *s)
 			char pn[1024], safe[300], file[400], fig[400], title[1400], script[16384];
 			panel_name(s, x, y, panels[k], pn, sizeof pn);
 			char tag[1100];
-			snprintf(tag, sizeof tag, "%s-%zu", s->pol[p], k);
+			snprintf(tag, sizeof tag, "%s%s%s", s->pol[p], pn[0] ? "-" : "", pn); /* files named by what they show */
 			rep_safe(tag, safe, sizeof safe);
 			/* The headline: p50 gain against x, a line per y, with intervals. */
 			snprintf(file, sizeof file, "headline-%s.dat", safe);

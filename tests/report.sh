@@ -31,7 +31,7 @@ for name in $(q "SELECT DISTINCT name FROM vector WHERE run_id = 1"); do
 done
 for name in $(q "SELECT DISTINCT name FROM histogram WHERE run_id = 1"); do
 	db=$(q "SELECT count(*) FROM histogram WHERE run_id = 1 AND name = '$name'")
-	f=$(grep -vc '^#' "$RD/html/run-1-cdf-$name.dat")
+	f=$(($(grep -vc '^#' "$RD/html/run-1-cdf-$name.dat") - 1)) # less the curve's starting row
 	[ "$db" = "$f" ] || bad_rows="$bad_rows cdf-$name($db/$f)"
 done
 for r in 1 3; do
