@@ -15,6 +15,7 @@
 
 #include "core/crypto.h"
 #include "core/err.h"
+#include "shaper.h"
 
 volatile sig_atomic_t cli_stop;
 
@@ -223,4 +224,16 @@ int cli_write_output(const char *path, int (*write)(const char *path, const void
 	if (rc)
 		remove(tmp);
 	return rc;
+}
+
+void cli_print_usage(FILE *f, const char *usage)
+{
+	const char *mark = strstr(usage, "%s");
+	if (!mark) {
+		fputs(usage, f);
+		return;
+	}
+	fwrite(usage, 1, (size_t)(mark - usage), f);
+	fputs(shaper_usage, f);
+	fputs(mark + 2, f);
 }

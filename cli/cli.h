@@ -85,6 +85,10 @@ const char *cli_command_line(void);
  * below 1).  'arg' is unused (the shape of engine_stats_each's callback). */
 void cli_print_scalar(void *arg, const char *name, double value);
 
+/* Prints a command's usage text, the shaper's options (shaper_usage) where it says "%s": the
+ * text is never a printf format ("95 % confidence" printed as "95  onfidence"). */
+void cli_print_usage(FILE *f, const char *usage);
+
 /* Writes an output file so that a failed write loses nothing and replaces nothing: a regular
  * file, or a new one, is written beside as PATH.tmp by 'write' and renamed over PATH once whole
  * (removed when writing failed); a path that exists and is not a regular file (a device such as

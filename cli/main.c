@@ -11,7 +11,7 @@ static int predictors_main(int argc, char **argv);
 
 static const char predictors_usage[] = "usage: precraft predictors\n  Lists the predictors --predictor accepts.\n";
 
-/* The usage texts that take the shaper's options print them through '%s'. */
+/* The usage texts that take the shaper's options mark where with "%s" (cli_print_usage). */
 static const struct cli_command commands[] = {
 	{ "replay", "run a capture through the shaper (baseline, precraft or shadow mode)", replay_usage, 1, 1,
 	  replay_main },
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	}
 	/* `precraft CMD --help` (or -h) prints the row's usage, whatever the command. */
 	if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-		printf(c->usage, shaper_usage);
+		cli_print_usage(stdout, c->usage);
 		return EXIT_OK;
 	}
 	return c->handler(argc - 1, argv + 1);

@@ -18,11 +18,13 @@
 const char report_usage[] =
 	"usage: precraft report DB [--run ID]... [--out DIR] [--format svg|png] [--quiet]\n"
 	"  Writes an HTML report of the results database DB: DIR/index.html (default report/) with the\n"
-	"  runs, their comparison metric by metric (and each metric against the one parameter the runs\n"
-	"  differ in, with 95 % confidence intervals over replications), the predictor leaderboard and\n"
-	"  calibration of eval runs, also per class of flow; DIR/run-ID.html per run (summary, time series, latency CDF beside\n"
-	"  the baseline's, hit ratio against flow length, top flows, parameters).  Figures are drawn by\n"
-	"  gnuplot, each from a data file and a script left beside it.\n"
+	"  runs; their comparison grouped by the parameters they differ in (a sweep's axes), a row per\n"
+	"  group with each metric's mean and 95 % confidence interval over replications, each metric\n"
+	"  against the numeric axis (a line per value of the others) and a heat map for two axes; the\n"
+	"  predictor leaderboard and calibration of eval runs, also per class of flow; DIR/run-ID.html\n"
+	"  per run (summary, time series, latency CDF beside the baseline's, hit ratio against flow\n"
+	"  length, top flows, parameters).  gnuplot draws each figure from a data file and a script\n"
+	"  left beside it.\n"
 	"  --run ID       only this run (repeatable; default: every run)\n"
 	"  --out DIR      where to write (default report)\n"
 	"  --format F     svg (default) or png\n";
@@ -324,9 +326,11 @@ int export_main(int argc, char **argv)
 
 const char summary_usage[] =
 	"usage: precraft summary DB [--by KEY[,KEY...]] [--metric NAME[,NAME...]]\n"
-	"  Per group of runs (the same values of the --by parameters; default: of every parameter but\n"
-	"  the replication ones: run.run, run.seed, sweep.job), each metric's mean, standard deviation, 95 %\n"
-	"  confidence interval (Student t) and number of replications, over the complete runs.\n"
+	"  Per group of runs (the same values of the --by parameters; default: of the parameters the\n"
+	"  runs differ in, a sweep's axes, replication and bookkeeping aside: run.run, run.seed,\n"
+	"  sweep.point, sweep.key, sweep.job, input hashes), each metric's mean, 95 % confidence\n"
+	"  interval (Student t), standard deviation and replications, over the complete runs, written\n"
+	"  for people (2.52 ms, 253,929; the database keeps every digit).\n"
 	"  --metric  scalars (default hit_ratio,precision,latency_p50_ns,latency_p99_ns,extra_cpu)\n";
 
 struct all_runs {

@@ -523,6 +523,18 @@ fi
 check "--help" "$PRECRAFT" --help > /dev/null
 check "replay --help" "$PRECRAFT" replay --help > /dev/null
 check "--version" "$PRECRAFT" --version > /dev/null
+# The man page against the command table (issue 35): every command --help lists has its entry,
+# every long option any command's --help names is in it; no usage text is a printf format.
+man_missing=""
+for c in $("$PRECRAFT" --help | awk '/^  [a-z]/ { print $1 }'); do
+	grep -q "^\.B $(echo "$c" | sed 's/-/\\\\-/g')\( \|\$\)" doc/precraft.1 || man_missing="$man_missing $c"
+	"$PRECRAFT" "$c" --help 2> /dev/null >> "$TMP/allhelp.txt"
+done
+for o in $(grep -o -- '--[a-z][a-z0-9-]*' "$TMP/allhelp.txt" | sort -u); do
+	grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" doc/precraft.1 || man_missing="$man_missing $o"
+done
+check "the man page documents every command and option of --help${man_missing:+ (missing:$man_missing)}" [ -z "$man_missing" ]
+check "report --help says '95 % confidence' (usage texts are not printf formats)" sh -c "'$PRECRAFT' report --help | grep -q '95 % confidence'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
