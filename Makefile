@@ -1,5 +1,5 @@
 # precraft — one Makefile (STYLE.md §0).
-#   make            build/precraft, build/libprecraft.a, build/libprecraft.so
+#   make            build/precraft, build/libprecraft.a and .so, and the helpers (esp-decrypt, bench)
 #   make test       the CUnit suite and the integration tests, under ASan and UBSan
 #   make demo       the default job on the bundled capture
 #   make bench      performance figures and their ratios to the anchors
@@ -104,7 +104,10 @@ CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
 .PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan study
-all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so
+# The helpers the README's commands name are built too: the independent ESP decrypter of the
+# lab's tunnel check (build/esp-decrypt) and the benchmark's frame and trace generators
+# (build/bench frames, mktrace; hil/lab rfc2544).
+all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so $(BUILD)/esp-decrypt $(BUILD)/bench
 
 deps:
 	@sh scripts/deps.sh

@@ -98,6 +98,8 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	scenario_each(scn, put_param, &run.rec);
 	for (unsigned i = 0; tag && i < tag->n_params; i++)
 		rec_param(&run.rec, tag->params[i][0], tag->params[i][1]);
+	if (scn->path[0]) /* which scenario, as named: what the report and scripts group runs by */
+		rec_param(&run.rec, "scenario", scn->path);
 	shaper_record_file(&run.rec, "scenario", scn->path[0] ? scn->path : NULL);
 	shaper_record_file(&run.rec, "routes", sh.routes_path);
 	shaper_record_file(&run.rec, "costs", costs);
