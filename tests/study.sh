@@ -18,3 +18,17 @@ check "study: each row names the command that reproduces it" sh -c "grep -c 'pre
 check "study: heat maps and the headline drawn" sh -c "ls '$ST/out'/map-p50-*.svg '$ST/out'/headline-*.svg > /dev/null 2>&1"
 expect_usage "study of runs that do not differ in policy" "do not differ in policy.kind" study "$TMP/reps.db" --out "$ST/x"
 expect_usage "study of a missing database" "cannot open" study "$ST/none.db"
+# policy-compare.sh (issue 35): its table fits 120 columns and answers each scenario's question;
+# run from another folder with relative paths, it keeps an existing database and adds to it.
+mkdir -p "$ST/elsewhere"
+here=$(pwd)
+pc sim scenarios/default.ini --set run.stop_s=0.01 --db "$ST/elsewhere/pc.db" --quiet
+(cd "$ST/elsewhere" && SCENARIOS="flood priorities" SIM_ARGS="--set run.stop_s=0.02" \
+	sh "$here/scenarios/policy-compare.sh" "$(dirname "$here/$PRECRAFT")" pc.db > table.txt 2> /dev/null)
+w=$(awk '{ if (length > m) m = length } END { print m + 0 }' "$ST/elsewhere/table.txt")
+check "policy-compare.sh: 8 rows, at most 120 columns ($w)" \
+	sh -c "[ $w -le 120 ] && [ \$(grep -c '^flood\\|^priorities' '$ST/elsewhere/table.txt') = 8 ]"
+check "policy-compare.sh: the question column answers (flood: established flows' hits; priorities: high and low)" \
+	sh -c "grep '^flood  *static' '$ST/elsewhere/table.txt' | grep -q 'established flows hit 0\\.[0-9]' && grep '^priorities  *adaptive ' '$ST/elsewhere/table.txt' | grep -q 'hits: high 0\\.[0-9]*, low 0\\.'"
+check "policy-compare.sh: the database it was given kept its run and gained 8" \
+	[ "$(sqlite3 "$ST/elsewhere/pc.db" 'SELECT count(*) FROM run')" = 9 ]
