@@ -348,6 +348,7 @@ done
 # Parameter sweeps: -j, --shard and merge, mpirun, resume after a kill, determinism.
 . tests/sweep.sh
 . tests/study.sh
+. tests/readme.sh
 
 # 8b. Store faults: a full filesystem (a 640 KiB tmpfs: room for the schema's 16 KiB pages and
 # the 256 KiB reserve, not for flows-10k's 1 MiB of results) and a database another process
