@@ -15,6 +15,8 @@ const struct rep_metric rep_metrics[] = {
 	{ "baseline p50 (ns)", "baseline_latency_p50_ns" },
 	{ "latency p99 (ns)", "latency_p99_ns" },
 	{ "baseline p99 (ns)", "baseline_latency_p99_ns" },
+	{ "latency mean (ns)", "latency_mean_ns" },
+	{ "offered load", "offered_load" },
 	{ "extra CPU", "extra_cpu" },
 	{ "extra memory", "extra_memory" },
 	{ "wasted", "wasted" },

@@ -331,7 +331,7 @@ const char summary_usage[] =
 	"  sweep.point, sweep.key, sweep.job, input hashes), each metric's mean, 95 % confidence\n"
 	"  interval (Student t), standard deviation and replications, over the complete runs, written\n"
 	"  for people (2.52 ms, 253,929; the database keeps every digit).\n"
-	"  --metric  scalars (default hit_ratio,precision,latency_p50_ns,latency_p99_ns,extra_cpu)\n";
+	"  --metric  scalars (default hit_ratio,precision,latency_p50_ns,latency_p99_ns,latency_mean_ns,extra_cpu)\n";
 
 struct all_runs {
 	struct rundata *rd;
@@ -391,7 +391,7 @@ int summary_main(int argc, char **argv)
 					    { 0, 0, 0, 0 } };
 	char *by[32], *metrics[64];
 	size_t n_by = 0, n_m = 0;
-	char def[] = "hit_ratio,precision,latency_p50_ns,latency_p99_ns,extra_cpu";
+	char def[] = "hit_ratio,precision,latency_p50_ns,latency_p99_ns,latency_mean_ns,extra_cpu";
 	int c;
 	optind = 1;
 	opterr = 0;

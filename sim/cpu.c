@@ -284,8 +284,12 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	int64_t bl = baseline_latency(c, now, esp_ns);
 	if (bl < 0)
 		m->baseline_queue_drops++;
-	else
+	else if (now + (uint64_t)bl <= m->stop_ns)
 		lathist_add(&m->lat->baseline, (uint64_t)bl);
+	/* else: it would leave the baseline's CPU after the stop time; the shaper's latency counts
+	 * only the packets it served by then, so the baseline's does the same (counting it made
+	 * 'off' look faster than the baseline under a queue: the shaper's longest waits at the
+	 * stop were never measured, the baseline's were). */
 	if (c->q_len + (c->serving ? 1 : 0) > m->scn->queue_pkts) {
 		m->shaper_queue_drops++;
 		model__pkt_put(m, p);
