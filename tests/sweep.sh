@@ -209,7 +209,7 @@ check "merge interrupted by SIGINT: exit 1, nothing half-merged (${nr:-0} runs),
 
 # A sweep -j 2 whose parent is killed (SIGKILL): its workers die with it (they ran on).
 # shellcheck disable=SC2086
-"$PRECRAFT" sweep "$SWS" $SWL --runs 40 -j 2 --db "$SW/orphan.db" --quiet 2> /dev/null &
+"$PRECRAFT" sweep "$SWS" $SWL --runs 400 -j 2 --db "$SW/orphan.db" --quiet 2> /dev/null &
 spid=$!
 i=0
 while [ "$(pgrep -P $spid | wc -l)" -lt 2 ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
@@ -218,7 +218,7 @@ kill -9 $spid
 wait $spid 2> /dev/null
 i=0
 alive=$kids
-while [ -n "$alive" ] && [ $i -lt 150 ]; do # 1.5 s: the workers have 120 runs to go
+while [ -n "$alive" ] && [ $i -lt 1000 ]; do # 10 s (a worker ends its run under way first): they had 1,200 runs to go
 	alive=""
 	for k in $kids; do kill -0 "$k" 2> /dev/null && alive="$alive $k"; done
 	sleep 0.01
