@@ -87,7 +87,6 @@ int store_exec(struct store *st, const char *sql, struct errbuf *eb)
 }
 
 /* SQLite's application_id names the program a database belongs to ('PCRF'). */
-#define STORE_APP_ID 0x50435246
 
 int64_t store_query_int(struct store *st, const char *sql, int *ok)
 {
@@ -163,7 +162,7 @@ static bool reserve_release(struct store *st)
 	return true;
 }
 
-static bool has_chunks(struct store *st)
+bool store__has_chunks(struct store *st)
 {
 	int ok;
 	return store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'vector_chunk'", &ok) > 0 && ok;
@@ -184,7 +183,7 @@ bool store_chunks_have_t0(struct store *st, const char *db)
  * t0 is replaced by the schema's. */
 static int old_schema_upgrade(struct store *st, struct errbuf *eb)
 {
-	if (has_chunks(st) && !store_chunks_have_t0(st, "main")) {
+	if (store__has_chunks(st) && !store_chunks_have_t0(st, "main")) {
 		int rc = store_exec(st, "ALTER TABLE vector_chunk ADD COLUMN t0 INTEGER;"
 					"ALTER TABLE vector_chunk ADD COLUMN step INTEGER;", eb);
 		if (rc)
@@ -280,8 +279,7 @@ out:
 }
 
 /* Remembers the first row that did not land, and counts them all. */
-static int lose(struct store *st, unsigned rows, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int lose(struct store *st, unsigned rows, const char *fmt, ...)
+int store__lose(struct store *st, unsigned rows, const char *fmt, ...)
 {
 	if (!st->lost) {
 		char what[160];
@@ -297,29 +295,27 @@ static int lose(struct store *st, unsigned rows, const char *fmt, ...)
 }
 
 /* The kinds of row, for counting a batch and naming what was lost. */
-enum row { ROW_PARAM, ROW_SCALAR, ROW_VECTOR, ROW_FLOW, ROW_HISTOGRAM };
 static const char *const row_names[] = { "param", "scalar", "vector", "flow", "histogram" };
 
 /* One row of 'kind' lost: named by 'name', or for a flow (name NULL) by its id. */
-static int lost_row(struct store *st, enum row kind, const char *name, uint64_t id)
+int store__lost_row(struct store *st, enum row kind, const char *name, uint64_t id)
 {
 	if (name)
-		return lose(st, 1, "%s '%s'", row_names[kind], name);
-	return lose(st, 1, "%s %llu", row_names[kind], (unsigned long long)id);
+		return store__lose(st, 1, "%s '%s'", row_names[kind], name);
+	return store__lose(st, 1, "%s %llu", row_names[kind], (unsigned long long)id);
 }
 
-static int flush_all(struct store *st);
 
 int store_commit(struct store *st, struct errbuf *eb)
 {
 	if (!st->in_tx)
 		return 0;
-	flush_all(st); /* a chunk that fails is counted lost; the rest is committed */
+	store__flush_all(st); /* a chunk that fails is counted lost; the rest is committed */
 	unsigned rows = st->pending, *k = st->pending_kind;
 	st->in_tx = 0;
 	st->pending = 0;
 	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		lose(st, rows, "%u rows (%u parameters, %u scalars, %u vector samples, %u flows, %u histogram bins)", rows,
+		store__lose(st, rows, "%u rows (%u parameters, %u scalars, %u vector samples, %u flows, %u histogram bins)", rows,
 		     k[0], k[1], k[2], k[3], k[4]);
 		memset(st->pending_kind, 0, sizeof st->pending_kind);
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -360,7 +356,7 @@ int store_close(struct store *st, struct errbuf *eb)
 	return rc;
 }
 
-static int begin(struct store *st)
+int store__begin(struct store *st)
 {
 	if (st->in_tx)
 		return 0;
@@ -378,7 +374,7 @@ static int step(struct store *st, sqlite3_stmt *s, enum row kind, const char *na
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
-		return lost_row(st, kind, name, id);
+		return store__lost_row(st, kind, name, id);
 	st->pending_kind[kind]++;
 	if (++st->pending >= BATCH_ROWS)
 		return store_commit(st, NULL);
@@ -459,8 +455,8 @@ int store_run_end(struct store *st, int64_t run_id, const char *status, struct e
 
 int store_param(struct store *st, int64_t run_id, const char *name, const char *value)
 {
-	if (begin(st))
-		return lost_row(st, ROW_PARAM, name, 0);
+	if (store__begin(st))
+		return store__lost_row(st, ROW_PARAM, name, 0);
 	sqlite3_bind_int64(st->ins_param, 1, run_id);
 	sqlite3_bind_text(st->ins_param, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st->ins_param, 3, value, -1, SQLITE_TRANSIENT);
@@ -469,204 +465,18 @@ int store_param(struct store *st, int64_t run_id, const char *name, const char *
 
 int store_scalar(struct store *st, int64_t run_id, const char *name, double value)
 {
-	if (begin(st))
-		return lost_row(st, ROW_SCALAR, name, 0);
+	if (store__begin(st))
+		return store__lost_row(st, ROW_SCALAR, name, 0);
 	sqlite3_bind_int64(st->ins_scalar, 1, run_id);
 	sqlite3_bind_text(st->ins_scalar, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(st->ins_scalar, 3, value);
 	return step(st, st->ins_scalar, ROW_SCALAR, name, 0);
 }
 
-/* Writes 'u' in decimal at 'out'; returns the length. */
-static size_t put_u64(char *out, uint64_t u)
-{
-	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
-/* Writes 'v' as JSON (integers as integers, exact; others with 17 digits, which read back to
- * the same double; what JSON cannot say as null). */
-static size_t json_number(char *out, double v)
-{
-	if (!isfinite(v)) {
-		memcpy(out, "null", 4);
-		return 4;
-	}
-	if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
-		if (v < 0) {
-			*out = '-';
-			return 1 + put_u64(out + 1, (uint64_t)(-(int64_t)v));
-		}
-		return put_u64(out, (uint64_t)v);
-	}
-	return (size_t)sprintf(out, "%.17g", v);
-}
-
-/* Writes series sr's pending samples as one chunk row. */
-static int flush_series(struct store *st, struct series *sr)
-{
-	if (!sr->n)
-		return 0;
-	/* "[k,v]," is at most 20 + 1 + 24 + 3 characters. */
-	size_t need = (size_t)sr->n * 56 + 4;
-	if (need > st->chunk_cap) {
-		char *p = realloc(st->chunk_text, need);
-		if (!p) {
-			unsigned n = sr->n;
-			sr->n = 0;
-			return lose(st, n, "vector '%s' (%u samples)", sr->name, n);
-		}
-		st->chunk_text = p;
-		st->chunk_cap = need;
-	}
-	/* t0 the earliest time, step the greatest common divisor of the offsets from it (1 when
-	 * they are all 0): every time is t0 + k * step exactly. */
-	uint64_t t0 = sr->buf[0].t_ns, step = 0;
-	for (unsigned i = 1; i < sr->n; i++)
-		if (sr->buf[i].t_ns < t0)
-			t0 = sr->buf[i].t_ns;
-	for (unsigned i = 0; i < sr->n && step != 1; i++) {
-		uint64_t a = sr->buf[i].t_ns - t0;
-		if (step && a % step == 0)
-			continue;
-		for (uint64_t b = step; b;) {
-			uint64_t r = a % b;
-			a = b;
-			b = r;
-		}
-		step = a;
-	}
-	if (!step)
-		step = 1;
-	char *o = st->chunk_text;
-	*o++ = '[';
-	for (unsigned i = 0; i < sr->n; i++) {
-		if (i)
-			*o++ = ',';
-		*o++ = '[';
-		o += put_u64(o, (sr->buf[i].t_ns - t0) / step);
-		*o++ = ',';
-		o += json_number(o, sr->buf[i].value);
-		*o++ = ']';
-	}
-	*o++ = ']';
-	sqlite3_bind_int64(st->ins_chunk, 1, sr->id);
-	sqlite3_bind_int64(st->ins_chunk, 2, sr->next_chunk);
-	sqlite3_bind_text(st->ins_chunk, 3, st->chunk_text, (int)(o - st->chunk_text), SQLITE_STATIC);
-	sqlite3_bind_int64(st->ins_chunk, 4, (int64_t)t0);
-	sqlite3_bind_int64(st->ins_chunk, 5, (int64_t)step);
-	int rc = sqlite3_step(st->ins_chunk);
-	sqlite3_reset(st->ins_chunk);
-	sqlite3_clear_bindings(st->ins_chunk);
-	unsigned n = sr->n;
-	sr->n = 0;
-	if (rc != SQLITE_DONE)
-		return lose(st, n, "vector '%s' (%u samples)", sr->name, n);
-	sr->next_chunk++;
-	return 0;
-}
-
-static int flush_all(struct store *st)
-{
-	int rc = 0;
-	for (unsigned i = 0; i < st->n_series; i++)
-		if (flush_series(st, &st->series[i]))
-			rc = -ERR_IO;
-	return rc;
-}
-
-static bool series_is(const struct series *sr, int64_t run_id, const char *name)
-{
-	return sr->name && sr->run_id == run_id && strcmp(sr->name, name) == 0;
-}
-
-/* Series 'name' of a run: its slot, created on first use (the row in vector_name, the number of
- * its next chunk) and kept while it is written; the slot written least lately is flushed and
- * given up when all are taken.  NULL when the database refuses. */
-
-static struct series *series_get(struct store *st, int64_t run_id, const char *name)
-{
-	/* A simulation writes its series in the same order at every interval: the slot after the
-	 * last one written is tried first, so a row costs one comparison, not a search. */
-	unsigned g = st->series_next < st->n_series ? st->series_next : 0;
-	for (unsigned j = 0; j < st->n_series; j++) {
-		unsigned i = g + j < st->n_series ? g + j : g + j - st->n_series;
-		if (series_is(&st->series[i], run_id, name)) {
-			st->series_next = i + 1;
-			return &st->series[i];
-		}
-	}
-	struct series *sr;
-	if (st->n_series < MAX_SERIES) {
-		sr = &st->series[st->n_series++];
-	} else {
-		sr = &st->series[st->evict];
-		st->evict = (st->evict + 1) % MAX_SERIES;
-		flush_series(st, sr);
-		free(sr->name);
-		sr->name = NULL;
-	}
-	sr->n = 0;
-	sr->run_id = run_id;
-	if (!(sr->name = strdup(name)))
-		goto fail;
-	sqlite3_bind_int64(st->ins_series, 1, run_id);
-	sqlite3_bind_text(st->ins_series, 2, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st->ins_series);
-	sqlite3_reset(st->ins_series);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT n.id, (SELECT coalesce(max(chunk) + 1, 0) FROM vector_chunk WHERE vector_id = n.id)"
-			       " FROM vector_name n WHERE n.run_id = ? AND n.name = ?",
-			       -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_int64(q, 1, run_id);
-	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		sr->id = sqlite3_column_int64(q, 0);
-		sr->next_chunk = sqlite3_column_int64(q, 1);
-	}
-	sqlite3_finalize(q);
-	if (rc == SQLITE_ROW)
-		return sr;
-fail:
-	free(sr->name);
-	sr->name = NULL;
-	sr->run_id = -1;
-	return NULL;
-}
-
-int store_vector(struct store *st, int64_t run_id, const char *name, uint64_t t_ns, double value)
-{
-	if (begin(st))
-		return lost_row(st, ROW_VECTOR, name, 0);
-	struct series *sr = series_get(st, run_id, name);
-	if (!sr)
-		return lost_row(st, ROW_VECTOR, name, 0);
-	if (sr->n == CHUNK_SAMPLES && flush_series(st, sr))
-		return -ERR_IO;
-	sr->buf[sr->n].t_ns = t_ns;
-	sr->buf[sr->n++].value = value;
-	st->pending_kind[ROW_VECTOR]++;
-	if (++st->pending >= BATCH_ROWS)
-		return store_commit(st, NULL);
-	return 0;
-}
-
 int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f)
 {
-	if (begin(st))
-		return lost_row(st, ROW_FLOW, NULL, f->flow_id);
+	if (store__begin(st))
+		return store__lost_row(st, ROW_FLOW, NULL, f->flow_id);
 	sqlite3_stmt *s = st->ins_flow;
 	int i = 1;
 	sqlite3_bind_int64(s, i++, run_id);
@@ -685,8 +495,8 @@ int store_flow(struct store *st, int64_t run_id, const struct recorder_flow *f)
 
 int store_histogram(struct store *st, int64_t run_id, const char *name, double lo, double hi, uint64_t count)
 {
-	if (begin(st))
-		return lost_row(st, ROW_HISTOGRAM, name, 0);
+	if (store__begin(st))
+		return store__lost_row(st, ROW_HISTOGRAM, name, 0);
 	sqlite3_stmt *s = st->ins_hist;
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
@@ -785,239 +595,4 @@ int store_dump(struct store *st, FILE *out, struct errbuf *eb)
 		sqlite3_finalize(s);
 	}
 	return 0;
-}
-
-/* ---- reading ------------------------------------------------------------------------------ */
-
-/* A database in WAL mode on read-only media (or in a folder we may not write) cannot be read
- * the ordinary way: a reader needs the shared-memory file beside it.  Opened again as an
- * immutable file (a URI, the path percent-encoded): what the main file holds, read without
- * locks; what a write-ahead log beside it holds is not seen (store_read_only_note says so). */
-static int reopen_immutable(struct store *st)
-{
-	size_t n = strlen(st->path);
-	char *uri = malloc(3 * n + 32);
-	if (!uri)
-		return -ERR_NOMEM;
-	size_t j = (size_t)sprintf(uri, "file:");
-	for (const unsigned char *p = (const unsigned char *)st->path; *p; p++)
-		j += (size_t)(isalnum(*p) || strchr("/._-~", *p) ? sprintf(uri + j, "%c", *p) : sprintf(uri + j, "%%%02X", *p));
-	strcpy(uri + j, "?immutable=1");
-	sqlite3_close(st->db);
-	st->db = NULL;
-	int rc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	free(uri);
-	if (rc != SQLITE_OK)
-		return -ERR_IO;
-	st->immutable = true;
-	return 0;
-}
-
-int store_read_only_note(const struct store *st, char *out, size_t n)
-{
-	if (!st->immutable)
-		return 0;
-	char wal[4200];
-	struct stat sb;
-	snprintf(wal, sizeof wal, "%s-wal", st->path);
-	bool has_wal = stat(wal, &sb) == 0 && sb.st_size > 0;
-	snprintf(out, n, "%s: on read-only media: read as an immutable file%s", st->path,
-		 has_wal ? "; its write-ahead log beside it cannot be read, so the runs written last may be missing" : "");
-	return 1;
-}
-
-int store_open_read(const char *path, struct store **out, struct errbuf *eb)
-{
-	struct store *st = calloc(1, sizeof *st);
-	if (!st || !(st->path = strdup(path))) {
-		free(st);
-		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
-	}
-	int rc = 0, ok;
-	if (access(path, R_OK) != 0) {
-		rc = err_set(eb, -ERR_FORMAT, "%s: cannot open: %s", path, strerror(errno));
-		goto out;
-	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		rc = err_set(eb, -ERR_FORMAT, "%s: not a results database: %s", path,
-			     st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		goto out;
-	}
-	sqlite3_busy_timeout(st->db, 5000);
-	int64_t id = store_query_int(st, "PRAGMA application_id", &ok);
-	if (!ok && sqlite3_errcode(st->db) == SQLITE_CANTOPEN && reopen_immutable(st) == 0)
-		id = store_query_int(st, "PRAGMA application_id", &ok);
-	int64_t ours = ok ? store_query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'scalar', 'run_param', 'flow', 'histogram', 'vector_name', 'vector_data')", &ok) : 0;
-	if (!ok || (id != STORE_APP_ID && id != 0) || ours != 7) {
-		rc = err_set(eb, -ERR_FORMAT, "%s: not a precraft results database", path);
-		goto out;
-	}
-	*out = st;
-	return 0;
-out:
-	store_close(st, NULL);
-	return rc;
-}
-
-static void copy_text(char *dst, size_t n, sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	snprintf(dst, n, "%s", t ? (const char *)t : "");
-}
-
-int store_each_run(struct store *st, int (*fn)(void *arg, const struct store_run *r), void *arg, struct errbuf *eb)
-{
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, status, command, seed, run_number, started_at, coalesce(finished_at, ''),"
-			       " coalesce(git_rev, '') FROM run ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, eb, "cannot read the runs");
-	int rc = 0, r;
-	while (!rc && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_run run;
-		run.id = sqlite3_column_int64(s, 0);
-		copy_text(run.status, sizeof run.status, s, 1);
-		copy_text(run.command, sizeof run.command, s, 2);
-		run.seed = (uint64_t)sqlite3_column_int64(s, 3);
-		run.run_number = (uint64_t)sqlite3_column_int64(s, 4);
-		copy_text(run.started_at, sizeof run.started_at, s, 5);
-		copy_text(run.finished_at, sizeof run.finished_at, s, 6);
-		copy_text(run.git_rev, sizeof run.git_rev, s, 7);
-		rc = fn(arg, &run);
-	}
-	if (!rc && r != SQLITE_DONE)
-		rc = store_fail(st, eb, "cannot read the runs");
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* Hands the samples of chunk text 't' ("[[k,v],...]", as flush_series writes it) to 'r', at
- * times t0 + k * step; with 'absolute' (a chunk written before t0 and step), k is the time.
- * Returns 0, a recorder's negative error, or 1 when the text is not a chunk. */
-static int chunk_each(const char *t, bool absolute, uint64_t t0, uint64_t step, const char *name,
-		      const struct recorder *r)
-{
-	if (*t++ != '[')
-		return 1;
-	while (*t == '[') {
-		char *e;
-		errno = 0;
-		unsigned long long ts = strtoull(t + 1, &e, 10);
-		if (e == t + 1 || *e != ',' || errno)
-			return 1;
-		double v;
-		if (strncmp(e + 1, "null", 4) == 0) {
-			v = NAN;
-			e += 5;
-		} else {
-			const char *vs = e + 1;
-			v = strtod(vs, &e);
-			if (e == vs)
-				return 1;
-		}
-		if (*e != ']')
-			return 1;
-		int rc = r->ops->vector(r->arg, name, absolute ? (uint64_t)ts : t0 + step * (uint64_t)ts, v);
-		if (rc)
-			return rc < 0 ? rc : -ERR_IO;
-		t = e + 1;
-		if (*t == ',')
-			t++;
-	}
-	return *t == ']' ? 0 : 1;
-}
-
-int store_read_run(struct store *st, int64_t run_id, const struct recorder *r, struct errbuf *eb, char *damage,
-		   size_t damage_len)
-{
-	if (damage && damage_len)
-		damage[0] = 0;
-	static const char *const q[] = {
-		"SELECT name, value FROM run_param WHERE run_id = ?1 ORDER BY name",
-		"SELECT name, value FROM scalar WHERE run_id = ?1 ORDER BY name",
-		"SELECT n.name, d.t_ns, d.value FROM vector_name n JOIN vector_data d ON d.vector_id = n.id"
-		" WHERE n.run_id = ?1 ORDER BY n.name, d.t_ns",
-		"SELECT n.name, c.samples, c.t0, c.step FROM vector_name n JOIN vector_chunk c ON c.vector_id = n.id"
-		" WHERE n.run_id = ?1 ORDER BY n.name, c.chunk",
-		"SELECT flow_id, proto, src, dst, sport, dport, packets, bytes, hits, misses, wasted, delay_sum_ns,"
-		" jitter_sum_ns, lost, first_ns, last_ns FROM flow WHERE run_id = ?1 ORDER BY flow_id",
-		"SELECT name, bin_lo, bin_hi, count FROM histogram WHERE run_id = ?1 ORDER BY name, bin_lo",
-	};
-	int rc = 0;
-	for (size_t k = 0; k < sizeof q / sizeof q[0] && !rc; k++) {
-		sqlite3_stmt *s;
-		const char *sql = q[k];
-		if (k == 3 && !has_chunks(st))
-			continue; /* a database from before the chunks */
-		if (k == 3 && !store_chunks_have_t0(st, "main"))
-			sql = "SELECT n.name, c.samples, NULL, NULL FROM vector_name n JOIN vector_chunk c"
-			      " ON c.vector_id = n.id WHERE n.run_id = ?1 ORDER BY n.name, c.chunk";
-		if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-			return store_fail(st, eb, "cannot read a run");
-		}
-		sqlite3_bind_int64(s, 1, run_id);
-		int step_rc;
-		while (!rc && (step_rc = sqlite3_step(s)) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(s, 0);
-			switch (k) {
-			case 0: {
-				const char *v = (const char *)sqlite3_column_text(s, 1);
-				rc = r->ops->param(r->arg, name ? name : "", v ? v : "");
-				break;
-			}
-			case 1:
-				if (sqlite3_column_type(s, 1) != SQLITE_NULL) /* NULL: no value, not 0 */
-					rc = r->ops->scalar(r->arg, name ? name : "", sqlite3_column_double(s, 1));
-				break;
-			case 2:
-				rc = r->ops->vector(r->arg, name ? name : "", (uint64_t)sqlite3_column_int64(s, 1),
-						    sqlite3_column_double(s, 2));
-				break;
-			case 3: {
-				const char *t = (const char *)sqlite3_column_text(s, 1);
-				bool absolute = sqlite3_column_type(s, 2) == SQLITE_NULL;
-				rc = chunk_each(t ? t : "", absolute, (uint64_t)sqlite3_column_int64(s, 2),
-						(uint64_t)sqlite3_column_int64(s, 3), name ? name : "", r);
-				if (rc > 0 && damage) {
-					if (!damage[0] && damage_len)
-						snprintf(damage, damage_len, "%s: run %lld: a damaged chunk of vector '%s' (skipped)",
-							 st->path, (long long)run_id, name ? name : "");
-					rc = 0; /* the chunk's samples before the damage were handed over; the rest not */
-				} else if (rc > 0) {
-					rc = err_set(eb, -ERR_FORMAT, "%s: run %lld: a damaged chunk of vector '%s'", st->path,
-						     (long long)run_id, name ? name : "");
-				}
-				break;
-			}
-			case 4: {
-				struct recorder_flow f;
-				memset(&f, 0, sizeof f);
-				f.flow_id = (uint64_t)sqlite3_column_int64(s, 0);
-				f.proto = (uint8_t)sqlite3_column_int(s, 1);
-				copy_text(f.src, sizeof f.src, s, 2);
-				copy_text(f.dst, sizeof f.dst, s, 3);
-				f.sport = (uint16_t)sqlite3_column_int(s, 4);
-				f.dport = (uint16_t)sqlite3_column_int(s, 5);
-				uint64_t *u[] = { &f.packets, &f.bytes, &f.hits, &f.misses, &f.wasted, &f.delay_sum_ns,
-						  &f.jitter_sum_ns, &f.lost, &f.first_ns, &f.last_ns };
-				for (int c = 0; c < 10; c++)
-					*u[c] = (uint64_t)sqlite3_column_int64(s, 6 + c);
-				rc = r->ops->flow(r->arg, &f);
-				break;
-			}
-			default:
-				rc = r->ops->histogram(r->arg, name ? name : "", sqlite3_column_double(s, 1),
-						       sqlite3_column_double(s, 2), (uint64_t)sqlite3_column_int64(s, 3));
-				break;
-			}
-		}
-		if (!rc && step_rc != SQLITE_DONE)
-			rc = store_fail(st, eb, "cannot read a run");
-		sqlite3_finalize(s);
-	}
-	if (rc > 0 || (rc < 0 && !eb->msg[0]))
-		rc = err_set(eb, rc < 0 ? rc : -ERR_NOMEM, "%s: run %lld: %s", st->path, (long long)run_id,
-			     err_str(rc < 0 ? rc : -ERR_NOMEM));
-	return rc;
 }

@@ -33,6 +33,9 @@ struct series {
  * fills, the reserve is given back so that the run can still be marked failed. */
 #define RESERVE_BYTES (256u << 10)
 
+/* The kinds of row, for what did not land. */
+enum row { ROW_PARAM, ROW_SCALAR, ROW_VECTOR, ROW_FLOW, ROW_HISTOGRAM };
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -62,5 +65,18 @@ int64_t store_query_int(struct store *st, const char *sql, int *ok);
 /* Whether the vector chunks of database 'db' ("main", "shard") have the t0 and step columns
  * (databases written before them have not). */
 bool store_chunks_have_t0(struct store *st, const char *db);
+/* Whether the database has the chunked vectors table (every database since vector_chunk). */
+bool store__has_chunks(struct store *st);
+
+/* Shared by the writer's files (store.c, store_series.c): a row or rows that did not land,
+ * remembered and counted (the first one's description); the open transaction, begun if none;
+ * every series' pending samples written. */
+int store__lose(struct store *st, unsigned rows, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int store__lost_row(struct store *st, enum row kind, const char *name, uint64_t id);
+int store__begin(struct store *st);
+int store__flush_all(struct store *st);
+
+/* The application id of a precraft results database (PRAGMA application_id): "PCRF". */
+#define STORE_APP_ID 0x50435246
 
 #endif
