@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/csum.h"
 #include "core/engine.h"
 #include "core/flow.h"
@@ -41,17 +42,10 @@
 #include "sim/sched.h"
 #include "traces/trace.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t clock_cb(void *arg)
 {
 	(void)arg;
-	return now_ns();
+	return clock_mono_ns();
 }
 
 /* xorshift64*: a fixed, fast generator so that runs are repeatable. */
@@ -176,7 +170,7 @@ static void run_engine(const struct mem_trace *m, struct route_table *rt, enum e
 	offs[0] = 0;
 	for (size_t i = 0; i < m->n; i++)
 		offs[i + 1] = offs[i] + m->lens[2 * i];
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	for (size_t i = 0; i < m->n; i++) {
 		if (i + AHEAD < m->n) {
 			__builtin_prefetch(m->buf + offs[i + AHEAD]);
@@ -185,7 +179,7 @@ static void run_engine(const struct mem_trace *m, struct route_table *rt, enum e
 		engine_process(e, m->buf + offs[i], m->lens[2 * i], m->lens[2 * i + 1], m->linktype, m->ts[i], NULL);
 	}
 	free(offs);
-	*secs = (double)(now_ns() - t0) / 1e9;
+	*secs = (double)(clock_mono_ns() - t0) / 1e9;
 	engine_finish(e);
 	engine_get_stats(e, st);
 	engine_destroy(e);
@@ -225,10 +219,10 @@ static int bench_engine(const char *path, const char *routes, size_t n4, size_t 
 		return 1;
 	printf("engine_routes_v4 %zu\nengine_routes_v6 %zu\n", route_count4(rt), route_count6(rt));
 	/* The clock's own cost, subtracted from each timed interval. */
-	uint64_t t0 = now_ns(), dummy = 0;
+	uint64_t t0 = clock_mono_ns(), dummy = 0;
 	for (int i = 0; i < 1000000; i++)
-		dummy += now_ns();
-	double clock_ns = (double)(now_ns() - t0) / 1e6;
+		dummy += clock_mono_ns();
+	double clock_ns = (double)(clock_mono_ns() - t0) / 1e6;
 	(void)dummy;
 
 	/* Each figure is measured directly, REPS times over (timed and untimed runs alternating),
@@ -309,13 +303,13 @@ static int bench_flows(size_t n)
 		flow_table_get(ft, &keys[i], flow_key_hash(&keys[i], NULL), true, i, &created);
 	}
 	size_t q = 10000000;
-	uint64_t t0 = now_ns(), found = 0;
+	uint64_t t0 = clock_mono_ns(), found = 0;
 	for (size_t i = 0; i < q; i++) {
 		const struct flow_key *k = &keys[rnd() % n];
 		bool created;
 		found += !flow_table_get(ft, k, flow_key_hash(k, NULL), true, n + i, &created)->in_use ? 0 : !created;
 	}
-	double s = (double)(now_ns() - t0) / 1e9;
+	double s = (double)(clock_mono_ns() - t0) / 1e9;
 	printf("flows_resident %zu\n", flow_table_count(ft));
 	printf("flow_lookups_per_s %.0f\n", (double)q / s);
 	printf("flow_lookups_found %llu\n", (unsigned long long)found);
@@ -356,30 +350,30 @@ static int bench_routes(size_t n4, size_t n6)
 	struct route_table *rt;
 	if (route_table_create(&rt))
 		return 1;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	if (add_random_routes(rt, n4, n6))
 		return 1;
-	double build = (double)(now_ns() - t0) / 1e9;
+	double build = (double)(clock_mono_ns() - t0) / 1e9;
 	size_t q = 20000000;
 	uint32_t *addrs = malloc(q * sizeof *addrs);
 	for (size_t i = 0; i < q; i++)
 		addrs[i] = (uint32_t)rnd();
 	uint64_t acc = 0;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	for (size_t i = 0; i < q; i++) {
 		uint8_t a[4] = { (uint8_t)(addrs[i] >> 24), (uint8_t)(addrs[i] >> 16), (uint8_t)(addrs[i] >> 8), (uint8_t)addrs[i] };
 		acc += route_lookup4(rt, a);
 	}
-	double s4 = (double)(now_ns() - t0) / 1e9;
+	double s4 = (double)(clock_mono_ns() - t0) / 1e9;
 	size_t q6 = 2000000;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	for (size_t i = 0; i < q6; i++) {
 		uint8_t a[16] = { 0x20, (uint8_t)(rnd() % 16) };
 		uint64_t x = rnd();
 		memcpy(a + 2, &x, 8);
 		acc += route_lookup6(rt, a);
 	}
-	double s6 = (double)(now_ns() - t0) / 1e9;
+	double s6 = (double)(clock_mono_ns() - t0) / 1e9;
 	printf("routes_v4 %zu\nroutes_v6 %zu\n", route_count4(rt), route_count6(rt));
 	printf("route_table_mib %.1f\n", (double)route_bytes(rt) / 1048576.0);
 	printf("route_build_s %.2f\n", build);
@@ -401,9 +395,9 @@ static int bench_route_file(const char *path)
 		struct errbuf eb = { "" };
 		if (route_table_create(&rt))
 			return 1;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_mono_ns();
 		int rc = route_load_file(rt, path, &eb);
-		t[i] = (double)(now_ns() - t0) / 1e9;
+		t[i] = (double)(clock_mono_ns() - t0) / 1e9;
 		nh = route_bytes(rt);
 		route_table_destroy(rt);
 		if (rc) {
@@ -453,9 +447,9 @@ static int bench_sched(size_t pending, double mean_ns, uint64_t ops)
 			return 1;
 	}
 	hold_left = ops;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	uint64_t ran = sched_run(s, UINT64_MAX);
-	double secs = (double)(now_ns() - t0) / 1e9;
+	double secs = (double)(clock_mono_ns() - t0) / 1e9;
 	printf("sched_pending %zu\nsched_events_per_s %.0f\nsched_bytes_per_event %zu\n", pending,
 	       (double)ran / secs, sched_bytes(s) + sizeof(struct hold_ev) - sizeof(struct sched_event));
 	sched_destroy(s);
@@ -507,10 +501,10 @@ static const char *model_of(const char *name, const char *ml_model, const char *
 static int bench_predictors(const char *path, const char *model_file, const char *xgb_model)
 {
 	/* The clock's own cost, subtracted from each timed call. */
-	uint64_t c0 = now_ns(), dummy = 0;
+	uint64_t c0 = clock_mono_ns(), dummy = 0;
 	for (int i = 0; i < 1000000; i++)
-		dummy += now_ns();
-	double clock_ns = (double)(now_ns() - c0) / 1e6;
+		dummy += clock_mono_ns();
+	double clock_ns = (double)(clock_mono_ns() - c0) / 1e6;
 	(void)dummy;
 	struct pred_trace t = { 0 };
 	struct errbuf eb = { "" };
@@ -545,23 +539,23 @@ static int bench_predictors(const char *path, const char *model_file, const char
 				memset(st, 0, t.flows * sz);
 			}
 			bool predicting = r % 2;
-			uint64_t t_pred = 0, t0 = now_ns();
+			uint64_t t_pred = 0, t0 = clock_mono_ns();
 			for (size_t k = 0; k < t.n; k++) {
 				void *fs = st + (size_t)t.flow[k] * sz;
 				ops->observe(self, fs, &t.pk[k]);
 				if (!predicting)
 					continue;
 				struct pred_out o;
-				uint64_t a = now_ns();
+				uint64_t a = clock_mono_ns();
 				for (int j = 0; j < PBATCH; j++) {
 					memset(&o, 0, sizeof o);
 					if (ops->predict(self, fs, &t.pk[k], &o))
 						acc += o.payload_len ^ o.ip_id;
 				}
-				t_pred += now_ns() - a;
+				t_pred += clock_mono_ns() - a;
 			}
 			if (!predicting) {
-				obs[r / 2] = (double)(now_ns() - t0) / (double)t.n;
+				obs[r / 2] = (double)(clock_mono_ns() - t0) / (double)t.n;
 			} else {
 				double v = ((double)t_pred / (double)t.n - clock_ns) / PBATCH;
 				pred[r / 2] = v > 0 ? v : 0;
@@ -778,11 +772,11 @@ static int bench_stalls(double secs)
 	uint64_t *gap = malloc(cap * sizeof *gap);
 	if (!gap)
 		return 1;
-	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9), prev = t0, loops = 0, longest = 0, stalled = 0;
+	uint64_t t0 = clock_mono_ns(), end = t0 + (uint64_t)(secs * 1e9), prev = t0, loops = 0, longest = 0, stalled = 0;
 	static const uint64_t edge[] = { 2000, 5000, 10000, 20000, 50000, 100000, 1000000 };
 	uint64_t bin[8] = { 0 };
 	for (;;) {
-		uint64_t t = now_ns(), g = t - prev;
+		uint64_t t = clock_mono_ns(), g = t - prev;
 		prev = t;
 		loops++;
 		if (g >= 1000) {

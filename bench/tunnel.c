@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/csum.h"
 #include "core/engine.h"
@@ -28,17 +29,10 @@
 
 int bench_tunnel(const char *routes, const char *tunnel);
 
-static uint64_t tnow(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t tclock(void *arg)
 {
 	(void)arg;
-	return tnow();
+	return clock_mono_ns();
 }
 
 enum { PKTS = 100000, FLOWS = 16 };
@@ -135,7 +129,7 @@ static double lib_ns(struct crypto_aead *cx, enum lib_op what, uint32_t len, int
 	enum { ITERS = 20000 };
 	double v[15];
 	for (int r = 0; r < reps; r++) {
-		uint64_t t0 = tnow();
+		uint64_t t0 = clock_mono_ns();
 		for (int i = 0; i < ITERS; i++) {
 			nonce[11] = (uint8_t)i;
 			switch (what) {
@@ -161,7 +155,7 @@ static double lib_ns(struct crypto_aead *cx, enum lib_op what, uint32_t len, int
 			}
 			}
 		}
-		v[r] = (double)(tnow() - t0) / ITERS;
+		v[r] = (double)(clock_mono_ns() - t0) / ITERS;
 	}
 	return med(v, reps);
 }
@@ -181,10 +175,10 @@ int bench_tunnel(const char *routes, const char *tunnel)
 		fprintf(stderr, "bench tunnel: the crypto libraries do not start\n");
 		return 1;
 	}
-	uint64_t t0 = tnow(), dummy = 0;
+	uint64_t t0 = clock_mono_ns(), dummy = 0;
 	for (int i = 0; i < 1000000; i++)
-		dummy += tnow();
-	double clock_ns = (double)(tnow() - t0) / 1e6;
+		dummy += clock_mono_ns();
+	double clock_ns = (double)(clock_mono_ns() - t0) / 1e6;
 	(void)dummy;
 	const char *env = getenv("BENCH_REPS");
 	int reps = env ? atoi(env) : 5;

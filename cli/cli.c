@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/err.h"
 #include "shaper.h"
@@ -156,9 +157,7 @@ bool cli_find_data(const char *name, char *out, size_t cap)
 
 uint64_t cli_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 void cli_progress_start(struct cli_progress *pr, bool quiet)

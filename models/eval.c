@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "common.h"
 #include "core/dns.h"
 #include "flowwalk.h"
@@ -16,13 +17,6 @@ const char *const eval_field_names[EVAL_FLD_N] = { "ttl", "ipid", "tos",  "ipfla
 						   "urg", "seq",  "ack", "opts",    "tsval",  "tsecr" };
 
 const char *const eval_class_names[EVAL_CLASS_N] = { "bulk", "reqresp", "media", "short" };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The eval's part of a flow: the prediction held per direction, and when each direction was
  * last seen.  The predictor's own state follows. */
@@ -346,9 +340,9 @@ static int eval_packet(void *arg, void *user, const struct pred_pkt *pk)
 		int kept_payload = dd != d && ef->has[dd] && (ef->pred[dd].fields & PRED_PAYLOAD);
 		uint32_t kept_len = ef->pred[dd].payload_len;
 		memset(&ef->pred[dd], 0, sizeof ef->pred[dd]);
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = clock_mono_ns();
 		ef->has[dd] = ops->predict(w->self, st, dd == d ? &a : &ef->last[dd], &ef->pred[dd]);
-		double ns = (double)(mono_ns() - t0);
+		double ns = (double)(clock_mono_ns() - t0);
 		s->predict_ns += ns;
 		s->predictions++;
 		sc->predict_ns += ns;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/lathist.h"
 #include "core/recorder.h"
 #include "core/stats.h"
@@ -450,13 +451,6 @@ static void teardown(struct model *m)
 	free(m->lat);
 }
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The scenario with every time of its sources and its stop time divided by 'f' (rates
  * multiplied): the same packets in the same order, f times as dense, so the same work over a
  * window f times as short (link delays and costs are not scaled: that is the point). */
@@ -526,11 +520,11 @@ static int run_once(const struct scenario *scn, const struct sim_opts *o, double
 	m->time_scale = scale;
 	int rc = setup(m, eb);
 	if (!rc) {
-		uint64_t t0 = wall_ns();
+		uint64_t t0 = clock_mono_ns();
 		uint64_t stop = scn->stop_s > 0 ? (uint64_t)(scn->stop_s * 1e9) : UINT64_MAX;
 		m->stop_ns = stop;
 		sum->events = sched_run(m->s, stop);
-		sum->wall_seconds = (double)(wall_ns() - t0) / 1e9;
+		sum->wall_seconds = (double)(clock_mono_ns() - t0) / 1e9;
 		sum->interrupted = o->interrupted && *o->interrupted;
 		if (m->fail_err)
 			rc = err_set(eb, m->fail_err, "%s", m->fail_msg);
