@@ -30,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "core/clock_mono.h"
 #include "core/csum.h"
 #include "core/engine.h"
 #include "core/flow.h"

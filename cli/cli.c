@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "core/clock.h"
+#include "core/clock_mono.h"
 #include "core/crypto.h"
 #include "core/err.h"
 #include "shaper.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "core/clock_mono.h"
 #include "common.h"
 #include "core/dns.h"
 #include "flowwalk.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "core/clock_mono.h"
 #include "core/lathist.h"
 #include "core/recorder.h"
 #include "core/stats.h"

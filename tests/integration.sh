@@ -61,6 +61,12 @@ if env -u MAKEFLAGS -u MAKELEVEL make -s install SAN= BUILD=build DESTDIR="$TMP/
 	ok "make install"
 	root="$TMP/root/usr"
 	check "installed man page" [ -f "$root/share/man/man1/precraft.1" ]
+	# Each installed header stands alone in strict C11 (no POSIX feature macros: an
+	# embedding program chooses its own).
+	for h in "$root"/include/precraft/*.h; do
+		check "installed header $(basename "$h") compiles alone (-std=c11)" sh -c \
+			"printf '#include <precraft/%s>\\n' '$(basename "$h")' | cc -std=c11 -Wall -Werror -pedantic -fsyntax-only -I'$root/include' -x c -"
+	done
 	check "installed program finds its default routes" \
 		"$root/bin/precraft" replay traces/ndpi-fix.pcap --quiet
 	# Static linking takes the library's own dependencies (libsodium, libcrypto) from its
