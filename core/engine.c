@@ -148,45 +148,23 @@ static struct pool_cfg pool_cfg_of(const struct engine_cfg *cfg)
 	};
 }
 
-int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb)
+/* The other shards' NAT ports, marked taken for good. */
+static void nat_init(struct engine *e, unsigned shards)
 {
-	if (!cfg->routes)
-		return err_set(eb, -ERR_INVAL, "engine: no route table");
-	unsigned shards = cfg->shards ? cfg->shards : 1;
-	if (cfg->shard >= shards)
-		return err_set(eb, -ERR_INVAL, "engine: shard %u of %u", cfg->shard, shards);
-	if (cfg->flow_capacity >= (1u << 28))
-		return err_set(eb, -ERR_INVAL, "engine: %zu flows: at most %u", cfg->flow_capacity, (1u << 28) - 1);
-	struct engine *e = calloc(1, sizeof *e);
-	if (!e)
-		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
-	e->cfg = *cfg;
-	e->pops = cfg->predictor ? cfg->predictor : &predictor_last;
-	e->fwd.routes = cfg->routes;
-	memcpy(e->fwd.self_mac, cfg->self_mac, 6);
-	e->fwd.snat = cfg->snat;
-	memcpy(e->fwd.snat_addr, cfg->snat_addr, 4);
-	/* The other shards' NAT ports, marked taken for good. */
 	e->nat_cap = NAT_PORTS;
 	for (uint32_t p = NAT_FIRST; shards > 1 && p <= 0xffff; p++)
-		if ((p - NAT_FIRST) % shards != cfg->shard) {
+		if ((p - NAT_FIRST) % shards != e->cfg.shard) {
 			e->nat_used[p / 64] |= 1ull << (p % 64);
 			e->nat_cap--;
 		}
 	e->next_nat_port = NAT_FIRST;
-	flow_hash_key_init(&e->hkey, cfg->seed);
-	struct policy_cfg pcfg = cfg->policy;
-	if (cfg->min_confidence > pcfg.min_confidence)
-		pcfg.min_confidence = cfg->min_confidence;
-	policy_init(&e->pol, &pcfg);
+}
 
-	int rc = e->pops->create(cfg->model_file, &e->pred, eb);
-	if (rc) {
-		free(e);
-		return rc;
-	}
-	e->pred_off = (sizeof(struct eflow) + 7) & ~(size_t)7;
-	e->app_off = (e->pred_off + e->pops->flow_state_size + 7) & ~(size_t)7;
+/* The engine's tables, once its predictor is made: flows, pool, probe cache, egress headers,
+ * prefetching and the tunnel.  Returns 0 or an error (in 'eb'); the caller destroys 'e'. */
+static int tables_create(struct engine *e, unsigned shards, struct errbuf *eb)
+{
+	const struct engine_cfg *cfg = &e->cfg;
 	struct flow_table_cfg fc = {
 		.capacity = cfg->flow_capacity,
 		.user_size = e->app_off + cfg->app_flow_size,
@@ -197,15 +175,12 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 		.id_step = shards,
 	};
 	struct pool_cfg pc = pool_cfg_of(cfg);
-	if ((rc = flow_table_create(&fc, &e->flows)) != 0) {
-		err_set(eb, rc, "engine: flow table of %zu flows: %s", cfg->flow_capacity, err_str(rc));
-		goto fail;
-	}
-	if ((rc = pool_create(&pc, &e->pool)) != 0) {
-		err_set(eb, rc, "engine: pool of %zu bytes: %s (it must hold %u large buffers and a page)",
-			cfg->pool_budget, err_str(rc), cfg->pool_large_slots);
-		goto fail;
-	}
+	int rc;
+	if ((rc = flow_table_create(&fc, &e->flows)) != 0)
+		return err_set(eb, rc, "engine: flow table of %zu flows: %s", cfg->flow_capacity, err_str(rc));
+	if ((rc = pool_create(&pc, &e->pool)) != 0)
+		return err_set(eb, rc, "engine: pool of %zu bytes: %s (it must hold %u large buffers and a page)",
+			       cfg->pool_budget, err_str(rc), cfg->pool_large_slots);
 	/* Two probe slots per flow (one pre-built packet per direction), up to 2^21. */
 	size_t slots = 64;
 	while (slots < 2 * cfg->flow_capacity && slots < (1u << 21))
@@ -214,28 +189,57 @@ int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errb
 	e->probe_cache = calloc(slots, sizeof *e->probe_cache);
 	e->hdr_a = malloc(ENGINE_MAX_HDR);
 	e->hdr_b = malloc(ENGINE_MAX_HDR);
-	if (!e->probe_cache || !e->hdr_a || !e->hdr_b || engine__prefetch_create(e) != 0) {
-		rc = err_set(eb, -ERR_NOMEM, "engine: out of memory");
-		goto fail;
-	}
+	if (!e->probe_cache || !e->hdr_a || !e->hdr_b || engine__prefetch_create(e) != 0)
+		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
 	/* Baseline mode makes nothing ahead: no rings. */
 	if (cfg->tunnel &&
 	    (rc = esp_tunnel_create(cfg->tunnel, cfg->routes, cfg->self_mac, cfg->mode == ENGINE_BASELINE ? 0 : cfg->ks_depth,
-				    cfg->ks_cap, &e->esp)) != 0) {
-		err_set(eb, rc, "engine: tunnel (%u keystreams of %u bytes per SA): %s", cfg->ks_depth, cfg->ks_cap,
-			err_str(rc));
-		goto fail;
-	}
+				    cfg->ks_cap, &e->esp)) != 0)
+		return err_set(eb, rc, "engine: tunnel (%u keystreams of %u bytes per SA): %s", cfg->ks_depth,
+			       cfg->ks_cap, err_str(rc));
 	/* Several engines with the same SAs: each sends its own slice of their sequence numbers. */
-	if (e->esp && shards > 1 && (rc = esp_tunnel_slice(e->esp, cfg->shard, shards)) != 0) {
-		err_set(eb, rc, "engine: tunnel: sequence slice %u of %u", cfg->shard, shards);
-		goto fail;
+	if (e->esp && shards > 1 && (rc = esp_tunnel_slice(e->esp, cfg->shard, shards)) != 0)
+		return err_set(eb, rc, "engine: tunnel: sequence slice %u of %u", cfg->shard, shards);
+	return 0;
+}
+
+int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb)
+{
+	if (!cfg->routes)
+		return err_set(eb, -ERR_INVAL, "engine: no route table");
+	unsigned shards = cfg->shards ? cfg->shards : 1;
+	if (cfg->shard >= shards)
+		return err_set(eb, -ERR_INVAL, "engine: shard %u of %u", cfg->shard, shards);
+	if ((uint64_t)cfg->flow_capacity > UINT32_MAX) /* a flow's slot is a ticket's 32-bit index */
+		return err_set(eb, -ERR_INVAL, "engine: %zu flows: at most %u", cfg->flow_capacity, UINT32_MAX);
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return err_set(eb, -ERR_NOMEM, "engine: out of memory");
+	e->cfg = *cfg;
+	e->pops = cfg->predictor ? cfg->predictor : &predictor_last;
+	e->fwd.routes = cfg->routes;
+	memcpy(e->fwd.self_mac, cfg->self_mac, 6);
+	e->fwd.snat = cfg->snat;
+	memcpy(e->fwd.snat_addr, cfg->snat_addr, 4);
+	nat_init(e, shards);
+	flow_hash_key_init(&e->hkey, cfg->seed);
+	struct policy_cfg pcfg = cfg->policy;
+	if (cfg->min_confidence > pcfg.min_confidence)
+		pcfg.min_confidence = cfg->min_confidence;
+	policy_init(&e->pol, &pcfg);
+	int rc = e->pops->create(cfg->model_file, &e->pred, eb);
+	if (rc) {
+		free(e);
+		return rc;
+	}
+	e->pred_off = (sizeof(struct eflow) + 7) & ~(size_t)7;
+	e->app_off = (e->pred_off + e->pops->flow_state_size + 7) & ~(size_t)7;
+	if ((rc = tables_create(e, shards, eb)) != 0) {
+		engine_destroy(e);
+		return rc;
 	}
 	*out = e;
 	return 0;
-fail:
-	engine_destroy(e);
-	return rc;
 }
 
 void engine_finish(struct engine *e)
@@ -263,9 +267,6 @@ void engine_destroy(struct engine *e)
 	free(e);
 }
 
-/* The slow path: everything a router does for a packet it knows nothing about, on the decoded
- * packet in e->p.  Returns -1 when the packet must be dropped ('*why' says why), else 0 with the
- * egress headers written to 'hdr' and described, with the payload, in 'out'. */
 size_t engine_pool_min(const struct engine_cfg *cfg)
 {
 	struct pool_cfg pc = pool_cfg_of(cfg);
@@ -282,10 +283,12 @@ void engine_cfg_shard(struct engine_cfg *c, unsigned shard, unsigned shards)
 	c->shards = shards;
 }
 
-void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir,
-		       struct engine_result *res)
+void engine__craft_next(struct engine *e, struct pktx *c)
 {
-	struct pkt *p = &e->p;
+	struct pkt *p = &c->p;
+	struct flow_entry *f = c->f;
+	struct eflow *uf = c->uf;
+	unsigned dir = c->dir;
 	if (!craft_eligible(p))
 		return;
 	if (p->l4 == PKT_L4_TCP)
@@ -300,7 +303,7 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 	}
 	float min_conf;
 	bool payload;
-	if (!policy_decide(&e->pol, &uf->pol, f->packets[0] + f->packets[1], f->protected_, e->now_ns, &min_conf,
+	if (!policy_decide(&e->pol, &uf->pol, f->packets[0] + f->packets[1], f->protected_, c->t_ns, &min_conf,
 			   &payload))
 		return;
 
@@ -315,7 +318,7 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 		po.fields &= ~PRED_PAYLOAD;
 	release(e, uf, dir, REL_WASTED);
 	struct pool_buf *b;
-	if (craft_build(e->pool, &uf->pool_bytes, p, e->probe, &po, &e->fwd, nh, f, dir, uf->nat_port, &b)) {
+	if (craft_build(e->pool, &uf->pool_bytes, p, c->probe, &po, &e->fwd, nh, f, dir, uf->nat_port, &b)) {
 		e->st.craft_failures++;
 		return;
 	}
@@ -327,10 +330,7 @@ void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf
 	e->st.crafted++;
 	if (e->cfg.craft_ready_explicit)
 		craft_set_ready(b, UINT64_MAX);
-	if (res) {
-		res->crafted = true;
-		res->ticket = (uint64_t)flow_index(e->flows, f) << 33 | (uint64_t)dir << 32 | uf->serial[dir];
-	}
+	engine__work_add(c, ENGINE_WORK_BUILD, dir, flow_index(e->flows, f), uf->serial[dir], 1, 0);
 }
 
 void engine_set_routes(struct engine *e, const struct route_table *rt)
@@ -338,53 +338,6 @@ void engine_set_routes(struct engine *e, const struct route_table *rt)
 	e->fwd.routes = rt;
 	e->cfg.routes = rt;
 	e->route_gen++;
-}
-
-/* The pre-built packet a ticket names, or NULL when it is gone. */
-static struct pool_buf *ticket_buf(struct engine *e, uint64_t ticket)
-{
-	struct flow_entry *f = flow_at(e->flows, (uint32_t)(ticket >> 33));
-	unsigned dir = (unsigned)(ticket >> 32) & 1;
-	if (!f || !f->in_use)
-		return NULL;
-	struct eflow *uf = eflow_of(e, f);
-	return uf->serial[dir] == (uint32_t)ticket ? uf->craft[dir] : NULL;
-}
-
-/* The SA an ESP ticket names (engine__esp_ahead), or -1. */
-static int esp_ticket_sa(const struct engine *e, uint64_t ticket)
-{
-	unsigned sa = (unsigned)(ticket >> 32) & 0x7fffffffu;
-	return e->esp && sa < esp_tunnel_count(e->esp) ? (int)sa : -1;
-}
-
-void engine_craft_ready(struct engine *e, uint64_t ticket, uint64_t ready_ns)
-{
-	if ((ticket & (ENGINE_ESP_TICKET | ENGINE_PF_TICKET)) == ENGINE_PF_TICKET) {
-		engine__prefetch_ready(e, (uint32_t)ticket, ready_ns);
-		return;
-	}
-	if (ticket & ENGINE_ESP_TICKET) {
-		int sa = esp_ticket_sa(e, ticket);
-		if (sa >= 0)
-			esp_mark_ready(e->esp, (unsigned)sa, (uint32_t)ticket, ready_ns);
-		return;
-	}
-	struct pool_buf *b = ticket_buf(e, ticket);
-	if (b)
-		craft_set_ready(b, ready_ns);
-}
-
-bool engine_craft_waiting(struct engine *e, uint64_t ticket)
-{
-	if ((ticket & (ENGINE_ESP_TICKET | ENGINE_PF_TICKET)) == ENGINE_PF_TICKET)
-		return engine__prefetch_waiting(e, (uint32_t)ticket);
-	if (ticket & ENGINE_ESP_TICKET) {
-		int sa = esp_ticket_sa(e, ticket);
-		return sa >= 0 && esp_pending(e->esp, (unsigned)sa, (uint32_t)ticket);
-	}
-	struct pool_buf *b = ticket_buf(e, ticket);
-	return b && craft_ready(b) == UINT64_MAX;
 }
 
 void engine_policy_signals(struct engine *e, const struct policy_signals *sig)

@@ -93,8 +93,8 @@ struct engine_cfg {
 	size_t app_flow_size;      /* bytes per flow for the embedding program, zeroed at start */
 	engine_flow_end_fn *flow_end; /* called for every flow that ends; may be NULL */
 	void *flow_end_arg;
-	/* A timed model (the simulator) says when each pre-built packet is finished, with
-	 * engine_craft_ready(); until then an arriving packet cannot use it.  Otherwise a pre-built
+	/* A timed model (the simulator) says when each piece of work made ahead is finished, with
+	 * engine_work_ready(); until then an arriving packet cannot use it.  Otherwise a pre-built
 	 * packet is ready as soon as it is built. */
 	bool craft_ready_explicit;
 	/* Keys the flow table's hash (the run's --seed): buckets differ between seeds, results
@@ -137,6 +137,36 @@ enum engine_path {
 	ENGINE_PATH_HIT,           /* sent from a pre-built packet */
 };
 
+/* Work made ahead after a packet: the flow's next packet pre-built, an SA's keystreams (and an
+ * anticipated packet sealed), DNS templates.  A timed model (cfg.craft_ready_explicit, the
+ * simulator) schedules each piece by its kind and size and says when it is finished
+ * (engine_work_ready); until then no arriving packet can use it. */
+enum engine_work_kind {
+	ENGINE_WORK_BUILD,         /* a flow's next packet: units = 1 */
+	ENGINE_WORK_ESP,           /* an SA's keystreams: units = keystream bytes, units2 = bytes
+				    * sealed for an anticipated packet */
+	ENGINE_WORK_PREFETCH,      /* the templates a DNS answer announced: units = templates */
+	ENGINE_WORK__COUNT
+};
+
+/* Names one piece of work made ahead; only the engine that made it reads the fields. */
+struct engine_ticket {
+	uint8_t kind;              /* enum engine_work_kind */
+	uint8_t dir;               /* BUILD: the direction */
+	uint32_t index;            /* BUILD: the flow's slot; ESP: the SA */
+	uint32_t serial;           /* BUILD: the flow's build serial; ESP: the ring's generation;
+				    * PREFETCH: the answer's batch */
+};
+
+struct engine_work {
+	struct engine_ticket t;
+	uint32_t units, units2;    /* how much (see enum engine_work_kind) */
+};
+
+/* At most this much work after one packet: one piece of each kind, and a second ESP piece (a
+ * DNS answer's announced SA primed beside its own). */
+#define ENGINE_WORK_MAX 4
+
 /* What happened to one packet. */
 struct engine_result {
 	enum engine_path path;
@@ -144,19 +174,13 @@ struct engine_result {
 	unsigned dir;
 	void *flow_app;            /* its flow's application area; NULL when dropped before lookup */
 	uint64_t flow_id;
-	bool crafted;              /* a pre-built packet was made after it ('ticket' names it) */
-	uint64_t ticket;
 	/* With a tunnel: how the packet was sealed (enum esp_how, 0: it was not) and its inner
-	 * length; and the ESP work made ahead after it (keystream bytes, bytes sealed for an
-	 * anticipated packet), named by 'esp_ticket' for engine_craft_ready. */
+	 * length. */
 	uint8_t esp_how;
 	uint32_t esp_len;
-	uint32_t esp_ks_bytes, esp_ant_bytes;
-	uint64_t esp_ticket;
-	/* DNS prefetching: the first-packet templates built after it (a DNS answer), named by
-	 * 'pf_ticket' for engine_craft_ready. */
-	uint32_t prefetched;
-	uint64_t pf_ticket;
+	/* The work made ahead after it, in the order it was made. */
+	unsigned n_work;
+	struct engine_work work[ENGINE_WORK_MAX];
 };
 
 /* Fills 'cfg' with the defaults. */
@@ -242,13 +266,13 @@ void engine_destroy(struct engine *eng);
 void engine_process(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		    int linktype, uint64_t t_ns, struct engine_result *res);
 
-/* With cfg.craft_ready_explicit: the pre-built packet named by 'ticket' (or the ESP work named
- * by an esp_ticket) is finished at 'ready_ns'.  Does nothing when it no longer exists. */
-void engine_craft_ready(struct engine *eng, uint64_t ticket, uint64_t ready_ns);
+/* With cfg.craft_ready_explicit: the work 't' names is finished at 'ready_ns'.  Does nothing
+ * when it no longer exists. */
+void engine_work_ready(struct engine *eng, const struct engine_ticket *t, uint64_t ready_ns);
 
-/* True while the pre-built packet named by 'ticket' exists and is not yet marked ready: the
- * work of building it is still worth doing. */
-bool engine_craft_waiting(struct engine *eng, uint64_t ticket);
+/* True while the work 't' names exists and is not yet marked ready: doing it is still worth
+ * the time. */
+bool engine_work_waiting(struct engine *eng, const struct engine_ticket *t);
 
 /* Ends all flows, so that pre-built packets still held are counted as waste.  Called by
  * engine_destroy; call it before reading final statistics. */

@@ -16,11 +16,14 @@ static int sa_of(const struct engine *e, const uint8_t *ip, uint32_t len)
 	return -1;
 }
 
-int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
-		   uint32_t payload_len, uint32_t wirelen, uint64_t t_ns, bool *sealed, enum engine_drop *why)
+int engine__esp_tx(struct engine *e, struct pktx *c, const struct egress *o, bool *sealed,
+		   enum engine_drop *why)
 {
-	e->cur_sa = -1;
-	e->cur_how = ESP_NONE;
+	const uint8_t *hdr = o->hdr, *payload = o->payload;
+	uint32_t hdr_len = o->hdr_len, payload_len = o->payload_len, wirelen = o->wirelen;
+	uint64_t t_ns = c->t_ns;
+	c->sa = -1;
+	c->esp_how = ESP_NONE;
 	*sealed = false;
 	if (hdr_len <= 14 || wirelen < hdr_len)
 		return 0;
@@ -56,9 +59,9 @@ int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const
 		return -1;
 	}
 	e->st.divergent_packets += diverged;
-	e->cur_sa = sa;
-	e->cur_how = (uint8_t)how;
-	e->cur_len = len;
+	c->sa = sa;
+	c->esp_how = (uint8_t)how;
+	c->esp_len = len;
 	policy_esp_sealed(&e->pol, len, how != ESP_ONESHOT);
 	e->st.packets_out++;
 	e->st.bytes_out += flen;
@@ -110,13 +113,14 @@ static bool fix_checksums(uint8_t *ip, uint32_t len)
 	return true;
 }
 
-void engine__esp_ahead(struct engine *e, struct eflow *uf, unsigned dir, struct engine_result *res)
+void engine__esp_ahead(struct engine *e, struct pktx *c)
 {
-	if (!e->esp || e->cur_sa < 0 || e->cfg.mode == ENGINE_BASELINE)
+	if (!e->esp || c->sa < 0 || e->cfg.mode == ENGINE_BASELINE)
 		return;
-	unsigned sa = (unsigned)e->cur_sa;
+	struct eflow *uf = c->uf;
+	unsigned dir = c->dir, sa = (unsigned)c->sa;
 	uint64_t ready = e->cfg.craft_ready_explicit ? UINT64_MAX : 0;
-	uint32_t gen = 0, plain = esp_plain_len(e->cur_len);
+	uint32_t gen = 0, plain = esp_plain_len(c->esp_len);
 	unsigned depth = policy_keystream(&e->pol, e->cfg.ks_depth, plain);
 	struct pool_buf *b = uf->craft[dir];
 	/* The next entry as long as this flow's predicted next packet (in an SA that one flow
@@ -141,11 +145,8 @@ void engine__esp_ahead(struct engine *e, struct eflow *uf, unsigned dir, struct 
 		    (ant = esp_anticipate(e->esp, sa, in, len, ready, &gen)) != 0)
 			policy_esp_built(&e->pol, ant, false);
 	}
-	if (res && (ks || ant)) {
-		res->esp_ks_bytes = (uint32_t)ks;
-		res->esp_ant_bytes = ant;
-		res->esp_ticket = ENGINE_ESP_TICKET | (uint64_t)sa << 32 | gen;
-	}
+	if (ks || ant)
+		engine__work_add(c, ENGINE_WORK_ESP, 0, sa, gen, (uint32_t)ks, ant);
 }
 
 uint32_t engine_tunnel_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype)

@@ -34,6 +34,40 @@ struct egress {
 	uint32_t hdr_len, payload_len, wirelen;
 };
 
+/* What the flow's pre-built packet did for the packet. */
+enum prebuilt { PB_NONE /* nothing pre-built */, PB_LATE /* not finished in time */,
+		PB_FAILED /* failed validation */, PB_HIT };
+
+/* One packet's passage through the engine, made by engine_process and handed to every stage
+ * and to the work made after it: nothing of one packet lives in struct engine.  The stages fill
+ * it in order; a field is meaningful once the stage that sets it has run. */
+struct pktx {
+	/* The arrival. */
+	const uint8_t *frame;
+	uint32_t caplen, wirelen;
+	int linktype;
+	uint64_t t_ns;             /* arrival time */
+	uint64_t t0;               /* the cost clock at arrival (0 without one) */
+	struct engine_result *res; /* what the caller is told, or NULL */
+	/* The probe and decode stages. */
+	uint32_t probe;            /* the frame's probe hash (0: none) */
+	bool decoded;              /* 'p' holds the decoded frame */
+	struct pkt p;
+	/* The flow stage (or the probe's hit, which names the flow). */
+	struct flow_entry *f;      /* NULL until known */
+	struct eflow *uf;
+	unsigned dir;
+	bool first;                /* it started its flow */
+	/* The pre-built packet (pb == PB_HIT: 'hit' is its egress, validated against the frame). */
+	enum prebuilt pb;
+	struct egress hit;
+	/* The tail: what was sent, and the tunnel's outcome. */
+	enum engine_path path;
+	int sa;                    /* the SA it was sealed into, or -1 */
+	uint8_t esp_how;           /* how (enum esp_how) */
+	uint32_t esp_len;          /* its inner length */
+};
+
 struct engine {
 	struct engine_cfg cfg;
 	struct fwd_cfg fwd;
@@ -47,8 +81,6 @@ struct engine {
 	size_t app_off;            /* application area offset in the user area */
 	struct pool_buf **probe_cache; /* pre-built packets by probe hash, direct-mapped */
 	uint32_t probe_mask;
-	struct pkt p;              /* the packet being processed */
-	uint32_t probe;            /* its frame's probe hash (0: none), from the probe stage */
 	uint8_t *hdr_a, *hdr_b;    /* slow-path egress headers (b: shadow mode's second path) */
 	struct flow_hash_key hkey; /* the flow hash's key, from cfg.seed */
 	/* Source NAT: the ports of live translated flows, so that no two live flows share a
@@ -57,11 +89,7 @@ struct engine {
 	uint32_t nat_live, nat_cap; /* ports in use, and this shard's ports */
 	uint32_t route_gen;        /* bumped by engine_set_routes: pre-built packets carry theirs */
 	uint16_t next_nat_port;
-	uint64_t now_ns;           /* time of the packet being processed */
 	struct esp_tunnel *esp;    /* cfg.tunnel's runtime state, or NULL */
-	int cur_sa;                /* the SA the packet being processed was sealed into, or -1 */
-	uint8_t cur_how;           /* how (enum esp_how) */
-	uint32_t cur_len;          /* its inner length */
 	struct prefetch *pf;       /* DNS prefetching's tables (engine_prefetch.c), or NULL */
 	struct engine_stats st;
 };
@@ -104,25 +132,28 @@ static inline void *app_of(struct engine *e, struct eflow *uf)
 }
 
 
-/* After a packet of direction 'dir' of flow 'f': learn from it, predict the next one and
- * pre-build it (engine.c).  Fills the crafting fields of 'res' when not NULL. */
-void engine__craft_next(struct engine *e, struct flow_entry *f, struct eflow *uf, unsigned dir,
-			struct engine_result *res);
+/* The work made ahead (engine_work.c): after the decoded packet 'c', each kind's maker in the
+ * table's order (the next packet, the tunnel's keystreams, DNS prefetching), each adding what it
+ * made to c->res with engine__work_add. */
+void engine__work_after(struct engine *e, struct pktx *c);
+void engine__work_add(const struct pktx *c, enum engine_work_kind kind, unsigned dir, uint32_t index,
+		      uint32_t serial, uint32_t units, uint32_t units2);
 
-/* With a tunnel, after the packet's transmit: the ESP work made ahead for its SA (keystreams,
- * and the flow's anticipated packet when its whole next packet was predicted; engine_esp.c). */
-void engine__esp_ahead(struct engine *e, struct eflow *uf, unsigned dir, struct engine_result *res);
+/* After the decoded packet 'c' (its flow known): learn from it, predict the next one of its
+ * direction and pre-build it (engine.c; a TCP packet's options are decoded into c->p).  Fills
+ * the crafting fields of c->res. */
+void engine__craft_next(struct engine *e, struct pktx *c);
 
-/* Sends the egress 'o': in its SA when the tunnel matches its destination (engine_esp.c).
- * Returns 0, or -1 when the tunnel could not send it ('*why'). */
-int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
-		   uint32_t payload_len, uint32_t wirelen, uint64_t t_ns, bool *sealed, enum engine_drop *why);
+/* With a tunnel, after the packet's transmit: the ESP work made ahead for the SA it was sealed
+ * into (keystreams, and the flow's anticipated packet when its whole next packet was predicted;
+ * engine_esp.c). */
+void engine__esp_ahead(struct engine *e, struct pktx *c);
 
-/* ESP tickets (engine_craft_ready) have their top bit set: SA index, batch. */
-#define ENGINE_ESP_TICKET (1ull << 63)
-/* Prefetch tickets the next bit: the answer's batch number.  A packet's ticket holds its flow's
- * index from bit 33 on, under 2^28 flows (engine_create refuses more). */
-#define ENGINE_PF_TICKET (1ull << 62)
+/* Sends the egress 'o' of packet 'c': in its SA when the tunnel matches its destination
+ * (engine_esp.c; c->sa, esp_how and esp_len say how).  Returns 0, or -1 when the tunnel could
+ * not send it ('*why'). */
+int engine__esp_tx(struct engine *e, struct pktx *c, const struct egress *o, bool *sealed,
+		   enum engine_drop *why);
 
 /* DNS prefetching (engine_prefetch.c).  Create allocates the tables when cfg.prefetch_hold_ns
  * is set outside baseline mode (-ERR_NOMEM); flush releases every template still held (waste);
@@ -130,15 +161,16 @@ int engine__esp_tx(struct engine *e, const uint8_t *hdr, uint32_t hdr_len, const
 int engine__prefetch_create(struct engine *e);
 void engine__prefetch_flush(struct engine *e);
 void engine__prefetch_destroy(struct engine *e);
-/* A flow's first packet (e->p, decoded, flow 'f' just created, its NAT port allocated): the
+/* A flow's first packet ('c' decoded, its flow just created, the NAT port allocated): the
  * template an answer announced for it becomes its pre-built packet of direction 0. */
-void engine__prefetch_adopt(struct engine *e, struct flow_entry *f, struct eflow *uf);
-/* After the transmit of e->p ('first': it started its flow; 'sent': it was not dropped): learns
- * what the client's first packets look like, makes again the template the packet's flow took,
- * and pre-builds the templates a DNS answer announces.  Call for every decoded packet. */
-void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engine_result *res);
+void engine__prefetch_adopt(struct engine *e, const struct pktx *c);
+/* After the transmit of the decoded packet 'c' (c->first: it started its flow; c->path: it was
+ * not dropped): learns what the client's first packets look like, makes again the template the
+ * packet's flow took, and pre-builds the templates a DNS answer announces.  Call for every
+ * decoded packet. */
+void engine__prefetch_after(struct engine *e, struct pktx *c);
 /* The templates of answer 'batch' are finished at 'ready_ns' (cfg.craft_ready_explicit); and
- * whether any of them is still waiting for that. */
+ * whether any of them is still waiting for that (the PREFETCH row of engine_work.c). */
 void engine__prefetch_ready(struct engine *e, uint32_t batch, uint64_t ready_ns);
 bool engine__prefetch_waiting(struct engine *e, uint32_t batch);
 

@@ -182,9 +182,11 @@ static const uint8_t *dst_addr(const struct pkt *p)
 	return p->l3 == PKT_L3_IPV4 ? p->ip4.dst : p->ip6.dst;
 }
 
-void engine__prefetch_adopt(struct engine *e, struct flow_entry *f, struct eflow *uf)
+void engine__prefetch_adopt(struct engine *e, const struct pktx *c)
 {
-	const struct pkt *p = &e->p;
+	const struct pkt *p = &c->p;
+	struct flow_entry *f = c->f;
+	struct eflow *uf = c->uf;
 	if (!e->pf || p->is_fragment || (p->l4 != PKT_L4_TCP && p->l4 != PKT_L4_UDP))
 		return;
 	uint8_t family = p->l3 == PKT_L3_IPV4 ? 4 : 6;
@@ -196,7 +198,7 @@ void engine__prefetch_adopt(struct engine *e, struct flow_entry *f, struct eflow
 		struct pf_entry *x = &s[w];
 		if (!x->key.pb || memcmp(&x->key, &k, sizeof k) != 0)
 			continue;
-		if (x->until_ns < e->now_ns || (x->b && !craft_adopt(x->b, f, uf->nat_port))) {
+		if (x->until_ns < c->t_ns || (x->b && !craft_adopt(x->b, f, uf->nat_port))) {
 			entry_drop(e, x); /* expired, or NAT has no port for the flow */
 			return;
 		}
@@ -223,7 +225,7 @@ void engine__prefetch_adopt(struct engine *e, struct flow_entry *f, struct eflow
 /* The way of key 'k' in its set: its own entry, else one to take, else NULL.  An entry to be
  * built ('built') may take an empty, expired or unbuilt way, else the built one that expires
  * first (displaced: waste); an unbuilt one only an empty, expired or unbuilt way. */
-static struct pf_entry *way_of(struct engine *e, const struct flow_key *k, bool built)
+static struct pf_entry *way_of(struct engine *e, const struct flow_key *k, bool built, uint64_t now)
 {
 	struct pf_entry *s = set_of(e, k), *victim = NULL;
 	for (unsigned w = 0; w < PF_WAYS; w++)
@@ -231,7 +233,7 @@ static struct pf_entry *way_of(struct engine *e, const struct flow_key *k, bool 
 			return &s[w];
 	for (unsigned w = 0; w < PF_WAYS; w++) {
 		struct pf_entry *x = &s[w];
-		if (!x->key.pb || x->until_ns < e->now_ns || !x->b)
+		if (!x->key.pb || x->until_ns < now || !x->b)
 			return x;
 		if (built && (!victim || x->until_ns < victim->until_ns))
 			victim = x;
@@ -241,10 +243,10 @@ static struct pf_entry *way_of(struct engine *e, const struct flow_key *k, bool 
 
 /* Pre-builds the template of key 'k' from 'q', the packet as it is expected to arrive, held
  * until 'until'.  Returns 1 when it built one. */
-static unsigned build_one(struct engine *e, const struct flow_key *k, struct pkt *q, uint64_t until)
+static unsigned build_one(struct engine *e, const struct flow_key *k, struct pkt *q, uint64_t until, uint64_t now)
 {
-	struct pf_entry *x = way_of(e, k, true);
-	if (x->b && x->until_ns >= e->now_ns && memcmp(&x->key, k, sizeof *k) == 0) {
+	struct pf_entry *x = way_of(e, k, true, now);
+	if (x->b && x->until_ns >= now && memcmp(&x->key, k, sizeof *k) == 0) {
 		if (until > x->until_ns)
 			x->until_ns = until; /* announced again: held longer, not built again */
 		return 0;
@@ -286,9 +288,9 @@ static unsigned build_one(struct engine *e, const struct flow_key *k, struct pkt
 
 /* Notes key 'k' as announced, not built (the client has not shown that kind of first packet, or
  * not that port): its first connection makes the template of the next. */
-static void note(struct engine *e, const struct flow_key *k, uint64_t until)
+static void note(struct engine *e, const struct flow_key *k, uint64_t until, uint64_t now)
 {
-	struct pf_entry *x = way_of(e, k, false);
+	struct pf_entry *x = way_of(e, k, false, now);
 	if (!x)
 		return; /* every way holds a template still to be used: they come first */
 	if (x->key.pb && memcmp(&x->key, k, sizeof *k) == 0) {
@@ -304,7 +306,7 @@ static void note(struct engine *e, const struct flow_key *k, uint64_t until)
 
 /* Builds the template of key 'k' (to k->b, port k->pb) from the client's profile 'kind'. */
 static unsigned build_from(struct engine *e, const struct pf_client *c, unsigned kind, const struct flow_key *k,
-			   uint64_t until)
+			   uint64_t until, uint64_t now)
 {
 	/* The packet as it will arrive: the client's latest of its kind, to the address. */
 	struct pkt q;
@@ -320,7 +322,7 @@ static unsigned build_from(struct engine *e, const struct pf_client *c, unsigned
 		q.tcp.dport = k->pb;
 	else
 		q.udp.dport = k->pb;
-	return build_one(e, k, &q, until);
+	return build_one(e, k, &q, until, now);
 }
 
 static void keep(struct pf_client *c, int kind, const struct pkt *p, uint32_t n, uint8_t own)
@@ -335,9 +337,9 @@ static void keep(struct pf_client *c, int kind, const struct pkt *p, uint32_t n,
 /* Keeps the headers of a client's first packet of a new flow: its SYN or UDP datagram.  A
  * client's first SYN builds the TCP templates of the addresses announced to it before.
  * Returns how many it built. */
-static unsigned learn_client(struct engine *e)
+static unsigned learn_client(struct engine *e, const struct pktx *x)
 {
-	const struct pkt *p = &e->p;
+	const struct pkt *p = &x->p;
 	uint32_t n = p->l3_off + p->l3_hdr_len + p->l4_hdr_len;
 	bool syn = p->l4 == PKT_L4_TCP && (p->tcp.flags & 0x12) == 0x02;
 	if ((p->l4 == PKT_L4_TCP && !syn) || !craft_eligible(p) || n > p->caplen)
@@ -367,14 +369,14 @@ static unsigned learn_client(struct engine *e)
 	/* The addresses announced to it before it had shown a SYN: their TCP templates now. */
 	unsigned built = 0;
 	for (unsigned i = 0; i < c->n_pend; i++) {
-		if (c->pend_until[i] < e->now_ns)
+		if (c->pend_until[i] < x->t_ns)
 			continue;
 		for (unsigned t = 0; t < PF_TEMPLATES; t++) {
 			if (pf_tmpl[t].kind != PF_SYN)
 				continue;
 			struct flow_key k;
 			make_key(&k, family, c->addr, c->pend[i], pf_tmpl[t].proto, pf_tmpl[t].port);
-			built += build_from(e, c, PF_SYN, &k, c->pend_until[i]);
+			built += build_from(e, c, PF_SYN, &k, c->pend_until[i], x->t_ns);
 		}
 	}
 	c->n_pend = 0;
@@ -382,7 +384,8 @@ static unsigned learn_client(struct engine *e)
 }
 
 /* Builds the templates of one announced address for the client of 'c'; returns how many. */
-static unsigned announce(struct engine *e, struct pf_client *c, const struct dns_record *r, uint64_t until)
+static unsigned announce(struct engine *e, struct pf_client *c, const struct dns_record *r, uint64_t until,
+			 uint64_t now)
 {
 	unsigned built = 0;
 	if (!c->have[PF_SYN] && c->n_pend < PF_PENDING) {
@@ -396,9 +399,9 @@ static unsigned announce(struct engine *e, struct pf_client *c, const struct dns
 		/* The ports the client has used; a client of no record yet gets TCP's two. */
 		bool wanted = c->used ? (c->used >> t & 1) : kind == PF_SYN;
 		if (c->have[kind] && wanted)
-			built += build_from(e, c, kind, &k, until);
+			built += build_from(e, c, kind, &k, until, now);
 		else
-			note(e, &k, until);
+			note(e, &k, until, now);
 	}
 	return built;
 }
@@ -406,9 +409,9 @@ static unsigned announce(struct engine *e, struct pf_client *c, const struct dns
 /* The addresses a forwarded DNS answer announces to its receiver: templates for each.  Returns
  * how many it built; '*sa' is the tunnel SA the first announced address that got one leaves
  * through, if any (it is left as it is otherwise). */
-static unsigned answer(struct engine *e, int *sa)
+static unsigned answer(struct engine *e, const struct pktx *x, int *sa)
 {
-	const struct pkt *p = &e->p;
+	const struct pkt *p = &x->p;
 	if (p->payload_avail != p->payload_len)
 		return 0; /* captured short: the records cannot all be read */
 	struct dns_record rec[DNS_MAX_RECORDS];
@@ -427,7 +430,7 @@ static unsigned answer(struct engine *e, int *sa)
 			continue; /* an AAAA for an IPv4 client: its SYN would come from another address */
 		uint64_t ttl_ns = (uint64_t)(rec[i].ttl ? rec[i].ttl : 1) * 1000000000ull;
 		uint64_t hold = ttl_ns < e->cfg.prefetch_hold_ns ? ttl_ns : e->cfg.prefetch_hold_ns;
-		unsigned b = announce(e, c, &rec[i], e->now_ns + hold);
+		unsigned b = announce(e, c, &rec[i], x->t_ns + hold, x->t_ns);
 		built += b;
 		if (b && e->esp && *sa < 0)
 			*sa = esp_conf_match(e->cfg.tunnel, family, rec[i].addr);
@@ -438,7 +441,7 @@ static unsigned answer(struct engine *e, int *sa)
 /* The announced flows leave through tunnel SA 'sa': its keystream ring is topped up now, so
  * that their first packets are sealed from keystreams made ahead even when the SA has been idle
  * (after its first packets the ring is kept full by engine__esp_ahead). */
-static void prime_sa(struct engine *e, unsigned sa, struct engine_result *res)
+static void prime_sa(struct engine *e, const struct pktx *c, unsigned sa)
 {
 	uint64_t ready = e->cfg.craft_ready_explicit ? UINT64_MAX : 0;
 	uint32_t gen = 0;
@@ -452,15 +455,13 @@ static void prime_sa(struct engine *e, unsigned sa, struct engine_result *res)
 		return;
 	policy_esp_built(&e->pol, (uint32_t)ks, true);
 	e->st.prefetch_sa_primed++;
-	if (res) {
-		res->esp_ks_bytes = (uint32_t)ks;
-		res->esp_ticket = ENGINE_ESP_TICKET | (uint64_t)sa << 32 | gen;
-	}
+	engine__work_add(c, ENGINE_WORK_ESP, 0, sa, gen, (uint32_t)ks, 0);
 }
 
-void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engine_result *res)
+void engine__prefetch_after(struct engine *e, struct pktx *c)
 {
-	const struct pkt *p = &e->p;
+	const struct pkt *p = &c->p;
+	bool first = c->first, sent = c->path != ENGINE_PATH_DROP;
 	if (!e->pf)
 		return;
 	bool refill = e->pf->refill;
@@ -471,23 +472,20 @@ void engine__prefetch_after(struct engine *e, bool first, bool sent, struct engi
 	if (!first && !refill && !dns)
 		return;
 	e->pf->batch++; /* what this packet builds is one batch, one ticket */
-	unsigned built = first ? learn_client(e) : 0;
+	unsigned built = first ? learn_client(e, c) : 0;
 	if (refill) {
 		/* The next connection to the address will look like this one (a browser opens several
 		 * at once): the template is made again, from this packet. */
 		struct pkt q = *p;
-		built += build_one(e, &e->pf->refill_key, &q, e->pf->refill_until);
+		built += build_one(e, &e->pf->refill_key, &q, e->pf->refill_until, c->t_ns);
 	}
 	int sa = -1;
 	if (dns)
-		built += answer(e, &sa);
-	/* The answer's own ESP work (it was sealed) comes first: one ESP ticket a packet. */
-	if (sa >= 0 && !(res && res->esp_ticket))
-		prime_sa(e, (unsigned)sa, res);
-	if (res && built) {
-		res->prefetched = built;
-		res->pf_ticket = ENGINE_PF_TICKET | e->pf->batch;
-	}
+		built += answer(e, c, &sa);
+	if (sa >= 0)
+		prime_sa(e, c, (unsigned)sa);
+	if (built)
+		engine__work_add(c, ENGINE_WORK_PREFETCH, 0, 0, e->pf->batch, built, 0);
 }
 
 /* Calls 'fn' on every template of 'batch' still waiting to be marked built, until it returns

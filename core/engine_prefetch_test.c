@@ -449,11 +449,16 @@ static void test_prefetch_ready_explicit(void)
 		for (unsigned i = 0; i < 6; i++) {
 			engine_process(e, f->buf + off, f->lens[i], f->lens[i], 1, f->t[i], &res);
 			if (i == 4) {
-				CU_ASSERT_EQUAL(res.prefetched, 3);
-				CU_ASSERT_TRUE(engine_craft_waiting(e, res.pf_ticket));
+				const struct engine_work *w = NULL;
+				for (unsigned k = 0; k < res.n_work; k++)
+					if (res.work[k].t.kind == ENGINE_WORK_PREFETCH)
+						w = &res.work[k];
+				CU_ASSERT_FATAL(w != NULL);
+				CU_ASSERT_EQUAL(w->units, 3);
+				CU_ASSERT_TRUE(engine_work_waiting(e, &w->t));
 				if (ready) {
-					engine_craft_ready(e, res.pf_ticket, f->t[i] + 110);
-					CU_ASSERT_FALSE(engine_craft_waiting(e, res.pf_ticket));
+					engine_work_ready(e, &w->t, f->t[i] + 110);
+					CU_ASSERT_FALSE(engine_work_waiting(e, &w->t));
 				}
 			}
 			off += f->lens[i];

@@ -120,7 +120,7 @@ static void cpu_done(struct sched *s, struct sched_event *ev)
 		c->job_running = 0;
 		c->craft_ns += now - c->job_started;
 		c->jobs_run++;
-		engine_craft_ready(c->eng, c->job.ticket, now);
+		engine_work_ready(c->eng, &c->job.ticket, now);
 		cpu_next(c);
 		return;
 	}
@@ -166,6 +166,25 @@ static void policy_signals(struct simcpu *c, uint64_t now)
 	c->sig_next = now + engine_policy(c->eng)->cfg.control_ns;
 }
 
+/* What each kind of work made ahead (engine.h) costs the CPU, in nanoseconds. */
+static double build_work_cost(const struct cost_profile *k, const struct engine_work *w)
+{
+	return k->craft_ns * w->units;
+}
+
+static double esp_work_cost(const struct cost_profile *k, const struct engine_work *w)
+{
+	/* keystreams, and the anticipated packet sealed */
+	return (w->units ? costs_esp(k, COSTS_ESP_KEYSTREAM, w->units) : 0) +
+	       (w->units2 ? costs_esp(k, COSTS_ESP_SEAL, w->units2) : 0);
+}
+
+static double (*const work_cost[ENGINE_WORK__COUNT])(const struct cost_profile *, const struct engine_work *) = {
+	[ENGINE_WORK_BUILD] = build_work_cost,
+	[ENGINE_WORK_ESP] = esp_work_cost,
+	[ENGINE_WORK_PREFETCH] = build_work_cost, /* the templates a DNS answer announced: one build each */
+};
+
 /* Starts the next piece of work: the oldest waiting packet, else the oldest crafting job. */
 static void cpu_next(struct simcpu *c)
 {
@@ -198,15 +217,9 @@ static void cpu_next(struct simcpu *c)
 		c->packets++;
 		m->iv_pkts++;
 		m->iv_hits += r->path == ENGINE_PATH_HIT;
-		if (r->crafted)
-			jobs_push(c, (struct craft_job){ r->ticket, (uint64_t)(m->cost.craft_ns + 0.5) }, 0);
-		if (r->prefetched) /* the templates a DNS answer announced: one build each */
-			jobs_push(c, (struct craft_job){ r->pf_ticket, (uint64_t)(m->cost.craft_ns * r->prefetched + 0.5) }, 0);
-		if (r->esp_ks_bytes || r->esp_ant_bytes) {
-			/* the ESP work made ahead: keystreams, and the anticipated packet sealed */
-			double ns = (r->esp_ks_bytes ? costs_esp(&m->cost, COSTS_ESP_KEYSTREAM, r->esp_ks_bytes) : 0) +
-				    (r->esp_ant_bytes ? costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_ant_bytes) : 0);
-			jobs_push(c, (struct craft_job){ r->esp_ticket, (uint64_t)(ns + 0.5) }, 0);
+		for (unsigned i = 0; i < r->n_work; i++) {
+			const struct engine_work *w = &r->work[i];
+			jobs_push(c, (struct craft_job){ w->t, (uint64_t)(work_cost[w->t.kind](&m->cost, w) + 0.5) }, 0);
 		}
 		if (r->esp_how) /* the baseline seals every packet in one shot */
 			c->base_esp_ns += costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_len);
@@ -219,7 +232,7 @@ static void cpu_next(struct simcpu *c)
 		struct craft_job j = c->jobs[c->jobs_head];
 		c->jobs_head = (c->jobs_head + 1) & (c->jobs_cap - 1);
 		c->jobs_n--;
-		if (!engine_craft_waiting(c->eng, j.ticket)) {
+		if (!engine_work_waiting(c->eng, &j.ticket)) {
 			c->jobs_skipped++; /* superseded or gone: not worth building any more */
 			continue;
 		}

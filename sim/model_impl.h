@@ -65,7 +65,7 @@ struct source {
 };
 
 struct craft_job {
-	uint64_t ticket;
+	struct engine_ticket ticket;
 	uint64_t remaining_ns;
 };
 
