@@ -227,7 +227,7 @@ bench: all $(BUILD)/bench
 	@sh bench/bench.sh $(BUILD)
 
 # The public header and the headers it includes.
-PUBLIC_H := core/precraft.h core/clock.h core/engine.h core/err.h core/pkt.h core/policy.h core/predict.h core/route.h
+PUBLIC_H := core/precraft.h core/clock.h core/engine.h core/err.h core/policy.h core/predict.h core/route.h
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/precraft

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/engine_stats.h"
 #include "core/clock_mono.h"
 #include "core/csum.h"
 #include "core/engine.h"

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/engine_stats.h"
 #include "core/clock_mono.h"
 #include "core/crypto.h"
 #include "core/csum.h"
@@ -100,9 +101,9 @@ static int run(struct route_table *rt, const struct esp_conf *tun, enum engine_m
 	engine_destroy(e);
 	o->slow = st.cost_slow_n ? (double)st.cost_slow_ns / (double)st.cost_slow_n - clock_ns : 0;
 	o->hit = st.cost_hit_n ? (double)st.cost_hit_ns / (double)st.cost_hit_n - clock_ns : 0;
-	o->anticipated = st.esp_anticipated;
-	o->keystream = st.esp_keystream;
-	o->oneshot = st.esp_oneshot;
+	o->anticipated = st.esp.esp_sealed_anticipated;
+	o->keystream = st.esp.esp_sealed_keystream;
+	o->oneshot = st.esp.esp_sealed_oneshot;
 	o->packets = st.packets_in;
 	return 0;
 }

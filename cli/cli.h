@@ -82,7 +82,7 @@ void cli_set_command_line(int argc, char **argv);
 const char *cli_command_line(void);
 
 /* Prints "name value" as a summary line: whole numbers as such, others to one decimal (four
- * below 1).  'arg' is unused (the shape of engine_stats_each's callback). */
+ * below 1).  'arg' is unused (the shape of stats_each's callback). */
 void cli_print_scalar(void *arg, const char *name, double value);
 
 /* Prints a command's usage text, the shaper's options (shaper_usage) where it says "%s": the

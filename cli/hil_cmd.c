@@ -242,7 +242,7 @@ static int forward(struct hil_opts *o)
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 		rec_scalar(&c.run.rec, own[i].name, own[i].v);
 	if (!o->quiet) {
-		engine_stats_each(&es, cli_print_scalar, NULL);
+		stats_each(&es, cli_print_scalar, NULL);
 		for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 			cli_print_scalar(NULL, own[i].name, own[i].v);
 		/* Latency: capture timestamp to the end of processing and injection. */

@@ -158,7 +158,7 @@ static void print_summary(const struct replay_opts *o, const struct engine_stats
 	printf("%-24s %d\n", "linktype", linktype);
 	printf("%-24s %s\n", "mode", engine_mode_name(o->sh.mode));
 	printf("%-24s %s\n", "predictor", o->sh.mode == ENGINE_BASELINE ? "-" : o->sh.predictor);
-	engine_stats_each(s, cli_print_scalar, NULL);
+	stats_each(s, cli_print_scalar, NULL);
 	if (ls->all.n)
 		printf("%-24s %.0f / %.0f ns (processing only, no queueing)\n", "latency p50 / p99",
 		       lathist_quantile(&ls->all, 0.5), lathist_quantile(&ls->all, 0.99));

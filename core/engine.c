@@ -38,6 +38,8 @@ const char *engine_mode_name(enum engine_mode mode)
 void engine_cfg_defaults(struct engine_cfg *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
+	cfg->version = ENGINE_CFG_VERSION;
+	cfg->size = (uint32_t)sizeof *cfg;
 	cfg->mode = ENGINE_PRECRAFT;
 	cfg->flow_capacity = 65536;
 	cfg->flow_idle_ns = 120ull * 1000000000ull;
@@ -205,6 +207,11 @@ static int tables_create(struct engine *e, unsigned shards, struct errbuf *eb)
 
 int engine_create(const struct engine_cfg *cfg, struct engine **out, struct errbuf *eb)
 {
+	if (cfg->version != ENGINE_CFG_VERSION || cfg->size != sizeof *cfg)
+		return err_set(eb, -ERR_INVAL,
+			       "engine: a configuration of version %u (%u bytes), this library's is %u (%zu bytes): "
+			       "start it with engine_cfg_defaults and build against this library's header",
+			       cfg->version, cfg->size, ENGINE_CFG_VERSION, sizeof *cfg);
 	if (!cfg->routes)
 		return err_set(eb, -ERR_INVAL, "engine: no route table");
 	unsigned shards = cfg->shards ? cfg->shards : 1;
@@ -364,22 +371,8 @@ void engine_get_stats(const struct engine *e, struct engine_stats *st)
 	st->flow_chain_evictions = flow_table_chain_evictions(e->flows);
 	st->flow_expirations = flow_table_expirations(e->flows);
 	if (e->esp) {
-		struct esp_stats es;
-		esp_get_stats(e->esp, &es);
+		esp_get_stats(e->esp, &st->esp);
 		st->tunnel = true;
-		st->esp_packets = es.packets;
-		st->esp_oneshot = es.sealed_oneshot;
-		st->esp_keystream = es.sealed_keystream;
-		st->esp_anticipated = es.sealed_anticipated;
-		st->ks_bytes_built = es.ks_built;
-		st->ks_bytes_used = es.ks_used;
-		st->ks_bytes_wasted = es.ks_wasted;
-		st->ks_entries_built = es.ks_entries_built;
-		st->ks_late = es.ks_late;
-		st->ks_short = es.ks_short;
-		st->esp_anticipated_built = es.anticipated_built;
-		st->esp_anticipated_wasted = es.anticipated_wasted;
-		st->esp_mem_bytes = es.mem_bytes;
 	}
 	/* The probe cache is part of what each flow costs. */
 	st->flow_table_bytes = flow_table_bytes(e->flows) + ((size_t)e->probe_mask + 1) * sizeof(*e->probe_cache);

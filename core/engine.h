@@ -31,7 +31,6 @@
 
 #include "clock.h"
 #include "err.h"
-#include "pkt.h"
 #include "policy.h"
 
 struct esp_conf;
@@ -66,7 +65,13 @@ struct engine_flow_info {
 
 typedef void engine_flow_end_fn(void *arg, const struct engine_flow_info *fi);
 
+/* The configuration's layout: engine_cfg_defaults stamps it, engine_create refuses a
+ * configuration of another (a program built against another libprecraft's header). */
+#define ENGINE_CFG_VERSION 2
+
 struct engine_cfg {
+	uint32_t version;          /* ENGINE_CFG_VERSION, set by engine_cfg_defaults */
+	uint32_t size;             /* sizeof(struct engine_cfg), set by engine_cfg_defaults */
 	enum engine_mode mode;
 	size_t flow_capacity;      /* concurrent flows (default 65536) */
 	uint64_t flow_idle_ns;     /* idle timeout (default 120 s), 0 = none */
@@ -183,7 +188,7 @@ struct engine_result {
 	struct engine_work work[ENGINE_WORK_MAX];
 };
 
-/* Fills 'cfg' with the defaults. */
+/* Fills 'cfg' with the defaults (and its version): start every configuration here. */
 void engine_cfg_defaults(struct engine_cfg *cfg);
 
 #define ENGINE_DROP_MAP(X)                                                     \
@@ -205,43 +210,6 @@ enum engine_drop {
 
 const char *engine_drop_name(unsigned d);
 
-struct engine_stats {
-	uint64_t packets_in, packets_out, bytes_in, bytes_out;
-	uint64_t hits, strict_hits, payload_hits;
-	uint64_t probe_hits;       /* hits found by the probe, without decoding the frame */
-	uint64_t misses;           /* packets that took the slow path in precraft/shadow mode */
-	uint64_t no_prediction;    /* misses with nothing pre-built */
-	uint64_t validation_failures;
-	uint64_t late;             /* misses whose pre-built packet was not finished in time */
-	uint64_t crafted, wasted, craft_failures;
-	uint64_t divergent_packets;
-	uint64_t dropped[ENGINE_DROP__COUNT];
-	uint64_t parse_errors[PKT_ST__COUNT]; /* by status; OK and NON_IP stay 0 */
-	uint64_t ip_csum_bad;      /* IPv4 header checksums found wrong (forwarded anyway) */
-	uint64_t flows;            /* flows started */
-	uint64_t flows_active;
-	uint64_t flow_evictions, flow_expirations;
-	uint64_t flow_chain_evictions; /* of the evictions, those of a full bucket chain */
-	uint64_t pool_bytes_peak, pool_bytes_held, pool_failed_gets, pool_double_puts;
-	uint64_t flow_table_bytes;
-	/* With cfg.cost_clock: nanoseconds and packets, from arrival to transmit (or drop). */
-	uint64_t cost_slow_ns, cost_slow_n;     /* the slow path: baseline, or a miss */
-	uint64_t cost_hit_ns, cost_hit_n;       /* a hit: validate, patch, transmit */
-	uint64_t cost_craft_ns, cost_craft_n;   /* learning, predicting and pre-building, after */
-	/* The tunnel (cfg.tunnel): what was sealed and how, and the keystreams. */
-	bool tunnel;
-	uint64_t esp_packets, esp_oneshot, esp_keystream, esp_anticipated;
-	uint64_t esp_zero_filled;  /* inner packets captured short, sealed with zeros for the rest */
-	uint64_t ks_bytes_built, ks_bytes_used, ks_bytes_wasted, ks_entries_built, ks_late, ks_short;
-	uint64_t esp_anticipated_built, esp_anticipated_wasted, esp_mem_bytes;
-	/* DNS prefetching: answers forwarded that announced addresses, templates built (also
-	 * counted in crafted), new flows that found one, their first packets sent from it (also
-	 * hits), those that failed validation or were not ready, and templates never used (also
-	 * counted in wasted: expired, displaced, refused for want of a NAT port, or held at the
-	 * end). */
-	uint64_t dns_answers, prefetch_built, prefetch_flows, prefetch_hits, prefetch_failed, prefetch_wasted;
-	uint64_t prefetch_sa_primed; /* tunnel SAs whose keystream ring an announcement topped up */
-};
 
 struct engine;
 
@@ -278,7 +246,15 @@ bool engine_work_waiting(struct engine *eng, const struct engine_ticket *t);
  * engine_destroy; call it before reading final statistics. */
 void engine_finish(struct engine *eng);
 
-void engine_get_stats(const struct engine *eng, struct engine_stats *st);
+/* The statistics, read by name: 'fn' is called with the name and value of every scalar a run
+ * records from the engine (packets_in, hits, misses, wasted, dropped_no_route, ...; with a
+ * tunnel, esp_packets, ks_bytes_built, ...), in one fixed order.  The names are the columns of
+ * the results database's scalar table (doc/precraft.1 lists them). */
+void engine_stats_each(const struct engine *eng, void (*fn)(void *arg, const char *name, double value), void *arg);
+
+/* One statistic by name into '*value'.  Returns 0, or -ERR_INVAL when the engine has none of
+ * that name. */
+int engine_stat(const struct engine *eng, const char *name, double *value);
 
 /* With a tunnel: the inner length of the packet 'frame' would be sealed with (the slow path's
  * routed packet), or 0 when it would not be sealed.  Changes nothing (the simulator's baseline

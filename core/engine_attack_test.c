@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_stats.h"
 #include "engine.h"
 #include "flow.h"
 #include "route.h"

@@ -6,6 +6,7 @@
 
 #include "craft.h"
 #include "engine.h"
+#include "engine_stats.h"
 #include "esp.h"
 #include "flow.h"
 #include "fwd.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine_stats.h"
 #include "dns.h"
 #include "engine.h"
 #include "esp.h"
@@ -372,14 +373,14 @@ static void test_prefetch_primes_the_tunnel(void)
 	run_all(f, false, &r);
 	CU_ASSERT_EQUAL(r.st.prefetch_sa_primed, 1);
 	CU_ASSERT_EQUAL(r.st.prefetch_hits, 3);
-	CU_ASSERT_EQUAL(r.st.esp_packets, 5);  /* the five packets to the announced address */
-	CU_ASSERT_EQUAL(r.st.esp_oneshot, 0);  /* the first of them sealed from a keystream too */
+	CU_ASSERT_EQUAL(r.st.esp.esp_packets, 5);  /* the five packets to the announced address */
+	CU_ASSERT_EQUAL(r.st.esp.esp_sealed_oneshot, 0);  /* the first of them sealed from a keystream too */
 	free(r.out.buf);
 	/* Without the announcement, the SA's first packet is sealed in one shot. */
 	opt_hold_ns = 0;
 	run_frames(ENGINE_PRECRAFT, false, f, &r);
 	CU_ASSERT_EQUAL(r.st.prefetch_sa_primed, 0);
-	CU_ASSERT_EQUAL(r.st.esp_oneshot, 1);
+	CU_ASSERT_EQUAL(r.st.esp.esp_sealed_oneshot, 1);
 	free(r.out.buf);
 	opt_hold_ns = 10ull * 1000000000ull;
 	opt_tunnel = NULL;

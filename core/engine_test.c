@@ -1,5 +1,6 @@
 /* engine_test: the three modes on synthetic flows of known structure.  The invariant under
  * test everywhere: precraft mode transmits the bytes baseline mode transmits. */
+#include "engine_stats.h"
 #include "engine.h"
 
 #include <CUnit/CUnit.h>

@@ -95,7 +95,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	}
 	if (t->mem)
 		memset(t->mem, 0, t->mem_len);
-	t->st.mem_bytes = t->mem_len;
+	t->st.esp_mem_bytes = t->mem_len;
 	for (size_t i = 0; i < n_sa; i++) {
 		struct sa_state *s = &t->sa[i];
 		s->c = esp_conf_sa(c, i);
@@ -257,7 +257,7 @@ static struct ks_entry *take_entry(struct esp_tunnel *t, struct sa_state *s, uin
 		s->count--;
 		if (e->seq == seq)
 			return e;
-		t->st.ks_wasted += e->len; /* cannot happen: numbers are taken in order */
+		t->st.ks_bytes_wasted += e->len; /* cannot happen: numbers are taken in order */
 	}
 	return NULL;
 }
@@ -301,7 +301,7 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 	if (len > ESP_INNER_MAX || al < 2 || (uint64_t)al + bl > len)
 		return ESP_TOO_BIG;
 	if (s->next_seq > s->last_seq) {
-		t->st.exhausted_drops++;
+		t->st.esp_exhausted_drops++;
 		return ESP_EXHAUSTED;
 	}
 	uint64_t seq = s->next_seq++;
@@ -318,13 +318,13 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		an->valid = false;
 		if (an->seq == seq && an->ready_ns <= now_ns && an->len == len && same_plain(an->plain, a, al, b, bl, len)) {
 			if (e)
-				t->st.ks_wasted += e->len;
+				t->st.ks_bytes_wasted += e->len;
 			*frame = an->frame;
 			*how = ESP_ANTICIPATED;
-			t->st.sealed_anticipated++;
+			t->st.esp_sealed_anticipated++;
 			goto sent;
 		}
-		t->st.anticipated_wasted++;
+		t->st.esp_anticipated_wasted++;
 	}
 	uint8_t *f = frame_around(s, inner, len, seq, plain, ver, tos);
 	int rc;
@@ -335,11 +335,11 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 			uint8_t nonce[12];
 			make_nonce(s->c, seq, nonce);
 			rc = crypto_keystream_extend(s->cx, nonce, e->ks, e->len, plain);
-			t->st.ks_used += e->len;
+			t->st.ks_bytes_used += e->len;
 			t->st.ks_short++;
 		} else {
-			t->st.ks_used += plain;
-			t->st.ks_wasted += e->len - plain;
+			t->st.ks_bytes_used += plain;
+			t->st.ks_bytes_wasted += e->len - plain;
 		}
 		/* The copy and the XOR in one pass, from where the packet lies. */
 		const uint8_t *k = e->ks + CRYPTO_KS_HEAD;
@@ -350,11 +350,11 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		xor_into(inner + len, inner + len, k + len, plain - len);
 		if (!rc)
 			crypto_mac_keystream(e->ks, inner - 16, 8, inner, plain, inner + plain);
-		t->st.sealed_keystream++;
+		t->st.esp_sealed_keystream++;
 		*how = ESP_KEYSTREAM;
 	} else {
 		if (e) {
-			t->st.ks_wasted += e->len;
+			t->st.ks_bytes_wasted += e->len;
 			if (e->ready_ns > now_ns)
 				t->st.ks_late++;
 		}
@@ -364,12 +364,12 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 			memcpy(inner + al, b, bl);
 		memset(inner + al + bl, 0, len - al - bl);
 		rc = seal_oneshot(s, inner, plain, seq);
-		t->st.sealed_oneshot++;
+		t->st.esp_sealed_oneshot++;
 		*how = ESP_ONESHOT;
 	}
 	if (rc) {
 		/* The library failed: nothing half-made leaves; the number is spent. */
-		t->st.crypto_errors++;
+		t->st.esp_crypto_errors++;
 		return ESP_CRYPTO_FAILED;
 	}
 	*frame = f;
@@ -386,8 +386,8 @@ sent:
 		*diverged = seal_oneshot(s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
 	}
 	*frame_len = flen;
-	t->st.packets++;
-	t->st.bytes += flen;
+	t->st.esp_packets++;
+	t->st.esp_bytes += flen;
 	return ESP_OK;
 }
 
@@ -420,7 +420,7 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 		uint8_t nonce[12];
 		make_nonce(s->c, seq, nonce);
 		if (crypto_keystream(s->cx, nonce, e->ks, want)) {
-			t->st.crypto_errors++;
+			t->st.esp_crypto_errors++;
 			break;
 		}
 		e->seq = seq;
@@ -431,7 +431,7 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 		bytes += want;
 		t->st.ks_entries_built++;
 	}
-	t->st.ks_built += bytes;
+	t->st.ks_bytes_built += bytes;
 	return bytes;
 }
 
@@ -443,7 +443,7 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 	if (!t->depth || !s->routed || s->next_seq > s->last_seq || len < 2 || esp_plain_len(len) > t->ks_cap)
 		return 0;
 	if (a->valid)
-		t->st.anticipated_wasted++;
+		t->st.esp_anticipated_wasted++;
 	uint32_t plain = esp_plain_len(len);
 	/* Built in the verify buffer (free between packets), then kept. */
 	uint8_t *in = t->vbuf + INNER_OFF;
@@ -454,7 +454,7 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 	uint8_t *f = frame_around(s, in, len, s->next_seq, plain, ver, tos);
 	if (seal_oneshot(s, in, plain, s->next_seq)) {
 		a->valid = false;
-		t->st.crypto_errors++;
+		t->st.esp_crypto_errors++;
 		return 0;
 	}
 	a->frame_len = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
@@ -465,7 +465,7 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 	a->valid = true;
 	a->ready_ns = ready_ns;
 	*gen = a->gen = ++s->gen;
-	t->st.anticipated_built++;
+	t->st.esp_anticipated_built++;
 	return plain;
 }
 
@@ -533,8 +533,8 @@ void esp_get_stats(const struct esp_tunnel *t, struct esp_stats *st)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct sa_state *s = &t->sa[i];
 		for (unsigned j = 0; j < s->count; j++)
-			st->ks_wasted += s->ring[(s->head + j) % t->depth].len;
-		st->anticipated_wasted += s->ant.valid;
+			st->ks_bytes_wasted += s->ring[(s->head + j) % t->depth].len;
+		st->esp_anticipated_wasted += s->ant.valid;
 	}
 }
 

@@ -86,15 +86,32 @@ int esp_conf_match(const struct esp_conf *c, int family, const uint8_t *addr);
 /* The runtime state of every SA of a configuration: sequence numbers, rings, counters. */
 struct esp_tunnel;
 
+/* The tunnel's counters, each named once.  ESP_COUNTERS are a run's scalars under these names
+ * (core/stats.c records them and adds them across engines); the others are the tunnel's own. */
+#define ESP_COUNTERS(X)                                                        \
+	X(esp_packets)             /* sealed and sent */                       \
+	X(esp_sealed_oneshot)                                                  \
+	X(esp_sealed_keystream)                                                \
+	X(esp_sealed_anticipated)                                              \
+	X(ks_bytes_built)          /* keystream bytes */                       \
+	X(ks_bytes_used)                                                       \
+	X(ks_bytes_wasted)         /* built, never XORed */                    \
+	X(ks_entries_built)        /* ring entries */                          \
+	X(ks_late)                 /* not ready when needed */                 \
+	X(ks_short)                /* extended at use */                       \
+	X(esp_anticipated_built)                                               \
+	X(esp_anticipated_wasted)                                              \
+	X(esp_mem_bytes)           /* the rings and anticipated buffers */
+#define ESP_COUNTERS_OWN(X)                                                    \
+	X(esp_bytes)               /* outer frame bytes sent */                \
+	X(esp_exhausted_drops)     /* packets an SA could not send: numbers used up */ \
+	X(esp_crypto_errors)       /* the library failed (nothing it made was sent) */
+
 struct esp_stats {
-	uint64_t packets, bytes;   /* sealed and sent, outer frame bytes */
-	uint64_t sealed_oneshot, sealed_keystream, sealed_anticipated;
-	uint64_t exhausted_drops;  /* packets an SA could not send: its numbers were used up */
-	uint64_t ks_built, ks_used, ks_wasted; /* keystream bytes (wasted: built, never XORed) */
-	uint64_t ks_entries_built, ks_late, ks_short; /* ring entries; not ready; extended at use */
-	uint64_t anticipated_built, anticipated_wasted;
-	uint64_t mem_bytes;        /* the rings and anticipated buffers */
-	uint64_t crypto_errors;    /* the library failed (nothing it made was sent) */
+#define ESP__FIELD(name) uint64_t name;
+	ESP_COUNTERS(ESP__FIELD)
+	ESP_COUNTERS_OWN(ESP__FIELD)
+#undef ESP__FIELD
 };
 
 /* The keystream rings' memory of a tunnel of 'n_sa' SAs, 'depth' entries of 'ks_cap' bytes

@@ -271,8 +271,8 @@ static void test_seal_ways_agree(void)
 	CU_ASSERT(ways[ESP_ONESHOT] > 0); /* the packets beyond the 1024-byte keystreams */
 	struct esp_stats st;
 	esp_get_stats(ta, &st);
-	CU_ASSERT_EQUAL(st.sealed_keystream + st.sealed_anticipated + st.sealed_oneshot, 3000);
-	CU_ASSERT(st.anticipated_wasted > 0);
+	CU_ASSERT_EQUAL(st.esp_sealed_keystream + st.esp_sealed_anticipated + st.esp_sealed_oneshot, 3000);
+	CU_ASSERT(st.esp_anticipated_wasted > 0);
 	CU_ASSERT(st.ks_short > 0);
 	esp_tunnel_destroy(ta);
 	esp_tunnel_destroy(tb);
@@ -340,8 +340,8 @@ static void test_exhaustion(void)
 	CU_ASSERT_EQUAL(esp_anticipate(t, 0, esp_inner(t), 40, 0, &gen), 0);
 	struct esp_stats st;
 	esp_get_stats(t, &st);
-	CU_ASSERT_EQUAL(st.exhausted_drops, 2);
-	CU_ASSERT_EQUAL(st.packets, 2);
+	CU_ASSERT_EQUAL(st.esp_exhausted_drops, 2);
+	CU_ASSERT_EQUAL(st.esp_packets, 2);
 	esp_tunnel_destroy(t);
 	route_table_destroy(rt);
 	esp_conf_destroy(c);

@@ -2,6 +2,7 @@
  * engine (as hil forward --workers runs them): every packet sent, each routed by a table that
  * was published (the old or the new one, never one already freed: ASan and TSan builds check
  * the memory), and no worker ever going back to an older table. */
+#include "engine_stats.h"
 #include "rcu.h"
 
 #include <CUnit/CUnit.h>

@@ -2,17 +2,41 @@
 #include "stats.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "recorder.h"
 
-void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const char *name, double value),
-		       void *arg)
+static double ratio(uint64_t a, uint64_t b)
 {
-#define STATS__EACH(name, value) fn(arg, #name, (double)(value));
-	ENGINE_SCALAR_MAP(STATS__EACH)
-	if (s->tunnel) {
-		ENGINE_ESP_SCALAR_MAP(STATS__EACH)
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void drops(const struct engine_stats *s, unsigned from, unsigned to,
+		  void (*fn)(void *arg, const char *name, double value), void *arg)
+{
+	for (unsigned i = from; i < to; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "dropped_%s", engine_drop_name(i));
+		fn(arg, name, (double)s->dropped[i]);
 	}
+}
+
+void stats_each(const struct engine_stats *s, void (*fn)(void *arg, const char *name, double value), void *arg)
+{
+#define STATS__EACH(name) fn(arg, #name, (double)s->name);
+#define STATS__ESP(name) fn(arg, #name, (double)s->esp.name);
+	ENGINE_COUNTERS(STATS__EACH)
+	fn(arg, "template_hits", (double)(s->hits - s->strict_hits));
+	drops(s, 0, ENGINE_DROP_ESP_EXHAUSTED, fn, arg);
+	fn(arg, "hit_ratio", ratio(s->hits, s->packets_in));
+	fn(arg, "precision", ratio(s->hits, s->crafted));
+	if (s->tunnel) {
+		ESP_COUNTERS(STATS__ESP)
+		ENGINE_TUNNEL_COUNTERS(STATS__EACH)
+		drops(s, ENGINE_DROP_ESP_EXHAUSTED, ENGINE_DROP__COUNT, fn, arg);
+		fn(arg, "ks_waste_ratio", ratio(s->esp.ks_bytes_wasted, s->esp.ks_bytes_built));
+	}
+#undef STATS__ESP
 #undef STATS__EACH
 	for (unsigned i = 0; i < PKT_ST__COUNT; i++) {
 		if (i == PKT_ST_OK || i == PKT_ST_NON_IP)
@@ -23,35 +47,55 @@ void engine_stats_each(const struct engine_stats *s, void (*fn)(void *arg, const
 	}
 }
 
-#define STATS__COUNTERS(X)                                                                             \
-	X(packets_in) X(packets_out) X(bytes_in) X(bytes_out) X(hits) X(strict_hits) X(payload_hits)     \
-	X(probe_hits) X(misses) X(no_prediction) X(validation_failures) X(late) X(crafted) X(wasted)     \
-	X(craft_failures) X(divergent_packets) X(ip_csum_bad) X(flows) X(flows_active) X(flow_evictions) \
-	X(flow_expirations) X(flow_chain_evictions) X(pool_bytes_peak) X(pool_bytes_held)               \
-	X(pool_failed_gets) X(pool_double_puts) X(flow_table_bytes) X(cost_slow_ns) X(cost_slow_n)       \
-	X(cost_hit_ns) X(cost_hit_n) X(cost_craft_ns) X(cost_craft_n) X(esp_packets) X(esp_oneshot)     \
-	X(esp_keystream) X(esp_anticipated) X(esp_zero_filled) X(ks_bytes_built) X(ks_bytes_used)       \
-	X(ks_bytes_wasted) X(ks_entries_built) X(ks_late) X(ks_short) X(esp_anticipated_built)          \
-	X(esp_anticipated_wasted) X(esp_mem_bytes) X(dns_answers) X(prefetch_built) X(prefetch_flows)       \
-	X(prefetch_hits) X(prefetch_failed) X(prefetch_wasted) X(prefetch_sa_primed)
-
-/* A counter added to struct engine_stats and not to the list fails the build here. */
-#define STATS__ONE(f) +1
-_Static_assert(sizeof(struct engine_stats) ==
-		       ((0 STATS__COUNTERS(STATS__ONE)) + ENGINE_DROP__COUNT + PKT_ST__COUNT + 1) * sizeof(uint64_t),
-	       "engine_stats_add misses a field of struct engine_stats");
-#undef STATS__ONE
-
 void engine_stats_add(struct engine_stats *sum, const struct engine_stats *s)
 {
 #define STATS__ADD(f) sum->f += s->f;
-	STATS__COUNTERS(STATS__ADD)
+#define STATS__ADD_ESP(f) sum->esp.f += s->esp.f;
+	ENGINE_COUNTERS(STATS__ADD)
+	ENGINE_TUNNEL_COUNTERS(STATS__ADD)
+	ENGINE_COUNTERS_OWN(STATS__ADD)
+	ESP_COUNTERS(STATS__ADD_ESP)
+	ESP_COUNTERS_OWN(STATS__ADD_ESP)
+#undef STATS__ADD_ESP
 #undef STATS__ADD
 	for (unsigned i = 0; i < ENGINE_DROP__COUNT; i++)
 		sum->dropped[i] += s->dropped[i];
 	for (unsigned i = 0; i < PKT_ST__COUNT; i++)
 		sum->parse_errors[i] += s->parse_errors[i];
 	sum->tunnel = sum->tunnel || s->tunnel;
+}
+
+/* engine.h's statistics by name, for an embedding program. */
+void engine_stats_each(const struct engine *eng, void (*fn)(void *arg, const char *name, double value), void *arg)
+{
+	struct engine_stats s;
+	engine_get_stats(eng, &s);
+	stats_each(&s, fn, arg);
+}
+
+struct find_ctx {
+	const char *name;
+	double value;
+	bool found;
+};
+
+static void find(void *arg, const char *name, double value)
+{
+	struct find_ctx *c = arg;
+	if (!c->found && strcmp(name, c->name) == 0) {
+		c->value = value;
+		c->found = true;
+	}
+}
+
+int engine_stat(const struct engine *eng, const char *name, double *value)
+{
+	struct find_ctx c = { name, 0, false };
+	engine_stats_each(eng, find, &c);
+	if (!c.found)
+		return -ERR_INVAL;
+	*value = c.value;
+	return 0;
 }
 
 struct rec_ctx {
@@ -70,6 +114,6 @@ static void put(void *arg, const char *name, double value)
 int engine_stats_record(const struct engine_stats *s, const struct recorder *r)
 {
 	struct rec_ctx c = { r, 0 };
-	engine_stats_each(s, put, &c);
+	stats_each(s, put, &c);
 	return c.first;
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/engine_stats.h"
 #include "core/err.h"
 
 struct engine_cfg;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/engine_stats.h"
 #include "core/engine.h"
 #include "core/pkt.h"
 #include "core/route.h"

@@ -9,6 +9,7 @@ int pool_test_register(void);
 int route_test_register(void);
 int engine_test_register(void);
 int engine_attack_test_register(void);
+int engine_api_test_register(void);
 int faults_test_register(void);
 int golden_test_register(void);
 int sched_test_register(void);

@@ -10,6 +10,7 @@
  * (a flow's next packet: what predictors learn from). */
 #include <string.h>
 
+#include "core/engine_stats.h"
 #include "core/engine.h"
 #include "core/esp.h"
 #include "core/route.h"
