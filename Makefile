@@ -1,5 +1,5 @@
 # precraft — one Makefile (STYLE.md §0).
-#   make            build/precraft, build/libprecraft.a and .so, and the helpers (esp-decrypt, bench)
+#   make            build/precraft, build/libprecraft.a and .so, and the helpers (esp-decrypt, tracegen, bench)
 #   make test       the CUnit suite and the integration tests, under ASan and UBSan
 #   make demo       the default job on the bundled capture
 #   make bench      performance figures and their ratios to the anchors
@@ -105,9 +105,9 @@ TEST_OBJ := $(call obj,$(TEST_SRC))
 
 .PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan study
 # The helpers the README's commands name are built too: the independent ESP decrypter of the
-# lab's tunnel check (build/esp-decrypt) and the benchmark's frame and trace generators
-# (build/bench frames, mktrace; hil/lab rfc2544).
-all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so $(BUILD)/esp-decrypt $(BUILD)/bench
+# lab's tunnel check (build/esp-decrypt), the frame and trace generators of the lab and the
+# benchmarks (build/tracegen frames, mktrace, floodtrace; hil/lab rfc2544) and the benchmarks.
+all: $(BUILD)/precraft $(BUILD)/libprecraft.a $(BUILD)/libprecraft.so $(BUILD)/esp-decrypt $(BUILD)/tracegen $(BUILD)/bench
 
 deps:
 	@sh scripts/deps.sh
@@ -158,6 +158,8 @@ $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) $(XGB_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c bench/tunnel.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) $(XGB_LIBS) -lm
+$(BUILD)/tracegen: $(call obj,tools/tracegen.c sim/rng.c traces/trace.c) $(BUILD)/libprecraft.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 # The hostile-input corpus's generator (tests/hostile.sh).
 $(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
@@ -198,7 +200,7 @@ test: deps
 	@if [ "$$(id -u)" = 0 ] && command -v ip > /dev/null; then PRECRAFT=build/precraft sh tests/soak.sh 20; \
 	 else echo "skip soak: needs root (network namespaces)"; fi
 	@$(MAKE) --no-print-directory check-layers
-check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt $(BUILD)/bench
+check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt $(BUILD)/tracegen $(BUILD)/bench
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft sh tests/integration.sh
 

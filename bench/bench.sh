@@ -28,7 +28,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "== precraft bench ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
 echo "-- workload: the shipped Ethernet captures, concatenated until $N packets"
-"$B/bench" mktrace "$TRACE" "$N" traces/*.pcap traces/*.pcapng > "$TMP/mktrace.txt"
+"$B/tracegen" mktrace "$TRACE" "$N" traces/*.pcap traces/*.pcapng > "$TMP/mktrace.txt"
 echo "   $(kv "$TMP/mktrace.txt" packets) packets, $(du -m "$TRACE" | cut -f1) MiB: $TRACE"
 
 echo "-- replay throughput, whole program, file read included (best of 3)"
@@ -90,7 +90,7 @@ for n in 1000 100000 1000000; do
 		"$(awk -v e="$eps" -v a="$(anchor "$n")" 'BEGIN { printf "%.2f", e / 1e6 / a }')"
 done
 echo "-- simulator: the $N-packet workload replayed through the default topology, results written"
-"$B/bench" mktrace "$TRACE" "$N" traces/*.pcap traces/*.pcapng > /dev/null
+"$B/tracegen" mktrace "$TRACE" "$N" traces/*.pcap traces/*.pcapng > /dev/null
 printf '[shaper]\nflows = 1048576\n[source.big]\ntype = trace\nfile = %s\n' "$TRACE" > "$TMP/big.ini"
 # Medians of 3: the simulation alone, and until its last row is in the database (the time the
 # goals count), with the whole command's wall time (the inputs' SHA-256 included) beside them.
@@ -195,8 +195,8 @@ echo "-- hash flooding: 50,000 one-way UDP flows (2 packets each), replay time (
 # unkeyed hash precraft used before issue 10 (all in one bucket of a 65,536-flow table), and,
 # for an attacker who knows replay's default seed, 5,000 collisions of today's keyed hash.
 if [ ! -s "$TMP/flood-collide.pcap" ] || [ ! -s "$TMP/flood5k-keyed.pcap" ]; then
-	"$B/bench" floodtrace "$TMP/flood-random.pcap" "$TMP/flood-collide.pcap" 50000 > /dev/null
-	"$B/bench" floodtrace "$TMP/flood5k-random.pcap" "$TMP/flood5k-keyed.pcap" 5000 keyed > /dev/null
+	"$B/tracegen" floodtrace "$TMP/flood-random.pcap" "$TMP/flood-collide.pcap" 50000 > /dev/null
+	"$B/tracegen" floodtrace "$TMP/flood5k-random.pcap" "$TMP/flood5k-keyed.pcap" 5000 keyed > /dev/null
 fi
 fr=$(best_of "$B/precraft" replay "$TMP/flood-random.pcap" --quiet)
 fc=$(best_of "$B/precraft" replay "$TMP/flood-collide.pcap" --quiet)

@@ -23,7 +23,7 @@ N=100000
 hil/lab up || exit 1
 "$P" rewrite traces/zeek-smb2.pcap -o "$TMP/a.pcap" --lab > /dev/null &&
 	"$P" rewrite traces/ndpi-fix.pcap -o "$TMP/b.pcap" --lab > /dev/null &&
-	"$B/bench" mktrace "$TMP/w.pcap" $N "$TMP/a.pcap" "$TMP/b.pcap" > /dev/null || { echo "lab bench: no workload" >&2; exit 1; }
+	"$B/tracegen" mktrace "$TMP/w.pcap" $N "$TMP/a.pcap" "$TMP/b.pcap" > /dev/null || { echo "lab bench: no workload" >&2; exit 1; }
 # Waits (bounded) for the ready files of the processes just started.
 ready() {
 	local i=0
@@ -94,7 +94,7 @@ RING=4
 N_LAT=20000
 busy_latency() { # busy_latency LABEL [hil forward options...]
 	local label=$1; shift
-	"$B/bench" mktrace "$TMP/lat.pcap" $N_LAT "$TMP/a.pcap" "$TMP/b.pcap" > /dev/null || return 1
+	"$B/tracegen" mktrace "$TMP/lat.pcap" $N_LAT "$TMP/a.pcap" "$TMP/b.pcap" > /dev/null || return 1
 	: > "$TMP/lat.runs"
 	local r mode
 	for r in $(seq $R); do
@@ -160,7 +160,7 @@ for tun in "" "--tunnel hil/lab.tunnel"; do
 	for w in 1 2; do
 		for mode in baseline precraft; do
 			# shellcheck disable=SC2086
-			BENCH="$B/bench" bash hil/lab rfc2544 traces/sanders-http_espn.pcapng --mode $mode --workers $w $tun \
+			TRACEGEN="$B/tracegen" bash hil/lab rfc2544 traces/sanders-http_espn.pcapng --mode $mode --workers $w $tun \
 				--trial-ms 500 --resolution 10 2>&1 | sed 's/^/   /' | tee "$TMP/rfc-$mode-$w${tun:+-tunnel}.txt"
 		done
 	done

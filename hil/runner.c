@@ -22,6 +22,7 @@
 #include "netio.h"
 #include "pcapio.h"
 #include "quota.h"
+#include "traces/memtrace.h"
 #include "traces/trace.h"
 
 #define MAX_FRAME (262144 + 4096)
@@ -467,83 +468,16 @@ static void wait_until(const struct hil_cfg *c, uint64_t target)
 		sched_yield();
 }
 
-/* A capture in memory, so that reading it does not disturb the schedule. */
-struct frames {
-	uint8_t *bytes;
-	uint64_t *off, *ts;
-	uint32_t *len;
-	size_t n, cap, blen, bcap;
-};
-
-static int frames_add(struct frames *f, const struct trace_rec *r)
-{
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 4096;
-		uint64_t *off = realloc(f->off, cap * sizeof *off);
-		if (off)
-			f->off = off;
-		uint64_t *ts = realloc(f->ts, cap * sizeof *ts);
-		if (ts)
-			f->ts = ts;
-		uint32_t *len = realloc(f->len, cap * sizeof *len);
-		if (len)
-			f->len = len;
-		if (!off || !ts || !len)
-			return -ERR_NOMEM;
-		f->cap = cap;
-	}
-	if (f->blen + r->caplen > f->bcap) {
-		size_t bcap = (f->blen + r->caplen) * 2;
-		uint8_t *b = realloc(f->bytes, bcap);
-		if (!b)
-			return -ERR_NOMEM;
-		f->bytes = b;
-		f->bcap = bcap;
-	}
-	memcpy(f->bytes + f->blen, r->data, r->caplen);
-	f->off[f->n] = f->blen;
-	f->len[f->n] = r->caplen;
-	f->ts[f->n++] = r->t_ns;
-	f->blen += r->caplen;
-	return 0;
-}
-
-static void frames_free(struct frames *f)
-{
-	free(f->bytes);
-	free(f->off);
-	free(f->ts);
-	free(f->len);
-}
-
-static int frames_load(struct frames *f, const char *path, struct errbuf *eb)
-{
-	struct trace *tr;
-	int rc = trace_open(path, &tr, eb);
-	if (rc)
-		return rc;
-	struct trace_rec r;
-	while ((rc = trace_next(tr, &r, eb)) == 1)
-		if ((rc = frames_add(f, &r)) != 0) {
-			err_set(eb, rc, "%s: out of memory at packet %llu", path, (unsigned long long)r.index);
-			break;
-		}
-	trace_close(tr);
-	if (rc < 0)
-		return rc;
-	return f->n ? 0 : err_set(eb, -ERR_FORMAT, "%s: the capture has no packets", path);
-}
-
 int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *res, struct errbuf *eb)
 {
 	memset(res, 0, sizeof *res);
-	struct frames f;
+	struct mem_trace f;
 	memset(&f, 0, sizeof f);
 	struct injector inj;
 	memset(&inj, 0, sizeof inj);
 	struct lathist *err = malloc(sizeof *err);
 	int rc = err ? 0 : err_set(eb, -ERR_NOMEM, "out of memory");
-	if (rc || (rc = frames_load(&f, trace, eb)) != 0 || (rc = injector_open(&inj, c, res, eb)) != 0 ||
+	if (rc || (rc = mem_trace_load(&f, trace, eb)) != 0 || (rc = injector_open(&inj, c, res, eb)) != 0 ||
 	    (rc = drop_privileges(c->user, eb)) != 0)
 		goto out;
 	lathist_init(err);
@@ -570,7 +504,7 @@ int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *re
 				break;
 			}
 			wait_until(c, target);
-			injector_send(&inj, f.bytes + f.off[i], f.len[i]);
+			injector_send(&inj, mem_trace_frame(&f, i), f.caplen[i]);
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 			lathist_add(err, now > target ? now - target : 0);
 		}
@@ -586,7 +520,7 @@ int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *re
 	res->interrupted = stopped(c);
 out:
 	injector_close(&inj);
-	frames_free(&f);
+	mem_trace_free(&f);
 	free(err);
 	return rc;
 }

@@ -3,7 +3,8 @@
 # that DESIGN.md's layout table (and README.md's copy of it) does not allow.
 #   core/      core/ and libc; analysis/ core/err.h and core/recorder.h, the interfaces it
 #              implements; traces/ core/; models/ core/ traces/; sim/ and hil/ core/ models/
-#              traces/; cli/ everything; tests and benchmarks everything.
+#              traces/; cli/ everything; tests and benchmarks everything; tools/ (the
+#              generators of the captures the lab and benchmarks replay) core/ traces/ sim/.
 # Libraries: <pcap/pcap.h> only in traces/trace.c (and its test, which checks it against libpcap) and hil/pcapio.c, <libnet.h> only in
 # hil/netio.c, <sqlite3.h> only in analysis/store*.c (and tests/), <mpi.h> only in cli/sweep_mpi.c,
 # <xgboost/c_api.h> only in models/xgb_train.c, <sodium.h> only in cli/cli.c and core/crypto.c, OpenSSL only in core/crypto.c (both
@@ -24,6 +25,7 @@ allowed() { # allowed FOLDER INCLUDED-PATH
 	models:core/* | models:traces/*) return 0 ;;
 	sim:core/* | sim:models/* | sim:traces/*) return 0 ;;
 	hil:core/* | hil:models/* | hil:traces/*) return 0 ;;
+	tools:core/* | tools:traces/* | tools:sim/*) return 0 ;;
 	esac
 	return 1
 }
@@ -41,7 +43,7 @@ lib_allowed() { # lib_allowed FILE HEADER
 	esac
 }
 # One awk pass prints "FILE<TAB>q|s<TAB>HEADER" for every include line; the shell judges them.
-files=$(find core models traces sim hil analysis cli tests bench -name '*.[ch]' | sort)
+files=$(find core models traces sim hil analysis cli tests bench tools -name '*.[ch]' | sort)
 bad=0
 tab=$(printf '\t')
 list=$(awk '

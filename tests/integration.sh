@@ -425,7 +425,7 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 		done
 	done
 	# RFC 2544 throughput, one short search: a zero-loss rate found within the trial bound.
-	if out=$(PRECRAFT="$PRECRAFT" BENCH="$(dirname "$PRECRAFT")/bench" timeout 120 hil/lab rfc2544 \
+	if out=$(PRECRAFT="$PRECRAFT" TRACEGEN="$(dirname "$PRECRAFT")/tracegen" timeout 120 hil/lab rfc2544 \
 		traces/ndpi-fix.pcap --sizes 64 --trial-ms 200 --resolution 25 2>&1) &&
 		echo "$out" | grep -Eq '64 B: zero-loss rate [1-9][0-9]* pps \(([1-9]|1[0-9]|20) trials'; then
 		ok "hil/lab rfc2544: $(echo "$out" | tail -1)"
