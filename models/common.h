@@ -22,6 +22,24 @@ static inline unsigned size_class(uint32_t len)
 /* Gaps longer than this (and negative ones) are neither learned from nor scored (REFERENCE.md). */
 #define IAT_MAX_NS 60000000000ull
 
+/* The median of the 'n' (at most 8) values at 'g': the mean of the two middle ones when 'n' is
+ * even, as for any sample; 0 when there are none.  The one median of the predictors' windows. */
+static inline uint32_t median_u32(const uint32_t *g, unsigned n)
+{
+	uint32_t v[8];
+	if (n > 8)
+		n = 8;
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) { /* insertion sort of at most 8 */
+		unsigned j = i;
+		for (; j > 0 && v[j - 1] > g[i]; j--)
+			v[j] = v[j - 1];
+		v[j] = g[i];
+	}
+	return n & 1 ? v[n / 2] : (uint32_t)(((uint64_t)v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
 /* An exponentially weighted hit rate in Q16, moved by 1/4 per outcome. */
 static inline uint16_t ewma_q16(uint16_t q, int hit)
 {

@@ -285,21 +285,6 @@ static void ts_phase(struct dir_state *x, const struct pred_pkt *pk)
 	x->ph_hi = (float)fmin(1.0, hi + adv - k + slack);
 }
 
-static uint32_t median4(const uint32_t *g, unsigned n)
-{
-	uint32_t v[4];
-	if (n > 4)
-		n = 4; /* the callers keep at most 4: said for the compiler's bounds analysis */
-	memcpy(v, g, n * sizeof *v);
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint32_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n & 1 ? v[n / 2] : (uint32_t)(((uint64_t)v[n / 2 - 1] + v[n / 2]) / 2);
-}
-
 unsigned header_gap_us(const void *state, unsigned from, unsigned to, uint32_t *gap_us)
 {
 	const struct header_state *s = state;
@@ -552,7 +537,7 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 		s->gap[t][0] = (uint32_t)((pk->t_ns - s->flow_t) / 1000);
 		if (s->gap_n[t] < 4)
 			s->gap_n[t]++;
-		s->gap_med[t] = median4(s->gap[t], s->gap_n[t]);
+		s->gap_med[t] = median_u32(s->gap[t], s->gap_n[t]);
 	}
 	if (!s->any)
 		s->port = d ? pk->sport : pk->dport;

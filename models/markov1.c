@@ -65,19 +65,6 @@ static void m_observe(void *self, void *fs, const struct pred_pkt *pk)
 	s->seen[d] = 1;
 }
 
-static uint32_t median(const uint32_t *g, unsigned n)
-{
-	uint32_t v[8];
-	memcpy(v, g, n * sizeof *v);
-	for (unsigned i = 1; i < n; i++) /* insertion sort of at most 8 */
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint32_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v[n / 2];
-}
-
 static bool m_predict(void *self, const void *fs, const struct pred_pkt *last, struct pred_out *o)
 {
 	(void)self;
@@ -94,7 +81,7 @@ static bool m_predict(void *self, const void *fs, const struct pred_pkt *last, s
 		o->seq = last->seq + last->payload_len + ((last->tcp_flags & 3) ? 1u : 0u);
 	if (s->n_gaps) {
 		o->fields |= PRED_IAT;
-		o->iat_ns = (uint64_t)median(s->gap, s->n_gaps) * 1000;
+		o->iat_ns = (uint64_t)median_u32(s->gap, s->n_gaps) * 1000;
 	}
 	o->confidence = (float)s->hit_q[d] / 65535.0f;
 	return true;
@@ -102,7 +89,7 @@ static bool m_predict(void *self, const void *fs, const struct pred_pkt *last, s
 
 const struct predictor_ops predictor_markov1 = {
 	.name = "markov1",
-	.summary = "first-order Markov chain on size classes per direction; IAT: IAT: the flow's median of 8",
+	.summary = "first-order Markov chain on size classes per direction; IAT: the flow's median of 8",
 	.flow_state_size = sizeof(struct markov1_state),
 	.create = m_create,
 	.destroy = m_destroy,
