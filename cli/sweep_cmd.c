@@ -1,5 +1,6 @@
 /* sweep_cmd: `precraft sweep` (a grid of scenario parameters × replications, each a normal
- * simulator run) and `precraft merge` (shards into one database).
+ * simulator run): the command, the plan and --resume (sweep_run.c runs the jobs, merge_cmd.c
+ * merges the shards; sweep.h is what they share).
  *
  * A sweep's jobs are numbered point-major: job j is grid point j / RUNS with run number
  * 1 + j % RUNS.  Whoever runs them (this process with -j 1, J forked workers, K MPI ranks, or
@@ -16,13 +17,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "analysis/store.h"
@@ -30,6 +27,7 @@
 #include "commands.h"
 #include "sim/grid.h"
 #include "sim/scenario.h"
+#include "sweep.h"
 #include "sweep_mpi.h"
 
 const char sweep_usage[] =
@@ -55,29 +53,6 @@ const char sweep_usage[] =
 	"  sweep.point, sweep.key and sweep.job.  'precraft summary DB' gives the means and CIs.\n"
 	"Exit: 0 every run complete, 1 a run failed or was interrupted (the others kept), 2 bad usage\n"
 	"or input, 3 a shadow divergence.\n";
-
-const char merge_usage[] =
-	"usage: precraft merge OUT.db SHARD.db...\n"
-	"  Copies every run of each shard (a 'sweep --shard' slice, or any precraft database) into\n"
-	"  OUT.db under new ids, with all its rows.  A complete sweep run OUT.db already holds (same\n"
-	"  sweep.key and run number) is not copied twice.  Each shard is merged in one transaction.\n"
-	"Exit: 0 done, 1 a write failed, 2 a shard is not a precraft database (those before it kept).\n";
-
-#define MAX_SETS 256
-#define MAX_JOBS 10000000ull
-
-struct sweep {
-	const char *path;          /* the scenario file, as typed */
-	struct scenario *base;     /* loaded, with the --set overrides */
-	const char *sets[MAX_SETS];
-	int n_sets;
-	struct grid grid;
-	uint64_t runs, seed;
-	bool have_seed, quiet;
-	char scn_hash[65];
-	uint64_t n_jobs;
-	const char *db;
-};
 
 /* A job done before (resume): its key and run number, sorted for bsearch. */
 struct done {
@@ -113,188 +88,9 @@ static int done_add(void *arg, const char *key, uint64_t run)
 	return 0;
 }
 
-/* printf at buf + *n, cut at 'cap'. */
-static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (*n < cap)
-		*n += (size_t)vsnprintf(buf + *n, cap - *n, fmt, ap);
-	va_end(ap);
-}
-
-/* Point p's overrides as `precraft sim` takes them: " --set KEY=VALUE" for each --set, each
- * axis and the seed.  Both a run's command and its point's key are made of them. */
-static void point_overrides(const struct sweep *sw, uint64_t p, char *out, size_t cap)
-{
-	size_t n = 0;
-	out[0] = 0;
-	for (int i = 0; i < sw->n_sets; i++)
-		append(out, cap, &n, " --set %s", sw->sets[i]);
-	for (unsigned a = 0; a < sw->grid.n_axes; a++)
-		append(out, cap, &n, " --set %s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
-	if (sw->have_seed)
-		append(out, cap, &n, " --set run.seed=%llu", (unsigned long long)sw->seed);
-}
-
-/* Point p's key: what its runs depend on but their number (see the top of the file): the
- * scenario file's content and the overrides, not the path it was named by. */
-static void point_key(const struct sweep *sw, uint64_t p, char out[33])
-{
-	char text[16384];
-	size_t n = 0;
-	append(text, sizeof text, &n, "scenario %s\n", sw->scn_hash);
-	point_overrides(sw, p, text + n, sizeof text - n);
-	char hex[65];
-	cli_text_sha256(text, strlen(text), hex);
-	memcpy(out, hex, 32);
-	out[32] = 0;
-}
-
-/* Job j's scenario into 'scn': the base, the point's values, the seed and the run number. */
-static int job_scenario(const struct sweep *sw, uint64_t j, struct scenario *scn, struct errbuf *eb)
-{
-	uint64_t p = j / sw->runs;
-	memcpy(scn, sw->base, sizeof *scn);
-	for (unsigned a = 0; a < sw->grid.n_axes; a++) {
-		char set[GRID_KEY + GRID_VALUE + 2];
-		snprintf(set, sizeof set, "%s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
-		int rc = scenario_set(scn, set, eb);
-		if (rc)
-			return rc;
-	}
-	if (sw->have_seed)
-		scn->seed = sw->seed;
-	scn->run = 1 + j % sw->runs;
-	return 0;
-}
-
-/* Runs job j into 'db'.  Returns its exit code. */
-static int run_job(const struct sweep *sw, uint64_t j, const char *db)
-{
-	uint64_t p = j / sw->runs;
-	struct scenario *scn = malloc(sizeof *scn);
-	if (!scn) {
-		cli_error("sweep: out of memory");
-		return EXIT_RUNTIME;
-	}
-	struct errbuf eb = { "" };
-	if (job_scenario(sw, j, scn, &eb)) {
-		cli_error("%s", eb.msg);
-		free(scn);
-		return EXIT_USAGE;
-	}
-	char command[8192], overrides[8000], point[4096], key[33], job[24];
-	point_overrides(sw, p, overrides, sizeof overrides);
-	snprintf(command, sizeof command, "precraft sim %s%s --run %llu", sw->path, overrides,
-		 (unsigned long long)scn->run);
-	grid_point_text(&sw->grid, p, point, sizeof point);
-	point_key(sw, p, key);
-	snprintf(job, sizeof job, "%llu", (unsigned long long)j);
-	const char *const params[][2] = { { "sweep.point", point }, { "sweep.key", key }, { "sweep.job", job } };
-	struct sim_tag tag = { command, params, 3 };
-	int code = sim_cmd_run(scn, db, true, &tag);
-	free(scn);
-	return code;
-}
-
-static double now_s(void)
-{
-	return (double)cli_now_ns() / 1e9;
-}
-
-/* Runs every 'slices'-th planned job from planned[slice] on into 'db'; 'who' names the worker in
- * the progress lines.  Returns the worst exit code (stops early on Ctrl-C or SIGTERM). */
-static int run_slice(const struct sweep *sw, const uint64_t *planned, uint64_t n_planned, uint64_t slice, uint64_t slices,
-		     const char *db, const char *who)
-{
-	int worst = EXIT_OK;
-	uint64_t mine = n_planned > slice ? (n_planned - slice + slices - 1) / slices : 0, k = 0;
-	for (uint64_t i = slice; i < n_planned && !cli_stop; i += slices) {
-		double t0 = now_s();
-		int code = run_job(sw, planned[i], db);
-		if (code > worst)
-			worst = code;
-		if (!sw->quiet) {
-			char point[4096];
-			grid_point_text(&sw->grid, planned[i] / sw->runs, point, sizeof point);
-			fprintf(stderr, "sweep%s: [%llu/%llu] %s run %llu: %s in %.1f s\n", who, (unsigned long long)++k,
-				(unsigned long long)mine, point[0] ? point : "(no grid)",
-				(unsigned long long)(1 + planned[i] % sw->runs),
-				code == EXIT_OK ? "complete" : cli_stop ? "interrupted" : "failed", now_s() - t0);
-		}
-	}
-	return cli_stop && worst < EXIT_RUNTIME ? EXIT_RUNTIME : worst;
-}
-
-static void part_path(const char *db, unsigned k, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s.part-%u", db, k);
-}
-
-/* Removes a merged shard and what SQLite and the store leave beside it. */
-static void part_remove(const char *path)
-{
-	static const char *const ext[] = { "", "-wal", "-shm", "-journal", "-reserve" };
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-		char p[4200];
-		if ((size_t)snprintf(p, sizeof p, "%s%s", path, ext[i]) >= sizeof p)
-			continue;
-		unlink(p);
-	}
-}
-
-/* Merges the shards 'paths' into 'db' and removes each one merged.  Returns an exit code. */
-static int merge_into(const char *db, char *const *paths, size_t n, bool remove_merged, bool quiet)
-{
-	struct store *st;
-	struct errbuf eb = { "" };
-	if (store_open(db, &st, &eb)) {
-		cli_error("%s", eb.msg);
-		return EXIT_RUNTIME;
-	}
-	int code = EXIT_OK;
-	/* Ctrl-C stops between shards, or rolls back the shard under way: each shard is merged
-	 * whole or not at all, and one not merged is kept. */
-	cli_catch_signals();
-	store_interrupt_on(st, &cli_stop);
-	size_t merged = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (access(paths[i], F_OK) != 0 && remove_merged)
-			continue; /* a worker with nothing to run made no shard */
-		struct store_merge_result res;
-		int rc = cli_stop ? -ERR_IO : store_merge(st, paths[i], &res, &eb);
-		if (rc && cli_stop) {
-			cli_error("merge: interrupted: %zu of %zu shards merged into %s; %s kept, merged again with %s", merged, n,
-				  db, paths[i], remove_merged ? "--resume" : "precraft merge");
-			code = EXIT_RUNTIME;
-			break;
-		}
-		if (rc) {
-			cli_error("%s", eb.msg);
-			code = rc == -ERR_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
-			break;
-		}
-		merged++;
-		if (!quiet)
-			fprintf(stderr, "merge: %s: %u runs into %s (%u not complete), %u already there\n", paths[i], res.runs,
-				db, res.incomplete, res.skipped);
-		if (remove_merged)
-			part_remove(paths[i]);
-	}
-	store_interrupt_on(st, NULL);
-	eb.msg[0] = 0;
-	if (store_close(st, &eb)) {
-		cli_error("%s", eb.msg);
-		code = EXIT_RUNTIME;
-	}
-	return code;
-}
-
 /* The shards an earlier sweep into 'db' left (killed before it merged): merged first with
  * --resume, refused without.  Returns an exit code. */
-static int leftover_parts(const struct sweep *sw, bool resume)
+int sweep_leftover_parts(const struct sweep *sw, bool resume)
 {
 	char pattern[4200];
 	snprintf(pattern, sizeof pattern, "%s.part-*", sw->db);
@@ -319,7 +115,7 @@ static int leftover_parts(const struct sweep *sw, bool resume)
 				  parts[0], sw->db, sw->db);
 			code = EXIT_USAGE;
 		} else if (k) {
-			code = merge_into(sw->db, parts, k, true, sw->quiet);
+			code = sweep_merge_into(sw->db, parts, k, true, sw->quiet);
 		}
 		free(parts);
 	}
@@ -327,8 +123,6 @@ static int leftover_parts(const struct sweep *sw, bool resume)
 	return code;
 }
 
-/* The jobs still to run: all of them, or with --resume those the database holds no complete
- * run of.  Returns an exit code; '*planned' is malloc'd. */
 /* The complete sweep runs 'sw->db' holds (none when it does not exist), sorted.  An exit code. */
 static int load_done(const struct sweep *sw, struct done_set *d)
 {
@@ -363,7 +157,7 @@ static uint64_t count_done(const struct sweep *sw)
 	struct done want;
 	for (uint64_t j = 0; j < sw->n_jobs && d.n; j++) {
 		if (j % sw->runs == 0)
-			point_key(sw, j / sw->runs, want.key);
+			sweep_point_key(sw, j / sw->runs, want.key);
 		want.run = 1 + j % sw->runs;
 		n += bsearch(&want, d.v, d.n, sizeof d.v[0], done_cmp) != NULL;
 	}
@@ -371,7 +165,7 @@ static uint64_t count_done(const struct sweep *sw)
 	return n;
 }
 
-static int plan(const struct sweep *sw, bool resume, uint64_t **planned, uint64_t *n_planned)
+int sweep_plan(const struct sweep *sw, bool resume, uint64_t **planned, uint64_t *n_planned)
 {
 	struct done_set d = { 0 };
 	if (resume) {
@@ -390,7 +184,7 @@ static int plan(const struct sweep *sw, bool resume, uint64_t **planned, uint64_
 	for (uint64_t j = 0; j < sw->n_jobs; j++) {
 		if (d.n) {
 			if (j % sw->runs == 0)
-				point_key(sw, j / sw->runs, want.key);
+				sweep_point_key(sw, j / sw->runs, want.key);
 			want.run = 1 + j % sw->runs;
 			if (bsearch(&want, d.v, d.n, sizeof d.v[0], done_cmp))
 				continue;
@@ -402,128 +196,6 @@ static int plan(const struct sweep *sw, bool resume, uint64_t **planned, uint64_
 			(unsigned long long)(sw->n_jobs - *n_planned), (unsigned long long)sw->n_jobs, sw->db);
 	free(d.v);
 	return EXIT_OK;
-}
-
-/* -j N: N forked workers, each on its slice into its shard, merged when all have ended.  A
- * signal to this process is passed on to them. */
-static int run_forked(const struct sweep *sw, const uint64_t *planned, uint64_t n_planned, unsigned jobs)
-{
-	pid_t pid[64];
-	char *paths[64];
-	char store_paths[64][4200];
-	unsigned started = 0;
-	int worst = EXIT_OK;
-	fflush(NULL);
-	pid_t parent = getpid();
-	for (unsigned k = 0; k < jobs; k++) {
-		part_path(sw->db, k, store_paths[k], sizeof store_paths[k]);
-		paths[k] = store_paths[k];
-		part_remove(paths[k]);
-		pid[k] = fork();
-		if (pid[k] < 0) {
-			cli_error("sweep: fork: %s", strerror(errno));
-			worst = EXIT_RUNTIME;
-			break;
-		}
-		if (pid[k] == 0) {
-			/* A worker dies with the sweep: a parent killed (SIGKILL: nothing passes a signal
-			 * on) left its workers running.  The worker then stops as on SIGTERM, keeping its
-			 * complete runs.  The parent may have gone before the prctl: checked after it. */
-			(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-			if (getppid() != parent)
-				_exit(EXIT_RUNTIME);
-			char who[32];
-			snprintf(who, sizeof who, " worker %u", k + 1);
-			int code = run_slice(sw, planned, n_planned, k, jobs, paths[k], who);
-			fflush(NULL);
-			_exit(code);
-		}
-		started++;
-	}
-	bool passed_on = false;
-	for (unsigned k = 0; k < started; k++) {
-		int status;
-		while (waitpid(pid[k], &status, 0) < 0) {
-			if (errno != EINTR) {
-				status = 1 << 8;
-				break;
-			}
-			if (cli_stop && !passed_on) {
-				for (unsigned i = 0; i < started; i++)
-					kill(pid[i], SIGTERM);
-				passed_on = true;
-			}
-		}
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_RUNTIME;
-		if (!WIFEXITED(status))
-			cli_error("sweep: worker %u was killed by signal %d; its complete runs are kept", k + 1,
-				  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-		if (code > worst)
-			worst = code;
-	}
-	int m = merge_into(sw->db, paths, started, true, sw->quiet);
-	return m > worst ? m : worst;
-}
-
-/* Under mpirun: rank 0 plans and broadcasts, every rank runs its slice into its shard, rank 0
- * merges.  A rank that is stopped leaves without the collective calls (mpirun is ending the
- * job); its complete runs are in its shard for --resume. */
-static int run_mpi(const struct sweep *sw, bool resume)
-{
-	int rank, size;
-	if (sweep_mpi_init(&rank, &size))
-		return EXIT_USAGE;
-	uint64_t head[2] = { EXIT_OK, 0 }; /* exit code, jobs to run */
-	uint64_t *planned = NULL;
-	if (rank == 0) {
-		head[0] = (uint64_t)leftover_parts(sw, resume);
-		if (head[0] == EXIT_OK)
-			head[0] = (uint64_t)plan(sw, resume, &planned, &head[1]);
-	}
-	if (sweep_mpi_bcast(head, sizeof head)) {
-		free(planned);
-		return EXIT_RUNTIME;
-	}
-	if (head[0] != EXIT_OK) {
-		free(planned);
-		sweep_mpi_finalize();
-		return (int)head[0];
-	}
-	if (rank != 0 && !(planned = malloc((head[1] ? head[1] : 1) * sizeof *planned)))
-		return EXIT_RUNTIME; /* the others wait in the broadcast until mpirun ends the job */
-	if (sweep_mpi_bcast(planned, head[1] * sizeof *planned)) {
-		free(planned);
-		return EXIT_RUNTIME;
-	}
-	char part[4200], who[32];
-	part_path(sw->db, (unsigned)rank, part, sizeof part);
-	part_remove(part); /* none is left: rank 0 merged or refused them */
-	snprintf(who, sizeof who, " rank %d", rank);
-	int code = run_slice(sw, planned, head[1], (uint64_t)rank, (uint64_t)size, part, who);
-	free(planned);
-	if (cli_stop)
-		return code;
-	int worst = sweep_mpi_max(code);
-	if (rank == 0) {
-		char **paths = malloc((size_t)size * sizeof *paths);
-		char(*store)[4200] = malloc((size_t)size * sizeof *store);
-		if (!paths || !store) {
-			cli_error("sweep: out of memory merging %d shards; they are kept for --resume", size);
-			worst = EXIT_RUNTIME;
-		} else {
-			for (int k = 0; k < size; k++) {
-				part_path(sw->db, (unsigned)k, store[k], sizeof store[k]);
-				paths[k] = store[k];
-			}
-			int m = merge_into(sw->db, paths, (size_t)size, true, sw->quiet);
-			if (m > worst)
-				worst = m;
-		}
-		free(paths);
-		free(store);
-	}
-	sweep_mpi_finalize();
-	return worst;
 }
 
 static int parse_shard(const char *s, uint64_t *i, uint64_t *n)
@@ -654,23 +326,23 @@ int sweep_main(int argc, char **argv)
 		goto out;
 	}
 	cli_catch_signals();
-	double t0 = now_s();
+	double t0 = (double)cli_now_ns() / 1e9;
 	uint64_t *planned = NULL, n_planned = 0;
 	if (mpi) {
-		code = run_mpi(&sw, resume);
-	} else if ((code = shard_n ? EXIT_OK : leftover_parts(&sw, resume)) == EXIT_OK &&
-		   (code = plan(&sw, resume, &planned, &n_planned)) == EXIT_OK) {
+		code = sweep_run_mpi(&sw, resume);
+	} else if ((code = shard_n ? EXIT_OK : sweep_leftover_parts(&sw, resume)) == EXIT_OK &&
+		   (code = sweep_plan(&sw, resume, &planned, &n_planned)) == EXIT_OK) {
 		if (shard_n) {
 			/* The slice is of every job, not of those left, so that it is the same on a rerun. */
 			uint64_t k = 0;
 			for (uint64_t i = 0; i < n_planned; i++)
 				if (planned[i] % shard_n == shard_i)
 					planned[k++] = planned[i];
-			code = run_slice(&sw, planned, k, 0, 1, sw.db, "");
+			code = sweep_run_slice(&sw, planned, k, 0, 1, sw.db, "");
 		} else if (jobs == 1 || n_planned <= 1) {
-			code = run_slice(&sw, planned, n_planned, 0, 1, sw.db, "");
+			code = sweep_run_slice(&sw, planned, n_planned, 0, 1, sw.db, "");
 		} else {
-			code = run_forked(&sw, planned, n_planned, (unsigned)(jobs < n_planned ? jobs : n_planned));
+			code = sweep_run_forked(&sw, planned, n_planned, (unsigned)(jobs < n_planned ? jobs : n_planned));
 		}
 		if (!sw.quiet && !shard_n) {
 			uint64_t there = count_done(&sw);
@@ -678,15 +350,15 @@ int sweep_main(int argc, char **argv)
 				fprintf(stderr, "sweep: %llu runs (%llu points x %llu) complete in %s after %.1f s; 'precraft "
 					"summary %s' for the means and confidence intervals\n",
 					(unsigned long long)there, (unsigned long long)grid_points(&sw.grid),
-					(unsigned long long)sw.runs, sw.db, now_s() - t0, sw.db);
+					(unsigned long long)sw.runs, sw.db, (double)cli_now_ns() / 1e9 - t0, sw.db);
 			else
 				fprintf(stderr, "sweep: %llu of %llu runs complete in %s after %.1f s; 'precraft sweep ... --resume' "
 					"runs the %llu missing\n",
-					(unsigned long long)there, (unsigned long long)sw.n_jobs, sw.db, now_s() - t0,
+					(unsigned long long)there, (unsigned long long)sw.n_jobs, sw.db, (double)cli_now_ns() / 1e9 - t0,
 					(unsigned long long)(sw.n_jobs - there));
 		} else if (!sw.quiet) {
 			fprintf(stderr, "sweep: slice %llu/%llu: %llu runs in %.1f s into %s\n", (unsigned long long)shard_i + 1,
-				(unsigned long long)shard_n, (unsigned long long)n_planned, now_s() - t0, sw.db);
+				(unsigned long long)shard_n, (unsigned long long)n_planned, (double)cli_now_ns() / 1e9 - t0, sw.db);
 		}
 	}
 	free(planned);
@@ -696,18 +368,3 @@ out:
 	return code;
 }
 
-int merge_main(int argc, char **argv)
-{
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(merge_usage, stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-') {
-			cli_error("merge: unknown option '%s' (see 'precraft merge --help')", argv[i]);
-			return EXIT_USAGE;
-		}
-	if (!cli_positional("merge", argc - 1))
-		return EXIT_USAGE;
-	return merge_into(argv[1], argv + 2, (size_t)(argc - 2), false, false);
-}
