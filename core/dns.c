@@ -61,3 +61,30 @@ unsigned dns_answer_addrs_from(const uint8_t *m, uint32_t n, unsigned skip, stru
 	}
 	return k;
 }
+
+bool dns_question(const uint8_t *b, uint32_t n, uint64_t *qhash, int *qr)
+{
+	if (n < 17 || (b[4] << 8 | b[5]) != 1)
+		return false;
+	uint32_t i = 12;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	while (i < n && b[i]) {
+		if (b[i] & 0xc0)
+			return false;
+		uint32_t l = b[i];
+		if (i + 1 + l >= n)
+			return false;
+		for (uint32_t j = 0; j <= l; j++) {
+			uint8_t c = b[i + j];
+			h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ull;
+		}
+		i += 1 + l;
+	}
+	if (i + 5 > n)
+		return false;
+	for (uint32_t j = i; j < i + 5; j++)
+		h = (h ^ b[j]) * 0x100000001b3ull;
+	*qhash = h;
+	*qr = b[2] >> 7;
+	return true;
+}

@@ -5,6 +5,7 @@
 #ifndef PRECRAFT_DNS_H
 #define PRECRAFT_DNS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DNS_MAX_RECORDS 32
@@ -23,5 +24,11 @@ unsigned dns_answer_addrs(const uint8_t *msg, uint32_t n, struct dns_record rec[
 /* The same from the address record number 'skip' on (0: the first), for a reader that takes
  * every record of a long answer, DNS_MAX_RECORDS at a time. */
 unsigned dns_answer_addrs_from(const uint8_t *msg, uint32_t n, unsigned skip, struct dns_record rec[DNS_MAX_RECORDS]);
+
+/* The question of the DNS message 'b' ('n' bytes) when it has exactly one, its name written
+ * without compression: '*qhash' hashes the name (case-insensitively), type and class, and '*qr'
+ * is 1 for a response.  False for anything else (a message too short, several questions, a
+ * name that runs past the end).  The header predictor caches answers by it. */
+bool dns_question(const uint8_t *b, uint32_t n, uint64_t *qhash, int *qr);
 
 #endif

@@ -29,17 +29,7 @@
  * The confidence is the product over the fields of the best rule's recent hit rate (halved for
  * a field still in its warm-up), so a flow whose fields keep changing is not built for.
  *
- * Payload anticipation, where the application makes it predictable (REFERENCE.md: repeating the
- * last non-empty payload is right for close to no TCP packet, so this has to know protocols):
- *   repetition   a direction whose payload has repeated (keep-alives, polling, repeated requests)
- *                is predicted to repeat it again;
- *   Modbus/TCP   (port 502) a poll that repeats but for the MBAP transaction ID is predicted with
- *                the ID advanced by its learned step;
- *   DNS          (port 53, UDP) a query repeated with a new ID, and the answer to a query whose
- *                answer was already seen (by question: the name, type and class) with the new
- *                ID: a resolver's cache, ahead of time.
- * Each is trusted after two confirmations.  The pre-built packet carries the predicted payload
- * and the validation compares it with the arriving one; a guess is never sent unverified. */
+ * Payload anticipation (Modbus/TCP, DNS, repetition) is in header_payload.c. */
 #include "predictors.h"
 
 #include <math.h>
@@ -47,93 +37,8 @@
 #include <string.h>
 
 #include "common.h"
+#include "header_impl.h"
 
-enum { F_IPID, F_ACK, F_TSVAL, F_TSECR, F_FLAGS, F_WIN, F_SIZE, F_N };
-#define TRUSTED 3
-
-/* Candidate rules per field. */
-enum { IPID_STEP, IPID_HOST, IPID_SEGS, IPID_N };
-enum { FL_LAST, FL_RHYTHM, FL_SERVICE, FL_PERIOD, FL_N };
-enum { WIN_LAST, WIN_RHYTHM, WIN_UNACKED, WIN_SERVICE, WIN_N };
-enum { TS_STEP, TS_SAME, TS_CLOCK, TS_N };
-enum { TE_ECHO, TE_SAME, TE_N };
-enum { ACK_ALL, ACK_SAME, ACK_STEP, ACK_N };
-enum { SZ_LAST, SZ_RHYTHM, SZ_N };
-
-#define N_RHYTHM 8 /* flow states: (this direction spoke last, with data, with PSH) */
-
-struct vote16 {
-	uint16_t v;
-	uint8_t n, pad;
-};
-
-struct dir_state {
-	uint64_t pay_hash;         /* of the last payload */
-	uint64_t pay_hash_tail;    /* of the last payload without its first two bytes (Modbus TID, DNS ID) */
-	uint64_t ts_t0, ts_t;      /* times of the first and latest packets with a timestamp */
-	uint32_t ts0;              /* their TSval at ts_t0 */
-	float ph_lo, ph_hi;        /* the clock's phase at ts_t: how far into tick 'tsval' it was,
-				      in [ph_lo, ph_hi) (ticks) */
-	uint32_t next_seq;         /* seq + payload (+1 for SYN/FIN) of the last packet */
-	uint32_t ack, tsval, tsecr;
-	int32_t tsval_step;
-	uint32_t mss;              /* the wire segment size coalescing divides by (0: not known) */
-	uint16_t tid, tid_step;
-	uint16_t ip_id, win, ipid_step;
-	uint16_t len16;
-	uint8_t flags, seen;
-	uint8_t repeat_conf, modbus_conf;
-	uint64_t dns_q;            /* the question of this direction's latest DNS query */
-	uint16_t dns_id;
-	uint8_t dns_ask;           /* its latest payload was a DNS query */
-	uint8_t conf[F_N];         /* consecutive confirmations of the best rule, saturating */
-	uint32_t ack_step;
-	uint32_t psh_end, psh_period; /* sequence after the last PSH; bytes between the last two */
-	uint8_t s_ack[ACK_N], s_sz[SZ_N];
-	struct vote16 rhythm_len[N_RHYTHM];
-	uint8_t s_ipid[IPID_N], s_fl[FL_N], s_win[WIN_N], s_ts[TS_N], s_te[TE_N]; /* rule scores */
-	uint8_t rhythm_fl[N_RHYTHM];
-	struct vote16 rhythm_win[N_RHYTHM], rhythm_wsum[N_RHYTHM];
-};
-
-struct header_state {
-	struct dir_state d[2];
-	uint64_t flow_t;           /* the flow's latest packet */
-	uint32_t gap[4][4];        /* [from * 2 + to]: the latest gaps of each transition, µs */
-	uint32_t gap_med[4];       /* their median, kept as they come: read on every prediction */
-	uint8_t gap_n[4];
-	uint16_t port;             /* service port: the first packet's destination port */
-	uint8_t state;             /* the flow's rhythm state after its latest packet, per direction */
-	uint8_t last_dir, any, n;  /* n: packets seen, saturating */
-};
-_Static_assert(sizeof(struct header_state) <= HEADER_FLOW_STATE_BYTES, "raise HEADER_FLOW_STATE_BYTES");
-
-#define HOSTS 4096
-#define DNS_CACHE 1024
-#define DNS_ANSWER_MAX 1024 /* = PAYLOAD_LEARN_MAX: larger payloads are not learnt at all */
-#define SERVICE_SLOTS 8192
-
-/* What flows of one service did at one point of their life (position, rhythm state): the
- * rhythm learned across flows, for flows too short to learn their own. */
-struct service_slot {
-	uint32_t tag;
-	struct vote16 win;
-	uint8_t flags, pad[3];
-};
-
-/* The predictor's own memory: host-wide IP ID counters, a DNS answer cache, and where a
- * rewritten payload is put (valid until the next predict). */
-struct header_self {
-	struct service_slot svc[SERVICE_SLOTS];
-	uint32_t host_tag[HOSTS];
-	uint16_t host_id[HOSTS];
-	uint64_t dns_q[DNS_CACHE];           /* question hash of the cached answer */
-	uint32_t dns_len[DNS_CACHE];
-	uint8_t (*dns_answer)[DNS_ANSWER_MAX]; /* DNS_CACHE of them, allocated with the predictor:
-						* nothing is allocated per packet (calloc's pages
-						* cost memory only once written) */
-	uint8_t scratch[65536];
-};
 
 static int h_create(const char *model_file, void **self, struct errbuf *eb)
 {
@@ -154,51 +59,6 @@ static void h_destroy(void *self)
 		return;
 	free(hs->dns_answer);
 	free(hs);
-}
-
-/* A Modbus/TCP application data unit: MBAP header with protocol 0 and a consistent length. */
-static bool is_modbus(const struct pred_pkt *pk)
-{
-	const uint8_t *b = pk->payload;
-	return pk->proto == 6 && pk->payload_avail == pk->payload_len && pk->payload_len >= 8 &&
-	       b[2] == 0 && b[3] == 0 && (uint32_t)(b[4] << 8 | b[5]) + 6 == pk->payload_len;
-}
-
-/* A DNS message over UDP port 53 with one question; '*qhash' hashes the question (name, type,
- * class, case-insensitively) and '*qr' tells a response. */
-static bool dns_question(const struct pred_pkt *pk, uint64_t *qhash, int *qr)
-{
-	const uint8_t *b = pk->payload;
-	uint32_t n = pk->payload_avail;
-	if (pk->proto != 17 || (pk->sport != 53 && pk->dport != 53) || n != pk->payload_len || n < 17 ||
-	    (b[4] << 8 | b[5]) != 1)
-		return false;
-	uint32_t i = 12;
-	uint64_t h = 0xcbf29ce484222325ull;
-	while (i < n && b[i]) {
-		if (b[i] & 0xc0)
-			return false;
-		uint32_t l = b[i];
-		if (i + 1 + l >= n)
-			return false;
-		for (uint32_t j = 0; j <= l; j++) {
-			uint8_t c = b[i + j];
-			h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ull;
-		}
-		i += 1 + l;
-	}
-	if (i + 5 > n)
-		return false;
-	for (uint32_t j = i; j < i + 5; j++)
-		h = (h ^ b[j]) * 0x100000001b3ull;
-	*qhash = h;
-	*qr = b[2] >> 7;
-	return true;
-}
-
-static void confirm(uint8_t *c, int ok)
-{
-	*c = ok ? (uint8_t)(*c < 15 ? *c + 1 : 15) : 0;
 }
 
 /* A rule's score: an exponentially weighted hit rate in 0..255, moved by 1/4 per outcome. */
@@ -421,52 +281,6 @@ static void score_rules(struct header_self *hs, struct header_state *s, struct d
 	vote(&sv->win, pk->win);
 }
 
-/* Payloads longer than this are not learned from: what repeats (keep-alives, polls, queries,
- * answers) is short, and hashing every byte of bulk data would cost more than it could win. */
-#define PAYLOAD_LEARN_MAX 1024
-
-static void learn_payload(struct header_self *hs, struct dir_state *x, const struct pred_pkt *pk)
-{
-	if (pk->payload_avail != pk->payload_len || !pk->payload_len || pk->payload_len > PAYLOAD_LEARN_MAX) {
-		x->repeat_conf = x->modbus_conf = 0;
-		x->dns_ask = 0;
-		return;
-	}
-	uint64_t h = payload_hash(pk->payload, pk->payload_len);
-	if (x->seen)
-		confirm(&x->repeat_conf, h == x->pay_hash);
-	x->pay_hash = h;
-	uint64_t q;
-	int qr;
-	bool dns = dns_question(pk, &q, &qr);
-	if (is_modbus(pk) || dns) {
-		/* Modbus and DNS both open with a 16-bit transaction ID. */
-		uint16_t tid = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-		uint64_t ht = payload_hash(pk->payload + 2, pk->payload_len - 2);
-		if (x->seen) {
-			confirm(&x->modbus_conf, ht == x->pay_hash_tail && (uint16_t)(tid - x->tid) == x->tid_step);
-			x->tid_step = (uint16_t)(tid - x->tid);
-		}
-		x->tid = tid;
-		x->pay_hash_tail = ht;
-	} else {
-		x->modbus_conf = 0;
-	}
-	x->dns_ask = 0;
-	if (dns && !qr) {
-		x->dns_ask = 1;
-		x->dns_q = q;
-		x->dns_id = (uint16_t)(pk->payload[0] << 8 | pk->payload[1]);
-	} else if (dns && qr) {
-		/* A response: cache it by question, for the next time that question is asked. */
-		unsigned i = (unsigned)q & (DNS_CACHE - 1);
-		if (pk->payload_len <= DNS_ANSWER_MAX) {
-			memcpy(hs->dns_answer[i], pk->payload, pk->payload_len);
-			hs->dns_q[i] = q;
-			hs->dns_len[i] = pk->payload_len;
-		}
-	}
-}
 
 static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 {
@@ -489,7 +303,7 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 		x->s_ipid[IPID_STEP] = x->s_fl[FL_LAST] = x->s_win[WIN_LAST] = x->s_te[TE_ECHO] = 129;
 		x->s_ts[TS_STEP] = 129;
 	}
-	learn_payload(hs, x, pk);
+	header__learn_payload(hs, x, pk);
 	x->ipid_step = x->seen ? (uint16_t)(pk->ip_id - x->ip_id) : 0;
 	x->tsval_step = x->seen ? (int32_t)(pk->tsval - x->tsval) : 0;
 	if (pk->has_ts) {
@@ -549,41 +363,6 @@ static void h_observe(void *self, void *fs, const struct pred_pkt *pk)
 	s->any = 1;
 }
 
-/* Anticipates the payload of the direction's next packet from 'last' when a rule is trusted. */
-static void predict_payload(struct header_self *hs, const struct dir_state *x, const struct dir_state *y,
-			    const struct pred_pkt *last, struct pred_out *o)
-{
-	uint64_t q;
-	int qr;
-	unsigned i = (unsigned)y->dns_q & (DNS_CACHE - 1);
-	if (y->dns_ask && hs->dns_len[i] && hs->dns_q[i] == y->dns_q) {
-		/* The other side just asked a question whose answer has been seen: the answer
-		 * again, under the new query's ID (what a resolver's cache would send). */
-		memcpy(hs->scratch, hs->dns_answer[i], hs->dns_len[i]);
-		hs->scratch[0] = (uint8_t)(y->dns_id >> 8);
-		hs->scratch[1] = (uint8_t)y->dns_id;
-		o->payload = hs->scratch;
-		o->payload_len = hs->dns_len[i];
-		o->fields |= PRED_PAYLOAD;
-		return;
-	}
-	if (!last->payload_len || last->payload_avail != last->payload_len)
-		return;
-	if (x->modbus_conf >= 2 && (is_modbus(last) || dns_question(last, &q, &qr))) {
-		memcpy(hs->scratch, last->payload, last->payload_len);
-		uint16_t tid = (uint16_t)(x->tid + x->tid_step);
-		hs->scratch[0] = (uint8_t)(tid >> 8);
-		hs->scratch[1] = (uint8_t)tid;
-		o->payload = hs->scratch;
-	} else if (x->repeat_conf >= 2) {
-		o->payload = last->payload; /* read by the crafter before this packet is gone */
-	} else {
-		return;
-	}
-	o->fields |= PRED_PAYLOAD;
-	o->payload_len = last->payload_len;
-}
-
 static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, struct pred_out *o)
 {
 	struct header_self *hs = self;
@@ -624,7 +403,7 @@ static bool h_predict(void *self, const void *fs, const struct pred_pkt *last, s
 		o->fields |= PRED_IAT;
 		o->iat_ns = (uint64_t)g * 1000;
 	}
-	predict_payload(hs, x, y, last, o);
+	header__predict_payload(hs, x, y, last, o);
 	return true;
 }
 
