@@ -68,9 +68,10 @@ MPI_LIBS   = $(shell pkg-config --libs ompi-c 2>/dev/null)
 # libnet's BSD feature macros apply only to the one file that includes <libnet.h>.
 NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 
-# <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides, and the HIL runner
-# setgroups() to drop root: only these files get the default (BSD) feature set.
-BSD_FILES := traces/trace traces/trace_test hil/pcapio hil/runner tests/esp/decrypt
+# <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides, the capture guard
+# MAP_ANONYMOUS, and the HIL runner setgroups() to drop root: only these files get the default
+# (BSD) feature set.
+BSD_FILES := traces/trace traces/trace_guard traces/trace_test hil/pcapio hil/runner tests/esp/decrypt
 $(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
 # libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
 $(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE
@@ -158,10 +159,12 @@ $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) $(XGB_LIBS) -lm
 $(BUILD)/bench: $(call obj,bench/bench.c bench/tunnel.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) $(XGB_LIBS) -lm
-$(BUILD)/tracegen: $(call obj,tools/tracegen.c sim/rng.c traces/trace.c) $(BUILD)/libprecraft.a
+# The capture reader and writer, for the helpers that link it alone.
+TRACE_IO := traces/trace.c traces/trace_guard.c traces/trace_write.c
+$(BUILD)/tracegen: $(call obj,tools/tracegen.c sim/rng.c $(TRACE_IO)) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 # The hostile-input corpus's generator (tests/hostile.sh).
-$(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c traces/trace.c) $(BUILD)/libprecraft.a
+$(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c $(TRACE_IO)) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 # The independent ESP decrypter of tests/esp.sh: libsodium (precraft seals with OpenSSL),
 # nothing of precraft's.

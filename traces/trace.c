@@ -1,5 +1,6 @@
 /* trace: capture files through libpcap (see trace.h). */
 #include "trace.h"
+#include "trace_guard.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,7 +35,7 @@
  * else (the end of the file as it was when opened, a truncated or oversized record) hands the
  * file back to libpcap at that record's offset, so that what it returns and every error it
  * reports are libpcap's own.  A file cut shorter while it is mapped (rotated, still being written,
- * a hostile writer) makes the next read past its new end a SIGBUS: see 'guards' below. */
+ * a hostile writer) makes the next read past its new end a SIGBUS: see trace_guard.h. */
 struct pager;
 
 /* The mapping's chunks [dropped, done) are made present and not let go. */
@@ -70,84 +71,6 @@ struct pager {
 static atomic_uint n_pagers;
 static struct pager *pager_start(const uint8_t *map, size_t size);
 
-/* A mapped file cut shorter by another process: a read of a page past the new end raises
- * SIGBUS, which would end the run with no word (exit 135, the run left 'running').  Each mapping
- * is registered here; the handler, for an address inside one, maps zero pages over the rest of
- * it (MAP_FIXED: the read that faulted then reads zeros) and marks the mapping cut, and the
- * reader returns an error naming the file and the record at its next record.  A SIGBUS outside
- * every mapping goes to the handler there was before, or ends the process as it would have.
- * (mmap is a plain system call; the handler takes no lock and calls nothing else.) */
-#define GUARDS_MAX 64
-struct guard {
-	_Atomic uintptr_t lo, hi;  /* [lo, hi): the mapping, page-rounded; 0: a free slot */
-	atomic_int cut;
-};
-static struct guard guards[GUARDS_MAX];
-static struct sigaction bus_before;
-static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
-static bool bus_ok;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	uintptr_t a = (uintptr_t)si->si_addr, page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	for (int i = 0; i < GUARDS_MAX; i++) {
-		uintptr_t lo = atomic_load(&guards[i].lo), hi = atomic_load(&guards[i].hi);
-		if (lo && a >= lo && a < hi) {
-			uintptr_t from = a & ~(page - 1);
-			if (mmap((void *)from, hi - from, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
-			    MAP_FAILED) {
-				atomic_store(&guards[i].cut, 1);
-				return;
-			}
-		}
-	}
-	if ((bus_before.sa_flags & SA_SIGINFO) && bus_before.sa_sigaction) {
-		bus_before.sa_sigaction(sig, si, uc);
-	} else if (!(bus_before.sa_flags & SA_SIGINFO) && bus_before.sa_handler != SIG_DFL &&
-		   bus_before.sa_handler != SIG_IGN) {
-		bus_before.sa_handler(sig);
-	} else {
-		signal(SIGBUS, SIG_DFL); /* the read faults again and ends the process as before */
-	}
-}
-
-static void bus_install(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	bus_ok = sigaction(SIGBUS, &sa, &bus_before) == 0;
-}
-
-/* The slot guarding [map, map + size), or NULL (none free: the file is then not mapped). */
-static struct guard *guard_take(const uint8_t *map, size_t size)
-{
-	pthread_once(&bus_once, bus_install);
-	if (!bus_ok)
-		return NULL;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)map;
-	for (int i = 0; i < GUARDS_MAX; i++) {
-		uintptr_t free_lo = 0;
-		if (atomic_compare_exchange_strong(&guards[i].lo, &free_lo, UINTPTR_MAX)) {
-			atomic_store(&guards[i].cut, 0);
-			atomic_store(&guards[i].hi, (lo + size + page - 1) & ~(page - 1));
-			atomic_store(&guards[i].lo, lo);
-			return &guards[i];
-		}
-	}
-	return NULL;
-}
-
-static void guard_give(struct guard *g)
-{
-	if (!g)
-		return;
-	atomic_store(&g->hi, 0);
-	atomic_store(&g->lo, 0);
-}
-
 struct trace {
 	pcap_t *pc;
 	FILE *fp;                  /* the (inflated) file libpcap reads */
@@ -181,7 +104,7 @@ static void direct_init(struct trace *t)
 	void *map = mmap(NULL, (size_t)t->total, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		return;
-	if (!(d->guard = guard_take(map, (size_t)t->total))) {
+	if (!(d->guard = trace_guard_take(map, (size_t)t->total))) {
 		munmap(map, (size_t)t->total); /* unguarded, a cut file would kill the process */
 		return;
 	}
@@ -436,7 +359,7 @@ int trace_open(const char *path, struct trace **out, struct errbuf *eb)
 int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
 {
 	if (t->d.on && direct_next(t, rec)) {
-		if (!atomic_load_explicit(&t->d.guard->cut, memory_order_relaxed))
+		if (!trace_guard_cut(t->d.guard))
 			return 1;
 		struct stat sb;
 		t->d.on = false;
@@ -444,7 +367,7 @@ int trace_next(struct trace *t, struct trace_rec *rec, struct errbuf *eb)
 			       t->path, (unsigned long long)rec->index, (unsigned long long)t->total,
 			       fstat(fileno(t->fp), &sb) == 0 ? (long long)sb.st_size : -1LL);
 	}
-	if (t->d.map && atomic_load_explicit(&t->d.guard->cut, memory_order_relaxed))
+	if (t->d.map && trace_guard_cut(t->d.guard))
 		return err_set(eb, -ERR_CHANGED, "%s: packet %llu: the file was cut short while it was read", t->path,
 			       (unsigned long long)t->index + 1);
 	struct pcap_pkthdr *h;
@@ -501,136 +424,10 @@ void trace_close(struct trace *t)
 	pcap_close(t->pc); /* closes t->fp */
 	pager_stop(t->d.pager);
 	if (t->d.map) {
-		guard_give(t->d.guard);
+		trace_guard_give(t->d.guard);
 		munmap((void *)t->d.map, t->d.size);
 	}
 	free(t->buf);
 	free(t->path);
 	free(t);
-}
-
-/* The writer: pcap with nanosecond timestamps (magic 0xa1b23c4d, host byte order, as libpcap
- * writes it), or pcapng when the path ends in ".pcapng" (one section, one interface with
- * if_tsresol = 9, enhanced packet blocks), written with stdio so that a frame in two pieces
- * needs no joining. */
-struct trace_writer {
-	FILE *f;
-	char *path;
-	bool pcapng;
-};
-
-#define WRITER_SNAPLEN (262144 + 1024)
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static void put32(FILE *f, uint32_t v)
-{
-	fwrite(&v, 4, 1, f);
-}
-
-static void put16(FILE *f, uint16_t v)
-{
-	fwrite(&v, 2, 1, f);
-}
-
-static void write_header(struct trace_writer *w, int linktype)
-{
-	FILE *f = w->f;
-	if (!w->pcapng) {
-		put32(f, 0xa1b23c4du); /* nanosecond pcap */
-		put16(f, 2);
-		put16(f, 4);
-		put32(f, 0);
-		put32(f, 0);
-		put32(f, WRITER_SNAPLEN);
-		put32(f, (uint32_t)linktype);
-		return;
-	}
-	/* Section header block: type, length, byte-order magic, version 1.0, section length unknown. */
-	put32(f, 0x0a0d0d0au);
-	put32(f, 28);
-	put32(f, 0x1a2b3c4du);
-	put16(f, 1);
-	put16(f, 0);
-	put32(f, 0xffffffffu);
-	put32(f, 0xffffffffu);
-	put32(f, 28);
-	/* Interface description block with if_tsresol (option 9) = 9: nanoseconds. */
-	put32(f, 1);
-	put32(f, 32);
-	put16(f, (uint16_t)linktype);
-	put16(f, 0);
-	put32(f, WRITER_SNAPLEN);
-	put16(f, 9);
-	put16(f, 1);
-	put32(f, 9); /* the value byte, padded to 4 */
-	put32(f, 0); /* opt_endofopt */
-	put32(f, 32);
-}
-
-int trace_writer_open(const char *path, int linktype, struct trace_writer **out, struct errbuf *eb)
-{
-	struct trace_writer *w = calloc(1, sizeof *w);
-	if (!w || !(w->path = strdup(path))) {
-		free(w);
-		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
-	}
-	w->pcapng = ends_with(path, ".pcapng");
-	if (!(w->f = fopen(path, "wb"))) {
-		int rc = err_set(eb, -ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-		free(w->path);
-		free(w);
-		return rc;
-	}
-	write_header(w, linktype);
-	*out = w;
-	return 0;
-}
-
-void trace_writer_put2(struct trace_writer *w, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload,
-		       uint32_t payload_len, uint32_t wirelen, uint64_t t_ns)
-{
-	FILE *f = w->f;
-	uint32_t caplen = hdr_len + payload_len, pad = 0;
-	if (!w->pcapng) {
-		uint32_t rec[4] = { (uint32_t)(t_ns / 1000000000ull), (uint32_t)(t_ns % 1000000000ull), caplen, wirelen };
-		fwrite(rec, sizeof rec, 1, f);
-	} else {
-		/* Enhanced packet block: the data padded to 4 bytes, the length repeated after. */
-		pad = (4 - caplen % 4) % 4;
-		uint32_t blk[7] = { 6, 32 + caplen + pad, 0, (uint32_t)(t_ns >> 32), (uint32_t)t_ns, caplen, wirelen };
-		fwrite(blk, sizeof blk, 1, f);
-	}
-	fwrite(hdr, 1, hdr_len, f);
-	if (payload_len)
-		fwrite(payload, 1, payload_len, f);
-	if (w->pcapng) {
-		static const uint8_t zero[4];
-		fwrite(zero, 1, pad, f);
-		put32(f, 32 + caplen + pad);
-	}
-}
-
-void trace_writer_put(struct trace_writer *w, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-		      uint64_t t_ns)
-{
-	trace_writer_put2(w, frame, caplen, NULL, 0, wirelen, t_ns);
-}
-
-int trace_writer_close(struct trace_writer *w, struct errbuf *eb)
-{
-	if (!w)
-		return 0;
-	int rc = 0;
-	if (fflush(w->f) != 0 || ferror(w->f))
-		rc = err_set(eb, -ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-	if (fclose(w->f) != 0 && !rc)
-		rc = err_set(eb, -ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-	free(w->path);
-	free(w);
-	return rc;
 }
