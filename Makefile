@@ -71,7 +71,7 @@ NET_DEFS   = $(shell libnet-config --defines 2>/dev/null)
 # <pcap.h> needs the BSD u_int/u_char types that strict POSIX hides, the capture guard
 # MAP_ANONYMOUS, and the HIL runner setgroups() to drop root: only these files get the default
 # (BSD) feature set.
-BSD_FILES := traces/trace traces/trace_guard traces/trace_test hil/pcapio hil/runner tests/esp/decrypt
+BSD_FILES := traces/trace traces/trace_guard traces/trace_test hil/pcapio hil/runner hil/replay tests/esp/decrypt
 $(foreach f,$(BSD_FILES),$(eval $(BUILD)/obj/$(f).o: FILE_DEFS := -D_DEFAULT_SOURCE))
 # libnet-config still says _BSD_SOURCE; _DEFAULT_SOURCE is its current name and silences glibc.
 $(BUILD)/obj/hil/netio.o: FILE_DEFS = $(NET_DEFS) -D_DEFAULT_SOURCE

@@ -1,6 +1,8 @@
-/* runner: forward, replay and capture on real interfaces (see runner.h). */
+/* runner: forward on real interfaces, and what replay and capture share with it (see runner.h;
+ * replay.c: replay and capture). */
 #define _GNU_SOURCE /* pthread_setaffinity_np, CPU_SET, sched_getaffinity */
 #include "runner.h"
+#include "runner_impl.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -22,12 +24,10 @@
 #include "netio.h"
 #include "pcapio.h"
 #include "quota.h"
-#include "traces/memtrace.h"
 #include "traces/trace.h"
 
-#define MAX_FRAME (262144 + 4096)
 
-static uint64_t clock_ns(clockid_t id)
+uint64_t hil__clock_ns(clockid_t id)
 {
 	struct timespec ts;
 	clock_gettime(id, &ts);
@@ -47,18 +47,18 @@ static void cpu_relax(void)
 /* A spinning sink's pause: it gives its core to whatever else is runnable there (in the lab the
  * generator shares it), so that spinning costs the sink only the time nobody else wants, and
  * the DUT's send need not wake a sleeping sink (an IPI: several microseconds in a VM). */
-static void yield_cpu(void)
+void hil__yield_cpu(void)
 {
 	sched_yield();
 }
 
-static bool stopped(const struct hil_cfg *c)
+bool hil__stopped(const struct hil_cfg *c)
 {
 	return c->stop && *c->stop;
 }
 
 /* Drops root to 'user' after the handles are open. */
-static int drop_privileges(const char *user, struct errbuf *eb)
+int hil__drop_privileges(const char *user, struct errbuf *eb)
 {
 	if (!user)
 		return 0;
@@ -70,7 +70,7 @@ static int drop_privileges(const char *user, struct errbuf *eb)
 	return 0;
 }
 
-static int touch(const char *path, struct errbuf *eb)
+int hil__touch(const char *path, struct errbuf *eb)
 {
 	if (!path)
 		return 0;
@@ -81,15 +81,8 @@ static int touch(const char *path, struct errbuf *eb)
 }
 
 /* An injector: libpcap or libnet, as chosen, with a buffer to gather a frame in. */
-struct injector {
-	struct pcapio *pc;
-	struct netio *ln;
-	uint8_t *buf;
-	struct hil_result *res;
-	struct errbuf eb;
-};
 
-static int injector_open(struct injector *inj, const struct hil_cfg *c, struct hil_result *res, struct errbuf *eb)
+int hil__injector_open(struct injector *inj, const struct hil_cfg *c, struct hil_result *res, struct errbuf *eb)
 {
 	memset(inj, 0, sizeof *inj);
 	inj->res = res;
@@ -106,7 +99,7 @@ static void inject_failed(struct injector *inj)
 		snprintf(inj->res->inject_error, sizeof inj->res->inject_error, "%s", inj->eb.msg);
 }
 
-static void injector_send(struct injector *inj, const uint8_t *f, uint32_t len)
+void hil__injector_send(struct injector *inj, const uint8_t *f, uint32_t len)
 {
 	int rc = inj->ln ? netio_send(inj->ln, f, len, &inj->eb) : pcapio_inject(inj->pc, f, len, &inj->eb);
 	if (rc == 0) {
@@ -116,7 +109,7 @@ static void injector_send(struct injector *inj, const uint8_t *f, uint32_t len)
 	inject_failed(inj);
 }
 
-static void injector_close(struct injector *inj)
+void hil__injector_close(struct injector *inj)
 {
 	netio_close(inj->ln);
 	pcapio_close(inj->pc);
@@ -125,7 +118,6 @@ static void injector_close(struct injector *inj)
 
 /* ---- the capture loop of forward and capture ------------------------------------------- */
 
-typedef void on_packet_fn(void *arg, const struct pcapio_pkt *p);
 
 /* The packet count: one handle's own, or the workers' shared quota (quota.h). */
 static bool count_reached(const struct hil_cfg *c, const struct hil_result *res, struct quota *q)
@@ -137,15 +129,15 @@ static bool count_reached(const struct hil_cfg *c, const struct hil_result *res,
  * 'idle' (may be NULL) before each wait.  With c->busy_poll it never sleeps: 'relax' is called
  * when nothing was waiting.  Returns 0, or -ERR_IO when capture failed ('res' holds what came
  * before). */
-static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void (*idle)(void *arg),
+int hil__capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *fn, void (*idle)(void *arg),
 			void (*relax)(void), void *arg, struct hil_result *res, struct quota *q,
 			struct errbuf *eb)
 {
 	res->started = true;
-	uint64_t start = clock_ns(CLOCK_REALTIME);
+	uint64_t start = hil__clock_ns(CLOCK_REALTIME);
 	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	int rc = 0;
-	while (!stopped(c) && !count_reached(c, res, q) && clock_ns(CLOCK_REALTIME) < deadline) {
+	while (!hil__stopped(c) && !count_reached(c, res, q) && hil__clock_ns(CLOCK_REALTIME) < deadline) {
 		if (idle)
 			idle(arg);
 		if (!c->busy_poll && (rc = pcapio_wait(in, 20, eb)) < 0)
@@ -167,8 +159,8 @@ static int capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn
 		if (c->busy_poll && !got)
 			relax();
 	}
-	res->seconds = (double)(clock_ns(CLOCK_REALTIME) - start) / 1e9;
-	res->interrupted = stopped(c);
+	res->seconds = (double)(hil__clock_ns(CLOCK_REALTIME) - start) / 1e9;
+	res->interrupted = hil__stopped(c);
 	return rc > 0 ? 0 : rc;
 }
 
@@ -213,7 +205,7 @@ static void fwd_packet(void *arg, const struct pcapio_pkt *p)
 	w->t_sent = 0;
 	engine_process(w->eng, p->data, p->caplen, p->wirelen, w->linktype, p->t_ns, &r);
 	rcu_quiescent(w->routes, w->idx); /* the packet is done: the worker holds no table */
-	uint64_t now = w->t_sent ? w->t_sent : clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
+	uint64_t now = w->t_sent ? w->t_sent : hil__clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
 	lathist_add(&w->lat.all, d);
 	if (r.path == ENGINE_PATH_HIT) {
 		lathist_add(&w->lat.hit, d);
@@ -238,8 +230,8 @@ static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 	memcpy(inj->buf, hdr, hdr_len);
 	if (payload_len)
 		memcpy(inj->buf + hdr_len, payload, payload_len);
-	injector_send(inj, inj->buf, hdr_len + payload_len);
-	w->t_sent = clock_ns(CLOCK_REALTIME);
+	hil__injector_send(inj, inj->buf, hdr_len + payload_len);
+	w->t_sent = hil__clock_ns(CLOCK_REALTIME);
 }
 
 /* The i-th CPU of the process's affinity mask (mod their number), or -1. */
@@ -275,7 +267,7 @@ static void *worker_run(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
 			w->cpu = -1; /* reported as not pinned */
 	}
-	w->rc = capture_loop(w->c, w->in, fwd_packet, fwd_idle, cpu_relax, w, &w->res, w->quota, &w->eb);
+	w->rc = hil__capture_loop(w->c, w->in, fwd_packet, fwd_idle, cpu_relax, w, &w->res, w->quota, &w->eb);
 	rcu_offline(w->routes, w->idx);
 	atomic_fetch_add(w->done, 1);
 	return NULL;
@@ -288,7 +280,7 @@ static int worker_open(struct worker *w, const struct hil_cfg *c, const struct e
 {
 	int rc;
 	if ((rc = pcapio_open(c->in, c->ring_mb, &w->in, eb)) != 0 || (n > 1 && (rc = pcapio_fanout(w->in, group, eb)) != 0) ||
-	    (rc = injector_open(&w->inj, c, &w->res, eb)) != 0)
+	    (rc = hil__injector_open(&w->inj, c, &w->res, eb)) != 0)
 		return rc;
 	struct engine_cfg ec = *ecfg0;
 	ec.tx = fwd_tx;
@@ -365,7 +357,7 @@ static void worker_close(struct worker *w, struct hil_result *res, struct latenc
 	res->interrupted = res->interrupted || w->res.interrupted;
 	engine_destroy(w->eng);
 	pcapio_close(w->in);
-	injector_close(&w->inj);
+	hil__injector_close(&w->inj);
 }
 
 int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency_set *lat, struct engine_stats *es,
@@ -406,7 +398,7 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 			snprintf(msg, sizeof msg, "%s", eb->msg);
 			err_set(eb, rc, "worker %u: %s", i, msg);
 		}
-	if (!rc && !(rc = drop_privileges(c->user, eb)) && !(rc = touch(c->ready, eb))) {
+	if (!rc && !(rc = hil__drop_privileges(c->user, eb)) && !(rc = hil__touch(c->ready, eb))) {
 		/* The workers are threads; this one supervises: it re-reads the route table when
 		 * asked, until they are done. */
 		unsigned started = 0;
@@ -448,110 +440,5 @@ int hil_forward(const struct hil_cfg *c, struct engine_cfg *ecfg, struct latency
 		route_table_destroy((struct route_table *)last);
 	rcu_fini(&routes);
 	free(ws);
-	return rc;
-}
-
-/* ---- replay ------------------------------------------------------------------------------- */
-
-/* Waits until 'target' (CLOCK_MONOTONIC): sleeps to 50 us before it, then spins, yielding the
- * CPU while it spins so that a device under test on the same machine is not starved. */
-static void wait_until(const struct hil_cfg *c, uint64_t target)
-{
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	if (target > now + 100000) {
-		uint64_t t = target - 50000;
-		struct timespec ts = { (time_t)(t / 1000000000ull), (long)(t % 1000000000ull) };
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stopped(c))
-			;
-	}
-	while (clock_ns(CLOCK_MONOTONIC) < target && !stopped(c))
-		sched_yield();
-}
-
-int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *res, struct errbuf *eb)
-{
-	memset(res, 0, sizeof *res);
-	struct mem_trace f;
-	memset(&f, 0, sizeof f);
-	struct injector inj;
-	memset(&inj, 0, sizeof inj);
-	struct lathist *err = malloc(sizeof *err);
-	int rc = err ? 0 : err_set(eb, -ERR_NOMEM, "out of memory");
-	if (rc || (rc = mem_trace_load(&f, trace, eb)) != 0 || (rc = injector_open(&inj, c, res, eb)) != 0 ||
-	    (rc = drop_privileges(c->user, eb)) != 0)
-		goto out;
-	lathist_init(err);
-	res->started = true;
-	uint64_t start = clock_ns(CLOCK_MONOTONIC) + 1000000, target = start, total = 0;
-	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
-	uint64_t span = f.ts[f.n - 1] >= f.ts[0] ? f.ts[f.n - 1] - f.ts[0] : 0;
-	bool done = false;
-	for (uint64_t loop = 0; !done && (c->loop == 0 || loop < c->loop); loop++) {
-		uint64_t base = start + (uint64_t)((double)loop * ((double)span + 1e6) / c->speed);
-		for (size_t i = 0; i < f.n; i++, total++) {
-			if (stopped(c) || (c->count && total >= c->count)) {
-				done = true;
-				break;
-			}
-			if (c->topspeed)
-				target = clock_ns(CLOCK_MONOTONIC);
-			else if (c->pps > 0)
-				target = start + (uint64_t)((double)total * 1e9 / c->pps);
-			else
-				target = base + (uint64_t)((double)(f.ts[i] >= f.ts[0] ? f.ts[i] - f.ts[0] : 0) / c->speed);
-			if (target >= deadline) {
-				done = true;
-				break;
-			}
-			wait_until(c, target);
-			injector_send(&inj, mem_trace_frame(&f, i), f.caplen[i]);
-			uint64_t now = clock_ns(CLOCK_MONOTONIC);
-			lathist_add(err, now > target ? now - target : 0);
-		}
-	}
-	uint64_t end = clock_ns(CLOCK_MONOTONIC);
-	/* Drift: how much longer than scheduled the whole replay took. */
-	double sched_span = (double)(target - start), real_span = (double)(end - start);
-	res->drift = sched_span > 0 ? (real_span - sched_span) / sched_span : 0;
-	res->seconds = real_span / 1e9;
-	res->send_error_p50_ns = lathist_quantile(err, 0.5);
-	res->send_error_p99_ns = lathist_quantile(err, 0.99);
-	res->send_error_max_ns = (double)err->max_ns;
-	res->interrupted = stopped(c);
-out:
-	injector_close(&inj);
-	mem_trace_free(&f);
-	free(err);
-	return rc;
-}
-
-/* ---- capture ------------------------------------------------------------------------------ */
-
-static void capture_packet(void *arg, const struct pcapio_pkt *p)
-{
-	if (arg)
-		trace_writer_put(arg, p->data, p->caplen, p->wirelen, p->t_ns);
-}
-
-int hil_capture(const struct hil_cfg *c, struct hil_result *res, struct errbuf *eb)
-{
-	memset(res, 0, sizeof *res);
-	struct pcapio *in = NULL;
-	struct trace_writer *w = NULL;
-	int rc;
-	if ((rc = pcapio_open(c->in, c->ring_mb, &in, eb)) != 0 ||
-	    (c->write && (rc = trace_writer_open(c->write, pcapio_linktype(in), &w, eb)) != 0) ||
-	    (rc = drop_privileges(c->user, eb)) != 0 || (rc = touch(c->ready, eb)) != 0)
-		goto out;
-	rc = capture_loop(c, in, capture_packet, NULL, yield_cpu, w, res, NULL, eb);
-out:
-	if (in)
-		pcapio_stats(in, &res->capture_received, &res->capture_dropped);
-	pcapio_close(in);
-	if (w) {
-		int wrc = trace_writer_close(w, rc ? NULL : eb);
-		if (!rc)
-			rc = wrc;
-	}
 	return rc;
 }
