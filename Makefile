@@ -86,8 +86,8 @@ $(BUILD)/obj/models/xgb_train.o: FILE_DEFS = $(XGB_CFLAGS)
 $(BUILD)/obj/cli/cli.o: FILE_DEFS := -D_XOPEN_SOURCE=700
 # The commit the program was built from, for run.git_rev: a header rewritten only when it changes.
 GIT_REV_H := $(BUILD)/gen/git_rev.h
-$(BUILD)/obj/analysis/store.o: $(GIT_REV_H)
-$(BUILD)/obj/analysis/store.o: FILE_DEFS := -I$(BUILD)/gen
+$(BUILD)/obj/analysis/store_write.o: $(GIT_REV_H)
+$(BUILD)/obj/analysis/store_write.o: FILE_DEFS := -I$(BUILD)/gen
 
 CFLAGS_ALL = $(WARN) $(DEFS) $(FILE_DEFS) $(OPT) -pthread -I. $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(OPT) -pthread $(LDFLAGS)

@@ -74,6 +74,9 @@ bool store__has_chunks(struct store *st);
 int store__lose(struct store *st, unsigned rows, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int store__lost_row(struct store *st, enum row kind, const char *name, uint64_t id);
 int store__begin(struct store *st);
+/* Gives the reserve file back (disk full: room for the rollback and the error).  True when there
+ * was one. */
+bool store__reserve_release(struct store *st);
 int store__flush_all(struct store *st);
 
 /* The application id of a precraft results database (PRAGMA application_id): "PCRF". */
