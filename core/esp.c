@@ -1,4 +1,6 @@
-/* esp: ESP tunnel mode with ChaCha20-Poly1305 and pre-computed keystreams (see esp.h). */
+/* esp: ESP tunnel mode with ChaCha20-Poly1305 (see esp.h): the tunnel's state, framing and
+ * sealing; esp_ring.c makes the keystreams and anticipated packets ahead, esp_conf.c reads
+ * tunnel files. */
 #include "esp.h"
 
 #include <arpa/inet.h>
@@ -6,59 +8,10 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "esp_impl.h"
 #include "csum.h"
 #include "route.h"
 
-#define ESP_PROTO 50
-#define OUTER_TTL 64
-/* The inner packet sits at one offset whatever the outer family: an IPv4 SA's frame starts 20
- * bytes later in the buffer (IPv6's outer header is 20 bytes longer). */
-#define INNER_OFF (14u + 40u + 8u + 8u)
-#define RECENT_WINDOW 256 /* packets over which an SA's largest packet is remembered */
-
-/* ---- the runtime state ------------------------------------------------------------------- */
-
-struct ks_entry {
-	uint64_t seq, ready_ns;
-	uint32_t len, gen;         /* keystream bytes after the head; batch */
-	uint8_t *ks;               /* CRYPTO_KS_HEAD + ks_cap bytes */
-};
-
-struct anticipated {
-	bool valid;
-	uint64_t seq, ready_ns;
-	uint32_t len, gen, frame_len;
-	uint8_t *plain, *frame;    /* the inner packet; the sealed frame */
-};
-
-struct sa_state {
-	const struct esp_sa_conf *c;
-	struct crypto_aead *cx;    /* the library's cipher state, keyed with the SA's key */
-	uint64_t next_seq;
-	uint64_t last_seq;         /* the last number this instance may send (esp_tunnel_slice) */
-	uint8_t eth[14];
-	bool routed;
-	uint64_t win_sum, prev_sum;  /* plaintext bytes, this window and the last */
-	uint32_t win_n;
-	struct ks_entry *ring;
-	unsigned head, count;
-	uint32_t gen;
-	struct anticipated ant;
-};
-
-struct esp_tunnel {
-	struct sa_state *sa;
-	size_t n;
-	unsigned depth;
-	uint32_t ks_cap;
-	uint8_t *mem;              /* every ring's keystreams and anticipated buffers */
-	size_t mem_len;
-	struct ks_entry *entries;
-	uint8_t *buf, *vbuf;       /* egress frame; shadow mode's one-shot check */
-	struct esp_stats st;
-};
-
-#define FRAME_BUF (INNER_OFF + ESP_INNER_MAX + 8u + 16u + 16u)
 
 size_t esp_ring_bytes(size_t n_sa, unsigned depth, uint32_t ks_cap)
 {
@@ -159,7 +112,7 @@ uint32_t esp_plain_len(uint32_t len)
 	return (len + 2u + 3u) & ~3u;
 }
 
-static void make_nonce(const struct esp_sa_conf *c, uint64_t seq, uint8_t nonce[12])
+void esp__make_nonce(const struct esp_sa_conf *c, uint64_t seq, uint8_t nonce[12])
 {
 	memcpy(nonce, c->salt, 4);
 	for (int i = 0; i < 8; i++)
@@ -174,7 +127,7 @@ static inline void wr32(uint8_t *p, uint32_t v)
 /* Writes the trailer after the 'len' inner bytes at 'inner' (an IPv'ver' packet with TOS or
  * traffic class 'tos') and the headers before them (the frame starts at 'inner' - INNER_OFF + 20
  * for an IPv4 SA).  Returns the frame's start. */
-static uint8_t *frame_around(const struct sa_state *s, uint8_t *inner, uint32_t len, uint64_t seq, uint32_t plain,
+uint8_t *esp__frame_around(const struct sa_state *s, uint8_t *inner, uint32_t len, uint64_t seq, uint32_t plain,
 			     unsigned ver, uint8_t tos)
 {
 	uint8_t *tr = inner + len;
@@ -217,49 +170,18 @@ static uint8_t *frame_around(const struct sa_state *s, uint8_t *inner, uint32_t 
 }
 
 /* An inner packet's version and TOS (traffic class for IPv6), from its first two bytes. */
-static void inner_tos(const uint8_t *p, unsigned *ver, uint8_t *tos)
+void esp__inner_tos(const uint8_t *p, unsigned *ver, uint8_t *tos)
 {
 	*ver = p[0] >> 4;
 	*tos = *ver == 6 ? (uint8_t)((p[0] << 4) | (p[1] >> 4)) : p[1];
 }
 
 /* The one-shot seal of the frame whose inner bytes (with trailer) are at 'inner'. */
-static int seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
+int esp__seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
 {
 	uint8_t nonce[12];
-	make_nonce(s->c, seq, nonce);
+	esp__make_nonce(s->c, seq, nonce);
 	return crypto_aead_seal(s->cx, nonce, inner - 16, 8, inner, plain, inner, inner + plain);
-}
-
-static void note_len(struct sa_state *s, uint32_t plain)
-{
-	s->win_sum += plain;
-	if (++s->win_n == RECENT_WINDOW) {
-		s->prev_sum = s->win_sum;
-		s->win_sum = 0;
-		s->win_n = 0;
-	}
-}
-
-/* The SA's mean plaintext over the last window or two. */
-static uint32_t recent_mean(const struct sa_state *s)
-{
-	uint64_t n = s->win_n + (s->prev_sum ? RECENT_WINDOW : 0);
-	return n ? (uint32_t)((s->win_sum + s->prev_sum) / n) : 0;
-}
-
-/* The ring entry for 'seq', taken out of the ring, or NULL; older entries are wasted. */
-static struct ks_entry *take_entry(struct esp_tunnel *t, struct sa_state *s, uint64_t seq)
-{
-	while (s->count) {
-		struct ks_entry *e = &s->ring[s->head];
-		s->head = s->head + 1 == t->depth ? 0 : s->head + 1;
-		s->count--;
-		if (e->seq == seq)
-			return e;
-		t->st.ks_bytes_wasted += e->len; /* cannot happen: numbers are taken in order */
-	}
-	return NULL;
 }
 
 /* out[i] = src[i] ^ k[i] for 'n' bytes (src may be out). */
@@ -306,12 +228,12 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 	}
 	uint64_t seq = s->next_seq++;
 	uint32_t plain = esp_plain_len(len);
-	note_len(s, plain);
+	esp__note_len(s, plain);
 	unsigned ver;
 	uint8_t tos;
-	inner_tos(a, &ver, &tos);
+	esp__inner_tos(a, &ver, &tos);
 	uint8_t *inner = esp_inner(t);
-	struct ks_entry *e = take_entry(t, s, seq);
+	struct ks_entry *e = esp__take_entry(t, s, seq);
 	uint32_t flen = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
 	struct anticipated *an = &s->ant;
 	if (an->valid && an->seq <= seq) {
@@ -326,14 +248,14 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		}
 		t->st.esp_anticipated_wasted++;
 	}
-	uint8_t *f = frame_around(s, inner, len, seq, plain, ver, tos);
+	uint8_t *f = esp__frame_around(s, inner, len, seq, plain, ver, tos);
 	int rc;
 	if (e && e->ready_ns <= now_ns && plain <= t->ks_cap) {
 		rc = 0;
 		if (e->len < plain) {
 			/* Made shorter than this packet: the rest of its keystream now. */
 			uint8_t nonce[12];
-			make_nonce(s->c, seq, nonce);
+			esp__make_nonce(s->c, seq, nonce);
 			rc = crypto_keystream_extend(s->cx, nonce, e->ks, e->len, plain);
 			t->st.ks_bytes_used += e->len;
 			t->st.ks_short++;
@@ -363,7 +285,7 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		if (bl)
 			memcpy(inner + al, b, bl);
 		memset(inner + al + bl, 0, len - al - bl);
-		rc = seal_oneshot(s, inner, plain, seq);
+		rc = esp__seal_oneshot(s, inner, plain, seq);
 		t->st.esp_sealed_oneshot++;
 		*how = ESP_ONESHOT;
 	}
@@ -382,119 +304,13 @@ sent:
 		if (bl)
 			memcpy(ref + al, b, bl);
 		memset(ref + al + bl, 0, len - al - bl);
-		uint8_t *rf = frame_around(s, ref, len, seq, plain, ver, tos);
-		*diverged = seal_oneshot(s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
+		uint8_t *rf = esp__frame_around(s, ref, len, seq, plain, ver, tos);
+		*diverged = esp__seal_oneshot(s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
 	}
 	*frame_len = flen;
 	t->st.esp_packets++;
 	t->st.esp_bytes += flen;
 	return ESP_OK;
-}
-
-uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsigned max_new, uint32_t hint,
-		       uint64_t ready_ns, uint32_t *gen)
-{
-	struct sa_state *s = &t->sa[sa];
-	if (depth > t->depth)
-		depth = t->depth;
-	uint32_t want = hint ? hint : recent_mean(s);
-	want = (want + 63u) & ~63u;
-	if (want > t->ks_cap)
-		want = t->ks_cap; /* larger packets are sealed in one shot */
-	if (!want)
-		return 0;
-	uint64_t bytes = 0;
-	*gen = ++s->gen;
-	while (s->count < depth && max_new--) {
-		uint64_t seq = s->next_seq + s->count;
-		if (seq > s->last_seq)
-			break;
-		if (s->count && recent_mean(s))
-			want = (recent_mean(s) + 63u) & ~63u; /* the hint is for the next packet only */
-		if (want > t->ks_cap)
-			want = t->ks_cap;
-		if (!want)
-			break;
-		unsigned slot = (s->head + s->count) % t->depth;
-		struct ks_entry *e = &s->ring[slot];
-		uint8_t nonce[12];
-		make_nonce(s->c, seq, nonce);
-		if (crypto_keystream(s->cx, nonce, e->ks, want)) {
-			t->st.esp_crypto_errors++;
-			break;
-		}
-		e->seq = seq;
-		e->len = want;
-		e->gen = s->gen;
-		e->ready_ns = ready_ns;
-		s->count++;
-		bytes += want;
-		t->st.ks_entries_built++;
-	}
-	t->st.ks_bytes_built += bytes;
-	return bytes;
-}
-
-uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner, uint32_t len, uint64_t ready_ns,
-			uint32_t *gen)
-{
-	struct sa_state *s = &t->sa[sa];
-	struct anticipated *a = &s->ant;
-	if (!t->depth || !s->routed || s->next_seq > s->last_seq || len < 2 || esp_plain_len(len) > t->ks_cap)
-		return 0;
-	if (a->valid)
-		t->st.esp_anticipated_wasted++;
-	uint32_t plain = esp_plain_len(len);
-	/* Built in the verify buffer (free between packets), then kept. */
-	uint8_t *in = t->vbuf + INNER_OFF;
-	memcpy(in, inner, len);
-	unsigned ver;
-	uint8_t tos;
-	inner_tos(inner, &ver, &tos);
-	uint8_t *f = frame_around(s, in, len, s->next_seq, plain, ver, tos);
-	if (seal_oneshot(s, in, plain, s->next_seq)) {
-		a->valid = false;
-		t->st.esp_crypto_errors++;
-		return 0;
-	}
-	a->frame_len = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
-	memcpy(a->frame, f, a->frame_len);
-	memcpy(a->plain, inner, len);
-	a->len = len;
-	a->seq = s->next_seq;
-	a->valid = true;
-	a->ready_ns = ready_ns;
-	*gen = a->gen = ++s->gen;
-	t->st.esp_anticipated_built++;
-	return plain;
-}
-
-static inline bool gen_le(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) <= 0;
-}
-
-void esp_mark_ready(struct esp_tunnel *t, unsigned sa, uint32_t gen, uint64_t ready_ns)
-{
-	struct sa_state *s = &t->sa[sa];
-	for (unsigned i = 0; i < s->count; i++) {
-		struct ks_entry *e = &s->ring[(s->head + i) % t->depth];
-		if (e->ready_ns == UINT64_MAX && gen_le(e->gen, gen))
-			e->ready_ns = ready_ns;
-	}
-	if (s->ant.valid && s->ant.ready_ns == UINT64_MAX && gen_le(s->ant.gen, gen))
-		s->ant.ready_ns = ready_ns;
-}
-
-bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen)
-{
-	const struct sa_state *s = &t->sa[sa];
-	for (unsigned i = 0; i < s->count; i++) {
-		const struct ks_entry *e = &s->ring[(s->head + i) % t->depth];
-		if (e->ready_ns == UINT64_MAX && gen_le(e->gen, gen))
-			return true;
-	}
-	return s->ant.valid && s->ant.ready_ns == UINT64_MAX && gen_le(s->ant.gen, gen);
 }
 
 int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices)

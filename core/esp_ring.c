@@ -1,0 +1,144 @@
+/* esp_ring: the work an SA makes ahead (see esp.h): its ring of keystreams, made for the
+ * numbers it will send next and sized by what it sealed lately, and the anticipated packet,
+ * sealed whole before it arrives; a timed model marks each batch finished. */
+#include <string.h>
+
+#include "crypto.h"
+#include "esp_impl.h"
+
+void esp__note_len(struct sa_state *s, uint32_t plain)
+{
+	s->win_sum += plain;
+	if (++s->win_n == RECENT_WINDOW) {
+		s->prev_sum = s->win_sum;
+		s->win_sum = 0;
+		s->win_n = 0;
+	}
+}
+
+/* The SA's mean plaintext over the last window or two. */
+static uint32_t recent_mean(const struct sa_state *s)
+{
+	uint64_t n = s->win_n + (s->prev_sum ? RECENT_WINDOW : 0);
+	return n ? (uint32_t)((s->win_sum + s->prev_sum) / n) : 0;
+}
+
+/* The ring entry for 'seq', taken out of the ring, or NULL; older entries are wasted. */
+struct ks_entry *esp__take_entry(struct esp_tunnel *t, struct sa_state *s, uint64_t seq)
+{
+	while (s->count) {
+		struct ks_entry *e = &s->ring[s->head];
+		s->head = s->head + 1 == t->depth ? 0 : s->head + 1;
+		s->count--;
+		if (e->seq == seq)
+			return e;
+		t->st.ks_bytes_wasted += e->len; /* cannot happen: numbers are taken in order */
+	}
+	return NULL;
+}
+
+uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsigned max_new, uint32_t hint,
+		       uint64_t ready_ns, uint32_t *gen)
+{
+	struct sa_state *s = &t->sa[sa];
+	if (depth > t->depth)
+		depth = t->depth;
+	uint32_t want = hint ? hint : recent_mean(s);
+	want = (want + 63u) & ~63u;
+	if (want > t->ks_cap)
+		want = t->ks_cap; /* larger packets are sealed in one shot */
+	if (!want)
+		return 0;
+	uint64_t bytes = 0;
+	*gen = ++s->gen;
+	while (s->count < depth && max_new--) {
+		uint64_t seq = s->next_seq + s->count;
+		if (seq > s->last_seq)
+			break;
+		if (s->count && recent_mean(s))
+			want = (recent_mean(s) + 63u) & ~63u; /* the hint is for the next packet only */
+		if (want > t->ks_cap)
+			want = t->ks_cap;
+		if (!want)
+			break;
+		unsigned slot = (s->head + s->count) % t->depth;
+		struct ks_entry *e = &s->ring[slot];
+		uint8_t nonce[12];
+		esp__make_nonce(s->c, seq, nonce);
+		if (crypto_keystream(s->cx, nonce, e->ks, want)) {
+			t->st.esp_crypto_errors++;
+			break;
+		}
+		e->seq = seq;
+		e->len = want;
+		e->gen = s->gen;
+		e->ready_ns = ready_ns;
+		s->count++;
+		bytes += want;
+		t->st.ks_entries_built++;
+	}
+	t->st.ks_bytes_built += bytes;
+	return bytes;
+}
+
+uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner, uint32_t len, uint64_t ready_ns,
+			uint32_t *gen)
+{
+	struct sa_state *s = &t->sa[sa];
+	struct anticipated *a = &s->ant;
+	if (!t->depth || !s->routed || s->next_seq > s->last_seq || len < 2 || esp_plain_len(len) > t->ks_cap)
+		return 0;
+	if (a->valid)
+		t->st.esp_anticipated_wasted++;
+	uint32_t plain = esp_plain_len(len);
+	/* Built in the verify buffer (free between packets), then kept. */
+	uint8_t *in = t->vbuf + INNER_OFF;
+	memcpy(in, inner, len);
+	unsigned ver;
+	uint8_t tos;
+	esp__inner_tos(inner, &ver, &tos);
+	uint8_t *f = esp__frame_around(s, in, len, s->next_seq, plain, ver, tos);
+	if (esp__seal_oneshot(s, in, plain, s->next_seq)) {
+		a->valid = false;
+		t->st.esp_crypto_errors++;
+		return 0;
+	}
+	a->frame_len = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
+	memcpy(a->frame, f, a->frame_len);
+	memcpy(a->plain, inner, len);
+	a->len = len;
+	a->seq = s->next_seq;
+	a->valid = true;
+	a->ready_ns = ready_ns;
+	*gen = a->gen = ++s->gen;
+	t->st.esp_anticipated_built++;
+	return plain;
+}
+
+static inline bool gen_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+void esp_mark_ready(struct esp_tunnel *t, unsigned sa, uint32_t gen, uint64_t ready_ns)
+{
+	struct sa_state *s = &t->sa[sa];
+	for (unsigned i = 0; i < s->count; i++) {
+		struct ks_entry *e = &s->ring[(s->head + i) % t->depth];
+		if (e->ready_ns == UINT64_MAX && gen_le(e->gen, gen))
+			e->ready_ns = ready_ns;
+	}
+	if (s->ant.valid && s->ant.ready_ns == UINT64_MAX && gen_le(s->ant.gen, gen))
+		s->ant.ready_ns = ready_ns;
+}
+
+bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen)
+{
+	const struct sa_state *s = &t->sa[sa];
+	for (unsigned i = 0; i < s->count; i++) {
+		const struct ks_entry *e = &s->ring[(s->head + i) % t->depth];
+		if (e->ready_ns == UINT64_MAX && gen_le(e->gen, gen))
+			return true;
+	}
+	return s->ant.valid && s->ant.ready_ns == UINT64_MAX && gen_le(s->ant.gen, gen);
+}
