@@ -164,4 +164,9 @@ void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *p
 /* source.c */
 int model__setup_sources(struct model *m, struct errbuf *eb);
 
+/* At the end of a run: every scalar into m->rec and the summary 'sum' (model_scalars.c). */
+struct engine_stats;
+struct sim_summary;
+void model__write_scalars(struct model *m, const struct engine_stats *es, struct sim_summary *sum);
+
 #endif
