@@ -41,4 +41,9 @@ struct sim_tag {
  * code. */
 int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag);
 
+/* Says, in one line, that the database of 'st' could be read only as an immutable file
+ * (read-only media): report_cmd.c, for the readers of a database. */
+struct store;
+void cli_say_read_only(const struct store *st);
+
 #endif
