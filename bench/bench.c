@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/engine_stats.h"
 #include "core/clock_mono.h"
 #include "core/csum.h"
@@ -39,14 +40,19 @@ static uint64_t clock_cb(void *arg)
 	return clock_mono_ns();
 }
 
-/* xorshift64*: a fixed, fast generator so that runs are repeatable. */
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
+static int cmp_double(const void *a, const void *b)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ull;
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The median of 'n' values (sorted in place), with their minimum and maximum. */
+double bench_median_spread(double *v, size_t n, double *lo, double *hi)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	*lo = v[0];
+	*hi = v[n - 1];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int load(const char *path, struct mem_trace *m)
@@ -92,22 +98,6 @@ static void run_engine(const struct mem_trace *m, struct route_table *rt, enum e
 	engine_destroy(e);
 }
 
-static int add_random_routes(struct route_table *rt, size_t n4, size_t n6);
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The median of 'n' values (sorted in place), with their minimum and maximum. */
-static double median_spread(double *v, size_t n, double *lo, double *hi)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	*lo = v[0];
-	*hi = v[n - 1];
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int bench_engine(const char *path, const char *routes, size_t n4, size_t n6)
 {
@@ -122,7 +112,7 @@ static int bench_engine(const char *path, const char *routes, size_t n4, size_t 
 	}
 	/* A full-size table behind the routes of the file: the slow path's lookup then works as
 	 * it would on a router of the Internet's default-free zone. */
-	if (add_random_routes(rt, n4, n6))
+	if (bench_add_random_routes(rt, n4, n6))
 		return 1;
 	printf("engine_routes_v4 %zu\nengine_routes_v6 %zu\n", route_count4(rt), route_count6(rt));
 	/* The clock's own cost, subtracted from each timed interval. */
@@ -163,156 +153,12 @@ static int bench_engine(const char *path, const char *routes, size_t n4, size_t 
 	printf("precision %.4f\n", p.crafted ? (double)p.hits / (double)p.crafted : 0.0);
 	printf("clock_read_ns %.1f\n", clock_ns);
 	for (int k = 0; k < 7; k++) {
-		double lo, hi, med = median_spread(f[k], (size_t)reps, &lo, &hi);
+		double lo, hi, med = bench_median_spread(f[k], (size_t)reps, &lo, &hi);
 		const char *fmt = k == 6 ? "%s %.3f\n%s_spread %.3f-%.3f\n" : "%s %.1f\n%s_spread %.1f-%.1f\n";
 		printf(fmt, names[k], med, names[k], lo, hi);
 	}
 	mem_trace_free(&m);
 	route_table_destroy(rt);
-	return 0;
-}
-
-static int bench_flows(size_t n)
-{
-	struct flow_table_cfg c = { .capacity = n, .user_size = 0 };
-	/* The engine's user area per flow: its own state and the `last` predictor's. */
-	struct engine_cfg ec;
-	engine_cfg_defaults(&ec);
-	struct flow_table *ft;
-	struct route_table *rt;
-	if (route_table_create(&rt))
-		return 1;
-	ec.routes = rt;
-	ec.flow_capacity = n;
-	struct engine *e;
-	if (engine_create(&ec, &e, NULL))
-		return 1;
-	struct engine_stats st;
-	engine_get_stats(e, &st);
-	engine_destroy(e);
-	printf("flow_table_bytes_per_flow %.1f\n", (double)st.flow_table_bytes / (double)n);
-
-	if (flow_table_create(&c, &ft))
-		return 1;
-	struct flow_key *keys = malloc(n * sizeof *keys);
-	for (size_t i = 0; i < n; i++) {
-		memset(&keys[i], 0, sizeof keys[i]);
-		uint64_t r = rnd();
-		memcpy(keys[i].a, &r, 4);
-		memcpy(keys[i].b, (uint8_t *)&r + 4, 4);
-		keys[i].pa = (uint16_t)rnd();
-		keys[i].pb = 443;
-		keys[i].proto = 6;
-		keys[i].family = 4;
-		bool created;
-		flow_table_get(ft, &keys[i], flow_key_hash(&keys[i], NULL), true, i, &created);
-	}
-	size_t q = 10000000;
-	uint64_t t0 = clock_mono_ns(), found = 0;
-	for (size_t i = 0; i < q; i++) {
-		const struct flow_key *k = &keys[rnd() % n];
-		bool created;
-		found += !flow_table_get(ft, k, flow_key_hash(k, NULL), true, n + i, &created)->in_use ? 0 : !created;
-	}
-	double s = (double)(clock_mono_ns() - t0) / 1e9;
-	printf("flows_resident %zu\n", flow_table_count(ft));
-	printf("flow_lookups_per_s %.0f\n", (double)q / s);
-	printf("flow_lookups_found %llu\n", (unsigned long long)found);
-	free(keys);
-	flow_table_destroy(ft);
-	route_table_destroy(rt);
-	return 0;
-}
-
-static int add_random_routes(struct route_table *rt, size_t n4, size_t n6)
-{
-	struct route_nexthop nh = { .mac = { 0, 0, 0x5e, 0, 0x53, 1 } };
-	for (size_t i = 0; i < n4; i++) {
-		/* A full-table-like length mix: most /24, the rest /8../32. */
-		unsigned r = (unsigned)(rnd() % 100);
-		unsigned len = r < 60 ? 24 : r < 75 ? 16 + (unsigned)(rnd() % 8) : r < 95 ? 19 + (unsigned)(rnd() % 5) : 8 + (unsigned)(rnd() % 25);
-		uint32_t a = (uint32_t)rnd();
-		uint8_t p[4] = { (uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a };
-		nh.port = (uint16_t)(i % 64);
-		if (route_add(rt, 4, p, len, &nh))
-			return 1;
-	}
-	for (size_t i = 0; i < n6; i++) {
-		unsigned r = (unsigned)(rnd() % 100);
-		unsigned len = r < 50 ? 48 : r < 80 ? 32 + (unsigned)(rnd() % 16) : 20 + (unsigned)(rnd() % 44);
-		uint8_t p[16] = { 0x20, (uint8_t)(rnd() % 16) };
-		uint64_t x = rnd();
-		memcpy(p + 2, &x, 8);
-		nh.port = (uint16_t)(i % 64);
-		if (route_add(rt, 6, p, len, &nh))
-			return 1;
-	}
-	return route_table_freeze(rt) ? 1 : 0;
-}
-
-static int bench_routes(size_t n4, size_t n6)
-{
-	struct route_table *rt;
-	if (route_table_create(&rt))
-		return 1;
-	uint64_t t0 = clock_mono_ns();
-	if (add_random_routes(rt, n4, n6))
-		return 1;
-	double build = (double)(clock_mono_ns() - t0) / 1e9;
-	size_t q = 20000000;
-	uint32_t *addrs = malloc(q * sizeof *addrs);
-	for (size_t i = 0; i < q; i++)
-		addrs[i] = (uint32_t)rnd();
-	uint64_t acc = 0;
-	t0 = clock_mono_ns();
-	for (size_t i = 0; i < q; i++) {
-		uint8_t a[4] = { (uint8_t)(addrs[i] >> 24), (uint8_t)(addrs[i] >> 16), (uint8_t)(addrs[i] >> 8), (uint8_t)addrs[i] };
-		acc += route_lookup4(rt, a);
-	}
-	double s4 = (double)(clock_mono_ns() - t0) / 1e9;
-	size_t q6 = 2000000;
-	t0 = clock_mono_ns();
-	for (size_t i = 0; i < q6; i++) {
-		uint8_t a[16] = { 0x20, (uint8_t)(rnd() % 16) };
-		uint64_t x = rnd();
-		memcpy(a + 2, &x, 8);
-		acc += route_lookup6(rt, a);
-	}
-	double s6 = (double)(clock_mono_ns() - t0) / 1e9;
-	printf("routes_v4 %zu\nroutes_v6 %zu\n", route_count4(rt), route_count6(rt));
-	printf("route_table_mib %.1f\n", (double)route_bytes(rt) / 1048576.0);
-	printf("route_build_s %.2f\n", build);
-	printf("route4_lookups_per_s %.0f\n", (double)q / s4);
-	printf("route6_lookups_per_s %.0f\n", (double)q6 / s6);
-	printf("route_checksum %llu\n", (unsigned long long)(acc & 0xffff));
-	free(addrs);
-	route_table_destroy(rt);
-	return 0;
-}
-
-/* A route file read into a table, as a run does (route_load_file), timed: the median of 3. */
-static int bench_route_file(const char *path)
-{
-	double t[3];
-	size_t nh = 0;
-	for (int i = 0; i < 3; i++) {
-		struct route_table *rt;
-		struct errbuf eb = { "" };
-		if (route_table_create(&rt))
-			return 1;
-		uint64_t t0 = clock_mono_ns();
-		int rc = route_load_file(rt, path, &eb);
-		t[i] = (double)(clock_mono_ns() - t0) / 1e9;
-		nh = route_bytes(rt);
-		route_table_destroy(rt);
-		if (rc) {
-			fprintf(stderr, "%s\n", eb.msg);
-			return 1;
-		}
-	}
-	double lo = 0, hi = 0, med = median_spread(t, 3, &lo, &hi);
-	printf("route_file_load_s %.4f\nroute_file_load_s_min %.4f\nroute_file_load_s_max %.4f\nroute_table_mib %.1f\n", med,
-	       lo, hi, (double)nh / 1048576.0);
 	return 0;
 }
 
@@ -469,11 +315,11 @@ static int bench_predictors(const char *path, const char *model_file, const char
 		for (int r = 0; r < PREPS; r++)
 			both[r] = obs[r] + pred[r];
 		double lo, hi, m;
-		m = median_spread(obs, PREPS, &lo, &hi);
+		m = bench_median_spread(obs, PREPS, &lo, &hi);
 		printf("observe_ns_%s %.1f\nobserve_ns_%s_spread %.1f-%.1f\n", ops->name, m, ops->name, lo, hi);
-		m = median_spread(pred, PREPS, &lo, &hi);
+		m = bench_median_spread(pred, PREPS, &lo, &hi);
 		printf("predict_ns_%s %.1f\npredict_ns_%s_spread %.1f-%.1f\n", ops->name, m, ops->name, lo, hi);
-		m = median_spread(both, PREPS, &lo, &hi);
+		m = bench_median_spread(both, PREPS, &lo, &hi);
 		printf("packet_ns_%s %.1f\npacket_ns_%s_spread %.1f-%.1f\n", ops->name, m, ops->name, lo, hi);
 		printf("predict_checksum_%s %llu\n", ops->name, (unsigned long long)(acc & 0xffff));
 		free(st);
@@ -545,7 +391,6 @@ static int bench_stalls(double secs)
 	return 0;
 }
 
-int bench_tunnel(const char *routes, const char *tunnel);
 
 int main(int argc, char **argv)
 {

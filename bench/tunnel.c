@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/engine_stats.h"
 #include "core/clock_mono.h"
 #include "core/crypto.h"
@@ -108,16 +109,10 @@ static int run(struct route_table *rt, const struct esp_conf *tun, enum engine_m
 	return 0;
 }
 
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double med(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof *v, cmpd);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double lo, hi;
+	return bench_median_spread(v, (size_t)n, &lo, &hi);
 }
 
 /* ns per call of 'what' at 'len' plaintext bytes, the median of 'reps' loops. */
