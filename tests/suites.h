@@ -10,6 +10,7 @@ int route_test_register(void);
 int engine_test_register(void);
 int engine_attack_test_register(void);
 int engine_api_test_register(void);
+int engine_shard_test_register(void);
 int faults_test_register(void);
 int golden_test_register(void);
 int sched_test_register(void);
