@@ -16,6 +16,7 @@ int golden_test_register(void);
 int sched_test_register(void);
 int model_test_register(void);
 int models_test_register(void);
+int trained_test_register(void);
 int policy_test_register(void);
 int lathist_test_register(void);
 int esp_test_register(void);
