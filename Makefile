@@ -164,7 +164,7 @@ TRACE_IO := traces/trace.c traces/trace_guard.c traces/trace_write.c
 $(BUILD)/tracegen: $(call obj,tools/tracegen.c sim/rng.c $(TRACE_IO)) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 # The hostile-input corpus's generator (tests/hostile.sh).
-$(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c $(TRACE_IO)) $(BUILD)/libprecraft.a
+$(BUILD)/hostile-gen: $(call obj,tests/hostile/gen.c tests/hostile/frame.c $(TRACE_IO)) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 # The independent ESP decrypter of tests/esp.sh: libsodium (precraft seals with OpenSSL),
 # nothing of precraft's.
