@@ -1,11 +1,13 @@
 /* craft: pre-built egress packets (see craft.h). */
 #include "craft.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "csum.h"
 #include "fwd.h"
 #include "pkt.h"
+#include "pkt_wire.h"
 #include "pool.h"
 #include "predict.h"
 
@@ -116,39 +118,55 @@ static void late(uint8_t *mask, uint32_t from, uint32_t len)
 	memset(mask + from, 0, len);
 }
 
-/* Marks the late-bound bytes of the header layout of 'q'. */
+/* A field's offset in its wire struct (pkt_wire.h), the one source of the layout that pkt.c
+ * parses and writes by: the masks below must agree with pkt_patch_headers and fwd_rewrite, and
+ * craft_test.c checks that they do. */
+#define OFF(type, field) ((uint32_t)offsetof(struct type, field))
+#define END(type) ((uint32_t)sizeof(struct type))
+_Static_assert(offsetof(struct tcp_wire, sport) == offsetof(struct udp_wire, sport), "ports first in TCP and UDP");
+
+/* Marks the late-bound bytes of the header layout of 'q': what differs from one packet of the
+ * flow to the next (pkt_patch_headers' PKT_PATCH_NEXT fields and the checksums that follow
+ * them), and nothing else. */
 static void build_mask(struct craft_meta *m, const struct pkt *q, bool late_sport)
 {
 	uint32_t l3 = q->l3_off, l4 = l3 + q->l3_hdr_len;
 	/* Compares read whole words: the bytes up to the next word boundary stay zero. */
 	memset(m->dep_mask, 0xff, m->n);
 	memset(m->dep_mask + m->n, 0, 8);
-	if (q->link.has_pppoe)
-		late(m->dep_mask, l3 - 4, 2); /* the PPPoE length follows the packet's */
+	if (q->link.has_pppoe) /* the PPPoE length follows the packet's */
+		late(m->dep_mask, l3 - END(pppoe_wire) + OFF(pppoe_wire, len), 2);
 	m->ip_csum_off = NO_OFF;
 	if (q->l3 == PKT_L3_IPV4) {
-		late(m->dep_mask, l3 + 2, 4); /* total length, identification */
-		late(m->dep_mask, l3 + 10, 2);
-		m->ip_csum_off = (uint16_t)(l3 + 10);
+		late(m->dep_mask, l3 + OFF(ip4_wire, tot_len), 2);
+		late(m->dep_mask, l3 + OFF(ip4_wire, id), 2);
+		late(m->dep_mask, l3 + OFF(ip4_wire, csum), 2);
+		m->ip_csum_off = (uint16_t)(l3 + OFF(ip4_wire, csum));
 	} else {
-		m->dep_mask[l3 + 1] = 0xf0;   /* flow label */
-		late(m->dep_mask, l3 + 2, 4); /* flow label, payload length */
+		/* The flow label: the low nibble of the second byte and the two after it. */
+		m->dep_mask[l3 + OFF(ip6_wire, ver_tc_flow) + 1] = 0xf0;
+		late(m->dep_mask, l3 + OFF(ip6_wire, ver_tc_flow) + 2, 2);
+		late(m->dep_mask, l3 + OFF(ip6_wire, plen), 2);
 	}
 	if (q->l4 == PKT_L4_TCP) {
-		late(m->dep_mask, l4 + 4, 8);  /* seq, ack */
-		late(m->dep_mask, l4 + 13, 7); /* flags, window, checksum, urgent */
-		m->l4_csum_off = (uint16_t)(l4 + 16);
+		late(m->dep_mask, l4 + OFF(tcp_wire, seq), 4);
+		late(m->dep_mask, l4 + OFF(tcp_wire, ack), 4);
+		/* flags, window, checksum, urgent pointer: the rest of the fixed header */
+		late(m->dep_mask, l4 + OFF(tcp_wire, flags), END(tcp_wire) - OFF(tcp_wire, flags));
+		m->l4_csum_off = (uint16_t)(l4 + OFF(tcp_wire, csum));
 		const struct pkt_tcp *t = &q->tcp;
+		/* Options: past each one's kind and length bytes, TSval and TSecr; the SACK blocks. */
 		if (t->ts_off != 0xff)
-			late(m->dep_mask, l4 + 20 + t->ts_off + 2u, 8);
+			late(m->dep_mask, l4 + END(tcp_wire) + t->ts_off + 2u, 8);
 		if (t->sack_off != 0xff)
-			late(m->dep_mask, l4 + 20 + t->sack_off + 2u, t->sack_len - 2u);
+			late(m->dep_mask, l4 + END(tcp_wire) + t->sack_off + 2u, t->sack_len - 2u);
 	} else {
-		late(m->dep_mask, l4 + 4, 4); /* length, checksum */
-		m->l4_csum_off = (uint16_t)(l4 + 6);
+		late(m->dep_mask, l4 + OFF(udp_wire, len), 2);
+		late(m->dep_mask, l4 + OFF(udp_wire, csum), 2);
+		m->l4_csum_off = (uint16_t)(l4 + OFF(udp_wire, csum));
 	}
 	if (late_sport)
-		late(m->dep_mask, l4, 2);
+		late(m->dep_mask, l4 + OFF(tcp_wire, sport), 2); /* TCP's and UDP's alike */
 }
 
 /* Applies the predicted field values to 'q', a copy of the template. */
@@ -388,7 +406,7 @@ enum craft_result craft_validate(struct pool_buf *b, const uint8_t *frame, uint3
 	o->payload = o->payload_hit ? eg + m->eg_hdr_len : frame + n;
 	o->payload_len = avail;
 	o->wirelen = m->eg_hdr_len + pay_len;
-	o->tcp_flags = m->l4 == PKT_L4_TCP ? a3[m->l3_hdr + 13] : 0;
+	o->tcp_flags = m->l4 == PKT_L4_TCP ? a3[m->l3_hdr + OFF(tcp_wire, flags)] : 0;
 	o->l3_off = m->l3_off;
 	o->ip4_hdr_len = m->l3 == PKT_L3_IPV4 ? m->l3_hdr : 0;
 	return any ? CRAFT_HIT_TEMPLATE : CRAFT_HIT_STRICT;

@@ -7,6 +7,7 @@ int pkt_test_register(void);
 int flow_test_register(void);
 int pool_test_register(void);
 int route_test_register(void);
+int craft_test_register(void);
 int engine_test_register(void);
 int engine_attack_test_register(void);
 int engine_api_test_register(void);
