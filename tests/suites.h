@@ -8,6 +8,7 @@ int flow_test_register(void);
 int pool_test_register(void);
 int route_test_register(void);
 int craft_test_register(void);
+int dns_fwd_test_register(void);
 int engine_test_register(void);
 int engine_attack_test_register(void);
 int engine_api_test_register(void);
