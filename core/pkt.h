@@ -210,6 +210,15 @@ int pkt_write_headers(const struct pkt *p, uint8_t *out, uint32_t cap) WARN_UNUS
  * pkt_headers_len(p) bytes at least; returns its length. */
 uint32_t pkt_write_link(const struct pkt *p, uint8_t *out);
 
+/* Readdressing a decoded IP packet in place, 'ip' the image of its IP header on (the frame it
+ * was decoded from, or a copy): where its source and destination addresses lie (4 or 16 bytes
+ * each); and, once they have changed by 'delta' (a checksum difference: csum_delta16/32), the
+ * IPv4 header checksum and the TCP, UDP or ICMPv6 checksum moved by it, the transport's by
+ * 'l4_extra' more (a change of its payload).  ICMPv4 and later fragments have nothing more to
+ * move.  The simulator's clones and the lab's rewrite readdress through these. */
+void pkt_addr_fields(const struct pkt *p, uint8_t *ip, uint8_t *addr[2]);
+void pkt_readdressed(const struct pkt *p, uint8_t *ip, uint32_t delta, uint32_t l4_extra);
+
 /* Header fields, for pkt_patch_headers: those that change from one packet of a flow to the next
  * in a direction (the IPv4 total length and ID, the IPv6 payload length, the UDP length, the TCP
  * sequence and acknowledgement numbers, flags, window and timestamps), and those a router

@@ -12,8 +12,10 @@
  * The declared length (from the length fields) and the captured length are kept apart: the
  * former decides "malformed", the latter "truncated".  Every length sum is compared as a
  * difference against what is known to be larger, so no attacker-chosen field can wrap it. */
+#include <stddef.h>
 #include <string.h>
 
+#include "csum.h"
 #include "pkt_wire.h"
 
 #define IP6_HDR 40u
@@ -195,4 +197,40 @@ uint8_t *pkt__write_l3(const struct pkt *p, uint8_t *o)
 	memcpy(w->dst, ip->dst, 16);
 	memcpy(o + sizeof *w, ip->ext, ip->ext_len);
 	return o + sizeof *w + ip->ext_len;
+}
+
+void pkt_addr_fields(const struct pkt *p, uint8_t *ip, uint8_t *addr[2])
+{
+	if (p->l3 == PKT_L3_IPV4) {
+		addr[0] = ip + offsetof(struct ip4_wire, src);
+		addr[1] = ip + offsetof(struct ip4_wire, dst);
+	} else {
+		addr[0] = ip + offsetof(struct ip6_wire, src);
+		addr[1] = ip + offsetof(struct ip6_wire, dst);
+	}
+}
+
+void pkt_readdressed(const struct pkt *p, uint8_t *ip, uint32_t delta, uint32_t l4_extra)
+{
+	if (p->l3 == PKT_L3_IPV4) {
+		uint8_t *c = ip + offsetof(struct ip4_wire, csum);
+		pkt_wr16(c, csum_apply(pkt_rd16(c), delta));
+	}
+	uint8_t *l4 = ip + p->l3_hdr_len, *c;
+	switch (p->l4) {
+	case PKT_L4_TCP:
+		c = l4 + offsetof(struct tcp_wire, csum);
+		pkt_wr16(c, csum_apply(pkt_rd16(c), delta + l4_extra));
+		break;
+	case PKT_L4_UDP:
+		c = l4 + offsetof(struct udp_wire, csum);
+		pkt_wr16(c, csum_apply_udp(pkt_rd16(c), delta + l4_extra));
+		break;
+	case PKT_L4_ICMP6:
+		c = l4 + offsetof(struct icmp_wire, csum);
+		pkt_wr16(c, csum_apply(pkt_rd16(c), delta + l4_extra));
+		break;
+	default:
+		break; /* ICMPv4 does not cover addresses; later fragments carry no L4 header */
+	}
 }

@@ -21,35 +21,16 @@ void frames_clone(uint8_t *f, uint32_t caplen, uint32_t wirelen, int linktype, u
 	uint32_t m = clone_mask(clone);
 	uint8_t *ip = f + p.l3_off;
 	uint8_t *addr[2];
-	if (p.l3 == PKT_L3_IPV4) {
-		addr[0] = ip + 12;
-		addr[1] = ip + 16;
-	} else {
-		addr[0] = ip + 8 + 12; /* the last four bytes of each address */
-		addr[1] = ip + 24 + 12;
-	}
+	pkt_addr_fields(&p, ip, addr);
 	uint32_t delta = 0;
 	for (int i = 0; i < 2; i++) {
-		uint32_t old = pkt_rd32(addr[i]), nw = old ^ m;
+		/* The last four bytes of each address (all of an IPv4 one). */
+		uint8_t *a = addr[i] + (p.l3 == PKT_L3_IPV4 ? 0 : 12);
+		uint32_t old = pkt_rd32(a), nw = old ^ m;
 		delta = csum_delta32(delta, old, nw);
-		pkt_wr32(addr[i], nw);
+		pkt_wr32(a, nw);
 	}
-	if (p.l3 == PKT_L3_IPV4)
-		pkt_wr16(ip + 10, csum_apply(pkt_rd16(ip + 10), delta));
-	uint8_t *l4 = ip + p.l3_hdr_len;
-	switch (p.l4) {
-	case PKT_L4_TCP:
-		pkt_wr16(l4 + 16, csum_apply(pkt_rd16(l4 + 16), delta));
-		break;
-	case PKT_L4_UDP:
-		pkt_wr16(l4 + 6, csum_apply_udp(pkt_rd16(l4 + 6), delta));
-		break;
-	case PKT_L4_ICMP6:
-		pkt_wr16(l4 + 2, csum_apply(pkt_rd16(l4 + 2), delta));
-		break;
-	default:
-		break; /* ICMPv4 does not cover addresses; later fragments carry no L4 header */
-	}
+	pkt_readdressed(&p, ip, delta, 0);
 }
 
 uint32_t frames_synth(uint8_t *out, uint32_t cap, uint64_t flow, int proto, uint32_t seq, uint16_t ip_id,

@@ -153,7 +153,8 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 		memcpy(f + l2, r.data + p.l3_off, ip_len);
 		uint8_t *ip = f + l2;
 		int fam = p.l3 == PKT_L3_IPV4 ? 4 : 6;
-		uint8_t *addr[2] = { fam == 4 ? ip + 12 : ip + 8, fam == 4 ? ip + 16 : ip + 24 };
+		uint8_t *addr[2];
+		pkt_addr_fields(&p, ip, addr);
 		uint32_t delta = 0, dns_delta = 0; /* the addresses' change; the DNS payload's (UDP only) */
 		int fail = 0;
 		for (int i = 0; i < 2; i++) {
@@ -184,15 +185,7 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 			rc = err_set(eb, -ERR_FULL, "%s: more addresses than the lab ranges hold, or out of memory", in);
 			break;
 		}
-		if (fam == 4)
-			pkt_wr16(ip + 10, csum_apply(pkt_rd16(ip + 10), delta));
-		uint8_t *l4 = ip + p.l3_hdr_len;
-		if (p.l4 == PKT_L4_TCP)
-			pkt_wr16(l4 + 16, csum_apply(pkt_rd16(l4 + 16), delta));
-		else if (p.l4 == PKT_L4_UDP)
-			pkt_wr16(l4 + 6, csum_apply_udp(pkt_rd16(l4 + 6), delta + dns_delta));
-		else if (p.l4 == PKT_L4_ICMP6)
-			pkt_wr16(l4 + 2, csum_apply(pkt_rd16(l4 + 2), delta));
+		pkt_readdressed(&p, ip, delta, p.l4 == PKT_L4_UDP ? dns_delta : 0);
 		trace_writer_put(w, f, l2 + ip_len, l2 + ip_len, r.t_ns);
 		st->kept++;
 	}
