@@ -68,5 +68,28 @@ while IFS="$tab" read -r f kind inc; do
 done <<EOF2
 $list
 EOF2
-echo "check-layers: $(echo "$files" | wc -l) files, $bad violations"
+# The scripts' calls: which of the programs the build makes each folder's scripts may run.
+# The lab (hil/lab) drives precraft and the helpers it needs (tracegen's RFC 2544 frames,
+# esp-decrypt's independent check of the tunnel); the research scripts (scenarios/*.sh) and the
+# project's own (scripts/*.sh) run precraft alone.  The benchmarks and tests run anything.
+programs="precraft tracegen esp-decrypt bench hostile-gen run_tests"
+call_allowed() { # call_allowed SCRIPT PROGRAM
+	case $1:$2 in
+	*:precraft) return 0 ;;
+	hil/*:tracegen | hil/*:esp-decrypt) return 0 ;;
+	esac
+	return 1
+}
+scripts="hil/lab $(ls scenarios/*.sh scripts/*.sh | grep -v check-layers.sh)"
+for f in $scripts; do
+	for prog in $programs; do
+		# A program is called by its path: build/NAME, $B/NAME, $(dirname "$PRECRAFT")/NAME.
+		if grep -Eq "(build[a-z/]*|\\\$B|\\\$BUILD|\\\$\\(dirname \"\\\$PRECRAFT\"\\))/$prog([^a-z_-]|\$)" "$f" &&
+			! call_allowed "$f" "$prog"; then
+			echo "$f: runs $prog: ${f%%/*}/ scripts may not"
+			bad=$((bad + 1))
+		fi
+	done
+done
+echo "check-layers: $(echo "$files" | wc -l) files, $(echo "$scripts" | wc -w) scripts, $bad violations"
 [ "$bad" -eq 0 ]
