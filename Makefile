@@ -228,8 +228,14 @@ demo: all
 study: all
 	@sh scripts/study.sh $(BUILD) $(if $(QUICK),quick,full) $(MPI)
 
-bench: all $(BUILD)/bench
+bench: all $(BUILD)/bench $(BUILD)/ns3-anchors
 	@sh bench/bench.sh $(BUILD)
+# ns-3's own figures for make bench's anchors, measured in the same run (Debian's libns3-dev;
+# C++ because ns-3 is: nothing of precraft's is in it).
+NS3_LIBS := -lns3-core -lns3-network -lns3-internet -lns3-point-to-point
+$(BUILD)/ns3-anchors: bench/ns3/anchors.cc | deps
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -std=c++17 -o $@ $< $(NS3_LIBS)
 
 # The public header and the headers it includes.
 PUBLIC_H := core/precraft.h core/clock.h core/engine.h core/err.h core/policy.h core/predict.h core/route.h

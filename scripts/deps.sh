@@ -16,6 +16,8 @@ for tool in gnuplot tcpdump ip ethtool sqlite3 sysctl valgrind /usr/bin/time tcp
 done
 # XGBoost (libxgboost-dev): training the xgb predictor.
 [ -e /usr/include/xgboost/c_api.h ] || need=yes
+# ns-3 (libns3-dev): make bench's anchors, measured in the same run.
+[ -e /usr/include/ns3/core-module.h ] || need=yes
 [ -n "$(find /usr/lib/llvm-* -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null | head -1)" ] || need=yes
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -28,4 +30,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential pkg-config libpcap-dev libnet1-dev libgsl-dev libsqlite3-dev \
 	libcunit1-dev zlib1g-dev libsodium-dev gnuplot-nox tcpdump iproute2 ethtool procps sqlite3 valgrind time tcpreplay \
-	clang libclang-rt-dev libssl-dev openssl tshark chromium libxml2-utils libopenmpi-dev openmpi-bin libxgboost-dev >/dev/null
+	clang libclang-rt-dev libssl-dev openssl tshark chromium libxml2-utils libopenmpi-dev openmpi-bin libxgboost-dev libns3-dev >/dev/null
