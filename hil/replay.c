@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock_mono.h"
 #include "core/lathist.h"
 #include "runner_impl.h"
 #include "traces/memtrace.h"
@@ -17,14 +18,14 @@
  * CPU while it spins so that a device under test on the same machine is not starved. */
 static void wait_until(const struct hil_cfg *c, uint64_t target)
 {
-	uint64_t now = hil__clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = clock_mono_ns();
 	if (target > now + 100000) {
 		uint64_t t = target - 50000;
 		struct timespec ts = { (time_t)(t / 1000000000ull), (long)(t % 1000000000ull) };
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !hil__stopped(c))
 			;
 	}
-	while (hil__clock_ns(CLOCK_MONOTONIC) < target && !hil__stopped(c))
+	while (clock_mono_ns() < target && !hil__stopped(c))
 		sched_yield();
 }
 
@@ -42,7 +43,7 @@ int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *re
 		goto out;
 	lathist_init(err);
 	res->started = true;
-	uint64_t start = hil__clock_ns(CLOCK_MONOTONIC) + 1000000, target = start, total = 0;
+	uint64_t start = clock_mono_ns() + 1000000, target = start, total = 0;
 	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	uint64_t span = f.ts[f.n - 1] >= f.ts[0] ? f.ts[f.n - 1] - f.ts[0] : 0;
 	bool done = false;
@@ -54,7 +55,7 @@ int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *re
 				break;
 			}
 			if (c->topspeed)
-				target = hil__clock_ns(CLOCK_MONOTONIC);
+				target = clock_mono_ns();
 			else if (c->pps > 0)
 				target = start + (uint64_t)((double)total * 1e9 / c->pps);
 			else
@@ -65,11 +66,11 @@ int hil_replay(const struct hil_cfg *c, const char *trace, struct hil_result *re
 			}
 			wait_until(c, target);
 			hil__injector_send(&inj, mem_trace_frame(&f, i), f.caplen[i]);
-			uint64_t now = hil__clock_ns(CLOCK_MONOTONIC);
+			uint64_t now = clock_mono_ns();
 			lathist_add(err, now > target ? now - target : 0);
 		}
 	}
-	uint64_t end = hil__clock_ns(CLOCK_MONOTONIC);
+	uint64_t end = clock_mono_ns();
 	/* Drift: how much longer than scheduled the whole replay took. */
 	double sched_span = (double)(target - start), real_span = (double)(end - start);
 	res->drift = sched_span > 0 ? (real_span - sched_span) / sched_span : 0;

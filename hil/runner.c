@@ -27,10 +27,10 @@
 #include "traces/trace.h"
 
 
-uint64_t hil__clock_ns(clockid_t id)
+uint64_t hil__wall_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(id, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -134,10 +134,10 @@ int hil__capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *
 			struct errbuf *eb)
 {
 	res->started = true;
-	uint64_t start = hil__clock_ns(CLOCK_REALTIME);
+	uint64_t start = hil__wall_ns();
 	uint64_t deadline = c->duration_s > 0 ? start + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	int rc = 0;
-	while (!hil__stopped(c) && !count_reached(c, res, q) && hil__clock_ns(CLOCK_REALTIME) < deadline) {
+	while (!hil__stopped(c) && !count_reached(c, res, q) && hil__wall_ns() < deadline) {
 		if (idle)
 			idle(arg);
 		if (!c->busy_poll && (rc = pcapio_wait(in, 20, eb)) < 0)
@@ -159,7 +159,7 @@ int hil__capture_loop(const struct hil_cfg *c, struct pcapio *in, on_packet_fn *
 		if (c->busy_poll && !got)
 			relax();
 	}
-	res->seconds = (double)(hil__clock_ns(CLOCK_REALTIME) - start) / 1e9;
+	res->seconds = (double)(hil__wall_ns() - start) / 1e9;
 	res->interrupted = hil__stopped(c);
 	return rc > 0 ? 0 : rc;
 }
@@ -205,7 +205,7 @@ static void fwd_packet(void *arg, const struct pcapio_pkt *p)
 	w->t_sent = 0;
 	engine_process(w->eng, p->data, p->caplen, p->wirelen, w->linktype, p->t_ns, &r);
 	rcu_quiescent(w->routes, w->idx); /* the packet is done: the worker holds no table */
-	uint64_t now = w->t_sent ? w->t_sent : hil__clock_ns(CLOCK_REALTIME), d = now > p->t_ns ? now - p->t_ns : 0;
+	uint64_t now = w->t_sent ? w->t_sent : hil__wall_ns(), d = now > p->t_ns ? now - p->t_ns : 0;
 	lathist_add(&w->lat.all, d);
 	if (r.path == ENGINE_PATH_HIT) {
 		lathist_add(&w->lat.hit, d);
@@ -231,7 +231,7 @@ static void fwd_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_
 	if (payload_len)
 		memcpy(inj->buf + hdr_len, payload, payload_len);
 	hil__injector_send(inj, inj->buf, hdr_len + payload_len);
-	w->t_sent = hil__clock_ns(CLOCK_REALTIME);
+	w->t_sent = hil__wall_ns();
 }
 
 /* The i-th CPU of the process's affinity mask (mod their number), or -1. */

@@ -15,7 +15,9 @@ struct quota;
 
 #define MAX_FRAME (262144 + 4096)
 
-uint64_t hil__clock_ns(clockid_t id);
+/* The wall clock (CLOCK_REALTIME), the clock of the kernel's capture timestamps: a packet's
+ * latency is measured from its capture time.  (Schedules run on clock_mono_ns.) */
+uint64_t hil__wall_ns(void);
 /* A spinning sink's pause: it gives its core to whatever else is runnable there. */
 void hil__yield_cpu(void);
 bool hil__stopped(const struct hil_cfg *c);
