@@ -17,6 +17,7 @@ int faults_test_register(void);
 int golden_test_register(void);
 int sched_test_register(void);
 int model_test_register(void);
+int scenario_test_register(void);
 int models_test_register(void);
 int trained_test_register(void);
 int policy_test_register(void);
