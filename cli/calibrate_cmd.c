@@ -6,6 +6,7 @@
  * writes nothing: the shipped default.costs changes only when asked to. */
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,28 +197,26 @@ static int write_profile(const char *path, const void *arg, struct errbuf *eb)
 	return costs_save(path, po->cp, po->comment, eb);
 }
 
-int calibrate_main(int argc, char **argv)
+enum { O_REPEAT = 256 };
+const struct option calibrate_options[] = {
+	{ "repeat", required_argument, 0, O_REPEAT },
+	{ 0, 0, 0, 0 },
+};
+
+int calibrate_main(const struct cli_args *args)
 {
 	const char *out = NULL, *traces[64];
 	char defaults[2][4096];
 	int n_traces = 0;
 	uint64_t repeat = 5;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-			out = argv[++i];
-		} else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
-			if (!cli_u64("--repeat", argv[++i], 1, 1000, &repeat))
-				return EXIT_USAGE;
-		} else if (argv[i][0] == '-') {
-			cli_error("calibrate: unknown or incomplete option '%s' (see 'precraft calibrate --help')", argv[i]);
+	for (size_t i = 0; i < args->n_opt; i++) {
+		if (args->opt[i].id == 'o')
+			out = args->opt[i].arg;
+		else if (args->opt[i].id == O_REPEAT && !cli_u64("--repeat", args->opt[i].arg, 1, 1000, &repeat))
 			return EXIT_USAGE;
-		} else if (n_traces == 64) {
-			cli_error("calibrate: at most 64 captures");
-			return EXIT_USAGE;
-		} else {
-			traces[n_traces++] = argv[i];
-		}
 	}
+	for (int i = 0; i < args->n_pos; i++) /* at most 64: the row's bound */
+		traces[n_traces++] = args->pos[i];
 	if (!n_traces) {
 		static const char *const names[2] = { "../traces/zeek-smb2.pcap", "../traces/ndpi-fix.pcap" };
 		for (int i = 0; i < 2; i++) {

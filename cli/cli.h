@@ -1,8 +1,9 @@
 /* cli: what every subcommand handler shares.
  *
- * The command table (STYLE.md §10): each row names a command, its usage text, and how many
- * positional arguments it takes; `precraft --help` and `precraft CMD --help` print from it, and
- * cli_positional() checks a handler's argument count against its row.  One error → exit-code
+ * The command table (STYLE.md §10): each row names a command, its usage text, its options and
+ * how many positional arguments it takes; the dispatcher parses every command line from it
+ * (unknown options, --help and the argument count handled there, once), and `precraft --help`
+ * and `precraft CMD --help` print from it.  One error → exit-code
  * map, one stop flag for Ctrl-C, number parsing with clear errors, finding the data files that
  * ship with precraft, the command line as typed for run.command, and a progress line on a
  * terminal.  Only the command line prints errors and chooses exit codes (STYLE.md §5). */
@@ -23,12 +24,40 @@ struct errbuf;
 #define EXIT_USAGE 2
 #define EXIT_DIVERGED 3
 
+struct option;
+struct shaper_opts;
+
+/* One of a command's own options, as given: getopt_long's value for it (the row's 'val', or the
+ * short option's letter) and its argument (NULL for one that takes none). */
+struct cli_opt {
+	int id;
+	const char *arg;
+};
+
+/* A command line, parsed once by the dispatcher from the command's row: no handler runs getopt
+ * (OVS's ovs_cmdl_command does the same). */
+struct cli_args {
+	const struct cli_command *cmd;
+	const struct cli_opt *opt; /* the command's own options, in the order given */
+	size_t n_opt;
+	char **pos;                /* the positional arguments, their count checked against the row */
+	int n_pos;
+	const struct shaper_opts *shaper; /* with the defaults, the shaper's options taken (rows
+					   * with .shaper); NULL for the others */
+};
+
 struct cli_command {
 	const char *name;
 	const char *summary;       /* one line for `precraft --help` */
 	const char *usage;         /* the full text for `precraft NAME --help` */
 	int min_args, max_args;    /* positional arguments after the options (-1: no limit) */
-	int (*handler)(int argc, char **argv); /* argv[0] is the command's name */
+	const char *shortopts;     /* getopt's short options ("h" is --help everywhere); NULL: none */
+	const struct option *options; /* the long options, a zero row last (one named "help" is
+				       * --help everywhere); NULL: none */
+	bool shaper;               /* the shaper's options too (shaper.h) */
+	int early;                 /* an option that answers without the arguments (sim --keys): the
+				    * handler runs with it whatever their count; 0: none */
+	int (*handler)(const struct cli_args *a);
 };
 
 /* The table, and cli_positional, in cli/main.c. */

@@ -1,27 +1,39 @@
 /* commands: the handlers of the command table (cli/main.c) and their usage texts.  Each
- * handler parses its options, calls the parts it drives, and returns the exit code. */
+ * handler reads the options the dispatcher parsed from its row (cli_args), calls the parts it
+ * drives, and returns the exit code. */
 #ifndef PRECRAFT_CLI_COMMANDS_H
 #define PRECRAFT_CLI_COMMANDS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
+struct cli_args;
+struct option;
 struct scenario;
 
-int replay_main(int argc, char **argv);
-int sim_main(int argc, char **argv);
-int calibrate_main(int argc, char **argv);
-int hil_main(int argc, char **argv);
-int rewrite_main(int argc, char **argv);
-int compare_main(int argc, char **argv);
-int eval_main(int argc, char **argv);
-int train_main(int argc, char **argv);
-int report_main(int argc, char **argv);
-int compare_runs_main(int argc, char **argv);
-int export_main(int argc, char **argv);
-int summary_main(int argc, char **argv);
-int sweep_main(int argc, char **argv);
-int merge_main(int argc, char **argv);
-int study_main(int argc, char **argv);
+int replay_main(const struct cli_args *a);
+int sim_main(const struct cli_args *a);
+int calibrate_main(const struct cli_args *a);
+int hil_main(const struct cli_args *a);
+int rewrite_main(const struct cli_args *a);
+int compare_main(const struct cli_args *a);
+int eval_main(const struct cli_args *a);
+int train_main(const struct cli_args *a);
+int report_main(const struct cli_args *a);
+int compare_runs_main(const struct cli_args *a);
+int export_main(const struct cli_args *a);
+int summary_main(const struct cli_args *a);
+int sweep_main(const struct cli_args *a);
+int merge_main(const struct cli_args *a);
+int study_main(const struct cli_args *a);
+
+/* sim's option values: its row names --keys as the option that answers without a scenario. */
+enum { SIM_O_SET = 256, SIM_O_DB, SIM_O_RUN, SIM_O_QUIET, SIM_O_HELP, SIM_O_KEYS };
+
+/* The commands' own options (the rows' tables; the shaper's are shaper.c's). */
+extern const struct option replay_options[], sim_options[], calibrate_options[], hil_options[], rewrite_options[],
+	compare_options[], eval_options[], train_options[], report_options[], export_options[], summary_options[],
+	sweep_options[], study_options[];
 
 extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], rewrite_usage[],
 	compare_usage[], eval_usage[], train_usage[], report_usage[], compare_runs_usage[], export_usage[],

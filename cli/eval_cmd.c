@@ -257,37 +257,28 @@ static int train_without(const struct predictor_ops *ops, char **traces, int n, 
 	return rc;
 }
 
-int eval_main(int argc, char **argv)
+enum { O_MODELS = 256, O_DB, O_MODEL_FILE, O_CROSS, O_HELP };
+const struct option eval_options[] = {
+	{ "models", required_argument, 0, O_MODELS }, { "db", required_argument, 0, O_DB },
+	{ "model-file", required_argument, 0, O_MODEL_FILE }, { "cross", no_argument, 0, O_CROSS },
+	{ "help", no_argument, 0, O_HELP },           { 0, 0, 0, 0 },
+};
+
+int eval_main(const struct cli_args *a)
 {
-	enum { O_MODELS = 256, O_DB, O_MODEL_FILE, O_CROSS, O_HELP };
-	static const struct option lo[] = {
-		{ "models", required_argument, 0, O_MODELS }, { "db", required_argument, 0, O_DB },
-		{ "model-file", required_argument, 0, O_MODEL_FILE }, { "cross", no_argument, 0, O_CROSS },
-		{ "help", no_argument, 0, O_HELP },           { 0, 0, 0, 0 },
-	};
 	const char *models = NULL, *db = NULL, *model_file = NULL;
 	int cross = 0;
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case O_MODELS: models = optarg; break;
-		case O_DB: db = optarg; break;
-		case O_MODEL_FILE: model_file = optarg; break;
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
+		case O_MODELS: models = arg; break;
+		case O_DB: db = arg; break;
+		case O_MODEL_FILE: model_file = arg; break;
 		case O_CROSS: cross = 1; break;
-		case O_HELP: fputs(eval_usage, stdout); return EXIT_OK;
-		default:
-			cli_error("eval: unknown or incomplete option '%s' (see 'precraft eval --help')", argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		cli_error("eval: expected at least one TRACE (see 'precraft eval --help')");
-		return EXIT_USAGE;
-	}
-	int n_traces = argc - optind;
-	char **traces = argv + optind;
+	int n_traces = a->n_pos;
+	char **traces = a->pos;
 	if (cross && model_file) {
 		cli_error("eval: --cross trains its own models; it takes no --model-file");
 		return EXIT_USAGE;

@@ -95,49 +95,34 @@ static int parse_value(int c, const char *arg, struct hil_opts *o)
 	case O_PPS:
 		return cli_double("--pps", arg, 1e-3, 1e9, &o->c.pps) ? 0 : EXIT_USAGE;
 	}
-	return -1;
+	return 0; /* (the dispatcher takes --help and the shaper's) */
 }
 
-static int parse(int argc, char **argv, struct hil_opts *o)
+const struct option hil_options[] = {
+	{ "in", required_argument, 0, O_IN },           { "out", required_argument, 0, O_OUT },
+	{ "db", required_argument, 0, O_DB },           { "ready", required_argument, 0, O_READY },
+	{ "inject", required_argument, 0, O_INJECT },   { "count", required_argument, 0, O_COUNT },
+	{ "duration", required_argument, 0, O_DURATION }, { "speed", required_argument, 0, O_SPEED },
+	{ "pps", required_argument, 0, O_PPS },         { "topspeed", no_argument, 0, O_TOPSPEED },
+	{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
+	{ "workers", required_argument, 0, O_WORKERS }, { "pin", no_argument, 0, O_PIN },
+	{ "busy-poll", no_argument, 0, O_BUSY_POLL }, { "ring-mb", required_argument, 0, O_RING_MB },
+	{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
+};
+
+static int parse(const struct cli_args *a, struct hil_opts *o)
 {
-	static const struct option own[] = {
-		{ "in", required_argument, 0, O_IN },           { "out", required_argument, 0, O_OUT },
-		{ "db", required_argument, 0, O_DB },           { "ready", required_argument, 0, O_READY },
-		{ "inject", required_argument, 0, O_INJECT },   { "count", required_argument, 0, O_COUNT },
-		{ "duration", required_argument, 0, O_DURATION }, { "speed", required_argument, 0, O_SPEED },
-		{ "pps", required_argument, 0, O_PPS },         { "topspeed", no_argument, 0, O_TOPSPEED },
-		{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
-		{ "workers", required_argument, 0, O_WORKERS }, { "pin", no_argument, 0, O_PIN },
-		{ "busy-poll", no_argument, 0, O_BUSY_POLL }, { "ring-mb", required_argument, 0, O_RING_MB },
-		{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
-	};
 	memset(o, 0, sizeof *o);
-	shaper_opts_defaults(&o->sh);
+	o->sh = *a->shaper;
 	o->c.speed = 1;
 	o->c.loop = 1;
 	o->c.stop = &cli_stop;
-	optind = 1;
-	int c, r;
-	while ((c = shaper_getopt(argc, argv, "hZ:w:", own, &o->sh)) != -1) {
-		if (c == SHAPER_OPT_BAD)
-			return EXIT_USAGE;
-		if (c == 'h' || c == O_HELP) {
-			printf(hil_usage, shaper_usage);
-			return -1;
-		}
-		if ((r = parse_value(c, optarg, o)) == -1) {
-			cli_error("hil: unknown or incomplete option '%s' (see 'precraft hil --help')", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
+	for (size_t i = 0; i < a->n_opt; i++) {
+		int r = parse_value(a->opt[i].id, a->opt[i].arg, o);
 		if (r)
 			return r;
 	}
-	if (optind < argc)
-		o->trace = argv[optind++];
-	if (optind < argc) {
-		cli_error("hil: unexpected '%s' (see 'precraft hil --help')", argv[optind]);
-		return EXIT_USAGE;
-	}
+	o->trace = a->n_pos > 1 ? a->pos[1] : NULL;
 	if (o->c.topspeed + (o->c.pps > 0) + o->has_speed > 1) {
 		cli_error("hil replay: --speed, --pps and --topspeed exclude each other: give one");
 		return EXIT_USAGE;
@@ -335,26 +320,19 @@ static int capture(struct hil_opts *o)
 	return res.interrupted ? EXIT_RUNTIME : EXIT_OK;
 }
 
-int hil_main(int argc, char **argv)
+int hil_main(const struct cli_args *a)
 {
-	if (argc < 2) {
-		fprintf(stderr, hil_usage, shaper_usage);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf(hil_usage, shaper_usage);
-		return EXIT_OK;
-	}
 	struct hil_opts o;
-	int rc = parse(argc - 1, argv + 1, &o);
+	int rc = parse(a, &o);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
-	if (strcmp(argv[1], "forward") == 0)
+		return rc;
+	const char *mode = a->pos[0];
+	if (strcmp(mode, "forward") == 0)
 		return forward(&o);
-	if (strcmp(argv[1], "replay") == 0)
+	if (strcmp(mode, "replay") == 0)
 		return replay(&o);
-	if (strcmp(argv[1], "capture") == 0)
+	if (strcmp(mode, "capture") == 0)
 		return capture(&o);
-	cli_error("hil: unknown mode '%s' (forward, replay, capture)", argv[1]);
+	cli_error("hil: unknown mode '%s' (forward, replay, capture)", mode);
 	return EXIT_USAGE;
 }

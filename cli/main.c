@@ -1,42 +1,51 @@
 /* precraft: the one program, its subcommands dispatched from a table (STYLE.md §10). */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "shaper.h"
 #include "core/predict.h"
 #include "models/registry.h"
 
-static int predictors_main(int argc, char **argv);
+static int predictors_main(const struct cli_args *a);
 
 static const char predictors_usage[] = "usage: precraft predictors\n  Lists the predictors --predictor accepts.\n";
 
 /* The usage texts that take the shaper's options mark where with "%s" (cli_print_usage). */
 static const struct cli_command commands[] = {
 	{ "replay", "run a capture through the shaper (baseline, precraft or shadow mode)", replay_usage, 1, 1,
-	  replay_main },
-	{ "sim", "run a scenario in the discrete-event simulator; results to SQLite", sim_usage, 1, 1, sim_main },
+	  .shortopts = "h", .options = replay_options, .shaper = true, .handler = replay_main },
+	{ "sim", "run a scenario in the discrete-event simulator; results to SQLite", sim_usage, 1, 1,
+	  .shortopts = "h", .options = sim_options, .shaper = true, .early = SIM_O_KEYS, .handler = sim_main },
 	{ "calibrate", "measure the core's cost per operation for the simulator", calibrate_usage, 0, 64,
-	  calibrate_main },
-	{ "hil", "the shaper on real interfaces: forward, replay, capture (lab: hil/lab)", hil_usage, 1, 2, hil_main },
-	{ "rewrite", "map a capture's addresses into the lab's ranges (--lab)", rewrite_usage, 2, 2, rewrite_main },
-	{ "compare", "compare two captures packet by packet", compare_usage, 2, 2, compare_main },
+	  .shortopts = "o:", .options = calibrate_options, .handler = calibrate_main },
+	{ "hil", "the shaper on real interfaces: forward, replay, capture (lab: hil/lab)", hil_usage, 1, 2,
+	  .shortopts = "hZ:w:", .options = hil_options, .shaper = true, .handler = hil_main },
+	{ "rewrite", "map a capture's addresses into the lab's ranges (--lab)", rewrite_usage, 1, 1,
+	  .shortopts = "o:", .options = rewrite_options, .handler = rewrite_main },
+	{ "compare", "compare two captures packet by packet", compare_usage, 2, 2, .options = compare_options,
+	  .handler = compare_main },
 	{ "eval", "score predictors on captures (leaderboard, calibration); --db stores it", eval_usage, 1, -1,
-	  eval_main },
+	  .options = eval_options, .handler = eval_main },
 	{ "train", "fit a trained predictor's model file from captures (--model ml -o FILE)", train_usage, 1, -1,
-	  train_main },
-	{ "predictors", "list the predictors", predictors_usage, 0, 0, predictors_main },
-	{ "report", "an HTML report with gnuplot figures of a results database", report_usage, 1, 1, report_main },
+	  .shortopts = "o:", .options = train_options, .handler = train_main },
+	{ "predictors", "list the predictors", predictors_usage, 0, 0, .handler = predictors_main },
+	{ "report", "an HTML report with gnuplot figures of a results database", report_usage, 1, 1,
+	  .options = report_options, .handler = report_main },
 	{ "compare-runs", "two runs' scalars side by side: difference and ratio", compare_runs_usage, 3, 3,
-	  compare_runs_main },
-	{ "export", "a results database as CSV or ns-3 FlowMonitor XML", export_usage, 1, 1, export_main },
+	  .handler = compare_runs_main },
+	{ "export", "a results database as CSV or ns-3 FlowMonitor XML", export_usage, 1, 1, .options = export_options,
+	  .handler = export_main },
 	{ "sweep", "a scenario over a parameter grid x replications (-j, --shard, mpirun)", sweep_usage, 1, 1,
-	  sweep_main },
-	{ "merge", "merge results databases (a sweep's shards) into one", merge_usage, 2, -1, merge_main },
+	  .shortopts = "hj:", .options = sweep_options, .handler = sweep_main },
+	{ "merge", "merge results databases (a sweep's shards) into one", merge_usage, 2, -1, .handler = merge_main },
 	{ "summary", "mean, sd and 95 % confidence interval of metrics per group of runs", summary_usage, 1, 1,
-	  summary_main },
+	  .options = summary_options, .handler = summary_main },
 	{ "study", "where does pre-crafting pay: each policy against off, cell by cell, with intervals", study_usage, 1,
-	  1, study_main },
+	  1, .options = study_options, .handler = study_main },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -75,14 +84,63 @@ static void usage(FILE *f)
 	fprintf(f, "\n  -h, --help, --version\n");
 }
 
-static int predictors_main(int argc, char **argv)
+static int predictors_main(const struct cli_args *a)
 {
-	(void)argv;
-	if (!cli_positional("predictors", argc - 1))
-		return EXIT_USAGE;
+	(void)a;
 	for (size_t i = 0; models_at(i); i++)
 		printf("%-10s %s\n", models_at(i)->name, models_at(i)->summary);
 	return EXIT_OK;
+}
+
+/* True when option 'id' is --help (or -h) in row 'c'. */
+static bool is_help(const struct cli_command *c, int id)
+{
+	if (id == 'h' && c->shortopts && strchr(c->shortopts, 'h'))
+		return true;
+	for (const struct option *o = c->options; o && o->name; o++)
+		if (o->val == id && strcmp(o->name, "help") == 0)
+			return true;
+	return false;
+}
+
+/* Parses 'argv' (argv[0] the command's name) by row 'c' into 'a' (its 'opt' malloc'd), the
+ * shaper's options into 'so'.  Returns -1 when the handler is to run, else the exit code (an
+ * error said, or --help printed). */
+static int parse(const struct cli_command *c, int argc, char **argv, struct shaper_opts *so, struct cli_args *a)
+{
+	struct option lo[96];
+	static const struct option none[] = { { 0, 0, 0, 0 } };
+	shaper_join_options(c->options ? c->options : none, c->shaper, lo, sizeof lo / sizeof lo[0]);
+	struct cli_opt *opt = malloc((size_t)argc * sizeof *opt);
+	if (!opt)
+		return EXIT_RUNTIME;
+	*a = (struct cli_args){ .cmd = c, .opt = opt, .shaper = c->shaper ? so : NULL };
+	/* getopt's state is the dispatcher's alone: set once, here. */
+	optind = 1;
+	opterr = 0;
+	int id;
+	while ((id = getopt_long(argc, argv, c->shortopts ? c->shortopts : "", lo, NULL)) != -1) {
+		if (id == '?' || id == ':') {
+			cli_error("%s: unknown or incomplete option '%s' (see 'precraft %s --help')", c->name,
+				  argv[optind - 1], c->name);
+			return EXIT_USAGE;
+		}
+		if (is_help(c, id)) {
+			cli_print_usage(stdout, c->usage);
+			return EXIT_OK;
+		}
+		int r = c->shaper ? shaper_apply_option(id, optarg, so) : 0;
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r == 0)
+			opt[a->n_opt++] = (struct cli_opt){ id, optarg };
+	}
+	a->pos = argv + optind;
+	a->n_pos = argc - optind;
+	for (size_t i = 0; c->early && i < a->n_opt; i++)
+		if (a->opt[i].id == c->early)
+			return -1;
+	return cli_positional(c->name, a->n_pos) ? -1 : EXIT_USAGE;
 }
 
 /* The shaper's options, for the usage texts that name them. */
@@ -113,5 +171,12 @@ int main(int argc, char **argv)
 		cli_print_usage(stdout, c->usage);
 		return EXIT_OK;
 	}
-	return c->handler(argc - 1, argv + 1);
+	struct shaper_opts so;
+	shaper_opts_defaults(&so);
+	struct cli_args a = { 0 };
+	int code = parse(c, argc - 1, argv + 1, &so, &a);
+	if (code < 0)
+		code = c->handler(&a);
+	free((void *)a.opt);
+	return code;
 }

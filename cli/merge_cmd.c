@@ -80,18 +80,7 @@ int sweep_merge_into(const char *db, char *const *paths, size_t n, bool remove_m
 	return code;
 }
 
-int merge_main(int argc, char **argv)
+int merge_main(const struct cli_args *a)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(merge_usage, stdout);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-') {
-			cli_error("merge: unknown option '%s' (see 'precraft merge --help')", argv[i]);
-			return EXIT_USAGE;
-		}
-	if (!cli_positional("merge", argc - 1))
-		return EXIT_USAGE;
-	return sweep_merge_into(argv[1], argv + 2, (size_t)(argc - 2), false, false);
+	return sweep_merge_into(a->pos[0], a->pos + 1, (size_t)(a->n_pos - 1), false, false);
 }

@@ -43,40 +43,28 @@ struct replay_opts {
 	bool quiet, timed;
 };
 
-static int parse_args(int argc, char **argv, struct replay_opts *o)
+enum { O_EGRESS = 256, O_QUIET, O_HELP, O_DB, O_TIMED, O_SCENARIO };
+const struct option replay_options[] = {
+	{ "egress", required_argument, 0, O_EGRESS }, { "quiet", no_argument, 0, O_QUIET },
+	{ "help", no_argument, 0, O_HELP },           { "db", required_argument, 0, O_DB },
+	{ "timed", no_argument, 0, O_TIMED },         { "scenario", required_argument, 0, O_SCENARIO },
+	{ 0, 0, 0, 0 },
+};
+
+static int parse_args(const struct cli_args *a, struct replay_opts *o)
 {
-	enum { O_EGRESS = 256, O_QUIET, O_HELP, O_DB, O_TIMED, O_SCENARIO };
-	static const struct option own[] = {
-		{ "egress", required_argument, 0, O_EGRESS }, { "quiet", no_argument, 0, O_QUIET },
-		{ "help", no_argument, 0, O_HELP },           { "db", required_argument, 0, O_DB },
-		{ "timed", no_argument, 0, O_TIMED },         { "scenario", required_argument, 0, O_SCENARIO },
-		{ 0, 0, 0, 0 },
-	};
-	shaper_opts_defaults(&o->sh);
-	optind = 1;
-	int c;
-	while ((c = shaper_getopt(argc, argv, "h", own, &o->sh)) != -1) {
-		switch (c) {
-		case SHAPER_OPT_BAD:
-			return EXIT_USAGE;
-		case O_EGRESS: o->egress = optarg; break;
-		case O_DB: o->db = optarg; break;
+	o->sh = *a->shaper;
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
+		case O_EGRESS: o->egress = arg; break;
+		case O_DB: o->db = arg; break;
 		case O_TIMED: o->timed = true; break;
-		case O_SCENARIO: o->scenario = optarg; o->timed = true; break;
+		case O_SCENARIO: o->scenario = arg; o->timed = true; break;
 		case O_QUIET: o->quiet = true; break;
-		case 'h':
-		case O_HELP:
-			printf(replay_usage, shaper_usage);
-			return -1;
-		default:
-			cli_error("replay: unknown or incomplete option '%s' (see 'precraft replay --help')",
-				  argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
-	if (!cli_positional("replay", argc - optind))
-		return EXIT_USAGE;
-	o->trace = argv[optind];
+	o->trace = a->pos[0];
 	if (o->timed && o->egress) {
 		cli_error("replay: --egress is for the untimed replay; --timed writes no egress capture");
 		return EXIT_USAGE;
@@ -173,13 +161,13 @@ static void record_params(const struct replay_opts *o, const struct shaper *sh, 
 	shaper_record_params(&o->sh, sh, r);
 }
 
-int replay_main(int argc, char **argv)
+int replay_main(const struct cli_args *a)
 {
 	struct replay_opts o;
 	memset(&o, 0, sizeof o);
-	int rc = parse_args(argc, argv, &o);
+	int rc = parse_args(a, &o);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc;
 	if (o.timed)
 		return replay_timed(&o);
 

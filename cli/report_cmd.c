@@ -95,47 +95,45 @@ static void say_read_only_path(const char *db)
 	}
 }
 
-int report_main(int argc, char **argv)
+const struct option report_options[] = {
+	{ "run", required_argument, 0, 'r' },
+	{ "out", required_argument, 0, 'o' },
+	{ "format", required_argument, 0, 'f' },
+	{ "quiet", no_argument, 0, 'q' },
+	{ 0, 0, 0, 0 },
+};
+
+int report_main(const struct cli_args *a)
 {
-	static const struct option lo[] = { { "run", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
-					    { "format", required_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' },
-					    { 0, 0, 0, 0 } };
 	int64_t runs[1024];
 	size_t n_runs = 0;
 	const char *out = "report", *format = "svg";
 	bool quiet = false;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
+	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
+		const char *optval = a->opt[i_].arg;
+		switch (a->opt[i_].id) {
 		case 'r':
-			if (add_run_arg("report", optarg, runs, &n_runs))
+			if (add_run_arg("report", optval, runs, &n_runs))
 				return EXIT_USAGE;
 			break;
 		case 'o':
-			out = optarg;
+			out = optval;
 			break;
 		case 'f':
-			if (strcmp(optarg, "svg") && strcmp(optarg, "png")) {
-				cli_error("report: --format is svg or png, not '%s'", optarg);
+			if (strcmp(optval, "svg") && strcmp(optval, "png")) {
+				cli_error("report: --format is svg or png, not '%s'", optval);
 				return EXIT_USAGE;
 			}
-			format = optarg;
+			format = optval;
 			break;
 		case 'q':
 			quiet = true;
 			break;
-		default:
-			cli_error("report: unknown or incomplete option '%s' (see 'precraft report --help')", argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
-	if (!cli_positional("report", argc - optind))
-		return EXIT_USAGE;
 	struct progress p = { .t0 = cli_now_ns() };
 	cli_progress_start(&p.pr, quiet);
-	struct report_opts o = { argv[optind], n_runs ? runs : NULL, n_runs, out, format, on_progress, &p, false };
+	struct report_opts o = { a->pos[0], n_runs ? runs : NULL, n_runs, out, format, on_progress, &p, false };
 	struct report_result res;
 	struct errbuf eb = { "" };
 	say_read_only_path(o.db);
@@ -171,32 +169,26 @@ static int load_one(struct store *st, const char *db, int64_t id, struct rundata
 	return rc;
 }
 
-int compare_runs_main(int argc, char **argv)
+int compare_runs_main(const struct cli_args *args)
 {
-	if (argc > 1 && argv[1][0] == '-') {
-		cli_error("compare-runs: unknown option '%s' (see 'precraft compare-runs --help')", argv[1]);
-		return EXIT_USAGE;
-	}
-	if (!cli_positional("compare-runs", argc - 1))
-		return EXIT_USAGE;
 	int64_t a, b;
-	if (run_id_arg(argv[2], &a) || run_id_arg(argv[3], &b))
+	if (run_id_arg(args->pos[1], &a) || run_id_arg(args->pos[2], &b))
 		return EXIT_USAGE;
 	struct store *st = NULL;
 	struct errbuf eb = { "" };
-	int rc = store_open_read(argv[1], &st, &eb);
+	int rc = store_open_read(args->pos[0], &st, &eb);
 	if (rc) {
 		cli_error("%s", eb.msg);
 		return cli_exit_code(rc);
 	}
 	cli_say_read_only(st);
 	struct rundata ra, rb;
-	if ((rc = load_one(st, argv[1], a, &ra, &eb)) != 0) {
+	if ((rc = load_one(st, args->pos[0], a, &ra, &eb)) != 0) {
 		cli_error("%s", eb.msg);
 		store_close(st, NULL);
 		return cli_exit_code(rc);
 	}
-	if ((rc = load_one(st, argv[1], b, &rb, &eb)) != 0) {
+	if ((rc = load_one(st, args->pos[0], b, &rb, &eb)) != 0) {
 		cli_error("%s", eb.msg);
 		rundata_free(&ra);
 		store_close(st, NULL);
@@ -261,42 +253,40 @@ int compare_runs_main(int argc, char **argv)
 
 /* ---- export ------------------------------------------------------------------------------ */
 
-int export_main(int argc, char **argv)
+const struct option export_options[] = {
+	{ "run", required_argument, 0, 'r' },
+	{ "csv", required_argument, 0, 'c' },
+	{ "flowmon", required_argument, 0, 'x' },
+	{ 0, 0, 0, 0 },
+};
+
+int export_main(const struct cli_args *a)
 {
-	static const struct option lo[] = { { "run", required_argument, 0, 'r' }, { "csv", required_argument, 0, 'c' },
-					    { "flowmon", required_argument, 0, 'x' }, { 0, 0, 0, 0 } };
 	int64_t runs[1024];
 	size_t n_runs = 0;
 	const char *csv = NULL, *flowmon = NULL;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
+	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
+		const char *optval = a->opt[i_].arg;
+		switch (a->opt[i_].id) {
 		case 'r':
-			if (add_run_arg("export", optarg, runs, &n_runs))
+			if (add_run_arg("export", optval, runs, &n_runs))
 				return EXIT_USAGE;
 			break;
 		case 'c':
-			csv = optarg;
+			csv = optval;
 			break;
 		case 'x':
-			flowmon = optarg;
+			flowmon = optval;
 			break;
-		default:
-			cli_error("export: unknown or incomplete option '%s' (see 'precraft export --help')", argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
-	if (!cli_positional("export", argc - optind))
-		return EXIT_USAGE;
 	if (!csv && !flowmon) {
 		cli_error("export: say what to write: --csv DIR and/or --flowmon FILE.xml");
 		return EXIT_USAGE;
 	}
 	struct errbuf eb = { "" };
 	struct export_totals t;
-	const char *db = argv[optind];
+	const char *db = a->pos[0];
 	say_read_only_path(db);
 	if (csv) {
 		int rc = export_csv(db, n_runs ? runs : NULL, n_runs, csv, &t, &eb);

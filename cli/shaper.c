@@ -67,8 +67,7 @@ void shaper_opts_defaults(struct shaper_opts *o)
 	o->dns_prefetch_s = (double)d.prefetch_hold_ns / 1e9;
 }
 
-/* 'own' and the shaper's options in one getopt_long table. */
-static void join_options(const struct option *own, struct option *out, size_t cap)
+void shaper_join_options(const struct option *own, bool with_shaper, struct option *out, size_t cap)
 {
 	/* The tables are the program's own: one that does not fit is a programmer error. */
 	size_t n = 0;
@@ -76,14 +75,14 @@ static void join_options(const struct option *own, struct option *out, size_t ca
 		assert(n + 1 < cap);
 		out[n++] = *p;
 	}
-	for (const struct option *p = shaper_options; p->name; p++) {
+	for (const struct option *p = shaper_options; with_shaper && p->name; p++) {
 		assert(n + 1 < cap);
 		out[n++] = *p;
 	}
 	memset(&out[n], 0, sizeof out[n]);
 }
 
-static int shaper_option(int c, const char *arg, struct shaper_opts *o)
+int shaper_apply_option(int c, const char *arg, struct shaper_opts *o)
 {
 	uint64_t u;
 	double d;
@@ -178,21 +177,6 @@ static int shaper_option(int c, const char *arg, struct shaper_opts *o)
 		return 1;
 	}
 	return 0;
-}
-
-int shaper_getopt(int argc, char **argv, const char *shortopts, const struct option *own, struct shaper_opts *o)
-{
-	struct option lo[64];
-	join_options(own, lo, sizeof lo / sizeof lo[0]);
-	opterr = 0;
-	int c, r;
-	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
-		if ((r = shaper_option(c, optarg, o)) == 0)
-			return c;
-		if (r < 0)
-			return SHAPER_OPT_BAD;
-	}
-	return -1;
 }
 
 void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, struct shaper_paths *paths)

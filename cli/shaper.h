@@ -7,8 +7,8 @@
  * policy chosen.  The simulator's scenario keys (shaper.*, policy.kind) map onto the same
  * options (shaper_from_scenario), so a scenario and a command line mean the same thing.
  *
- * A command reads its options with shaper_getopt(), which takes the shaper's and hands back its
- * own, then calls shaper_setup(). */
+ * The dispatcher (cli/main.c) takes the shaper's options for the rows that have them and hands a
+ * handler the result (cli_args.shaper); the handler calls shaper_setup(). */
 #ifndef PRECRAFT_CLI_SHAPER_H
 #define PRECRAFT_CLI_SHAPER_H
 
@@ -51,13 +51,13 @@ extern const char shaper_usage[];
 /* Fills 'o' with the defaults (the engine's own). */
 void shaper_opts_defaults(struct shaper_opts *o);
 
-/* getopt_long over the command's own options 'own' (ending with a zero row, values below 1000)
- * and the shaper's: every shaper option is taken into 'o', and the next of the command's own is
- * returned as getopt_long returns it ('?' for an unknown one), -1 at the end, or SHAPER_OPT_BAD
- * once a shaper option's value was bad (the error printed).  Set optind = 1 before the first
- * call, as for getopt_long. */
-#define SHAPER_OPT_BAD (-2)
-int shaper_getopt(int argc, char **argv, const char *shortopts, const struct option *own, struct shaper_opts *o);
+/* The command's own long options 'own' (a zero row last, values below 1000) and, when
+ * 'with_shaper', the shaper's, in one getopt_long table of 'cap' rows (the dispatcher's). */
+void shaper_join_options(const struct option *own, bool with_shaper, struct option *out, size_t cap);
+
+/* Takes option 'c' (getopt_long's value) with argument 'arg' into 'o' when it is one of the
+ * shaper's: 1 taken, 0 not the shaper's, -1 a bad value (the error said). */
+int shaper_apply_option(int c, const char *arg, struct shaper_opts *o);
 
 /* The scenario's shaper keys as options (the scenario's defaults are the engine's); paths in
  * the scenario are resolved against its folder into 'paths' storage held by the caller. */

@@ -141,60 +141,48 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	return code;
 }
 
-int sim_main(int argc, char **argv)
+const struct option sim_options[] = {
+	{ "set", required_argument, 0, SIM_O_SET },   { "db", required_argument, 0, SIM_O_DB },
+	{ "run", required_argument, 0, SIM_O_RUN },   { "quiet", no_argument, 0, SIM_O_QUIET },
+	{ "help", no_argument, 0, SIM_O_HELP },       { "keys", no_argument, 0, SIM_O_KEYS },
+	{ 0, 0, 0, 0 },
+};
+
+int sim_main(const struct cli_args *a)
 {
-	enum { O_SET = 256, O_DB, O_RUN, O_QUIET, O_HELP, O_KEYS };
-	static const struct option own[] = {
-		{ "set", required_argument, 0, O_SET },   { "db", required_argument, 0, O_DB },
-		{ "run", required_argument, 0, O_RUN },   { "quiet", no_argument, 0, O_QUIET },
-		{ "help", no_argument, 0, O_HELP },       { "keys", no_argument, 0, O_KEYS },
-		{ 0, 0, 0, 0 },
-	};
 	const char *db = "results.db", *sets[256];
-	int n_sets = 0, c;
+	int n_sets = 0;
 	bool quiet = false, have_run = false;
 	uint64_t run = 0;
-	struct shaper_opts so;
-	shaper_opts_defaults(&so);
-	optind = 1;
-	while ((c = shaper_getopt(argc, argv, "h", own, &so)) != -1) {
-		switch (c) {
-		case SHAPER_OPT_BAD:
-			return EXIT_USAGE;
-		case O_SET:
+	struct shaper_opts so = *a->shaper;
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
+		case SIM_O_SET:
 			if (n_sets == 256) {
 				cli_error("--set: at most 256");
 				return EXIT_USAGE;
 			}
-			sets[n_sets++] = optarg;
+			sets[n_sets++] = arg;
 			break;
-		case O_DB: db = optarg; break;
-		case O_RUN:
-			if (!cli_u64("--run", optarg, 0, 1000000000, &run))
+		case SIM_O_DB: db = arg; break;
+		case SIM_O_RUN:
+			if (!cli_u64("--run", arg, 0, 1000000000, &run))
 				return EXIT_USAGE;
 			have_run = true;
 			break;
-		case O_QUIET: quiet = true; break;
-		case 'h':
-		case O_HELP:
-			printf(sim_usage, shaper_usage);
-			return EXIT_OK;
-		case O_KEYS:
+		case SIM_O_QUIET: quiet = true; break;
+		case SIM_O_KEYS:
 			scenario_print_keys(stdout);
 			return EXIT_OK;
-		default:
-			cli_error("sim: unknown or incomplete option '%s' (see 'precraft sim --help')", argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
-	if (!cli_positional("sim", argc - optind))
-		return EXIT_USAGE;
 	struct scenario *scn = malloc(sizeof *scn);
 	if (!scn)
 		return EXIT_RUNTIME;
 	scenario_defaults(scn);
 	struct errbuf eb = { "" };
-	int rc = scenario_load(scn, argv[optind], &eb);
+	int rc = scenario_load(scn, a->pos[0], &eb);
 	for (int i = 0; !rc && i < n_sets; i++)
 		rc = scenario_set(scn, sets[i], &eb);
 	if (!rc)

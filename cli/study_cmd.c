@@ -19,31 +19,28 @@ const char study_usage[] =
 	"  --out DIR      where to write (default study)\n"
 	"  --format F     svg (default) or png\n";
 
-int study_main(int argc, char **argv)
+const struct option study_options[] = {
+	{ "out", required_argument, 0, 'o' },
+	{ "format", required_argument, 0, 'f' },
+	{ 0, 0, 0, 0 },
+};
+
+int study_main(const struct cli_args *a)
 {
-	static const struct option lo[] = { { "out", required_argument, 0, 'o' }, { "format", required_argument, 0, 'f' },
-					    { 0, 0, 0, 0 } };
 	struct study_opts o = { .out_dir = "study", .format = "svg" };
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == 'o') {
-			o.out_dir = optarg;
-		} else if (c == 'f') {
-			if (strcmp(optarg, "svg") && strcmp(optarg, "png")) {
-				cli_error("study: --format: svg or png, not '%s'", optarg);
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		if (a->opt[i].id == 'o') {
+			o.out_dir = arg;
+		} else if (a->opt[i].id == 'f') {
+			if (strcmp(arg, "svg") && strcmp(arg, "png")) {
+				cli_error("study: --format: svg or png, not '%s'", arg);
 				return EXIT_USAGE;
 			}
-			o.format = optarg;
-		} else {
-			cli_error("study: unknown or incomplete option '%s' (see 'precraft study --help')", argv[optind - 1]);
-			return EXIT_USAGE;
+			o.format = arg;
 		}
 	}
-	if (!cli_positional("study", argc - optind))
-		return EXIT_USAGE;
-	o.db = argv[optind];
+	o.db = a->pos[0];
 	struct errbuf eb = { "" };
 	struct study_result res;
 	int rc = study_write(&o, &res, &eb);

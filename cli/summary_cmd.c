@@ -74,31 +74,31 @@ static size_t split_list(char *s, char **out, size_t max)
 	return n;
 }
 
-int summary_main(int argc, char **argv)
+const struct option summary_options[] = {
+	{ "by", required_argument, 0, 'b' },
+	{ "metric", required_argument, 0, 'm' },
+	{ 0, 0, 0, 0 },
+};
+
+int summary_main(const struct cli_args *args)
 {
-	static const struct option lo[] = { { "by", required_argument, 0, 'b' }, { "metric", required_argument, 0, 'm' },
-					    { 0, 0, 0, 0 } };
 	char *by[32], *metrics[64];
 	size_t n_by = 0, n_m = 0;
 	char def[] = "hit_ratio,precision,latency_p50_ns,latency_p99_ns,latency_mean_ns,extra_cpu";
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == 'b')
-			n_by = split_list(optarg, by, 32);
-		else if (c == 'm')
-			n_m = split_list(optarg, metrics, 64);
-		else {
-			cli_error("summary: unknown or incomplete option '%s' (see 'precraft summary --help')", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
+	/* split_list cuts the lists in place: copies, the command line's own strings kept as typed */
+	char lists[2][4096];
+	for (size_t i = 0; i < args->n_opt; i++) {
+		int id = args->opt[i].id;
+		char *l = lists[id == 'b' ? 0 : 1];
+		snprintf(l, sizeof lists[0], "%s", args->opt[i].arg);
+		if (id == 'b')
+			n_by = split_list(l, by, 32);
+		else if (id == 'm')
+			n_m = split_list(l, metrics, 64);
 	}
-	if (!cli_positional("summary", argc - optind))
-		return EXIT_USAGE;
 	if (!n_m)
 		n_m = split_list(def, metrics, 64);
-	const char *db = argv[optind];
+	const char *db = args->pos[0];
 	struct errbuf eb = { "" };
 	struct all_runs a = { .eb = &eb };
 	int rc = store_open_read(db, &a.st, &eb);

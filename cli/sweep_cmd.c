@@ -230,16 +230,17 @@ static int check_grid(const struct sweep *sw, struct errbuf *eb)
 	return rc;
 }
 
-int sweep_main(int argc, char **argv)
+enum { O_GRID = 256, O_SET, O_RUNS, O_SEED, O_SHARD, O_RESUME, O_DB, O_QUIET, O_HELP };
+const struct option sweep_options[] = {
+	{ "grid", required_argument, 0, O_GRID }, { "set", required_argument, 0, O_SET },
+	{ "runs", required_argument, 0, O_RUNS }, { "seed", required_argument, 0, O_SEED },
+	{ "shard", required_argument, 0, O_SHARD }, { "resume", no_argument, 0, O_RESUME },
+	{ "db", required_argument, 0, O_DB },     { "quiet", no_argument, 0, O_QUIET },
+	{ "help", no_argument, 0, O_HELP },       { 0, 0, 0, 0 },
+};
+
+int sweep_main(const struct cli_args *a)
 {
-	enum { O_GRID = 256, O_SET, O_RUNS, O_SEED, O_SHARD, O_RESUME, O_DB, O_QUIET, O_HELP };
-	static const struct option lo[] = {
-		{ "grid", required_argument, 0, O_GRID }, { "set", required_argument, 0, O_SET },
-		{ "runs", required_argument, 0, O_RUNS }, { "seed", required_argument, 0, O_SEED },
-		{ "shard", required_argument, 0, O_SHARD }, { "resume", no_argument, 0, O_RESUME },
-		{ "db", required_argument, 0, O_DB },     { "quiet", no_argument, 0, O_QUIET },
-		{ "help", no_argument, 0, O_HELP },       { 0, 0, 0, 0 },
-	};
 	static struct sweep sw; /* large (the sets); one per process */
 	memset(&sw, 0, sizeof sw);
 	sw.runs = 1;
@@ -247,12 +248,12 @@ int sweep_main(int argc, char **argv)
 	uint64_t jobs = 1, shard_i = 0, shard_n = 0;
 	bool resume = false;
 	struct errbuf eb = { "" };
-	int c, code = EXIT_USAGE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hj:", lo, NULL)) != -1) {
-		switch (c) {
+	int code = EXIT_USAGE;
+	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
+		const char *optval = a->opt[i_].arg;
+		switch (a->opt[i_].id) {
 		case O_GRID:
-			if (grid_add(&sw.grid, optarg, &eb)) {
+			if (grid_add(&sw.grid, optval, &eb)) {
 				cli_error("%s", eb.msg);
 				goto out;
 			}
@@ -262,46 +263,36 @@ int sweep_main(int argc, char **argv)
 				cli_error("--set: at most %d", MAX_SETS);
 				goto out;
 			}
-			sw.sets[sw.n_sets++] = optarg;
+			sw.sets[sw.n_sets++] = optval;
 			break;
 		case O_RUNS:
-			if (!cli_u64("--runs", optarg, 1, 100000, &sw.runs))
+			if (!cli_u64("--runs", optval, 1, 100000, &sw.runs))
 				goto out;
 			break;
 		case O_SEED:
-			if (!cli_u64("--seed", optarg, 0, UINT64_MAX, &sw.seed))
+			if (!cli_u64("--seed", optval, 0, UINT64_MAX, &sw.seed))
 				goto out;
 			sw.have_seed = true;
 			break;
 		case 'j':
-			if (!cli_u64("-j", optarg, 1, 64, &jobs))
+			if (!cli_u64("-j", optval, 1, 64, &jobs))
 				goto out;
 			break;
 		case O_SHARD:
-			if (parse_shard(optarg, &shard_i, &shard_n))
+			if (parse_shard(optval, &shard_i, &shard_n))
 				goto out;
 			break;
 		case O_RESUME: resume = true; break;
-		case O_DB: sw.db = optarg; break;
+		case O_DB: sw.db = optval; break;
 		case O_QUIET: sw.quiet = true; break;
-		case 'h':
-		case O_HELP:
-			fputs(sweep_usage, stdout);
-			code = EXIT_OK;
-			goto out;
-		default:
-			cli_error("sweep: unknown or incomplete option '%s' (see 'precraft sweep --help')", argv[optind - 1]);
-			goto out;
 		}
 	}
-	if (!cli_positional("sweep", argc - optind))
-		goto out;
 	bool mpi = sweep_mpi_launched();
 	if ((mpi && (jobs > 1 || shard_n)) || (shard_n && jobs > 1)) {
 		cli_error("sweep: choose one of -j, --shard and mpirun (each splits the jobs its own way)");
 		goto out;
 	}
-	sw.path = argv[optind];
+	sw.path = a->pos[0];
 	if (!(sw.base = malloc(sizeof *sw.base))) {
 		code = EXIT_RUNTIME;
 		goto out;

@@ -1,4 +1,5 @@
 /* trace_cmd: `precraft rewrite` and `precraft compare`, the trace tools (traces/tools.h). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,27 +15,30 @@ const char rewrite_usage[] =
 	"  (non-IP, truncated records, tunnels, frames above the MTU, default 1500).  OUT ending in\n"
 	"  .pcapng is written as pcapng.\n";
 
-int rewrite_main(int argc, char **argv)
+enum { O_LAB = 256, O_MTU };
+const struct option rewrite_options[] = {
+	{ "lab", no_argument, 0, O_LAB },
+	{ "mtu", required_argument, 0, O_MTU },
+	{ 0, 0, 0, 0 },
+};
+
+int rewrite_main(const struct cli_args *a)
 {
-	const char *in = NULL, *out = NULL;
+	const char *in = a->pos[0], *out = NULL;
 	bool lab = false;
 	uint64_t mtu = 1500;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-			out = argv[++i];
-		} else if (strcmp(argv[i], "--lab") == 0) {
-			lab = true;
-		} else if (strcmp(argv[i], "--mtu") == 0 && i + 1 < argc) {
-			if (!cli_u64("--mtu", argv[++i], 68, 65535, &mtu))
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
+		case 'o': out = arg; break;
+		case O_LAB: lab = true; break;
+		case O_MTU:
+			if (!cli_u64("--mtu", arg, 68, 65535, &mtu))
 				return EXIT_USAGE;
-		} else if (argv[i][0] == '-' || in) {
-			cli_error("rewrite: unexpected '%s' (see 'precraft rewrite --help')", argv[i]);
-			return EXIT_USAGE;
-		} else {
-			in = argv[i];
+			break;
 		}
 	}
-	if (!in || !out || !lab) {
+	if (!out || !lab) {
 		cli_error("rewrite: expected TRACE -o OUT --lab (see 'precraft rewrite --help')");
 		return EXIT_USAGE;
 	}
@@ -61,22 +65,25 @@ const char compare_usage[] =
 	"  one flow) and says whether only the interleaving between flows differs; with --per-flow that\n"
 	"  is a match (exit 0): what a shaper with several workers must give.\n";
 
-int compare_main(int argc, char **argv)
+enum { O_PER_FLOW = 256 };
+const struct option compare_options[] = {
+	{ "per-flow", no_argument, 0, O_PER_FLOW },
+	{ 0, 0, 0, 0 },
+};
+
+int compare_main(const struct cli_args *a)
 {
-	bool per_flow = argc > 1 && strcmp(argv[1], "--per-flow") == 0;
-	if (per_flow)
-		argc--, argv++;
-	if (!cli_positional("compare", argc - 1))
-		return EXIT_USAGE;
+	bool per_flow = a->n_opt > 0; /* --per-flow, its one option */
+	const char *expected = a->pos[0], *got = a->pos[1];
 	struct errbuf eb = { "" };
 	struct trace_cmp c;
-	if (trace_compare(argv[1], argv[2], &c, &eb)) {
+	if (trace_compare(expected, got, &c, &eb)) {
 		cli_error("%s", eb.msg);
 		return EXIT_USAGE;
 	}
 	bool strict = c.same == c.expected && c.got == c.expected, flows_ok = false;
 	if (!strict) {
-		int rc = trace_compare_flows(argv[1], argv[2], &c, &eb);
+		int rc = trace_compare_flows(expected, got, &c, &eb);
 		if (rc) {
 			cli_error("%s", eb.msg);
 			return rc == -ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;

@@ -67,45 +67,40 @@ static int train_xgb(char **paths, int n, const struct xgb_train_cfg *cfg, const
 	return code;
 }
 
-int train_main(int argc, char **argv)
+enum { O_MODEL = 256, O_CLASSES, O_SEED, O_ROUNDS, O_DEPTH, O_HELP };
+const struct option train_options[] = {
+	{ "model", required_argument, 0, O_MODEL },   { "classes", required_argument, 0, O_CLASSES },
+	{ "seed", required_argument, 0, O_SEED },     { "rounds", required_argument, 0, O_ROUNDS },
+	{ "depth", required_argument, 0, O_DEPTH },   { "help", no_argument, 0, O_HELP },
+	{ 0, 0, 0, 0 },
+};
+
+int train_main(const struct cli_args *a)
 {
-	enum { O_MODEL = 256, O_CLASSES, O_SEED, O_ROUNDS, O_DEPTH, O_HELP };
-	static const struct option lo[] = {
-		{ "model", required_argument, 0, O_MODEL },   { "classes", required_argument, 0, O_CLASSES },
-		{ "seed", required_argument, 0, O_SEED },     { "rounds", required_argument, 0, O_ROUNDS },
-		{ "depth", required_argument, 0, O_DEPTH },   { "help", no_argument, 0, O_HELP },
-		{ 0, 0, 0, 0 },
-	};
 	const char *model = NULL, *out = NULL;
 	uint64_t classes = ML_DEFAULT_CLASSES, seed = 1, rounds = 0, depth = 0;
 	struct xgb_train_cfg xcfg = XGB_TRAIN_DEFAULTS;
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
-		switch (c) {
-		case O_MODEL: model = optarg; break;
-		case 'o': out = optarg; break;
+	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
+		const char *optval = a->opt[i_].arg;
+		switch (a->opt[i_].id) {
+		case O_MODEL: model = optval; break;
+		case 'o': out = optval; break;
 		case O_CLASSES:
-			if (!cli_u64("--classes", optarg, 1, ML_MAX_CLUSTERS, &classes))
+			if (!cli_u64("--classes", optval, 1, ML_MAX_CLUSTERS, &classes))
 				return EXIT_USAGE;
 			break;
 		case O_SEED:
-			if (!cli_u64("--seed", optarg, 0, UINT32_MAX, &seed))
+			if (!cli_u64("--seed", optval, 0, UINT32_MAX, &seed))
 				return EXIT_USAGE;
 			break;
 		case O_ROUNDS:
-			if (!cli_u64("--rounds", optarg, 1, XGB_MAX_TREES, &rounds))
+			if (!cli_u64("--rounds", optval, 1, XGB_MAX_TREES, &rounds))
 				return EXIT_USAGE;
 			break;
 		case O_DEPTH:
-			if (!cli_u64("--depth", optarg, 1, 10, &depth))
+			if (!cli_u64("--depth", optval, 1, 10, &depth))
 				return EXIT_USAGE;
 			break;
-		case O_HELP: fputs(train_usage, stdout); return EXIT_OK;
-		default:
-			cli_error("train: unknown or incomplete option '%s' (see 'precraft train --help')", argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
 	if (!model || (strcmp(model, "ml") != 0 && strcmp(model, "xgb") != 0)) {
@@ -116,20 +111,16 @@ int train_main(int argc, char **argv)
 		cli_error("train: -o FILE is required");
 		return EXIT_USAGE;
 	}
-	if (optind >= argc) {
-		cli_error("train: expected at least one TRACE (see 'precraft train --help')");
-		return EXIT_USAGE;
-	}
 	if (strcmp(model, "xgb") == 0) {
 		if (rounds)
 			xcfg.size_rounds = xcfg.gap_rounds = (unsigned)rounds;
 		if (depth)
 			xcfg.depth = (unsigned)depth;
-		return train_xgb(argv + optind, argc - optind, &xcfg, out);
+		return train_xgb(a->pos, a->n_pos, &xcfg, out);
 	}
 	struct errbuf eb = { "" };
 	struct ml_model m;
-	int code = EXIT_OK, rc = ml_train_files((const char *const *)argv + optind, (size_t)(argc - optind),
+	int code = EXIT_OK, rc = ml_train_files((const char *const *)a->pos, (size_t)(a->n_pos),
 						(uint32_t)classes, seed, &m, &eb);
 	if (rc) {
 		cli_error("%s", eb.msg);
