@@ -254,7 +254,7 @@ void engine_finish(struct engine *e)
 	if (e && e->flows)
 		flow_table_flush(e->flows);
 	if (e)
-		engine__prefetch_flush(e);
+		engine__work_flush(e);
 }
 
 void engine_destroy(struct engine *e)

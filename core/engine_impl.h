@@ -137,6 +137,8 @@ static inline void *app_of(struct engine *e, struct eflow *uf)
  * table's order (the next packet, the tunnel's keystreams, DNS prefetching), each adding what it
  * made to c->res with engine__work_add. */
 void engine__work_after(struct engine *e, struct pktx *c);
+/* At the end (engine_finish, after the flows' end): each kind's work still held, as waste. */
+void engine__work_flush(struct engine *e);
 void engine__work_add(const struct pktx *c, enum engine_work_kind kind, unsigned dir, uint32_t index,
 		      uint32_t serial, uint32_t units, uint32_t units2);
 

@@ -1,7 +1,8 @@
 /* engine_work: the work the engine makes ahead, one row per kind: who makes it after a packet,
- * and how a timed model marks it finished or asks whether it is still worth doing.  A new kind
- * (compression contexts, inbound keystreams) is one row here and one enum value in engine.h;
- * the simulator's CPU charges each kind from its own row of costs (sim/cpu.c). */
+ * what is left of it at the end, and how a timed model marks it finished or asks whether it is
+ * still worth doing.  A new kind (compression contexts, inbound keystreams) is one row here and
+ * one enum value in engine.h; the simulator's CPU charges each kind from its own row of costs
+ * (sim/cpu.c). */
 #include "engine_impl.h"
 
 /* ---- BUILD: a flow's next packet ------------------------------------------------------- */
@@ -65,6 +66,8 @@ static bool prefetch_waiting(struct engine *e, const struct engine_ticket *t)
 
 struct work_kind {
 	void (*after)(struct engine *e, struct pktx *c); /* makes it after a decoded packet */
+	void (*flush)(struct engine *e); /* at the end: what is still held counted as waste (NULL:
+					  * the flows' end does it) */
 	void (*ready)(struct engine *e, const struct engine_ticket *t, uint64_t ns);
 	bool (*waiting)(struct engine *e, const struct engine_ticket *t);
 };
@@ -73,15 +76,23 @@ struct work_kind {
  * keystreams by it), then the tunnel, then prefetching (it primes the SAs an answer announces,
  * beside the answer's own). */
 static const struct work_kind kinds[ENGINE_WORK__COUNT] = {
-	[ENGINE_WORK_BUILD] = { engine__craft_next, build_ready, build_waiting },
-	[ENGINE_WORK_ESP] = { engine__esp_ahead, esp_ready, esp_waiting },
-	[ENGINE_WORK_PREFETCH] = { engine__prefetch_after, prefetch_ready, prefetch_waiting },
+	[ENGINE_WORK_BUILD] = { engine__craft_next, NULL, build_ready, build_waiting },
+	[ENGINE_WORK_ESP] = { engine__esp_ahead, NULL, esp_ready, esp_waiting },
+	[ENGINE_WORK_PREFETCH] = { engine__prefetch_after, engine__prefetch_flush, prefetch_ready,
+				   prefetch_waiting },
 };
 
 void engine__work_after(struct engine *e, struct pktx *c)
 {
 	for (unsigned k = 0; k < ENGINE_WORK__COUNT; k++)
 		kinds[k].after(e, c);
+}
+
+void engine__work_flush(struct engine *e)
+{
+	for (unsigned k = 0; k < ENGINE_WORK__COUNT; k++)
+		if (kinds[k].flush)
+			kinds[k].flush(e);
 }
 
 void engine__work_add(const struct pktx *c, enum engine_work_kind kind, unsigned dir, uint32_t index,
