@@ -259,25 +259,26 @@ static bool slow_egress(struct engine *e, struct pktx *c, uint8_t *hdr, struct e
 	return false;
 }
 
-/* Stage 5, what is sent ('*out'; false: the packet is dropped, counted).  Baseline: the slow
- * path.  Precraft: the pre-built packet on a hit, else the slow path.  Shadow: the slow path
- * always (the reference), and a packet whose two outputs differ is counted: the pre-built
- * packet's on a hit, else a second run of the slow path. */
-static bool egress_stage(struct engine *e, struct pktx *c, struct egress *out)
+/* Stage 5, what is sent: the egress (the pre-built packet's in c->hit, or the slow path's in
+ * '*buf'), or NULL when the packet is dropped (counted).  Baseline: the slow path.  Precraft:
+ * the pre-built packet on a hit, else the slow path.  Shadow: the slow path always (the
+ * reference), and a packet whose two outputs differ is counted: the pre-built packet's on a hit,
+ * else a second run of the slow path.  (A hit's egress is used where take_hit wrote it: copied
+ * whole right after its fields were written, it stalled on store forwarding.) */
+static const struct egress *egress_stage(struct engine *e, struct pktx *c, struct egress *buf)
 {
-	if (e->cfg.mode == ENGINE_PRECRAFT && c->pb == PB_HIT) {
-		*out = c->hit;
-		return true;
-	}
+	if (e->cfg.mode == ENGINE_PRECRAFT && c->pb == PB_HIT)
+		return &c->hit;
 	if (e->cfg.mode != ENGINE_SHADOW)
-		return slow_egress(e, c, e->hdr_a, out);
-	struct egress other = c->hit;
+		return slow_egress(e, c, e->hdr_a, buf) ? buf : NULL;
+	struct egress second;
+	const struct egress *other = c->pb == PB_HIT ? &c->hit : &second;
 	enum engine_drop why;
-	bool ref = slow_egress(e, c, e->hdr_a, out);
-	bool alt = c->pb == PB_HIT || (c->decoded && slow_path(e, c, e->hdr_b, &other, &why) == 0);
-	if (ref != alt || (ref && !same_egress(out, &other)))
+	bool ref = slow_egress(e, c, e->hdr_a, buf);
+	bool alt = c->pb == PB_HIT || (c->decoded && slow_path(e, c, e->hdr_b, &second, &why) == 0);
+	if (ref != alt || (ref && !same_egress(buf, other)))
 		e->st.divergent_packets++;
-	return ref;
+	return ref ? buf : NULL;
 }
 
 /* The cost of the packet's path, from arrival to now (with a cost clock). */
@@ -307,9 +308,10 @@ static uint64_t cost_path(struct engine *e, const struct pktx *c)
  * happens after the transmit. */
 static void tail(struct engine *e, struct pktx *c)
 {
-	struct egress out;
-	bool send = egress_stage(e, c, &out);
-	c->path = !send || tx(e, c, &out) != 0 ? ENGINE_PATH_DROP
+	struct egress buf;
+	const struct egress *out = egress_stage(e, c, &buf);
+	bool send = out != NULL;
+	c->path = !send || tx(e, c, out) != 0 ? ENGINE_PATH_DROP
 		  : c->pb == PB_HIT		    ? ENGINE_PATH_HIT
 						    : ENGINE_PATH_SLOW;
 	if (c->pb == PB_HIT)
