@@ -232,7 +232,7 @@ bench: all $(BUILD)/bench $(BUILD)/ns3-anchors
 	@sh bench/bench.sh $(BUILD)
 # ns-3's own figures for make bench's anchors, measured in the same run (Debian's libns3-dev;
 # C++ because ns-3 is: nothing of precraft's is in it).
-NS3_LIBS := -lns3-core -lns3-network -lns3-internet -lns3-point-to-point
+NS3_LIBS := -lns3-core -lns3-network -lns3-internet -lns3-point-to-point -lns3-traffic-control
 $(BUILD)/ns3-anchors: bench/ns3/anchors.cc | deps
 	@mkdir -p $(dir $@)
 	$(CXX) -O2 -std=c++17 -o $@ $< $(NS3_LIBS)
