@@ -13,7 +13,7 @@ static const struct {
 	{ "csum", csum_test_register },     { "pkt", pkt_test_register },
 	{ "flow", flow_test_register },     { "policy", policy_test_register },     { "pool", pool_test_register },
 	{ "route", route_test_register },   { "craft", craft_test_register },
-	{ "dns-fwd", dns_fwd_test_register },   { "engine", engine_test_register },
+	{ "dns-fwd", dns_fwd_test_register }, { "replay-window", replay_window_test_register },   { "engine", engine_test_register },
 	{ "engine-attack", engine_attack_test_register }, { "engine-api", engine_api_test_register },
 	{ "engine-shards", engine_shard_test_register }, { "faults", faults_test_register },
 	{ "trace", trace_test_register },   { "golden", golden_test_register }, { "sched", sched_test_register },

@@ -9,6 +9,7 @@ int pool_test_register(void);
 int route_test_register(void);
 int craft_test_register(void);
 int dns_fwd_test_register(void);
+int replay_window_test_register(void);
 int engine_test_register(void);
 int engine_attack_test_register(void);
 int engine_api_test_register(void);
