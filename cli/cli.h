@@ -60,12 +60,9 @@ struct cli_command {
 	int (*handler)(const struct cli_args *a);
 };
 
-/* The table, and cli_positional, in cli/main.c. */
+/* The table, in cli/main.c. */
 const struct cli_command *cli_command_find(const char *name);
 
-/* Checks 'n' positional arguments against the row of command 'name'; prints "precraft: NAME:
- * expected ..." and returns false when they do not fit. */
-bool cli_positional(const char *name, int n);
 
 /* The exit code for a negative ERR_* from a module: out of memory or buffers is a runtime
  * failure (1), anything else (a bad file, value or name) bad input (2). */

@@ -58,10 +58,12 @@ const struct cli_command *cli_command_find(const char *name)
 	return NULL;
 }
 
-bool cli_positional(const char *name, int n)
+/* Checks 'n' positional arguments against row 'c'; says "NAME: expected ..." and returns false
+ * when they do not fit. */
+static bool positional_ok(const struct cli_command *c, int n)
 {
-	const struct cli_command *c = cli_command_find(name);
-	if (!c || (n >= c->min_args && (c->max_args < 0 || n <= c->max_args)))
+	const char *name = c->name;
+	if (n >= c->min_args && (c->max_args < 0 || n <= c->max_args))
 		return true;
 	if (c->min_args == c->max_args)
 		cli_error("%s: expected %d argument%s, got %d (see 'precraft %s --help')", name, c->min_args,
@@ -140,7 +142,7 @@ static int parse(const struct cli_command *c, int argc, char **argv, struct shap
 	for (size_t i = 0; c->early && i < a->n_opt; i++)
 		if (a->opt[i].id == c->early)
 			return -1;
-	return cli_positional(c->name, a->n_pos) ? -1 : EXIT_USAGE;
+	return positional_ok(c, a->n_pos) ? -1 : EXIT_USAGE;
 }
 
 /* The shaper's options, for the usage texts that name them. */

@@ -109,22 +109,22 @@ int report_main(const struct cli_args *a)
 	size_t n_runs = 0;
 	const char *out = "report", *format = "svg";
 	bool quiet = false;
-	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
-		const char *optval = a->opt[i_].arg;
-		switch (a->opt[i_].id) {
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
 		case 'r':
-			if (add_run_arg("report", optval, runs, &n_runs))
+			if (add_run_arg("report", arg, runs, &n_runs))
 				return EXIT_USAGE;
 			break;
 		case 'o':
-			out = optval;
+			out = arg;
 			break;
 		case 'f':
-			if (strcmp(optval, "svg") && strcmp(optval, "png")) {
-				cli_error("report: --format is svg or png, not '%s'", optval);
+			if (strcmp(arg, "svg") && strcmp(arg, "png")) {
+				cli_error("report: --format is svg or png, not '%s'", arg);
 				return EXIT_USAGE;
 			}
-			format = optval;
+			format = arg;
 			break;
 		case 'q':
 			quiet = true;
@@ -265,18 +265,18 @@ int export_main(const struct cli_args *a)
 	int64_t runs[1024];
 	size_t n_runs = 0;
 	const char *csv = NULL, *flowmon = NULL;
-	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
-		const char *optval = a->opt[i_].arg;
-		switch (a->opt[i_].id) {
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
 		case 'r':
-			if (add_run_arg("export", optval, runs, &n_runs))
+			if (add_run_arg("export", arg, runs, &n_runs))
 				return EXIT_USAGE;
 			break;
 		case 'c':
-			csv = optval;
+			csv = arg;
 			break;
 		case 'x':
-			flowmon = optval;
+			flowmon = arg;
 			break;
 		}
 	}

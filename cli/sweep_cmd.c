@@ -249,11 +249,11 @@ int sweep_main(const struct cli_args *a)
 	bool resume = false;
 	struct errbuf eb = { "" };
 	int code = EXIT_USAGE;
-	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
-		const char *optval = a->opt[i_].arg;
-		switch (a->opt[i_].id) {
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
 		case O_GRID:
-			if (grid_add(&sw.grid, optval, &eb)) {
+			if (grid_add(&sw.grid, arg, &eb)) {
 				cli_error("%s", eb.msg);
 				goto out;
 			}
@@ -263,27 +263,27 @@ int sweep_main(const struct cli_args *a)
 				cli_error("--set: at most %d", MAX_SETS);
 				goto out;
 			}
-			sw.sets[sw.n_sets++] = optval;
+			sw.sets[sw.n_sets++] = arg;
 			break;
 		case O_RUNS:
-			if (!cli_u64("--runs", optval, 1, 100000, &sw.runs))
+			if (!cli_u64("--runs", arg, 1, 100000, &sw.runs))
 				goto out;
 			break;
 		case O_SEED:
-			if (!cli_u64("--seed", optval, 0, UINT64_MAX, &sw.seed))
+			if (!cli_u64("--seed", arg, 0, UINT64_MAX, &sw.seed))
 				goto out;
 			sw.have_seed = true;
 			break;
 		case 'j':
-			if (!cli_u64("-j", optval, 1, 64, &jobs))
+			if (!cli_u64("-j", arg, 1, 64, &jobs))
 				goto out;
 			break;
 		case O_SHARD:
-			if (parse_shard(optval, &shard_i, &shard_n))
+			if (parse_shard(arg, &shard_i, &shard_n))
 				goto out;
 			break;
 		case O_RESUME: resume = true; break;
-		case O_DB: sw.db = optval; break;
+		case O_DB: sw.db = arg; break;
 		case O_QUIET: sw.quiet = true; break;
 		}
 	}

@@ -80,25 +80,25 @@ int train_main(const struct cli_args *a)
 	const char *model = NULL, *out = NULL;
 	uint64_t classes = ML_DEFAULT_CLASSES, seed = 1, rounds = 0, depth = 0;
 	struct xgb_train_cfg xcfg = XGB_TRAIN_DEFAULTS;
-	for (size_t i_ = 0; i_ < a->n_opt; i_++) {
-		const char *optval = a->opt[i_].arg;
-		switch (a->opt[i_].id) {
-		case O_MODEL: model = optval; break;
-		case 'o': out = optval; break;
+	for (size_t i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].arg;
+		switch (a->opt[i].id) {
+		case O_MODEL: model = arg; break;
+		case 'o': out = arg; break;
 		case O_CLASSES:
-			if (!cli_u64("--classes", optval, 1, ML_MAX_CLUSTERS, &classes))
+			if (!cli_u64("--classes", arg, 1, ML_MAX_CLUSTERS, &classes))
 				return EXIT_USAGE;
 			break;
 		case O_SEED:
-			if (!cli_u64("--seed", optval, 0, UINT32_MAX, &seed))
+			if (!cli_u64("--seed", arg, 0, UINT32_MAX, &seed))
 				return EXIT_USAGE;
 			break;
 		case O_ROUNDS:
-			if (!cli_u64("--rounds", optval, 1, XGB_MAX_TREES, &rounds))
+			if (!cli_u64("--rounds", arg, 1, XGB_MAX_TREES, &rounds))
 				return EXIT_USAGE;
 			break;
 		case O_DEPTH:
-			if (!cli_u64("--depth", optval, 1, 10, &depth))
+			if (!cli_u64("--depth", arg, 1, 10, &depth))
 				return EXIT_USAGE;
 			break;
 		}

@@ -19,6 +19,20 @@ static struct route_table *one_route(void)
 	return rt;
 }
 
+/* An engine on 'rt' with the defaults, its work made ahead marked ready by the caller when
+ * 'explicit_ready'. */
+static struct engine *engine_on(const struct route_table *rt, bool explicit_ready)
+{
+	struct engine_cfg c;
+	engine_cfg_defaults(&c);
+	c.routes = rt;
+	c.craft_ready_explicit = explicit_ready;
+	struct engine *e = NULL;
+	struct errbuf eb;
+	CU_ASSERT_FATAL(engine_create(&c, &e, &eb) == 0);
+	return e;
+}
+
 static void test_other_version_refused(void)
 {
 	struct route_table *rt = one_route();
@@ -85,12 +99,7 @@ static bool has(const struct names *s, const char *name)
 static void test_stats_by_name(void)
 {
 	struct route_table *rt = one_route();
-	struct engine_cfg c;
-	engine_cfg_defaults(&c);
-	c.routes = rt;
-	struct engine *e = NULL;
-	struct errbuf eb;
-	CU_ASSERT_FATAL(engine_create(&c, &e, &eb) == 0);
+	struct engine *e = engine_on(rt, false);
 	bulk(e, 20, NULL);
 	struct engine_stats st;
 	engine_get_stats(e, &st);
@@ -122,13 +131,7 @@ static void test_stats_by_name(void)
 static void test_tickets_name_their_work(void)
 {
 	struct route_table *rt = one_route();
-	struct engine_cfg c;
-	engine_cfg_defaults(&c);
-	c.routes = rt;
-	c.craft_ready_explicit = true;
-	struct engine *e = NULL;
-	struct errbuf eb;
-	CU_ASSERT_FATAL(engine_create(&c, &e, &eb) == 0);
+	struct engine *e = engine_on(rt, true);
 	struct engine_result r;
 	bulk(e, 1, &r);
 	CU_ASSERT_EQUAL_FATAL(r.n_work, 1);

@@ -32,7 +32,8 @@ static int short_flows(int flows, uint16_t port)
 	return n;
 }
 
-/* A fresh temporary file's name in 'path' (a mkstemp template "/tmp/precraft-ml-XXXXXX"). */
+/* Creates an empty temporary file for a model and puts its name in 'path' (mkstemp replaces
+ * the template's last six characters). */
 static void tmp_file(char path[static 24])
 {
 	strcpy(path, "/tmp/precraft-ml-XXXXXX");

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make check-layers: reads every #include line of the sources and fails when a folder uses one
-# that DESIGN.md's layout table (and README.md's copy of it) does not allow.
+# that doc/DESIGN.md's layout table (the project's copy of the design notes) does not allow.
 #   core/      core/ and libc; analysis/ core/err.h and core/recorder.h, the interfaces it
 #              implements; traces/ core/; models/ core/ traces/; sim/ and hil/ core/ models/
 #              traces/; cli/ everything; tests and benchmarks everything; tools/ (the
