@@ -133,7 +133,7 @@ static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters
 		for (int k = 0; k < COSTS_ESP_KINDS; k++) {
 			for (unsigned it = 0; it < iters; it++) {
 				if (k == COSTS_ESP_KEYED)
-					(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(len), 0, &gen);
+					(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(t, 0, len), 0, &gen);
 				else if (k == COSTS_ESP_ANTICIPATED)
 					(void)esp_anticipate(t, 0, pkt, len, 0, &gen);
 				const uint8_t *fr;
@@ -141,7 +141,7 @@ static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters
 				bool d;
 				uint64_t a = cli_now_ns();
 				if (k == COSTS_ESP_KEYSTREAM) {
-					(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(len), 0, &gen);
+					(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(t, 0, len), 0, &gen);
 				} else {
 					/* as the engine does: headers and payload from where they lie */
 					(void)esp_seal(t, 0, pkt, 40, pkt + 40, len - 40, len, 0, false, &fr, &fl, &how, &d);

@@ -22,8 +22,11 @@ const char shaper_usage[] =
 	"  --min-confidence X  build only predictions at least this confident, 0..1 (default 0)\n"
 	"  --policy P          pre-building policy: off, static (default) or adaptive\n"
 	"  --routes FILE       route table (default: default.routes shipped with precraft)\n"
-	"  --tunnel FILE       ESP tunnel: SAs, one a line ('esp NAME spi 0xHEX src A dst A key HEX64\n"
-	"                      salt HEX8 match PREFIX[,...]'); matching packets leave encrypted\n"
+	"  --tunnel FILE       VPN tunnel: SAs, one a line ('esp NAME spi 0xHEX src A dst A key HEX64\n"
+	"                      salt HEX8 match PREFIX[,...] [cipher aes-256-gcm]' or 'wg NAME index 0xHEX\n"
+	"                      src A dst A port N key HEX64 match PREFIX[,...]'); matching packets leave sealed\n"
+	"  --local A[,A...]    tunnel: this gateway's addresses: SAs seal where their src is one and open\n"
+	"                      where their dst is (default: every SA seals, none opens)\n"
 	"  --ks-depth N        tunnel: keystreams made ahead per SA, at most (default 8; 0 = none)\n"
 	"  --ks-bytes N        tunnel: keystream bytes per entry, at most (default 2048)\n"
 	"  --dns-prefetch S    pre-build the first packets of flows forwarded DNS answers announce (TCP SYN to\n                      80 and 443, UDP to 443), held for the record's TTL, at most S seconds (default 60;\n                      0 = off)\n"
@@ -34,7 +37,7 @@ const char shaper_usage[] =
 	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams);\n                      hil forward draws a random one unless given (it is recorded)\n";
 
 enum {
-	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_KS_DEPTH, SO_KS_BYTES,
+	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_LOCAL, SO_KS_DEPTH, SO_KS_BYTES,
 	SO_DNS_PREFETCH, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
 };
 
@@ -46,7 +49,7 @@ static const struct option shaper_options[] = {
 	{ "idle-s", required_argument, 0, SO_IDLE },      { "pool-mb", required_argument, 0, SO_POOL },
 	{ "seed", required_argument, 0, SO_SEED },        { "tunnel", required_argument, 0, SO_TUNNEL },
 	{ "ks-depth", required_argument, 0, SO_KS_DEPTH }, { "ks-bytes", required_argument, 0, SO_KS_BYTES },
-	{ "dns-prefetch", required_argument, 0, SO_DNS_PREFETCH },
+	{ "dns-prefetch", required_argument, 0, SO_DNS_PREFETCH }, { "local", required_argument, 0, SO_LOCAL },
 	{ 0, 0, 0, 0 },
 };
 
@@ -131,6 +134,10 @@ int shaper_apply_option(int c, const char *arg, struct shaper_opts *o)
 		o->tunnel = arg;
 		o->has_tunnel = true;
 		return 1;
+	case SO_LOCAL:
+		o->local = arg;
+		o->has_local = true;
+		return 1;
 	case SO_KS_DEPTH:
 		if (!cli_u64("--ks-depth", arg, 0, 64, &o->ks_depth))
 			return -1;
@@ -196,6 +203,7 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 		scenario_resolve(scn, scn->tunnel, paths->tunnel, sizeof paths->tunnel);
 		o->tunnel = paths->tunnel;
 	}
+	o->local = scn->local[0] ? scn->local : NULL;
 	o->policy = (enum policy_kind)scn->policy;
 	o->min_confidence = (float)scn->min_confidence;
 	o->snat = scn->snat[0] ? scn->snat : NULL;
@@ -224,6 +232,7 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	SET(o->has_model_file, "shaper.model_file=%s", o->model_file);
 	SET(o->has_routes, "shaper.routes=%s", o->routes);
 	SET(o->has_tunnel, "shaper.tunnel=%s", o->tunnel);
+	SET(o->has_local, "shaper.local=%s", o->local);
 	SET(o->has_policy, "policy.kind=%s", policy_kind_name(o->policy));
 	SET(o->has_min_confidence, "shaper.min_confidence=%g", o->min_confidence);
 	SET(o->has_snat, "shaper.snat=%s", o->snat);
@@ -308,6 +317,16 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 		shaper_fini(sh);
 		return rc;
 	}
+	const char *local_name = o->from_scenario ? "shaper.local" : "--local";
+	if (o->local && !sh->tunnel) {
+		shaper_fini(sh);
+		return err_set(eb, -ERR_FORMAT, "%s: only with a tunnel (%s)", local_name,
+			       o->from_scenario ? "shaper.tunnel" : "--tunnel");
+	}
+	if (o->local && (rc = esp_conf_set_local(sh->tunnel, o->local, local_name, eb)) != 0) {
+		shaper_fini(sh);
+		return rc;
+	}
 	struct engine_cfg *c = &sh->cfg;
 	engine_cfg_defaults(c);
 	c->tunnel = sh->tunnel;
@@ -372,6 +391,7 @@ void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, 
 	shaper_record_file(r, "routes", sh->routes_path);
 	shaper_record_file(r, "model_file", o->model_file);
 	rec_param(r, "tunnel", o->tunnel ? o->tunnel : "");
+	rec_param(r, "local", o->local ? o->local : "");
 	rec_paramf(r, "ks_depth", "%llu", (unsigned long long)o->ks_depth);
 	rec_paramf(r, "ks_bytes", "%llu", (unsigned long long)o->ks_bytes);
 	rec_paramf(r, "dns_prefetch_s", "%g", o->dns_prefetch_s);

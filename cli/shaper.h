@@ -1,7 +1,7 @@
 /* shaper: the one shaper setup, shared by every runner (replay, replay --timed, sim, hil forward).
  *
  * The engine options a researcher sets on the command line (--mode, --predictor, --model-file,
- * --min-confidence, --policy, --routes, --tunnel, --ks-depth, --ks-bytes, --dns-prefetch, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
+ * --min-confidence, --policy, --routes, --tunnel, --local, --ks-depth, --ks-bytes, --dns-prefetch, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
  * here once, from one option table, and turned here once into the engine's configuration: the
  * route table loaded (the shipped default.routes unless --routes), the predictor found, the
  * policy chosen.  The simulator's scenario keys (shaper.*, policy.kind) map onto the same
@@ -31,6 +31,7 @@ struct shaper_opts {
 	const char *model_file;    /* NULL: none */
 	const char *routes;        /* NULL: the shipped default.routes */
 	const char *tunnel;        /* NULL: no ESP tunnel */
+	const char *local;         /* the gateway's addresses (esp_conf_set_local), NULL: none */
 	enum policy_kind policy;
 	float min_confidence;
 	const char *snat;          /* IPv4 address text, NULL: no source NAT */
@@ -41,7 +42,7 @@ struct shaper_opts {
 	unsigned engines;          /* engines that split the memory (shaper.cpus, --workers); 0 = 1 */
 	bool from_scenario;        /* errors name the scenario's keys rather than the options */
 	/* Which options were given, so that --timed and sim apply only those over a scenario. */
-	bool has_mode, has_predictor, has_model_file, has_routes, has_tunnel, has_policy, has_min_confidence, has_snat,
+	bool has_mode, has_predictor, has_model_file, has_routes, has_tunnel, has_local, has_policy, has_min_confidence, has_snat,
 		has_flows, has_idle_s, has_pool_mb, has_seed, has_ks_depth, has_ks_bytes, has_dns_prefetch;
 };
 

@@ -49,20 +49,22 @@ uint64_t crypto_random_u64(void)
 }
 
 struct crypto_aead {
-	EVP_CIPHER_CTX *aead, *stream; /* both keyed once, at creation */
+	EVP_CIPHER_CTX *aead, *stream; /* both keyed once, at creation; no stream for AES-GCM */
 };
 
-int crypto_aead_create(const uint8_t key[CRYPTO_AEAD_KEY_LEN], struct crypto_aead **out)
+int crypto_aead_create(enum crypto_cipher cipher, const uint8_t key[CRYPTO_AEAD_KEY_LEN], struct crypto_aead **out)
 {
 	struct crypto_aead *a = calloc(1, sizeof *a);
 	if (!a)
 		return -1;
+	bool chacha = cipher == CRYPTO_CHACHA20_POLY1305;
 	a->aead = EVP_CIPHER_CTX_new();
-	a->stream = EVP_CIPHER_CTX_new();
+	a->stream = chacha ? EVP_CIPHER_CTX_new() : NULL;
 	static const uint8_t iv0[16];
-	if (sodium_init() < 0 || !a->aead || !a->stream ||
-	    EVP_EncryptInit_ex(a->aead, EVP_chacha20_poly1305(), NULL, key, iv0) != 1 ||
-	    EVP_EncryptInit_ex(a->stream, EVP_chacha20(), NULL, key, iv0) != 1) {
+	/* GCM's nonce is 12 bytes by default, as ESP's salt and IV make it (RFC 4106 §4). */
+	if (sodium_init() < 0 || !a->aead || (chacha && !a->stream) ||
+	    EVP_EncryptInit_ex(a->aead, chacha ? EVP_chacha20_poly1305() : EVP_aes_256_gcm(), NULL, key, iv0) != 1 ||
+	    (chacha && EVP_EncryptInit_ex(a->stream, EVP_chacha20(), NULL, key, iv0) != 1)) {
 		crypto_aead_destroy(a);
 		return -1;
 	}
@@ -114,6 +116,8 @@ static int stream(struct crypto_aead *a, const uint8_t *nonce, uint32_t counter,
 	for (int i = 0; i < 4; i++)
 		iv[i] = (uint8_t)(counter >> (8 * i));
 	memcpy(iv + 4, nonce, 12);
+	if (!a->stream)
+		return -1; /* AES-GCM: no keystream apart from the library's seal */
 	memset(out, 0, len);
 	int l;
 	return len <= INT_MAX && EVP_EncryptInit_ex(a->stream, NULL, NULL, NULL, iv) == 1 &&
@@ -156,6 +160,11 @@ void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len,
 	crypto_onetimeauth_poly1305_update(&st, lens, sizeof lens);
 	crypto_onetimeauth_poly1305_final(&st, tag);
 	sodium_memzero(&st, sizeof st);
+}
+
+bool crypto_tag_equal(const uint8_t a[CRYPTO_AEAD_TAG_LEN], const uint8_t b[CRYPTO_AEAD_TAG_LEN])
+{
+	return sodium_memcmp(a, b, CRYPTO_AEAD_TAG_LEN) == 0;
 }
 
 void crypto_wipe(void *p, size_t len)

@@ -11,6 +11,7 @@
 #ifndef PRECRAFT_CRYPTO_H
 #define PRECRAFT_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -48,8 +49,13 @@ int crypto_init(void);
 
 struct crypto_aead;
 
-/* A context for 'key'.  0, or -1 when the library cannot make it. */
-int crypto_aead_create(const uint8_t key[CRYPTO_AEAD_KEY_LEN], struct crypto_aead **out);
+/* The AEADs a context may hold.  AES-256-GCM (NIST SP 800-38D; ESP's in RFC 4106) comes whole
+ * from OpenSSL (AES-NI and carry-less multiplication where the CPU has them): the library keeps
+ * GHASH inside the cipher, so it has no keystream to make ahead (crypto_keystream refuses it). */
+enum crypto_cipher { CRYPTO_CHACHA20_POLY1305, CRYPTO_AES_256_GCM };
+
+/* A context of 'cipher' for 'key'.  0, or -1 when the library cannot make it. */
+int crypto_aead_create(enum crypto_cipher cipher, const uint8_t key[CRYPTO_AEAD_KEY_LEN], struct crypto_aead **out);
 void crypto_aead_destroy(struct crypto_aead *a);
 
 /* Every call below returns 0, or -1 when the library failed (nothing it produced is to be
@@ -60,12 +66,14 @@ void crypto_aead_destroy(struct crypto_aead *a);
 int crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
 		     size_t len, uint8_t *out, uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
 
-/* Decrypts and verifies: 0, or -1 when the tag does not verify. */
+/* Decrypts and verifies: 0, or -1 when the tag does not verify (then 'out' holds nothing of
+ * use: the caller wipes it, and reads none of it). */
 int crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *in,
 		     size_t len, const uint8_t tag[CRYPTO_AEAD_TAG_LEN], uint8_t *out);
 
-/* The keystream for 'nonce': CRYPTO_KS_HEAD + 'len' bytes into 'ks', enough to seal a message
- * of up to 'len' bytes: the XOR with the bytes from CRYPTO_KS_HEAD on, then crypto_mac_keystream. */
+/* The keystream for 'nonce' (ChaCha20-Poly1305 contexts only; -1 for AES-GCM): CRYPTO_KS_HEAD +
+ * 'len' bytes into 'ks', enough to seal or open a message of up to 'len' bytes: the XOR with the
+ * bytes from CRYPTO_KS_HEAD on, and crypto_mac_keystream. */
 int crypto_keystream(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t *ks, size_t len);
 
 /* Extends keystream 'ks' (made for 'from' bytes, a multiple of 64) to 'to' bytes. */
@@ -76,6 +84,10 @@ int crypto_keystream_extend(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AE
  * the same tag as the one-shot call's. */
 void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
 			  uint8_t tag[CRYPTO_AEAD_TAG_LEN]);
+
+/* Whether two tags are equal, in time that does not depend on where they differ (an opener must
+ * not tell a forger how many bytes of its guess were right). */
+bool crypto_tag_equal(const uint8_t a[CRYPTO_AEAD_TAG_LEN], const uint8_t b[CRYPTO_AEAD_TAG_LEN]);
 
 /* Overwrites 'len' bytes with zeros in a way the compiler may not remove (keys, keystreams). */
 void crypto_wipe(void *p, size_t len);

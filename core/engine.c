@@ -199,6 +199,7 @@ static int tables_create(struct engine *e, unsigned shards, struct errbuf *eb)
 				    cfg->ks_cap, &e->esp)) != 0)
 		return err_set(eb, rc, "engine: tunnel (%u keystreams of %u bytes per SA): %s", cfg->ks_depth,
 			       cfg->ks_cap, err_str(rc));
+	e->opens = cfg->tunnel && esp_conf_opens(cfg->tunnel);
 	/* Several engines with the same SAs: each sends its own slice of their sequence numbers. */
 	if (e->esp && shards > 1 && (rc = esp_tunnel_slice(e->esp, cfg->shard, shards)) != 0)
 		return err_set(eb, rc, "engine: tunnel: sequence slice %u of %u", cfg->shard, shards);

@@ -168,9 +168,10 @@ struct engine_work {
 	uint32_t units, units2;    /* how much (see enum engine_work_kind) */
 };
 
-/* At most this much work after one packet: one piece of each kind, and a second ESP piece (a
- * DNS answer's announced SA primed beside its own). */
-#define ENGINE_WORK_MAX 4
+/* At most this much work after one packet: one piece of each kind, and up to two more ESP
+ * pieces (the SA it was opened from beside the one it was sealed into, and a DNS answer's
+ * announced SA primed). */
+#define ENGINE_WORK_MAX 6
 
 /* What happened to one packet. */
 struct engine_result {
@@ -183,6 +184,10 @@ struct engine_result {
 	 * length. */
 	uint8_t esp_how;
 	uint32_t esp_len;
+	/* With a tunnel that opens here: how the packet arrived sealed was opened (enum esp_how,
+	 * 0: it was not sealed) and its message length. */
+	uint8_t esp_open_how;
+	uint32_t esp_open_len;
 	/* The work made ahead after it, in the order it was made. */
 	unsigned n_work;
 	struct engine_work work[ENGINE_WORK_MAX];
@@ -199,7 +204,12 @@ void engine_cfg_defaults(struct engine_cfg *cfg);
 	X(NAT_EXHAUSTED, "nat_exhausted")                                      \
 	X(ESP_EXHAUSTED, "esp_exhausted")                                      \
 	X(ESP_TOO_BIG, "esp_too_big")                                          \
-	X(ESP_CRYPTO, "esp_crypto_error")
+	X(ESP_CRYPTO, "esp_crypto_error")                                      \
+	X(ESP_REPLAY, "esp_replay")          /* opening: duplicate or too old */ \
+	X(ESP_ICV, "esp_icv")                /* opening: the ICV does not verify */ \
+	X(ESP_UNKNOWN_SPI, "esp_unknown_spi") /* opening: no SA for it here */   \
+	X(ESP_MALFORMED, "esp_malformed")    /* opening: lengths, padding */     \
+	X(ESP_KEEPALIVE, "esp_keepalive")    /* opened, empty: nothing to send */
 
 enum engine_drop {
 #define ENGINE__DROP(name, text) ENGINE_DROP_##name,

@@ -1,5 +1,5 @@
-/* engine_esp: the engine's tunnel (engine_cfg.tunnel; esp.h): sealing at transmit and the ESP
- * work made ahead after it. */
+/* engine_esp: the engine's tunnel (engine_cfg.tunnel; esp.h): opening what arrives for it,
+ * sealing at transmit, and the work made ahead after both. */
 #include <string.h>
 
 #include "csum.h"
@@ -14,6 +14,67 @@ static int sa_of(const struct engine *e, const uint8_t *ip, uint32_t len)
 	if (len >= 40 && ip[0] >> 4 == 6)
 		return esp_conf_match(e->cfg.tunnel, 6, ip + 24);
 	return -1;
+}
+
+/* The frame's tunnel message, when it is one for this gateway: ESP (protocol 50) or a WireGuard
+ * data message (UDP to a port a WireGuard SA opens on, type 4) to a local address. */
+static bool for_us(const struct engine *e, const struct pkt *p, enum esp_kind *kind)
+{
+	int fam = p->l3 == PKT_L3_IPV4 ? 4 : 6;
+	if (!esp_conf_is_local(e->cfg.tunnel, fam, fam == 4 ? p->ip4.dst : p->ip6.dst))
+		return false;
+	if (p->proto == 50) {
+		*kind = ESP_KIND_ESP;
+		return true;
+	}
+	*kind = ESP_KIND_WG;
+	return p->l4 == PKT_L4_UDP && esp_conf_wg_port(e->cfg.tunnel, p->udp.dport);
+}
+
+static const enum engine_drop open_drop[] = {
+	[ESP_OPEN_KEEPALIVE] = ENGINE_DROP_ESP_KEEPALIVE, [ESP_OPEN_UNKNOWN] = ENGINE_DROP_ESP_UNKNOWN_SPI,
+	[ESP_OPEN_REPLAY] = ENGINE_DROP_ESP_REPLAY,	  [ESP_OPEN_ICV] = ENGINE_DROP_ESP_ICV,
+	[ESP_OPEN_MALFORMED] = ENGINE_DROP_ESP_MALFORMED, [ESP_OPEN_CRYPTO] = ENGINE_DROP_ESP_CRYPTO,
+};
+
+bool engine__esp_open(struct engine *e, struct pktx *c)
+{
+	enum esp_kind kind;
+	if (!engine__decode(c) || !for_us(e, &c->p, &kind))
+		return true; /* the stages route it (or count it undecoded) */
+	const struct pkt *p = &c->p;
+	int fam = p->l3 == PKT_L3_IPV4 ? 4 : 6;
+	struct esp_opened o;
+	enum esp_open_verdict v;
+	/* A fragment, or a message the capture cut short, cannot be authenticated. */
+	if (p->is_fragment || p->payload_avail != p->payload_len || p->status != PKT_ST_OK)
+		v = ESP_OPEN_MALFORMED;
+	else
+		v = esp_open(e->esp, kind, fam, fam == 4 ? p->ip4.dst : p->ip6.dst, p->payload, p->payload_len, c->t_ns,
+			     e->cfg.mode == ENGINE_SHADOW, &o);
+	if (v != ESP_OPENED) {
+		e->st.dropped[open_drop[v]]++;
+		if (c->res)
+			c->res->path = ENGINE_PATH_DROP;
+		return false;
+	}
+	e->st.divergent_packets += o.diverged;
+	/* The inner packet as an Ethernet frame, between the outer frame's addresses. */
+	uint8_t *eth = o.inner - 14;
+	if (c->linktype == PKT_LINK_ETH && c->caplen >= 12)
+		memcpy(eth, c->frame, 12);
+	else
+		memset(eth, 0, 12);
+	eth[12] = o.inner[0] >> 4 == 6 ? 0x86 : 0x08;
+	eth[13] = o.inner[0] >> 4 == 6 ? 0xdd : 0x00;
+	c->in_sa = o.sa;
+	c->in_how = (uint8_t)o.how;
+	c->in_len = p->payload_len;
+	c->frame = eth;
+	c->caplen = c->wirelen = o.len + 14;
+	c->linktype = PKT_LINK_ETH;
+	c->decoded = false;
+	return true;
 }
 
 int engine__esp_tx(struct engine *e, struct pktx *c, const struct egress *o, bool *sealed,
@@ -113,20 +174,21 @@ static bool fix_checksums(uint8_t *ip, uint32_t len)
 	return true;
 }
 
-void engine__esp_ahead(struct engine *e, struct pktx *c)
+/* The work made ahead for SA 'sa' after packet 'c' went through it: sealed into it ('in'
+ * false: the flow's next packet will leave through it) or opened from it ('in': the flow's next
+ * packet in this direction will arrive through it, as it arrived before routing). */
+static void ahead_sa(struct engine *e, struct pktx *c, unsigned sa, bool in)
 {
-	if (!e->esp || c->sa < 0 || e->cfg.mode == ENGINE_BASELINE)
-		return;
 	struct eflow *uf = c->uf;
-	unsigned dir = c->dir, sa = (unsigned)c->sa;
+	unsigned dir = c->dir;
 	uint64_t ready = e->cfg.craft_ready_explicit ? UINT64_MAX : 0;
-	uint32_t gen = 0, plain = esp_plain_len(c->esp_len);
+	uint32_t gen = 0, plain = esp_plain_len(e->esp, sa, in ? c->caplen - 14 : c->esp_len);
 	unsigned depth = policy_keystream(&e->pol, e->cfg.ks_depth, plain);
 	struct pool_buf *b = uf->craft[dir];
 	/* The next entry as long as this flow's predicted next packet (in an SA that one flow
-	 * dominates, it is the next packet sealed); two entries a packet at most: the ring fills
+	 * dominates, it is the next packet through it); two entries a packet at most: the ring fills
 	 * over a few packets, and no packet pays for many. */
-	uint32_t hint = b ? esp_plain_len(craft_predicted_ip_len(b)) : 0;
+	uint32_t hint = b ? esp_plain_len(e->esp, sa, craft_predicted_ip_len(b)) : 0;
 	uint64_t ks = depth ? esp_ring_fill(e->esp, sa, depth, 2, hint, ready, &gen) : 0;
 	if (ks)
 		policy_esp_built(&e->pol, (uint32_t)ks, true);
@@ -134,19 +196,37 @@ void engine__esp_ahead(struct engine *e, struct pktx *c)
 	const uint8_t *h, *pl;
 	uint32_t hl, pll;
 	/* Sealing ahead costs a whole seal: the adaptive policy spends it only on a flow whose last
-	 * predicted payload was right. */
+	 * predicted payload was right.  Inbound, the packet predicted is the one before this hop's
+	 * rewrite: one hop more of TTL, and no translated flow. */
 	bool try_ant = e->pol.cfg.kind == POLICY_STATIC || (uf->payload_ok && policy_keystream(&e->pol, 1, plain));
-	if (b && try_ant && craft_predicted(b, &h, &hl, &pl, &pll) && hl > 14 && hl - 14 + pll <= e->cfg.ks_cap) {
+	if (b && try_ant && (!in || !uf->nat_port) && craft_predicted(b, &h, &hl, &pl, &pll) && hl > 14 &&
+	    hl - 14 + pll <= e->cfg.ks_cap) {
 		uint32_t len = hl - 14 + pll;
-		uint8_t *in = esp_inner(e->esp);
-		memcpy(in, h + 14, hl - 14);
-		memcpy(in + hl - 14, pl, pll);
-		if (sa_of(e, in, hl - 14) == (int)sa && fix_checksums(in, len) &&
-		    (ant = esp_anticipate(e->esp, sa, in, len, ready, &gen)) != 0)
+		uint8_t *ip = esp_inner(e->esp);
+		memcpy(ip, h + 14, hl - 14);
+		memcpy(ip + hl - 14, pl, pll);
+		if (in && ip[0] >> 4 == 4 && ip[8] < 255)
+			ip[8]++;
+		else if (in && ip[0] >> 4 == 6 && len >= 40 && ip[7] < 255)
+			ip[7]++;
+		else if (in)
+			len = 0;
+		if (len && (in || sa_of(e, ip, hl - 14) == (int)sa) && fix_checksums(ip, len) &&
+		    (ant = esp_anticipate(e->esp, sa, ip, len, ready, &gen)) != 0)
 			policy_esp_built(&e->pol, ant, false);
 	}
 	if (ks || ant)
 		engine__work_add(c, ENGINE_WORK_ESP, 0, sa, gen, (uint32_t)ks, ant);
+}
+
+void engine__esp_ahead(struct engine *e, struct pktx *c)
+{
+	if (!e->esp || e->cfg.mode == ENGINE_BASELINE)
+		return;
+	if (c->in_sa >= 0)
+		ahead_sa(e, c, (unsigned)c->in_sa, true);
+	if (c->sa >= 0)
+		ahead_sa(e, c, (unsigned)c->sa, false);
 }
 
 uint32_t engine_tunnel_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype)

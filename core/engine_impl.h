@@ -67,7 +67,20 @@ struct pktx {
 	int sa;                    /* the SA it was sealed into, or -1 */
 	uint8_t esp_how;           /* how (enum esp_how) */
 	uint32_t esp_len;          /* its inner length */
+	/* The tunnel's receiving side (engine__esp_open): the frame stands for the inner packet. */
+	int in_sa;                 /* the SA it was opened from, or -1 */
+	uint8_t in_how;            /* how (enum esp_how) */
+	uint32_t in_len;           /* the message length */
 };
+
+/* Decodes the frame into c->p once; true when it is IP and sound. */
+static inline bool engine__decode(struct pktx *c)
+{
+	if (!c->decoded)
+		c->decoded = pkt_parse(c->frame, c->caplen, c->wirelen, c->linktype, &c->p) == 0 &&
+			     c->p.l3 != PKT_L3_NONE;
+	return c->decoded;
+}
 
 struct engine {
 	struct engine_cfg cfg;
@@ -91,6 +104,7 @@ struct engine {
 	uint32_t route_gen;        /* bumped by engine_set_routes: pre-built packets carry theirs */
 	uint16_t next_nat_port;
 	struct esp_tunnel *esp;    /* cfg.tunnel's runtime state, or NULL */
+	bool opens;                /* an SA of the tunnel opens here */
 	struct prefetch *pf;       /* DNS prefetching's tables (engine_prefetch.c), or NULL */
 	struct engine_stats st;
 };
@@ -151,6 +165,12 @@ void engine__craft_next(struct engine *e, struct pktx *c);
  * into (keystreams, and the flow's anticipated packet when its whole next packet was predicted;
  * engine_esp.c). */
 void engine__esp_ahead(struct engine *e, struct pktx *c);
+
+/* The tunnel's receiving side, first for every frame when an SA opens here: a frame addressed
+ * to such an SA is opened, and 'c' then stands for its inner packet (a frame of the Ethernet
+ * link type, valid until the tunnel's next call).  Returns false when the frame was dropped
+ * (counted by reason), true otherwise (opened, or nothing for the tunnel). */
+bool engine__esp_open(struct engine *e, struct pktx *c);
 
 /* Sends the egress 'o' of packet 'c': in its SA when the tunnel matches its destination
  * (engine_esp.c; c->sa, esp_how and esp_len say how).  Returns 0, or -1 when the tunnel could

@@ -91,13 +91,9 @@ static inline void verify_ip4(struct engine *e, const uint8_t *ip, uint32_t ihl)
 		e->st.ip_csum_bad++;
 }
 
-/* Decodes the frame into c->p once; true when it is IP and sound. */
-static bool decode(struct pktx *c)
+static inline bool decode(struct pktx *c)
 {
-	if (!c->decoded)
-		c->decoded = pkt_parse(c->frame, c->caplen, c->wirelen, c->linktype, &c->p) == 0 &&
-			     c->p.l3 != PKT_L3_NONE;
-	return c->decoded;
+	return engine__decode(c);
 }
 
 /* A frame that did not decode to IP: dropped, counted by kind. */
@@ -321,6 +317,8 @@ static void tail(struct engine *e, struct pktx *c)
 		r->path = c->path;
 		r->esp_how = c->sa >= 0 ? c->esp_how : 0;
 		r->esp_len = c->sa >= 0 ? c->esp_len : 0;
+		r->esp_open_how = c->in_sa >= 0 ? c->in_how : 0;
+		r->esp_open_len = c->in_sa >= 0 ? c->in_len : 0;
 		r->prebuilt_failed = c->pb == PB_FAILED;
 		r->dir = c->dir;
 		r->flow_app = app_of(e, c->uf);
@@ -383,7 +381,13 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	e->st.bytes_in += wirelen;
 	if (res)
 		memset(res, 0, sizeof *res);
+	c.in_sa = -1;
 	policy_tick(e, t_ns);
+	if (e->opens && !engine__esp_open(e, &c)) {
+		if (e->cfg.cost_clock.now_ns)
+			sample(e, ENGINE_COST_DROP, cost_now(e) - c.t0);
+		return;
+	}
 	if (!probe_stage(e, &c)) {
 		if (!decode_stage(e, &c))
 			return;

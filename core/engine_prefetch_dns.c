@@ -128,7 +128,7 @@ static void prime_sa(struct engine *e, const struct pktx *c, unsigned sa)
 	/* The first entry as long as a SYN with options (60 bytes of IP): an idle SA has no
 	 * recent mean to size entries by, and a longer first packet has the rest of its keystream
 	 * made when it is sealed. */
-	uint32_t plain = esp_plain_len(60);
+	uint32_t plain = esp_plain_len(e->esp, sa, 60);
 	unsigned depth = policy_keystream(&e->pol, e->cfg.ks_depth, plain);
 	uint64_t ks = depth ? esp_ring_fill(e->esp, sa, depth, 2, plain, ready, &gen) : 0;
 	if (!ks)

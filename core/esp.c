@@ -1,6 +1,6 @@
-/* esp: ESP tunnel mode with ChaCha20-Poly1305 (see esp.h): the tunnel's state, framing and
- * sealing; esp_ring.c makes the keystreams and anticipated packets ahead, esp_conf.c reads
- * tunnel files. */
+/* esp: the VPN gateway (see esp.h): the tunnel's state and sealing; esp_frame.c writes the
+ * framings, esp_open.c opens, esp_ring.c makes the keystreams and anticipated packets ahead,
+ * esp_conf.c reads tunnel files. */
 #include "esp.h"
 
 #include <arpa/inet.h>
@@ -32,6 +32,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	struct esp_tunnel *t = calloc(1, sizeof *t);
 	if (!t)
 		return -ERR_NOMEM;
+	t->conf = c;
 	t->n = n_sa;
 	t->depth = depth;
 	t->ks_cap = ks_cap;
@@ -42,7 +43,10 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	t->mem = t->mem_len ? malloc(t->mem_len) : NULL;
 	t->buf = malloc(FRAME_BUF);
 	t->vbuf = malloc(FRAME_BUF);
-	if (!t->sa || (depth && (!t->entries || !t->mem)) || !t->buf || !t->vbuf) {
+	t->obuf = malloc(FRAME_BUF);
+	t->wins = esp_conf_opens(c) ? calloc(n_sa, sizeof *t->wins) : NULL;
+	if (!t->sa || (depth && (!t->entries || !t->mem)) || !t->buf || !t->vbuf || !t->obuf ||
+	    (esp_conf_opens(c) && !t->wins)) {
 		esp_tunnel_destroy(t);
 		return -ERR_NOMEM;
 	}
@@ -51,13 +55,10 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	t->st.esp_mem_bytes = t->mem_len;
 	for (size_t i = 0; i < n_sa; i++) {
 		struct sa_state *s = &t->sa[i];
-		s->c = esp_conf_sa(c, i);
-		if (crypto_aead_create(s->c->key, &s->cx)) {
+		if (esp__sa_init(t, s, c, i)) {
 			esp_tunnel_destroy(t);
 			return -ERR_NOMEM;
 		}
-		s->next_seq = (uint64_t)s->c->oseq + 1;
-		s->last_seq = ESP_SEQ_MAX;
 		uint32_t nh = s->c->family == 4 ? route_lookup4(routes, s->c->dst) : route_lookup6(routes, s->c->dst);
 		if (nh != ROUTE_NONE) {
 			s->routed = true;
@@ -79,6 +80,23 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	return 0;
 }
 
+int esp__sa_init(struct esp_tunnel *t, struct sa_state *s, const struct esp_conf *c, size_t i)
+{
+	s->c = esp_conf_sa(c, i);
+	s->role = esp_conf_role(c, i);
+	s->stream = s->c->kind == ESP_KIND_WG || s->c->cipher == ESP_CHACHA20_POLY1305;
+	s->hdr = s->c->kind == ESP_KIND_WG ? 8u + WG_HDR : ESP_HDR;
+	s->next_seq = s->c->first_seq;
+	s->last_seq = s->c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
+	if (s->role & ESP_OPENS) {
+		s->win = &t->wins[i];
+		if (replay_window_init(s->win, s->c->replay))
+			return -ERR_NOMEM; /* cannot happen: the file's reader bounds it */
+	}
+	return crypto_aead_create(s->stream ? CRYPTO_CHACHA20_POLY1305 : CRYPTO_AES_256_GCM, s->c->key, &s->cx) ? -ERR_NOMEM
+														     : 0;
+}
+
 void esp_tunnel_destroy(struct esp_tunnel *t)
 {
 	if (!t)
@@ -95,6 +113,11 @@ void esp_tunnel_destroy(struct esp_tunnel *t)
 		crypto_wipe(t->vbuf, FRAME_BUF);
 		free(t->vbuf);
 	}
+	if (t->obuf) {
+		crypto_wipe(t->obuf, FRAME_BUF);
+		free(t->obuf);
+	}
+	free(t->wins);
 	for (size_t i = 0; t->sa && i < t->n; i++)
 		crypto_aead_destroy(t->sa[i].cx);
 	free(t->entries);
@@ -105,83 +128,6 @@ void esp_tunnel_destroy(struct esp_tunnel *t)
 uint8_t *esp_inner(struct esp_tunnel *t)
 {
 	return t->buf + INNER_OFF;
-}
-
-uint32_t esp_plain_len(uint32_t len)
-{
-	return (len + 2u + 3u) & ~3u;
-}
-
-void esp__make_nonce(const struct esp_sa_conf *c, uint64_t seq, uint8_t nonce[12])
-{
-	memcpy(nonce, c->salt, 4);
-	for (int i = 0; i < 8; i++)
-		nonce[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-/* Writes the trailer after the 'len' inner bytes at 'inner' (an IPv'ver' packet with TOS or
- * traffic class 'tos') and the headers before them (the frame starts at 'inner' - INNER_OFF + 20
- * for an IPv4 SA).  Returns the frame's start. */
-uint8_t *esp__frame_around(const struct sa_state *s, uint8_t *inner, uint32_t len, uint64_t seq, uint32_t plain,
-			     unsigned ver, uint8_t tos)
-{
-	uint8_t *tr = inner + len;
-	uint32_t pad = plain - len - 2u;
-	for (uint32_t i = 0; i < pad; i++)
-		tr[i] = (uint8_t)(i + 1); /* RFC 4303 §2.4: 1, 2, 3, ... */
-	tr[pad] = (uint8_t)pad;
-	tr[pad + 1] = ver == 6 ? 41 : 4; /* IPv6 or IPv4 inside */
-	uint8_t *esp = inner - 16;
-	wr32(esp, s->c->spi);
-	wr32(esp + 4, (uint32_t)seq);
-	for (int i = 0; i < 8; i++)
-		esp[8 + i] = (uint8_t)(seq >> (56 - 8 * i));
-	uint32_t esp_len = 16u + plain + CRYPTO_AEAD_TAG_LEN;
-	uint8_t *ip;
-	if (s->c->family == 4) {
-		ip = esp - 20;
-		uint32_t tot = 20u + esp_len;
-		ip[0] = 0x45, ip[1] = tos;
-		ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot;
-		ip[4] = (uint8_t)(seq >> 8), ip[5] = (uint8_t)seq;
-		ip[6] = ip[7] = 0;
-		ip[8] = OUTER_TTL, ip[9] = ESP_PROTO;
-		ip[10] = ip[11] = 0;
-		memcpy(ip + 12, s->c->src, 4);
-		memcpy(ip + 16, s->c->dst, 4);
-		uint16_t cs = csum_fold(csum_partial(ip, 20, 0));
-		ip[10] = (uint8_t)(cs >> 8), ip[11] = (uint8_t)cs;
-	} else {
-		ip = esp - 40;
-		ip[0] = (uint8_t)(0x60 | tos >> 4), ip[1] = (uint8_t)(tos << 4);
-		ip[2] = ip[3] = 0;
-		ip[4] = (uint8_t)(esp_len >> 8), ip[5] = (uint8_t)esp_len;
-		ip[6] = ESP_PROTO, ip[7] = OUTER_TTL;
-		memcpy(ip + 8, s->c->src, 16);
-		memcpy(ip + 24, s->c->dst, 16);
-	}
-	memcpy(ip - 14, s->eth, 14);
-	return ip - 14;
-}
-
-/* An inner packet's version and TOS (traffic class for IPv6), from its first two bytes. */
-void esp__inner_tos(const uint8_t *p, unsigned *ver, uint8_t *tos)
-{
-	*ver = p[0] >> 4;
-	*tos = *ver == 6 ? (uint8_t)((p[0] << 4) | (p[1] >> 4)) : p[1];
-}
-
-/* The one-shot seal of the frame whose inner bytes (with trailer) are at 'inner'. */
-int esp__seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq)
-{
-	uint8_t nonce[12];
-	esp__make_nonce(s->c, seq, nonce);
-	return crypto_aead_seal(s->cx, nonce, inner - 16, 8, inner, plain, inner, inner + plain);
 }
 
 /* out[i] = src[i] ^ k[i] for 'n' bytes (src may be out). */
@@ -220,21 +166,21 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 	*diverged = false;
 	if (!s->routed)
 		return ESP_NO_ROUTE;
-	if (len > ESP_INNER_MAX || al < 2 || (uint64_t)al + bl > len)
+	if (len > (s->c->kind == ESP_KIND_WG ? WG_INNER_MAX : ESP_INNER_MAX) || al < 2 || (uint64_t)al + bl > len)
 		return ESP_TOO_BIG;
 	if (s->next_seq > s->last_seq) {
 		t->st.esp_exhausted_drops++;
 		return ESP_EXHAUSTED;
 	}
 	uint64_t seq = s->next_seq++;
-	uint32_t plain = esp_plain_len(len);
+	uint32_t plain = esp__plain(s, len);
 	esp__note_len(s, plain);
 	unsigned ver;
 	uint8_t tos;
 	esp__inner_tos(a, &ver, &tos);
 	uint8_t *inner = esp_inner(t);
 	struct ks_entry *e = esp__take_entry(t, s, seq);
-	uint32_t flen = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
+	uint32_t flen = esp__frame_len(s, plain);
 	struct anticipated *an = &s->ant;
 	if (an->valid && an->seq <= seq) {
 		an->valid = false;
@@ -270,8 +216,10 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 			xor_into(inner + al, b, k + al, bl);
 		memcpy(inner + al + bl, k + al + bl, len - al - bl); /* zeros XOR the keystream */
 		xor_into(inner + len, inner + len, k + len, plain - len);
+		const uint8_t *aad;
+		uint32_t aad_len = esp__aad(s, inner, &aad);
 		if (!rc)
-			crypto_mac_keystream(e->ks, inner - 16, 8, inner, plain, inner + plain);
+			crypto_mac_keystream(e->ks, aad, aad_len, inner, plain, inner + plain);
 		t->st.esp_sealed_keystream++;
 		*how = ESP_KEYSTREAM;
 	} else {
@@ -294,6 +242,7 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		t->st.esp_crypto_errors++;
 		return ESP_CRYPTO_FAILED;
 	}
+	esp__finish(s, f, flen);
 	*frame = f;
 sent:
 	if (verify && *how != ESP_ONESHOT) {
@@ -305,7 +254,9 @@ sent:
 			memcpy(ref + al, b, bl);
 		memset(ref + al + bl, 0, len - al - bl);
 		uint8_t *rf = esp__frame_around(s, ref, len, seq, plain, ver, tos);
-		*diverged = esp__seal_oneshot(s, ref, plain, seq) != 0 || memcmp(rf, *frame, flen) != 0;
+		int vrc = esp__seal_oneshot(s, ref, plain, seq);
+		esp__finish(s, rf, flen);
+		*diverged = vrc != 0 || memcmp(rf, *frame, flen) != 0;
 	}
 	*frame_len = flen;
 	t->st.esp_packets++;
@@ -319,14 +270,17 @@ int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices)
 		return -ERR_INVAL;
 	for (size_t i = 0; i < t->n; i++) {
 		struct sa_state *s = &t->sa[i];
-		if (s->count || s->ant.valid || s->next_seq != (uint64_t)s->c->oseq + 1)
+		if (s->count || s->ant.valid || s->next_seq != s->c->first_seq)
 			return -ERR_INVAL; /* something was sealed or made ahead already */
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		struct sa_state *s = &t->sa[i];
-		uint64_t first = (uint64_t)s->c->oseq + 1, avail = ESP_SEQ_MAX - (uint64_t)s->c->oseq, per = avail / slices;
+		if (!(s->role & ESP_SEALS))
+			continue; /* a receiver's numbers are the sender's */
+		uint64_t max = s->c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
+		uint64_t first = s->c->first_seq, avail = max - first + 1, per = avail / slices;
 		s->next_seq = first + slice * per;
-		s->last_seq = slice + 1 == slices ? ESP_SEQ_MAX : first + (slice + 1) * per - 1;
+		s->last_seq = slice + 1 == slices ? max : first + (slice + 1) * per - 1;
 	}
 	return 0;
 }
@@ -334,7 +288,7 @@ int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices)
 uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa)
 {
 	const struct sa_state *s = &t->sa[sa];
-	return s->next_seq > s->last_seq ? (uint64_t)ESP_SEQ_MAX + 1 : s->next_seq;
+	return s->next_seq > s->last_seq ? UINT64_MAX : s->next_seq;
 }
 
 size_t esp_tunnel_count(const struct esp_tunnel *t)

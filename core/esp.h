@@ -1,36 +1,65 @@
-/* esp: the shaper as an ESP tunnel gateway (RFC 4303 tunnel mode) with ChaCha20-Poly1305
- * (RFC 7634), and the keystreams made before the packets that use them.
+/* esp: the shaper as a VPN gateway, both ways: ESP tunnel mode (RFC 4303) with
+ * ChaCha20-Poly1305 (RFC 7634) or AES-256-GCM (RFC 4106), and WireGuard's transport data
+ * messages; sealing what leaves, opening what arrives, and the keystreams made before the packets
+ * that use them.
  *
- * The tunnel file (esp_conf_load) holds one security association a line, in the spirit of
- * `ip xfrm state`:
- *     esp NAME spi 0xHEX src ADDR dst ADDR key HEX64 salt HEX8 match PREFIX[,PREFIX...] [oseq N]
+ * The tunnel file (esp_conf_load) holds one security association a line, each one direction, in
+ * the spirit of `ip xfrm state`:
+ *     esp NAME spi 0xHEX src ADDR dst ADDR key HEX64 salt HEX8 match PREFIX[,PREFIX...]
+ *         [cipher chacha20-poly1305|aes-256-gcm] [oseq N] [replay N]
+ *     wg NAME index 0xHEX src ADDR dst ADDR port N key HEX64 match PREFIX[,PREFIX...]
+ *         [counter N] [replay N]
  * A routed packet whose destination falls in a 'match' prefix (longest match over every SA's
- * prefixes) leaves inside that SA; 'oseq' is the last sequence number already sent (default 0;
- * as ip xfrm's replay-oseq).  Keys stay in this module: nothing prints, logs or stores them, and
- * they are wiped when the configuration is destroyed.
+ * prefixes) leaves inside that SA, when the SA seals here; 'oseq' is the last ESP sequence number
+ * already sent (default 0; as ip xfrm's replay-oseq), 'counter' the first WireGuard counter to
+ * send (default 0), 'replay' the receiving side's anti-replay window (default 64, 1..4096).  A
+ * WireGuard line is one direction of a session with static keys (no handshake): 'index' is the
+ * receiver's index the data messages carry, 'port' the UDP port at both ends.  Keys stay in this
+ * module: nothing prints, logs or stores them, and they are wiped when the configuration is
+ * destroyed.
  *
- * Encapsulation (esp_seal) of an inner IP packet of 'len' bytes into SA 's':
- *     Ethernet (to the next hop of the SA's 'dst') | outer IPv4 (20 B) or IPv6 (40 B) |
- *     SPI | sequence number | IV (8 B) | ChaCha20(inner | padding 1,2,3.. | pad length |
- *     next header) | ICV (16 B)
- * The sequence number is the SA's next one, assigned here, at transmit time, so the order of
- * sequence numbers is the order of transmission whichever path made the packet.  IV = the
- * 64-bit sequence number, big-endian; nonce = salt | IV; AAD = SPI | sequence number; padding
- * to a 4-byte boundary; the outer IPv4 header's identification is the sequence number's low 16
- * bits, DF clear, TTL 64, the inner TOS copied; IPv6: the inner traffic class, flow label 0,
- * hop limit 64.  Deterministic: the same inner packets give the same egress bytes.  After
- * sequence number 2^32 - 1 the SA sends nothing more (RFC 4303 §3.3.3: no wrap without ESN).
+ * Where each SA works: a gateway's local addresses (esp_conf_set_local; --local, shaper.local)
+ * make an SA seal where its 'src' is local and open where its 'dst' is; without them every SA
+ * seals and none opens (a one-way gateway, as before the receiving side existed).
+ *
+ * Sealing (esp_seal) an inner IP packet of 'len' bytes into SA 's':
+ *   ESP: Ethernet (to the next hop of the SA's 'dst') | outer IPv4 (20 B) or IPv6 (40 B) |
+ *        SPI | sequence number | IV (8 B) | AEAD(inner | padding 1,2,3.. | pad length |
+ *        next header) | ICV (16 B)
+ *        IV = the 64-bit sequence number, big-endian; nonce = salt | IV; AAD = SPI | sequence
+ *        number; padding to a 4-byte boundary.  The two ciphers differ in nothing else.
+ *   WireGuard: Ethernet | outer IPv4 or IPv6 | UDP (port to port; IPv4 checksum 0, IPv6's
+ *        computed) | type 4 | 3 zero bytes | receiver index (LE) | counter (64-bit LE) |
+ *        ChaCha20-Poly1305(inner | zeros to a 16-byte boundary) | tag (16 B)
+ *        nonce = 4 zero bytes | counter (LE); no AAD.
+ * The sequence number (counter) is the SA's next one, assigned here, at transmit time, so the
+ * order of numbers is the order of transmission whichever path made the packet.  The outer IPv4
+ * header's identification is the number's low 16 bits, DF clear, TTL 64, the inner TOS copied;
+ * IPv6: the inner traffic class, flow label 0, hop limit 64.  Deterministic: the same inner
+ * packets give the same egress bytes.  ESP sends nothing after number 2^32 - 1 (RFC 4303
+ * §3.3.3: no wrap without ESN); WireGuard nothing at or after 2^64 - 2^13 - 1 (its
+ * Reject-After-Messages).
+ *
+ * Opening (esp_open) a frame addressed to an SA that opens here: the SA found by SPI (index), the
+ * number checked against the SA's anti-replay window (RFC 4303 §3.4.3) before anything else is
+ * done with it, the ICV verified before a byte of plaintext is read, then the padding (ESP: 1, 2,
+ * 3, ..., a pad length that fits, a next header matching the inner version; WireGuard: zeros, an
+ * inner IP length that fits), and only then the window moved.
  *
  * Pre-computation, two layers, neither of which depends on a prediction being right:
- *   - per SA, a ring of keystreams for the next sequence numbers (esp_ring_fill): packet
+ *   - per SA, a ring of keystreams for the next numbers (esp_ring_fill; ChaCha20 only): packet
  *     number s of the SA takes the entry made for s, if one is ready, and pays only the XOR
  *     and Poly1305 over its own bytes (and the keystream its entry lacks, when it is longer
- *     than the entry); an entry is used once, for its own number;
+ *     than the entry); an entry is used once, for its own number.  Sealing SAs make entries for
+ *     the numbers they will send, opening SAs for the numbers they expect (above the highest
+ *     accepted);
  *   - per SA, one anticipated packet (esp_anticipate): the plaintext a flow's predictor
- *     expects for a given sequence number, sealed ahead; when the real plaintext is the same
- *     and gets that number, sending it is a compare.
- * Whatever path seals a packet, its bytes are those of the one-shot AEAD (esp_seal checks
- * nothing in its choice but lengths, numbers and equality of plaintexts). */
+ *     expects for a given number, sealed ahead; when the real plaintext is the same and gets
+ *     that number, sending it is a compare; when an arriving packet's bytes are those sealed,
+ *     it opens to that plaintext (equal ciphertext and tag under one key and nonce: equal
+ *     plaintext, authentic) by a compare.
+ * Whatever path seals or opens a packet, its bytes are those of the one-shot AEAD (the choice
+ * checks nothing but lengths, numbers and equality of bytes). */
 #ifndef PRECRAFT_ESP_H
 #define PRECRAFT_ESP_H
 
@@ -45,20 +74,33 @@ struct route_table;
 #define ESP_NAME_MAX 32
 #define ESP_MAX_SA 4096
 #define ESP_SEQ_MAX 0xffffffffu
-/* Bytes an inner packet gains: Ethernet 14 + outer IPv6 40 + ESP 8 + IV 8 + trailer (up to 3
- * padding, pad length, next header) 5 + ICV 16. */
-#define ESP_OVERHEAD_MAX (14u + 40u + 8u + 8u + 5u + 16u)
-/* The largest inner packet: an outer IPv4 total length must fit 16 bits. */
+/* WireGuard's last counter: Reject-After-Messages (2^64 - 2^13 - 1) less one. */
+#define WG_COUNTER_MAX (UINT64_MAX - 8192u - 1u)
+#define WG_PORT_DEFAULT 51820
+/* Bytes an inner packet gains, at most: Ethernet 14 + outer IPv6 40 + UDP 8 + WireGuard's 16
+ * (ESP: 8 + IV 8) + trailer (WireGuard: up to 15 zeros; ESP: up to 3 padding, pad length, next
+ * header) + ICV 16. */
+#define ESP_OVERHEAD_MAX (14u + 40u + 8u + 16u + 15u + 16u)
+/* The largest inner packet: an outer IPv4 total length must fit 16 bits (ESP: 8 + IV 8 +
+ * trailer 5 + ICV 16; WireGuard: UDP 8 + 16 + padding 15 + tag 16). */
 #define ESP_INNER_MAX (65535u - 20u - 8u - 8u - 5u - 16u)
+#define WG_INNER_MAX (65535u - 20u - 8u - 16u - 15u - 16u)
+
+enum esp_kind { ESP_KIND_ESP, ESP_KIND_WG };
+enum esp_cipher { ESP_CHACHA20_POLY1305, ESP_AES_256_GCM };
 
 /* One security association as configured. */
 struct esp_sa_conf {
 	char name[ESP_NAME_MAX];
-	uint32_t spi;
+	uint8_t kind;              /* enum esp_kind: the framing */
+	uint8_t cipher;            /* enum esp_cipher (WireGuard: ChaCha20-Poly1305) */
 	uint8_t family;            /* of the outer header: 4 or 6 */
+	uint16_t port;             /* WireGuard: the UDP port at both ends */
+	uint32_t spi;              /* ESP: the SPI; WireGuard: the receiver index */
 	uint8_t src[16], dst[16];
-	uint8_t key[32], salt[4];
-	uint32_t oseq;             /* the last sequence number sent before the run */
+	uint8_t key[32], salt[4];  /* WireGuard: no salt (zeros) */
+	uint64_t first_seq;        /* the first number this SA sends (ESP: oseq + 1; WireGuard: counter) */
+	uint32_t replay;           /* the anti-replay window of the receiving side */
 };
 
 struct esp_conf;
@@ -77,10 +119,28 @@ int esp_conf_one(const struct esp_sa_conf *sa, struct esp_conf **out) WARN_UNUSE
 /* Wipes the keys and frees. */
 void esp_conf_destroy(struct esp_conf *c);
 
+/* The gateway's own addresses, "ADDR[,ADDR...]" (IPv4 or IPv6): an SA seals where its 'src' is
+ * one of them and opens where its 'dst' is.  -ERR_FORMAT with a message in 'eb' (naming 'what',
+ * the option or key it came from) for a bad address, for an SA whose src and dst are both local
+ * (it would open what it sealed), and when no SA starts or ends at any of them. */
+int esp_conf_set_local(struct esp_conf *c, const char *list, const char *what, struct errbuf *eb) WARN_UNUSED;
+/* What SA 'i' does here: ESP_SEALS, ESP_OPENS, both bits or neither. */
+enum { ESP_SEALS = 1, ESP_OPENS = 2 };
+unsigned esp_conf_role(const struct esp_conf *c, size_t i);
+/* Whether 'addr' (4 or 16 bytes for family 4 or 6) is one of the local addresses. */
+bool esp_conf_is_local(const struct esp_conf *c, int family, const uint8_t *addr);
+/* The SA of 'kind' with SPI (WireGuard: receiver index) 'spi' that opens here, or -1. */
+int esp_conf_find(const struct esp_conf *c, enum esp_kind kind, uint32_t spi);
+/* Whether any SA opens here, and whether any WireGuard SA opens on UDP port 'port'. */
+bool esp_conf_opens(const struct esp_conf *c);
+bool esp_conf_wg_port(const struct esp_conf *c, uint16_t port);
+const char *esp_cipher_name(enum esp_cipher c);
+
 size_t esp_conf_count(const struct esp_conf *c);
 const struct esp_sa_conf *esp_conf_sa(const struct esp_conf *c, size_t i);
 /* The SA whose match prefixes hold the longest match for 'addr' (4 or 16 bytes for
- * 'family' 4 or 6), or -1. */
+ * 'family' 4 or 6), or -1; also -1 when that SA does not seal here (the address is on this
+ * gateway's side of a tunnel that comes the other way). */
 int esp_conf_match(const struct esp_conf *c, int family, const uint8_t *addr);
 
 /* The runtime state of every SA of a configuration: sequence numbers, rings, counters. */
@@ -101,9 +161,15 @@ struct esp_tunnel;
 	X(ks_short)                /* extended at use */                       \
 	X(esp_anticipated_built)                                               \
 	X(esp_anticipated_wasted)                                              \
-	X(esp_mem_bytes)           /* the rings and anticipated buffers */
+	X(esp_mem_bytes)           /* the rings and anticipated buffers */     \
+	X(esp_in_packets)          /* opened: authentic, in the window */      \
+	X(esp_opened_oneshot)                                                  \
+	X(esp_opened_keystream)                                                \
+	X(esp_opened_anticipated)
 #define ESP_COUNTERS_OWN(X)                                                    \
 	X(esp_bytes)               /* outer frame bytes sent */                \
+	X(esp_in_bytes)            /* message bytes opened */                  \
+	X(esp_keepalives)          /* WireGuard's empty messages */            \
 	X(esp_exhausted_drops)     /* packets an SA could not send: numbers used up */ \
 	X(esp_crypto_errors)       /* the library failed (nothing it made was sent) */
 
@@ -146,7 +212,38 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 			  uint32_t bl, uint32_t len, uint64_t now_ns, bool verify, const uint8_t **frame,
 			  uint32_t *frame_len, enum esp_how *how, bool *diverged);
 
-/* Tops SA 'sa''s ring up to 'depth' entries (at most 'max_new' of them now).  The first entry
+/* What an opened packet is. */
+enum esp_open_verdict {
+	ESP_OPENED,                /* authentic, new, well formed: 'inner' holds it */
+	ESP_OPEN_KEEPALIVE,        /* authentic, new, empty (WireGuard's keepalive) */
+	ESP_OPEN_UNKNOWN,          /* no SA opens this SPI (index) for this destination here */
+	ESP_OPEN_REPLAY,           /* its number was accepted already, or is below the window */
+	ESP_OPEN_ICV,              /* its ICV (tag) does not verify */
+	ESP_OPEN_MALFORMED,        /* lengths, header, padding or next header wrong */
+	ESP_OPEN_CRYPTO,           /* the library failed */
+};
+struct esp_opened {
+	int sa;                    /* the SA, or -1 (unknown) */
+	enum esp_how how;          /* what opened it */
+	bool diverged;             /* shadow mode: the one-shot open disagreed */
+	uint8_t *inner;            /* the inner IP packet (the 14 bytes before it are the caller's
+				    * to write: an Ethernet header), valid until the next call */
+	uint32_t len;
+};
+
+/* Opens the tunnel message of 'kind' at 'msg' ('msg_len' bytes, all present: ESP from its SPI,
+ * WireGuard from its type byte, each to the end of the tag) that arrived in an outer IPv'family'
+ * packet addressed to 'dst'.  The SA: the one that opens that SPI (index) here with that
+ * destination; its window checked before anything else; the ICV verified (the anticipated packet's
+ * bytes, a ring entry ready by 'now_ns', else the library) before the plaintext is read; then the
+ * number accepted and the trailer checked.  With 'verify', what pre-computed work opened is opened
+ * again by the library and 'o->diverged' says whether they differ (shadow mode). */
+enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int family, const uint8_t *dst,
+			       const uint8_t *msg, uint32_t msg_len, uint64_t now_ns, bool verify,
+			       struct esp_opened *o);
+
+/* Tops SA 'sa''s ring up to 'depth' entries (at most 'max_new' of them now), for the next
+ * numbers it sends (sealing) or expects (opening); nothing for AES-GCM.  The first entry
  * made is 'hint' plaintext bytes long when 'hint' is not 0 (the size predicted for the SA's
  * next packet), the others as long as the SA's recent mean packet, rounded up to 64 bytes; a
  * packet longer than its entry has the rest of its keystream made when it is sealed.  Entries
@@ -155,7 +252,8 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsigned max_new, uint32_t hint,
 		       uint64_t ready_ns, uint32_t *gen);
 
-/* Seals 'len' bytes of 'inner' ahead for the SA's next sequence number, replacing any earlier
+/* Seals 'len' bytes of 'inner' ahead for the SA's next number (sealing: the next it sends;
+ * opening: the next it expects, the packet it then opens by a compare), replacing any earlier
  * anticipated packet.  Returns the bytes sealed (0 when the SA is exhausted or 'len' too
  * large); '*gen' names the batch as for esp_ring_fill. */
 uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner, uint32_t len, uint64_t ready_ns,
@@ -166,8 +264,9 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 void esp_mark_ready(struct esp_tunnel *t, unsigned sa, uint32_t gen, uint64_t ready_ns);
 bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen);
 
-/* The plaintext bytes ESP seals for an inner packet of 'len' bytes (padding and trailer). */
-uint32_t esp_plain_len(uint32_t len);
+/* The plaintext bytes SA 'sa' seals for an inner packet of 'len' bytes (its padding and
+ * trailer: ESP to 4 bytes with 2 more, WireGuard to 16). */
+uint32_t esp_plain_len(const struct esp_tunnel *t, unsigned sa, uint32_t len);
 /* Makes this tunnel's instance of every SA send only slice 'slice' of 'slices' equal slices of
  * the SA's unused sequence numbers (oseq + 1 .. 2^32 - 1; the last slice takes the remainder),
  * for a shaper whose workers each run an instance of the same SAs: no (SPI, sequence number)
@@ -176,8 +275,8 @@ uint32_t esp_plain_len(uint32_t len);
  * its anti-replay window must be wide enough, or the SAs one per worker.  Call it before
  * anything is sealed or made ahead: -ERR_INVAL after, or for a bad slice. */
 int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices) WARN_UNUSED;
-/* The SA's next sequence number (ESP_SEQ_MAX + 1 once its numbers, or its slice's, are used
- * up). */
+/* The SA's next number (sealing: the next to send; opening: the next expected), UINT64_MAX
+ * once a sealing SA's numbers, or its slice's, are used up. */
 uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa);
 size_t esp_tunnel_count(const struct esp_tunnel *t);
 void esp_get_stats(const struct esp_tunnel *t, struct esp_stats *st);

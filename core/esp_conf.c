@@ -8,7 +8,10 @@
 
 #include "crypto.h"
 #include "lines.h"
+#include "replay_window.h"
 #include "route.h"
+
+#define ESP_LOCAL_MAX 16
 
 /* A match prefix as read, kept until the file is read whole to find one prefix given twice. */
 struct esp_prefix {
@@ -25,6 +28,12 @@ struct esp_conf {
 	unsigned *line;            /* the line of each SA */
 	struct esp_prefix *pfx;    /* while loading */
 	size_t n_pfx, cap_pfx;
+	/* Where each SA works (esp_conf_set_local). */
+	uint8_t *role;             /* ESP_SEALS | ESP_OPENS, per SA */
+	struct local_addr { uint8_t family, addr[16]; } local[ESP_LOCAL_MAX];
+	size_t n_local;
+	uint64_t *opens;           /* (kind << 32 | spi) << 12 | SA, sorted: the opening SAs */
+	size_t n_opens;
 };
 
 static int hexval(int c)
@@ -110,102 +119,172 @@ static int add_matches(struct esp_conf *c, char *list, size_t idx, const char *p
 	return any ? 0 : err_set(eb, -ERR_FORMAT, "%s:%u: 'match' needs at least one prefix", path, no);
 }
 
+/* A number in 'base' (10 or 16: then with 0x) up to 'max'.  0 or -1. */
+static int parse_num(const char *v, int base, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	if (v[0] == '-' || v[0] == '+' || (base == 16 && strncmp(v, "0x", 2) != 0))
+		return -1;
+	unsigned long long n = strtoull(base == 16 ? v + 2 : v, &end, base);
+	if (end == (base == 16 ? v + 2 : v) || *end || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* The words of a line, each at most once ('match A match B' would send A's traffic in clear). */
+enum { W_SPI, W_INDEX, W_SRC, W_DST, W_PORT, W_KEY, W_SALT, W_MATCH, W_OSEQ, W_COUNTER, W_CIPHER, W_REPLAY, W_N };
+static const char *const words[W_N] = { "spi", "index", "src", "dst", "port", "key", "salt", "match", "oseq", "counter", "cipher", "replay" };
+/* The words each kind of line takes, and those it needs. */
+static const unsigned esp_words = 1u << W_SPI | 1u << W_SRC | 1u << W_DST | 1u << W_KEY | 1u << W_SALT | 1u << W_MATCH |
+				  1u << W_OSEQ | 1u << W_CIPHER | 1u << W_REPLAY;
+static const unsigned esp_needs = 1u << W_SPI | 1u << W_SRC | 1u << W_DST | 1u << W_KEY | 1u << W_SALT | 1u << W_MATCH;
+static const unsigned wg_words = 1u << W_INDEX | 1u << W_SRC | 1u << W_DST | 1u << W_PORT | 1u << W_KEY | 1u << W_MATCH |
+				 1u << W_COUNTER | 1u << W_REPLAY;
+static const unsigned wg_needs = 1u << W_INDEX | 1u << W_SRC | 1u << W_DST | 1u << W_KEY | 1u << W_MATCH;
+
+/* One word's value into 'sa'.  0, or the error. */
+static int parse_word(struct esp_sa_conf *sa, int w, char *v, char **match, int *fam, const char *path,
+		      unsigned no, struct errbuf *eb)
+{
+	uint64_t n;
+	switch (w) {
+	case W_SPI:
+	case W_INDEX:
+		if (parse_num(v, 16, 0xffffffffu, &n))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad %s '%s' (expected 0xHEX, 32 bits)", path, no, words[w], v);
+		if (w == W_SPI && n < 256)
+			return err_set(eb, -ERR_FORMAT, "%s:%u: spi %s is reserved (RFC 4303 §2.1: 1..255 and 0)", path, no, v);
+		sa->spi = (uint32_t)n;
+		return 0;
+	case W_SRC:
+	case W_DST:
+		if (!(fam[w == W_DST] = parse_addr(v, w == W_SRC ? sa->src : sa->dst)))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad %s address '%s'", path, no, words[w], v);
+		return 0;
+	case W_PORT:
+		if (parse_num(v, 10, 65535, &n) || n == 0)
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad port '%s' (1..65535)", path, no, v);
+		sa->port = (uint16_t)n;
+		return 0;
+	case W_KEY: /* the value is never echoed: it is a secret */
+		return parse_hex(v, sa->key, sizeof sa->key)
+			       ? err_set(eb, -ERR_FORMAT, "%s:%u: bad key (expected 64 hex digits: 32 bytes)", path, no)
+			       : 0;
+	case W_SALT:
+		return parse_hex(v, sa->salt, sizeof sa->salt)
+			       ? err_set(eb, -ERR_FORMAT, "%s:%u: bad salt (expected 8 hex digits: 4 bytes)", path, no)
+			       : 0;
+	case W_MATCH:
+		*match = v;
+		return 0;
+	case W_OSEQ:
+		if (parse_num(v, 10, ESP_SEQ_MAX, &n))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad oseq '%s' (0..4294967295)", path, no, v);
+		sa->first_seq = n + 1;
+		return 0;
+	case W_COUNTER:
+		if (parse_num(v, 10, WG_COUNTER_MAX, &n))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad counter '%s' (0..%llu)", path, no, v,
+				       (unsigned long long)WG_COUNTER_MAX);
+		sa->first_seq = n;
+		return 0;
+	case W_CIPHER:
+		if (!strcmp(v, "chacha20-poly1305"))
+			sa->cipher = ESP_CHACHA20_POLY1305;
+		else if (!strcmp(v, "aes-256-gcm"))
+			sa->cipher = ESP_AES_256_GCM;
+		else
+			return err_set(eb, -ERR_FORMAT, "%s:%u: unknown cipher '%s' (chacha20-poly1305 or aes-256-gcm)", path,
+				       no, v);
+		return 0;
+	default: /* W_REPLAY */
+		if (parse_num(v, 10, REPLAY_WINDOW_MAX, &n) || n == 0)
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad replay window '%s' (1..%u)", path, no, v,
+				       REPLAY_WINDOW_MAX);
+		sa->replay = (uint32_t)n;
+		return 0;
+	}
+}
+
+/* What an SA may not share with an earlier one. */
+static int unlike_earlier(const struct esp_conf *c, const struct esp_sa_conf *sa, const char *path, unsigned no,
+			  struct errbuf *eb)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct esp_sa_conf *o = &c->sa[i];
+		if (o->kind == sa->kind && o->spi == sa->spi)
+			return err_set(eb, -ERR_FORMAT, "%s:%u: duplicate %s 0x%x (SA '%s')", path, no,
+				       sa->kind == ESP_KIND_ESP ? "spi" : "index", sa->spi, o->name);
+		if (!strcmp(o->name, sa->name))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: duplicate SA name '%s'", path, no, sa->name);
+		/* Both start at the same numbers: one (key, nonce) twice, and the XOR of two
+		 * ciphertexts is the XOR of their plaintexts (RFC 7634 §2: never reuse a nonce). */
+		if (!memcmp(o->key, sa->key, sizeof sa->key) && !memcmp(o->salt, sa->salt, sizeof sa->salt))
+			return err_set(eb, -ERR_FORMAT,
+				       "%s:%u: SA '%s' has the key%s of SA '%s' (line %u): they would seal with the same nonces",
+				       path, no, sa->name, sa->kind == ESP_KIND_ESP && o->kind == ESP_KIND_ESP ? " and salt" : "",
+				       o->name, c->line[i]);
+	}
+	return 0;
+}
+
 static int parse_line(struct esp_conf *c, char *line, const char *path, unsigned no, struct errbuf *eb)
 {
 	char *save = NULL;
 	char *w = strtok_r(line, " \t", &save);
 	if (!w)
 		return 0;
-	if (strcmp(w, "esp") != 0)
-		return err_set(eb, -ERR_FORMAT, "%s:%u: expected 'esp NAME spi 0xHEX src ADDR dst ADDR key HEX64 salt HEX8 match PREFIX[,...]'",
+	bool wg = !strcmp(w, "wg");
+	if (!wg && strcmp(w, "esp") != 0)
+		return err_set(eb, -ERR_FORMAT,
+			       "%s:%u: expected 'esp NAME spi 0xHEX src ADDR dst ADDR key HEX64 salt HEX8 match PREFIX[,...]' or "
+			       "'wg NAME index 0xHEX src ADDR dst ADDR port N key HEX64 match PREFIX[,...]'",
 			       path, no);
 	if (c->n == ESP_MAX_SA)
 		return err_set(eb, -ERR_FORMAT, "%s:%u: more than %d SAs", path, no, ESP_MAX_SA);
 	struct esp_sa_conf *sa = &c->sa[c->n];
 	memset(sa, 0, sizeof *sa);
+	sa->kind = wg ? ESP_KIND_WG : ESP_KIND_ESP;
+	sa->first_seq = wg ? 0 : 1;
+	sa->port = WG_PORT_DEFAULT;
+	sa->replay = REPLAY_WINDOW_DEFAULT;
 	char *name = strtok_r(NULL, " \t", &save);
 	if (!name || strlen(name) >= ESP_NAME_MAX)
 		return err_set(eb, -ERR_FORMAT, "%s:%u: an SA needs a name of 1..%d characters", path, no, ESP_NAME_MAX - 1);
 	snprintf(sa->name, sizeof sa->name, "%s", name);
-	int have_spi = 0, have_key = 0, have_salt = 0, fam_src = 0, fam_dst = 0;
-	char *match = NULL;
-	char *k, *v;
-	static const char *const words[] = { "spi", "src", "dst", "key", "salt", "match", "oseq" };
-	unsigned seen = 0;
+	int fam[2] = { 0, 0 };
+	char *match = NULL, *k, *v;
+	unsigned seen = 0, allowed = wg ? wg_words : esp_words, needs = wg ? wg_needs : esp_needs;
 	while ((k = strtok_r(NULL, " \t", &save)) != NULL) {
 		v = strtok_r(NULL, " \t", &save);
 		if (!v)
 			return err_set(eb, -ERR_FORMAT, "%s:%u: '%s' needs a value", path, no, k);
-		/* A word given twice would silently replace the first ('match A match B' sent A's
-		 * traffic in clear): refused. */
-		for (unsigned i = 0; i < sizeof words / sizeof words[0]; i++)
-			if (!strcmp(k, words[i])) {
-				if (seen & (1u << i))
-					return err_set(eb, -ERR_FORMAT, "%s:%u: '%s' given twice in SA '%s'", path, no, k,
-						       sa->name);
-				seen |= 1u << i;
-			}
-		if (!strcmp(k, "spi")) {
-			char *end = NULL;
-			unsigned long long s = strtoull(v, &end, 16);
-			if (strncmp(v, "0x", 2) != 0 || end == v + 2 || *end || s > 0xffffffffull)
-				return err_set(eb, -ERR_FORMAT, "%s:%u: bad spi '%s' (expected 0xHEX, 32 bits)", path, no, v);
-			if (s < 256)
-				return err_set(eb, -ERR_FORMAT, "%s:%u: spi %s is reserved (RFC 4303 §2.1: 1..255 and 0)", path,
-					       no, v);
-			sa->spi = (uint32_t)s;
-			have_spi = 1;
-		} else if (!strcmp(k, "src")) {
-			if (!(fam_src = parse_addr(v, sa->src)))
-				return err_set(eb, -ERR_FORMAT, "%s:%u: bad src address '%s'", path, no, v);
-		} else if (!strcmp(k, "dst")) {
-			if (!(fam_dst = parse_addr(v, sa->dst)))
-				return err_set(eb, -ERR_FORMAT, "%s:%u: bad dst address '%s'", path, no, v);
-		} else if (!strcmp(k, "key")) {
-			/* The value is never echoed: it is a secret. */
-			if (parse_hex(v, sa->key, sizeof sa->key))
-				return err_set(eb, -ERR_FORMAT, "%s:%u: bad key (expected 64 hex digits: 32 bytes)", path, no);
-			have_key = 1;
-		} else if (!strcmp(k, "salt")) {
-			if (parse_hex(v, sa->salt, sizeof sa->salt))
-				return err_set(eb, -ERR_FORMAT, "%s:%u: bad salt (expected 8 hex digits: 4 bytes)", path, no);
-			have_salt = 1;
-		} else if (!strcmp(k, "match")) {
-			match = v;
-		} else if (!strcmp(k, "oseq")) {
-			char *end = NULL;
-			unsigned long long s = strtoull(v, &end, 10);
-			if (end == v || *end || s > ESP_SEQ_MAX || v[0] == '-')
-				return err_set(eb, -ERR_FORMAT, "%s:%u: bad oseq '%s' (0..4294967295)", path, no, v);
-			sa->oseq = (uint32_t)s;
-		} else {
-			return err_set(eb, -ERR_FORMAT, "%s:%u: unknown word '%s'", path, no, k);
-		}
+		int i = 0;
+		while (i < W_N && strcmp(k, words[i]) != 0)
+			i++;
+		if (i == W_N || !(allowed & (1u << i)))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: unknown word '%s'%s", path, no, k,
+				       i < W_N ? (wg ? " on a wg line" : " on an esp line") : "");
+		if (seen & (1u << i))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: '%s' given twice in SA '%s'", path, no, k, sa->name);
+		seen |= 1u << i;
+		int rc = parse_word(sa, i, v, &match, fam, path, no, eb);
+		if (rc)
+			return rc;
 	}
-	const char *missing = !have_spi ? "spi" : !fam_src ? "src" : !fam_dst ? "dst" : !have_key ? "key"
-			      : !have_salt ? "salt" : !match ? "match" : NULL;
-	if (missing)
-		return err_set(eb, -ERR_FORMAT, "%s:%u: SA '%s' has no '%s'", path, no, sa->name, missing);
-	if (fam_src != fam_dst)
-		return err_set(eb, -ERR_FORMAT, "%s:%u: SA '%s': src is IPv%d but dst is IPv%d", path, no, sa->name,
-			       fam_src, fam_dst);
-	sa->family = (uint8_t)fam_src;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->sa[i].spi == sa->spi)
-			return err_set(eb, -ERR_FORMAT, "%s:%u: duplicate spi 0x%x (SA '%s')", path, no, sa->spi,
-				       c->sa[i].name);
-		if (!strcmp(c->sa[i].name, sa->name))
-			return err_set(eb, -ERR_FORMAT, "%s:%u: duplicate SA name '%s'", path, no, sa->name);
-		/* Both start at the same sequence numbers: one (key, nonce) twice, and the XOR of two
-		 * ciphertexts is the XOR of their plaintexts (RFC 7634 §2: never reuse a nonce). */
-		if (!memcmp(c->sa[i].key, sa->key, sizeof sa->key) && !memcmp(c->sa[i].salt, sa->salt, sizeof sa->salt))
-			return err_set(eb, -ERR_FORMAT,
-				       "%s:%u: SA '%s' has the key and salt of SA '%s' (line %u): they would seal with the same nonces",
-				       path, no, sa->name, c->sa[i].name, c->line[i]);
-	}
-	c->line[c->n] = no;
-	int rc = add_matches(c, match, c->n, path, no, eb);
+	for (int i = 0; i < W_N; i++)
+		if ((needs & ~seen) & (1u << i))
+			return err_set(eb, -ERR_FORMAT, "%s:%u: SA '%s' has no '%s'", path, no, sa->name, words[i]);
+	if (fam[0] != fam[1])
+		return err_set(eb, -ERR_FORMAT, "%s:%u: SA '%s': src is IPv%d but dst is IPv%d", path, no, sa->name, fam[0],
+			       fam[1]);
+	sa->family = (uint8_t)fam[0];
+	int rc = unlike_earlier(c, sa, path, no, eb);
 	if (rc)
+		return rc;
+	c->line[c->n] = no;
+	if ((rc = add_matches(c, match, c->n, path, no, eb)) != 0)
 		return rc;
 	c->n++;
 	return 0;
@@ -247,7 +326,7 @@ int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb)
 {
 	struct esp_conf *c = calloc(1, sizeof *c);
 	if (!c || !(c->sa = calloc(ESP_MAX_SA, sizeof *c->sa)) || !(c->line = calloc(ESP_MAX_SA, sizeof *c->line)) ||
-	    route_table_create(&c->match)) {
+	    !(c->role = malloc(ESP_MAX_SA)) || route_table_create(&c->match)) {
 		esp_conf_destroy(c);
 		return err_set(eb, -ERR_NOMEM, "%s: out of memory", path);
 	}
@@ -267,7 +346,8 @@ int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb)
 	}
 	lines_close(&ls);
 	if (!rc && c->n == 0)
-		rc = err_set(eb, -ERR_FORMAT, "%s: no SA ('esp NAME ...' lines)", path);
+		rc = err_set(eb, -ERR_FORMAT, "%s: no SA ('esp NAME ...' or 'wg NAME ...' lines)", path);
+	memset(c->role, ESP_SEALS, ESP_MAX_SA); /* without local addresses, every SA seals */
 	if (!rc)
 		rc = one_owner(c, path, eb);
 	if (!rc && route_table_freeze(c->match))
@@ -285,13 +365,19 @@ int esp_conf_one(const struct esp_sa_conf *sa, struct esp_conf **out)
 	struct esp_conf *c = calloc(1, sizeof *c);
 	static const uint8_t any[16];
 	struct route_nexthop nh = { .port = 0 };
-	if (!c || !(c->sa = calloc(ESP_MAX_SA, sizeof *c->sa)) || route_table_create(&c->match) ||
+	if (!c || !(c->sa = calloc(ESP_MAX_SA, sizeof *c->sa)) || !(c->role = malloc(ESP_MAX_SA)) ||
+	    route_table_create(&c->match) ||
 	    route_add(c->match, 4, any, 0, &nh) || route_add(c->match, 6, any, 0, &nh) || route_table_freeze(c->match)) {
 		esp_conf_destroy(c);
 		return -ERR_NOMEM;
 	}
 	c->sa[0] = *sa;
+	if (c->sa[0].kind == ESP_KIND_ESP && !c->sa[0].first_seq)
+		c->sa[0].first_seq = 1; /* ESP counts from 1 */
+	if (!c->sa[0].replay)
+		c->sa[0].replay = REPLAY_WINDOW_DEFAULT;
 	c->n = 1;
+	memset(c->role, ESP_SEALS, ESP_MAX_SA);
 	*out = c;
 	return 0;
 }
@@ -306,6 +392,8 @@ void esp_conf_destroy(struct esp_conf *c)
 	}
 	free(c->line);
 	free(c->pfx);
+	free(c->role);
+	free(c->opens);
 	route_table_destroy(c->match);
 	free(c);
 }
@@ -323,5 +411,107 @@ const struct esp_sa_conf *esp_conf_sa(const struct esp_conf *c, size_t i)
 int esp_conf_match(const struct esp_conf *c, int family, const uint8_t *addr)
 {
 	uint32_t nh = family == 4 ? route_lookup4(c->match, addr) : route_lookup6(c->match, addr);
-	return nh == ROUTE_NONE ? -1 : (int)route_nexthop(c->match, nh)->port;
+	if (nh == ROUTE_NONE)
+		return -1;
+	unsigned sa = route_nexthop(c->match, nh)->port;
+	return c->role[sa] & ESP_SEALS ? (int)sa : -1;
+}
+
+bool esp_conf_is_local(const struct esp_conf *c, int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < c->n_local; i++)
+		if (c->local[i].family == family && !memcmp(c->local[i].addr, addr, family == 4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+static uint64_t open_key(unsigned kind, uint32_t spi)
+{
+	return ((uint64_t)kind << 32 | spi) << 12;
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int esp_conf_set_local(struct esp_conf *c, const char *list, const char *what, struct errbuf *eb)
+{
+	char buf[1024];
+	if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+		return err_set(eb, -ERR_FORMAT, "%s: too long", what);
+	char *save = NULL;
+	c->n_local = 0;
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (c->n_local == ESP_LOCAL_MAX)
+			return err_set(eb, -ERR_FORMAT, "%s: more than %d addresses", what, ESP_LOCAL_MAX);
+		struct local_addr *l = &c->local[c->n_local];
+		memset(l, 0, sizeof *l);
+		if (!(l->family = (uint8_t)parse_addr(w, l->addr)))
+			return err_set(eb, -ERR_FORMAT, "%s: bad address '%s'", what, w);
+		c->n_local++;
+	}
+	if (!c->n_local)
+		return err_set(eb, -ERR_FORMAT, "%s: no address", what);
+	free(c->opens);
+	c->n_opens = 0;
+	if (!(c->opens = malloc((c->n ? c->n : 1) * sizeof *c->opens)))
+		return err_set(eb, -ERR_NOMEM, "%s: out of memory", what);
+	bool any = false;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct esp_sa_conf *sa = &c->sa[i];
+		unsigned r = (esp_conf_is_local(c, sa->family, sa->src) ? ESP_SEALS : 0) |
+			     (esp_conf_is_local(c, sa->family, sa->dst) ? ESP_OPENS : 0);
+		if (r == (ESP_SEALS | ESP_OPENS))
+			return err_set(eb, -ERR_FORMAT, "%s: SA '%s' has both its src and its dst here: it would open what it sealed",
+				       what, sa->name);
+		c->role[i] = (uint8_t)r;
+		any |= r != 0;
+		if (r & ESP_OPENS)
+			c->opens[c->n_opens++] = open_key(sa->kind, sa->spi) | i;
+	}
+	if (!any)
+		return err_set(eb, -ERR_FORMAT, "%s: no SA of the tunnel starts or ends at %s", what, list);
+	qsort(c->opens, c->n_opens, sizeof *c->opens, by_u64);
+	return 0;
+}
+
+unsigned esp_conf_role(const struct esp_conf *c, size_t i)
+{
+	return i < c->n ? c->role[i] : 0;
+}
+
+int esp_conf_find(const struct esp_conf *c, enum esp_kind kind, uint32_t spi)
+{
+	uint64_t k = open_key(kind, spi);
+	size_t lo = 0, hi = c->n_opens;
+	while (lo < hi) { /* the first entry at or above k */
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->opens[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n_opens && (c->opens[lo] >> 12) == (k >> 12) ? (int)(c->opens[lo] & 0xfff) : -1;
+}
+
+bool esp_conf_opens(const struct esp_conf *c)
+{
+	return c->n_opens > 0;
+}
+
+bool esp_conf_wg_port(const struct esp_conf *c, uint16_t port)
+{
+	for (size_t i = 0; i < c->n_opens; i++) {
+		const struct esp_sa_conf *sa = &c->sa[c->opens[i] & 0xfff];
+		if (sa->kind == ESP_KIND_WG && sa->port == port)
+			return true;
+	}
+	return false;
+}
+
+const char *esp_cipher_name(enum esp_cipher ci)
+{
+	return ci == ESP_AES_256_GCM ? "aes-256-gcm" : "chacha20-poly1305";
 }

@@ -1,5 +1,6 @@
-/* esp_impl: the tunnel's runtime state, shared by its files (esp.c: state, framing, sealing;
- * esp_ring.c: keystreams and anticipated packets made ahead).  Not a public interface. */
+/* esp_impl: the tunnel's runtime state, shared by its files (esp.c: state and sealing;
+ * esp_frame.c: the two framings' headers, trailers, nonces; esp_open.c: opening; esp_ring.c:
+ * keystreams and anticipated packets made ahead).  Not a public interface. */
 #ifndef PRECRAFT_ESP_IMPL_H
 #define PRECRAFT_ESP_IMPL_H
 
@@ -7,12 +8,18 @@
 #include <stdint.h>
 
 #include "esp.h"
+#include "replay_window.h"
 
 #define ESP_PROTO 50
+#define UDP_PROTO 17
 #define OUTER_TTL 64
-/* The inner packet sits at one offset whatever the outer family: an IPv4 SA's frame starts 20
- * bytes later in the buffer (IPv6's outer header is 20 bytes longer). */
-#define INNER_OFF (14u + 40u + 8u + 8u)
+#define WG_TYPE_DATA 4
+/* The inner packet sits at one offset whatever the outer family and framing: the frame starts
+ * later in the buffer for an IPv4 SA (its outer header is 20 bytes shorter) and for ESP (8 + 8
+ * bytes where WireGuard has UDP's 8 and its own 16). */
+#define INNER_OFF (14u + 40u + 8u + 16u)
+#define ESP_HDR 16u                /* SPI, sequence number, IV */
+#define WG_HDR 16u                 /* type, reserved, receiver index, counter */
 #define RECENT_WINDOW 256 /* packets over which an SA's largest packet is remembered */
 
 /* ---- the runtime state ------------------------------------------------------------------- */
@@ -33,8 +40,14 @@ struct anticipated {
 struct sa_state {
 	const struct esp_sa_conf *c;
 	struct crypto_aead *cx;    /* the library's cipher state, keyed with the SA's key */
+	unsigned role;             /* ESP_SEALS, ESP_OPENS (esp_conf_role) */
+	bool stream;               /* ChaCha20: keystreams can be made ahead */
+	uint32_t hdr;              /* bytes between the outer IP header and the inner packet */
+	/* Sealing: the next number to send; opening: the next number expected (above the highest
+	 * accepted), which the ring and the anticipated packet are made for. */
 	uint64_t next_seq;
 	uint64_t last_seq;         /* the last number this instance may send (esp_tunnel_slice) */
+	struct replay_window *win; /* opening: the numbers accepted */
 	uint8_t eth[14];
 	bool routed;
 	uint64_t win_sum, prev_sum;  /* plaintext bytes, this window and the last */
@@ -46,6 +59,7 @@ struct sa_state {
 };
 
 struct esp_tunnel {
+	const struct esp_conf *conf;
 	struct sa_state *sa;
 	size_t n;
 	unsigned depth;
@@ -54,20 +68,45 @@ struct esp_tunnel {
 	size_t mem_len;
 	struct ks_entry *entries;
 	uint8_t *buf, *vbuf;       /* egress frame; shadow mode's one-shot check */
+	uint8_t *obuf;             /* an opened packet (apart from 'buf': it may be sealed again) */
+	struct replay_window *wins; /* the opening SAs' windows */
 	struct esp_stats st;
 };
 
-#define FRAME_BUF (INNER_OFF + ESP_INNER_MAX + 8u + 16u + 16u)
+#define FRAME_BUF (INNER_OFF + ESP_INNER_MAX + 16u + 16u + 16u)
+
+/* The plaintext an SA seals for an inner packet of 'len' bytes (with its padding and trailer). */
+static inline uint32_t esp__plain(const struct sa_state *s, uint32_t len)
+{
+	return s->c->kind == ESP_KIND_WG ? (len + 15u) & ~15u : (len + 2u + 3u) & ~3u;
+}
+/* The whole frame's length for 'plain' bytes of plaintext. */
+static inline uint32_t esp__frame_len(const struct sa_state *s, uint32_t plain)
+{
+	return 14u + (s->c->family == 4 ? 20u : 40u) + s->hdr + plain + 16u;
+}
 
 void esp__make_nonce(const struct esp_sa_conf *c, uint64_t seq, uint8_t nonce[12]);
+/* The AAD of the packet whose inner bytes start at 'inner' (ESP: SPI and sequence number;
+ * WireGuard: none). */
+static inline uint32_t esp__aad(const struct sa_state *s, const uint8_t *inner, const uint8_t **aad)
+{
+	*aad = inner - ESP_HDR;
+	return s->c->kind == ESP_KIND_WG ? 0 : 8;
+}
+/* After sealing: what depends on the ciphertext (WireGuard over IPv6: the UDP checksum). */
+void esp__finish(const struct sa_state *s, uint8_t *frame, uint32_t frame_len);
 /* Writes the outer headers around the inner packet at 'inner' (INNER_OFF into a frame buffer):
  * returns where the frame starts. */
 uint8_t *esp__frame_around(const struct sa_state *s, uint8_t *inner, uint32_t len, uint64_t seq, uint32_t plain,
 			   unsigned ver, uint8_t tos);
 /* The inner packet's IP version and traffic class (copied to the outer header, RFC 4301). */
 void esp__inner_tos(const uint8_t *p, unsigned *ver, uint8_t *tos);
-/* Seals 'plain' bytes at 'inner' in place with the library's one-shot AEAD. */
+/* Seals 'plain' bytes at 'inner' in place with the library's one-shot AEAD (the tag after
+ * them); esp__finish is the caller's. */
 int esp__seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq);
+/* Makes SA 'i''s runtime state (role, cipher context, numbers, window); 0 or -ERR_NOMEM. */
+int esp__sa_init(struct esp_tunnel *t, struct sa_state *s, const struct esp_conf *c, size_t i);
 /* Notes a packet of 'plain' bytes sealed (the mean that sizes the ring's entries). */
 void esp__note_len(struct sa_state *s, uint32_t plain);
 /* The ring entry made for number 'seq', or NULL; entries for earlier numbers are let go. */

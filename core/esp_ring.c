@@ -43,6 +43,8 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 	struct sa_state *s = &t->sa[sa];
 	if (depth > t->depth)
 		depth = t->depth;
+	if (!s->stream)
+		return 0; /* AES-GCM: the library makes no keystream apart from its seal */
 	uint32_t want = hint ? hint : recent_mean(s);
 	want = (want + 63u) & ~63u;
 	if (want > t->ks_cap)
@@ -86,11 +88,12 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 {
 	struct sa_state *s = &t->sa[sa];
 	struct anticipated *a = &s->ant;
-	if (!t->depth || !s->routed || s->next_seq > s->last_seq || len < 2 || esp_plain_len(len) > t->ks_cap)
+	if (!t->depth || (!s->routed && !(s->role & ESP_OPENS)) || s->next_seq > s->last_seq || len < 2 ||
+	    esp__plain(s, len) > t->ks_cap)
 		return 0;
 	if (a->valid)
 		t->st.esp_anticipated_wasted++;
-	uint32_t plain = esp_plain_len(len);
+	uint32_t plain = esp__plain(s, len);
 	/* Built in the verify buffer (free between packets), then kept. */
 	uint8_t *in = t->vbuf + INNER_OFF;
 	memcpy(in, inner, len);
@@ -103,7 +106,8 @@ uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner,
 		t->st.esp_crypto_errors++;
 		return 0;
 	}
-	a->frame_len = 14u + (s->c->family == 4 ? 20u : 40u) + 16u + plain + CRYPTO_AEAD_TAG_LEN;
+	a->frame_len = esp__frame_len(s, plain);
+	esp__finish(s, f, a->frame_len);
 	memcpy(a->frame, f, a->frame_len);
 	memcpy(a->plain, inner, len);
 	a->len = len;

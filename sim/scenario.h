@@ -80,6 +80,7 @@ struct scenario {
 	double min_confidence;
 	double dns_prefetch_s;     /* DNS prefetching's hold time; 0 = off */
 	char snat[32];
+	char local[256];           /* the gateway's own addresses (tunnel), empty = none */
 	uint64_t queue_pkts;
 	uint64_t cpus;             /* the shaper's CPUs, flows hashed to them */
 	double cpu_speed;          /* costs are divided by this */

@@ -1,0 +1,224 @@
+/* esp_open: the receiving side of the tunnel (see esp.h): a frame addressed to an SA that opens
+ * here is checked against the SA's anti-replay window, authenticated (from the anticipated
+ * packet, a keystream made ahead, or the library's one-shot open), its padding checked, and
+ * only then counted as accepted. */
+#include <string.h>
+
+#include "crypto.h"
+#include "esp_impl.h"
+
+static inline uint32_t rd32be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t rd64(const uint8_t *p, bool le)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (le ? 8 * i : 56 - 8 * i);
+	return v;
+}
+
+/* The window counts from 1 (0: nothing accepted); WireGuard's counter from 0. */
+static inline uint64_t win_num(const struct sa_state *s, uint64_t seq)
+{
+	return s->c->kind == ESP_KIND_WG ? seq + 1 : seq;
+}
+
+/* The ring entry made for 'seq', left in the ring (a forged packet must not spend it), or NULL. */
+static struct ks_entry *peek_entry(const struct esp_tunnel *t, const struct sa_state *s, uint64_t seq)
+{
+	if (!s->count)
+		return NULL;
+	uint64_t first = s->ring[s->head].seq;
+	if (seq < first || seq - first >= s->count)
+		return NULL;
+	struct ks_entry *e = &s->ring[(s->head + (unsigned)(seq - first)) % t->depth];
+	return e->seq == seq ? e : NULL;
+}
+
+/* After number 'seq' was accepted: entries for it and below leave the ring (those below it
+ * unused: waste), and so does an anticipated packet for them. */
+static void passed(struct esp_tunnel *t, struct sa_state *s, uint64_t seq, const struct ks_entry *used)
+{
+	while (s->count && s->ring[s->head].seq <= seq) {
+		struct ks_entry *e = &s->ring[s->head];
+		if (e != used)
+			t->st.ks_bytes_wasted += e->len;
+		s->head = s->head + 1 == t->depth ? 0 : s->head + 1;
+		s->count--;
+	}
+	if (s->ant.valid && s->ant.seq <= seq) {
+		s->ant.valid = false;
+		t->st.esp_anticipated_wasted++;
+	}
+	if (seq >= s->next_seq)
+		s->next_seq = seq + 1;
+}
+
+/* ESP's trailer (RFC 4303 §2.4): the padding 1, 2, 3, ..., a pad length that fits, a next header
+ * naming the inner version.  The inner length, or 0 when it is malformed. */
+static uint32_t esp_trailer(const uint8_t *pt, uint32_t plain)
+{
+	uint32_t pad = pt[plain - 2], nh = pt[plain - 1];
+	if (pad + 2u > plain)
+		return 0;
+	uint32_t len = plain - 2u - pad;
+	for (uint32_t i = 0; i < pad; i++)
+		if (pt[len + i] != (uint8_t)(i + 1))
+			return 0;
+	unsigned ver = len ? pt[0] >> 4 : 0;
+	if (!((nh == 4 && ver == 4 && len >= 20) || (nh == 41 && ver == 6 && len >= 40)))
+		return 0;
+	return len;
+}
+
+/* WireGuard's: the inner IP packet's own length within the plaintext, zeros after it, fewer
+ * than 16 of them. */
+static uint32_t wg_trailer(const uint8_t *pt, uint32_t plain)
+{
+	uint32_t len;
+	if (plain >= 20 && pt[0] >> 4 == 4)
+		len = (uint32_t)pt[2] << 8 | pt[3];
+	else if (plain >= 40 && pt[0] >> 4 == 6)
+		len = 40u + ((uint32_t)pt[4] << 8 | pt[5]);
+	else
+		return 0;
+	if (len < (pt[0] >> 4 == 4 ? 20u : 40u) || len > plain || plain - len >= 16)
+		return 0;
+	for (uint32_t i = len; i < plain; i++)
+		if (pt[i])
+			return 0;
+	return len;
+}
+
+/* Authenticates and decrypts the message's plaintext into 'out'.  ESP_OPENED, ESP_OPEN_ICV or
+ * ESP_OPEN_CRYPTO; '*how' says which work did it, '*used' the ring entry it took, and '*known' the
+ * inner length when the anticipated packet's (its trailer is the one sealed here: no need to read
+ * it back). */
+static enum esp_open_verdict decrypt(struct esp_tunnel *t, struct sa_state *s, const uint8_t *msg, uint32_t msg_len,
+				     uint64_t seq, bool iv_is_seq, uint64_t now_ns, uint8_t *out, enum esp_how *how,
+				     const struct ks_entry **used, uint32_t *known)
+{
+	const uint8_t *ct = msg + 16, *tag = ct + (msg_len - 32u), *aad = msg;
+	uint32_t plain = msg_len - 32u, aad_len = s->c->kind == ESP_KIND_WG ? 0 : 8;
+	const struct anticipated *an = &s->ant;
+	/* The anticipated packet: the tag compared in constant time first (only the genuine
+	 * packet has it), then the rest; equal bytes under one key and nonce are one plaintext. */
+	if (an->valid && an->seq == seq && iv_is_seq && an->ready_ns <= now_ns &&
+	    an->frame_len == esp__frame_len(s, plain) &&
+	    crypto_tag_equal(tag, an->frame + an->frame_len - 16) &&
+	    !memcmp(msg, an->frame + an->frame_len - msg_len, msg_len - 16)) {
+		memcpy(out, an->plain, an->len);
+		*known = an->len;
+		*how = ESP_ANTICIPATED;
+		return ESP_OPENED;
+	}
+	struct ks_entry *e = iv_is_seq && s->stream ? peek_entry(t, s, seq) : NULL;
+	if (e && e->ready_ns <= now_ns && plain <= t->ks_cap) {
+		uint8_t nonce[12], mac[16];
+		esp__make_nonce(s->c, seq, nonce);
+		if (e->len < plain) {
+			if (crypto_keystream_extend(s->cx, nonce, e->ks, e->len, plain))
+				return ESP_OPEN_CRYPTO;
+			t->st.ks_short++;
+			e->len = plain;
+		}
+		crypto_mac_keystream(e->ks, aad, aad_len, ct, plain, mac);
+		if (!crypto_tag_equal(mac, tag))
+			return ESP_OPEN_ICV; /* nothing decrypted; the entry stays for the genuine packet */
+		const uint8_t *k = e->ks + CRYPTO_KS_HEAD;
+		for (uint32_t i = 0; i < plain; i++)
+			out[i] = ct[i] ^ k[i];
+		*used = e;
+		*how = ESP_KEYSTREAM;
+		return ESP_OPENED;
+	}
+	/* The library's one-shot open writes plaintext as it goes and checks the tag at the end:
+	 * nothing reads 'out' before, and a failure wipes it. */
+	uint8_t nonce[12];
+	if (s->c->kind == ESP_KIND_WG)
+		esp__make_nonce(s->c, seq, nonce);
+	else
+		memcpy(nonce, s->c->salt, 4), memcpy(nonce + 4, msg + 8, 8); /* the packet's own IV */
+	if (crypto_aead_open(s->cx, nonce, aad, aad_len, ct, plain, tag, out)) {
+		crypto_wipe(out, plain);
+		return ESP_OPEN_ICV;
+	}
+	*how = ESP_ONESHOT;
+	return ESP_OPENED;
+}
+
+enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int family, const uint8_t *dst,
+			       const uint8_t *msg, uint32_t msg_len, uint64_t now_ns, bool verify,
+			       struct esp_opened *o)
+{
+	memset(o, 0, sizeof *o);
+	o->sa = -1;
+	/* Header 16, tag 16, and a plaintext of whole blocks: ESP's 4 bytes (RFC 4303 §2.4), at
+	 * least a trailer; WireGuard's 16 (0: a keepalive). */
+	uint32_t plain = msg_len >= 32 ? msg_len - 32u : 0;
+	if (msg_len < 32 || (kind == ESP_KIND_ESP ? plain < 4 || plain % 4 : plain % 16) ||
+	    (kind == ESP_KIND_WG && (msg[0] != WG_TYPE_DATA || msg[1] || msg[2] || msg[3])))
+		return ESP_OPEN_MALFORMED;
+	uint32_t spi = kind == ESP_KIND_WG ? (uint32_t)rd64(msg + 4, true) : rd32be(msg);
+	int sa = esp_conf_find(t->conf, kind, spi);
+	struct sa_state *s = sa >= 0 ? &t->sa[sa] : NULL;
+	if (!s || s->c->family != family || memcmp(s->c->dst, dst, family == 4 ? 4 : 16) != 0)
+		return ESP_OPEN_UNKNOWN;
+	o->sa = sa;
+	if (plain > ESP_INNER_MAX + 16u)
+		return ESP_OPEN_MALFORMED;
+	uint64_t seq = kind == ESP_KIND_WG ? rd64(msg + 8, true) : rd32be(msg + 4);
+	bool iv_is_seq = kind == ESP_KIND_WG || rd64(msg + 8, false) == seq;
+	if (kind == ESP_KIND_WG && seq > WG_COUNTER_MAX)
+		return ESP_OPEN_REPLAY; /* no sender sends it */
+	/* The window first: a replayed packet costs a compare, not a decryption. */
+	if (replay_window_check(s->win, win_num(s, seq)) != REPLAY_NEW)
+		return ESP_OPEN_REPLAY;
+	uint8_t *out = t->obuf + INNER_OFF;
+	const struct ks_entry *used = NULL;
+	uint32_t known = 0;
+	enum esp_open_verdict v = decrypt(t, s, msg, msg_len, seq, iv_is_seq, now_ns, out, &o->how, &used, &known);
+	if (v != ESP_OPENED) {
+		if (v == ESP_OPEN_CRYPTO)
+			t->st.esp_crypto_errors++;
+		return v;
+	}
+	/* Authentic: its number is spent, whatever its padding holds. */
+	replay_window_accept(s->win, win_num(s, seq));
+	if (used) {
+		t->st.ks_bytes_used += plain;
+		t->st.ks_bytes_wasted += used->len - plain;
+	}
+	if (o->how == ESP_ANTICIPATED)
+		s->ant.valid = false; /* used, not wasted */
+	passed(t, s, seq, used);
+	t->st.esp_in_packets++;
+	t->st.esp_in_bytes += msg_len;
+	if (kind == ESP_KIND_WG && plain == 0) {
+		t->st.esp_keepalives++;
+		return ESP_OPEN_KEEPALIVE;
+	}
+	uint32_t len = known ? known : kind == ESP_KIND_WG ? wg_trailer(out, plain) : esp_trailer(out, plain);
+	if (!len)
+		return ESP_OPEN_MALFORMED;
+	if (o->how == ESP_ANTICIPATED)
+		t->st.esp_opened_anticipated++;
+	else if (o->how == ESP_KEYSTREAM)
+		t->st.esp_opened_keystream++;
+	else
+		t->st.esp_opened_oneshot++;
+	if (verify && o->how != ESP_ONESHOT) {
+		/* Shadow mode: the library's own open of the same bytes must give the same plaintext. */
+		uint8_t *ref = t->vbuf + INNER_OFF, nonce[12];
+		esp__make_nonce(s->c, seq, nonce);
+		o->diverged = crypto_aead_open(s->cx, nonce, msg, kind == ESP_KIND_WG ? 0 : 8, msg + 16, plain,
+					       msg + 16 + plain, ref) != 0 ||
+			      memcmp(ref, out, len) != 0;
+	}
+	o->inner = out;
+	o->len = len;
+	return ESP_OPENED;
+}
