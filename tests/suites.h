@@ -24,6 +24,7 @@ int trained_test_register(void);
 int policy_test_register(void);
 int lathist_test_register(void);
 int esp_test_register(void);
+int esp_open_test_register(void);
 int grid_test_register(void);
 int trace_test_register(void);
 int store_test_register(void);
