@@ -345,6 +345,7 @@ done
 # The ESP tunnel: equivalence on every capture, the independent decryption, tshark, exhaustion,
 # bad tunnel files.
 . tests/esp.sh
+. tests/gateways.sh
 
 # Reports, run comparison and exports of a results database (gnuplot, headless Chromium, xmllint).
 . tests/report.sh

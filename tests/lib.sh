@@ -20,7 +20,7 @@ pc() { # pc ARGS... : the program, under $RUN
 	# shellcheck disable=SC2086
 	$RUN "$PRECRAFT" "$@"
 }
-count() { tcpdump --count -r "$1" 2>/dev/null | awk '/packets/ { print $1 }'; }
+count() { tcpdump --count -r "$1" 2>/dev/null | awk '/packets?$/ { print $1 }'; } # "1 packet", "2 packets"
 expect_usage() { # expect_usage NAME PATTERN ARGS... : exit 2 with one line matching PATTERN
 	name=$1
 	pat=$2
