@@ -195,6 +195,7 @@ enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int fam
 	if (o->how == ESP_ANTICIPATED)
 		s->ant.valid = false; /* used, not wasted */
 	passed(t, s, seq, used);
+	esp__note_len(s, plain); /* the mean that sizes the ring's entries */
 	t->st.esp_in_packets++;
 	t->st.esp_in_bytes += msg_len;
 	if (kind == ESP_KIND_WG && plain == 0) {

@@ -5,9 +5,13 @@
  *
  * Input: byte 0 the predictor, 1 the policy, 2 flags (1 --snat, 2 a 16-flow table, 4 IPv4 raw
  * frames instead of Ethernet, 8 an ESP tunnel over 10/8 and fd00::/8 with short keystreams, so
- * that rings, extension at sealing and anticipation all run), then records of [op][length, 2 bytes][wire-length delta] and the
- * frame.  op & 1: the frame is the previous one with the record's bytes XORed over its start
- * (a flow's next packet: what predictors learn from). */
+ * that rings, extension at sealing and anticipation all run; 16 the same tunnel's receiving
+ * gateway, with a WireGuard SA beside the ESP ones: the engines open), then records of
+ * [op][length, 2 bytes][wire-length delta] and the frame.  op & 1: the frame is the previous one
+ * with the record's bytes XORed over its start (a flow's next packet: what predictors learn from;
+ * a sealed packet tampered with).  With flag 16, op & 0x80: the record's bytes are an inner IP
+ * packet that the harness seals first, into SA (op >> 5 & 3) % 3 of the sending gateway, so that
+ * authentic messages reach the receiving side (and, XORed by the next record, tampered ones). */
 #include <string.h>
 
 #include "core/engine_stats.h"
@@ -68,6 +72,45 @@ static void tunnel_once(void)
 	fuzz_file_close();
 }
 
+/* The receiving gateway's tunnel (flag 16), and the sending gateway's, which seals the records
+ * that ask for it. */
+static struct esp_conf *tun_in, *tun_out;
+static struct esp_tunnel *sealer;
+
+static void receiving_once(void)
+{
+	if (tun_in)
+		return;
+	static const char text[] =
+		"esp a spi 0x1001 src 192.0.2.1 dst 10.9.9.9 key 01b8d19504d297fadb8264eab4480c732814e4cc86ce1fcbee560ad796588a77 salt 27a94be4 match 10.0.0.0/8 replay 32\n"
+		"esp b spi 0x1002 src 2001:db8::1 dst fd00::9 key 7c60fb0536825110cd59705c6a453de75c54814c9274924e6d2a0974f8258309 salt 3e57cc89 match fd00::/8 oseq 4294967200 cipher aes-256-gcm\n"
+		"wg c index 0x1001 src 192.0.2.1 dst 10.9.9.9 port 51820 key 5d2e8f3a9c4b7e1f06a3d8c2b5e9f4a17c3e6b0d9f2a5c8e1b4d7f0a3c6e9b2d match 10.64.0.0/10\n";
+	struct errbuf eb;
+	for (int k = 0; k < 2; k++) {
+		struct esp_conf **c = k ? &tun_out : &tun_in;
+		FUZZ_REQUIRE(esp_conf_load(fuzz_file((const uint8_t *)text, sizeof text - 1, ""), c, &eb) == 0);
+		fuzz_file_close();
+		FUZZ_REQUIRE(esp_conf_set_local(*c, k ? "192.0.2.1,2001:db8::1" : "10.9.9.9,fd00::9", "local", &eb) == 0);
+	}
+	const uint8_t mac[6] = { 2 };
+	FUZZ_REQUIRE(esp_tunnel_create(tun_out, rt, mac, 0, 64, &sealer) == 0);
+}
+
+/* Seals 'len' bytes at 'in' into SA 'sa' of the sending gateway: the frame in 'out' (without its
+ * Ethernet header for a raw link), or 0 when it cannot (too short, numbers used up). */
+static uint32_t seal_record(unsigned sa, const uint8_t *in, uint32_t len, int lt, uint8_t *out)
+{
+	const uint8_t *f;
+	uint32_t fl;
+	enum esp_how how;
+	bool d;
+	if (len < 2 || esp_seal(sealer, sa, in, len, NULL, 0, len, 0, false, &f, &fl, &how, &d) != ESP_OK)
+		return 0;
+	uint32_t skip = lt == PKT_LINK_RAW ? 14 : 0;
+	memcpy(out, f + skip, fl - skip);
+	return fl - skip;
+}
+
 static const char *const predictors[] = { "last", "mode", "markov1", "header" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,9 +131,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.pool_large_slots = 1;
 	c.pool_poison = 1;
 	c.seed = 7;
-	if (data[2] & 8) {
-		tunnel_once();
-		c.tunnel = tunnel;
+	if (data[2] & 24) {
+		if (data[2] & 16) {
+			receiving_once();
+			c.tunnel = tun_in;
+		} else {
+			tunnel_once();
+			c.tunnel = tunnel;
+		}
 		c.ks_depth = 4;
 		c.ks_cap = 256;
 	}
@@ -123,6 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (uint32_t i = 0; i < len && i < prev_len; i++)
 				cur[i] ^= data[off + i];
 			caplen = prev_len;
+		} else if ((data[2] & 16) && (op & 0x80) && (caplen = seal_record((op >> 5 & 3) % 3, data + off, len, lt, cur))) {
+			/* sealed: an authentic message for the receiving engines */
 		} else {
 			memcpy(cur, data + off, len);
 			caplen = len;
