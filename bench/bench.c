@@ -5,8 +5,9 @@
  *   bench sched PENDING MEAN OPS    scheduler hold model (ns-3 bench-scheduler), events/s
  *   bench flows N                   flow-table lookups/s with N flows resident; bytes per flow
  *   bench routes N4 N6              route lookups/s with N4 IPv4 and N6 IPv6 prefixes
- *   bench tunnel ROUTES TUNNEL      the ESP tunnel's costs by size, and the libraries' own
- *                                   (bench/tunnel.c)
+ *   bench tunnel ROUTES TUNNEL L1 L2  the VPN gateway's costs by size, both ways (gateway 1
+ *                                   local L1 seals, gateway 2 local L2 opens), and the
+ *                                   libraries' own (bench/tunnel.c, tunnel_layer.c)
  *   bench stalls SECONDS            the floor under a busy-polling reader's latency on this
  *                                   CPU (the caller pins it): a loop that only reads the clock,
  *                                   its gaps of 1 us and more (the vCPU or the core taken away:
@@ -394,8 +395,8 @@ static int bench_stalls(double secs)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && strcmp(argv[1], "tunnel") == 0)
-		return bench_tunnel(argv[2], argv[3]);
+	if (argc == 6 && strcmp(argv[1], "tunnel") == 0)
+		return bench_tunnel(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 3 && strcmp(argv[1], "routefile") == 0)
 		return bench_route_file(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "sched") == 0)
@@ -412,7 +413,7 @@ int main(int argc, char **argv)
 		return bench_routes(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "stalls") == 0)
 		return bench_stalls(strtod(argv[2], NULL));
-	fprintf(stderr, "usage: bench engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [ML_MODEL [XGB_MODEL]] | flows N | routes N4 N6 | routefile FILE | tunnel ROUTES TUNNEL | stalls SECONDS\n"
+	fprintf(stderr, "usage: bench engine TRACE ROUTES [N4 N6] | sched PENDING MEAN_NS OPS | predictors TRACE [ML_MODEL [XGB_MODEL]] | flows N | routes N4 N6 | routefile FILE | tunnel ROUTES TUNNEL LOCAL1 LOCAL2 | stalls SECONDS\n"
 		"  (the traces it measures come from build/tracegen)\n");
 	return 2;
 }

@@ -1,5 +1,6 @@
 /* bench: what the benchmark's files share (bench.c: main, the engine, the scheduler, the
- * predictors, stalls; tables.c: the flow and route tables; tunnel.c: the ESP tunnel). */
+ * predictors, stalls; tables.c: the flow and route tables; tunnel.c, tunnel_layer.c: the VPN
+ * gateway). */
 #ifndef PRECRAFT_BENCH_H
 #define PRECRAFT_BENCH_H
 
@@ -20,6 +21,12 @@ double bench_median_spread(double *v, size_t n, double *lo, double *hi);
 int bench_flows(size_t n);
 int bench_routes(size_t n4, size_t n6);
 int bench_route_file(const char *path);
-int bench_tunnel(const char *routes, const char *tunnel);
+int bench_tunnel(const char *routes, const char *tunnel, const char *local1, const char *local2);
+/* Packet k of the tunnel's workload (Ethernet, IPv4, UDP; checksums right): FLOWS flows in turn
+ * whose payload starts with a counter, or one flow with a constant payload ('one_flow'). */
+uint32_t bench_tunnel_frame(uint8_t *f, uint32_t ip_len, unsigned k, int one_flow);
+struct esp_conf;
+/* The tunnel's calls alone at one size, and the libraries' (tunnel_layer.c). */
+int bench_tunnel_layer(const struct esp_conf *c, uint32_t len, int reps, double clock_ns);
 
 #endif

@@ -130,22 +130,6 @@ uint8_t *esp_inner(struct esp_tunnel *t)
 	return t->buf + INNER_OFF;
 }
 
-/* out[i] = src[i] ^ k[i] for 'n' bytes (src may be out). */
-static void xor_into(uint8_t *out, const uint8_t *src, const uint8_t *k, uint32_t n)
-{
-	uint32_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		uint64_t x[4], y[4];
-		memcpy(x, src + i, 32);
-		memcpy(y, k + i, 32);
-		for (int j = 0; j < 4; j++)
-			x[j] ^= y[j];
-		memcpy(out + i, x, 32);
-	}
-	for (; i < n; i++)
-		out[i] = src[i] ^ k[i];
-}
-
 /* Does the gathered packet equal 'plain'? */
 static bool same_plain(const uint8_t *plain, const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl,
 		       uint32_t len)
@@ -211,11 +195,11 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 		}
 		/* The copy and the XOR in one pass, from where the packet lies. */
 		const uint8_t *k = e->ks + CRYPTO_KS_HEAD;
-		xor_into(inner, a, k, al);
+		esp__xor(inner, a, k, al);
 		if (bl)
-			xor_into(inner + al, b, k + al, bl);
+			esp__xor(inner + al, b, k + al, bl);
 		memcpy(inner + al + bl, k + al + bl, len - al - bl); /* zeros XOR the keystream */
-		xor_into(inner + len, inner + len, k + len, plain - len);
+		esp__xor(inner + len, inner + len, k + len, plain - len);
 		const uint8_t *aad;
 		uint32_t aad_len = esp__aad(s, inner, &aad);
 		if (!rc)

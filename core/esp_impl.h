@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "esp.h"
 #include "replay_window.h"
@@ -84,6 +85,22 @@ static inline uint32_t esp__plain(const struct sa_state *s, uint32_t len)
 static inline uint32_t esp__frame_len(const struct sa_state *s, uint32_t plain)
 {
 	return 14u + (s->c->family == 4 ? 20u : 40u) + s->hdr + plain + 16u;
+}
+
+/* out[i] = src[i] ^ k[i] for 'n' bytes (src may be out), 32 bytes a step. */
+static inline void esp__xor(uint8_t *out, const uint8_t *src, const uint8_t *k, uint32_t n)
+{
+	uint32_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		uint64_t x[4], y[4];
+		memcpy(x, src + i, 32);
+		memcpy(y, k + i, 32);
+		for (int j = 0; j < 4; j++)
+			x[j] ^= y[j];
+		memcpy(out + i, x, 32);
+	}
+	for (; i < n; i++)
+		out[i] = src[i] ^ k[i];
 }
 
 void esp__make_nonce(const struct esp_sa_conf *c, uint64_t seq, uint8_t nonce[12]);

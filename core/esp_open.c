@@ -128,9 +128,7 @@ static enum esp_open_verdict decrypt(struct esp_tunnel *t, struct sa_state *s, c
 		crypto_mac_keystream(e->ks, aad, aad_len, ct, plain, mac);
 		if (!crypto_tag_equal(mac, tag))
 			return ESP_OPEN_ICV; /* nothing decrypted; the entry stays for the genuine packet */
-		const uint8_t *k = e->ks + CRYPTO_KS_HEAD;
-		for (uint32_t i = 0; i < plain; i++)
-			out[i] = ct[i] ^ k[i];
+		esp__xor(out, ct, e->ks + CRYPTO_KS_HEAD, plain);
 		*used = e;
 		*how = ESP_KEYSTREAM;
 		return ESP_OPENED;
