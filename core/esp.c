@@ -44,18 +44,24 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	t->buf = malloc(FRAME_BUF);
 	t->vbuf = malloc(FRAME_BUF);
 	t->obuf = malloc(FRAME_BUF);
-	t->wins = esp_conf_opens(c) ? calloc(n_sa, sizeof *t->wins) : NULL;
+	size_t n_win = 0;
+	for (size_t i = 0; i < n_sa; i++)
+		n_win += esp_conf_role(c, i) & ESP_OPENS ? esp_conf_sa(c, i)->slices : 0;
+	t->wins = n_win ? calloc(n_win, sizeof *t->wins) : NULL;
 	if (!t->sa || (depth && (!t->entries || !t->mem)) || !t->buf || !t->vbuf || !t->obuf ||
-	    (esp_conf_opens(c) && !t->wins)) {
+	    (n_win && !t->wins)) {
 		esp_tunnel_destroy(t);
 		return -ERR_NOMEM;
 	}
 	if (t->mem)
 		memset(t->mem, 0, t->mem_len);
 	t->st.esp_mem_bytes = t->mem_len;
-	for (size_t i = 0; i < n_sa; i++) {
+	for (size_t i = 0, w = 0; i < n_sa; i++) {
 		struct sa_state *s = &t->sa[i];
-		if (esp__sa_init(t, s, c, i)) {
+		s->win = t->wins ? &t->wins[w] : NULL;
+		if (esp_conf_role(c, i) & ESP_OPENS)
+			w += esp_conf_sa(c, i)->slices;
+		if (esp__sa_init(s, c, i)) {
 			esp_tunnel_destroy(t);
 			return -ERR_NOMEM;
 		}
@@ -80,7 +86,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	return 0;
 }
 
-int esp__sa_init(struct esp_tunnel *t, struct sa_state *s, const struct esp_conf *c, size_t i)
+int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i)
 {
 	s->c = esp_conf_sa(c, i);
 	s->role = esp_conf_role(c, i);
@@ -89,9 +95,11 @@ int esp__sa_init(struct esp_tunnel *t, struct sa_state *s, const struct esp_conf
 	s->next_seq = s->c->first_seq;
 	s->last_seq = s->c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
 	if (s->role & ESP_OPENS) {
-		s->win = &t->wins[i];
-		if (replay_window_init(s->win, s->c->replay))
-			return -ERR_NOMEM; /* cannot happen: the file's reader bounds it */
+		for (unsigned k = 0; k < s->c->slices; k++)
+			if (replay_window_init(&s->win[k], s->c->replay))
+				return -ERR_NOMEM; /* cannot happen: the file's reader bounds it */
+	} else {
+		s->win = NULL;
 	}
 	return crypto_aead_create(s->stream ? CRYPTO_CHACHA20_POLY1305 : CRYPTO_AES_256_GCM, s->c->key, &s->cx) ? -ERR_NOMEM
 														     : 0;

@@ -6,13 +6,16 @@
  * The tunnel file (esp_conf_load) holds one security association a line, each one direction, in
  * the spirit of `ip xfrm state`:
  *     esp NAME spi 0xHEX src ADDR dst ADDR key HEX64 salt HEX8 match PREFIX[,PREFIX...]
- *         [cipher chacha20-poly1305|aes-256-gcm] [oseq N] [replay N]
+ *         [cipher chacha20-poly1305|aes-256-gcm] [oseq N] [replay N] [slices N]
  *     wg NAME index 0xHEX src ADDR dst ADDR port N key HEX64 match PREFIX[,PREFIX...]
- *         [counter N] [replay N]
+ *         [counter N] [replay N] [slices N]
  * A routed packet whose destination falls in a 'match' prefix (longest match over every SA's
  * prefixes) leaves inside that SA, when the SA seals here; 'oseq' is the last ESP sequence number
  * already sent (default 0; as ip xfrm's replay-oseq), 'counter' the first WireGuard counter to
- * send (default 0), 'replay' the receiving side's anti-replay window (default 64, 1..4096).  A
+ * send (default 0), 'replay' the receiving side's anti-replay window (default 64, 1..4096),
+ * 'slices' the number of workers the sending gateway runs (default 1, 1..64): each sends its own
+ * slice of the numbers, far apart, so the receiver keeps one window per slice (one window would
+ * take every number of a lower slice for too old).  A
  * WireGuard line is one direction of a session with static keys (no handshake): 'index' is the
  * receiver's index the data messages carry, 'port' the UDP port at both ends.  Keys stay in this
  * module: nothing prints, logs or stores them, and they are wiped when the configuration is
@@ -101,6 +104,8 @@ struct esp_sa_conf {
 	uint8_t key[32], salt[4];  /* WireGuard: no salt (zeros) */
 	uint64_t first_seq;        /* the first number this SA sends (ESP: oseq + 1; WireGuard: counter) */
 	uint32_t replay;           /* the anti-replay window of the receiving side */
+	uint16_t slices;           /* the sender's workers, each sending a slice of the numbers
+				    * (esp_tunnel_slice): the receiver keeps a window per slice */
 };
 
 struct esp_conf;

@@ -133,14 +133,14 @@ static int parse_num(const char *v, int base, uint64_t max, uint64_t *out)
 }
 
 /* The words of a line, each at most once ('match A match B' would send A's traffic in clear). */
-enum { W_SPI, W_INDEX, W_SRC, W_DST, W_PORT, W_KEY, W_SALT, W_MATCH, W_OSEQ, W_COUNTER, W_CIPHER, W_REPLAY, W_N };
-static const char *const words[W_N] = { "spi", "index", "src", "dst", "port", "key", "salt", "match", "oseq", "counter", "cipher", "replay" };
+enum { W_SPI, W_INDEX, W_SRC, W_DST, W_PORT, W_KEY, W_SALT, W_MATCH, W_OSEQ, W_COUNTER, W_CIPHER, W_REPLAY, W_SLICES, W_N };
+static const char *const words[W_N] = { "spi", "index", "src", "dst", "port", "key", "salt", "match", "oseq", "counter", "cipher", "replay", "slices" };
 /* The words each kind of line takes, and those it needs. */
 static const unsigned esp_words = 1u << W_SPI | 1u << W_SRC | 1u << W_DST | 1u << W_KEY | 1u << W_SALT | 1u << W_MATCH |
-				  1u << W_OSEQ | 1u << W_CIPHER | 1u << W_REPLAY;
+				  1u << W_OSEQ | 1u << W_CIPHER | 1u << W_REPLAY | 1u << W_SLICES;
 static const unsigned esp_needs = 1u << W_SPI | 1u << W_SRC | 1u << W_DST | 1u << W_KEY | 1u << W_SALT | 1u << W_MATCH;
 static const unsigned wg_words = 1u << W_INDEX | 1u << W_SRC | 1u << W_DST | 1u << W_PORT | 1u << W_KEY | 1u << W_MATCH |
-				 1u << W_COUNTER | 1u << W_REPLAY;
+				 1u << W_COUNTER | 1u << W_REPLAY | 1u << W_SLICES;
 static const unsigned wg_needs = 1u << W_INDEX | 1u << W_SRC | 1u << W_DST | 1u << W_KEY | 1u << W_MATCH;
 
 /* One word's value into 'sa'.  0, or the error. */
@@ -198,6 +198,11 @@ static int parse_word(struct esp_sa_conf *sa, int w, char *v, char **match, int 
 			return err_set(eb, -ERR_FORMAT, "%s:%u: unknown cipher '%s' (chacha20-poly1305 or aes-256-gcm)", path,
 				       no, v);
 		return 0;
+	case W_SLICES:
+		if (parse_num(v, 10, 64, &n) || n == 0)
+			return err_set(eb, -ERR_FORMAT, "%s:%u: bad slices '%s' (1..64)", path, no, v);
+		sa->slices = (uint16_t)n;
+		return 0;
 	default: /* W_REPLAY */
 		if (parse_num(v, 10, REPLAY_WINDOW_MAX, &n) || n == 0)
 			return err_set(eb, -ERR_FORMAT, "%s:%u: bad replay window '%s' (1..%u)", path, no, v,
@@ -249,6 +254,7 @@ static int parse_line(struct esp_conf *c, char *line, const char *path, unsigned
 	sa->first_seq = wg ? 0 : 1;
 	sa->port = WG_PORT_DEFAULT;
 	sa->replay = REPLAY_WINDOW_DEFAULT;
+	sa->slices = 1;
 	char *name = strtok_r(NULL, " \t", &save);
 	if (!name || strlen(name) >= ESP_NAME_MAX)
 		return err_set(eb, -ERR_FORMAT, "%s:%u: an SA needs a name of 1..%d characters", path, no, ESP_NAME_MAX - 1);
@@ -376,6 +382,8 @@ int esp_conf_one(const struct esp_sa_conf *sa, struct esp_conf **out)
 		c->sa[0].first_seq = 1; /* ESP counts from 1 */
 	if (!c->sa[0].replay)
 		c->sa[0].replay = REPLAY_WINDOW_DEFAULT;
+	if (!c->sa[0].slices)
+		c->sa[0].slices = 1;
 	c->n = 1;
 	memset(c->role, ESP_SEALS, ESP_MAX_SA);
 	*out = c;

@@ -122,8 +122,9 @@ void esp__inner_tos(const uint8_t *p, unsigned *ver, uint8_t *tos);
 /* Seals 'plain' bytes at 'inner' in place with the library's one-shot AEAD (the tag after
  * them); esp__finish is the caller's. */
 int esp__seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, uint64_t seq);
-/* Makes SA 'i''s runtime state (role, cipher context, numbers, window); 0 or -ERR_NOMEM. */
-int esp__sa_init(struct esp_tunnel *t, struct sa_state *s, const struct esp_conf *c, size_t i);
+/* Makes SA 'i''s runtime state (role, cipher context, numbers, the windows at s->win); 0 or
+ * -ERR_NOMEM. */
+int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i);
 /* Notes a packet of 'plain' bytes sealed (the mean that sizes the ring's entries). */
 void esp__note_len(struct sa_state *s, uint32_t plain);
 /* The ring entry made for number 'seq', or NULL; entries for earlier numbers are let go. */

@@ -26,6 +26,17 @@ static inline uint64_t win_num(const struct sa_state *s, uint64_t seq)
 	return s->c->kind == ESP_KIND_WG ? seq + 1 : seq;
 }
 
+/* The window of the sender's slice that 'seq' lies in (as esp_tunnel_slice cuts the numbers
+ * first .. last into equal slices, the last taking the remainder). */
+static struct replay_window *window(const struct sa_state *s, uint64_t seq)
+{
+	unsigned n = s->c->slices;
+	if (n == 1 || seq < s->c->first_seq)
+		return s->win;
+	uint64_t per = (s->last_seq - s->c->first_seq + 1) / n, k = per ? (seq - s->c->first_seq) / per : 0;
+	return &s->win[k < n ? k : n - 1];
+}
+
 /* The ring entry made for 'seq', left in the ring (a forged packet must not spend it), or NULL. */
 static struct ks_entry *peek_entry(const struct esp_tunnel *t, const struct sa_state *s, uint64_t seq)
 {
@@ -173,7 +184,8 @@ enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int fam
 	if (kind == ESP_KIND_WG && seq > WG_COUNTER_MAX)
 		return ESP_OPEN_REPLAY; /* no sender sends it */
 	/* The window first: a replayed packet costs a compare, not a decryption. */
-	if (replay_window_check(s->win, win_num(s, seq)) != REPLAY_NEW)
+	struct replay_window *w = window(s, seq);
+	if (replay_window_check(w, win_num(s, seq)) != REPLAY_NEW)
 		return ESP_OPEN_REPLAY;
 	uint8_t *out = t->obuf + INNER_OFF;
 	const struct ks_entry *used = NULL;
@@ -185,7 +197,7 @@ enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int fam
 		return v;
 	}
 	/* Authentic: its number is spent, whatever its padding holds. */
-	replay_window_accept(s->win, win_num(s, seq));
+	replay_window_accept(w, win_num(s, seq));
 	if (used) {
 		t->st.ks_bytes_used += plain;
 		t->st.ks_bytes_wasted += used->len - plain;

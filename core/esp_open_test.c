@@ -37,23 +37,30 @@ static int load(const char *text, const char *local, struct esp_conf **c)
 	return rc;
 }
 
-/* A receiving tunnel of one SA of 'kind' (cipher 'gcm'), window 'replay', rings 'depth' deep. */
-static struct esp_tunnel *receiver(int kind, bool gcm, unsigned replay, unsigned depth, struct esp_conf **c,
-				   struct route_table **rt)
+/* A receiving tunnel of one SA of 'kind' (cipher 'gcm'), window 'replay' (per slice of
+ * 'slices'), rings 'depth' deep. */
+static struct esp_tunnel *receiver_sliced(int kind, bool gcm, unsigned replay, unsigned slices, unsigned depth,
+					  struct esp_conf **c, struct route_table **rt)
 {
 	char text[512];
 	if (kind == ESP_KIND_WG)
-		snprintf(text, sizeof text, "wg r index 0x00000102 src 192.0.2.1 dst 203.0.113.1 port 51820 key %s match 10.0.0.0/8 replay %u\n",
-			 KEY, replay);
+		snprintf(text, sizeof text, "wg r index 0x00000102 src 192.0.2.1 dst 203.0.113.1 port 51820 key %s match 10.0.0.0/8 replay %u slices %u\n",
+			 KEY, replay, slices);
 	else
-		snprintf(text, sizeof text, "esp r spi 0x00001001 src 192.0.2.1 dst 203.0.113.1 key %s salt 5a5b5c5d match 10.0.0.0/8 cipher %s replay %u\n",
-			 KEY, gcm ? "aes-256-gcm" : "chacha20-poly1305", replay);
+		snprintf(text, sizeof text, "esp r spi 0x00001001 src 192.0.2.1 dst 203.0.113.1 key %s salt 5a5b5c5d match 10.0.0.0/8 cipher %s replay %u slices %u\n",
+			 KEY, gcm ? "aes-256-gcm" : "chacha20-poly1305", replay, slices);
 	CU_ASSERT_EQUAL_FATAL(load(text, "203.0.113.1", c), 0);
 	CU_ASSERT_EQUAL_FATAL(route_table_create(rt), 0);
 	uint8_t mac[6] = { 2 };
 	struct esp_tunnel *t = NULL;
 	CU_ASSERT_EQUAL_FATAL(esp_tunnel_create(*c, *rt, mac, depth, 2048, &t), 0);
 	return t;
+}
+
+static struct esp_tunnel *receiver(int kind, bool gcm, unsigned replay, unsigned depth, struct esp_conf **c,
+				   struct route_table **rt)
+{
+	return receiver_sliced(kind, gcm, replay, 1, depth, c, rt);
 }
 
 /* An inner IPv4 packet of 'len' bytes (its total length right), its bytes from 'k'. */
@@ -191,6 +198,44 @@ static void test_window(void)
 	route_table_destroy(rt);
 }
 
+/* A sender of two workers (esp_tunnel_slice): its numbers come from two slices 2^31 apart,
+ * interleaved; with 'slices 2' the receiver keeps a window each and takes them all, once. */
+static void test_slices(void)
+{
+	for (int kind = ESP_KIND_ESP; kind <= ESP_KIND_WG; kind++) {
+		struct esp_conf *c;
+		struct route_table *rt;
+		struct esp_tunnel *t = receiver_sliced(kind, false, 64, 2, 4, &c, &rt);
+		uint32_t spi = kind == ESP_KIND_WG ? 0x102 : 0x1001;
+		uint64_t first = kind == ESP_KIND_WG ? 0 : 1;
+		uint64_t last = kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
+		uint64_t per = (last - first + 1) / 2;
+		uint8_t in[200], m[512];
+		inner4(in, 80, 3);
+		struct esp_opened o;
+		for (unsigned k = 0; k < 100; k++) {
+			uint64_t seq = first + (k % 2 ? per : 0) + k / 2;
+			uint32_t n = seal_msg(m, kind, false, spi, seq, in, 80, GOOD);
+			CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPENED);
+			CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPEN_REPLAY);
+		}
+		uint32_t n = seal_msg(m, kind, false, spi, first + 3, in, 80, GOOD); /* slice 0, seen */
+		CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPEN_REPLAY);
+		esp_tunnel_destroy(t);
+		esp_conf_destroy(c);
+		route_table_destroy(rt);
+		/* One window: the first number of slice 1 makes every later one of slice 0 too old. */
+		t = receiver(kind, false, 64, 4, &c, &rt);
+		n = seal_msg(m, kind, false, spi, first + per, in, 80, GOOD);
+		CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPENED);
+		n = seal_msg(m, kind, false, spi, first, in, 80, GOOD);
+		CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPEN_REPLAY);
+		esp_tunnel_destroy(t);
+		esp_conf_destroy(c);
+		route_table_destroy(rt);
+	}
+}
+
 /* Tampering and strangers: each refused by its reason; a forged packet moves neither the window
  * nor the ring (the genuine one after it still opens from its keystream). */
 static void test_refusals(void)
@@ -308,6 +353,7 @@ int esp_open_test_register(void)
 		return -1;
 	return (!CU_add_test(s, "every way of opening gives the plaintext (ESP ChaCha/GCM, WireGuard)", test_every_way) ||
 		!CU_add_test(s, "the anti-replay window through esp_open", test_window) ||
+		!CU_add_test(s, "a sender's slices, a window each", test_slices) ||
 		!CU_add_test(s, "tampered, malformed and unknown messages refused by reason", test_refusals) ||
 		!CU_add_test(s, "local addresses, roles, wg lines and new words", test_local_and_words))
 		       ? -1

@@ -480,6 +480,19 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 			bad "hil/lab check sanders through the tunnel, $w workers, $mode: $out"
 		fi
 	done
+	# Two gateways (issue 37): gateway 1 seals, gateway 2 opens (its anti-replay window per
+	# slice of gateway 1's workers), the sink receives the plain packets routed twice, packet
+	# for packet (flow by flow with workers) the simulated replay's through two routers.
+	for t in ndpi-fix.pcap sanders-http_espn.pcapng tcpdump-mptcp-v0.pcap; do
+		for w in 1 2; do
+			if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check "traces/$t" --tunnel hil/lab.tunnel --gateways 2 \
+				--workers $w --pps 20000 -- --predictor header 2>&1) && echo "$out" | grep -q 'replay 0, ICV 0, unknown SPI 0, malformed 0'; then
+				ok "hil/lab check $t, two gateways, $w worker(s): $out"
+			else
+				bad "hil/lab check $t, two gateways, $w worker(s): $out"
+			fi
+		done
+	done
 	# A set-up step of the lab that fails stops it with one clear line, and leaves nothing.
 	mkdir -p "$TMP/fakebin"
 	printf '#!/bin/sh\nexit 1\n' > "$TMP/fakebin/sysctl"
