@@ -29,6 +29,8 @@ const char shaper_usage[] =
 	"                      where their dst is (default: every SA seals, none opens)\n"
 	"  --ks-depth N        tunnel: keystreams made ahead per SA, at most (default 8; 0 = none)\n"
 	"  --ks-bytes N        tunnel: keystream bytes per entry, at most (default 2048)\n"
+	"  --ks-floor F        tunnel: each entry at least F times the SA's recent mean packet, 0..1\n"
+	"                      (default 0.5; lower wastes less keystream, extends more on the path)\n"
 	"  --dns-prefetch S    pre-build the first packets of flows forwarded DNS answers announce (TCP SYN to\n                      80 and 443, UDP to 443), held for the record's TTL, at most S seconds (default 60;\n                      0 = off)\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
 	"  --flows N           flow table capacity (default 65536)\n"
@@ -37,7 +39,7 @@ const char shaper_usage[] =
 	"  --seed N            the run's seed: keys the flow table's hash (and the simulator's RNG streams);\n                      hil forward draws a random one unless given (it is recorded)\n";
 
 enum {
-	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_LOCAL, SO_KS_DEPTH, SO_KS_BYTES,
+	SO_MODE = 1000, SO_PRED, SO_MODEL, SO_CONF, SO_POLICY, SO_ROUTES, SO_TUNNEL, SO_LOCAL, SO_KS_DEPTH, SO_KS_BYTES, SO_KS_FLOOR,
 	SO_DNS_PREFETCH, SO_SNAT, SO_FLOWS, SO_IDLE, SO_POOL, SO_SEED
 };
 
@@ -50,6 +52,7 @@ static const struct option shaper_options[] = {
 	{ "seed", required_argument, 0, SO_SEED },        { "tunnel", required_argument, 0, SO_TUNNEL },
 	{ "ks-depth", required_argument, 0, SO_KS_DEPTH }, { "ks-bytes", required_argument, 0, SO_KS_BYTES },
 	{ "dns-prefetch", required_argument, 0, SO_DNS_PREFETCH }, { "local", required_argument, 0, SO_LOCAL },
+	{ "ks-floor", required_argument, 0, SO_KS_FLOOR },
 	{ 0, 0, 0, 0 },
 };
 
@@ -67,6 +70,7 @@ void shaper_opts_defaults(struct shaper_opts *o)
 	o->pool_mb = d.pool_budget >> 20;
 	o->ks_depth = d.ks_depth;
 	o->ks_bytes = d.ks_cap;
+	o->ks_floor = d.ks_floor;
 	o->dns_prefetch_s = (double)d.prefetch_hold_ns / 1e9;
 }
 
@@ -148,6 +152,11 @@ int shaper_apply_option(int c, const char *arg, struct shaper_opts *o)
 			return -1;
 		o->has_ks_bytes = true;
 		return 1;
+	case SO_KS_FLOOR:
+		if (!cli_double("--ks-floor", arg, 0, 1, &o->ks_floor))
+			return -1;
+		o->has_ks_floor = true;
+		return 1;
 	case SO_DNS_PREFETCH:
 		if (!cli_double("--dns-prefetch", arg, 0, 1e6, &o->dns_prefetch_s))
 			return -1;
@@ -215,6 +224,7 @@ void shaper_from_scenario(const struct scenario *scn, struct shaper_opts *o, str
 	o->seed = scn->seed;
 	o->ks_depth = scn->ks_depth;
 	o->ks_bytes = scn->ks_bytes;
+	o->ks_floor = scn->ks_floor;
 	o->dns_prefetch_s = scn->dns_prefetch_s;
 }
 
@@ -241,6 +251,7 @@ int shaper_to_scenario(const struct shaper_opts *o, struct scenario *scn, struct
 	SET(o->has_pool_mb, "shaper.pool_mb=%llu", (unsigned long long)o->pool_mb);
 	SET(o->has_ks_depth, "shaper.ks_depth=%llu", (unsigned long long)o->ks_depth);
 	SET(o->has_ks_bytes, "shaper.ks_bytes=%llu", (unsigned long long)o->ks_bytes);
+	SET(o->has_ks_floor, "shaper.ks_floor=%.17g", o->ks_floor);
 	SET(o->has_dns_prefetch, "shaper.dns_prefetch_s=%.17g", o->dns_prefetch_s);
 #undef SET
 	if (!rc && o->has_seed)
@@ -332,6 +343,7 @@ int shaper_setup(const struct shaper_opts *o, struct shaper *sh, struct errbuf *
 	c->tunnel = sh->tunnel;
 	c->ks_depth = (unsigned)o->ks_depth;
 	c->ks_cap = (uint32_t)o->ks_bytes;
+	c->ks_floor = (float)o->ks_floor;
 	c->mode = o->mode;
 	c->predictor = pops;
 	c->model_file = o->model_file;
@@ -394,6 +406,7 @@ void shaper_record_params(const struct shaper_opts *o, const struct shaper *sh, 
 	rec_param(r, "local", o->local ? o->local : "");
 	rec_paramf(r, "ks_depth", "%llu", (unsigned long long)o->ks_depth);
 	rec_paramf(r, "ks_bytes", "%llu", (unsigned long long)o->ks_bytes);
+	rec_paramf(r, "ks_floor", "%g", o->ks_floor);
 	rec_paramf(r, "dns_prefetch_s", "%g", o->dns_prefetch_s);
 	shaper_record_tunnel(r, sh);
 }

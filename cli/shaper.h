@@ -1,7 +1,7 @@
 /* shaper: the one shaper setup, shared by every runner (replay, replay --timed, sim, hil forward).
  *
  * The engine options a researcher sets on the command line (--mode, --predictor, --model-file,
- * --min-confidence, --policy, --routes, --tunnel, --local, --ks-depth, --ks-bytes, --dns-prefetch, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
+ * --min-confidence, --policy, --routes, --tunnel, --local, --ks-depth, --ks-bytes, --ks-floor, --dns-prefetch, --snat, --flows, --idle-s, --pool-mb, --seed) are parsed
  * here once, from one option table, and turned here once into the engine's configuration: the
  * route table loaded (the shipped default.routes unless --routes), the predictor found, the
  * policy chosen.  The simulator's scenario keys (shaper.*, policy.kind) map onto the same
@@ -37,13 +37,14 @@ struct shaper_opts {
 	const char *snat;          /* IPv4 address text, NULL: no source NAT */
 	uint64_t flows, pool_mb, seed;
 	uint64_t ks_depth, ks_bytes; /* the tunnel's keystream rings: entries per SA, bytes each */
+	double ks_floor;           /* each entry at least this fraction of the SA's mean */
 	double idle_s;
 	double dns_prefetch_s;     /* how long an announced flow's template is held at most; 0: off */
 	unsigned engines;          /* engines that split the memory (shaper.cpus, --workers); 0 = 1 */
 	bool from_scenario;        /* errors name the scenario's keys rather than the options */
 	/* Which options were given, so that --timed and sim apply only those over a scenario. */
 	bool has_mode, has_predictor, has_model_file, has_routes, has_tunnel, has_local, has_policy, has_min_confidence, has_snat,
-		has_flows, has_idle_s, has_pool_mb, has_seed, has_ks_depth, has_ks_bytes, has_dns_prefetch;
+		has_flows, has_idle_s, has_pool_mb, has_seed, has_ks_depth, has_ks_bytes, has_ks_floor, has_dns_prefetch;
 };
 
 /* The options, for a command's --help. */

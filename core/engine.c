@@ -52,6 +52,7 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	memcpy(cfg->self_mac, mac, 6);
 	cfg->ks_depth = 8;
 	cfg->ks_cap = 2048;
+	cfg->ks_floor = 0.5f;
 	cfg->prefetch_hold_ns = 60ull * 1000000000ull;
 	cfg->prefetch_slots = 4096;
 }
@@ -200,6 +201,8 @@ static int tables_create(struct engine *e, unsigned shards, struct errbuf *eb)
 		return err_set(eb, rc, "engine: tunnel (%u keystreams of %u bytes per SA): %s", cfg->ks_depth,
 			       cfg->ks_cap, err_str(rc));
 	e->opens = cfg->tunnel && esp_conf_opens(cfg->tunnel);
+	if (e->esp)
+		esp_ring_floor(e->esp, cfg->ks_floor);
 	/* Several engines with the same SAs: each sends its own slice of their sequence numbers. */
 	if (e->esp && shards > 1 && (rc = esp_tunnel_slice(e->esp, cfg->shard, shards)) != 0)
 		return err_set(eb, rc, "engine: tunnel: sequence slice %u of %u", cfg->shard, shards);
@@ -332,6 +335,7 @@ void engine__craft_next(struct engine *e, struct pktx *c)
 	}
 	craft_set_route_gen(b, e->route_gen);
 	uf->craft[dir] = b;
+	uf->next_t[dir] = po.fields & PRED_IAT ? f->last_ns + po.iat_ns : 0;
 	uf->serial[dir]++;
 	policy_built(&e->pol, &uf->pol);
 	e->probe_cache[craft_probe(b) & e->probe_mask] = b;

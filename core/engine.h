@@ -67,7 +67,7 @@ typedef void engine_flow_end_fn(void *arg, const struct engine_flow_info *fi);
 
 /* The configuration's layout: engine_cfg_defaults stamps it, engine_create refuses a
  * configuration of another (a program built against another libprecraft's header). */
-#define ENGINE_CFG_VERSION 2
+#define ENGINE_CFG_VERSION 3
 
 struct engine_cfg {
 	uint32_t version;          /* ENGINE_CFG_VERSION, set by engine_cfg_defaults */
@@ -110,6 +110,10 @@ struct engine_cfg {
 	const struct esp_conf *tunnel;
 	unsigned ks_depth;         /* keystream ring entries per SA at most (default 8; 0: none) */
 	uint32_t ks_cap;           /* keystream bytes per entry at most (default 2048) */
+	/* Each entry at least this fraction of the SA's recent mean packet (0..1, default 0.5),
+	 * however small the packet expected to take it (esp_ring_fill): lower wastes fewer
+	 * keystream bytes and extends more entries on the packet's path. */
+	float ks_floor;
 	/* One of 'shards' engines sharing a run, flows hashed to them (the simulator's CPUs): flow
 	 * ids are shard + 1 + k * shards, so they stay unique across the run, and source NAT uses
 	 * only the ports p with (p - 1024) % shards == shard, so no two engines map to one port.
@@ -188,6 +192,8 @@ struct engine_result {
 	 * 0: it was not sealed) and its message length. */
 	uint8_t esp_open_how;
 	uint32_t esp_open_len;
+	/* Keystream bytes made on the packet's path because a ring entry was too short. */
+	uint32_t esp_extended;
 	/* The work made ahead after it, in the order it was made. */
 	unsigned n_work;
 	struct engine_work work[ENGINE_WORK_MAX];

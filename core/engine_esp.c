@@ -59,6 +59,7 @@ bool engine__esp_open(struct engine *e, struct pktx *c)
 		return false;
 	}
 	e->st.divergent_packets += o.diverged;
+	c->esp_ext += esp_last_extended(e->esp);
 	/* The inner packet as an Ethernet frame, between the outer frame's addresses. */
 	uint8_t *eth = o.inner - 14;
 	if (c->linktype == PKT_LINK_ETH && c->caplen >= 12)
@@ -120,6 +121,7 @@ int engine__esp_tx(struct engine *e, struct pktx *c, const struct egress *o, boo
 		return -1;
 	}
 	e->st.divergent_packets += diverged;
+	c->esp_ext += esp_last_extended(e->esp);
 	c->sa = sa;
 	c->esp_how = (uint8_t)how;
 	c->esp_len = len;
@@ -185,11 +187,12 @@ static void ahead_sa(struct engine *e, struct pktx *c, unsigned sa, bool in)
 	uint32_t gen = 0, plain = esp_plain_len(e->esp, sa, in ? c->caplen - 14 : c->esp_len);
 	unsigned depth = policy_keystream(&e->pol, e->cfg.ks_depth, plain);
 	struct pool_buf *b = uf->craft[dir];
-	/* The next entry as long as this flow's predicted next packet (in an SA that one flow
-	 * dominates, it is the next packet through it); two entries a packet at most: the ring fills
-	 * over a few packets, and no packet pays for many. */
-	uint32_t hint = b ? esp_plain_len(e->esp, sa, craft_predicted_ip_len(b)) : 0;
-	uint64_t ks = depth ? esp_ring_fill(e->esp, sa, depth, 2, hint, ready, &gen) : 0;
+	/* The SA expects this flow's predicted next packet when its predictor says, and sizes its
+	 * ring's entries by the flows' next packets in the order they are expected; two entries a
+	 * packet at most: the ring fills over a few packets, and no packet pays for many. */
+	esp_ring_expect(e->esp, sa, c->f->id, b ? uf->next_t[dir] : 0,
+			b ? esp_plain_len(e->esp, sa, craft_predicted_ip_len(b)) : 0, c->t_ns);
+	uint64_t ks = depth ? esp_ring_fill(e->esp, sa, depth, 2, 0, ready, &gen) : 0;
 	if (ks)
 		policy_esp_built(&e->pol, (uint32_t)ks, true);
 	uint32_t ant = 0;

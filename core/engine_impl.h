@@ -21,6 +21,7 @@
 struct eflow {
 	struct pool_buf *craft[2]; /* pre-built next packet per direction, or NULL */
 	uint32_t serial[2];        /* of the latest pre-built packet per direction (tickets) */
+	uint64_t next_t[2];        /* when the pre-built packet's original is expected (0: unknown) */
 	uint32_t pool_bytes;       /* held in the pool by this flow (the pool updates it) */
 	uint32_t hits, misses, wasted;
 	uint16_t nat_port;
@@ -71,6 +72,7 @@ struct pktx {
 	int in_sa;                 /* the SA it was opened from, or -1 */
 	uint8_t in_how;            /* how (enum esp_how) */
 	uint32_t in_len;           /* the message length */
+	uint32_t esp_ext;          /* keystream bytes made on the path (short ring entries) */
 };
 
 /* Decodes the frame into c->p once; true when it is IP and sound. */

@@ -319,6 +319,7 @@ static void tail(struct engine *e, struct pktx *c)
 		r->esp_len = c->sa >= 0 ? c->esp_len : 0;
 		r->esp_open_how = c->in_sa >= 0 ? c->in_how : 0;
 		r->esp_open_len = c->in_sa >= 0 ? c->in_len : 0;
+		r->esp_extended = c->esp_ext;
 		r->prebuilt_failed = c->pb == PB_FAILED;
 		r->dir = c->dir;
 		r->flow_app = app_of(e, c->uf);
@@ -382,6 +383,7 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	if (res)
 		memset(res, 0, sizeof *res);
 	c.in_sa = -1;
+	c.esp_ext = 0;
 	policy_tick(e, t_ns);
 	if (e->opens && !engine__esp_open(e, &c)) {
 		if (e->cfg.cost_clock.now_ns)

@@ -33,6 +33,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	if (!t)
 		return -ERR_NOMEM;
 	t->conf = c;
+	t->floor = 1.0f;
 	t->n = n_sa;
 	t->depth = depth;
 	t->ks_cap = ks_cap;
@@ -156,6 +157,7 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 {
 	struct sa_state *s = &t->sa[sa];
 	*diverged = false;
+	t->extended = 0;
 	if (!s->routed)
 		return ESP_NO_ROUTE;
 	if (len > (s->c->kind == ESP_KIND_WG ? WG_INNER_MAX : ESP_INNER_MAX) || al < 2 || (uint64_t)al + bl > len)
@@ -197,6 +199,7 @@ enum esp_verdict esp_seal(struct esp_tunnel *t, unsigned sa, const uint8_t *a, u
 			rc = crypto_keystream_extend(s->cx, nonce, e->ks, e->len, plain);
 			t->st.ks_bytes_used += e->len;
 			t->st.ks_short++;
+			t->extended = plain - e->len;
 		} else {
 			t->st.ks_bytes_used += plain;
 			t->st.ks_bytes_wasted += e->len - plain;
@@ -281,6 +284,11 @@ uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa)
 {
 	const struct sa_state *s = &t->sa[sa];
 	return s->next_seq > s->last_seq ? UINT64_MAX : s->next_seq;
+}
+
+uint32_t esp_last_extended(const struct esp_tunnel *t)
+{
+	return t->extended;
 }
 
 size_t esp_tunnel_count(const struct esp_tunnel *t)

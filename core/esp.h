@@ -249,13 +249,27 @@ enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int fam
 
 /* Tops SA 'sa''s ring up to 'depth' entries (at most 'max_new' of them now), for the next
  * numbers it sends (sealing) or expects (opening); nothing for AES-GCM.  The first entry
- * made is 'hint' plaintext bytes long when 'hint' is not 0 (the size predicted for the SA's
- * next packet), the others as long as the SA's recent mean packet, rounded up to 64 bytes; a
- * packet longer than its entry has the rest of its keystream made when it is sealed.  Entries
+ * made is 'hint' plaintext bytes long when 'hint' is not 0 (and so are the others while the SA has
+ * no mean yet); otherwise, and for the others, the
+ * k-th entry of the ring is as long as the k-th packet the SA expects (esp_ring_expect: the
+ * flows' predicted next packets, soonest first) but at least the floor (esp_ring_floor) times
+ * the SA's recent mean packet, the mean itself past those; rounded up to 64 bytes (ChaCha20's
+ * block).  A packet longer than its entry has the rest of its
+ * keystream made when it is sealed or opened.  Entries
  * made while 'ready_ns' is UINT64_MAX wait for esp_mark_ready.  Returns the keystream bytes
  * made; '*gen' names this batch. */
 uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsigned max_new, uint32_t hint,
 		       uint64_t ready_ns, uint32_t *gen);
+
+/* Every entry made from now on is at least 'floor' (0..1; default 1) times the SA's recent mean
+ * packet, whatever the packet expected to take it. */
+void esp_ring_floor(struct esp_tunnel *t, float floor);
+
+/* Tells SA 'sa' at 'now_ns' that the flow 'key' expects its next packet through it at 't_ns',
+ * 'plain' bytes of plaintext (esp_plain_len); 'plain' or 't_ns' 0: it expects nothing (its
+ * earlier expectation is forgotten).  The SA keeps the UPCOMING soonest; one overdue by more
+ * than 10 ms is forgotten. */
+void esp_ring_expect(struct esp_tunnel *t, unsigned sa, uint64_t key, uint64_t t_ns, uint32_t plain, uint64_t now_ns);
 
 /* Seals 'len' bytes of 'inner' ahead for the SA's next number (sealing: the next it sends;
  * opening: the next it expects, the packet it then opens by a compare), replacing any earlier
@@ -284,6 +298,9 @@ int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices) WARN
  * once a sealing SA's numbers, or its slice's, are used up. */
 uint64_t esp_next_seq(const struct esp_tunnel *t, unsigned sa);
 size_t esp_tunnel_count(const struct esp_tunnel *t);
+/* The keystream bytes the last esp_seal or esp_open made itself: its ring entry was shorter
+ * than the packet (ks_short); what a cost model charges beside the keyed seal. */
+uint32_t esp_last_extended(const struct esp_tunnel *t);
 void esp_get_stats(const struct esp_tunnel *t, struct esp_stats *st);
 
 /* For tests: the keystream ring's memory (to check that it is wiped when freed). */

@@ -21,7 +21,9 @@
 #define INNER_OFF (14u + 40u + 8u + 16u)
 #define ESP_HDR 16u                /* SPI, sequence number, IV */
 #define WG_HDR 16u                 /* type, reserved, receiver index, counter */
-#define RECENT_WINDOW 256 /* packets over which an SA's largest packet is remembered */
+#define RECENT_WINDOW 256 /* packets over which an SA's mean packet is taken */
+#define UPCOMING 16        /* the flows' next packets an SA expects, soonest first */
+#define UPCOMING_STALE_NS 10000000ull /* a prediction this overdue is forgotten */
 
 /* ---- the runtime state ------------------------------------------------------------------- */
 
@@ -53,6 +55,13 @@ struct sa_state {
 	bool routed;
 	uint64_t win_sum, prev_sum;  /* plaintext bytes, this window and the last */
 	uint32_t win_n;
+	/* The next packets of the flows that use the SA, as their predictors expect them, sorted
+	 * by expected arrival: the ring's k-th entry is sized for the k-th of them. */
+	struct upcoming {
+		uint64_t key, t;
+		uint32_t plain;
+	} up[UPCOMING];
+	unsigned n_up;
 	struct ks_entry *ring;
 	unsigned head, count;
 	uint32_t gen;
@@ -71,6 +80,8 @@ struct esp_tunnel {
 	uint8_t *buf, *vbuf;       /* egress frame; shadow mode's one-shot check */
 	uint8_t *obuf;             /* an opened packet (apart from 'buf': it may be sealed again) */
 	struct replay_window *wins; /* the opening SAs' windows */
+	uint32_t extended;         /* keystream bytes the last seal or open made itself (ks_short) */
+	float floor;               /* entries at least this times the SA's mean (esp_ring_floor) */
 	struct esp_stats st;
 };
 

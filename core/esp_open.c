@@ -134,6 +134,7 @@ static enum esp_open_verdict decrypt(struct esp_tunnel *t, struct sa_state *s, c
 			if (crypto_keystream_extend(s->cx, nonce, e->ks, e->len, plain))
 				return ESP_OPEN_CRYPTO;
 			t->st.ks_short++;
+			t->extended = plain - e->len;
 			e->len = plain;
 		}
 		crypto_mac_keystream(e->ks, aad, aad_len, ct, plain, mac);
@@ -165,6 +166,7 @@ enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int fam
 {
 	memset(o, 0, sizeof *o);
 	o->sa = -1;
+	t->extended = 0;
 	/* Header 16, tag 16, and a plaintext of whole blocks: ESP's 4 bytes (RFC 4303 §2.4), at
 	 * least a trailer; WireGuard's 16 (0: a keepalive). */
 	uint32_t plain = msg_len >= 32 ? msg_len - 32u : 0;

@@ -37,6 +37,45 @@ struct ks_entry *esp__take_entry(struct esp_tunnel *t, struct sa_state *s, uint6
 	return NULL;
 }
 
+void esp_ring_expect(struct esp_tunnel *t, unsigned sa, uint64_t key, uint64_t t_ns, uint32_t plain, uint64_t now_ns)
+{
+	struct sa_state *s = &t->sa[sa];
+	unsigned n = 0;
+	/* The flow's earlier expectation (its packet came: this one), and the stale, leave. */
+	for (unsigned i = 0; i < s->n_up; i++)
+		if (s->up[i].key != key && s->up[i].t + UPCOMING_STALE_NS >= now_ns)
+			s->up[n++] = s->up[i];
+	s->n_up = n;
+	if (!plain || !t_ns)
+		return;
+	if (n == UPCOMING) {
+		if (t_ns >= s->up[n - 1].t)
+			return; /* later than every one kept */
+		n = --s->n_up;
+	}
+	while (n && s->up[n - 1].t > t_ns) {
+		s->up[n] = s->up[n - 1];
+		n--;
+	}
+	s->up[n] = (struct upcoming){ key, t_ns, plain };
+	s->n_up++;
+}
+
+void esp_ring_floor(struct esp_tunnel *t, float floor)
+{
+	t->floor = floor < 0 ? 0 : floor > 1 ? 1 : floor;
+}
+
+/* The plaintext the ring's entry at position 'pos' (from its head) is made for: the packet
+ * expected there, but no less than the floor of the mean (measured on the tunnel scenarios: the
+ * expected order is often wrong, and a packet whose entry is short pays for the rest of its
+ * keystream on its path). */
+static uint32_t entry_size(const struct esp_tunnel *t, const struct sa_state *s, unsigned pos)
+{
+	uint32_t m = recent_mean(s), f = (uint32_t)((float)m * t->floor);
+	return pos < s->n_up ? (s->up[pos].plain > f ? s->up[pos].plain : f) : m;
+}
+
 uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsigned max_new, uint32_t hint,
 		       uint64_t ready_ns, uint32_t *gen)
 {
@@ -45,22 +84,18 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 		depth = t->depth;
 	if (!s->stream)
 		return 0; /* AES-GCM: the library makes no keystream apart from its seal */
-	uint32_t want = hint ? hint : recent_mean(s);
-	want = (want + 63u) & ~63u;
-	if (want > t->ks_cap)
-		want = t->ks_cap; /* larger packets are sealed in one shot */
-	if (!want)
-		return 0;
 	uint64_t bytes = 0;
 	*gen = ++s->gen;
-	while (s->count < depth && max_new--) {
+	for (bool first = true; s->count < depth && max_new--; first = false) {
 		uint64_t seq = s->next_seq + s->count;
 		if (seq > s->last_seq)
 			break;
-		if (s->count && recent_mean(s))
-			want = (recent_mean(s) + 63u) & ~63u; /* the hint is for the next packet only */
+		uint32_t want = first && hint ? hint : entry_size(t, s, s->count);
+		if (!want)
+			want = hint; /* nothing sealed yet to take a mean of: the hint for every entry */
+		want = (want + 63u) & ~63u;
 		if (want > t->ks_cap)
-			want = t->ks_cap;
+			want = t->ks_cap; /* larger packets are sealed in one shot */
 		if (!want)
 			break;
 		unsigned slot = (s->head + s->count) % t->depth;

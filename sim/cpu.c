@@ -61,7 +61,9 @@ static double esp_cost(const struct model *m, const struct engine_result *r)
 	static const int kind[] = { -1, COSTS_ESP_SEAL, COSTS_ESP_KEYED, COSTS_ESP_ANTICIPATED };
 	if (!r->esp_how || r->esp_how > 3)
 		return 0;
-	return costs_esp(&m->cost, (enum costs_esp_kind)kind[r->esp_how], r->esp_len);
+	/* A ring entry shorter than the packet: the rest of its keystream made on the path. */
+	return costs_esp(&m->cost, (enum costs_esp_kind)kind[r->esp_how], r->esp_len) +
+	       (r->esp_extended ? costs_esp(&m->cost, COSTS_ESP_KEYSTREAM, r->esp_extended) : 0);
 }
 
 static double path_cost(const struct model *m, const struct engine_result *r)

@@ -73,6 +73,7 @@ struct scenario {
 	char routes[SCN_PATH];
 	char tunnel[SCN_PATH];     /* "" = none */
 	uint64_t ks_depth, ks_bytes; /* the tunnel's keystream rings */
+	double ks_floor;           /* each entry at least this times the SA's mean */
 	char costs[SCN_PATH];
 	uint64_t flows;
 	double idle_s;

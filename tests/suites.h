@@ -25,6 +25,7 @@ int policy_test_register(void);
 int lathist_test_register(void);
 int esp_test_register(void);
 int esp_open_test_register(void);
+int esp_ring_test_register(void);
 int grid_test_register(void);
 int trace_test_register(void);
 int store_test_register(void);
