@@ -24,8 +24,8 @@ const char calibrate_usage[] =
 	"usage: precraft calibrate [TRACE...] [-o FILE] [--repeat N]\n"
 	"  Runs the real core on captures (default: the shipped zeek-smb2.pcap and ndpi-fix.pcap) and\n"
 	"  measures the median nanoseconds of a slow-path packet, a hit, a miss, crafting and a drop,\n"
-	"  and the ESP tunnel's costs by packet size (64 to 1500 B): the cost profile the simulator\n"
-	"  charges (scenario key shaper.costs).\n"
+	"  and the ESP tunnel's costs by packet size (64 to 1500 B), sealing and opening: the cost\n"
+	"  profile the simulator charges (scenario key shaper.costs).\n"
 	"  -o FILE     write the profile to FILE (without it, the profile is printed and nothing written)\n"
 	"  --repeat N  passes over each capture (default 5)\n";
 
@@ -98,8 +98,47 @@ static int calibrate_trace(const char *path, struct route_table *rt, unsigned re
 
 static double median(double *v, size_t n);
 
+/* One timed operation of kind 'k' at 'len' inner bytes: the work it uses made first, untimed.
+ * 't' seals; 'rx' opens what 'tx' (a second sender of the same SA) seals. */
+static double esp_once(struct esp_tunnel *t, struct esp_tunnel *tx, struct esp_tunnel *rx, const struct esp_sa_conf *sa,
+		       int k, const uint8_t *pkt, uint32_t len)
+{
+	uint32_t gen, fl;
+	const uint8_t *fr;
+	enum esp_how how;
+	bool d;
+	if (k >= COSTS_ESP_OPEN) {
+		static uint8_t msg[4096];
+		if (esp_seal(tx, 0, pkt, 40, pkt + 40, len - 40, len, 0, false, &fr, &fl, &how, &d) != ESP_OK)
+			return 0;
+		memcpy(msg, fr + 34, fl - 34); /* after Ethernet and the outer IPv4 header */
+		if (k == COSTS_ESP_OPEN_KEYED)
+			(void)esp_ring_fill(rx, 0, 1, 1, esp_plain_len(rx, 0, len), 0, &gen);
+		else if (k == COSTS_ESP_OPEN_ANTICIPATED)
+			(void)esp_anticipate(rx, 0, pkt, len, 0, &gen);
+		struct esp_opened o;
+		uint64_t a = cli_now_ns();
+		(void)esp_open(rx, ESP_KIND_ESP, 4, sa->dst, msg, fl - 34, 0, false, &o);
+		return (double)(cli_now_ns() - a);
+	}
+	if (k == COSTS_ESP_KEYED)
+		(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(t, 0, len), 0, &gen);
+	else if (k == COSTS_ESP_ANTICIPATED)
+		(void)esp_anticipate(t, 0, pkt, len, 0, &gen);
+	uint64_t a = cli_now_ns();
+	if (k == COSTS_ESP_KEYSTREAM)
+		(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(t, 0, len), 0, &gen);
+	else /* as the engine does: headers and payload from where they lie */
+		(void)esp_seal(t, 0, pkt, 40, pkt + 40, len - 40, len, 0, false, &fr, &fl, &how, &d);
+	double ns = (double)(cli_now_ns() - a);
+	if (k == COSTS_ESP_KEYSTREAM) /* use it up, untimed */
+		(void)esp_seal(t, 0, pkt, 40, pkt + 40, len - 40, len, 0, false, &fr, &fl, &how, &d);
+	return ns;
+}
+
 /* The tunnel's costs at each size, on a one-SA tunnel made for the purpose (a random key,
- * never shown): the median of 'iters' of each operation, the clock's cost taken off. */
+ * never shown): the median of 'iters' of each operation, the clock's cost taken off; sealing,
+ * and opening what a second instance of the SA seals. */
 static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters, struct cost_profile *cp)
 {
 	static const double sizes[] = { 64, 256, 512, 1024, 1500 };
@@ -110,54 +149,48 @@ static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters
 		uint64_t r = crypto_random_u64();
 		memcpy(sa.key + 8 * i, &r, 8);
 	}
-	struct esp_conf *conf = NULL;
-	struct esp_tunnel *t = NULL;
+	struct esp_conf *conf = NULL, *conf_rx = NULL;
+	struct esp_tunnel *t = NULL, *tx = NULL, *rx = NULL;
 	uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
-	int bad = esp_conf_one(&sa, &conf) || esp_tunnel_create(conf, rt, mac, 1, 2048, &t);
+	struct errbuf eb;
+	int bad = esp_conf_one(&sa, &conf) || esp_conf_one(&sa, &conf_rx) ||
+		  esp_conf_set_local(conf_rx, "192.0.2.2", "calibrate", &eb) || esp_tunnel_create(conf, rt, mac, 1, 2048, &t) ||
+		  esp_tunnel_create(conf, rt, mac, 1, 2048, &tx) || esp_tunnel_create(conf_rx, rt, mac, 1, 2048, &rx);
 	crypto_wipe(&sa, sizeof sa);
 	double *v = malloc(iters * sizeof *v);
 	static uint8_t pkt[2048];
 	if (bad || !v) {
 		free(v);
 		esp_tunnel_destroy(t);
+		esp_tunnel_destroy(tx);
+		esp_tunnel_destroy(rx);
 		esp_conf_destroy(conf);
+		esp_conf_destroy(conf_rx);
 		return EXIT_RUNTIME;
 	}
 	for (size_t i = 0; i < sizeof pkt; i++)
 		pkt[i] = (uint8_t)(i * 7);
 	pkt[0] = 0x45;
 	cp->esp_n = sizeof sizes / sizeof sizes[0];
+	cp->esp_open = true;
+	const struct esp_sa_conf *rsa = esp_conf_sa(conf_rx, 0);
 	for (unsigned si = 0; si < cp->esp_n; si++) {
-		uint32_t len = (uint32_t)sizes[si], gen, fl;
+		uint32_t len = (uint32_t)sizes[si];
 		cp->esp_size[si] = sizes[si];
+		pkt[2] = (uint8_t)(len >> 8), pkt[3] = (uint8_t)len; /* an inner length an opener checks */
 		for (int k = 0; k < COSTS_ESP_KINDS; k++) {
-			for (unsigned it = 0; it < iters; it++) {
-				if (k == COSTS_ESP_KEYED)
-					(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(t, 0, len), 0, &gen);
-				else if (k == COSTS_ESP_ANTICIPATED)
-					(void)esp_anticipate(t, 0, pkt, len, 0, &gen);
-				const uint8_t *fr;
-				enum esp_how how;
-				bool d;
-				uint64_t a = cli_now_ns();
-				if (k == COSTS_ESP_KEYSTREAM) {
-					(void)esp_ring_fill(t, 0, 1, 1, esp_plain_len(t, 0, len), 0, &gen);
-				} else {
-					/* as the engine does: headers and payload from where they lie */
-					(void)esp_seal(t, 0, pkt, 40, pkt + 40, len - 40, len, 0, false, &fr, &fl, &how, &d);
-				}
-				v[it] = (double)(cli_now_ns() - a);
-				if (k == COSTS_ESP_KEYSTREAM) { /* use it up, untimed */
-					(void)esp_seal(t, 0, pkt, 40, pkt + 40, len - 40, len, 0, false, &fr, &fl, &how, &d);
-				}
-			}
+			for (unsigned it = 0; it < iters; it++)
+				v[it] = esp_once(t, tx, rx, rsa, k, pkt, len);
 			double m = median(v, iters) - clock_ns;
 			cp->esp[k][si] = m > 1 ? m : 1;
 		}
 	}
 	free(v);
 	esp_tunnel_destroy(t);
+	esp_tunnel_destroy(tx);
+	esp_tunnel_destroy(rx);
 	esp_conf_destroy(conf);
+	esp_conf_destroy(conf_rx);
 	return EXIT_OK;
 }
 
@@ -273,10 +306,12 @@ int calibrate_main(const struct cli_args *args)
 		profile_from(&smp, clock_ns, &cp);
 		printf("slow_ns  %.1f\nhit_ns   %.1f\nmiss_ns  %.1f\ncraft_ns %.1f\ndrop_ns  %.1f\n", cp.slow_ns, cp.hit_ns,
 		       cp.miss_ns, cp.craft_ns, cp.drop_ns);
-		printf("esp      bytes  seal_ns  keyed_ns  anticipated_ns  keystream_ns\n");
+		printf("esp      bytes  seal_ns  keyed_ns  anticipated_ns  keystream_ns  open_ns  open_keyed_ns  open_anticipated_ns\n");
 		for (unsigned i = 0; i < cp.esp_n; i++)
-			printf("esp      %5.0f  %7.1f  %8.1f  %14.1f  %12.1f\n", cp.esp_size[i], cp.esp[COSTS_ESP_SEAL][i],
-			       cp.esp[COSTS_ESP_KEYED][i], cp.esp[COSTS_ESP_ANTICIPATED][i], cp.esp[COSTS_ESP_KEYSTREAM][i]);
+			printf("esp      %5.0f  %7.1f  %8.1f  %14.1f  %12.1f  %7.1f  %13.1f  %19.1f\n", cp.esp_size[i],
+			       cp.esp[COSTS_ESP_SEAL][i], cp.esp[COSTS_ESP_KEYED][i], cp.esp[COSTS_ESP_ANTICIPATED][i],
+			       cp.esp[COSTS_ESP_KEYSTREAM][i], cp.esp[COSTS_ESP_OPEN][i], cp.esp[COSTS_ESP_OPEN_KEYED][i],
+			       cp.esp[COSTS_ESP_OPEN_ANTICIPATED][i]);
 		char comment[512];
 		snprintf(comment, sizeof comment,
 			 "samples: slow %zu, hit %zu, miss %zu, craft %zu, drop %zu (no-prediction misses %zu, not used); clock %.1f ns subtracted; %d trace(s) x %llu",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/esp.h"
 #include "commands.h"
 #include "run.h"
 #include "shaper.h"
@@ -56,6 +57,13 @@ static void print_summary(const struct scenario *scn, const struct sim_summary *
 	printf("crafted / wasted       %llu / %llu\n", (unsigned long long)sum->crafted, (unsigned long long)sum->wasted);
 	printf("shaper latency p50/p99 %.0f / %.0f ns, queueing + processing (baseline %.0f / %.0f ns)\n",
 	       sum->latency_p50_ns, sum->latency_p99_ns, sum->baseline_latency_p50_ns, sum->baseline_latency_p99_ns);
+	if (scn->gateways == 2)
+		printf("gateway 2 p50/p99      %.0f / %.0f ns (baseline %.0f / %.0f ns); opened %llu (keystream %llu, anticipated %llu), "
+		       "%llu refused\n",
+		       sum->gw2_latency_p50_ns, sum->gw2_latency_p99_ns, sum->gw2_baseline_latency_p50_ns,
+		       sum->gw2_baseline_latency_p99_ns, (unsigned long long)sum->gw2_opened,
+		       (unsigned long long)sum->gw2_opened_keystream, (unsigned long long)sum->gw2_opened_anticipated,
+		       (unsigned long long)sum->gw2_esp_drops);
 	printf("end-to-end delay mean  %.0f ns, source to sink (links included)\n", sum->e2e_delay_mean_ns);
 	printf("offered load           %.4g of the baseline's CPU time (measured)", sum->offered_load);
 	if (scn->load > 0 && fabs(sum->offered_load - scn->load) > 0.05 * scn->load)
@@ -66,6 +74,28 @@ static void print_summary(const struct scenario *scn, const struct sim_summary *
 		       (long long)run->id);
 }
 
+/* shaper.gateways = 2: the second gateway's engines are the first's but for their view of the
+ * tunnel: the same file, its SAs opening at shaper.local2. */
+static int second_gateway(const struct scenario *scn, const struct shaper *sh, const struct shaper_paths *paths,
+			  struct esp_conf **tun2, struct engine_cfg *cfg2, struct errbuf *eb)
+{
+	if (!sh->tunnel)
+		return err_set(eb, -ERR_FORMAT, "shaper.gateways = 2: needs a tunnel between them (shaper.tunnel)");
+	if (!scn->local[0] || !scn->local2[0])
+		return err_set(eb, -ERR_FORMAT,
+			       "shaper.gateways = 2: needs both gateways' addresses (shaper.local for the first, shaper.local2 for the second)");
+	int rc = esp_conf_load(paths->tunnel, tun2, eb);
+	if (!rc && (rc = esp_conf_set_local(*tun2, scn->local2, "shaper.local2", eb)) != 0) {
+		esp_conf_destroy(*tun2);
+		*tun2 = NULL;
+	}
+	if (!rc && !esp_conf_opens(*tun2))
+		rc = err_set(eb, -ERR_FORMAT, "shaper.local2 = %s: no SA of the tunnel opens there", scn->local2);
+	*cfg2 = sh->cfg;
+	cfg2->tunnel = *tun2;
+	return rc;
+}
+
 int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag)
 {
 	struct errbuf eb = { "" };
@@ -74,6 +104,10 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	shaper_from_scenario(scn, &so, &paths);
 	struct shaper sh;
 	int rc = shaper_setup(&so, &sh, &eb);
+	struct esp_conf *tun2 = NULL;
+	struct engine_cfg cfg2;
+	if (!rc && scn->gateways == 2)
+		rc = second_gateway(scn, &sh, &paths, &tun2, &cfg2, &eb);
 	char costs[2048];
 	if (!rc) {
 		if (strcmp(scn->costs, "default") == 0) {
@@ -86,12 +120,14 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	}
 	if (rc) {
 		cli_error("%s", eb.msg);
+		esp_conf_destroy(tun2);
 		shaper_fini(&sh);
 		return cli_exit_code(rc);
 	}
 	struct cli_run run;
 	int code = cli_run_begin(&run, db, tag ? tag->command : NULL, scn->seed, scn->run);
 	if (code) {
+		esp_conf_destroy(tun2);
 		shaper_fini(&sh);
 		return code;
 	}
@@ -115,7 +151,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	cli_catch_signals();
 	struct cli_progress pr;
 	cli_progress_start(&pr, quiet);
-	struct sim_opts o = { .engine = &sh.cfg, .costs_path = costs, .rec = &run.rec, .interrupted = &cli_stop,
+	struct sim_opts o = { .engine = &sh.cfg, .engine2 = tun2 ? &cfg2 : NULL, .costs_path = costs, .rec = &run.rec, .interrupted = &cli_stop,
 			      .progress = on_progress, .progress_arg = &pr };
 	struct sim_summary sum;
 	uint64_t t0 = cli_now_ns();
@@ -137,6 +173,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	}
 	if (sum.interrupted)
 		cli_error("interrupted at %.6f s simulated; the run is marked interrupted, results kept", sum.sim_seconds);
+	esp_conf_destroy(tun2);
 	shaper_fini(&sh);
 	return code;
 }

@@ -189,7 +189,7 @@ struct engine_result {
 	uint8_t esp_how;
 	uint32_t esp_len;
 	/* With a tunnel that opens here: how the packet arrived sealed was opened (enum esp_how,
-	 * 0: it was not sealed) and its message length. */
+	 * 0: it was not sealed) and its inner length. */
 	uint8_t esp_open_how;
 	uint32_t esp_open_len;
 	/* Keystream bytes made on the packet's path because a ring entry was too short. */

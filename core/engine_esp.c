@@ -70,7 +70,7 @@ bool engine__esp_open(struct engine *e, struct pktx *c)
 	eth[13] = o.inner[0] >> 4 == 6 ? 0xdd : 0x00;
 	c->in_sa = o.sa;
 	c->in_how = (uint8_t)o.how;
-	c->in_len = p->payload_len;
+	c->in_len = o.len;
 	c->frame = eth;
 	c->caplen = c->wirelen = o.len + 14;
 	c->linktype = PKT_LINK_ETH;

@@ -71,7 +71,7 @@ struct pktx {
 	/* The tunnel's receiving side (engine__esp_open): the frame stands for the inner packet. */
 	int in_sa;                 /* the SA it was opened from, or -1 */
 	uint8_t in_how;            /* how (enum esp_how) */
-	uint32_t in_len;           /* the message length */
+	uint32_t in_len;           /* its inner length */
 	uint32_t esp_ext;          /* keystream bytes made on the path (short ring entries) */
 };
 

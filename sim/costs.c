@@ -56,13 +56,19 @@ int costs_load(const char *path, struct cost_profile *c, struct errbuf *eb)
 	lines_close(&ls);
 	if (!rc && seen != 0x1f)
 		rc = err_set(eb, -ERR_FORMAT, "%s: a cost profile needs slow_ns, hit_ns, miss_ns, craft_ns and drop_ns", path);
-	if (!rc && esp_seen && esp_seen != 0x1f)
+	if (!rc && esp_seen && (esp_seen & 0x1f) != 0x1f)
 		rc = err_set(eb, -ERR_FORMAT,
 			     "%s: an ESP table needs esp_sizes, esp_seal_ns, esp_keyed_ns, esp_anticipated_ns and esp_keystream_ns", path);
+	if (!rc && (esp_seen & 0xe0) && (esp_seen & 0xe0) != 0xe0)
+		rc = err_set(eb, -ERR_FORMAT, "%s: the opening costs are esp_open_ns, esp_open_keyed_ns and esp_open_anticipated_ns, all three",
+			     path);
+	c->esp_open = (esp_seen & 0xe0) == 0xe0;
 	return rc;
 }
 
-static const char *const esp_names[] = { "esp_seal_ns", "esp_keyed_ns", "esp_anticipated_ns", "esp_keystream_ns" };
+static const char *const esp_names[] = { "esp_seal_ns",     "esp_keyed_ns",	  "esp_anticipated_ns",
+					 "esp_keystream_ns", "esp_open_ns", "esp_open_keyed_ns",
+					 "esp_open_anticipated_ns" };
 
 /* One 'esp_NAME = v1,v2,...' line. */
 static int esp_line(struct cost_profile *c, const char *name, const char *line, const char *path, unsigned no,
@@ -130,7 +136,7 @@ int costs_save(const char *path, const struct cost_profile *c, const char *comme
 		fprintf(f, "# ESP (ChaCha20-Poly1305) by inner packet size, over the routing costs above\nesp_sizes =");
 		for (unsigned i = 0; i < c->esp_n; i++)
 			fprintf(f, "%s%.0f", i ? "," : " ", c->esp_size[i]);
-		for (int k = 0; k < COSTS_ESP_KINDS; k++) {
+		for (int k = 0; k < (c->esp_open ? COSTS_ESP_KINDS : COSTS_ESP_SEAL_KINDS); k++) {
 			fprintf(f, "\n%s =", esp_names[k]);
 			for (unsigned i = 0; i < c->esp_n; i++)
 				fprintf(f, "%s%.1f", i ? "," : " ", c->esp[k][i]);

@@ -6,15 +6,29 @@
  * `name = v1,v2,...` lines: esp_sizes (bytes, increasing), esp_seal_ns (the slow path's
  * sealing in one shot), esp_keyed_ns (sealing with a keystream made ahead), esp_anticipated_ns
  * (sending an anticipated packet), esp_keystream_ns (making a keystream for that size), all of
- * one length, all or none.  A cost between two sizes is interpolated, beyond them extrapolated
- * from the last two. */
+ * one length, all or none; and for a receiving gateway (shaper.gateways = 2) esp_open_ns (the
+ * library's one-shot open), esp_open_keyed_ns (opening with a keystream made ahead) and
+ * esp_open_anticipated_ns (opening by comparing with the packet sealed ahead), all three or none.
+ * A cost between two sizes is interpolated, beyond them extrapolated from the last two. */
 #ifndef PRECRAFT_SIM_COSTS_H
 #define PRECRAFT_SIM_COSTS_H
+
+#include <stdbool.h>
 
 #include "core/err.h"
 
 #define COSTS_ESP_MAX 12
-enum costs_esp_kind { COSTS_ESP_SEAL, COSTS_ESP_KEYED, COSTS_ESP_ANTICIPATED, COSTS_ESP_KEYSTREAM, COSTS_ESP_KINDS };
+enum costs_esp_kind {
+	COSTS_ESP_SEAL,
+	COSTS_ESP_KEYED,
+	COSTS_ESP_ANTICIPATED,
+	COSTS_ESP_KEYSTREAM,
+	COSTS_ESP_OPEN,
+	COSTS_ESP_OPEN_KEYED,
+	COSTS_ESP_OPEN_ANTICIPATED,
+	COSTS_ESP_KINDS
+};
+#define COSTS_ESP_SEAL_KINDS 4     /* the first four: a sealing gateway's */
 
 struct cost_profile {
 	double slow_ns;            /* a packet through the slow path, baseline mode */
@@ -23,6 +37,7 @@ struct cost_profile {
 	double craft_ns;           /* learning from a packet, predicting and pre-building the next */
 	double drop_ns;            /* a packet dropped as malformed */
 	unsigned esp_n;            /* sizes of the ESP table, 0: none */
+	bool esp_open;             /* the opening kinds are in it */
 	double esp_size[COSTS_ESP_MAX];
 	double esp[COSTS_ESP_KINDS][COSTS_ESP_MAX];
 };

@@ -12,7 +12,7 @@
 
 /* The sink only records: a packet's arrival time is known when it leaves the shaper, so it is
  * recorded then, without an event (the run's stop time is respected). */
-static void sink_record(struct model *m, struct simpkt *p, uint64_t arrive)
+void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
 {
 	if (arrive > m->stop_ns)
 		return;
@@ -38,7 +38,7 @@ static void forward(struct model *m, struct simpkt *p)
 		model__pkt_put(m, p);
 		return;
 	}
-	sink_record(m, p, arrive);
+	model__sink(m, p, arrive);
 	model__pkt_put(m, p);
 }
 
@@ -50,9 +50,23 @@ static double path_cost_plain(const struct model *m, const struct engine_result 
 void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
 	       uint32_t wirelen, uint64_t t_ns)
 {
-	(void)hdr, (void)hdr_len, (void)payload, (void)payload_len, (void)t_ns;
+	(void)t_ns;
 	struct simcpu *c = arg;
-	c->serving->eg_wirelen = wirelen;
+	struct simpkt *p = c->serving;
+	p->eg_wirelen = wirelen;
+	if (c->gw || !c->m->cpus2)
+		return;
+	/* The second gateway receives these bytes: kept (the frame the engine still reads is the
+	 * ingress one). */
+	free(p->eg);
+	if (!(p->eg = malloc(wirelen ? wirelen : 1))) {
+		model__fail(c->m, -ERR_NOMEM, "simulator: out of memory keeping a frame for the second gateway");
+		return;
+	}
+	memcpy(p->eg, hdr, hdr_len);
+	if (payload_len)
+		memcpy(p->eg + hdr_len, payload, payload_len);
+	memset(p->eg + hdr_len + payload_len, 0, wirelen - hdr_len - payload_len);
 }
 
 /* What sealing cost, by how it was sealed (esp.h), over the path's own cost. */
@@ -66,9 +80,18 @@ static double esp_cost(const struct model *m, const struct engine_result *r)
 	       (r->esp_extended ? costs_esp(&m->cost, COSTS_ESP_KEYSTREAM, r->esp_extended) : 0);
 }
 
+/* What opening cost (a second gateway), by how it was opened. */
+static double open_cost(const struct model *m, const struct engine_result *r)
+{
+	static const int kind[] = { -1, COSTS_ESP_OPEN, COSTS_ESP_OPEN_KEYED, COSTS_ESP_OPEN_ANTICIPATED };
+	if (!r->esp_open_how || r->esp_open_how > 3)
+		return 0;
+	return costs_esp(&m->cost, (enum costs_esp_kind)kind[r->esp_open_how], r->esp_open_len);
+}
+
 static double path_cost(const struct model *m, const struct engine_result *r)
 {
-	return path_cost_plain(m, r) + esp_cost(m, r);
+	return path_cost_plain(m, r) + esp_cost(m, r) + open_cost(m, r);
 }
 
 static double path_cost_plain(const struct model *m, const struct engine_result *r)
@@ -128,15 +151,22 @@ static void cpu_done(struct sched *s, struct sched_event *ev)
 	}
 	struct simpkt *p = c->serving;
 	c->serving = NULL;
-	lathist_add(&m->lat->all, now - p->t_arrive);
+	struct latency_set *lat = c->gw ? m->lat2 : m->lat;
+	lathist_add(&lat->all, now - p->t_arrive);
 	if (c->serving_res.path == ENGINE_PATH_HIT)
-		lathist_add(&m->lat->hit, now - p->t_arrive);
+		lathist_add(&lat->hit, now - p->t_arrive);
 	else if (c->serving_res.path == ENGINE_PATH_SLOW)
-		lathist_add(&m->lat->slow, now - p->t_arrive);
-	if (c->serving_res.path == ENGINE_PATH_DROP)
+		lathist_add(&lat->slow, now - p->t_arrive);
+	if (c->serving_res.path == ENGINE_PATH_DROP) {
 		model__pkt_put(m, p);
-	else
+	} else if (c->gw) { /* the second gateway hands its packets to the sink */
+		model__sink(m, p, now);
+		model__pkt_put(m, p);
+	} else if (m->cpus2) {
+		model__to_gw2(m, p);
+	} else {
 		forward(m, p);
+	}
 	cpu_next(c);
 }
 
@@ -207,7 +237,8 @@ static void cpu_next(struct simcpu *c)
 		c->sig_waits++;
 		engine_process(c->eng, p->frame, p->caplen, p->wirelen, p->linktype, now, &c->serving_res);
 		struct engine_result *r = &c->serving_res;
-		if (r->flow_app) {
+		/* The flow's delays are the first gateway's flow's: the second's flows write no rows. */
+		if (r->flow_app && !c->gw) {
 			struct simflow *f = r->flow_app;
 			if (f->id != r->flow_id) {
 				memset(f, 0, sizeof *f);
@@ -225,6 +256,8 @@ static void cpu_next(struct simcpu *c)
 		}
 		if (r->esp_how) /* the baseline seals every packet in one shot */
 			c->base_esp_ns += costs_esp(&m->cost, COSTS_ESP_SEAL, r->esp_len);
+		if (r->esp_open_how) /* and opens each in one shot */
+			c->base_esp_ns += costs_esp(&m->cost, COSTS_ESP_OPEN, r->esp_open_len);
 		uint64_t service = (uint64_t)(path_cost(m, r) + 0.5);
 		c->pkt_ns += service;
 		model__at(m, &c->ev, now + service, cpu_done);
@@ -269,17 +302,17 @@ static int64_t baseline_latency(struct simcpu *c, uint64_t now, double esp_ns)
 
 /* The CPU a frame's flow is hashed to: a hash of the flow's canonical key, the same for both
  * directions (a symmetric RSS); frames that are not IP, or not sound, go to CPU 0. */
-static struct simcpu *rss(struct model *m, const struct simpkt *p)
+struct simcpu *model__rss(struct model *m, struct simcpu *cpus, const struct simpkt *p)
 {
 	if (m->n_cpus == 1)
-		return &m->cpus[0];
+		return &cpus[0];
 	struct pkt pk;
 	struct flow_key key;
 	bool src_is_a;
 	if (pkt_parse(p->frame, p->caplen, p->wirelen, p->linktype, &pk) != 0 || pk.l3 == PKT_L3_NONE ||
 	    !flow_key_from_pkt(&pk, &key, &src_is_a))
-		return &m->cpus[0];
-	return &m->cpus[flow_key_hash(&key, &m->rss_key) % m->n_cpus];
+		return &cpus[0];
+	return &cpus[flow_key_hash(&key, &m->rss_key) % m->n_cpus];
 }
 
 void model__shaper_arrive(struct sched *s, struct sched_event *ev)
@@ -287,8 +320,7 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	struct simpkt *p = container_of(ev, struct simpkt, ev);
 	struct model *m = sched_user(s);
 	uint64_t now = sched_now(s);
-	p->t_arrive = now;
-	struct simcpu *c = rss(m, p);
+	struct simcpu *c = model__rss(m, m->cpus, p);
 	/* With a tunnel, the baseline seals every packet its routes send into an SA, in one shot. */
 	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
 	double esp_ns = tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0;
@@ -296,17 +328,24 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 		m->first_arrive = now;
 	m->last_arrive = now;
 	m->offered_ns += m->cost.slow_ns + esp_ns;
-	int64_t bl = baseline_latency(c, now, esp_ns);
+	model__cpu_arrive(m, c, p, now, esp_ns);
+}
+
+void model__cpu_arrive(struct model *m, struct simcpu *c, struct simpkt *p, uint64_t now, double base_ns)
+{
+	struct sched *s = m->s;
+	p->t_arrive = now;
+	int64_t bl = baseline_latency(c, now, base_ns);
 	if (bl < 0)
-		m->baseline_queue_drops++;
+		++*(c->gw ? &m->gw2_baseline_queue_drops : &m->baseline_queue_drops);
 	else if (now + (uint64_t)bl <= m->stop_ns)
-		lathist_add(&m->lat->baseline, (uint64_t)bl);
+		lathist_add(&(c->gw ? m->lat2 : m->lat)->baseline, (uint64_t)bl);
 	/* else: it would leave the baseline's CPU after the stop time; the shaper's latency counts
 	 * only the packets it served by then, so the baseline's does the same (counting it made
 	 * 'off' look faster than the baseline under a queue: the shaper's longest waits at the
 	 * stop were never measured, the baseline's were). */
 	if (c->q_len + (c->serving ? 1 : 0) > m->scn->queue_pkts) {
-		m->shaper_queue_drops++;
+		++*(c->gw ? &m->gw2_queue_drops : &m->shaper_queue_drops);
 		model__pkt_put(m, p);
 		return;
 	}
@@ -334,17 +373,20 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
  * traffic, the same in every run and for every seed. */
 #define RSS_KEY_SEED 0x5253535f4b455931ull
 
-int model__cpus_setup(struct model *m, const struct engine_cfg *ec0, struct errbuf *eb)
+int model__cpus_setup(struct model *m, const struct engine_cfg *ec0, unsigned gw, struct errbuf *eb)
 {
 	unsigned n = (unsigned)m->scn->cpus;
-	if (!(m->cpus = calloc(n, sizeof *m->cpus)))
+	struct simcpu *cpus = calloc(n, sizeof *cpus);
+	if (!cpus)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
+	*(gw ? &m->cpus2 : &m->cpus) = cpus;
 	m->n_cpus = n;
 	flow_hash_key_init(&m->rss_key, RSS_KEY_SEED);
 	for (unsigned i = 0; i < n; i++) {
-		struct simcpu *c = &m->cpus[i];
+		struct simcpu *c = &cpus[i];
 		c->m = m;
-		snprintf(c->util_name, sizeof c->util_name, "cpu_util_%u", i);
+		c->gw = gw;
+		snprintf(c->util_name, sizeof c->util_name, gw ? "gw2_cpu_util_%u" : "cpu_util_%u", i);
 		sched_event_init(&c->ev);
 		(void)sched_lane(m->s, &c->ev); /* refused past SCHED_LANES: then in the heap */
 		struct engine_cfg ec = *ec0;
@@ -362,11 +404,14 @@ int model__cpus_setup(struct model *m, const struct engine_cfg *ec0, struct errb
 
 void model__cpus_free(struct model *m)
 {
-	for (unsigned i = 0; m->cpus && i < m->n_cpus; i++) {
-		engine_destroy(m->cpus[i].eng);
-		free(m->cpus[i].jobs);
-		free(m->cpus[i].b_ring);
+	struct simcpu *sets[2] = { m->cpus, m->cpus2 };
+	for (int g = 0; g < 2; g++) {
+		for (unsigned i = 0; sets[g] && i < m->n_cpus; i++) {
+			engine_destroy(sets[g][i].eng);
+			free(sets[g][i].jobs);
+			free(sets[g][i].b_ring);
+		}
+		free(sets[g]);
 	}
-	free(m->cpus);
-	m->cpus = NULL;
+	m->cpus = m->cpus2 = NULL;
 }

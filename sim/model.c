@@ -32,6 +32,7 @@ struct simpkt *model__pkt_get(struct model *m)
 		for (int i = 0; i < BLOCK; i++) {
 			blk[i].frame = blk[i].buf;
 			blk[i].big = NULL;
+			blk[i].eg = NULL;
 			blk[i].next = m->free_pkts;
 			m->free_pkts = &blk[i];
 		}
@@ -51,6 +52,8 @@ void model__pkt_put(struct model *m, struct simpkt *p)
 {
 	free(p->big);
 	p->big = NULL;
+	free(p->eg);
+	p->eg = NULL;
 	p->frame = p->buf;
 	p->next = m->free_pkts;
 	m->free_pkts = p;
@@ -293,8 +296,17 @@ static int setup(struct model *m, struct errbuf *eb)
 	if ((rc = sched_create(1024, &m->s)) != 0 || (rc = sched_fifo_create(m->s, &m->in_fifo)) != 0)
 		return err_set(eb, rc, "out of memory");
 	sched_set_user(m->s, m);
-	if ((rc = model__cpus_setup(m, &ec, eb)) != 0)
+	if ((rc = model__cpus_setup(m, &ec, 0, eb)) != 0)
 		return rc;
+	if (m->o->engine2) {
+		struct engine_cfg ec2 = *m->o->engine2;
+		ec2.policy = ec.policy;
+		ec2.tx = model__tx;
+		ec2.app_flow_size = sizeof(struct simflow);
+		ec2.craft_ready_explicit = true; /* no flow_end: gateway 1's flows write the rows */
+		if ((rc = model__gw2_setup(m, &ec2, eb)) != 0)
+			return rc;
+	}
 	if (rng_create(scn->seed, scn->run, 1, &m->rng_in) || rng_create(scn->seed, scn->run, 2, &m->rng_out) ||
 	    link_init(&m->in, &scn->in, m->rng_in) || link_init(&m->out, &scn->out, m->rng_out))
 		return err_set(eb, -ERR_NOMEM, "out of memory");
@@ -327,12 +339,15 @@ static void teardown(struct model *m)
 	free(m->srcs);
 	for (size_t i = 0; i < m->n_blocks; i++) {
 		/* Large frames still held by packets in flight (an interrupted run). */
-		for (int k = 0; k < 1024; k++)
+		for (int k = 0; k < 1024; k++) {
 			free(m->pkt_blocks[i][k].big);
+			free(m->pkt_blocks[i][k].eg);
+		}
 		free(m->pkt_blocks[i]);
 	}
 	free(m->pkt_blocks);
 	free(m->lat);
+	free(m->lat2);
 }
 
 /* The scenario with every time of its sources and its stop time divided by 'f' (rates
@@ -365,9 +380,14 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 {
 	if (!(scn->load > 0))
 		return run_once(scn, o, 1, sum, eb);
-	struct engine_cfg pilot_engine = *o->engine;
+	struct engine_cfg pilot_engine = *o->engine, pilot_engine2;
 	pilot_engine.mode = ENGINE_BASELINE;
-	struct sim_opts po = { .engine = &pilot_engine, .costs_path = o->costs_path, .interrupted = o->interrupted };
+	if (o->engine2) {
+		pilot_engine2 = *o->engine2;
+		pilot_engine2.mode = ENGINE_BASELINE;
+	}
+	struct sim_opts po = { .engine = &pilot_engine, .engine2 = o->engine2 ? &pilot_engine2 : NULL,
+			       .costs_path = o->costs_path, .interrupted = o->interrupted };
 	struct scenario *quiet = malloc(sizeof *quiet);
 	if (!quiet)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
@@ -421,6 +441,8 @@ static int run_once(const struct scenario *scn, const struct sim_opts *o, double
 			engine_stats_add(&es, &one);
 		}
 		model__write_scalars(m, &es, sum);
+		if (m->cpus2)
+			model__gw2_scalars(m, sum);
 	}
 	teardown(m);
 	free(m);

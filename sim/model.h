@@ -2,6 +2,9 @@
  *
  *   source(s) --link.in--> [ ingress queue -> CPU: engine ] x shaper.cpus --link.out--> sink
  *
+ * or, with shaper.gateways = 2 (a VPN tunnel's two ends: gateway2.c), a second gateway of as many
+ * CPUs between link.out and the sink, opening what the first sealed.
+ *
  * Sources replay captures against absolute time from their first packet (scaled, looped,
  * cloned onto new addresses) or generate Poisson or on/off traffic with heavy-tailed flow sizes.
  * The shaper is a CPU: a packet is served, in arrival order, for the calibrated cost of the path
@@ -35,6 +38,8 @@ struct recorder;
 struct sim_opts {
 	const struct engine_cfg *engine; /* mode, predictor, routes, flows, pool...; the model sets
 					  * the policy from the scenario and the callbacks */
+	const struct engine_cfg *engine2; /* shaper.gateways = 2: the second gateway's (its own
+					   * view of the tunnel); NULL: one gateway */
 	const char *costs_path;    /* the cost profile (sim/costs.h) */
 	const struct recorder *rec; /* may be NULL */
 	volatile sig_atomic_t *interrupted; /* polled; may be NULL */
@@ -50,6 +55,9 @@ struct sim_summary {
 	uint64_t hits, strict_hits, misses, late, crafted, wasted, divergent_packets;
 	double latency_p50_ns, latency_p99_ns, baseline_latency_p50_ns, baseline_latency_p99_ns;
 	double e2e_delay_mean_ns;
+	/* shaper.gateways = 2: the second gateway's */
+	double gw2_latency_p50_ns, gw2_latency_p99_ns, gw2_baseline_latency_p50_ns, gw2_baseline_latency_p99_ns;
+	uint64_t gw2_opened, gw2_opened_keystream, gw2_opened_anticipated, gw2_esp_drops;
 	double offered_load;       /* measured: the baseline's work over the CPUs' time (model.c) */
 	double sim_seconds, wall_seconds;
 	uint64_t events;

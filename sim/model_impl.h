@@ -30,6 +30,7 @@ struct simpkt {
 	const uint8_t *frame;      /* 'buf', 'big', or a trace's record read in place (borrowed:
 				      valid until the trace is closed, after the run) */
 	uint8_t *big;              /* its own allocation for a frame above INLINE_FRAME, or NULL */
+	uint8_t *eg;               /* two gateways: the first's egress, the second's frame, or NULL */
 	uint32_t caplen, wirelen, eg_wirelen;
 	int linktype;
 	uint64_t t_src, t_arrive;
@@ -73,6 +74,7 @@ struct craft_job {
  * its crafting jobs, and the analytical baseline server that stands for it. */
 struct simcpu {
 	struct model *m;
+	unsigned gw;               /* 0: the shaper (gateway 1); 1: the second gateway */
 	struct engine *eng;
 	struct sched_event ev;     /* the completion of the packet or job it is working on */
 	struct simpkt *q_head, *q_tail;
@@ -119,6 +121,10 @@ struct model {
 	struct simcpu *cpus;
 	unsigned n_cpus;
 	struct flow_hash_key rss_key;
+	/* shaper.gateways = 2: the second gateway after link.out (gateway2.c), as many CPUs */
+	struct simcpu *cpus2;      /* NULL with one gateway */
+	struct latency_set *lat2;
+	uint64_t gw2_queue_drops, gw2_baseline_queue_drops;
 	/* statistics */
 	struct latency_set *lat;   /* the shaper's (all, hit, slow) and the baseline server's */
 	uint64_t interval_ns, iv_end;  /* the time series' period, and the end of the current one */
@@ -153,10 +159,26 @@ void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched
 void model__stats_at(struct model *m, uint64_t now);
 
 /* cpu.c */
-/* Sets up the CPUs and their engines from 'ec' (split: flow table and pool). */
-int model__cpus_setup(struct model *m, const struct engine_cfg *ec, struct errbuf *eb);
+/* Sets up gateway 'gw''s CPUs (m->cpus, or m->cpus2) and their engines from 'ec' (split: flow
+ * table and pool). */
+int model__cpus_setup(struct model *m, const struct engine_cfg *ec, unsigned gw, struct errbuf *eb);
 void model__cpus_free(struct model *m);
 void model__shaper_arrive(struct sched *s, struct sched_event *ev);
+/* Packet 'p' reaches CPU 'c' at 'now': the baseline server charges it 'base_ns' beyond the
+ * slow path, then it queues (or is dropped, the queue full). */
+void model__cpu_arrive(struct model *m, struct simcpu *c, struct simpkt *p, uint64_t now, double base_ns);
+/* The CPU of 'n' at 'cpus' a frame's flow hashes to (a symmetric RSS). */
+struct simcpu *model__rss(struct model *m, struct simcpu *cpus, const struct simpkt *p);
+/* The sink records 'p', arrived at 'arrive'. */
+void model__sink(struct model *m, struct simpkt *p, uint64_t arrive);
+
+/* gateway2.c */
+/* The second gateway's setup (its engines: 'ec2', with its own view of the tunnel), and what
+ * leaves the first for it: over link.out, then into its CPUs. */
+int model__gw2_setup(struct model *m, const struct engine_cfg *ec2, struct errbuf *eb);
+void model__to_gw2(struct model *m, struct simpkt *p);
+/* Its scalars (gw2_*) and summary, after the run. */
+void model__gw2_scalars(struct model *m, struct sim_summary *sum);
 /* The engine's transmit callback: notes the egress size of the packet being served. */
 void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
 	       uint32_t wirelen, uint64_t t_ns);

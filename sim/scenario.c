@@ -65,6 +65,8 @@ static const struct key keys[] = {
 	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", check_file },
 	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty or none = no tunnel", check_file_opt },
 	{ "shaper", "local", K_STR, S(local), 0, 0, NULL, "", "ADDR[,ADDR]", "tunnel: this gateway's own addresses: an SA seals where its src is one and opens where its dst is; empty = every SA seals, none opens", NULL },
+	{ "shaper", "gateways", K_U64, S(gateways), 1, 2, NULL, "1", "gateways", "2: a second gateway (its own CPUs, engines and tunnel view, shaper.local2) after link.out opens what the first seals, then the sink: source -> gateway 1 -> link.out -> gateway 2 -> sink; needs a tunnel and both local keys", NULL },
+	{ "shaper", "local2", K_STR, S(local2), 0, 0, NULL, "", "ADDR[,ADDR]", "tunnel, shaper.gateways = 2: the second gateway's own addresses", NULL },
 	{ "shaper", "ks_depth", K_U64, S(ks_depth), 0, 64, NULL, "8", "keystreams", "tunnel: keystreams made ahead per SA, at most; 0 = none", NULL },
 	{ "shaper", "ks_bytes", K_U64, S(ks_bytes), 64, 65472, NULL, "2048", "bytes", "tunnel: keystream bytes per ring entry, at most (longer packets are sealed in one shot)", NULL },
 	{ "shaper", "ks_floor", K_DBL, S(ks_floor), 0, 1, NULL, "0.5", "", "tunnel: each keystream entry at least this fraction of the SA's recent mean packet, however small the packet expected to take it (lower: less waste, more entries extended on the packet's path)", NULL },

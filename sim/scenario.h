@@ -82,6 +82,8 @@ struct scenario {
 	double dns_prefetch_s;     /* DNS prefetching's hold time; 0 = off */
 	char snat[32];
 	char local[256];           /* the gateway's own addresses (tunnel), empty = none */
+	uint64_t gateways;         /* 1, or 2: a second gateway opens what the first seals */
+	char local2[256];          /* the second gateway's addresses */
 	uint64_t queue_pkts;
 	uint64_t cpus;             /* the shaper's CPUs, flows hashed to them */
 	double cpu_speed;          /* costs are divided by this */

@@ -118,3 +118,24 @@ bad_gw "an unknown cipher" "bad.tunnel:1: unknown cipher 'aes-128-gcm'" "esp e s
 bad_gw "a replay window too wide" "bad.tunnel:1: bad replay window '5000'" "esp e spi 0x1001 src 192.0.2.1 dst 192.0.2.2 key $WK salt 00000001 match 10.0.0.0/8 replay 5000"
 bad_gw "two wg SAs with one key" "bad.tunnel:2: SA 'v' has the key of SA 'w'" "wg w index 0x1 src 192.0.2.1 dst 192.0.2.2 key $WK match 10.0.0.0/8
 wg v index 0x2 src 192.0.2.2 dst 192.0.2.1 key $WK match 11.0.0.0/8"
+
+# The simulator's two gateways (scenarios/gateways-30.ini, shortened): every packet gateway 1
+# seals reaches gateway 2 and is opened there (but those still on link.out at the stop), nothing refused, most from keystreams made ahead,
+# gateway 2's latency under its baseline's (which opens every packet in one shot); the same
+# seed gives the same figures; the keys' errors.
+g2() { sqlite3 "$1" "SELECT printf('%.0f', value) FROM scalar WHERE name = '$2'"; }
+pc sim scenarios/gateways-30.ini --set run.stop_s=0.25 --db "$GD/g2a.db" > /dev/null
+pc sim scenarios/gateways-30.ini --set run.stop_s=0.25 --db "$GD/g2b.db" > /dev/null
+sealed=$(g2 "$GD/g2a.db" esp_packets)
+opened=$(g2 "$GD/g2a.db" gw2_esp_in_packets)
+ks=$(g2 "$GD/g2a.db" gw2_esp_opened_keystream)
+refused=$(( $(g2 "$GD/g2a.db" gw2_dropped_esp_replay) + $(g2 "$GD/g2a.db" gw2_dropped_esp_icv) + $(g2 "$GD/g2a.db" gw2_dropped_esp_unknown_spi) + $(g2 "$GD/g2a.db" gw2_dropped_esp_malformed) ))
+p50=$(g2 "$GD/g2a.db" gw2_latency_p50_ns)
+b50=$(g2 "$GD/g2a.db" gw2_baseline_latency_p50_ns)
+check "sim, two gateways: $sealed sealed, $opened opened ($ks from keystreams), $refused refused; gateway 2 p50 $p50 ns, its baseline $b50 ns" \
+	sh -c "[ '$sealed' -gt 10000 ] && [ \$(( ($sealed - $opened) * 1000 )) -le '$sealed' ] && [ $refused = 0 ] && [ \$(( $ks * 2 )) -gt '$opened' ] && [ '$p50' -lt '$b50' ]"
+same=$(sqlite3 "$GD/g2a.db" "SELECT group_concat(value) FROM scalar WHERE name LIKE 'gw2_%' AND name NOT LIKE '%cpu%'")
+check "sim, two gateways: the same seed, the same gw2 figures" [ "$same" = "$(sqlite3 "$GD/g2b.db" "SELECT group_concat(value) FROM scalar WHERE name LIKE 'gw2_%' AND name NOT LIKE '%cpu%'")" ]
+expect_usage "shaper.gateways = 2 without shaper.local2" "needs both gateways' addresses" sim scenarios/gateways-30.ini --set shaper.local2= --db "$GD/x.db"
+expect_usage "shaper.gateways = 2 without a tunnel" "needs a tunnel between them" sim scenarios/default.ini --set shaper.gateways=2 --db "$GD/x.db"
+expect_usage "shaper.local2 that no SA knows" "shaper.local2: no SA of the tunnel starts or ends at 198.51.100.9" sim scenarios/gateways-30.ini --set shaper.local2=198.51.100.9 --db "$GD/x.db"
