@@ -1,5 +1,6 @@
 /* esp_conf: the tunnel file (see esp.h): one security association a line, with the refusals
- * that keep the crypto's promises, and the match table of every SA's prefixes. */
+ * that keep the crypto's promises, and the match table of every SA's prefixes (esp_local.c:
+ * where each SA works). */
 #include "esp.h"
 
 #include <arpa/inet.h>
@@ -7,34 +8,10 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "esp_conf_impl.h"
 #include "lines.h"
 #include "replay_window.h"
 #include "route.h"
-
-#define ESP_LOCAL_MAX 16
-
-/* A match prefix as read, kept until the file is read whole to find one prefix given twice. */
-struct esp_prefix {
-	uint8_t addr[16];          /* host bits zero */
-	uint8_t family, len;
-	uint16_t sa;
-	unsigned line;
-};
-
-struct esp_conf {
-	struct esp_sa_conf *sa;
-	size_t n;
-	struct route_table *match; /* next hop "port" = SA index */
-	unsigned *line;            /* the line of each SA */
-	struct esp_prefix *pfx;    /* while loading */
-	size_t n_pfx, cap_pfx;
-	/* Where each SA works (esp_conf_set_local). */
-	uint8_t *role;             /* ESP_SEALS | ESP_OPENS, per SA */
-	struct local_addr { uint8_t family, addr[16]; } local[ESP_LOCAL_MAX];
-	size_t n_local;
-	uint64_t *opens;           /* (kind << 32 | spi) << 12 | SA, sorted: the opening SAs */
-	size_t n_opens;
-};
 
 static int hexval(int c)
 {
@@ -63,7 +40,7 @@ static int parse_hex(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-static int parse_addr(const char *s, uint8_t *out)
+int esp__parse_addr(const char *s, uint8_t *out)
 {
 	if (inet_pton(AF_INET, s, out) == 1)
 		return 4;
@@ -84,7 +61,7 @@ static int add_matches(struct esp_conf *c, char *list, size_t idx, const char *p
 		unsigned long len = 0;
 		if (slash) {
 			*slash = 0;
-			fam = parse_addr(pf, a);
+			fam = esp__parse_addr(pf, a);
 			len = strtoul(slash + 1, &end, 10);
 		}
 		if (!slash || !fam || end == slash + 1 || *end || len > (fam == 4 ? 32u : 128u))
@@ -159,7 +136,7 @@ static int parse_word(struct esp_sa_conf *sa, int w, char *v, char **match, int 
 		return 0;
 	case W_SRC:
 	case W_DST:
-		if (!(fam[w == W_DST] = parse_addr(v, w == W_SRC ? sa->src : sa->dst)))
+		if (!(fam[w == W_DST] = esp__parse_addr(v, w == W_SRC ? sa->src : sa->dst)))
 			return err_set(eb, -ERR_FORMAT, "%s:%u: bad %s address '%s'", path, no, words[w], v);
 		return 0;
 	case W_PORT:
@@ -423,100 +400,6 @@ int esp_conf_match(const struct esp_conf *c, int family, const uint8_t *addr)
 		return -1;
 	unsigned sa = route_nexthop(c->match, nh)->port;
 	return c->role[sa] & ESP_SEALS ? (int)sa : -1;
-}
-
-bool esp_conf_is_local(const struct esp_conf *c, int family, const uint8_t *addr)
-{
-	for (size_t i = 0; i < c->n_local; i++)
-		if (c->local[i].family == family && !memcmp(c->local[i].addr, addr, family == 4 ? 4 : 16))
-			return true;
-	return false;
-}
-
-static uint64_t open_key(unsigned kind, uint32_t spi)
-{
-	return ((uint64_t)kind << 32 | spi) << 12;
-}
-
-static int by_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-int esp_conf_set_local(struct esp_conf *c, const char *list, const char *what, struct errbuf *eb)
-{
-	char buf[1024];
-	if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
-		return err_set(eb, -ERR_FORMAT, "%s: too long", what);
-	char *save = NULL;
-	c->n_local = 0;
-	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (c->n_local == ESP_LOCAL_MAX)
-			return err_set(eb, -ERR_FORMAT, "%s: more than %d addresses", what, ESP_LOCAL_MAX);
-		struct local_addr *l = &c->local[c->n_local];
-		memset(l, 0, sizeof *l);
-		if (!(l->family = (uint8_t)parse_addr(w, l->addr)))
-			return err_set(eb, -ERR_FORMAT, "%s: bad address '%s'", what, w);
-		c->n_local++;
-	}
-	if (!c->n_local)
-		return err_set(eb, -ERR_FORMAT, "%s: no address", what);
-	free(c->opens);
-	c->n_opens = 0;
-	if (!(c->opens = malloc((c->n ? c->n : 1) * sizeof *c->opens)))
-		return err_set(eb, -ERR_NOMEM, "%s: out of memory", what);
-	bool any = false;
-	for (size_t i = 0; i < c->n; i++) {
-		const struct esp_sa_conf *sa = &c->sa[i];
-		unsigned r = (esp_conf_is_local(c, sa->family, sa->src) ? ESP_SEALS : 0) |
-			     (esp_conf_is_local(c, sa->family, sa->dst) ? ESP_OPENS : 0);
-		if (r == (ESP_SEALS | ESP_OPENS))
-			return err_set(eb, -ERR_FORMAT, "%s: SA '%s' has both its src and its dst here: it would open what it sealed",
-				       what, sa->name);
-		c->role[i] = (uint8_t)r;
-		any |= r != 0;
-		if (r & ESP_OPENS)
-			c->opens[c->n_opens++] = open_key(sa->kind, sa->spi) | i;
-	}
-	if (!any)
-		return err_set(eb, -ERR_FORMAT, "%s: no SA of the tunnel starts or ends at %s", what, list);
-	qsort(c->opens, c->n_opens, sizeof *c->opens, by_u64);
-	return 0;
-}
-
-unsigned esp_conf_role(const struct esp_conf *c, size_t i)
-{
-	return i < c->n ? c->role[i] : 0;
-}
-
-int esp_conf_find(const struct esp_conf *c, enum esp_kind kind, uint32_t spi)
-{
-	uint64_t k = open_key(kind, spi);
-	size_t lo = 0, hi = c->n_opens;
-	while (lo < hi) { /* the first entry at or above k */
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->opens[mid] < k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->n_opens && (c->opens[lo] >> 12) == (k >> 12) ? (int)(c->opens[lo] & 0xfff) : -1;
-}
-
-bool esp_conf_opens(const struct esp_conf *c)
-{
-	return c->n_opens > 0;
-}
-
-bool esp_conf_wg_port(const struct esp_conf *c, uint16_t port)
-{
-	for (size_t i = 0; i < c->n_opens; i++) {
-		const struct esp_sa_conf *sa = &c->sa[c->opens[i] & 0xfff];
-		if (sa->kind == ESP_KIND_WG && sa->port == port)
-			return true;
-	}
-	return false;
 }
 
 const char *esp_cipher_name(enum esp_cipher ci)

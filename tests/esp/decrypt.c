@@ -189,6 +189,98 @@ static unsigned udp_sum(const uint8_t *ip, const uint8_t *u, uint32_t len)
 	return (unsigned)cs; /* 0xffff when right */
 }
 
+/* Frame 'n': Ethernet, the outer IPv4 (checksum, length) or IPv6 header, protocol 50, or UDP
+ * (ports, length, checksum) carrying a WireGuard data message; '*esp' the message.  0, or the
+ * failure (fail()). */
+static int outer(unsigned long n, const struct pcap_pkthdr *he, const uint8_t *fe, const uint8_t **msg, uint32_t *msg_len,
+		 int *wgp)
+{
+	if (he->caplen != he->len || he->len < 14 + 20 + 16 + 4 + 16)
+		return fail(n, "tunnel frame captured short or too short");
+	unsigned et = (unsigned)fe[12] << 8 | fe[13];
+	const uint8_t *ip = fe + 14, *esp;
+	uint32_t esp_len;
+	unsigned proto;
+	if (et == 0x0800) {
+		unsigned cs = 0;
+		for (int i = 0; i < 20; i += 2)
+			cs += (unsigned)ip[i] << 8 | ip[i + 1];
+		while (cs >> 16)
+			cs = (cs & 0xffff) + (cs >> 16);
+		proto = ip[9];
+		if (ip[0] != 0x45 || (proto != 50 && proto != 17) || cs != 0xffff ||
+		    ((unsigned)ip[2] << 8 | ip[3]) != he->len - 14)
+			return fail(n, "bad outer IPv4 header");
+		esp = ip + 20;
+		esp_len = he->len - 34;
+	} else if (et == 0x86dd) {
+		proto = ip[6];
+		if (he->len < 14 + 40 + 16 + 4 + 16 || ip[0] >> 4 != 6 || (proto != 50 && proto != 17) ||
+		    ((unsigned)ip[4] << 8 | ip[5]) != he->len - 54)
+			return fail(n, "bad outer IPv6 header");
+		esp = ip + 40;
+		esp_len = he->len - 54;
+	} else {
+		return fail(n, "not IPv4 or IPv6 outside");
+	}
+	int wg = proto == 17;
+	if (wg) { /* UDP: ports, length, checksum; then WireGuard's message */
+		unsigned sp = (unsigned)esp[0] << 8 | esp[1], dp = (unsigned)esp[2] << 8 | esp[3];
+		unsigned ul = (unsigned)esp[4] << 8 | esp[5], uc = (unsigned)esp[6] << 8 | esp[7];
+		if (ul != esp_len || sp != dp || (uc && udp_sum(ip, esp, esp_len) != 0xffff) || (!uc && ip[0] >> 4 == 6))
+			return fail(n, "bad UDP header (length, ports or checksum)");
+		esp += 8;
+		esp_len -= 8;
+		if (esp[0] != 4 || esp[1] || esp[2] || esp[3])
+			return fail(n, "not a WireGuard data message (type 4, reserved zero)");
+	}
+	*msg = esp;
+	*msg_len = esp_len;
+	*wgp = wg;
+	return 0;
+}
+
+/* Opens message 'esp' of SA 's' into 'plain' with libsodium and checks its trailer: '*in_len'
+ * the inner packet's length.  0, or the failure. */
+static int open_msg(unsigned long n, const struct sa *s, const uint8_t *esp, uint32_t esp_len, uint8_t *plain,
+		    uint32_t *in_len)
+{
+	int wg = s->wg;
+	int ct_len = (int)esp_len - 16 - 16;
+	if (ct_len < 4 || ct_len % (wg ? 16 : 4))
+		return fail(n, wg ? "ciphertext not a multiple of 16 bytes" : "ciphertext not a multiple of 4 bytes");
+	uint8_t nonce[12];
+	if (wg) {
+		memset(nonce, 0, 4);
+		memcpy(nonce + 4, esp + 8, 8);
+	} else {
+		memcpy(nonce, s->salt, 4);
+		memcpy(nonce + 4, esp + 8, 8);
+	}
+	if (open_sa(s, nonce, esp, esp + 16, ct_len, esp + 16 + ct_len, plain))
+		return fail(n, "ICV does not verify (libsodium)");
+	unsigned ver = plain[0] >> 4;
+	if (wg) {
+		*in_len = ver == 4 ? ((uint32_t)plain[2] << 8 | plain[3]) : 40u + ((uint32_t)plain[4] << 8 | plain[5]);
+		if ((ver != 4 && ver != 6) || *in_len > (uint32_t)ct_len || (uint32_t)ct_len - *in_len >= 16)
+			return fail(n, "inner length does not fit the padded plaintext");
+		for (uint32_t i = *in_len; i < (uint32_t)ct_len; i++)
+			if (plain[i])
+				return fail(n, "padding not zeros");
+	} else {
+		unsigned pad = plain[ct_len - 2], nh = plain[ct_len - 1];
+		if (pad > 3 || (int)pad + 2 > ct_len)
+			return fail(n, "padding longer than the alignment needs");
+		for (unsigned i = 0; i < pad; i++)
+			if (plain[ct_len - 2 - pad + i] != i + 1)
+				return fail(n, "padding bytes not 1, 2, 3, ...");
+		*in_len = (uint32_t)ct_len - 2 - pad;
+		if (!((ver == 4 && nh == 4) || (ver == 6 && nh == 41)))
+			return fail(n, "next header does not match the inner packet");
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: esp-decrypt [--slices N] [--out INNER.pcap] TUNNEL-FILE ESP.pcap [PLAIN.pcap]\n");
@@ -263,45 +355,11 @@ int main(int argc, char **argv)
 				if (pcap_next_ex(pp, &hp, &fp) != 1)
 					return fail(n, "more ESP packets than plain ones");
 			} while (hp->len > 14 + inner_max && ++too_big);
-		if (he->caplen != he->len || he->len < 14 + 20 + 16 + 4 + 16)
-			return fail(n, "tunnel frame captured short or too short");
-		unsigned et = (unsigned)fe[12] << 8 | fe[13];
-		const uint8_t *ip = fe + 14, *esp;
+		const uint8_t *esp;
 		uint32_t esp_len;
-		unsigned proto;
-		if (et == 0x0800) {
-			unsigned cs = 0;
-			for (int i = 0; i < 20; i += 2)
-				cs += (unsigned)ip[i] << 8 | ip[i + 1];
-			while (cs >> 16)
-				cs = (cs & 0xffff) + (cs >> 16);
-			proto = ip[9];
-			if (ip[0] != 0x45 || (proto != 50 && proto != 17) || cs != 0xffff ||
-			    ((unsigned)ip[2] << 8 | ip[3]) != he->len - 14)
-				return fail(n, "bad outer IPv4 header");
-			esp = ip + 20;
-			esp_len = he->len - 34;
-		} else if (et == 0x86dd) {
-			proto = ip[6];
-			if (he->len < 14 + 40 + 16 + 4 + 16 || ip[0] >> 4 != 6 || (proto != 50 && proto != 17) ||
-			    ((unsigned)ip[4] << 8 | ip[5]) != he->len - 54)
-				return fail(n, "bad outer IPv6 header");
-			esp = ip + 40;
-			esp_len = he->len - 54;
-		} else {
-			return fail(n, "not IPv4 or IPv6 outside");
-		}
-		int wg = proto == 17;
-		if (wg) { /* UDP: ports, length, checksum; then WireGuard's message */
-			unsigned sp = (unsigned)esp[0] << 8 | esp[1], dp = (unsigned)esp[2] << 8 | esp[3];
-			unsigned ul = (unsigned)esp[4] << 8 | esp[5], uc = (unsigned)esp[6] << 8 | esp[7];
-			if (ul != esp_len || sp != dp || (uc && udp_sum(ip, esp, esp_len) != 0xffff) || (!uc && ip[0] >> 4 == 6))
-				return fail(n, "bad UDP header (length, ports or checksum)");
-			esp += 8;
-			esp_len -= 8;
-			if (esp[0] != 4 || esp[1] || esp[2] || esp[3])
-				return fail(n, "not a WireGuard data message (type 4, reserved zero)");
-		}
+		int wg, rc = outer(n, he, fe, &esp, &esp_len, &wg);
+		if (rc)
+			return rc;
 		uint32_t spi = wg ? (uint32_t)rd64(esp + 4, 1) : rd32(esp);
 		uint64_t seq = wg ? rd64(esp + 8, 1) : rd32(esp + 4);
 		struct sa *s = sa_of(wg, spi);
@@ -333,39 +391,9 @@ int main(int argc, char **argv)
 			seen = ns;
 		}
 		seen[n_seen++] = (struct seen){ (uint64_t)wg << 32 | spi, seq };
-		int ct_len = (int)esp_len - 16 - 16;
-		if (ct_len < 4 || ct_len % (wg ? 16 : 4))
-			return fail(n, wg ? "ciphertext not a multiple of 16 bytes" : "ciphertext not a multiple of 4 bytes");
-		uint8_t nonce[12];
-		if (wg) {
-			memset(nonce, 0, 4);
-			memcpy(nonce + 4, esp + 8, 8);
-		} else {
-			memcpy(nonce, s->salt, 4);
-			memcpy(nonce + 4, esp + 8, 8);
-		}
-		if (open_sa(s, nonce, esp, esp + 16, ct_len, esp + 16 + ct_len, plain))
-			return fail(n, "ICV does not verify (libsodium)");
 		uint32_t in_len;
-		unsigned ver = plain[0] >> 4;
-		if (wg) {
-			in_len = ver == 4 ? ((uint32_t)plain[2] << 8 | plain[3]) : 40u + ((uint32_t)plain[4] << 8 | plain[5]);
-			if ((ver != 4 && ver != 6) || in_len > (uint32_t)ct_len || (uint32_t)ct_len - in_len >= 16)
-				return fail(n, "inner length does not fit the padded plaintext");
-			for (uint32_t i = in_len; i < (uint32_t)ct_len; i++)
-				if (plain[i])
-					return fail(n, "padding not zeros");
-		} else {
-			unsigned pad = plain[ct_len - 2], nh = plain[ct_len - 1];
-			if (pad > 3 || (int)pad + 2 > ct_len)
-				return fail(n, "padding longer than the alignment needs");
-			for (unsigned i = 0; i < pad; i++)
-				if (plain[ct_len - 2 - pad + i] != i + 1)
-					return fail(n, "padding bytes not 1, 2, 3, ...");
-			in_len = (uint32_t)ct_len - 2 - pad;
-			if (!((ver == 4 && nh == 4) || (ver == 6 && nh == 41)))
-				return fail(n, "next header does not match the inner packet");
-		}
+		if ((rc = open_msg(n, s, esp, esp_len, plain, &in_len)) != 0)
+			return rc;
 		if (pp) {
 			if (hp->len < 14 || hp->len - 14 != in_len)
 				return fail(n, "inner length differs from the plain egress");
