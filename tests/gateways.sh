@@ -139,3 +139,42 @@ check "sim, two gateways: the same seed, the same gw2 figures" [ "$same" = "$(sq
 expect_usage "shaper.gateways = 2 without shaper.local2" "needs both gateways' addresses" sim scenarios/gateways-30.ini --set shaper.local2= --db "$GD/x.db"
 expect_usage "shaper.gateways = 2 without a tunnel" "needs a tunnel between them" sim scenarios/default.ini --set shaper.gateways=2 --db "$GD/x.db"
 expect_usage "shaper.local2 that no SA knows" "shaper.local2: no SA of the tunnel starts or ends at 198.51.100.9" sim scenarios/gateways-30.ini --set shaper.local2=198.51.100.9 --db "$GD/x.db"
+
+# The hostile corpus (tests/hostile.sh made it) at a receiving gateway, and a sealed frame with
+# each of its first 100 bytes flipped in turn: identical egress in every mode, no divergence,
+# nothing crashes; only the genuine message opened, every flipped one refused and counted (or,
+# no longer addressed to this gateway, routed on as any packet).
+if [ -f "$TMP/hostile/all.pcap" ]; then
+	r=""
+	"$PRECRAFT" replay "$TMP/hostile/all.pcap" --mode baseline --tunnel $GW $L2 --egress "$GD/hb.pcap" --quiet
+	r="$r$?"
+	for m in precraft shadow; do
+		pc replay "$TMP/hostile/all.pcap" --mode $m --tunnel $GW $L2 --egress "$GD/hp.pcap" --quiet
+		r="$r$?"
+		cmp -s "$GD/hb.pcap" "$GD/hp.pcap" || r="${r}x"
+	done
+	check "gateway 2: the hostile corpus, egress identical, 0 divergences (exits $r)" [ "$r" = 000 ]
+fi
+"$PRECRAFT" replay traces/zeek-NTP_sync.pcap --tunnel $GW $L1 --egress "$GD/ntp.pcap" --quiet
+len=$(od -An -tu4 -j 32 -N 4 "$GD/ntp.pcap" | tr -d ' ') # the first record's captured length
+head -c $((24 + 16 + len)) "$GD/ntp.pcap" > "$GD/one.pcap" # the file header and that record
+cat "$GD/one.pcap" > "$GD/flips.pcap"
+i=0
+while [ $i -lt 100 ] && [ $i -lt "$len" ]; do
+	off=$((24 + 16 + i))
+	b=$(od -An -tu1 -j $off -N 1 "$GD/one.pcap" | tr -d ' ')
+	tail -c +25 "$GD/one.pcap" > "$GD/rec"
+	printf "$(printf '\\%03o' $((b ^ 0x5a)))" | dd of="$GD/rec" bs=1 seek=$((16 + i)) conv=notrunc 2> /dev/null
+	cat "$GD/rec" >> "$GD/flips.pcap"
+	i=$((i + 1))
+done
+for m in baseline precraft shadow; do
+	pc replay "$GD/flips.pcap" --mode $m --tunnel $GW $L2 --egress "$GD/fo-$m.pcap" > "$GD/fo.txt"
+	rc=$?
+	out=$(scalar packets_out "$GD/fo.txt")
+	opened=$(scalar esp_in_packets "$GD/fo.txt")
+	why=$(awk '$1 ~ /^dropped_/ && $2 != 0 { sub(/^dropped_/, "", $1); printf "%s%s %s", s, $1, $2; s = ", " }' "$GD/fo.txt")
+	check "gateway 2, $m: a sealed frame and $i copies with one byte flipped: $opened opened, $out forwarded (the genuine one, and the 5 whose destination or protocol no longer names this gateway, routed on), refused: $why (exit $rc)" \
+		sh -c "[ $rc = 0 ] && [ '$opened' = 1 ] && [ '$out' = 6 ]"
+done
+check "gateway 2: the flipped frames give the same egress in every mode" sh -c "cmp -s '$GD/fo-baseline.pcap' '$GD/fo-precraft.pcap' && cmp -s '$GD/fo-baseline.pcap' '$GD/fo-shadow.pcap'"
