@@ -164,7 +164,12 @@ void crypto_mac_keystream(const uint8_t *ks, const uint8_t *aad, size_t aad_len,
 
 bool crypto_tag_equal(const uint8_t a[CRYPTO_AEAD_TAG_LEN], const uint8_t b[CRYPTO_AEAD_TAG_LEN])
 {
-	return sodium_memcmp(a, b, CRYPTO_AEAD_TAG_LEN) == 0;
+	/* Every byte read whatever the others hold: the OR of the differences, tested once
+	 * (sodium_memcmp's volatile byte loop does the same at several times the cost). */
+	uint64_t x[2], y[2];
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 }
 
 void crypto_wipe(void *p, size_t len)
