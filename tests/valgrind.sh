@@ -21,6 +21,21 @@ check "valgrind: sim" pc sim scenarios/default.ini --db "$TMP/v.db" --quiet
 check "valgrind: replay --tunnel, header predictor" pc replay traces/pcapplusplus-DnsPackets.pcap --tunnel scenarios/default.tunnel --predictor header --quiet
 check "valgrind: replay --tunnel, shadow" pc replay traces/ndpi-fix.pcap --tunnel scenarios/default.tunnel --mode shadow --quiet
 check "valgrind: sim with a tunnel" pc sim scenarios/tunnel-30.ini --set run.stop_s=0.02 --db "$TMP/v.db" --quiet
+# The receiving side: opening in one shot, from keystreams and anticipated packets, shadow mode's
+# check; WireGuard and AES-GCM; the simulator's two gateways.
+"$PRECRAFT" replay traces/pcapplusplus-DnsPackets.pcap --tunnel scenarios/gateways.tunnel --local 192.0.2.1,2001:db8::1 \
+	--predictor header --egress "$TMP/sealed.pcap" --quiet
+check "valgrind: replay, the opening gateway, header predictor" pc replay "$TMP/sealed.pcap" --tunnel scenarios/gateways.tunnel \
+	--local 203.0.113.1,2001:db8:ffff::1 --predictor header --quiet
+check "valgrind: replay, the opening gateway, shadow" pc replay "$TMP/sealed.pcap" --tunnel scenarios/gateways.tunnel \
+	--local 203.0.113.1,2001:db8:ffff::1 --mode shadow --quiet
+grep -v '^#' scenarios/gateways.tunnel | sed -E 's/^esp (\S+) spi (\S+) (src \S+ dst \S+) (key \S+) salt \S+ /wg \1 index \2 \3 port 51820 \4 /' > "$TMP/wg.tunnel"
+grep -v '^#' scenarios/gateways.tunnel | sed 's/ match / cipher aes-256-gcm match /' > "$TMP/gcm.tunnel"
+for k in wg gcm; do
+	"$PRECRAFT" replay traces/ndpi-fix.pcap --tunnel "$TMP/$k.tunnel" --local 192.0.2.1,2001:db8::1 --egress "$TMP/s-$k.pcap" --quiet
+	check "valgrind: replay, $k sealed and opened" sh -c "$RUN '$PRECRAFT' replay traces/ndpi-fix.pcap --tunnel '$TMP/$k.tunnel' --local 192.0.2.1,2001:db8::1 --quiet && $RUN '$PRECRAFT' replay '$TMP/s-$k.pcap' --tunnel '$TMP/$k.tunnel' --local 203.0.113.1,2001:db8:ffff::1 --mode shadow --quiet"
+done
+check "valgrind: sim, two gateways" pc sim scenarios/gateways-30.ini --set run.stop_s=0.02 --db "$TMP/v2.db" --quiet
 check "valgrind: eval" sh -c "$RUN '$PRECRAFT' eval traces/ndpi-fix.pcap --models last,header > /dev/null"
 echo "valgrind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
