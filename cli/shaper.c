@@ -30,7 +30,7 @@ const char shaper_usage[] =
 	"  --ks-depth N        tunnel: keystreams made ahead per SA, at most (default 8; 0 = none)\n"
 	"  --ks-bytes N        tunnel: keystream bytes per entry, at most (default 2048)\n"
 	"  --ks-floor F        tunnel: each entry at least F times the SA's recent mean packet, 0..1\n"
-	"                      (default 0.5; lower wastes less keystream, extends more on the path)\n"
+	"                      (default 0.75; lower wastes less keystream, extends more on the path)\n"
 	"  --dns-prefetch S    pre-build the first packets of flows forwarded DNS answers announce (TCP SYN to\n                      80 and 443, UDP to 443), held for the record's TTL, at most S seconds (default 60;\n                      0 = off)\n"
 	"  --snat ADDR         source-NAT IPv4 TCP/UDP flows to ADDR in their first direction\n"
 	"  --flows N           flow table capacity (default 65536)\n"

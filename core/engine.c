@@ -52,7 +52,7 @@ void engine_cfg_defaults(struct engine_cfg *cfg)
 	memcpy(cfg->self_mac, mac, 6);
 	cfg->ks_depth = 8;
 	cfg->ks_cap = 2048;
-	cfg->ks_floor = 0.5f;
+	cfg->ks_floor = 0.75f;
 	cfg->prefetch_hold_ns = 60ull * 1000000000ull;
 	cfg->prefetch_slots = 4096;
 }

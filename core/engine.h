@@ -110,7 +110,7 @@ struct engine_cfg {
 	const struct esp_conf *tunnel;
 	unsigned ks_depth;         /* keystream ring entries per SA at most (default 8; 0: none) */
 	uint32_t ks_cap;           /* keystream bytes per entry at most (default 2048) */
-	/* Each entry at least this fraction of the SA's recent mean packet (0..1, default 0.5),
+	/* Each entry at least this fraction of the SA's recent mean packet (0..1, default 0.75),
 	 * however small the packet expected to take it (esp_ring_fill): lower wastes fewer
 	 * keystream bytes and extends more entries on the packet's path. */
 	float ks_floor;

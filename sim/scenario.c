@@ -69,7 +69,7 @@ static const struct key keys[] = {
 	{ "shaper", "local2", K_STR, S(local2), 0, 0, NULL, "", "ADDR[,ADDR]", "tunnel, shaper.gateways = 2: the second gateway's own addresses", NULL },
 	{ "shaper", "ks_depth", K_U64, S(ks_depth), 0, 64, NULL, "8", "keystreams", "tunnel: keystreams made ahead per SA, at most; 0 = none", NULL },
 	{ "shaper", "ks_bytes", K_U64, S(ks_bytes), 64, 65472, NULL, "2048", "bytes", "tunnel: keystream bytes per ring entry, at most (longer packets are sealed in one shot)", NULL },
-	{ "shaper", "ks_floor", K_DBL, S(ks_floor), 0, 1, NULL, "0.5", "", "tunnel: each keystream entry at least this fraction of the SA's recent mean packet, however small the packet expected to take it (lower: less waste, more entries extended on the packet's path)", NULL },
+	{ "shaper", "ks_floor", K_DBL, S(ks_floor), 0, 1, NULL, "0.75", "", "tunnel: each keystream entry at least this fraction of the SA's recent mean packet, however small the packet expected to take it (lower: less waste, more entries extended on the packet's path)", NULL },
 	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", check_file },
 	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity", NULL },
 	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none", NULL },
