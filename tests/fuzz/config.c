@@ -84,6 +84,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						     memcmp(esp_conf_sa(c, i)->salt, esp_conf_sa(c, j)->salt, 4));
 			(void)esp_conf_match(c, 4, a4);
 			(void)esp_conf_match(c, 6, a6);
+			/* A gateway's local addresses: no SA both seals and opens; each opening SA is the
+			 * one found by its SPI (index). */
+			if (esp_conf_set_local(c, "192.0.2.1,203.0.113.1,2001:db8::1", "local", &eb) == 0) {
+				for (size_t i = 0; i < esp_conf_count(c); i++) {
+					const struct esp_sa_conf *sa = esp_conf_sa(c, i);
+					unsigned r = esp_conf_role(c, i);
+					FUZZ_REQUIRE(r != (ESP_SEALS | ESP_OPENS));
+					FUZZ_REQUIRE(!(r & ESP_OPENS) || esp_conf_find(c, sa->kind, sa->spi) == (int)i);
+				}
+				(void)esp_conf_match(c, 4, a4);
+			}
 		}
 		esp_conf_destroy(c);
 		break;
