@@ -111,15 +111,18 @@ struct esp_sa_conf {
 struct esp_conf;
 
 /* Reads a tunnel file.  On a bad line returns -ERR_FORMAT with "file:line: what" in 'eb'
- * (bad hex, a key that is not 32 bytes, a salt that is not 4, a duplicate SPI or name, source
- * and destination of different families, a bad prefix, a missing or unknown word); the
+ * (bad hex, a key that is not 32 bytes, a salt that is not 4, a duplicate SPI (WireGuard:
+ * index) or name, source and destination of different families, a bad prefix, port, cipher,
+ * window, counter or slice count, a missing or unknown word, or one the other kind of line
+ * takes: a salt on a wg line); the
  * refusals that keep the crypto's promises: a word given twice on a line (the second would
  * replace the first: 'match A match B' sent A in clear), a key and salt an earlier SA has (the
  * same nonces), a prefix with host bits set, a prefix given to two SAs (or twice to one).
  * -ERR_IO when the file cannot be read.  No message contains key or salt bytes. */
 int esp_conf_load(const char *path, struct esp_conf **out, struct errbuf *eb) WARN_UNUSED;
 /* A configuration of the one SA 'sa' (copied), matching every destination (0.0.0.0/0, ::/0),
- * without a file (calibration).  0 or -ERR_NOMEM. */
+ * without a file (calibration); an ESP first_seq of 0 counts from 1, a replay or slices of 0
+ * are the defaults.  0 or -ERR_NOMEM. */
 int esp_conf_one(const struct esp_sa_conf *sa, struct esp_conf **out) WARN_UNUSED;
 /* Wipes the keys and frees. */
 void esp_conf_destroy(struct esp_conf *c);
@@ -286,13 +289,14 @@ bool esp_pending(const struct esp_tunnel *t, unsigned sa, uint32_t gen);
 /* The plaintext bytes SA 'sa' seals for an inner packet of 'len' bytes (its padding and
  * trailer: ESP to 4 bytes with 2 more, WireGuard to 16). */
 uint32_t esp_plain_len(const struct esp_tunnel *t, unsigned sa, uint32_t len);
-/* Makes this tunnel's instance of every SA send only slice 'slice' of 'slices' equal slices of
- * the SA's unused sequence numbers (oseq + 1 .. 2^32 - 1; the last slice takes the remainder),
- * for a shaper whose workers each run an instance of the same SAs: no (SPI, sequence number)
- * pair, and so no nonce, is used twice, without a shared counter on the per-packet path.  A
- * receiver sees each worker's numbers rise, but the workers' numbers interleave far apart, so
- * its anti-replay window must be wide enough, or the SAs one per worker.  Call it before
- * anything is sealed or made ahead: -ERR_INVAL after, or for a bad slice. */
+/* Makes this tunnel's instance of every sealing SA send only slice 'slice' of 'slices' equal
+ * slices of the SA's unused numbers (first .. 2^32 - 1 for ESP, .. WG_COUNTER_MAX for WireGuard;
+ * the last slice takes the remainder), for a shaper whose workers each run an instance of the
+ * same SAs: no (SPI, number) pair, and so no nonce, is used twice, without a shared counter on
+ * the per-packet path.  A receiver sees each worker's numbers rise, but the workers' numbers
+ * interleave far apart: its SA needs 'slices N' (a window per slice), or the SAs one per worker.
+ * Opening SAs are left alone.  Call it before anything is sealed or made ahead: -ERR_INVAL after,
+ * or for a bad slice. */
 int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices) WARN_UNUSED;
 /* The SA's next number (sealing: the next to send; opening: the next expected), UINT64_MAX
  * once a sealing SA's numbers, or its slice's, are used up. */
