@@ -49,8 +49,9 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	for (size_t i = 0; i < n_sa; i++)
 		n_win += esp_conf_role(c, i) & ESP_OPENS ? esp_conf_sa(c, i)->slices : 0;
 	t->wins = n_win ? calloc(n_win, sizeof *t->wins) : NULL;
+	t->expects = n_win ? calloc(n_win, sizeof *t->expects) : NULL;
 	if (!t->sa || (depth && (!t->entries || !t->mem)) || !t->buf || !t->vbuf || !t->obuf ||
-	    (n_win && !t->wins)) {
+	    (n_win && (!t->wins || !t->expects))) {
 		esp_tunnel_destroy(t);
 		return -ERR_NOMEM;
 	}
@@ -60,6 +61,7 @@ int esp_tunnel_create(const struct esp_conf *c, const struct route_table *routes
 	for (size_t i = 0, w = 0; i < n_sa; i++) {
 		struct sa_state *s = &t->sa[i];
 		s->win = t->wins ? &t->wins[w] : NULL;
+		s->expect = t->expects ? &t->expects[w] : NULL;
 		if (esp_conf_role(c, i) & ESP_OPENS)
 			w += esp_conf_sa(c, i)->slices;
 		if (esp__sa_init(s, c, i)) {
@@ -96,11 +98,14 @@ int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i)
 	s->next_seq = s->c->first_seq;
 	s->last_seq = s->c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
 	if (s->role & ESP_OPENS) {
-		for (unsigned k = 0; k < s->c->slices; k++)
+		for (unsigned k = 0; k < s->c->slices; k++) {
 			if (replay_window_init(&s->win[k], s->c->replay))
 				return -ERR_NOMEM; /* cannot happen: the file's reader bounds it */
+			s->expect[k] = esp__slice_first(s, k);
+		}
 	} else {
 		s->win = NULL;
+		s->expect = NULL;
 	}
 	return crypto_aead_create(s->stream ? CRYPTO_CHACHA20_POLY1305 : CRYPTO_AES_256_GCM, s->c->key, &s->cx) ? -ERR_NOMEM
 														     : 0;
@@ -127,6 +132,7 @@ void esp_tunnel_destroy(struct esp_tunnel *t)
 		free(t->obuf);
 	}
 	free(t->wins);
+	free(t->expects);
 	for (size_t i = 0; t->sa && i < t->n; i++)
 		crypto_aead_destroy(t->sa[i].cx);
 	free(t->entries);

@@ -50,7 +50,8 @@
  * inner IP length that fits), and only then the window moved.
  *
  * Pre-computation, two layers, neither of which depends on a prediction being right:
- *   - per SA, a ring of keystreams for the next numbers (esp_ring_fill; ChaCha20 only): packet
+ *   - per SA, a ring of keystreams for the next numbers (esp_ring_fill; ChaCha20 only; an
+ *     opening SA of a sliced sender keeps each slice's next numbers): packet
  *     number s of the SA takes the entry made for s, if one is ready, and pays only the XOR
  *     and Poly1305 over its own bytes (and the keystream its entry lacks, when it is longer
  *     than the entry); an entry is used once, for its own number.  Sealing SAs make entries for

@@ -50,7 +50,9 @@ struct sa_state {
 	 * accepted), which the ring and the anticipated packet are made for. */
 	uint64_t next_seq;
 	uint64_t last_seq;         /* the last number this instance may send (esp_tunnel_slice) */
-	struct replay_window *win; /* opening: the numbers accepted */
+	struct replay_window *win; /* opening: the numbers accepted, a window per sender's slice */
+	uint64_t *expect;          /* opening, slices > 1: each slice's next number expected */
+	uint64_t slices_seen;      /* opening, slices > 1: the slices a packet came from (bits) */
 	uint8_t eth[14];
 	bool routed;
 	uint64_t win_sum, prev_sum;  /* plaintext bytes, this window and the last */
@@ -80,6 +82,7 @@ struct esp_tunnel {
 	uint8_t *buf, *vbuf;       /* egress frame; shadow mode's one-shot check */
 	uint8_t *obuf;             /* an opened packet (apart from 'buf': it may be sealed again) */
 	struct replay_window *wins; /* the opening SAs' windows */
+	uint64_t *expects;         /* and their slices' next numbers */
 	uint32_t extended;         /* keystream bytes the last seal or open made itself (ks_short) */
 	float floor;               /* entries at least this times the SA's mean (esp_ring_floor) */
 	struct esp_stats st;
@@ -138,6 +141,21 @@ int esp__seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, 
 int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i);
 /* Notes a packet of 'plain' bytes sealed (the mean that sizes the ring's entries). */
 void esp__note_len(struct sa_state *s, uint32_t plain);
+/* The slice of the sender's numbers (esp_tunnel_slice's cut, as the SA's 'slices' says) that
+ * 'seq' lies in, and where slice 'k' starts. */
+unsigned esp__slice_of(const struct sa_state *s, uint64_t seq);
+uint64_t esp__slice_first(const struct sa_state *s, unsigned k);
+/* Opening, slices > 1: tops the ring up from the slices the packets came from, each slice's
+ * entries for its next numbers (esp_open.c).  Returns the keystream bytes made. */
+uint64_t esp__fill_sliced(struct esp_tunnel *t, struct sa_state *s, unsigned depth, unsigned max_new,
+			  uint64_t ready_ns);
+/* Makes ring entry 'e' for number 'seq', 'want' keystream bytes (rounded, capped): 0, or -1 when
+ * the library failed (counted). */
+int esp__make_entry(struct esp_tunnel *t, struct sa_state *s, struct ks_entry *e, uint64_t seq, uint32_t want,
+		    uint64_t ready_ns);
+/* The plaintext the ring's entry at position 'pos' (from its head) is made for (esp_ring.c). */
+uint32_t esp__entry_size(const struct esp_tunnel *t, const struct sa_state *s, unsigned pos);
+
 /* The ring entry made for number 'seq', or NULL; entries for earlier numbers are let go. */
 struct ks_entry *esp__take_entry(struct esp_tunnel *t, struct sa_state *s, uint64_t seq);
 

@@ -26,20 +26,38 @@ static inline uint64_t win_num(const struct sa_state *s, uint64_t seq)
 	return s->c->kind == ESP_KIND_WG ? seq + 1 : seq;
 }
 
-/* The window of the sender's slice that 'seq' lies in (as esp_tunnel_slice cuts the numbers
- * first .. last into equal slices, the last taking the remainder). */
-static struct replay_window *window(const struct sa_state *s, uint64_t seq)
+/* As esp_tunnel_slice cuts the numbers first .. last into equal slices, the last taking the
+ * remainder. */
+unsigned esp__slice_of(const struct sa_state *s, uint64_t seq)
 {
 	unsigned n = s->c->slices;
 	if (n == 1 || seq < s->c->first_seq)
-		return s->win;
+		return 0;
 	uint64_t per = (s->last_seq - s->c->first_seq + 1) / n, k = per ? (seq - s->c->first_seq) / per : 0;
-	return &s->win[k < n ? k : n - 1];
+	return k < n ? (unsigned)k : n - 1;
 }
 
-/* The ring entry made for 'seq', left in the ring (a forged packet must not spend it), or NULL. */
+uint64_t esp__slice_first(const struct sa_state *s, unsigned k)
+{
+	return s->c->first_seq + k * ((s->last_seq - s->c->first_seq + 1) / s->c->slices);
+}
+
+/* The ring's entry at position 'pos' from its head. */
+static inline struct ks_entry *at(const struct esp_tunnel *t, const struct sa_state *s, unsigned pos)
+{
+	return &s->ring[(s->head + pos) % t->depth];
+}
+
+/* The ring entry made for 'seq', left in the ring (a forged packet must not spend it), or NULL.
+ * With one slice the ring holds consecutive numbers; with several, each slice's own. */
 static struct ks_entry *peek_entry(const struct esp_tunnel *t, const struct sa_state *s, uint64_t seq)
 {
+	if (s->c->slices > 1) {
+		for (unsigned i = 0; i < s->count; i++)
+			if (at(t, s, i)->seq == seq)
+				return at(t, s, i);
+		return NULL;
+	}
 	if (!s->count)
 		return NULL;
 	uint64_t first = s->ring[s->head].seq;
@@ -49,10 +67,74 @@ static struct ks_entry *peek_entry(const struct esp_tunnel *t, const struct sa_s
 	return e->seq == seq ? e : NULL;
 }
 
+/* Several slices: the entries of 'seq''s slice at or below it leave the ring (each moved to the
+ * ring's end with its buffer before the count drops: no two entries share one), and the slice
+ * expects the number after it. */
+static void passed_sliced(struct esp_tunnel *t, struct sa_state *s, uint64_t seq, const struct ks_entry *used)
+{
+	unsigned k = esp__slice_of(s, seq);
+	for (unsigned i = 0; i < s->count;) {
+		struct ks_entry *e = at(t, s, i);
+		if (e->seq > seq || esp__slice_of(s, e->seq) != k) {
+			i++;
+			continue;
+		}
+		if (!used || e->seq != seq) /* (the entry used, wherever the moves put it, is seq's) */
+			t->st.ks_bytes_wasted += e->len;
+		struct ks_entry gone = *e;
+		for (unsigned j = i; j + 1 < s->count; j++)
+			*at(t, s, j) = *at(t, s, j + 1);
+		*at(t, s, s->count - 1) = gone;
+		s->count--;
+	}
+	if (seq >= s->expect[k])
+		s->expect[k] = seq + 1;
+	s->slices_seen |= 1ull << k;
+	/* The anticipated packet is made for the slice the latest packet came from. */
+	if (s->ant.valid && esp__slice_of(s, s->ant.seq) == k && s->ant.seq <= seq) {
+		s->ant.valid = false;
+		t->st.esp_anticipated_wasted++;
+	}
+	s->next_seq = s->expect[k];
+}
+
+uint64_t esp__fill_sliced(struct esp_tunnel *t, struct sa_state *s, unsigned depth, unsigned max_new,
+			  uint64_t ready_ns)
+{
+	uint64_t bytes = 0;
+	while (s->count < depth && max_new-- && s->slices_seen) {
+		/* The slice seen with the fewest entries, and its next number not in the ring. */
+		unsigned best_n = UINT32_MAX;
+		uint64_t next = 0;
+		for (unsigned k = 0; k < s->c->slices; k++) {
+			if (!(s->slices_seen >> k & 1))
+				continue;
+			unsigned n = 0;
+			uint64_t nx = s->expect[k];
+			for (unsigned i = 0; i < s->count; i++)
+				if (esp__slice_of(s, at(t, s, i)->seq) == k) {
+					n++;
+					nx = at(t, s, i)->seq >= nx ? at(t, s, i)->seq + 1 : nx;
+				}
+			if (n < best_n && esp__slice_of(s, nx) == k)
+				best_n = n, next = nx;
+		}
+		uint32_t want = best_n == UINT32_MAX ? 0 : esp__entry_size(t, s, best_n);
+		if (!want || esp__make_entry(t, s, at(t, s, s->count), next, want, ready_ns))
+			break;
+		bytes += at(t, s, s->count - 1)->len;
+	}
+	return bytes;
+}
+
 /* After number 'seq' was accepted: entries for it and below leave the ring (those below it
  * unused: waste), and so does an anticipated packet for them. */
 static void passed(struct esp_tunnel *t, struct sa_state *s, uint64_t seq, const struct ks_entry *used)
 {
+	if (s->c->slices > 1) {
+		passed_sliced(t, s, seq, used);
+		return;
+	}
 	while (s->count && s->ring[s->head].seq <= seq) {
 		struct ks_entry *e = &s->ring[s->head];
 		if (e != used)
@@ -186,7 +268,7 @@ enum esp_open_verdict esp_open(struct esp_tunnel *t, enum esp_kind kind, int fam
 	if (kind == ESP_KIND_WG && seq > WG_COUNTER_MAX)
 		return ESP_OPEN_REPLAY; /* no sender sends it */
 	/* The window first: a replayed packet costs a compare, not a decryption. */
-	struct replay_window *w = window(s, seq);
+	struct replay_window *w = &s->win[esp__slice_of(s, seq)];
 	if (replay_window_check(w, win_num(s, seq)) != REPLAY_NEW)
 		return ESP_OPEN_REPLAY;
 	uint8_t *out = t->obuf + INNER_OFF;

@@ -213,12 +213,16 @@ static void test_slices(void)
 		uint8_t in[200], m[512];
 		inner4(in, 80, 3);
 		struct esp_opened o;
+		unsigned keyed = 0;
 		for (unsigned k = 0; k < 100; k++) {
 			uint64_t seq = first + (k % 2 ? per : 0) + k / 2;
-			uint32_t n = seal_msg(m, kind, false, spi, seq, in, 80, GOOD);
+			uint32_t n = seal_msg(m, kind, false, spi, seq, in, 80, GOOD), gen;
 			CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPENED);
+			keyed += o.how == ESP_KEYSTREAM;
 			CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPEN_REPLAY);
+			(void)esp_ring_fill(t, 0, 4, 2, 0, 0, &gen); /* each slice's next numbers */
 		}
+		CU_ASSERT(keyed >= 97); /* all but the first of each slice (and one more) */
 		uint32_t n = seal_msg(m, kind, false, spi, first + 3, in, 80, GOOD); /* slice 0, seen */
 		CU_ASSERT_EQUAL(open1(t, kind, m, n, &o), ESP_OPEN_REPLAY);
 		esp_tunnel_destroy(t);

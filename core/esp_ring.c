@@ -70,7 +70,7 @@ void esp_ring_floor(struct esp_tunnel *t, float floor)
  * expected there, but no less than the floor of the mean (measured on the tunnel scenarios: the
  * expected order is often wrong, and a packet whose entry is short pays for the rest of its
  * keystream on its path). */
-static uint32_t entry_size(const struct esp_tunnel *t, const struct sa_state *s, unsigned pos)
+uint32_t esp__entry_size(const struct esp_tunnel *t, const struct sa_state *s, unsigned pos)
 {
 	uint32_t m = recent_mean(s), f = (uint32_t)((float)m * t->floor);
 	return pos < s->n_up ? (s->up[pos].plain > f ? s->up[pos].plain : f) : m;
@@ -84,38 +84,45 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 		depth = t->depth;
 	if (!s->stream)
 		return 0; /* AES-GCM: the library makes no keystream apart from its seal */
-	uint64_t bytes = 0;
 	*gen = ++s->gen;
+	if ((s->role & ESP_OPENS) && s->c->slices > 1)
+		return esp__fill_sliced(t, s, depth, max_new, ready_ns);
+	uint64_t bytes = 0;
 	for (bool first = true; s->count < depth && max_new--; first = false) {
 		uint64_t seq = s->next_seq + s->count;
 		if (seq > s->last_seq)
 			break;
-		uint32_t want = first && hint ? hint : entry_size(t, s, s->count);
+		uint32_t want = first && hint ? hint : esp__entry_size(t, s, s->count);
 		if (!want)
 			want = hint; /* nothing sealed yet to take a mean of: the hint for every entry */
-		want = (want + 63u) & ~63u;
-		if (want > t->ks_cap)
-			want = t->ks_cap; /* larger packets are sealed in one shot */
-		if (!want)
+		struct ks_entry *e = &s->ring[(s->head + s->count) % t->depth];
+		if (!want || esp__make_entry(t, s, e, seq, want, ready_ns))
 			break;
-		unsigned slot = (s->head + s->count) % t->depth;
-		struct ks_entry *e = &s->ring[slot];
-		uint8_t nonce[12];
-		esp__make_nonce(s->c, seq, nonce);
-		if (crypto_keystream(s->cx, nonce, e->ks, want)) {
-			t->st.esp_crypto_errors++;
-			break;
-		}
-		e->seq = seq;
-		e->len = want;
-		e->gen = s->gen;
-		e->ready_ns = ready_ns;
-		s->count++;
-		bytes += want;
-		t->st.ks_entries_built++;
+		bytes += e->len;
 	}
-	t->st.ks_bytes_built += bytes;
 	return bytes;
+}
+
+int esp__make_entry(struct esp_tunnel *t, struct sa_state *s, struct ks_entry *e, uint64_t seq, uint32_t want,
+		    uint64_t ready_ns)
+{
+	want = (want + 63u) & ~63u;
+	if (want > t->ks_cap)
+		want = t->ks_cap; /* larger packets are sealed in one shot */
+	uint8_t nonce[12];
+	esp__make_nonce(s->c, seq, nonce);
+	if (crypto_keystream(s->cx, nonce, e->ks, want)) {
+		t->st.esp_crypto_errors++;
+		return -1;
+	}
+	e->seq = seq;
+	e->len = want;
+	e->gen = s->gen;
+	e->ready_ns = ready_ns;
+	s->count++;
+	t->st.ks_entries_built++;
+	t->st.ks_bytes_built += want;
+	return 0;
 }
 
 uint32_t esp_anticipate(struct esp_tunnel *t, unsigned sa, const uint8_t *inner, uint32_t len, uint64_t ready_ns,
