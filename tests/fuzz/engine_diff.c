@@ -84,7 +84,7 @@ static void receiving_once(void)
 	static const char text[] =
 		"esp a spi 0x1001 src 192.0.2.1 dst 10.9.9.9 key 01b8d19504d297fadb8264eab4480c732814e4cc86ce1fcbee560ad796588a77 salt 27a94be4 match 10.0.0.0/8 replay 32\n"
 		"esp b spi 0x1002 src 2001:db8::1 dst fd00::9 key 7c60fb0536825110cd59705c6a453de75c54814c9274924e6d2a0974f8258309 salt 3e57cc89 match fd00::/8 oseq 4294967200 cipher aes-256-gcm\n"
-		"wg c index 0x1001 src 192.0.2.1 dst 10.9.9.9 port 51820 key 5d2e8f3a9c4b7e1f06a3d8c2b5e9f4a17c3e6b0d9f2a5c8e1b4d7f0a3c6e9b2d match 10.64.0.0/10\n";
+		"wg c index 0x1001 src 192.0.2.1 dst 10.9.9.9 port 51820 key 5d2e8f3a9c4b7e1f06a3d8c2b5e9f4a17c3e6b0d9f2a5c8e1b4d7f0a3c6e9b2d match 10.64.0.0/10 slices 2\n";
 	struct errbuf eb;
 	for (int k = 0; k < 2; k++) {
 		struct esp_conf **c = k ? &tun_out : &tun_in;
