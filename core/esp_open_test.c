@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "esp_testlib.h"
 #include "route.h"
 #include "tests/suites.h"
 
@@ -21,17 +22,11 @@ static const char KEY[] = "3d1f0c7a5e92b4468a0e2c5b7d9f13a6c8e04b2d6f819a3c5e7b0
 static uint8_t key[32], salt[4] = { 0x5a, 0x5b, 0x5c, 0x5d };
 static const uint8_t DST4[4] = { 203, 0, 113, 1 };
 
+/* A tunnel file's text read, with 'local' addresses when not NULL. */
 static int load(const char *text, const char *local, struct esp_conf **c)
 {
-	char path[] = "/tmp/precraft-espopen-XXXXXX";
-	int fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	size_t n = strlen(text);
-	CU_ASSERT_FATAL(write(fd, text, n) == (ssize_t)n);
-	close(fd);
 	struct errbuf eb = { 0 };
-	int rc = esp_conf_load(path, c, &eb);
-	unlink(path);
+	int rc = esp_test_load(text, c, &eb);
 	if (!rc && local && (rc = esp_conf_set_local(*c, local, "--local", &eb)) != 0)
 		esp_conf_destroy(*c);
 	return rc;

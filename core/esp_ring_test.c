@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "esp_testlib.h"
 #include "route.h"
 #include "tests/suites.h"
 
@@ -23,14 +24,8 @@ struct fixture {
 
 static void setup(struct fixture *x, float floor)
 {
-	char path[] = "/tmp/precraft-espring-XXXXXX";
-	int fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(write(fd, TEXT, sizeof TEXT - 1) == (ssize_t)(sizeof TEXT - 1));
-	close(fd);
 	struct errbuf eb = { 0 };
-	CU_ASSERT_EQUAL_FATAL(esp_conf_load(path, &x->c, &eb), 0);
-	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(esp_test_load(TEXT, &x->c, &eb), 0);
 	static const uint8_t any[16];
 	struct route_nexthop nh = { .mac = { 2 }, .port = 1 };
 	CU_ASSERT_FATAL(route_table_create(&x->rt) == 0 && route_add(x->rt, 4, any, 0, &nh) == 0 &&

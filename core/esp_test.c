@@ -12,35 +12,11 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "esp_testlib.h"
 #include "route.h"
 #include "tests/suites.h"
 
 static const char KEY1[] = "01b8d19504d297fadb8264eab4480c732814e4cc86ce1fcbee560ad796588a77";
-
-static char *write_tmp(const char *text)
-{
-	static char path[64];
-	snprintf(path, sizeof path, "/tmp/precraft-esp-XXXXXX");
-	int fd = mkstemp(path);
-	if (fd < 0)
-		return NULL;
-	size_t n = strlen(text);
-	if (write(fd, text, n) != (ssize_t)n) {
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	return path;
-}
-
-static int load_text(const char *text, struct esp_conf **c, struct errbuf *eb)
-{
-	char *p = write_tmp(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	int rc = esp_conf_load(p, c, eb);
-	unlink(p);
-	return rc;
-}
 
 static void good_line(char *buf, size_t n, const char *name, const char *spi, const char *src, const char *dst,
 		      const char *match)
@@ -58,7 +34,7 @@ static void test_conf_good(void)
 	snprintf(text, sizeof text, "# comment\n\n%s%s", a, b);
 	struct esp_conf *c = NULL;
 	struct errbuf eb = { 0 };
-	CU_ASSERT_EQUAL_FATAL(load_text(text, &c, &eb), 0);
+	CU_ASSERT_EQUAL_FATAL(esp_test_load(text, &c, &eb), 0);
 	CU_ASSERT_EQUAL(esp_conf_count(c), 2);
 	CU_ASSERT_EQUAL(esp_conf_sa(c, 0)->spi, 0x1001);
 	CU_ASSERT_EQUAL(esp_conf_sa(c, 1)->family, 6);
@@ -75,7 +51,7 @@ static void bad(const char *text, const char *what)
 {
 	struct esp_conf *c = NULL;
 	struct errbuf eb = { 0 };
-	int rc = load_text(text, &c, &eb);
+	int rc = esp_test_load(text, &c, &eb);
 	CU_ASSERT_EQUAL(rc, -ERR_FORMAT);
 	if (rc == 0) {
 		esp_conf_destroy(c);
@@ -161,7 +137,7 @@ static void test_conf_refusals(void)
 	struct esp_conf *c = NULL;
 	struct errbuf eb = { 0 };
 	good_line(a, sizeof a, "one", "0x1001", "192.0.2.1", "203.0.113.1", "10.0.0.0/8");
-	CU_ASSERT_EQUAL_FATAL(load_text(a, &c, &eb), 0);
+	CU_ASSERT_EQUAL_FATAL(esp_test_load(a, &c, &eb), 0);
 	struct esp_tunnel *t = NULL;
 	struct route_table *rt;
 	CU_ASSERT_EQUAL_FATAL(route_table_create(&rt), 0);
@@ -182,7 +158,7 @@ static struct esp_conf *two_sas(uint32_t oseq)
 		 KEY1, oseq, oseq);
 	struct esp_conf *c = NULL;
 	struct errbuf eb = { 0 };
-	CU_ASSERT_EQUAL(load_text(text, &c, &eb), 0);
+	CU_ASSERT_EQUAL(esp_test_load(text, &c, &eb), 0);
 	return c;
 }
 
