@@ -103,6 +103,7 @@ int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i)
 				return -ERR_NOMEM; /* cannot happen: the file's reader bounds it */
 			s->expect[k] = esp__slice_first(s, k);
 		}
+		s->slices_seen = s->c->slices == 1; /* one slice: its numbers are expected from the start */
 	} else {
 		s->win = NULL;
 		s->expect = NULL;

@@ -51,8 +51,8 @@ struct sa_state {
 	uint64_t next_seq;
 	uint64_t last_seq;         /* the last number this instance may send (esp_tunnel_slice) */
 	struct replay_window *win; /* opening: the numbers accepted, a window per sender's slice */
-	uint64_t *expect;          /* opening, slices > 1: each slice's next number expected */
-	uint64_t slices_seen;      /* opening, slices > 1: the slices a packet came from (bits) */
+	uint64_t *expect;          /* opening: each slice's next number expected */
+	uint64_t slices_seen;      /* opening: the slices a packet came from (bits; one slice: set) */
 	uint8_t eth[14];
 	bool routed;
 	uint64_t win_sum, prev_sum;  /* plaintext bytes, this window and the last */
@@ -145,10 +145,11 @@ void esp__note_len(struct sa_state *s, uint32_t plain);
  * 'seq' lies in, and where slice 'k' starts. */
 unsigned esp__slice_of(const struct sa_state *s, uint64_t seq);
 uint64_t esp__slice_first(const struct sa_state *s, unsigned k);
-/* Opening, slices > 1: tops the ring up from the slices the packets came from, each slice's
- * entries for its next numbers (esp_open.c).  Returns the keystream bytes made. */
-uint64_t esp__fill_sliced(struct esp_tunnel *t, struct sa_state *s, unsigned depth, unsigned max_new,
-			  uint64_t ready_ns);
+/* An opening SA: tops the ring up with entries for the next numbers of the slices its packets
+ * came from (one slice: from the start), the slice with the fewest entries first, the first
+ * entry 'hint' bytes when not 0 (esp_open.c).  Returns the keystream bytes made. */
+uint64_t esp__fill_opening(struct esp_tunnel *t, struct sa_state *s, unsigned depth, unsigned max_new,
+			   uint32_t hint, uint64_t ready_ns);
 /* Makes ring entry 'e' for number 'seq', 'want' keystream bytes (rounded, capped): 0, or -1 when
  * the library failed (counted). */
 int esp__make_entry(struct esp_tunnel *t, struct sa_state *s, struct ks_entry *e, uint64_t seq, uint32_t want,

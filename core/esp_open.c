@@ -48,29 +48,22 @@ static inline struct ks_entry *at(const struct esp_tunnel *t, const struct sa_st
 	return &s->ring[(s->head + pos) % t->depth];
 }
 
-/* The ring entry made for 'seq', left in the ring (a forged packet must not spend it), or NULL.
- * With one slice the ring holds consecutive numbers; with several, each slice's own. */
+/* An opening SA's ring is a set: entries for each slice's next numbers (one slice: consecutive
+ * numbers), in no order that matters.  The entry made for 'seq', left in the ring (a forged
+ * packet must not spend it), or NULL. */
 static struct ks_entry *peek_entry(const struct esp_tunnel *t, const struct sa_state *s, uint64_t seq)
 {
-	if (s->c->slices > 1) {
-		for (unsigned i = 0; i < s->count; i++)
-			if (at(t, s, i)->seq == seq)
-				return at(t, s, i);
-		return NULL;
-	}
-	if (!s->count)
-		return NULL;
-	uint64_t first = s->ring[s->head].seq;
-	if (seq < first || seq - first >= s->count)
-		return NULL;
-	struct ks_entry *e = &s->ring[(s->head + (unsigned)(seq - first)) % t->depth];
-	return e->seq == seq ? e : NULL;
+	for (unsigned i = 0; i < s->count; i++)
+		if (at(t, s, i)->seq == seq)
+			return at(t, s, i);
+	return NULL;
 }
 
-/* Several slices: the entries of 'seq''s slice at or below it leave the ring (each moved to the
- * ring's end with its buffer before the count drops: no two entries share one), and the slice
- * expects the number after it. */
-static void passed_sliced(struct esp_tunnel *t, struct sa_state *s, uint64_t seq, const struct ks_entry *used)
+/* After number 'seq' was accepted: the entries of its slice at or below it leave the ring (those
+ * below it unused: waste; each moved to the ring's end with its buffer before the count drops, so
+ * no two entries share one), and so does an anticipated packet for them; the slice expects the
+ * number after it, and the anticipated packet is made for it next. */
+static void passed(struct esp_tunnel *t, struct sa_state *s, uint64_t seq, const struct ks_entry *used)
 {
 	unsigned k = esp__slice_of(s, seq);
 	for (unsigned i = 0; i < s->count;) {
@@ -90,7 +83,6 @@ static void passed_sliced(struct esp_tunnel *t, struct sa_state *s, uint64_t seq
 	if (seq >= s->expect[k])
 		s->expect[k] = seq + 1;
 	s->slices_seen |= 1ull << k;
-	/* The anticipated packet is made for the slice the latest packet came from. */
 	if (s->ant.valid && esp__slice_of(s, s->ant.seq) == k && s->ant.seq <= seq) {
 		s->ant.valid = false;
 		t->st.esp_anticipated_wasted++;
@@ -98,11 +90,11 @@ static void passed_sliced(struct esp_tunnel *t, struct sa_state *s, uint64_t seq
 	s->next_seq = s->expect[k];
 }
 
-uint64_t esp__fill_sliced(struct esp_tunnel *t, struct sa_state *s, unsigned depth, unsigned max_new,
-			  uint64_t ready_ns)
+uint64_t esp__fill_opening(struct esp_tunnel *t, struct sa_state *s, unsigned depth, unsigned max_new,
+			   uint32_t hint, uint64_t ready_ns)
 {
 	uint64_t bytes = 0;
-	while (s->count < depth && max_new-- && s->slices_seen) {
+	for (bool first = true; s->count < depth && max_new-- && s->slices_seen; first = false) {
 		/* The slice seen with the fewest entries, and its next number not in the ring. */
 		unsigned best_n = UINT32_MAX;
 		uint64_t next = 0;
@@ -116,38 +108,19 @@ uint64_t esp__fill_sliced(struct esp_tunnel *t, struct sa_state *s, unsigned dep
 					n++;
 					nx = at(t, s, i)->seq >= nx ? at(t, s, i)->seq + 1 : nx;
 				}
-			if (n < best_n && esp__slice_of(s, nx) == k)
+			if (n < best_n && nx <= s->last_seq && esp__slice_of(s, nx) == k)
 				best_n = n, next = nx;
 		}
-		uint32_t want = best_n == UINT32_MAX ? 0 : esp__entry_size(t, s, best_n);
+		if (best_n == UINT32_MAX)
+			break;
+		uint32_t want = first && hint ? hint : esp__entry_size(t, s, best_n);
+		if (!want)
+			want = hint; /* nothing opened yet to take a mean of */
 		if (!want || esp__make_entry(t, s, at(t, s, s->count), next, want, ready_ns))
 			break;
 		bytes += at(t, s, s->count - 1)->len;
 	}
 	return bytes;
-}
-
-/* After number 'seq' was accepted: entries for it and below leave the ring (those below it
- * unused: waste), and so does an anticipated packet for them. */
-static void passed(struct esp_tunnel *t, struct sa_state *s, uint64_t seq, const struct ks_entry *used)
-{
-	if (s->c->slices > 1) {
-		passed_sliced(t, s, seq, used);
-		return;
-	}
-	while (s->count && s->ring[s->head].seq <= seq) {
-		struct ks_entry *e = &s->ring[s->head];
-		if (e != used)
-			t->st.ks_bytes_wasted += e->len;
-		s->head = s->head + 1 == t->depth ? 0 : s->head + 1;
-		s->count--;
-	}
-	if (s->ant.valid && s->ant.seq <= seq) {
-		s->ant.valid = false;
-		t->st.esp_anticipated_wasted++;
-	}
-	if (seq >= s->next_seq)
-		s->next_seq = seq + 1;
 }
 
 /* ESP's trailer (RFC 4303 §2.4): the padding 1, 2, 3, ..., a pad length that fits, a next header

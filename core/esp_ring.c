@@ -85,8 +85,8 @@ uint64_t esp_ring_fill(struct esp_tunnel *t, unsigned sa, unsigned depth, unsign
 	if (!s->stream)
 		return 0; /* AES-GCM: the library makes no keystream apart from its seal */
 	*gen = ++s->gen;
-	if ((s->role & ESP_OPENS) && s->c->slices > 1)
-		return esp__fill_sliced(t, s, depth, max_new, ready_ns);
+	if (s->role & ESP_OPENS)
+		return esp__fill_opening(t, s, depth, max_new, hint, ready_ns);
 	uint64_t bytes = 0;
 	for (bool first = true; s->count < depth && max_new--; first = false) {
 		uint64_t seq = s->next_seq + s->count;
