@@ -96,7 +96,7 @@ int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i)
 	s->stream = s->c->kind == ESP_KIND_WG || s->c->cipher == ESP_CHACHA20_POLY1305;
 	s->hdr = s->c->kind == ESP_KIND_WG ? 8u + WG_HDR : ESP_HDR;
 	s->next_seq = s->c->first_seq;
-	s->last_seq = s->c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
+	s->last_seq = esp__seq_max(s->c);
 	if (s->role & ESP_OPENS) {
 		for (unsigned k = 0; k < s->c->slices; k++) {
 			if (replay_window_init(&s->win[k], s->c->replay))
@@ -279,10 +279,9 @@ int esp_tunnel_slice(struct esp_tunnel *t, unsigned slice, unsigned slices)
 		struct sa_state *s = &t->sa[i];
 		if (!(s->role & ESP_SEALS))
 			continue; /* a receiver's numbers are the sender's */
-		uint64_t max = s->c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
-		uint64_t first = s->c->first_seq, avail = max - first + 1, per = avail / slices;
-		s->next_seq = first + slice * per;
-		s->last_seq = slice + 1 == slices ? max : first + (slice + 1) * per - 1;
+		uint64_t first = s->c->first_seq, max = esp__seq_max(s->c);
+		s->next_seq = esp__slice_start(first, max, slice, slices);
+		s->last_seq = slice + 1 == slices ? max : esp__slice_start(first, max, slice + 1, slices) - 1;
 	}
 	return 0;
 }

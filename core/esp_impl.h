@@ -141,6 +141,19 @@ int esp__seal_oneshot(const struct sa_state *s, uint8_t *inner, uint32_t plain, 
 int esp__sa_init(struct sa_state *s, const struct esp_conf *c, size_t i);
 /* Notes a packet of 'plain' bytes sealed (the mean that sizes the ring's entries). */
 void esp__note_len(struct sa_state *s, uint32_t plain);
+/* The last number an SA of configuration 'c' may send: ESP's 2^32 - 1, WireGuard's limit. */
+static inline uint64_t esp__seq_max(const struct esp_sa_conf *c)
+{
+	return c->kind == ESP_KIND_WG ? WG_COUNTER_MAX : ESP_SEQ_MAX;
+}
+/* Where slice 'k' of 'n' equal slices of the numbers first .. max starts (the last slice takes
+ * the remainder): the one cut a sender's workers (esp_tunnel_slice) and a receiver's windows
+ * share. */
+static inline uint64_t esp__slice_start(uint64_t first, uint64_t max, unsigned k, unsigned n)
+{
+	return first + k * ((max - first + 1) / n);
+}
+
 /* The slice of the sender's numbers (esp_tunnel_slice's cut, as the SA's 'slices' says) that
  * 'seq' lies in, and where slice 'k' starts. */
 unsigned esp__slice_of(const struct sa_state *s, uint64_t seq);

@@ -39,7 +39,7 @@ unsigned esp__slice_of(const struct sa_state *s, uint64_t seq)
 
 uint64_t esp__slice_first(const struct sa_state *s, unsigned k)
 {
-	return s->c->first_seq + k * ((s->last_seq - s->c->first_seq + 1) / s->c->slices);
+	return esp__slice_start(s->c->first_seq, s->last_seq, k, s->c->slices);
 }
 
 /* The ring's entry at position 'pos' from its head. */
