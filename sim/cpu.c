@@ -56,13 +56,18 @@ void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *p
 	p->eg_wirelen = wirelen;
 	if (c->gw || !c->m->cpus2)
 		return;
-	/* The second gateway receives these bytes: kept (the frame the engine still reads is the
-	 * ingress one). */
-	free(p->eg);
-	if (!(p->eg = malloc(wirelen ? wirelen : 1))) {
-		model__fail(c->m, -ERR_NOMEM, "simulator: out of memory keeping a frame for the second gateway");
-		return;
+	/* The second gateway receives these bytes: kept apart (the frame the engine still reads is
+	 * the ingress one), in the slot's buffer, grown only past its largest frame yet. */
+	if (wirelen > p->eg_cap) {
+		uint8_t *n = realloc(p->eg, wirelen);
+		if (!n) {
+			model__fail(c->m, -ERR_NOMEM, "simulator: out of memory keeping a frame for the second gateway");
+			return;
+		}
+		p->eg = n;
+		p->eg_cap = wirelen;
 	}
+	p->eg_set = true;
 	memcpy(p->eg, hdr, hdr_len);
 	if (payload_len)
 		memcpy(p->eg + hdr_len, payload, payload_len);

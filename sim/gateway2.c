@@ -52,7 +52,7 @@ static void arrive(struct sched *s, struct sched_event *ev)
 void model__to_gw2(struct model *m, struct simpkt *p)
 {
 	uint64_t at;
-	if (!p->eg || link_send(&m->out, sched_now(m->s), p->eg_wirelen, &at) != LINK_OK) {
+	if (!p->eg_set || link_send(&m->out, sched_now(m->s), p->eg_wirelen, &at) != LINK_OK) {
 		if (p->flow && p->flow->id == p->flow_id)
 			p->flow->lost++;
 		model__pkt_put(m, p);

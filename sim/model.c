@@ -33,6 +33,7 @@ struct simpkt *model__pkt_get(struct model *m)
 			blk[i].frame = blk[i].buf;
 			blk[i].big = NULL;
 			blk[i].eg = NULL;
+			blk[i].eg_cap = 0;
 			blk[i].next = m->free_pkts;
 			m->free_pkts = &blk[i];
 		}
@@ -44,6 +45,7 @@ struct simpkt *model__pkt_get(struct model *m)
 	p->frame = p->buf; /* 'big' is NULL in every free packet */
 	p->flow = NULL;
 	p->flow_id = 0;
+	p->eg_set = false;
 	m->in_flight++;
 	return p;
 }
@@ -52,8 +54,6 @@ void model__pkt_put(struct model *m, struct simpkt *p)
 {
 	free(p->big);
 	p->big = NULL;
-	free(p->eg);
-	p->eg = NULL;
 	p->frame = p->buf;
 	p->next = m->free_pkts;
 	m->free_pkts = p;

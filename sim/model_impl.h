@@ -5,6 +5,7 @@
 #ifndef PRECRAFT_SIM_MODEL_IMPL_H
 #define PRECRAFT_SIM_MODEL_IMPL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/engine.h"
@@ -30,7 +31,10 @@ struct simpkt {
 	const uint8_t *frame;      /* 'buf', 'big', or a trace's record read in place (borrowed:
 				      valid until the trace is closed, after the run) */
 	uint8_t *big;              /* its own allocation for a frame above INLINE_FRAME, or NULL */
-	uint8_t *eg;               /* two gateways: the first's egress, the second's frame, or NULL */
+	uint8_t *eg;               /* two gateways: the first's egress, the second's frame; kept with
+				      the packet's slot for its next use (eg_cap bytes) */
+	uint32_t eg_cap;
+	bool eg_set;               /* 'eg' holds this packet's egress */
 	uint32_t caplen, wirelen, eg_wirelen;
 	int linktype;
 	uint64_t t_src, t_arrive;
