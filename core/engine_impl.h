@@ -168,8 +168,8 @@ void engine__craft_next(struct engine *e, struct pktx *c);
  * engine_esp.c). */
 void engine__esp_ahead(struct engine *e, struct pktx *c);
 
-/* The tunnel's receiving side, first for every frame when an SA opens here: a frame addressed
- * to such an SA is opened, and 'c' then stands for its inner packet (a frame of the Ethernet
+/* The tunnel's receiving side, for every frame the probe did not find when an SA opens here: a
+ * frame addressed to such an SA is opened, and 'c' then stands for its inner packet (a frame of the Ethernet
  * link type, valid until the tunnel's next call).  Returns false when the frame was dropped
  * (counted by reason), true otherwise (opened, or nothing for the tunnel). */
 bool engine__esp_open(struct engine *e, struct pktx *c);

@@ -359,9 +359,35 @@ static void policy_tick(struct engine *e, uint64_t t_ns)
 	policy_control(&e->pol, budget > 0 ? (float)((double)ps.held_bytes / budget) : 0.0f, churn);
 }
 
+/* Finds the packet's egress path, stage by stage; false when it was dropped (counted).  The
+ * tunnel's receiving side comes after the probe: a tunnel message for this gateway never has a
+ * pre-built packet (its flow is never crafted), so transit hits pay nothing for it; an opened
+ * packet goes through the probe in its turn. */
+static bool stages(struct engine *e, struct pktx *c)
+{
+	if (probe_stage(e, c))
+		return true;
+	if (e->opens) {
+		if (!engine__esp_open(e, c)) {
+			if (e->cfg.cost_clock.now_ns)
+				sample(e, ENGINE_COST_DROP, cost_now(e) - c->t0);
+			return false;
+		}
+		if (c->in_sa >= 0 && probe_stage(e, c))
+			return true;
+	}
+	if (!decode_stage(e, c))
+		return false;
+	flow_stage(e, c);
+	if (e->cfg.mode != ENGINE_BASELINE)
+		prebuilt_stage(e, c);
+	return true;
+}
+
 /* The stages in order, as Open vSwitch's dp_netdev_input__ runs its caches, then the
- * classifier, then the upcall: the probe cache (a hit without decoding), else decoding, the
- * flow and its pre-built packet; then the one tail. */
+ * classifier, then the upcall: the probe cache (a hit without decoding), else the tunnel's
+ * opening (then the probe again, for the inner packet), decoding, the flow and its pre-built
+ * packet; then the one tail. */
 void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		    int linktype, uint64_t t_ns, struct engine_result *res)
 {
@@ -385,17 +411,6 @@ void engine_process(struct engine *e, const uint8_t *frame, uint32_t caplen, uin
 	c.in_sa = -1;
 	c.esp_ext = 0;
 	policy_tick(e, t_ns);
-	if (e->opens && !engine__esp_open(e, &c)) {
-		if (e->cfg.cost_clock.now_ns)
-			sample(e, ENGINE_COST_DROP, cost_now(e) - c.t0);
-		return;
-	}
-	if (!probe_stage(e, &c)) {
-		if (!decode_stage(e, &c))
-			return;
-		flow_stage(e, &c);
-		if (e->cfg.mode != ENGINE_BASELINE)
-			prebuilt_stage(e, &c);
-	}
-	tail(e, &c);
+	if (stages(e, &c))
+		tail(e, &c);
 }
