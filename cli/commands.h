@@ -26,6 +26,7 @@ int summary_main(const struct cli_args *a);
 int sweep_main(const struct cli_args *a);
 int merge_main(const struct cli_args *a);
 int study_main(const struct cli_args *a);
+int decompress_main(const struct cli_args *a);
 
 /* sim's option values: its row names --keys as the option that answers without a scenario. */
 enum { SIM_O_SET = 256, SIM_O_DB, SIM_O_RUN, SIM_O_QUIET, SIM_O_HELP, SIM_O_KEYS };
@@ -33,11 +34,11 @@ enum { SIM_O_SET = 256, SIM_O_DB, SIM_O_RUN, SIM_O_QUIET, SIM_O_HELP, SIM_O_KEYS
 /* The commands' own options (the rows' tables; the shaper's are shaper.c's). */
 extern const struct option replay_options[], sim_options[], calibrate_options[], hil_options[], rewrite_options[],
 	compare_options[], eval_options[], train_options[], report_options[], export_options[], summary_options[],
-	sweep_options[], study_options[];
+	sweep_options[], study_options[], decompress_options[];
 
 extern const char replay_usage[], sim_usage[], calibrate_usage[], hil_usage[], rewrite_usage[],
 	compare_usage[], eval_usage[], train_usage[], report_usage[], compare_runs_usage[], export_usage[],
-	summary_usage[], sweep_usage[], merge_usage[], study_usage[];
+	summary_usage[], sweep_usage[], merge_usage[], study_usage[], decompress_usage[];
 
 /* What a sweep adds to one of its runs: the command recorded (the `precraft sim` line that
  * reproduces the run alone) and parameters (sweep.point, sweep.key, sweep.job). */

@@ -18,6 +18,8 @@ static const char predictors_usage[] = "usage: precraft predictors\n  Lists the 
 static const struct cli_command commands[] = {
 	{ "replay", "run a capture through the shaper (baseline, precraft or shadow mode)", replay_usage, 1, 1,
 	  .shortopts = "h", .options = replay_options, .shaper = true, .handler = replay_main },
+	{ "decompress", "rebuild the frames of a compressed link (replay --compress), with loss", decompress_usage, 1, 1,
+	  .shortopts = "o:", .options = decompress_options, .handler = decompress_main },
 	{ "sim", "run a scenario in the discrete-event simulator; results to SQLite", sim_usage, 1, 1,
 	  .shortopts = "h", .options = sim_options, .shaper = true, .early = SIM_O_KEYS, .handler = sim_main },
 	{ "calibrate", "measure the core's cost per operation for the simulator", calibrate_usage, 0, 64,

@@ -16,12 +16,17 @@
 #include "cli.h"
 #include "commands.h"
 #include "core/engine.h"
+#include "core/hc.h"
 #include "core/lathist.h"
 #include "core/stats.h"
+#include "hc_setup.h"
 #include "run.h"
 #include "shaper.h"
 #include "sim/scenario.h"
 #include "traces/trace.h"
+
+/* The longest egress frame joined for the compressor. */
+#define REPLAY_FRAME_MAX (1u << 18)
 
 const char replay_usage[] =
 	"usage: precraft replay TRACE [options]\n"
@@ -31,6 +36,11 @@ const char replay_usage[] =
 	"  --timed             run the capture through the simulated topology instead (latency, queues;\n"
 	"                      see 'precraft sim --help'), with the scenario's defaults or --scenario\n"
 	"  --scenario FILE     the topology for --timed (its sources are replaced by TRACE)\n"
+	"  --compress NAME     the egress crosses a narrow link compressed by NAME (" CLI_HC_NAMES "):\n"
+	"                      --egress gets the link's frames (link type 147, 'precraft decompress'\n"
+	"                      rebuilds them); counters header_bytes_in/out, compress_ratio, ...\n"
+	"  --contexts N        flows the compressor keeps contexts for (default 16384; vj: 256 at most)\n"
+	"  --refresh N         packets of a flow between its context refreshes (default 64; 0: none)\n"
 	"  --quiet             print nothing but errors\n"
 	"%s"
 	"Latency without --timed is the engine's processing time per packet (arrival to transmit),\n"
@@ -38,22 +48,26 @@ const char replay_usage[] =
 	"Exit: 0 done, 1 runtime failure, 2 bad usage or input, 3 shadow mode saw divergent packets.\n";
 
 struct replay_opts {
-	const char *trace, *egress, *db, *scenario;
+	const char *trace, *egress, *db, *scenario, *compress;
+	uint64_t contexts, refresh;
 	struct shaper_opts sh;
 	bool quiet, timed;
 };
 
-enum { O_EGRESS = 256, O_QUIET, O_HELP, O_DB, O_TIMED, O_SCENARIO };
+enum { O_EGRESS = 256, O_QUIET, O_HELP, O_DB, O_TIMED, O_SCENARIO, O_COMPRESS, O_CONTEXTS, O_REFRESH };
 const struct option replay_options[] = {
 	{ "egress", required_argument, 0, O_EGRESS }, { "quiet", no_argument, 0, O_QUIET },
 	{ "help", no_argument, 0, O_HELP },           { "db", required_argument, 0, O_DB },
 	{ "timed", no_argument, 0, O_TIMED },         { "scenario", required_argument, 0, O_SCENARIO },
-	{ 0, 0, 0, 0 },
+	{ "compress", required_argument, 0, O_COMPRESS }, { "contexts", required_argument, 0, O_CONTEXTS },
+	{ "refresh", required_argument, 0, O_REFRESH },   { 0, 0, 0, 0 },
 };
 
 static int parse_args(const struct cli_args *a, struct replay_opts *o)
 {
 	o->sh = *a->shaper;
+	o->contexts = HC_CONTEXTS_DEFAULT;
+	o->refresh = HC_REFRESH_DEFAULT;
 	for (size_t i = 0; i < a->n_opt; i++) {
 		const char *arg = a->opt[i].arg;
 		switch (a->opt[i].id) {
@@ -62,9 +76,26 @@ static int parse_args(const struct cli_args *a, struct replay_opts *o)
 		case O_TIMED: o->timed = true; break;
 		case O_SCENARIO: o->scenario = arg; o->timed = true; break;
 		case O_QUIET: o->quiet = true; break;
+		case O_COMPRESS: o->compress = arg; break;
+		case O_CONTEXTS:
+			if (!cli_u64("--contexts", arg, 1, 1u << 24, &o->contexts))
+				return EXIT_USAGE;
+			break;
+		case O_REFRESH:
+			if (!cli_u64("--refresh", arg, 0, UINT32_MAX, &o->refresh))
+				return EXIT_USAGE;
+			break;
 		}
 	}
 	o->trace = a->pos[0];
+	if (o->compress && o->timed) {
+		cli_error("replay: --compress is for the untimed replay");
+		return EXIT_USAGE;
+	}
+	if (o->compress && strlen(o->compress) >= HC_NAME_MAX) {
+		cli_error("--compress: unknown compressor '%s' (%s)", o->compress, CLI_HC_NAMES);
+		return EXIT_USAGE;
+	}
 	if (o->timed && o->egress) {
 		cli_error("replay: --egress is for the untimed replay; --timed writes no egress capture");
 		return EXIT_USAGE;
@@ -98,6 +129,9 @@ static int replay_timed(const struct replay_opts *o)
 
 struct replay_ctx {
 	struct trace_writer *tw;
+	struct cli_hc hc;          /* --compress: the link's compressor */
+	uint8_t *frame, *link;     /* an egress frame joined, and its compressed form */
+	bool hello_sent;
 	struct cli_run run;
 	struct latency_set *lat;
 };
@@ -106,7 +140,40 @@ static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uin
 		      uint32_t payload_len, uint32_t wirelen, uint64_t t_ns)
 {
 	struct replay_ctx *c = arg;
-	trace_writer_put2(c->tw, hdr, hdr_len, payload, payload_len, wirelen, t_ns);
+	if (!c->hc.h) {
+		trace_writer_put2(c->tw, hdr, hdr_len, payload, payload_len, wirelen, t_ns);
+		return;
+	}
+	if (!c->hello_sent && c->tw) {
+		uint32_t n = hc_hello(c->hc.h, c->link);
+		trace_writer_put(c->tw, c->link, n, n, t_ns);
+		c->hello_sent = true;
+	}
+	uint32_t caplen = hdr_len + payload_len;
+	if (caplen > REPLAY_FRAME_MAX)
+		caplen = REPLAY_FRAME_MAX; /* never: the engine's frames are shorter; counted raw if so */
+	memcpy(c->frame, hdr, hdr_len < caplen ? hdr_len : caplen);
+	if (caplen > hdr_len)
+		memcpy(c->frame + hdr_len, payload, caplen - hdr_len);
+	uint32_t n = hc_compress(c->hc.h, c->frame, caplen, wirelen, t_ns, c->link);
+	if (c->tw)
+		trace_writer_put(c->tw, c->link, n, n + (wirelen > caplen ? wirelen - caplen : 0), t_ns);
+}
+
+/* The compressor's counters, printed and recorded with the engine's. */
+static void rec_hc_scalar(void *arg, const char *name, double v)
+{
+	rec_scalar(arg, name, v);
+}
+
+static int open_compressor(const struct replay_opts *o, struct replay_ctx *c, struct errbuf *eb)
+{
+	struct hc_cfg cfg = { .contexts = (uint32_t)o->contexts, .refresh = (uint32_t)o->refresh };
+	snprintf(cfg.name, sizeof cfg.name, "%s", o->compress);
+	int rc = cli_hc_open(&cfg, o->sh.model_file, false, 0, &c->hc, eb);
+	if (!rc && (!(c->frame = malloc(REPLAY_FRAME_MAX)) || !(c->link = malloc(REPLAY_FRAME_MAX + HC_OVERHEAD_MAX))))
+		rc = err_set(eb, -ERR_NOMEM, "replay: out of memory");
+	return rc;
 }
 
 static void record_flow(void *arg, const struct engine_flow_info *fi)
@@ -198,15 +265,20 @@ int replay_main(const struct cli_args *a)
 		cli_error("warning: %s: link type %d is not supported (Ethernet, Linux cooked v1/v2, raw IP "
 			  "and BSD null/loopback are): its frames are counted as parse_unsupported_link",
 			  o.trace, lt);
-	if (o.egress && trace_writer_open(o.egress, PKT_LINK_ETH, &c.tw, &eb)) {
+	if (o.egress && trace_writer_open(o.egress, o.compress ? HC_LINKTYPE : PKT_LINK_ETH, &c.tw, &eb)) {
 		cli_error("%s", eb.msg);
 		code = EXIT_USAGE;
+		goto out;
+	}
+	if (o.compress && (rc = open_compressor(&o, &c, &eb)) != 0) {
+		cli_error("%s", eb.msg);
+		code = cli_exit_code(rc);
 		goto out;
 	}
 	if ((code = cli_run_begin(&c.run, o.db, NULL, o.sh.seed, 0)) != 0)
 		goto out;
 	record_params(&o, &sh, &c.run.rec);
-	sh.cfg.tx = c.tw ? egress_tx : NULL;
+	sh.cfg.tx = c.tw || c.hc.h ? egress_tx : NULL;
 	sh.cfg.tx_arg = &c;
 	sh.cfg.flow_end = record_flow;
 	sh.cfg.flow_end_arg = &c;
@@ -259,6 +331,10 @@ int replay_main(const struct cli_args *a)
 	c.tw = NULL;
 	if (!o.quiet)
 		print_summary(&o, &st, c.lat, lt, secs);
+	if (c.hc.h && !o.quiet)
+		hc_stats_each(hc_get_stats(c.hc.h), cli_print_scalar, NULL);
+	if (c.hc.h)
+		hc_stats_each(hc_get_stats(c.hc.h), rec_hc_scalar, &c.run.rec);
 	engine_stats_record(&st, &c.run.rec);
 	latency_set_record(c.lat, &c.run.rec);
 	rec_scalar(&c.run.rec, "seconds", secs);
@@ -282,6 +358,9 @@ out:
 		(void)trace_writer_close(c.tw, NULL);
 	trace_close(tr);
 	shaper_fini(&sh);
+	cli_hc_close(&c.hc);
+	free(c.frame);
+	free(c.link);
 	free(c.lat);
 	return code;
 }

@@ -1,0 +1,233 @@
+/* hc_comp: the predictive compressor.  A frame with a context goes as an IR (whole) or as what
+ * the shared prediction got wrong; the compressed form is sent only when the decompressor's
+ * rebuild of it (hc__rebuild, run here on the same context) gives the frame's header byte for
+ * byte, else the frame goes as an IR. */
+#include <string.h>
+
+#include "csum.h"
+#include "hc_impl.h"
+
+static uint32_t send_raw(struct hc *h, const uint8_t *frame, uint32_t caplen, const struct pkt *p, uint8_t *out)
+{
+	out[0] = HC_RAW;
+	memcpy(out + 1, frame, caplen);
+	uint32_t hin = p->l3 != PKT_L3_NONE && p->status == PKT_ST_OK ? p->l3_hdr_len + p->l4_hdr_len : 0;
+	h->st.hc_raw++;
+	hc__account(h, caplen, caplen + 1, hin, hin + 1);
+	return caplen + 1;
+}
+
+static uint32_t send_ir(struct hc *h, struct hc_flow *fl, unsigned dir, uint32_t cid, const uint8_t *frame,
+			uint32_t caplen, const struct pkt *p, uint32_t hlen, uint64_t t_ns, bool reset, uint8_t *out)
+{
+	uint8_t *o = out;
+	*o++ = reset ? HC_IR : HC_IR2;
+	o = hc__put_var(o, cid);
+	if (reset) {
+		if (fl->position)
+			h->st.context_refreshes++;
+		hc__reset_state(h, fl);
+		if (fl->d[dir ^ 1].hlen)
+			fl->pending |= (uint8_t)(1u << (dir ^ 1));
+	} else if (fl->d[dir].hlen) {
+		h->st.context_refreshes++;
+	}
+	*o++ = fl->msn;
+	uint32_t over = (uint32_t)(o - out);
+	memcpy(o, frame, caplen);
+	hc__learn(h, fl, &fl->d[dir], p, hlen, dir, t_ns);
+	h->st.hc_ir++;
+	uint32_t hin = hlen - p->l3_off;
+	hc__account(h, caplen, caplen + over, hin, hin + over);
+	return caplen + over;
+}
+
+/* The packet's own values, and the corrections against the prediction 'pr' in f->mask. */
+static void corrections(const struct hc_dir *c, const struct pkt *p, const struct hc_fields *pr, struct hc_fields *f)
+{
+	*f = *pr;
+	uint32_t m = 0;
+	f->payload_len = p->payload_len;
+	if (c->v4) {
+		f->ipid = p->ip4.id;
+		f->tos = p->ip4.tos;
+		f->ttl = p->ip4.ttl;
+		/* A header checksum that was wrong on arrival stays wrong: carried as it is. */
+		uint8_t ip[60];
+		memcpy(ip, p->frame + p->l3_off, p->ip4.ihl_bytes);
+		pkt_wr16(ip + 10, 0);
+		if (csum_fold(csum_partial(ip, p->ip4.ihl_bytes, 0)) != p->ip4.csum) {
+			m |= HC_F_IPCSUM;
+			f->ipcsum = p->ip4.csum;
+		}
+	} else {
+		f->tos = (uint8_t)(p->ip6.vtcfl >> 20);
+		f->ttl = p->ip6.hlim;
+	}
+	if (p->l4 == PKT_L4_TCP) {
+		f->seq = p->tcp.seq;
+		f->ack = p->tcp.ack;
+		f->flags = p->tcp.flags;
+		f->win = p->tcp.win;
+		f->urg = p->tcp.urg;
+		f->l4csum = p->tcp.csum;
+		if (p->tcp.ts_off != 0xff) {
+			f->tsval = p->tcp.tsval;
+			f->tsecr = p->tcp.tsecr;
+		}
+	} else {
+		f->l4csum = p->udp.csum;
+	}
+	m |= f->ipid != pr->ipid ? HC_F_IPID : 0;
+	m |= f->seq != pr->seq ? HC_F_SEQ : 0;
+	m |= f->ack != pr->ack ? HC_F_ACK : 0;
+	m |= f->win != pr->win ? HC_F_WIN : 0;
+	m |= f->flags != pr->flags ? HC_F_FLAGS : 0;
+	if (c->ts_at) {
+		m |= f->tsval != pr->tsval ? HC_F_TSVAL : 0;
+		m |= f->tsecr != pr->tsecr ? HC_F_TSECR : 0;
+	}
+	m |= f->tos != pr->tos ? HC_F_TOS : 0;
+	m |= f->ttl != pr->ttl ? HC_F_TTL : 0;
+	m |= f->urg != pr->urg ? HC_F_URG : 0;
+	/* Padding other than the zeros up to 60 bytes the rebuild implies goes as it is. */
+	uint32_t hlen = p->l3_off + p->l3_hdr_len + p->l4_hdr_len;
+	uint32_t pad = hc__pad(hlen + p->payload_len);
+	bool zeros = p->trailer_len == pad;
+	for (uint32_t i = 0; zeros && i < p->trailer_len; i++)
+		zeros = p->trailer[i] == 0;
+	if (!zeros) {
+		m |= HC_F_TRAILER;
+		f->trailer = p->trailer;
+		f->trailer_len = p->trailer_len;
+	}
+	f->mask = m;
+}
+
+/* Writes the compressed header (everything before the payload) into 'o'; returns its end. */
+static uint8_t *put_header(const struct hc_fields *f, const struct hc_fields *pr, uint32_t cid, uint8_t msn,
+			   bool csum, uint8_t crc, uint8_t *o)
+{
+	uint32_t m = f->mask;
+	*o++ = (uint8_t)(0x80 | (m ? 0x40 : 0) | (msn & 7u) << 3 | (cid < 7 ? cid : 7));
+	if (cid >= 7)
+		o = hc__put_var(o, cid);
+	if (m)
+		o = hc__put_var(o, m);
+	if (m & HC_F_IPID)
+		o = hc__put_var(o, hc__zz((int16_t)(uint16_t)(f->ipid - pr->ipid)));
+	if (m & HC_F_SEQ)
+		o = hc__put_var(o, hc__zz((int32_t)(f->seq - pr->seq)));
+	if (m & HC_F_ACK)
+		o = hc__put_var(o, hc__zz((int32_t)(f->ack - pr->ack)));
+	if (m & HC_F_WIN)
+		o = hc__put_var(o, hc__zz((int16_t)(uint16_t)(f->win - pr->win)));
+	if (m & HC_F_FLAGS)
+		*o++ = f->flags;
+	if (m & HC_F_TSVAL)
+		o = hc__put_var(o, hc__zz((int32_t)(f->tsval - pr->tsval)));
+	if (m & HC_F_TSECR)
+		o = hc__put_var(o, hc__zz((int32_t)(f->tsecr - pr->tsecr)));
+	if (m & HC_F_TOS)
+		*o++ = f->tos;
+	if (m & HC_F_TTL)
+		*o++ = f->ttl;
+	if (m & HC_F_URG) {
+		pkt_wr16(o, f->urg);
+		o += 2;
+	}
+	if (m & HC_F_OPTS) {
+		*o++ = (uint8_t)f->opts_len;
+		memcpy(o, f->opts, f->opts_len);
+		o += f->opts_len;
+	}
+	if (m & HC_F_TRAILER)
+		o = hc__put_var(o, f->trailer_len);
+	if (m & HC_F_IPCSUM) {
+		pkt_wr16(o, f->ipcsum);
+		o += 2;
+	}
+	*o++ = crc;
+	if (csum) {
+		pkt_wr16(o, f->l4csum);
+		o += 2;
+	}
+	return o;
+}
+
+/* A UDP flow whose checksum is 0 sends none. */
+static bool carries_csum(const struct hc_dir *c)
+{
+	return c->l4 == PKT_L4_TCP || pkt_rd16(c->hdr + c->l4_off + 6) != 0;
+}
+
+/* The compressed form of 'p' in direction 'c', into 'out'; 0 when only an IR can carry it. */
+static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint32_t cid, const struct pkt *p,
+		       uint32_t hlen, uint8_t *out)
+{
+	if (p->l4 != c->l4 || p->l3_off != c->l3_off || p->l3_off + p->l3_hdr_len != c->l4_off)
+		return 0;
+	struct hc_fields pr, f;
+	hc__predict(h, fl, c, &pr);
+	corrections(c, p, &pr, &f);
+	if (!carries_csum(c) && f.l4csum)
+		return 0;
+	uint8_t hdr[HC_HDR_MAX + 64];
+	uint32_t n = hc__rebuild(c, &f, hdr);
+	if ((n != hlen || memcmp(hdr, p->frame, hlen)) && p->l4 == PKT_L4_TCP) {
+		/* The options changed otherwise than in their timestamps: sent as they are. */
+		f.mask = (f.mask & ~(uint32_t)(HC_F_TSVAL | HC_F_TSECR)) | HC_F_OPTS;
+		f.opts = p->tcp.opts;
+		f.opts_len = p->l4_hdr_len - 20u;
+		n = hc__rebuild(c, &f, hdr);
+	}
+	if (n != hlen || memcmp(hdr, p->frame, hlen))
+		return 0;
+	uint8_t crc = hc__crc8(hdr + c->l3_off, hlen - c->l3_off);
+	uint8_t *o = put_header(&f, &pr, cid, fl->msn, carries_csum(c), crc, out);
+	uint32_t over = (uint32_t)(o - out);
+	/* Sent compressed only when shorter than whole. */
+	if (over >= hlen - p->l3_off + 2)
+		return 0;
+	memcpy(o, p->payload, p->payload_len);
+	o += p->payload_len;
+	if (f.mask & HC_F_TRAILER) {
+		memcpy(o, p->trailer, p->trailer_len);
+		o += p->trailer_len;
+	}
+	h->st.hc_co++;
+	uint32_t len = (uint32_t)(o - out), hin = hlen - p->l3_off;
+	hc__account(h, p->caplen, len, hin, over + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0));
+	return len;
+}
+
+uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
+		      uint8_t *out)
+{
+	struct pkt p;
+	uint32_t hlen;
+	struct flow_key k;
+	bool src_a, created;
+	if (hc__parse(frame, caplen, wirelen, &p, &hlen) || !flow_key_from_pkt(&p, &k, &src_a))
+		return send_raw(h, frame, caplen, &p, out);
+	struct flow_entry *e = flow_table_get(h->ft, &k, flow_key_hash(&k, NULL), src_a, t_ns, &created);
+	struct hc_flow *fl = flow_user(h->ft, e);
+	unsigned dir = flow_dir(e, src_a);
+	uint32_t cid = flow_index(h->ft, e) * 2 + dir;
+	if (created)
+		memset(fl, 0, h->flow_size);
+	struct hc_dir *c = &fl->d[dir];
+	/* Refreshes without feedback: by count, and after a silence (a lost frame's damage lasts
+	 * until the next). */
+	bool reset = created || (h->cfg.refresh && fl->since_refresh >= h->cfg.refresh) ||
+		     t_ns - fl->last_ns > HC_REFRESH_IDLE_NS;
+	if (!reset && !(fl->pending & (1u << dir)) && c->hlen) {
+		uint32_t n = try_co(h, fl, c, cid, &p, hlen, out);
+		if (n) {
+			hc__learn(h, fl, c, &p, hlen, dir, t_ns);
+			return n;
+		}
+	}
+	fl->pending &= (uint8_t)~(1u << dir);
+	return send_ir(h, fl, dir, cid, frame, caplen, &p, hlen, t_ns, reset, out);
+}

@@ -1,0 +1,169 @@
+/* hc_impl: what the compressor and decompressor share inside core/ (not part of hc.h's contract).
+ *
+ * hc.c: creation, hello, counters; hc_comp.c: the predictive compressor; hc_dec.c: its
+ * decompressor; hc_ctx.c: contexts, the prediction both ends make, the rebuild and the CRC
+ * (one function each, called by both ends, so that what the compressor checks is what the
+ * decompressor does); hc_vj.c: RFC 1144. */
+#ifndef PRECRAFT_HC_IMPL_H
+#define PRECRAFT_HC_IMPL_H
+
+#include "flow.h"
+#include "hc.h"
+#include "pkt.h"
+#include "predict.h"
+
+#define HC_RAW 0x00
+#define HC_IR 0x01
+#define HC_IR2 0x02
+#define HC_HELLO 0x03
+#define HC_REFRESH_IDLE_NS 1000000000ull
+
+/* Mask bits, in the order of the corrections. */
+enum {
+	HC_F_IPID = 1u << 0, HC_F_SEQ = 1u << 1, HC_F_ACK = 1u << 2, HC_F_WIN = 1u << 3,
+	HC_F_FLAGS = 1u << 4, HC_F_TSVAL = 1u << 5, HC_F_TSECR = 1u << 6,
+	HC_F_TOS = 1u << 7, HC_F_TTL = 1u << 8, HC_F_URG = 1u << 9, HC_F_OPTS = 1u << 10,
+	HC_F_TRAILER = 1u << 11, HC_F_IPCSUM = 1u << 12,
+};
+
+/* One direction of a flow. */
+struct hc_dir {
+	uint8_t hdr[HC_HDR_MAX];   /* the last packet's link, IP and transport headers */
+	uint16_t hlen, l3_off, l4_off;
+	uint8_t l4;                /* PKT_L4_TCP or PKT_L4_UDP */
+	uint8_t v4;
+	uint8_t ts_at;             /* offset of TSval from l4_off, 0 without a timestamp option */
+	uint8_t valid;             /* decompressor: usable */
+	struct pred_pkt last;      /* the predictor's view of it (payload NULL) */
+};
+
+/* A flow: its two directions, then the predictor's state (flow_state_size bytes). */
+struct hc_flow {
+	struct hc_dir d[2];
+	uint64_t last_ns;
+	uint32_t position;         /* packets since the predictor state was reset */
+	uint32_t since_refresh;
+	uint8_t msn;               /* the next packet's sequence number */
+	uint8_t pending;           /* compressor: bit per direction that must be refreshed */
+	uint8_t synced;            /* decompressor: in step since the last reset (no drop since) */
+	uint8_t pad_[5];
+};
+
+/* A packet's header fields as a compressed packet carries them. */
+struct hc_fields {
+	uint16_t ipid, win, urg, l4csum, ipcsum;
+	uint32_t seq, ack, tsval, tsecr;
+	uint8_t flags, tos, ttl;
+	uint32_t mask;
+	const uint8_t *opts, *trailer;
+	uint32_t opts_len, trailer_len, payload_len;
+};
+
+struct vj_state;
+
+struct hc {
+	struct hc_cfg cfg;
+	bool dec;
+	size_t flow_size;          /* sizeof(struct hc_flow) + the predictor's state, 8-aligned */
+	struct flow_table *ft;     /* compressor: flows by key; the cid is 2 x index + direction */
+	uint8_t *flows;            /* decompressor: flows by index */
+	struct vj_state *vj;
+	struct hc_stats st;
+};
+
+/* The flow at index 'i' of a decompressor, and a flow's predictor state. */
+struct hc_flow *hc__dec_flow(struct hc *h, uint32_t i);
+static inline void *hc__pstate(struct hc_flow *f)
+{
+	return f + 1;
+}
+
+/* Resets a flow's predictor state (both ends, on an IR). */
+void hc__reset_state(struct hc *h, struct hc_flow *f);
+
+/* The prediction for the next packet of 'c': 'f' filled with the predicted values (mask 0). */
+void hc__predict(const struct hc *h, struct hc_flow *fl, const struct hc_dir *c, struct hc_fields *f);
+
+/* Writes the header 'f' makes from context 'c' into 'out' (HC_HDR_MAX + 40 bytes); returns its
+ * length.  The trailer is not part of it. */
+uint32_t hc__rebuild(const struct hc_dir *c, const struct hc_fields *f, uint8_t *out);
+
+/* Takes the decoded frame 'p' (its header 'hdr_len' bytes) as direction 'c''s last packet, and
+ * lets the predictor observe it. */
+void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct pkt *p, uint32_t hdr_len,
+	       unsigned dir, uint64_t t_ns);
+
+/* Decodes an Ethernet frame for a context: 0 when it can be one (IPv4/IPv6, TCP/UDP, no
+ * fragment, whole, header within HC_HDR_MAX); its header length in '*hlen'. */
+int hc__parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, struct pkt *p, uint32_t *hlen);
+
+uint8_t hc__crc8(const uint8_t *b, uint32_t n);
+extern const uint8_t hc__crc_table[256];
+
+/* Ethernet padding the rebuild implies: zeros up to a 60-byte frame. */
+static inline uint32_t hc__pad(uint32_t frame_len)
+{
+	return frame_len < 60 ? 60 - frame_len : 0;
+}
+
+/* Varints: LEB128, zigzag for signed differences. */
+static inline uint8_t *hc__put_var(uint8_t *o, uint32_t v)
+{
+	while (v >= 0x80) {
+		*o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (uint8_t)v;
+	return o;
+}
+/* Reads a varint from [*p, end); false when it runs past the end or past 32 bits. */
+static inline bool hc__get_var(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+	uint32_t r = 0;
+	for (unsigned s = 0; s < 35; s += 7) {
+		if (*p >= end)
+			return false;
+		uint8_t b = *(*p)++;
+		if (s == 28 && (b & 0xf0))
+			return false;
+		r |= (uint32_t)(b & 0x7f) << s;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+static inline uint32_t hc__zz(int32_t d)
+{
+	return ((uint32_t)d << 1) ^ (uint32_t)(d >> 31);
+}
+static inline int32_t hc__unzz(uint32_t z)
+{
+	return (int32_t)(z >> 1) ^ -(int32_t)(z & 1);
+}
+
+/* vj (hc_vj.c) */
+int hc__vj_create(struct hc *h, struct errbuf *eb);
+void hc__vj_destroy(struct hc *h);
+void hc__vj_lost(struct hc *h);
+uint32_t hc__vj_compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint8_t *out);
+uint32_t hc__vj_decompress(struct hc *h, const uint8_t *in, uint32_t len, uint8_t *out, uint32_t cap);
+
+/* The predictive compressor and decompressor (hc_comp.c, hc_dec.c). */
+uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
+		      uint8_t *out);
+uint32_t hc__decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out,
+			uint32_t cap);
+
+/* Accounting a frame sent: 'hdr_in' header bytes it had, 'hdr_out' that carry them. */
+static inline void hc__account(struct hc *h, uint32_t caplen, uint32_t out_len, uint32_t hdr_in, uint32_t hdr_out)
+{
+	h->st.hc_packets++;
+	h->st.link_bytes_in += caplen;
+	h->st.link_bytes_out += out_len;
+	h->st.header_bytes_in += hdr_in;
+	h->st.header_bytes_out += hdr_out;
+}
+
+#endif
