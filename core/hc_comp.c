@@ -52,11 +52,10 @@ static void corrections(const struct hc_dir *c, const struct pkt *p, const struc
 		f->ipid = p->ip4.id;
 		f->tos = p->ip4.tos;
 		f->ttl = p->ip4.ttl;
-		/* A header checksum that was wrong on arrival stays wrong: carried as it is. */
-		uint8_t ip[60];
-		memcpy(ip, p->frame + p->l3_off, p->ip4.ihl_bytes);
-		pkt_wr16(ip + 10, 0);
-		if (csum_fold(csum_partial(ip, p->ip4.ihl_bytes, 0)) != p->ip4.csum) {
+		/* A header checksum that was wrong on arrival stays wrong: carried as it is, unless
+		 * it is the wrong value the direction's last packet had (offload: often 0). */
+		bool ok = hc__ip4_csum_ok(p);
+		if (c->ipcsum_bad ? pkt_rd16(c->hdr + c->l3_off + 10) != p->ip4.csum : !ok) {
 			m |= HC_F_IPCSUM;
 			f->ipcsum = p->ip4.csum;
 		}
@@ -92,7 +91,7 @@ static void corrections(const struct hc_dir *c, const struct pkt *p, const struc
 	m |= f->urg != pr->urg ? HC_F_URG : 0;
 	/* Padding other than the zeros up to 60 bytes the rebuild implies goes as it is. */
 	uint32_t hlen = p->l3_off + p->l3_hdr_len + p->l4_hdr_len;
-	uint32_t pad = hc__pad(hlen + p->payload_len);
+	uint32_t pad = hc__dir_pad(c, hlen + p->payload_len);
 	bool zeros = p->trailer_len == pad;
 	for (uint32_t i = 0; zeros && i < p->trailer_len; i++)
 		zeros = p->trailer[i] == 0;

@@ -34,12 +34,21 @@ int hc__parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, struct pk
 	return 0;
 }
 
+bool hc__ip4_csum_ok(const struct pkt *p)
+{
+	uint8_t ip[60];
+	memcpy(ip, p->frame + p->l3_off, p->ip4.ihl_bytes);
+	pkt_wr16(ip + 10, 0);
+	return csum_fold(csum_partial(ip, p->ip4.ihl_bytes, 0)) == p->ip4.csum;
+}
+
 void hc__reset_state(struct hc *h, struct hc_flow *f)
 {
 	if (h->cfg.ops)
 		memset(hc__pstate(f), 0, h->cfg.ops->flow_state_size);
 	f->position = 0;
 	f->since_refresh = 0;
+	f->d[0].no_pad = f->d[1].no_pad = 0; /* as the decompressor's flow, made anew */
 }
 
 void hc__predict(const struct hc *h, struct hc_flow *fl, const struct hc_dir *c, struct hc_fields *f)
@@ -98,7 +107,9 @@ uint32_t hc__rebuild(const struct hc_dir *c, const struct hc_fields *f, uint8_t 
 		pkt_wr16(ip + 4, f->ipid);
 		ip[8] = f->ttl;
 		uint16_t ck = f->ipcsum;
-		if (!(f->mask & HC_F_IPCSUM)) {
+		if (!(f->mask & HC_F_IPCSUM) && c->ipcsum_bad) {
+			ck = pkt_rd16(c->hdr + c->l3_off + 10);
+		} else if (!(f->mask & HC_F_IPCSUM)) {
 			pkt_wr16(ip + 10, 0);
 			ck = csum_fold(csum_partial(ip, (size_t)(c->l4_off - c->l3_off), 0));
 		}
@@ -138,6 +149,10 @@ void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct 
 	c->l4_off = (uint16_t)(p->l3_off + p->l3_hdr_len);
 	c->l4 = (uint8_t)p->l4;
 	c->v4 = p->l3 == PKT_L3_IPV4;
+	uint32_t flen = hdr_len + p->payload_len;
+	if (flen < 60)
+		c->no_pad = p->trailer_len == 0;
+	c->ipcsum_bad = c->v4 && !hc__ip4_csum_ok(p);
 	c->ts_at = p->l4 == PKT_L4_TCP && p->tcp.ts_off != 0xff ? (uint8_t)(20 + p->tcp.ts_off + 2) : 0;
 	struct pred_pkt pk;
 	pred_pkt_fill(&pk, p, dir, t_ns, fl->position);

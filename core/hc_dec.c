@@ -146,7 +146,7 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	uint32_t hlen = hc__rebuild(c, &f, hdr);
 	if (!hlen || hc__crc8(hdr + c->l3_off, hlen - c->l3_off) != crc)
 		return drop(fl, &h->st.crc_failures);
-	uint32_t pad = (mask & HC_F_TRAILER) ? 0 : hc__pad(hlen + f.payload_len);
+	uint32_t pad = (mask & HC_F_TRAILER) ? 0 : hc__dir_pad(c, hlen + f.payload_len);
 	uint64_t flen = (uint64_t)hlen + rest + pad;
 	if (flen > cap)
 		return drop(fl, &h->st.hc_dropped_malformed);

@@ -34,6 +34,9 @@ struct hc_dir {
 	uint8_t v4;
 	uint8_t ts_at;             /* offset of TSval from l4_off, 0 without a timestamp option */
 	uint8_t valid;             /* decompressor: usable */
+	uint8_t no_pad;            /* its last short frame had no padding (a capture at the sender) */
+	uint8_t ipcsum_bad;        /* its IPv4 checksum was not the header's (offload): the next
+				      packet's is predicted to be the same value */
 	struct pred_pkt last;      /* the predictor's view of it (payload NULL) */
 };
 
@@ -97,6 +100,9 @@ void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct 
  * fragment, whole, header within HC_HDR_MAX); its header length in '*hlen'. */
 int hc__parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, struct pkt *p, uint32_t *hlen);
 
+/* True when an IPv4 packet's header checksum is its header's. */
+bool hc__ip4_csum_ok(const struct pkt *p);
+
 uint8_t hc__crc8(const uint8_t *b, uint32_t n);
 extern const uint8_t hc__crc_table[256];
 
@@ -104,6 +110,11 @@ extern const uint8_t hc__crc_table[256];
 static inline uint32_t hc__pad(uint32_t frame_len)
 {
 	return frame_len < 60 ? 60 - frame_len : 0;
+}
+/* The same, as direction 'c' pads (or not, when its last short frame had none). */
+static inline uint32_t hc__dir_pad(const struct hc_dir *c, uint32_t frame_len)
+{
+	return c->no_pad ? 0 : hc__pad(frame_len);
 }
 
 /* Varints: LEB128, zigzag for signed differences. */
