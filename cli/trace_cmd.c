@@ -58,25 +58,45 @@ int rewrite_main(const struct cli_args *a)
 }
 
 const char compare_usage[] =
-	"usage: precraft compare [--per-flow] EXPECTED.pcap GOT.pcap\n"
+	"usage: precraft compare [--per-flow | --subsequence] EXPECTED.pcap GOT.pcap\n"
 	"  Compares two captures packet by packet (bytes, not times); exit 0 when GOT holds exactly\n"
 	"  EXPECTED's packets in order, 1 otherwise, 2 on bad usage or an unreadable capture.  When they\n"
 	"  differ it also compares them flow by flow (a flow's packets in their order, both directions\n"
 	"  one flow) and says whether only the interleaving between flows differs; with --per-flow that\n"
-	"  is a match (exit 0): what a shaper with several workers must give.\n";
+	"  is a match (exit 0): what a shaper with several workers must give.  With --subsequence, exit 0\n"
+	"  when GOT holds EXPECTED's packets in order with some missing and none other: what a lossy\n"
+	"  link must deliver (precraft decompress --drop).\n";
 
-enum { O_PER_FLOW = 256 };
+enum { O_PER_FLOW = 256, O_SUBSEQ };
 const struct option compare_options[] = {
-	{ "per-flow", no_argument, 0, O_PER_FLOW },
+	{ "per-flow", no_argument, 0, O_PER_FLOW }, { "subsequence", no_argument, 0, O_SUBSEQ },
 	{ 0, 0, 0, 0 },
 };
 
 int compare_main(const struct cli_args *a)
 {
-	bool per_flow = a->n_opt > 0; /* --per-flow, its one option */
+	bool per_flow = false, subseq = false;
+	for (size_t i = 0; i < a->n_opt; i++) {
+		per_flow |= a->opt[i].id == O_PER_FLOW;
+		subseq |= a->opt[i].id == O_SUBSEQ;
+	}
 	const char *expected = a->pos[0], *got = a->pos[1];
 	struct errbuf eb = { "" };
 	struct trace_cmp c;
+	if (subseq) {
+		bool ok;
+		if (trace_compare_subseq(expected, got, &c, &ok, &eb)) {
+			cli_error("%s", eb.msg);
+			return EXIT_USAGE;
+		}
+		printf("subsequence: %s, %llu of %llu packets delivered", ok ? "yes" : "no", (unsigned long long)c.same,
+		       (unsigned long long)c.expected);
+		if (!ok)
+			printf(", packet %llu of the second capture is none of the first's that remain",
+			       (unsigned long long)c.first_diff);
+		putchar('\n');
+		return ok ? EXIT_OK : EXIT_RUNTIME;
+	}
 	if (trace_compare(expected, got, &c, &eb)) {
 		cli_error("%s", eb.msg);
 		return EXIT_USAGE;

@@ -346,6 +346,7 @@ done
 # bad tunnel files.
 . tests/esp.sh
 . tests/gateways.sh
+. tests/hc.sh
 
 # Reports, run comparison and exports of a results database (gnuplot, headless Chromium, xmllint).
 . tests/report.sh

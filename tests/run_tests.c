@@ -18,7 +18,7 @@ static const struct {
 	{ "engine-shards", engine_shard_test_register }, { "faults", faults_test_register },
 	{ "trace", trace_test_register },   { "golden", golden_test_register }, { "sched", sched_test_register },
 	{ "sim", model_test_register },     { "scenario", scenario_test_register },      { "models", models_test_register }, { "trained", trained_test_register },
-	{ "lathist", lathist_test_register }, { "esp", esp_test_register }, { "esp-open", esp_open_test_register }, { "esp-ring", esp_ring_test_register }, { "grid", grid_test_register },
+	{ "lathist", lathist_test_register }, { "esp", esp_test_register }, { "esp-open", esp_open_test_register }, { "esp-ring", esp_ring_test_register }, { "hc", hc_test_register }, { "grid", grid_test_register },
 	{ "store", store_test_register },   { "rcu", rcu_test_register },
 	{ "prefetch", prefetch_test_register }, { "quota", quota_test_register },
 };

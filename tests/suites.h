@@ -32,6 +32,7 @@ int store_test_register(void);
 int rcu_test_register(void);
 int prefetch_test_register(void);
 int quota_test_register(void);
+int hc_test_register(void);
 
 #include <stddef.h>
 /* When set, called with every block precraft frees, before it is freed (faults_test.c). */

@@ -236,6 +236,44 @@ int trace_compare(const char *expected, const char *got, struct trace_cmp *c, st
 	return ra < 0 ? ra : rb < 0 ? rb : 0;
 }
 
+int trace_compare_subseq(const char *expected, const char *got, struct trace_cmp *c, bool *is_subseq,
+			 struct errbuf *eb)
+{
+	memset(c, 0, sizeof *c);
+	*is_subseq = true;
+	struct trace *a = NULL, *b = NULL;
+	int rc = trace_open(expected, &a, eb);
+	if (rc || (rc = trace_open(got, &b, eb)) != 0) {
+		trace_close(a);
+		return rc;
+	}
+	struct trace_rec x, y;
+	static uint8_t keep[MAX_FRAME];
+	int ra = 1, rb;
+	while ((rb = trace_next(b, &y, eb)) == 1) {
+		c->got++;
+		uint32_t kept_len = y.caplen < sizeof keep ? y.caplen : (uint32_t)sizeof keep;
+		memcpy(keep, y.data, kept_len);
+		bool found = false;
+		while (!found && (ra = trace_next(a, &x, eb)) == 1) {
+			c->expected++;
+			found = x.caplen == y.caplen && memcmp(keep, x.data, kept_len) == 0;
+		}
+		if (!found) {
+			if (!c->first_diff)
+				c->first_diff = c->got;
+			*is_subseq = false;
+			break;
+		}
+		c->same++;
+	}
+	while (ra == 1 && (ra = trace_next(a, &x, eb)) == 1)
+		c->expected++;
+	trace_close(a);
+	trace_close(b);
+	return ra < 0 ? ra : rb < 0 ? rb : 0;
+}
+
 /* ---- flow by flow --------------------------------------------------------------------------- */
 
 /* A capture in memory, each record with its flow's key. */

@@ -19,6 +19,7 @@
 #ifndef PRECRAFT_TRACES_TOOLS_H
 #define PRECRAFT_TRACES_TOOLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -46,6 +47,13 @@ struct trace_cmp {
 /* Compares capture 'got' with 'expected'.  Returns 0 (the counts say whether they are equal) or
  * -ERR_IO / -ERR_FORMAT with detail. */
 int trace_compare(const char *expected, const char *got, struct trace_cmp *c, struct errbuf *eb) WARN_UNUSED;
+
+/* Whether 'got' holds a subsequence of 'expected''s packets (in order, some missing: what a
+ * lossy link that never delivers a wrong packet gives): '*is_subseq', and in c->same how many of
+ * got's packets matched (greedily, each to the first unmatched equal packet).  Returns 0 or
+ * -ERR_IO / -ERR_FORMAT with detail. */
+int trace_compare_subseq(const char *expected, const char *got, struct trace_cmp *c, bool *is_subseq,
+			 struct errbuf *eb) WARN_UNUSED;
 
 /* The flow-by-flow counts of 'c' (both captures read into memory).  Returns 0, -ERR_IO /
  * -ERR_FORMAT with detail, or -ERR_NOMEM. */
