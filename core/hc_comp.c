@@ -137,7 +137,7 @@ static uint8_t *put_header(const struct hc_fields *f, const struct hc_fields *pr
 	}
 	if (m & HC_F_OPTS) {
 		*o++ = (uint8_t)f->opts_len;
-		memcpy(o, f->opts, f->opts_len);
+		hc__copy(o, f->opts, f->opts_len);
 		o += f->opts_len;
 	}
 	if (m & HC_F_TRAILER)
@@ -188,10 +188,10 @@ static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint3
 	/* Sent compressed only when shorter than whole. */
 	if (over >= hlen - p->l3_off + 2)
 		return 0;
-	memcpy(o, p->payload, p->payload_len);
+	hc__copy(o, p->payload, p->payload_len);
 	o += p->payload_len;
 	if (f.mask & HC_F_TRAILER) {
-		memcpy(o, p->trailer, p->trailer_len);
+		hc__copy(o, p->trailer, p->trailer_len);
 		o += p->trailer_len;
 	}
 	h->st.hc_co++;

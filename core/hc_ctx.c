@@ -90,7 +90,7 @@ uint32_t hc__rebuild(const struct hc_dir *c, const struct hc_fields *f, uint8_t 
 	uint32_t l4_len = (uint32_t)c->hlen - c->l4_off;
 	if ((f->mask & HC_F_OPTS) && c->l4 == PKT_L4_TCP) {
 		memcpy(out, c->hdr, c->l4_off + 20u);
-		memcpy(out + c->l4_off + 20, f->opts, f->opts_len);
+		hc__copy(out + c->l4_off + 20, f->opts, f->opts_len);
 		l4_len = 20 + f->opts_len;
 		out[c->l4_off + 12] = (uint8_t)((l4_len / 4) << 4 | (c->hdr[c->l4_off + 12] & 0x0f));
 	} else {

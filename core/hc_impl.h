@@ -7,6 +7,8 @@
 #ifndef PRECRAFT_HC_IMPL_H
 #define PRECRAFT_HC_IMPL_H
 
+#include <string.h>
+
 #include "flow.h"
 #include "hc.h"
 #include "pkt.h"
@@ -115,6 +117,14 @@ static inline uint32_t hc__pad(uint32_t frame_len)
 static inline uint32_t hc__dir_pad(const struct hc_dir *c, uint32_t frame_len)
 {
 	return c->no_pad ? 0 : hc__pad(frame_len);
+}
+
+/* memcpy for spans that may be empty with no pointer behind them (a packet without payload,
+ * options or trailer): memcpy's arguments must not be null even for 0 bytes. */
+static inline void hc__copy(uint8_t *dst, const uint8_t *src, uint32_t n)
+{
+	if (n)
+		memcpy(dst, src, n);
 }
 
 /* Varints: LEB128, zigzag for signed differences. */

@@ -237,7 +237,7 @@ uint32_t hc__vj_compress(struct hc *h, const uint8_t *frame, uint32_t caplen, ui
 	struct vj_slot *s = lookup(v, &p, &id, &found);
 	uint32_t n = found && same_shape(s, &p, hlen) ? vj_fields(s, &p, id, v->last, out) : 0;
 	if (n) {
-		memcpy(out + n, p.payload, p.payload_len);
+		hc__copy(out + n, p.payload, p.payload_len);
 		v->last = (int)id;
 		save(s, &p, hlen);
 		h->st.hc_co++;

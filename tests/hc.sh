@@ -9,7 +9,7 @@
 HD="$TMP/hc"
 mkdir -p "$HD"
 "$PRECRAFT" train traces/ndpi-fix.pcap traces/zeek-smb2.pcap traces/pcapplusplus-DnsPackets.pcap --model xgb -o "$HD/xgb.model" > /dev/null
-hscalar() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+hscalar() { awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? -1 : v) }' "$2"; } # -1: absent
 for t in $(cat tests/data/golden.list); do
 	"$PRECRAFT" replay "traces/$t" --egress "$HD/egress.pcap" --quiet
 	fails=""
