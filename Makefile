@@ -157,7 +157,7 @@ $(BUILD)/libprecraft.so: $(CORE_PIC)
 	$(CC) -shared -Wl,-soname,libprecraft.so.0 $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libsodium libcrypto 2>/dev/null)
 $(BUILD)/precraft: $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) $(XGB_LIBS) -lm
-$(BUILD)/bench: $(call obj,bench/bench.c bench/tables.c bench/tunnel.c bench/tunnel_layer.c) $(APP_OBJ) $(BUILD)/libprecraft.a
+$(BUILD)/bench: $(call obj,bench/bench.c bench/tables.c bench/tunnel.c bench/tunnel_layer.c bench/compress.c) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(NET_LIBS) $(XGB_LIBS) -lm
 # The capture reader and writer, for the helpers that link it alone.
 TRACE_IO := traces/trace.c traces/trace_guard.c traces/trace_write.c

@@ -8,6 +8,9 @@
  *   bench tunnel ROUTES TUNNEL L1 L2  the VPN gateway's costs by size, both ways (gateway 1
  *                                   local L1 seals, gateway 2 local L2 opens), and the
  *                                   libraries' own (bench/tunnel.c, tunnel_layer.c)
+ *   bench compress TRACE ROUTES [MODEL]  header compression (vj, last, header, ml with MODEL):
+ *                                   compress and decompress ns per packet, beside the baseline
+ *                                   engine's routing ns per packet (bench/compress.c)
  *   bench stalls SECONDS            the floor under a busy-polling reader's latency on this
  *                                   CPU (the caller pins it): a loop that only reads the clock,
  *                                   its gaps of 1 us and more (the vCPU or the core taken away:
@@ -397,6 +400,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "tunnel") == 0)
 		return bench_tunnel(argv[2], argv[3], argv[4], argv[5]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "compress") == 0)
+		return bench_compress(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && strcmp(argv[1], "routefile") == 0)
 		return bench_route_file(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "sched") == 0)

@@ -21,6 +21,8 @@ double bench_median_spread(double *v, size_t n, double *lo, double *hi);
 int bench_flows(size_t n);
 int bench_routes(size_t n4, size_t n6);
 int bench_route_file(const char *path);
+/* Header compression's cost per packet beside routing's (compress.c). */
+int bench_compress(const char *trace, const char *routes, const char *model);
 int bench_tunnel(const char *routes, const char *tunnel, const char *local1, const char *local2);
 /* Packet k of the tunnel's workload (Ethernet, IPv4, UDP; checksums right): FLOWS flows in turn
  * whose payload starts with a counter, or one flow with a constant payload ('one_flow'). */

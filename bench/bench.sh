@@ -79,6 +79,18 @@ V=chacha
 echo "   ChaCha20-Poly1305 made ahead against AES-256-GCM chosen instead (both OpenSSL, AES-NI here): GCM's slow path out/in at 1400 B $(V=gcm; t 1400 slow_ns)/$(V=gcm; t 1400 in_slow_ns) ns, ChaCha20's keystream hit $(t 1400 hit_ns)/$(t 1400 in_hit_ns) ns, anticipated (512 B) $(t 512 ant_ns)/$(t 512 in_ant_ns) ns against GCM's $(V=gcm; t 512 ant_ns)/$(V=gcm; t 512 in_ant_ns) ns"
 echo "     (at 1400 B the header predictor does not learn payloads (it learns those up to 1024 B): the anticipated figure there is a keystream hit (share 0); the tunnel's anticipated calls alone, at 1400 B, above)"
 
+echo "-- header compression on a narrow link: per packet, the egress of a baseline engine over the workload (medians of $(BENCH_REPS=${BENCH_REPS:-5}; echo "$BENCH_REPS"))"
+"$B/precraft" train traces/*.pcap traces/*.pcapng --model ml -o "$TMP/hc-ml.model" > /dev/null
+"$B/bench" compress "$TRACE" "$ROUTES" "$TMP/hc-ml.model" > "$TMP/compress.txt"
+"$B/bench" engine "$TRACE" "$ROUTES" > "$TMP/engine-hc.txt"
+slow=$(kv "$TMP/engine-hc.txt" slow_path_ns)
+c() { kv "$TMP/compress.txt" "$1"; }
+echo "   the slow path's routing cost: $slow ns (bench engine), the baseline engine's whole run $(c routing_ns) ns per packet"
+for m in vj last header ml; do
+	echo "   $m: $(c "header_bytes_per_packet_$m") header bytes per packet (of $(c header_bytes_in_per_packet)); compress $(c "compress_ns_$m") ns ($(c "compress_ns_${m}_spread")), of it on the packet's path $(c "compress_path_ns_$m") ns and after it $(c "compress_after_ns_$m") ns; decompress $(c "decompress_ns_$m") ns, on the path $(c "decompress_path_ns_$m"), after $(c "decompress_after_ns_$m")"
+	echo "     on the path / slow path: compress $(ratio "$(c "compress_path_ns_$m")" "$slow"), decompress $(ratio "$(c "decompress_path_ns_$m")" "$slow")   (goal < 1)"
+done
+
 echo "-- predictors: observe + predict per packet, the dev captures decoded once into memory"
 MODEL="$TMP/ml.model"
 "$B/precraft" train traces/*.pcap traces/*.pcapng --model ml -o "$MODEL" > /dev/null

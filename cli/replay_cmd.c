@@ -155,9 +155,11 @@ static void egress_tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uin
 	memcpy(c->frame, hdr, hdr_len < caplen ? hdr_len : caplen);
 	if (caplen > hdr_len)
 		memcpy(c->frame + hdr_len, payload, caplen - hdr_len);
-	uint32_t n = hc_compress(c->hc.h, c->frame, caplen, wirelen, t_ns, c->link);
+	struct hc_tail tail;
+	uint32_t n = hc_compress_split(c->hc.h, c->frame, caplen, wirelen, t_ns, c->link, &tail);
 	if (c->tw)
-		trace_writer_put(c->tw, c->link, n, n + (wirelen > caplen ? wirelen - caplen : 0), t_ns);
+		trace_writer_put2(c->tw, c->link, n, c->frame + tail.off, tail.len,
+				  n + tail.len + (wirelen > caplen ? wirelen - caplen : 0), t_ns);
 }
 
 /* The compressor's counters, printed and recorded with the engine's. */

@@ -87,18 +87,37 @@ int hc_hello_parse(const uint8_t *b, uint32_t len, struct hc_cfg *cfg, struct er
 	return 0;
 }
 
+uint32_t hc_compress_split(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
+			   uint8_t *out, struct hc_tail *tail)
+{
+	if (h->vj) {
+		uint64_t t0 = hc__now(h);
+		uint32_t n = hc__vj_compress(h, frame, caplen, wirelen, out);
+		h->st.path_ns += hc__now(h) - t0; /* vj keeps nothing to learn after */
+		*tail = (struct hc_tail){ 0, 0 };
+		return n;
+	}
+	return hc__compress(h, frame, caplen, wirelen, t_ns, out, tail);
+}
+
 uint32_t hc_compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
 		     uint8_t *out)
 {
-	if (h->vj)
-		return hc__vj_compress(h, frame, caplen, wirelen, out);
-	return hc__compress(h, frame, caplen, wirelen, t_ns, out);
+	struct hc_tail t;
+	uint32_t n = hc_compress_split(h, frame, caplen, wirelen, t_ns, out, &t);
+	if (t.len)
+		memcpy(out + n, frame + t.off, t.len);
+	return n + t.len;
 }
 
 uint32_t hc_decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out, uint32_t cap)
 {
-	if (h->vj)
-		return hc__vj_decompress(h, in, len, out, cap);
+	if (h->vj) {
+		uint64_t t0 = hc__now(h);
+		uint32_t n = hc__vj_decompress(h, in, len, out, cap);
+		h->st.path_ns += hc__now(h) - t0;
+		return n;
+	}
 	return hc__decompress(h, in, len, t_ns, out, cap);
 }
 

@@ -27,6 +27,10 @@
  *   1CIPSAWU  compressed (vj): RFC 1144's change mask and fields after it
  * The IP lengths are those of the frame; Ethernet padding to 60 bytes is implied.
  *
+ * Both ends make the prediction for a direction's next packet ahead, after the flow's latest
+ * packet (as pre-crafting builds a packet ahead): on a packet's path there remain the compare and
+ * the encoding (compressor), the corrections and the CRC (decompressor).
+ *
  * Nothing wrong is delivered: a header whose CRC fails is dropped and counted, and so is every
  * packet of a flow after a gap in its sequence numbers, until the compressor's next refresh
  * (every 'refresh' packets of a flow, or after a second of silence: there is no feedback).  The
@@ -72,6 +76,9 @@ struct hc_stats {
 #define HC__FIELD(name) uint64_t name;
 	HC_COUNTERS(HC__FIELD)
 #undef HC__FIELD
+	/* With a clock (hc_cfg.now_ns): time on each packet's path (arrival to its frame out), and
+	 * after it (learning the packet, the prediction for the flow's next packets made ahead). */
+	uint64_t path_ns, after_ns;
 };
 
 /* Calls 'fn' with every counter's name and value, then compress_ratio (header bytes out / in). */
@@ -84,6 +91,8 @@ struct hc_cfg {
 	uint32_t contexts;         /* flows; vj: at most 256 connections */
 	uint32_t refresh;          /* packets of a flow between refreshes, 0 = never by count */
 	uint64_t model_hash;       /* of the predictor's model file, 0 without one */
+	uint64_t (*now_ns)(void *arg); /* NULL: no timing (the benchmark sets it) */
+	void *now_arg;
 };
 
 struct hc;
@@ -104,6 +113,14 @@ int hc_hello_parse(const uint8_t *b, uint32_t len, struct hc_cfg *cfg, struct er
  * 't_ns' into 'out', which holds caplen + HC_OVERHEAD_MAX bytes.  Returns its length. */
 uint32_t hc_compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
 		     uint8_t *out);
+
+/* The same in two pieces, for a sender that writes a frame from pieces (the payload is not
+ * copied): the returned number of bytes of 'out', then the 'len' bytes of 'frame' from 'off'. */
+struct hc_tail {
+	uint32_t off, len;
+};
+uint32_t hc_compress_split(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
+			   uint8_t *out, struct hc_tail *tail);
 
 /* Rebuilds the frame of one link frame of 'len' bytes, 't_ns' the time the compressor saw it,
  * into 'out' ('cap' bytes: len + HC_HDR_MAX + 64 is always enough).  Returns the frame's length,

@@ -7,18 +7,19 @@
 #include "csum.h"
 #include "hc_impl.h"
 
-static uint32_t send_raw(struct hc *h, const uint8_t *frame, uint32_t caplen, const struct pkt *p, uint8_t *out)
+static uint32_t send_raw(struct hc *h, uint32_t caplen, const struct pkt *p, uint8_t *out, struct hc_tail *tail)
 {
 	out[0] = HC_RAW;
-	memcpy(out + 1, frame, caplen);
+	*tail = (struct hc_tail){ 0, caplen };
 	uint32_t hin = p->l3 != PKT_L3_NONE && p->status == PKT_ST_OK ? p->l3_hdr_len + p->l4_hdr_len : 0;
 	h->st.hc_raw++;
 	hc__account(h, caplen, caplen + 1, hin, hin + 1);
-	return caplen + 1;
+	return 1;
 }
 
-static uint32_t send_ir(struct hc *h, struct hc_flow *fl, unsigned dir, uint32_t cid, const uint8_t *frame,
-			uint32_t caplen, const struct pkt *p, uint32_t hlen, uint64_t t_ns, bool reset, uint8_t *out)
+/* The frame whole, with its context (learnt by the caller, after). */
+static uint32_t send_ir(struct hc *h, struct hc_flow *fl, unsigned dir, uint32_t cid, uint32_t caplen,
+			const struct pkt *p, uint32_t hlen, bool reset, uint8_t *out, struct hc_tail *tail)
 {
 	uint8_t *o = out;
 	*o++ = reset ? HC_IR : HC_IR2;
@@ -34,16 +35,16 @@ static uint32_t send_ir(struct hc *h, struct hc_flow *fl, unsigned dir, uint32_t
 	}
 	*o++ = fl->msn;
 	uint32_t over = (uint32_t)(o - out);
-	memcpy(o, frame, caplen);
-	hc__learn(h, fl, &fl->d[dir], p, hlen, dir, t_ns);
+	*tail = (struct hc_tail){ 0, caplen };
 	h->st.hc_ir++;
 	uint32_t hin = hlen - p->l3_off;
 	hc__account(h, caplen, caplen + over, hin, hin + over);
-	return caplen + over;
+	return over;
 }
 
 /* The packet's own values, and the corrections against the prediction 'pr' in f->mask. */
-static void corrections(const struct hc_dir *c, const struct pkt *p, const struct hc_fields *pr, struct hc_fields *f)
+static void corrections(const struct hc_dir *c, const struct pkt *p, bool ip_ok, const struct hc_fields *pr,
+			struct hc_fields *f)
 {
 	*f = *pr;
 	uint32_t m = 0;
@@ -54,8 +55,7 @@ static void corrections(const struct hc_dir *c, const struct pkt *p, const struc
 		f->ttl = p->ip4.ttl;
 		/* A header checksum that was wrong on arrival stays wrong: carried as it is, unless
 		 * it is the wrong value the direction's last packet had (offload: often 0). */
-		bool ok = hc__ip4_csum_ok(p);
-		if (c->ipcsum_bad ? pkt_rd16(c->hdr + c->l3_off + 10) != p->ip4.csum : !ok) {
+		if (c->ipcsum_bad ? pkt_rd16(c->hdr + c->l3_off + 10) != p->ip4.csum : !ip_ok) {
 			m |= HC_F_IPCSUM;
 			f->ipcsum = p->ip4.csum;
 		}
@@ -162,23 +162,33 @@ static bool carries_csum(const struct hc_dir *c)
 
 /* The compressed form of 'p' in direction 'c', into 'out'; 0 when only an IR can carry it. */
 static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint32_t cid, const struct pkt *p,
-		       uint32_t hlen, uint8_t *out)
+		       uint32_t hlen, bool ip_ok, uint8_t *out, struct hc_tail *tail)
 {
 	if (p->l4 != c->l4 || p->l3_off != c->l3_off || p->l3_off + p->l3_hdr_len != c->l4_off)
 		return 0;
-	struct hc_fields pr, f;
-	hc__predict(h, fl, c, &pr);
-	corrections(c, p, &pr, &f);
+	const struct hc_fields pr = c->pred;
+	struct hc_fields f;
+	corrections(c, p, ip_ok, &pr, &f);
 	if (!carries_csum(c) && f.l4csum)
 		return 0;
 	uint8_t hdr[HC_HDR_MAX + 64];
-	uint32_t n = hc__rebuild(c, &f, hdr);
+	/* The check rebuilds with the packet's own IP checksum when it is right: the rest equal,
+	 * the decompressor computes that same value. */
+	struct hc_fields chk = f;
+	if (c->v4 && ip_ok && !(f.mask & HC_F_IPCSUM)) {
+		chk.ipcsum = p->ip4.csum;
+		chk.ipcsum_known = true;
+	}
+	uint32_t n = hc__rebuild(c, &chk, hdr);
 	if ((n != hlen || memcmp(hdr, p->frame, hlen)) && p->l4 == PKT_L4_TCP) {
 		/* The options changed otherwise than in their timestamps: sent as they are. */
 		f.mask = (f.mask & ~(uint32_t)(HC_F_TSVAL | HC_F_TSECR)) | HC_F_OPTS;
 		f.opts = p->tcp.opts;
 		f.opts_len = p->l4_hdr_len - 20u;
-		n = hc__rebuild(c, &f, hdr);
+		chk.mask = f.mask;
+		chk.opts = f.opts;
+		chk.opts_len = f.opts_len;
+		n = hc__rebuild(c, &chk, hdr);
 	}
 	if (n != hlen || memcmp(hdr, p->frame, hlen))
 		return 0;
@@ -188,27 +198,28 @@ static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint3
 	/* Sent compressed only when shorter than whole. */
 	if (over >= hlen - p->l3_off + 2)
 		return 0;
-	hc__copy(o, p->payload, p->payload_len);
-	o += p->payload_len;
-	if (f.mask & HC_F_TRAILER) {
-		hc__copy(o, p->trailer, p->trailer_len);
-		o += p->trailer_len;
-	}
+	/* The payload (and a trailer sent as it is) follow: the frame's own bytes after its header. */
+	uint32_t tl = p->payload_len + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0);
+	*tail = (struct hc_tail){ hlen, tl };
 	h->st.hc_co++;
-	uint32_t len = (uint32_t)(o - out), hin = hlen - p->l3_off;
-	hc__account(h, p->caplen, len, hin, over + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0));
-	return len;
+	uint32_t hin = hlen - p->l3_off;
+	hc__account(h, p->caplen, over + tl, hin, over + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0));
+	return over;
 }
 
 uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
-		      uint8_t *out)
+		      uint8_t *out, struct hc_tail *tail)
 {
+	uint64_t t0 = hc__now(h);
 	struct pkt p;
 	uint32_t hlen;
 	struct flow_key k;
 	bool src_a, created;
-	if (hc__parse(frame, caplen, wirelen, &p, &hlen) || !flow_key_from_pkt(&p, &k, &src_a))
-		return send_raw(h, frame, caplen, &p, out);
+	if (hc__parse(frame, caplen, wirelen, &p, &hlen) || !flow_key_from_pkt(&p, &k, &src_a)) {
+		uint32_t n = send_raw(h, caplen, &p, out, tail);
+		h->st.path_ns += hc__now(h) - t0;
+		return n;
+	}
 	struct flow_entry *e = flow_table_get(h->ft, &k, flow_key_hash(&k, NULL), src_a, t_ns, &created);
 	struct hc_flow *fl = flow_user(h->ft, e);
 	unsigned dir = flow_dir(e, src_a);
@@ -216,17 +227,21 @@ uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint3
 	if (created)
 		memset(fl, 0, h->flow_size);
 	struct hc_dir *c = &fl->d[dir];
+	bool ip_ok = p.l3 == PKT_L3_IPV4 && hc__ip4_csum_ok(&p);
 	/* Refreshes without feedback: by count, and after a silence (a lost frame's damage lasts
 	 * until the next). */
 	bool reset = created || (h->cfg.refresh && fl->since_refresh >= h->cfg.refresh) ||
 		     t_ns - fl->last_ns > HC_REFRESH_IDLE_NS;
-	if (!reset && !(fl->pending & (1u << dir)) && c->hlen) {
-		uint32_t n = try_co(h, fl, c, cid, &p, hlen, out);
-		if (n) {
-			hc__learn(h, fl, c, &p, hlen, dir, t_ns);
-			return n;
-		}
+	uint32_t n = 0;
+	if (!reset && !(fl->pending & (1u << dir)) && c->hlen)
+		n = try_co(h, fl, c, cid, &p, hlen, ip_ok, out, tail);
+	if (!n) {
+		fl->pending &= (uint8_t)~(1u << dir);
+		n = send_ir(h, fl, dir, cid, caplen, &p, hlen, reset, out, tail);
 	}
-	fl->pending &= (uint8_t)~(1u << dir);
-	return send_ir(h, fl, dir, cid, frame, caplen, &p, hlen, t_ns, reset, out);
+	uint64_t t1 = hc__now(h);
+	hc__learn(h, fl, c, &p, hlen, dir, t_ns, ip_ok);
+	h->st.path_ns += t1 - t0;
+	h->st.after_ns += hc__now(h) - t1;
+	return n;
 }

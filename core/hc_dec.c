@@ -47,9 +47,11 @@ static uint32_t take_ir(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 		fl->synced = 1;
 	}
 	fl->msn = msn;
-	hc__learn(h, fl, &fl->d[dir], &p, hlen, dir, t_ns);
-	fl->d[dir].valid = fl->synced;
 	memcpy(out, b, flen);
+	uint64_t t1 = hc__now(h);
+	hc__learn(h, fl, &fl->d[dir], &p, hlen, dir, t_ns, p.l3 == PKT_L3_IPV4 && hc__ip4_csum_ok(&p));
+	fl->d[dir].valid = fl->synced;
+	h->st.after_ns += hc__now(h) - t1;
 	h->st.hc_delivered++;
 	return flen;
 }
@@ -123,8 +125,7 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 		return drop(fl, &h->st.hc_dropped_no_context);
 	if ((in[0] & 0x40) && (!hc__get_var(&b, end, &mask) || !mask || mask >> 13))
 		return drop(fl, &h->st.hc_dropped_malformed);
-	struct hc_fields f;
-	hc__predict(h, fl, c, &f);
+	struct hc_fields f = c->pred;
 	f.mask = mask;
 	bool csum = c->l4 == PKT_L4_TCP || pkt_rd16(c->hdr + c->l4_off + 6) != 0;
 	if (!read_fields(&b, end, &f) || (uint32_t)(end - b) < 1u + (csum ? 2u : 0u))
@@ -153,16 +154,18 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	memcpy(out, hdr, hlen);
 	memcpy(out + hlen, b, rest);
 	memset(out + hlen + rest, 0, pad);
+	uint64_t t1 = hc__now(h);
 	struct pkt p;
 	uint32_t plen;
 	if (hc__parse(out, (uint32_t)flen, (uint32_t)flen, &p, &plen) || plen != hlen)
 		return drop(fl, &h->st.crc_failures); /* passed the CRC, but no such header was sent */
-	hc__learn(h, fl, c, &p, hlen, dir, t_ns);
+	hc__learn(h, fl, c, &p, hlen, dir, t_ns, p.l3 == PKT_L3_IPV4 && hc__ip4_csum_ok(&p));
+	h->st.after_ns += hc__now(h) - t1;
 	h->st.hc_delivered++;
 	return (uint32_t)flen;
 }
 
-uint32_t hc__decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out, uint32_t cap)
+static uint32_t dispatch(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out, uint32_t cap)
 {
 	if (len < 1)
 		return drop(NULL, &h->st.hc_dropped_malformed);
@@ -176,4 +179,13 @@ uint32_t hc__decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 		return len - 1;
 	}
 	return drop(NULL, &h->st.hc_dropped_malformed);
+}
+
+/* The time on the path is the whole call's less what was learnt after the frame was rebuilt. */
+uint32_t hc__decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out, uint32_t cap)
+{
+	uint64_t t0 = hc__now(h), after = h->st.after_ns;
+	uint32_t n = dispatch(h, in, len, t_ns, out, cap);
+	h->st.path_ns += hc__now(h) - t0 - (h->st.after_ns - after);
+	return n;
 }

@@ -28,6 +28,17 @@ enum {
 	HC_F_TRAILER = 1u << 11, HC_F_IPCSUM = 1u << 12,
 };
 
+/* A packet's header fields as a compressed packet carries them. */
+struct hc_fields {
+	uint16_t ipid, win, urg, l4csum, ipcsum;
+	uint32_t seq, ack, tsval, tsecr;
+	uint8_t flags, tos, ttl;
+	bool ipcsum_known;         /* compressor: ipcsum is the header's own (no need to compute it) */
+	uint32_t mask;
+	const uint8_t *opts, *trailer;
+	uint32_t opts_len, trailer_len, payload_len;
+};
+
 /* One direction of a flow. */
 struct hc_dir {
 	uint8_t hdr[HC_HDR_MAX];   /* the last packet's link, IP and transport headers */
@@ -40,6 +51,7 @@ struct hc_dir {
 	uint8_t ipcsum_bad;        /* its IPv4 checksum was not the header's (offload): the next
 				      packet's is predicted to be the same value */
 	struct pred_pkt last;      /* the predictor's view of it (payload NULL) */
+	struct hc_fields pred;     /* the next packet as predicted, made after the flow's latest */
 };
 
 /* A flow: its two directions, then the predictor's state (flow_state_size bytes). */
@@ -52,16 +64,6 @@ struct hc_flow {
 	uint8_t pending;           /* compressor: bit per direction that must be refreshed */
 	uint8_t synced;            /* decompressor: in step since the last reset (no drop since) */
 	uint8_t pad_[5];
-};
-
-/* A packet's header fields as a compressed packet carries them. */
-struct hc_fields {
-	uint16_t ipid, win, urg, l4csum, ipcsum;
-	uint32_t seq, ack, tsval, tsecr;
-	uint8_t flags, tos, ttl;
-	uint32_t mask;
-	const uint8_t *opts, *trailer;
-	uint32_t opts_len, trailer_len, payload_len;
 };
 
 struct vj_state;
@@ -86,17 +88,25 @@ static inline void *hc__pstate(struct hc_flow *f)
 /* Resets a flow's predictor state (both ends, on an IR). */
 void hc__reset_state(struct hc *h, struct hc_flow *f);
 
-/* The prediction for the next packet of 'c': 'f' filled with the predicted values (mask 0). */
+/* The prediction for the next packet of 'c': 'f' filled with the predicted values (mask 0).
+ * hc__learn makes it for both directions after every packet (c->pred). */
 void hc__predict(const struct hc *h, struct hc_flow *fl, const struct hc_dir *c, struct hc_fields *f);
 
 /* Writes the header 'f' makes from context 'c' into 'out' (HC_HDR_MAX + 40 bytes); returns its
  * length.  The trailer is not part of it. */
 uint32_t hc__rebuild(const struct hc_dir *c, const struct hc_fields *f, uint8_t *out);
 
-/* Takes the decoded frame 'p' (its header 'hdr_len' bytes) as direction 'c''s last packet, and
- * lets the predictor observe it. */
+/* Takes the decoded frame 'p' (its header 'hdr_len' bytes) as direction 'c''s last packet, lets
+ * the predictor observe it, and makes the predictions of the flow's directions ahead.
+ * 'ip_ok': p's IPv4 header checksum is right (hc__ip4_csum_ok), as the caller found. */
 void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct pkt *p, uint32_t hdr_len,
-	       unsigned dir, uint64_t t_ns);
+	       unsigned dir, uint64_t t_ns, bool ip_ok);
+
+/* The clock, when the benchmark gave one. */
+static inline uint64_t hc__now(const struct hc *h)
+{
+	return h->cfg.now_ns ? h->cfg.now_ns(h->cfg.now_arg) : 0;
+}
 
 /* Decodes an Ethernet frame for a context: 0 when it can be one (IPv4/IPv6, TCP/UDP, no
  * fragment, whole, header within HC_HDR_MAX); its header length in '*hlen'. */
@@ -106,7 +116,8 @@ int hc__parse(const uint8_t *frame, uint32_t caplen, uint32_t wirelen, struct pk
 bool hc__ip4_csum_ok(const struct pkt *p);
 
 uint8_t hc__crc8(const uint8_t *b, uint32_t n);
-extern const uint8_t hc__crc_table[256];
+/* Its tables (hc_crc_tables.h): row k, a byte followed by k zero bytes. */
+extern const uint8_t (*const hc__crc_tables)[256];
 
 /* Ethernet padding the rebuild implies: zeros up to a 60-byte frame. */
 static inline uint32_t hc__pad(uint32_t frame_len)
@@ -173,7 +184,7 @@ uint32_t hc__vj_decompress(struct hc *h, const uint8_t *in, uint32_t len, uint8_
 
 /* The predictive compressor and decompressor (hc_comp.c, hc_dec.c). */
 uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_ns,
-		      uint8_t *out);
+		      uint8_t *out, struct hc_tail *tail);
 uint32_t hc__decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out,
 			uint32_t cap);
 

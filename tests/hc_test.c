@@ -93,11 +93,26 @@ static void flip_burst(uint8_t *b, unsigned pos, unsigned pat, unsigned len)
 
 static void test_crc(void)
 {
+	uint8_t row0[256];
 	for (unsigned i = 0; i < 256; i++) {
 		uint8_t r = (uint8_t)i;
 		for (int k = 0; k < 8; k++)
 			r = (uint8_t)(r & 0x80 ? (r << 1) ^ 0x07 : r << 1);
-		CU_ASSERT_EQUAL(hc__crc_table[i], r);
+		row0[i] = r;
+		CU_ASSERT_EQUAL(hc__crc_tables[0][i], r);
+	}
+	for (unsigned k = 1; k < 8; k++)
+		for (unsigned i = 0; i < 256; i++)
+			CU_ASSERT_EQUAL(hc__crc_tables[k][i], row0[hc__crc_tables[k - 1][i]]);
+	/* Eight bytes a step gives what one byte a step gives, at every length. */
+	uint8_t z[40];
+	for (unsigned i = 0; i < sizeof z; i++)
+		z[i] = (uint8_t)(i * 91 + 7);
+	for (unsigned n = 0; n <= sizeof z; n++) {
+		uint8_t r = 0xff;
+		for (unsigned i = 0; i < n; i++)
+			r = row0[r ^ z[i]];
+		CU_ASSERT_EQUAL(hc__crc8(z, n), r);
 	}
 	/* Every single-bit error and every burst of 8 bits or fewer changes it. */
 	uint8_t b[60], c[60];
