@@ -64,7 +64,11 @@ static void print_summary(const struct scenario *scn, const struct sim_summary *
 		       sum->gw2_baseline_latency_p99_ns, (unsigned long long)sum->gw2_opened,
 		       (unsigned long long)sum->gw2_opened_keystream, (unsigned long long)sum->gw2_opened_anticipated,
 		       (unsigned long long)sum->gw2_esp_drops);
-	printf("end-to-end delay mean  %.0f ns, source to sink (links included)\n", sum->e2e_delay_mean_ns);
+	printf("end-to-end delay       mean %.0f ns, p50 %.0f, p99 %.0f, source to sink (links included); goodput %.4g Mbit/s\n",
+	       sum->e2e_delay_mean_ns, sum->e2e_delay_p50_ns, sum->e2e_delay_p99_ns, sum->goodput_mbps);
+	if (sum->compressed)
+		printf("link.out compression   %s: %.2f header bytes per packet for %.2f; %llu packets not rebuilt at the far end\n",
+		       scn->out_compress, sum->hc_header_out, sum->hc_header_in, (unsigned long long)sum->hc_not_rebuilt);
 	printf("offered load           %.4g of the baseline's CPU time (measured)", sum->offered_load);
 	if (scn->load > 0 && fabs(sum->offered_load - scn->load) > 0.05 * scn->load)
 		printf(": run.load asked %g; what reaches the shaper is limited (the ingress link's rate?)", scn->load);

@@ -18,6 +18,8 @@ void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
 		return;
 	uint64_t d = arrive - p->t_src;
 	m->sink_packets++;
+	m->sink_bytes += p->eg_wirelen;
+	lathist_add(m->e2e, d);
 	m->delay_sum_ns += d;
 	struct simflow *f = p->flow;
 	if (f && f->id == p->flow_id) {
@@ -32,7 +34,8 @@ void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
 static void forward(struct model *m, struct simpkt *p)
 {
 	uint64_t arrive;
-	if (link_send(&m->out, sched_now(m->s), p->eg_wirelen, &arrive) != LINK_OK) {
+	enum link_verdict v = m->hcl ? model__hcl_send(m, p, &arrive) : link_send(&m->out, sched_now(m->s), p->eg_wirelen, &arrive);
+	if (v != LINK_OK) {
 		if (p->flow && p->flow->id == p->flow_id)
 			p->flow->lost++;
 		model__pkt_put(m, p);
@@ -54,9 +57,9 @@ void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *p
 	struct simcpu *c = arg;
 	struct simpkt *p = c->serving;
 	p->eg_wirelen = wirelen;
-	if (c->gw || !c->m->cpus2)
+	if (c->gw || (!c->m->cpus2 && !c->m->hcl))
 		return;
-	/* The second gateway receives these bytes: kept apart (the frame the engine still reads is
+	/* The second gateway (or link.out's compressor) receives these bytes: kept apart (the frame the engine still reads is
 	 * the ingress one), in the slot's buffer, grown only past its largest frame yet. */
 	if (wirelen > p->eg_cap) {
 		uint8_t *n = realloc(p->eg, wirelen);

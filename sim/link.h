@@ -9,6 +9,7 @@
 #ifndef PRECRAFT_SIM_LINK_H
 #define PRECRAFT_SIM_LINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -35,7 +36,15 @@ void link_fini(struct link *l);
 /* Offers a packet of 'bytes' at 't_ns'.  On LINK_OK, '*arrive_ns' is when it reaches the far end. */
 enum link_verdict link_send(struct link *l, uint64_t t_ns, uint32_t bytes, uint64_t *arrive_ns);
 
+/* True when a packet offered at 't_ns' would find the queue full (link_send would drop it). */
+static inline bool link_full(struct link *l, uint64_t t_ns);
+
 /* Packets in the link (queued or transmitting) at 't_ns'. */
 uint32_t link_backlog(struct link *l, uint64_t t_ns);
+
+static inline bool link_full(struct link *l, uint64_t t_ns)
+{
+	return link_backlog(l, t_ns) >= l->cap;
+}
 
 #endif

@@ -307,6 +307,11 @@ static int setup(struct model *m, struct errbuf *eb)
 		if ((rc = model__gw2_setup(m, &ec2, eb)) != 0)
 			return rc;
 	}
+	if ((rc = model__hcl_setup(m, eb)) != 0)
+		return rc;
+	if (!(m->e2e = malloc(sizeof *m->e2e)))
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	lathist_init(m->e2e);
 	if (rng_create(scn->seed, scn->run, 1, &m->rng_in) || rng_create(scn->seed, scn->run, 2, &m->rng_out) ||
 	    link_init(&m->in, &scn->in, m->rng_in) || link_init(&m->out, &scn->out, m->rng_out))
 		return err_set(eb, -ERR_NOMEM, "out of memory");
@@ -324,6 +329,8 @@ static void teardown(struct model *m)
 {
 	sched_destroy(m->s); /* first: it lets go of the CPUs' events */
 	model__cpus_free(m);
+	model__hcl_free(m);
+	free(m->e2e);
 	link_fini(&m->in);
 	link_fini(&m->out);
 	rng_destroy(m->rng_in);

@@ -54,7 +54,13 @@ struct sim_summary {
 	uint64_t source_packets, packets_in, packets_out, sink_packets, flows;
 	uint64_t hits, strict_hits, misses, late, crafted, wasted, divergent_packets;
 	double latency_p50_ns, latency_p99_ns, baseline_latency_p50_ns, baseline_latency_p99_ns;
-	double e2e_delay_mean_ns;
+	double e2e_delay_mean_ns, e2e_delay_p50_ns, e2e_delay_p99_ns;
+	double goodput_mbps;       /* the sink's egress bytes over the simulated time */
+	/* link.out.compress: header bytes per packet in and out, packets the far end could not
+	 * rebuild (CRC, a flow waiting for its refresh), 0 when off */
+	int compressed;
+	double hc_header_in, hc_header_out;
+	uint64_t hc_not_rebuilt;
 	/* shaper.gateways = 2: the second gateway's */
 	double gw2_latency_p50_ns, gw2_latency_p99_ns, gw2_baseline_latency_p50_ns, gw2_baseline_latency_p99_ns;
 	uint64_t gw2_opened, gw2_opened_keystream, gw2_opened_anticipated, gw2_esp_drops;

@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "core/err.h"
 #include "core/flow.h"
+#include "core/lathist.h"
 #include "costs.h"
 #include "link.h"
 #include "model.h"
@@ -142,6 +143,10 @@ struct model {
 	uint64_t first_arrive, last_arrive;
 	uint64_t arrivals;
 	double time_scale;         /* the sources' times divided by it (run.load), 1 without */
+	/* link.out.compress (hc_link.c), NULL without; the sink's end-to-end delays and bytes */
+	struct hc_link *hcl;
+	struct lathist *e2e;
+	uint64_t sink_bytes;
 	int fail_err;              /* the first failure's ERR_*, 0 while none */
 	char fail_msg[ERR_MSG_LEN];
 };
@@ -186,6 +191,18 @@ void model__gw2_scalars(struct model *m, struct sim_summary *sum);
 /* The engine's transmit callback: notes the egress size of the packet being served. */
 void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *payload, uint32_t payload_len,
 	       uint32_t wirelen, uint64_t t_ns);
+
+/* hc_link.c: link.out's header compression, when link.out.compress names one. */
+struct hc_link;
+int model__hcl_setup(struct model *m, struct errbuf *eb);
+void model__hcl_free(struct model *m);
+/* Offers 'p''s egress to link.out compressed; LINK_OK when the far end rebuilt it ('*arrive'),
+ * LINK_LOST when the link lost it or the far end could not rebuild it. */
+enum link_verdict model__hcl_send(struct model *m, struct simpkt *p, uint64_t *arrive);
+/* Its scalars (the compressor's, the decompressor's, hc_wrong, link_out_bytes_saved). */
+void model__hcl_scalars(struct model *m);
+struct sim_summary;
+void model__hcl_summary(struct model *m, struct sim_summary *sum);
 
 /* source.c */
 int model__setup_sources(struct model *m, struct errbuf *eb);

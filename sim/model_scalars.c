@@ -40,7 +40,11 @@ void model__write_scalars(struct model *m, const struct engine_stats *es, struct
 	sum->baseline_latency_p50_ns = lathist_quantile(&m->lat->baseline, 0.5);
 	sum->baseline_latency_p99_ns = lathist_quantile(&m->lat->baseline, 0.99);
 	sum->e2e_delay_mean_ns = m->sink_packets ? (double)m->delay_sum_ns / (double)m->sink_packets : 0;
+	sum->e2e_delay_p50_ns = lathist_quantile(m->e2e, 0.5);
+	sum->e2e_delay_p99_ns = lathist_quantile(m->e2e, 0.99);
 	sum->sim_seconds = (double)sim_ns / 1e9;
+	sum->goodput_mbps = sim_ns ? (double)m->sink_bytes * 8e3 / (double)sim_ns : 0;
+	model__hcl_summary(m, sum);
 	if (!m->rec)
 		return;
 	engine_stats_record(es, m->rec);
@@ -86,6 +90,10 @@ void model__write_scalars(struct model *m, const struct engine_stats *es, struct
 		{ "source_ts_skipped", (double)skipped },
 		{ "sink_packets", (double)m->sink_packets },
 		{ "e2e_delay_mean_ns", sum->e2e_delay_mean_ns },
+		{ "e2e_delay_p50_ns", sum->e2e_delay_p50_ns },
+		{ "e2e_delay_p99_ns", sum->e2e_delay_p99_ns },
+		{ "sink_bytes", (double)m->sink_bytes },
+		{ "goodput_mbps", sum->goodput_mbps },
 		{ "link_in_queue_drops", (double)m->in.queue_drops },
 		{ "link_in_lost", (double)m->in.lost },
 		{ "link_out_queue_drops", (double)m->out.queue_drops },
@@ -123,4 +131,5 @@ void model__write_scalars(struct model *m, const struct engine_stats *es, struct
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 		rec_scalar(m->rec, sc[i].name, sc[i].v);
+	model__hcl_scalars(m);
 }

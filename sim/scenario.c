@@ -37,6 +37,7 @@ static const char *check_ports(const struct scenario *s, const char *v);
 static const char *check_predictor(const struct scenario *s, const char *v);
 static const char *check_file(const struct scenario *s, const char *v);
 static const char *check_file_opt(const struct scenario *s, const char *v);
+static const char *check_compress(const struct scenario *s, const char *v);
 
 #define S(f) offsetof(struct scenario, f), sizeof(((struct scenario *)0)->f)
 #define L(side, f) offsetof(struct scenario, side.f), 0
@@ -98,6 +99,9 @@ static const struct key keys[] = {
 	{ "policy", "low_ports", K_STR, S(low_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are low priority (at most 8)", check_ports },
 	LINK_KEYS("link.in", in),
 	LINK_KEYS("link.out", out),
+	{ "link.out", "compress", K_STR, S(out_compress), 0, 0, NULL, "none", "", "header compression on link.out (core/hc.h): vj (RFC 1144) or a predictor's name (last, header, ml, xgb), the same at both ends; the link carries the compressed frames, the far end rebuilds them (a packet it cannot rebuild is lost); none = off", check_compress },
+	{ "link.out", "compress_refresh", K_U64, S(out_compress_refresh), 0, 1e9, NULL, "64", "packets", "packets of a flow between refreshes of its compression context (no feedback: a lost frame costs its flow until the next); 0 = only after 1 s of silence", NULL },
+	{ "link.out", "compress_model", K_STR, S(out_compress_model), 0, 0, NULL, "", "", "the compressor's model file (ml, xgb); empty = none", check_file_opt },
 	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets", NULL },
 	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts", NULL },
 	{ "source", "file", K_STR, R(file), 0, 0, NULL, "", "", "trace: capture file (pcap, pcapng, gzip), relative to the scenario", NULL },
@@ -169,6 +173,14 @@ static const char *check_predictor(const struct scenario *s, const char *v)
 {
 	(void)s;
 	return models_find(v) ? NULL : "a predictor's name (see 'precraft predictors')";
+}
+
+static const char *check_compress(const struct scenario *s, const char *v)
+{
+	(void)s;
+	return !*v || !strcmp(v, "none") || !strcmp(v, "vj") || models_find(v)
+		       ? NULL
+		       : "none, vj, or a predictor's name (last, header, ml, xgb: see 'precraft predictors')";
 }
 
 static const char *check_file(const struct scenario *s, const char *v)

@@ -97,6 +97,9 @@ struct scenario {
 	char high_ports[64], low_ports[64];
 	/* [link.in], [link.out] */
 	struct scn_link in, out;
+	char out_compress[16];     /* link.out's header compressor (core/hc.h), "" or "none" = none */
+	uint64_t out_compress_refresh;
+	char out_compress_model[SCN_PATH]; /* its model file (ml, xgb), "" = none */
 	/* [source.NAME] */
 	struct scn_source src[SCN_MAX_SOURCES];
 	unsigned n_src;
