@@ -19,7 +19,8 @@
 const char decompress_usage[] =
 	"usage: precraft decompress LINK.pcap -o OUT.pcap [options]\n"
 	"  Rebuilds the frames of a compressed link (from 'precraft replay TRACE --compress NAME\n"
-	"  --egress LINK.pcap') and writes them, in order, as Ethernet frames.\n"
+	"  --egress LINK.pcap', link type 147; or a capture of 'hil forward --compress': Ethernet frames\n"
+	"  of type 0x88b5, the others skipped) and writes them, in order, as Ethernet frames.\n"
 	"  -o FILE             where the rebuilt frames go (required)\n"
 	"  --drop P            lose each link frame with probability P first (0 to 1; default 0)\n"
 	"  --seed S            the losses' random stream (default 1)\n"
@@ -83,13 +84,28 @@ static void print_scalar(void *arg, const char *name, double v)
 /* A rebuilt frame: the largest record a capture holds, and a header more. */
 #define DEC_BUF ((1u << 18) + HC_HDR_MAX + 64)
 
+/* A record as a link frame: itself (link type 147), or what an Ethernet frame of type
+ * HC_ETHERTYPE carries (the lab's wire); NULL for any other frame. */
+static const uint8_t *link_frame(int linktype, const struct trace_rec *rec, uint32_t *len)
+{
+	if (linktype == HC_LINKTYPE) {
+		*len = rec->caplen;
+		return rec->data;
+	}
+	if (rec->caplen < 14 || pkt_rd16(rec->data + 12) != HC_ETHERTYPE)
+		return NULL;
+	*len = rec->caplen - 14;
+	return rec->data + 14;
+}
+
 struct dec_run {
 	struct trace *tr;
 	struct trace_writer *tw;
 	struct cli_hc hc;
 	struct rng *rng;
 	uint8_t *buf;
-	uint64_t frames, lost;
+	uint64_t frames, lost, other;
+	int linktype;
 };
 
 /* The records after the hello; returns the exit code. */
@@ -98,13 +114,19 @@ static int run(const struct dec_opts *o, struct dec_run *r, struct errbuf *eb)
 	struct trace_rec rec;
 	int rc;
 	while ((rc = trace_next(r->tr, &rec, eb)) > 0) {
+		uint32_t len;
+		const uint8_t *f = link_frame(r->linktype, &rec, &len);
+		if (!f) {
+			r->other++; /* the wire's other frames (neighbour discovery, ...) */
+			continue;
+		}
 		r->frames++;
 		if (r->rng && rng_bernoulli(r->rng, o->drop)) {
 			r->lost++;
 			hc_lost(r->hc.h);
 			continue;
 		}
-		uint32_t n = hc_decompress(r->hc.h, rec.data, rec.caplen, rec.t_ns, r->buf, DEC_BUF);
+		uint32_t n = hc_decompress(r->hc.h, f, len, rec.t_ns, r->buf, DEC_BUF);
 		if (n)
 			trace_writer_put(r->tw, r->buf, n, n + (rec.wirelen > rec.caplen ? rec.wirelen - rec.caplen : 0),
 					 rec.t_ns);
@@ -129,13 +151,24 @@ int decompress_main(const struct cli_args *a)
 	struct trace_rec rec;
 	struct hc_cfg cfg;
 	int rc = trace_open(o.in, &r.tr, &eb);
-	if (!rc && trace_linktype(r.tr) != HC_LINKTYPE)
-		rc = err_set(&eb, -ERR_FORMAT, "%s: link type %d is not a compressed link's (%d)", o.in,
-			     trace_linktype(r.tr), HC_LINKTYPE);
-	if (!rc && (rc = trace_next(r.tr, &rec, &eb)) == 0)
-		rc = err_set(&eb, -ERR_FORMAT, "%s: no frames, not even the hello", o.in);
+	if (!rc)
+		r.linktype = trace_linktype(r.tr);
+	if (!rc && r.linktype != HC_LINKTYPE && r.linktype != PKT_LINK_ETH)
+		rc = err_set(&eb, -ERR_FORMAT, "%s: link type %d is not a compressed link's (%d, or Ethernet frames of type 0x%04x)",
+			     o.in, r.linktype, HC_LINKTYPE, HC_ETHERTYPE);
+	/* The hello: the first frame of the link (on Ethernet, the first of its type). */
+	const uint8_t *hello = NULL;
+	uint32_t hlen = 0;
+	while (!rc && !hello) {
+		if ((rc = trace_next(r.tr, &rec, &eb)) == 0)
+			rc = err_set(&eb, -ERR_FORMAT, "%s: not a compressed link: no hello frame", o.in);
+		else if (rc > 0 && !(hello = link_frame(r.linktype, &rec, &hlen)))
+			r.other++, rc = 0;
+	}
 	if (rc > 0)
-		rc = hc_hello_parse(rec.data, rec.caplen, &cfg, &eb);
+		rc = 0;
+	if (!rc)
+		rc = hc_hello_parse(hello, hlen, &cfg, &eb);
 	if (!rc)
 		rc = cli_hc_open(&cfg, o.model, true, cfg.model_hash, &r.hc, &eb);
 	if (!rc && o.drop > 0)
@@ -160,6 +193,8 @@ int decompress_main(const struct cli_args *a)
 		printf("%-24s %s\n", "compressor", cfg.name);
 		printf("%-24s %llu\n", "link_frames", (unsigned long long)r.frames);
 		printf("%-24s %llu\n", "link_lost", (unsigned long long)r.lost);
+		if (r.linktype == PKT_LINK_ETH)
+			printf("%-24s %llu\n", "link_other_frames", (unsigned long long)r.other);
 		hc_stats_each(hc_get_stats(r.hc.h), print_scalar, NULL);
 	}
 out:

@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "core/lathist.h"
 #include "core/stats.h"
+#include "hc_setup.h"
 #include "hil/runner.h"
 #include "run.h"
 #include "shaper.h"
@@ -20,6 +21,7 @@
 const char hil_usage[] =
 	"usage: precraft hil forward --in IF --out IF [shaper options] [--db FILE] [--count N | --duration S]\n"
 	"                            [--inject pcap|libnet] [--workers N] [--pin] [--busy-poll] [--ring-mb N]\n"
+	"                            [--compress NAME [--tx-loss P]]\n"
 	"       precraft hil replay --out IF TRACE [--speed X | --pps N | --topspeed] [--loop N] [--count N]\n"
 	"                            [--duration S] [--inject pcap|libnet]\n"
 	"       precraft hil capture --in IF [-w FILE.pcap] [--count N | --duration S] [--busy-poll] [--ring-mb N]\n"
@@ -36,6 +38,11 @@ const char hil_usage[] =
 	"  --ring-mb N: each capture handle's kernel ring (default 256 MiB, >100k frames at MTU 1500);\n"
 	"  a few MiB, like a NIC's ring, turns an overload into loss instead of a growing queue, and with\n"
 	"  --busy-poll halves the p50 (slots still in the cache: 4.5 instead of 8.6 us on the lab pair).\n"
+	"  --compress NAME: the egress crosses a compressed link (" CLI_HC_NAMES "; one worker):\n"
+	"  each frame compressed, inside an Ethernet frame of type 0x88b5 with its own addresses, the\n"
+	"  compressor's hello first; the predictors see no time (the far end's clock is not this one);\n"
+	"  'precraft decompress' rebuilds a capture of them.  --tx-loss P: each compressed frame is not\n"
+	"  sent with probability P (from --seed): a lossy wire where the kernel has no tc netem.\n"
 	"  SIGHUP: forward re-reads its route table (--routes) and swaps it in while the workers run.\n"
 	"%s"
 	"  The lab NIC pair (network namespaces, veth) is set up by hil/lab: see 'hil/lab help'.\n";
@@ -43,13 +50,13 @@ const char hil_usage[] =
 struct hil_opts {
 	struct hil_cfg c;
 	struct shaper_opts sh;
-	const char *db, *trace;
+	const char *db, *trace, *compress;
 	bool quiet, has_speed;     /* --speed given (1, its default, may be given too) */
 };
 
 enum {
 	O_IN = 256, O_OUT, O_DB, O_READY, O_INJECT, O_COUNT, O_DURATION, O_SPEED, O_PPS, O_TOPSPEED, O_LOOP, O_QUIET,
-	O_HELP, O_WORKERS, O_PIN, O_BUSY_POLL, O_RING_MB
+	O_HELP, O_WORKERS, O_PIN, O_BUSY_POLL, O_RING_MB, O_COMPRESS, O_TX_LOSS
 };
 
 static int parse_value(int c, const char *arg, struct hil_opts *o)
@@ -58,6 +65,14 @@ static int parse_value(int c, const char *arg, struct hil_opts *o)
 	case O_IN: o->c.in = arg; return 0;
 	case O_OUT: o->c.out = arg; return 0;
 	case O_DB: o->db = arg; return 0;
+	case O_TX_LOSS: return cli_double("--tx-loss", arg, 0, 1, &o->c.tx_loss) ? 0 : EXIT_USAGE;
+	case O_COMPRESS:
+		if (strlen(arg) >= HC_NAME_MAX) {
+			cli_error("--compress: unknown compressor '%s' (%s)", arg, CLI_HC_NAMES);
+			return EXIT_USAGE;
+		}
+		o->compress = arg;
+		return 0;
 	case O_READY: o->c.ready = arg; return 0;
 	case 'Z': o->c.user = arg; return 0;
 	case 'w': o->c.write = arg; return 0;
@@ -107,6 +122,7 @@ const struct option hil_options[] = {
 	{ "loop", required_argument, 0, O_LOOP },       { "quiet", no_argument, 0, O_QUIET },
 	{ "workers", required_argument, 0, O_WORKERS }, { "pin", no_argument, 0, O_PIN },
 	{ "busy-poll", no_argument, 0, O_BUSY_POLL }, { "ring-mb", required_argument, 0, O_RING_MB },
+	{ "compress", required_argument, 0, O_COMPRESS }, { "tx-loss", required_argument, 0, O_TX_LOSS },
 	{ "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
 };
 
@@ -155,6 +171,12 @@ static void on_reload(void *arg, int rc, const char *msg)
 		fprintf(stderr, "precraft: SIGHUP: routes re-read from %s\n", msg);
 }
 
+/* The compressor's counters (--compress), recorded with the run's. */
+static void rec_hc(void *arg, const char *name, double v)
+{
+	rec_scalar(arg, name, v);
+}
+
 static int forward(struct hil_opts *o)
 {
 	if (!o->c.in || !o->c.out || o->trace) {
@@ -173,6 +195,24 @@ static int forward(struct hil_opts *o)
 		cli_error("%s", eb.msg);
 		return cli_exit_code(rc);
 	}
+	struct cli_hc hc = { 0 };
+	if (o->c.tx_loss > 0 && !o->compress) {
+		cli_error("hil forward: --tx-loss is for --compress");
+		shaper_fini(&sh);
+		return EXIT_USAGE;
+	}
+	o->c.tx_seed = o->sh.seed;
+	if (o->compress) {
+		struct hc_cfg hcfg = { .contexts = HC_CONTEXTS_DEFAULT, .refresh = HC_REFRESH_DEFAULT, .untimed = true };
+		snprintf(hcfg.name, sizeof hcfg.name, "%s", o->compress);
+		if ((rc = o->c.workers > 1 ? err_set(&eb, -ERR_INVAL, "hil forward: --compress takes one worker")
+					   : cli_hc_open(&hcfg, o->sh.model_file, false, 0, &hc, &eb)) != 0) {
+			cli_error("%s", eb.msg);
+			shaper_fini(&sh);
+			return cli_exit_code(rc);
+		}
+		o->c.compress = hc.h;
+	}
 	struct fwd_ctx c;
 	struct latency_set *lat = malloc(sizeof *lat);
 	struct engine_stats es;
@@ -181,6 +221,7 @@ static int forward(struct hil_opts *o)
 	if (code) {
 		free(lat);
 		shaper_fini(&sh);
+		cli_hc_close(&hc);
 		return code;
 	}
 	pthread_mutex_init(&c.mu, NULL);
@@ -223,6 +264,7 @@ static int forward(struct hil_opts *o)
 		{ "seconds", res.seconds },
 		{ "routes_reloads", (double)res.routes_reloads },
 		{ "routes_reload_errors", (double)res.routes_reload_errors },
+		{ "tx_lost", (double)res.tx_lost },
 	};
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 		rec_scalar(&c.run.rec, own[i].name, own[i].v);
@@ -261,10 +303,16 @@ static int forward(struct hil_opts *o)
 			  res.inject_error);
 	if (code == EXIT_OK && o->sh.mode == ENGINE_SHADOW && es.divergent_packets)
 		code = EXIT_DIVERGED;
+	if (hc.h) {
+		hc_stats_each(hc_get_stats(hc.h), rec_hc, &c.run.rec);
+		if (!o->quiet)
+			hc_stats_each(hc_get_stats(hc.h), cli_print_scalar, NULL);
+	}
 	code = cli_run_end(&c.run, status, code);
 	pthread_mutex_destroy(&c.mu);
 	free(lat);
 	shaper_fini(&sh);
+	cli_hc_close(&hc);
 	return code;
 }
 

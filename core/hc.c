@@ -63,8 +63,8 @@ void hc_destroy(struct hc *h)
 uint32_t hc_hello(const struct hc *h, uint8_t *out)
 {
 	out[0] = HC_HELLO;
-	int n = snprintf((char *)out + 1, HC_HELLO_MAX - 1, "precraft-hc 1 %s %u %u %016" PRIx64, h->cfg.name,
-			 h->cfg.contexts, h->cfg.refresh, h->cfg.model_hash);
+	int n = snprintf((char *)out + 1, HC_HELLO_MAX - 1, "precraft-hc 1 %s %u %u %016" PRIx64 " %s", h->cfg.name,
+			 h->cfg.contexts, h->cfg.refresh, h->cfg.model_hash, h->cfg.untimed ? "untimed" : "timed");
 	return 1 + (uint32_t)(n < HC_HELLO_MAX - 1 ? n : HC_HELLO_MAX - 2);
 }
 
@@ -76,11 +76,13 @@ int hc_hello_parse(const uint8_t *b, uint32_t len, struct hc_cfg *cfg, struct er
 	memcpy(s, b + 1, len - 1);
 	s[len - 1] = 0;
 	memset(cfg, 0, sizeof *cfg);
-	char name[HC_NAME_MAX + 1];
+	char name[HC_NAME_MAX + 1], clock[8];
 	int used = 0;
-	if (sscanf(s, "precraft-hc 1 %16s %u %u %" SCNx64 "%n", name, &cfg->contexts, &cfg->refresh,
-		   &cfg->model_hash, &used) != 4 || (size_t)used != strlen(s) || strlen(name) >= HC_NAME_MAX)
+	if (sscanf(s, "precraft-hc 1 %16s %u %u %" SCNx64 " %7s%n", name, &cfg->contexts, &cfg->refresh,
+		   &cfg->model_hash, clock, &used) != 5 || (size_t)used != strlen(s) || strlen(name) >= HC_NAME_MAX ||
+	    (strcmp(clock, "timed") && strcmp(clock, "untimed")))
 		return err_set(eb, -ERR_FORMAT, "compressed link: hello \"%.60s\" is not version 1's", s);
+	cfg->untimed = !strcmp(clock, "untimed");
 	memcpy(cfg->name, name, strlen(name) + 1);
 	if (cfg->contexts < 1 || cfg->contexts > (1u << 24))
 		return err_set(eb, -ERR_FORMAT, "compressed link: hello names %u contexts", cfg->contexts);

@@ -16,7 +16,7 @@
  *   0x01  IR: cid (varint), flow sequence number (1 byte), the frame whole; resets the flow's
  *         predictor state at both ends, and the other direction must be refreshed too
  *   0x02  IR of the other direction after a 0x01 (the state is not reset)
- *   0x03  hello (first frame only): "precraft-hc 1 NAME CONTEXTS REFRESH MODELHASH"
+ *   0x03  hello (first frame only): "precraft-hc 1 NAME CONTEXTS REFRESH MODELHASH timed|untimed"
  *   1Mmmmccc  compressed (predictors): M = a mask follows, mmm = the flow's sequence number mod
  *         8, ccc = cid 0..6 or 7 = a varint cid follows; then the mask (LEB128: ip id, seq, ack,
  *         window, flags, tsval, tsecr | tos, ttl, urgent, options, trailer, IP checksum), each
@@ -50,6 +50,8 @@
 struct predictor_ops;
 
 #define HC_LINKTYPE 147            /* LINKTYPE_USER0 */
+#define HC_ETHERTYPE 0x88b5        /* the link's frames inside Ethernet on a real wire (the lab):
+				      IEEE 802's local experimental type */
 #define HC_HDR_MAX 192             /* longest header kept in a context (link + IP + transport) */
 #define HC_OVERHEAD_MAX 8          /* a compressed frame is at most this much longer than its frame */
 #define HC_CONTEXTS_DEFAULT 16384  /* flows (two contexts each) */
@@ -91,6 +93,8 @@ struct hc_cfg {
 	uint32_t contexts;         /* flows; vj: at most 256 connections */
 	uint32_t refresh;          /* packets of a flow between refreshes, 0 = never by count */
 	uint64_t model_hash;       /* of the predictor's model file, 0 without one */
+	bool untimed;              /* the predictors see no time (a real link: the two ends' clocks
+				      differ); else both ends are handed the sender's time */
 	uint64_t (*now_ns)(void *arg); /* NULL: no timing (the benchmark sets it) */
 	void *now_arg;
 };

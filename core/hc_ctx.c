@@ -158,7 +158,7 @@ void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct 
 	c->ipcsum_bad = c->v4 && !ip_ok;
 	c->ts_at = p->l4 == PKT_L4_TCP && p->tcp.ts_off != 0xff ? (uint8_t)(20 + p->tcp.ts_off + 2) : 0;
 	struct pred_pkt pk;
-	pred_pkt_fill(&pk, p, dir, t_ns, fl->position);
+	pred_pkt_fill(&pk, p, dir, h->cfg.untimed ? 0 : t_ns, fl->position);
 	if (h->cfg.ops)
 		h->cfg.ops->observe(h->cfg.pred, hc__pstate(fl), &pk);
 	pk.payload = NULL;

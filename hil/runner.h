@@ -61,6 +61,15 @@ struct hil_cfg {
 	 * A file that does not load leaves the old table in use.  'on_reload' (may be NULL) hears
 	 * each attempt: 0 and the path, or the error. */
 	const char *routes_path;
+	/* forward, one worker: the egress crosses a compressed link (core/hc.h): each frame goes
+	 * compressed inside an Ethernet frame of type HC_ETHERTYPE with the egress frame's
+	 * addresses, after the compressor's hello in one such frame; NULL: plain frames. */
+	struct hc *compress;
+	/* with 'compress': each compressed frame, once made, is not sent with probability
+	 * 'tx_loss' (xorshift from 'tx_seed'): a lossy wire where the kernel has no tc netem; the
+	 * compressor has counted it as sent, as it would a frame the wire lost */
+	double tx_loss;
+	uint64_t tx_seed;
 	volatile sig_atomic_t *reload;
 	void (*on_reload)(void *arg, int rc, const char *msg);
 	void *on_reload_arg;
@@ -88,6 +97,7 @@ struct hil_result {
 	double send_error_p50_ns, send_error_p99_ns, send_error_max_ns, drift;
 	/* forward: the workers (the fields above are their totals, 'seconds' the longest) */
 	uint64_t routes_reloads, routes_reload_errors;
+	uint64_t tx_lost;          /* compressed frames not sent (tx_loss) */
 	unsigned workers;
 	struct hil_worker_result worker[HIL_MAX_WORKERS];
 };

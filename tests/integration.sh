@@ -440,6 +440,30 @@ if [ "$(id -u)" = 0 ] && command -v ip > /dev/null; then
 	else
 		bad "$out"
 	fi
+	# A compressed link between the DUT and the sink (issue 38): the sink's namespace rebuilds
+	# the simulated egress byte for byte; with frames lost on the wire, a subsequence of it.
+	for hc in header vj; do
+		for t in ndpi-fix.pcap sanders-http_espn.pcapng; do
+			if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check "traces/$t" --compress $hc 2>&1); then
+				ok "hil/lab check $t over a link compressed by $hc: $out"
+			else
+				bad "hil/lab check $t --compress $hc: $out"
+			fi
+		done
+	done
+	for p in 1 5; do
+		if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --compress header --netem-loss $p 2>&1) &&
+			echo "$out" | grep -q '^subsequence: yes'; then
+			ok "hil/lab check ndpi-fix --compress header, $p % of the frames lost: $out"
+		else
+			bad "hil/lab check ndpi-fix --compress header --netem-loss $p: $out"
+		fi
+	done
+	if out=$(PRECRAFT="$PRECRAFT" hil/lab check traces/ndpi-fix.pcap --compress vj --netem-loss 1 2>&1); then
+		bad "hil/lab check --compress vj --netem-loss: accepted ($out)"
+	else
+		ok "hil/lab check --compress vj --netem-loss refused: $(echo "$out" | tail -1)"
+	fi
 	# hil replay reads what replay reads: the generator sends the capture as pcapng and gzip.
 	for fmt in pcapng gzip; do
 		if out=$(PRECRAFT="$PRECRAFT" timeout 120 hil/lab check traces/ndpi-fix.pcap --mode precraft --gen-format $fmt 2>&1); then
