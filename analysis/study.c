@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include "report_impl.h"
 #include "store.h"
 
-#define POLICY "policy.kind"
 #define MAX_POLICIES 8
 
 struct pair_stats {
@@ -25,6 +25,8 @@ struct pair_stats {
 };
 
 struct study {
+	const char *axis, *base;      /* what is compared, and with which value */
+	const char *m50, *m99, *change, *value; /* the metrics (study_opts) */
 	struct rundata *rd;
 	size_t n;
 	const char **axes;            /* the cells' axes: what the runs differ in but the policy */
@@ -73,6 +75,13 @@ static int load_runs(struct store *st, const char *db, struct study *s, struct e
 	return rc;
 }
 
+/* The change metric is relative already (extra_cpu: over the baseline server's), or a change
+ * over the baseline run's value is made of it. */
+static int relative(const struct study *s)
+{
+	return !strcmp(s->change, "extra_cpu");
+}
+
 /* The cells, the policies, and each (cell, policy)'s pairs with off. */
 static int compare(struct study *s, const char *db, struct errbuf *eb)
 {
@@ -82,17 +91,18 @@ static int compare(struct study *s, const char *db, struct errbuf *eb)
 		return err_set(eb, -ERR_NOMEM, "out of memory");
 	int has_policy = 0;
 	for (size_t i = 0; i < nv; i++)
-		if (!strcmp(varying[i], POLICY))
+		if (!strcmp(varying[i], s->axis))
 			has_policy = 1;
 		else
 			varying[s->n_axes++] = varying[i];
 	s->axes = varying;
 	if (!has_policy)
-		return err_set(eb, -ERR_FORMAT, "%s: the runs do not differ in %s: a study compares policies with off", db, POLICY);
+		return err_set(eb, -ERR_FORMAT, "%s: the runs do not differ in %s: a study compares its values with %s", db,
+			       s->axis, s->base);
 	int has_off = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		const char *p = val(&s->rd[i], POLICY);
-		if (!strcmp(p, "off")) {
+		const char *p = val(&s->rd[i], s->axis);
+		if (!strcmp(p, s->base)) {
 			has_off = 1;
 			continue;
 		}
@@ -103,7 +113,7 @@ static int compare(struct study *s, const char *db, struct errbuf *eb)
 			s->pol[s->n_pol++] = p;
 	}
 	if (!has_off || !s->n_pol)
-		return err_set(eb, -ERR_FORMAT, "%s: a study needs runs with %s = off and with another policy", db, POLICY);
+		return err_set(eb, -ERR_FORMAT, "%s: a study needs runs with %s = %s and with another value", db, s->axis, s->base);
 	s->cell_of = malloc(s->n * sizeof *s->cell_of);
 	s->cell_first = malloc(s->n * sizeof *s->cell_first);
 	double *buf = malloc(4 * s->n * sizeof *buf);
@@ -130,22 +140,23 @@ static int compare(struct study *s, const char *db, struct errbuf *eb)
 			struct pair_stats *ps = &s->ps[c * s->n_pol + p];
 			size_t m = 0;
 			for (size_t i = 0; i < s->n; i++) { /* an off run, then its policy run of the same number */
-				if (s->cell_of[i] != c || strcmp(val(&s->rd[i], POLICY), "off"))
+				if (s->cell_of[i] != c || strcmp(val(&s->rd[i], s->axis), s->base))
 					continue;
 				for (size_t j = 0; j < s->n; j++) {
-					if (s->cell_of[j] != c || strcmp(val(&s->rd[j], POLICY), s->pol[p]) ||
+					if (s->cell_of[j] != c || strcmp(val(&s->rd[j], s->axis), s->pol[p]) ||
 					    s->rd[j].info.run_number != s->rd[i].info.run_number)
 						continue;
-					const double *b50 = rundata_scalar(&s->rd[i], "latency_p50_ns"),
-						     *b99 = rundata_scalar(&s->rd[i], "latency_p99_ns"),
-						     *t50 = rundata_scalar(&s->rd[j], "latency_p50_ns"),
-						     *t99 = rundata_scalar(&s->rd[j], "latency_p99_ns"),
-						     *x = rundata_scalar(&s->rd[j], "extra_cpu"), *h = rundata_scalar(&s->rd[j], "hit_ratio");
+					const double *b50 = rundata_scalar(&s->rd[i], s->m50),
+						     *b99 = rundata_scalar(&s->rd[i], s->m99),
+						     *t50 = rundata_scalar(&s->rd[j], s->m50),
+						     *t99 = rundata_scalar(&s->rd[j], s->m99),
+						     *x = rundata_scalar(&s->rd[j], s->change), *bx = rundata_scalar(&s->rd[i], s->change),
+						     *h = rundata_scalar(&s->rd[j], s->value);
 					if (!b50 || !b99 || !t50 || !t99 || !(*b50 > 0) || !(*b99 > 0))
 						break;
 					g50[m] = 100 * (*b50 - *t50) / *b50;
 					g99[m] = 100 * (*b99 - *t99) / *b99;
-					cpu[m] = x ? 100 * *x : 0;
+					cpu[m] = relative(s) ? (x ? 100 * *x : 0) : x && bx && *bx > 0 ? 100 * (*x - *bx) / *bx : 0;
 					hit[m] = h ? *h : 0;
 					if (!m)
 						ps->command = s->rd[j].info.command;
@@ -190,8 +201,17 @@ static void answer_table(FILE *html, const struct study *s)
 		rep_esc(html, s->axes[a]);
 		fprintf(html, "</th>");
 	}
-	fprintf(html, "<th>policy</th><th>pairs</th><th>p50 gain</th><th>p99 gain</th><th>extra CPU</th>"
-		      "<th>hit ratio</th><th>pre-crafting</th><th>reproduce (first pair)</th></tr>\n");
+	fprintf(html, "<th>");
+	rep_esc(html, s->axis);
+	fprintf(html, "</th><th>pairs</th><th>");
+	rep_esc(html, s->m50);
+	fprintf(html, " gain</th><th>");
+	rep_esc(html, s->m99);
+	fprintf(html, " gain</th><th>");
+	rep_esc(html, relative(s) ? "extra CPU" : s->change);
+	fprintf(html, "%s</th><th>", relative(s) ? "" : " change");
+	rep_esc(html, s->value);
+	fprintf(html, "</th><th>verdict</th><th>reproduce (first pair)</th></tr>\n");
 	for (size_t c = 0; c < s->n_cells; c++)
 		for (size_t p = 0; p < s->n_pol; p++) {
 			const struct pair_stats *ps = &s->ps[c * s->n_pol + p];
@@ -286,14 +306,30 @@ static void panel_name(const struct study *s, size_t x, size_t y, size_t panel, 
 }
 
 static const struct {
-	const char *name, *label;
+	const char *name;
 	size_t off;
 } maps[] = {
-	{ "p50", "p50 gain over off (%)", offsetof(struct pair_stats, g50) },
-	{ "p99", "p99 gain over off (%)", offsetof(struct pair_stats, g99) },
-	{ "cpu", "extra CPU over the baseline (%)", offsetof(struct pair_stats, cpu) },
-	{ "hit", "hit ratio", offsetof(struct pair_stats, hit) },
+	{ "p50", offsetof(struct pair_stats, g50) },
+	{ "p99", offsetof(struct pair_stats, g99) },
+	{ "cpu", offsetof(struct pair_stats, cpu) },
+	{ "hit", offsetof(struct pair_stats, hit) },
 };
+
+/* A map's label: the gains over the baseline, the change, the value. */
+static void map_label(const struct study *s, size_t mi, char *out, size_t n)
+{
+	switch (mi) {
+	case 0: snprintf(out, n, "%s gain over %s (%%)", s->m50, s->base); break;
+	case 1: snprintf(out, n, "%s gain over %s (%%)", s->m99, s->base); break;
+	case 2:
+		if (relative(s))
+			snprintf(out, n, "extra CPU over the baseline (%%)");
+		else
+			snprintf(out, n, "%s change over %s (%%)", s->change, s->base);
+		break;
+	default: snprintf(out, n, "%s", s->value);
+	}
+}
 
 /* Heat maps (two axes or more) and the headline lines, per policy and panel. */
 static void figures(struct rep *r, FILE *html, const struct study *s)
@@ -358,10 +394,13 @@ static void figures(struct rep *r, FILE *html, const struct study *s)
 				goto out;
 			char q[300], t[300];
 			plot_quote(s->axes[x], q, sizeof q);
+			char yl[300], ylq[400];
+			map_label(s, 0, yl, sizeof yl);
+			plot_quote(yl, ylq, sizeof ylq);
 			int len = snprintf(script, sizeof script,
-					   "set xlabel '%s'\nset ylabel 'p50 gain over off (%%)'\nset key below\n"
+					   "set xlabel '%s'\nset ylabel '%s'\nset key below\n"
 					   "set offsets graph 0.02, graph 0.02, graph 0.1, graph 0.1\nplot 0 with lines lc rgb 'gray' notitle",
-					   q);
+					   q, ylq);
 			size_t rows = 0;
 			for (size_t j = 0; j < ny; j++) {
 				for (size_t i = 0; i < nx; i++) {
@@ -380,8 +419,8 @@ static void figures(struct rep *r, FILE *html, const struct study *s)
 							", '%s' index %zu using 1:2:3 with yerrorlines pt 7 lw 1.5 title '%s'", file, j, t);
 			}
 			rep_close(r, f, file);
-			snprintf(title, sizeof title, "%s: p50 gain over off against %s (95 %% interval over paired replications)%s%s",
-				 s->pol[p], s->axes[x], pn[0] ? ", " : "", pn);
+			snprintf(title, sizeof title, "%s: %s against %s (95 %% interval over paired replications)%s%s",
+				 s->pol[p], yl, s->axes[x], pn[0] ? ", " : "", pn);
 			rep_figure(r, html, fig, title, script, len < (int)sizeof script ? rows : 0);
 			if (y == SIZE_MAX)
 				continue;
@@ -406,9 +445,10 @@ static void figures(struct rep *r, FILE *html, const struct study *s)
 					fprintf(f, "\n");
 				}
 				rep_close(r, f, file);
-				len = rep_heat_script(script, sizeof script, file, s->axes[x], xv, nx, s->axes[y], yv, ny,
-						      maps[mi].label, true);
-				snprintf(title, sizeof title, "%s: %s%s%s", s->pol[p], maps[mi].label, pn[0] ? ", " : "", pn);
+				char ml[300];
+				map_label(s, mi, ml, sizeof ml);
+				len = rep_heat_script(script, sizeof script, file, s->axes[x], xv, nx, s->axes[y], yv, ny, ml, true);
+				snprintf(title, sizeof title, "%s: %s%s%s", s->pol[p], ml, pn[0] ? ", " : "", pn);
 				rep_figure(r, html, fig, title, script, rows == nx * ny && len < (int)sizeof script ? rows : 0);
 			}
 		}
@@ -425,7 +465,10 @@ int study_write(const struct study_opts *o, struct study_result *res, struct err
 	int rc = store_open_read(o->db, &st, eb);
 	if (rc)
 		return rc;
-	struct study s = { 0 };
+	struct study s = { .axis = o->axis ? o->axis : "policy.kind", .base = o->baseline ? o->baseline : "off",
+			   .m50 = o->m50 ? o->m50 : "latency_p50_ns", .m99 = o->m99 ? o->m99 : "latency_p99_ns",
+			   .change = o->change ? o->change : "extra_cpu", .value = o->value ? o->value : "hit_ratio" };
+	bool policies = !strcmp(s.axis, "policy.kind");
 	if (!(rc = load_runs(st, o->db, &s, eb)) && !s.n)
 		rc = err_set(eb, -ERR_FORMAT, "%s: no complete run to study", o->db);
 	if (!rc)
@@ -446,20 +489,33 @@ int study_write(const struct study_opts *o, struct study_result *res, struct err
 			res->does_not_pay += s.ps[i].pairs && s.ps[i].verdict < 0;
 			res->uncertain += !s.ps[i].pairs || !s.ps[i].verdict;
 		}
-		rep_head(html, "precraft study: where does pre-crafting pay?");
-		fprintf(html, "<style>.v1 { background: #cfc; } .v-1 { background: #fcc; } .v0 { background: #ffc; }</style>\n"
-			      "<h1>Where does pre-crafting pay?</h1>\n<p>Results database <span class=\"cmd\">");
+		char h1[300];
+		if (policies)
+			snprintf(h1, sizeof h1, "Where does pre-crafting pay?");
+		else
+			snprintf(h1, sizeof h1, "Where does %s pay, against %s?", s.axis, s.base);
+		rep_head(html, policies ? "precraft study: where does pre-crafting pay?" : "precraft study");
+		fprintf(html, "<style>.v1 { background: #cfc; } .v-1 { background: #fcc; } .v0 { background: #ffc; }</style>\n<h1>");
+		rep_esc(html, h1);
+		fprintf(html, "</h1>\n<p>Results database <span class=\"cmd\">");
 		rep_esc(html, o->db);
-		fprintf(html, "</span>: %zu runs, %zu cells &times; policies, %zu pairs (each policy run against the run "
-			      "with policy off and the same run number: the same arrivals).</p>\n<p>The cells differ in: <b>",
-			res->runs, res->cells, res->pairs);
+		fprintf(html, "</span>: %zu runs, %zu cells &times; values of ", res->runs, res->cells);
+		rep_esc(html, s.axis);
+		fprintf(html, ", %zu pairs (each run against the run with ", res->pairs);
+		rep_esc(html, s.axis);
+		fprintf(html, " = ");
+		rep_esc(html, s.base);
+		fprintf(html, " and the same run number: the same arrivals).</p>\n<p>The cells differ in: <b>");
 		for (size_t a = 0; a < s.n_axes; a++) {
 			fprintf(html, "%s", a ? ", " : "");
 			rep_esc(html, s.axes[a]);
 		}
-		fprintf(html, "</b>. A gain is (off - policy) / off of the shaper's latency quantile; pre-crafting "
-			      "<b>pays</b> where the p50 gain's 95 %% interval lies above 0 (%zu), <b>does not pay</b> where it "
-			      "lies below (%zu), and is <b>uncertain</b> where it spans 0 (%zu).</p>\n",
+		fprintf(html, "</b>. A gain is (%s - value) / %s of ", s.base, s.base);
+		rep_esc(html, s.m50);
+		fprintf(html, " and ");
+		rep_esc(html, s.m99);
+		fprintf(html, "; a value <b>pays</b> where the first gain's 95 %% interval lies above 0 (%zu), <b>does not "
+			      "pay</b> where it lies below (%zu), and is <b>uncertain</b> where it spans 0 (%zu).</p>\n",
 			res->pays, res->does_not_pay, res->uncertain);
 		answer_table(html, &s);
 		figures(&r, html, &s);

@@ -1,4 +1,6 @@
 /* study: where does pre-crafting pay?  (`precraft study DB`, `make study`)
+ * (and, with study_opts' axis and metrics, where does any other choice pay: header
+ * compression's link.out.compress against none, on delay and goodput)
  *
  * A results database of runs that differ in policy.kind, "off" among its values, and in any
  * other parameters (a sweep's axes: offered load, tunnel, capture, ...) is read as a regime map.
@@ -25,6 +27,13 @@ struct study_opts {
 	const char *db;
 	const char *out_dir;       /* created if needed */
 	const char *format;        /* "svg" or "png" */
+	/* What is compared with what (NULL: the defaults, pre-crafting's study): the parameter
+	 * whose values are compared ("policy.kind") with its baseline value ("off"); the two
+	 * quantiles whose gains decide (lower is better: "latency_p50_ns", "latency_p99_ns"); a
+	 * scalar given as its change over the baseline in % ("extra_cpu", already relative: as
+	 * it is, x 100) and one given as it is ("hit_ratio"). */
+	const char *axis, *baseline;
+	const char *m50, *m99, *change, *value;
 };
 
 struct study_result {

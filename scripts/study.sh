@@ -3,8 +3,10 @@
 # (scenarios/study.ini): offered load x tunnel (none, ESP) x capture (SMB2 bulk, FIX
 # request/response, DNS small packets) x policy (off, static, adaptive), 5 replications each,
 # through `precraft sweep` (-j 2, or mpirun -np N with MPI=N) into study/study.db, then
-# `precraft study` writes study/index.html.  A study/study.db left by an earlier run is finished
-# (--resume: only the runs it lacks are run), never deleted: remove study/ to start again.
+# `precraft study` writes study/index.html; then the narrow-link study (scenarios/narrow.sh:
+# header compression on two narrow hops) writes study/narrow-satellite/ and study/narrow-iot/.
+# A study/study.db left by an earlier run is finished (--resume: only the runs it lacks are
+# run), never deleted: remove study/ to start again.
 # Usage: sh scripts/study.sh BUILD_DIR full|quick [MPI_RANKS]
 set -eu
 B=$1
@@ -29,4 +31,6 @@ else
 	"$B/precraft" "$@" -j 2
 fi
 "$B/precraft" study "$db" --out study
-echo "study: $(( $(date +%s) - start )) s; open study/index.html" >&2
+# The narrow-link part: header compression on a satellite-like and an IoT hop (study/narrow-*).
+sh scenarios/narrow.sh "$B" study/narrow.db study > study/narrow.txt
+echo "study: $(( $(date +%s) - start )) s; open study/index.html (and study/narrow-satellite/, study/narrow-iot/)" >&2

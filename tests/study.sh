@@ -32,3 +32,14 @@ check "policy-compare.sh: the question column answers (flood: established flows'
 	sh -c "grep '^flood  *static' '$ST/elsewhere/table.txt' | grep -q 'established flows hit 0\\.[0-9]' && grep '^priorities  *adaptive ' '$ST/elsewhere/table.txt' | grep -q 'hits: high 0\\.[0-9]*, low 0\\.'"
 check "policy-compare.sh: the database it was given kept its run and gained 8" \
 	[ "$(sqlite3 "$ST/elsewhere/pc.db" 'SELECT count(*) FROM run')" = 9 ]
+# The narrow-link study (issue 38): each compressor against none on two narrow hops, at four
+# loss rates; on the IoT hop without loss, header compression pays (delay and goodput).
+(sh scenarios/narrow.sh "$(dirname "$PRECRAFT")" "$ST/narrow.db" "$ST/narrow" > "$ST/narrow.txt" 2>&1)
+rc=$?
+check "narrow.sh: exit $rc, two study pages" sh -c "[ $rc -eq 0 ] && [ -s '$ST/narrow/narrow-iot/index.html' ] && [ -s '$ST/narrow/narrow-satellite/index.html' ]"
+row=$(grep -o '<td>0</td><td>header</td><td>5</td>.*' "$ST/narrow/narrow-iot/index.html" | head -1)
+check "narrow.sh: IoT hop, no loss, header: p50 gain and goodput change above 0, pays ($(echo "$row" | sed 's/<[^>]*>/ /g' | cut -c1-90))" \
+	sh -c "echo '$row' | grep -q 'class=\"v1\">pays<' && echo '$row' | awk -F'</td><td>' '{ exit !(\$6 + 0 > 0) }'"
+check "narrow.sh: the headline figures drawn" sh -c "ls '$ST/narrow/narrow-iot'/headline-header.svg '$ST/narrow/narrow-satellite'/headline-header.svg > /dev/null 2>&1"
+expect_usage "study --compare without a baseline" "KEY=BASELINE" study "$ST/s.db" --compare policy.kind
+expect_usage "study --metrics with three names" "four scalar names" study "$ST/s.db" --metrics a,b,c
