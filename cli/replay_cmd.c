@@ -20,6 +20,7 @@
 #include "core/lathist.h"
 #include "core/stats.h"
 #include "hc_setup.h"
+#include "models/eval.h"
 #include "run.h"
 #include "shaper.h"
 #include "sim/scenario.h"
@@ -132,6 +133,8 @@ struct replay_ctx {
 	struct cli_hc hc;          /* --compress: the link's compressor */
 	uint8_t *frame, *link;     /* an egress frame joined, and its compressed form */
 	bool hello_sent;
+	struct hc_flow_acct cls[EVAL_CLASS_N]; /* the compressor's flows by class (eval's rule) */
+	uint64_t cls_flows[EVAL_CLASS_N];
 	struct cli_run run;
 	struct latency_set *lat;
 };
@@ -168,9 +171,46 @@ static void rec_hc_scalar(void *arg, const char *name, double v)
 	rec_scalar(arg, name, v);
 }
 
+static void flow_done(void *arg, const struct hc_flow_acct *a)
+{
+	struct replay_ctx *c = arg;
+	unsigned k = eval_flow_class(a->packets, a->payload, a->proto);
+	c->cls_flows[k]++;
+	c->cls[k].packets += a->packets;
+	c->cls[k].header_in += a->header_in;
+	c->cls[k].header_out += a->header_out;
+}
+
+/* Header bytes per packet by class of flow (eval's classes); what no flow sent (the raw
+ * marker's frames) is the rest. */
+static void class_figures(const struct replay_ctx *c, bool print)
+{
+	const struct hc_stats *st = hc_get_stats(c->hc.h);
+	uint64_t pk = 0, in = 0, out = 0;
+	for (unsigned k = 0; k <= EVAL_CLASS_N; k++) {
+		const char *name = k < EVAL_CLASS_N ? eval_class_names[k] : "none";
+		const struct hc_flow_acct *a = k < EVAL_CLASS_N ? &c->cls[k] : NULL;
+		uint64_t n = a ? a->packets : st->hc_packets - pk, i = a ? a->header_in : st->header_bytes_in - in,
+			 o = a ? a->header_out : st->header_bytes_out - out;
+		pk += n, in += i, out += o;
+		char key[64];
+		snprintf(key, sizeof key, "header_bytes_per_packet_%s", name);
+		double v = n ? (double)o / (double)n : 0;
+		rec_scalar(&c->run.rec, key, v);
+		if (print && n)
+			printf("%-24s %.2f (of %.2f; %llu packets%s%llu flows)\n", key, v, (double)i / (double)n,
+			       (unsigned long long)n, a ? ", " : ", in no flow", a ? (unsigned long long)c->cls_flows[k] : 0ull);
+	}
+	if (print && st->hc_co)
+		printf("%-24s %.2f (the compressed frames alone)\n", "header_bytes_steady",
+		       (double)st->header_bytes_co / (double)st->hc_co);
+	rec_scalar(&c->run.rec, "header_bytes_steady", st->hc_co ? (double)st->header_bytes_co / (double)st->hc_co : 0);
+}
+
 static int open_compressor(const struct replay_opts *o, struct replay_ctx *c, struct errbuf *eb)
 {
-	struct hc_cfg cfg = { .contexts = (uint32_t)o->contexts, .refresh = (uint32_t)o->refresh };
+	struct hc_cfg cfg = { .contexts = (uint32_t)o->contexts, .refresh = (uint32_t)o->refresh, .flow_done = flow_done,
+			      .flow_done_arg = c };
 	snprintf(cfg.name, sizeof cfg.name, "%s", o->compress);
 	int rc = cli_hc_open(&cfg, o->sh.model_file, false, 0, &c->hc, eb);
 	if (!rc && (!(c->frame = malloc(REPLAY_FRAME_MAX)) || !(c->link = malloc(REPLAY_FRAME_MAX + HC_OVERHEAD_MAX))))
@@ -333,10 +373,13 @@ int replay_main(const struct cli_args *a)
 	c.tw = NULL;
 	if (!o.quiet)
 		print_summary(&o, &st, c.lat, lt, secs);
-	if (c.hc.h && !o.quiet)
-		hc_stats_each(hc_get_stats(c.hc.h), cli_print_scalar, NULL);
-	if (c.hc.h)
+	if (c.hc.h) {
+		hc_finish(c.hc.h);
+		if (!o.quiet)
+			hc_stats_each(hc_get_stats(c.hc.h), cli_print_scalar, NULL);
 		hc_stats_each(hc_get_stats(c.hc.h), rec_hc_scalar, &c.run.rec);
+		class_figures(&c, !o.quiet);
+	}
 	engine_stats_record(&st, &c.run.rec);
 	latency_set_record(c.lat, &c.run.rec);
 	rec_scalar(&c.run.rec, "seconds", secs);

@@ -11,6 +11,22 @@ static bool is_vj(const struct hc_cfg *cfg)
 	return strcmp(cfg->name, "vj") == 0;
 }
 
+/* A flow leaves the compressor's table: its figures to cfg.flow_done. */
+static void flow_end(void *arg, struct flow_entry *e, enum flow_end why)
+{
+	(void)why;
+	struct hc *h = arg;
+	const struct hc_flow *fl = flow_user(h->ft, e);
+	if (h->cfg.flow_done && fl->acct.packets)
+		h->cfg.flow_done(h->cfg.flow_done_arg, &fl->acct);
+}
+
+void hc_finish(struct hc *h)
+{
+	if (h->ft)
+		flow_table_flush(h->ft);
+}
+
 int hc_create(const struct hc_cfg *cfg, bool decompress, struct hc **out, struct errbuf *eb)
 {
 	*out = NULL;
@@ -39,7 +55,8 @@ int hc_create(const struct hc_cfg *cfg, bool decompress, struct hc **out, struct
 		h->flows = calloc(cfg->contexts, h->flow_size);
 		rc = h->flows ? 0 : -ERR_NOMEM;
 	} else {
-		struct flow_table_cfg fc = { .capacity = cfg->contexts, .user_size = h->flow_size };
+		struct flow_table_cfg fc = { .capacity = cfg->contexts, .user_size = h->flow_size, .on_end = flow_end,
+					     .on_end_arg = h };
 		rc = flow_table_create(&fc, &h->ft);
 	}
 	if (rc) {

@@ -66,6 +66,7 @@ struct predictor_ops;
 	X(context_refreshes)       /* IRs after a flow's first packet */       \
 	X(header_bytes_in)         /* IP and transport headers */              \
 	X(header_bytes_out)        /* what carries them on the link */         \
+	X(header_bytes_co)         /* of it, the compressed frames' */          \
 	X(link_bytes_in)           /* whole frames */                          \
 	X(link_bytes_out)                                                      \
 	X(hc_delivered)            /* decompressor: rebuilt and passed on */   \
@@ -86,6 +87,14 @@ struct hc_stats {
 /* Calls 'fn' with every counter's name and value, then compress_ratio (header bytes out / in). */
 void hc_stats_each(const struct hc_stats *s, void (*fn)(void *arg, const char *name, double value), void *arg);
 
+/* A flow's figures, when the compressor lets it go (evicted, or hc_finish). */
+struct hc_flow_acct {
+	uint8_t proto;
+	uint32_t packets;
+	uint64_t payload[2];       /* L4 payload bytes by direction (0: the first packet's) */
+	uint64_t header_in, header_out;
+};
+
 struct hc_cfg {
 	char name[HC_NAME_MAX];    /* "vj", or the predictor's name */
 	const struct predictor_ops *ops; /* NULL for vj */
@@ -97,6 +106,9 @@ struct hc_cfg {
 				      differ); else both ends are handed the sender's time */
 	uint64_t (*now_ns)(void *arg); /* NULL: no timing (the benchmark sets it) */
 	void *now_arg;
+	/* compressor: each flow's figures as it leaves (NULL: none), for figures by class of flow */
+	void (*flow_done)(void *arg, const struct hc_flow_acct *a);
+	void *flow_done_arg;
 };
 
 struct hc;
@@ -136,5 +148,8 @@ uint32_t hc_decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t
 void hc_lost(struct hc *h);
 
 const struct hc_stats *hc_get_stats(const struct hc *h);
+
+/* Compressor: hands every flow still kept to cfg.flow_done (the end of a run). */
+void hc_finish(struct hc *h);
 
 #endif

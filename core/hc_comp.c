@@ -202,6 +202,7 @@ static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint3
 	uint32_t tl = p->payload_len + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0);
 	*tail = (struct hc_tail){ hlen, tl };
 	h->st.hc_co++;
+	h->st.header_bytes_co += over + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0);
 	uint32_t hin = hlen - p->l3_off;
 	hc__account(h, p->caplen, over + tl, hin, over + ((f.mask & HC_F_TRAILER) ? p->trailer_len : 0));
 	return over;
@@ -233,12 +234,18 @@ uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint3
 	bool reset = created || (h->cfg.refresh && fl->since_refresh >= h->cfg.refresh) ||
 		     t_ns - fl->last_ns > HC_REFRESH_IDLE_NS;
 	uint32_t n = 0;
+	uint64_t hin0 = h->st.header_bytes_in, hout0 = h->st.header_bytes_out;
 	if (!reset && !(fl->pending & (1u << dir)) && c->hlen)
 		n = try_co(h, fl, c, cid, &p, hlen, ip_ok, out, tail);
 	if (!n) {
 		fl->pending &= (uint8_t)~(1u << dir);
 		n = send_ir(h, fl, dir, cid, caplen, &p, hlen, reset, out, tail);
 	}
+	fl->acct.proto = p.proto;
+	fl->acct.packets++;
+	fl->acct.payload[dir] += p.payload_len;
+	fl->acct.header_in += h->st.header_bytes_in - hin0;
+	fl->acct.header_out += h->st.header_bytes_out - hout0;
 	uint64_t t1 = hc__now(h);
 	hc__learn(h, fl, c, &p, hlen, dir, t_ns, ip_ok);
 	h->st.path_ns += t1 - t0;

@@ -64,6 +64,7 @@ struct hc_flow {
 	uint8_t pending;           /* compressor: bit per direction that must be refreshed */
 	uint8_t synced;            /* decompressor: in step since the last reset (no drop since) */
 	uint8_t pad_[5];
+	struct hc_flow_acct acct;  /* compressor: its figures */
 };
 
 struct vj_state;

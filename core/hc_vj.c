@@ -241,6 +241,7 @@ uint32_t hc__vj_compress(struct hc *h, const uint8_t *frame, uint32_t caplen, ui
 		v->last = (int)id;
 		save(s, &p, hlen);
 		h->st.hc_co++;
+		h->st.header_bytes_co += n;
 		hc__account(h, caplen, n + p.payload_len, hin, n);
 		return n + p.payload_len;
 	}

@@ -204,14 +204,19 @@ static int shape_packet(void *arg, void *user, const struct pred_pkt *pk)
 	return 0;
 }
 
-static uint8_t shape_class(const struct flow_shape *f)
+unsigned eval_flow_class(uint32_t packets, const uint64_t bytes[2], uint8_t proto)
 {
-	if (f->packets < EVAL_SHORT_PACKETS)
+	if (packets < EVAL_SHORT_PACKETS)
 		return EVAL_CLASS_SHORT;
-	uint64_t big = f->bytes[0] > f->bytes[1] ? f->bytes[0] : f->bytes[1], all = f->bytes[0] + f->bytes[1];
+	uint64_t big = bytes[0] > bytes[1] ? bytes[0] : bytes[1], all = bytes[0] + bytes[1];
 	if (big >= EVAL_BULK_BYTES && (double)big >= EVAL_BULK_SHARE * (double)all)
 		return EVAL_CLASS_BULK;
-	return f->proto == 17 ? EVAL_CLASS_MEDIA : EVAL_CLASS_REQRESP;
+	return proto == 17 ? EVAL_CLASS_MEDIA : EVAL_CLASS_REQRESP;
+}
+
+static uint8_t shape_class(const struct flow_shape *f)
+{
+	return (uint8_t)eval_flow_class(f->packets, f->bytes, f->proto);
 }
 
 /* ---- the flows DNS announced ---- */

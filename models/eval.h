@@ -52,6 +52,9 @@ extern const char *const eval_class_names[EVAL_CLASS_N];
 #define EVAL_SHORT_PACKETS 16
 #define EVAL_BULK_SHARE 0.9
 #define EVAL_BULK_BYTES 65536
+/* The class of a flow of 'packets' packets carrying 'bytes[d]' payload bytes in direction d,
+ * of protocol 'proto': the one rule, for eval and for header compression's figures. */
+unsigned eval_flow_class(uint32_t packets, const uint64_t bytes[2], uint8_t proto);
 
 /* The flows DNS announced: when the shaper forwards an answer, the addresses it names are the
  * ones its client is about to connect to (browsers' "DNS prefetching").  A prefetcher would
