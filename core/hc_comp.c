@@ -146,6 +146,12 @@ static uint8_t *put_header(const struct hc_fields *f, const struct hc_fields *pr
 		pkt_wr16(o, f->ipcsum);
 		o += 2;
 	}
+	if (m & HC_F_OPTWORDS) {
+		o = hc__put_var(o, f->words_map);
+		unsigned nw = (unsigned)__builtin_popcount(f->words_map);
+		memcpy(o, f->words, 4 * nw);
+		o += 4 * nw;
+	}
 	*o++ = crc;
 	if (csum) {
 		pkt_wr16(o, f->l4csum);
@@ -180,8 +186,26 @@ static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint3
 		chk.ipcsum_known = true;
 	}
 	uint32_t n = hc__rebuild(c, &chk, hdr);
+	uint8_t words[4 * HC_OPT_WORDS];
+	if ((n != hlen || memcmp(hdr, p->frame, hlen)) && p->l4 == PKT_L4_TCP && n == hlen &&
+	    !memcmp(hdr, p->frame, c->l4_off + 20u)) {
+		/* Some option words changed otherwise than in their timestamps (MPTCP's data
+		 * sequence numbers, SACK blocks of one length): those words alone. */
+		uint32_t map = 0, nw = 0;
+		for (unsigned k = 0; k < HC_OPT_WORDS && c->l4_off + 24u + 4 * k <= hlen; k++)
+			if (memcmp(hdr + c->l4_off + 20 + 4 * k, p->frame + c->l4_off + 20 + 4 * k, 4)) {
+				map |= 1u << k;
+				memcpy(words + 4 * nw++, p->frame + c->l4_off + 20 + 4 * k, 4);
+			}
+		f.mask |= HC_F_OPTWORDS;
+		f.words_map = chk.words_map = map;
+		f.words = chk.words = words;
+		chk.mask = f.mask;
+		n = hc__rebuild(c, &chk, hdr);
+	}
 	if ((n != hlen || memcmp(hdr, p->frame, hlen)) && p->l4 == PKT_L4_TCP) {
 		/* The options changed otherwise than in their timestamps: sent as they are. */
+		f.mask &= ~(uint32_t)HC_F_OPTWORDS;
 		f.mask = (f.mask & ~(uint32_t)(HC_F_TSVAL | HC_F_TSECR)) | HC_F_OPTS;
 		f.opts = p->tcp.opts;
 		f.opts_len = p->l4_hdr_len - 20u;

@@ -136,6 +136,14 @@ uint32_t hc__rebuild(const struct hc_dir *c, const struct hc_fields *f, uint8_t 
 			pkt_wr32(l4 + c->ts_at, f->tsval);
 			pkt_wr32(l4 + c->ts_at + 4, f->tsecr);
 		}
+		if ((f->mask & HC_F_OPTWORDS) && !(f->mask & HC_F_OPTS)) {
+			const uint8_t *w = f->words;
+			for (unsigned k = 0; k < HC_OPT_WORDS; k++)
+				if ((f->words_map >> k & 1) && 20 + 4 * k + 4 <= l4_len) {
+					memcpy(l4 + 20 + 4 * k, w, 4);
+					w += 4;
+				}
+		}
 	} else {
 		pkt_wr16(l4 + 4, (uint16_t)(8 + f->payload_len));
 		pkt_wr16(l4 + 6, f->l4csum);

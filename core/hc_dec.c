@@ -102,6 +102,16 @@ static bool read_fields(const uint8_t **pb, const uint8_t *end, struct hc_fields
 		f->ipcsum = pkt_rd16(b);
 		b += 2;
 	}
+	if (m & HC_F_OPTWORDS) {
+		VAR(f->words_map = v);
+		if (!v || v >> HC_OPT_WORDS || (m & HC_F_OPTS))
+			return false;
+		uint32_t nb = 4u * (uint32_t)__builtin_popcount(v);
+		if ((uint32_t)(end - b) < nb)
+			return false;
+		f->words = b;
+		b += nb;
+	}
 #undef VAR
 #undef BYTE
 	*pb = b;
@@ -123,14 +133,14 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 		return drop(fl, &h->st.hc_dropped_gap);
 	if (!c->valid)
 		return drop(fl, &h->st.hc_dropped_no_context);
-	if ((in[0] & 0x40) && (!hc__get_var(&b, end, &mask) || !mask || mask >> 13))
+	if ((in[0] & 0x40) && (!hc__get_var(&b, end, &mask) || !mask || (mask & ~(uint32_t)HC_F_ALL)))
 		return drop(fl, &h->st.hc_dropped_malformed);
 	struct hc_fields f = c->pred;
 	f.mask = mask;
 	bool csum = c->l4 == PKT_L4_TCP || pkt_rd16(c->hdr + c->l4_off + 6) != 0;
 	if (!read_fields(&b, end, &f) || (uint32_t)(end - b) < 1u + (csum ? 2u : 0u))
 		return drop(fl, &h->st.hc_dropped_malformed);
-	if ((mask & HC_F_OPTS) && c->l4 != PKT_L4_TCP)
+	if ((mask & (HC_F_OPTS | HC_F_OPTWORDS)) && c->l4 != PKT_L4_TCP)
 		return drop(fl, &h->st.hc_dropped_malformed);
 	uint8_t crc = *b++;
 	if (csum) {

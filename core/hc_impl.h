@@ -26,7 +26,10 @@ enum {
 	HC_F_FLAGS = 1u << 4, HC_F_TSVAL = 1u << 5, HC_F_TSECR = 1u << 6,
 	HC_F_TOS = 1u << 7, HC_F_TTL = 1u << 8, HC_F_URG = 1u << 9, HC_F_OPTS = 1u << 10,
 	HC_F_TRAILER = 1u << 11, HC_F_IPCSUM = 1u << 12,
+	HC_F_OPTWORDS = 1u << 13,  /* the options' 4-byte words that changed, by a bitmap */
+	HC_F_ALL = (1u << 14) - 1,
 };
+#define HC_OPT_WORDS 10            /* 40 bytes of TCP options */
 
 /* A packet's header fields as a compressed packet carries them. */
 struct hc_fields {
@@ -37,6 +40,8 @@ struct hc_fields {
 	uint32_t mask;
 	const uint8_t *opts, *trailer;
 	uint32_t opts_len, trailer_len, payload_len;
+	uint32_t words_map;        /* HC_F_OPTWORDS: option word k (bit k) is the next of 'words' */
+	const uint8_t *words;
 };
 
 /* One direction of a flow. */
