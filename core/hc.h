@@ -19,11 +19,13 @@
  *   0x03  hello (first frame only): "precraft-hc 1 NAME CONTEXTS REFRESH MODELHASH timed|untimed"
  *   1Mmmmccc  compressed (predictors): M = a mask follows, mmm = the flow's sequence number mod
  *         8, ccc = cid 0..6 or 7 = a varint cid follows; then the mask (LEB128: ip id, seq, ack,
- *         window, flags, tsval, tsecr | tos, ttl, urgent, options, trailer, IP checksum), each
- *         wrong field's correction (zigzag varint of the difference from the prediction; flags,
- *         tos, ttl, urgent and the IP checksum literal; options and trailer as length and
- *         bytes), the CRC-8 of the rebuilt header, the transport checksum as sent (2 bytes;
- *         none for a UDP flow whose checksum is 0), the payload
+ *         window, flags, tsval, tsecr | tos, ttl, urgent, options, trailer, IP checksum, option
+ *         words), each wrong field's correction (zigzag varint of the difference from the
+ *         prediction; flags, tos, ttl, urgent and the IP checksum literal; options and trailer
+ *         as length and bytes; option words as a bitmap of the 4-byte words that changed and
+ *         each one's difference, a zigzag varint), the CRC-8 of the rebuilt header, the
+ *         transport checksum as sent (2 bytes; none for a UDP flow whose checksum is 0), the
+ *         payload
  *   1CIPSAWU  compressed (vj): RFC 1144's change mask and fields after it
  * The IP lengths are those of the frame; Ethernet padding to 60 bytes is implied.
  *

@@ -149,8 +149,8 @@ static uint8_t *put_header(const struct hc_fields *f, const struct hc_fields *pr
 	if (m & HC_F_OPTWORDS) {
 		o = hc__put_var(o, f->words_map);
 		unsigned nw = (unsigned)__builtin_popcount(f->words_map);
-		memcpy(o, f->words, 4 * nw);
-		o += 4 * nw;
+		for (unsigned k = 0; k < nw; k++)
+			o = hc__put_var(o, hc__zz((int32_t)pkt_rd32(f->words + 4 * k)));
 	}
 	*o++ = crc;
 	if (csum) {
@@ -195,7 +195,8 @@ static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint3
 		for (unsigned k = 0; k < HC_OPT_WORDS && c->l4_off + 24u + 4 * k <= hlen; k++)
 			if (memcmp(hdr + c->l4_off + 20 + 4 * k, p->frame + c->l4_off + 20 + 4 * k, 4)) {
 				map |= 1u << k;
-				memcpy(words + 4 * nw++, p->frame + c->l4_off + 20 + 4 * k, 4);
+				const uint8_t *was = hdr + c->l4_off + 20 + 4 * k, *is = p->frame + c->l4_off + 20 + 4 * k;
+				pkt_wr32(words + 4 * nw++, pkt_rd32(is) - pkt_rd32(was));
 			}
 		f.mask |= HC_F_OPTWORDS;
 		f.words_map = chk.words_map = map;

@@ -137,10 +137,12 @@ uint32_t hc__rebuild(const struct hc_dir *c, const struct hc_fields *f, uint8_t 
 			pkt_wr32(l4 + c->ts_at + 4, f->tsecr);
 		}
 		if ((f->mask & HC_F_OPTWORDS) && !(f->mask & HC_F_OPTS)) {
+			/* Each changed word moves by its difference (after the timestamps are written). */
 			const uint8_t *w = f->words;
 			for (unsigned k = 0; k < HC_OPT_WORDS; k++)
 				if ((f->words_map >> k & 1) && 20 + 4 * k + 4 <= l4_len) {
-					memcpy(l4 + 20 + 4 * k, w, 4);
+					uint8_t *o = l4 + 20 + 4 * k;
+					pkt_wr32(o, pkt_rd32(o) + pkt_rd32(w));
 					w += 4;
 				}
 		}

@@ -57,7 +57,7 @@ static uint32_t take_ir(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 }
 
 /* Reads the corrections of 'mask' against the prediction in 'f'. */
-static bool read_fields(const uint8_t **pb, const uint8_t *end, struct hc_fields *f)
+static bool read_fields(const uint8_t **pb, const uint8_t *end, const struct hc_dir *c, struct hc_fields *f)
 {
 	const uint8_t *b = *pb;
 	uint32_t m = f->mask, v;
@@ -106,11 +106,16 @@ static bool read_fields(const uint8_t **pb, const uint8_t *end, struct hc_fields
 		VAR(f->words_map = v);
 		if (!v || v >> HC_OPT_WORDS || (m & HC_F_OPTS))
 			return false;
-		uint32_t nb = 4u * (uint32_t)__builtin_popcount(v);
-		if ((uint32_t)(end - b) < nb)
-			return false;
-		f->words = b;
-		b += nb;
+		unsigned nw = 0;
+		for (unsigned k = 0; k < HC_OPT_WORDS; k++) {
+			if (!(f->words_map >> k & 1))
+				continue;
+			if (c->l4_off + 24u + 4 * k > c->hlen)
+				return false;
+			VAR(pkt_wr32(f->words_buf + 4 * nw, (uint32_t)hc__unzz(v)));
+			nw++;
+		}
+		f->words = f->words_buf;
 	}
 #undef VAR
 #undef BYTE
@@ -138,7 +143,7 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	struct hc_fields f = c->pred;
 	f.mask = mask;
 	bool csum = c->l4 == PKT_L4_TCP || pkt_rd16(c->hdr + c->l4_off + 6) != 0;
-	if (!read_fields(&b, end, &f) || (uint32_t)(end - b) < 1u + (csum ? 2u : 0u))
+	if (!read_fields(&b, end, c, &f) || (uint32_t)(end - b) < 1u + (csum ? 2u : 0u))
 		return drop(fl, &h->st.hc_dropped_malformed);
 	if ((mask & (HC_F_OPTS | HC_F_OPTWORDS)) && c->l4 != PKT_L4_TCP)
 		return drop(fl, &h->st.hc_dropped_malformed);

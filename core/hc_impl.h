@@ -40,8 +40,10 @@ struct hc_fields {
 	uint32_t mask;
 	const uint8_t *opts, *trailer;
 	uint32_t opts_len, trailer_len, payload_len;
-	uint32_t words_map;        /* HC_F_OPTWORDS: option word k (bit k) is the next of 'words' */
+	uint32_t words_map;        /* HC_F_OPTWORDS: option word k (bit k) moves by the next of
+				      'words' (32-bit differences, big-endian, modulo 2^32) */
 	const uint8_t *words;
+	uint8_t words_buf[4 * HC_OPT_WORDS]; /* their room */
 };
 
 /* One direction of a flow. */
