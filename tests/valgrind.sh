@@ -36,6 +36,12 @@ for k in wg gcm; do
 	check "valgrind: replay, $k sealed and opened" sh -c "$RUN '$PRECRAFT' replay traces/ndpi-fix.pcap --tunnel '$TMP/$k.tunnel' --local 192.0.2.1,2001:db8::1 --quiet && $RUN '$PRECRAFT' replay '$TMP/s-$k.pcap' --tunnel '$TMP/$k.tunnel' --local 203.0.113.1,2001:db8:ffff::1 --mode shadow --quiet"
 done
 check "valgrind: sim, two gateways" pc sim scenarios/gateways-30.ini --set run.stop_s=0.02 --db "$TMP/v2.db" --quiet
+# Header compression (issue 38): both ends, every compressor kind, the option words (MPTCP), a
+# lossy link, and the simulator's compressed link.out.
+for c in vj header; do
+	check "valgrind: replay --compress $c, decompress with loss" sh -c "$RUN '$PRECRAFT' replay traces/tcpdump-mptcp-v0.pcap --compress $c --egress '$TMP/hc-$c.pcap' --quiet && $RUN '$PRECRAFT' decompress '$TMP/hc-$c.pcap' -o '$TMP/hc-$c-out.pcap' --drop 0.05 --quiet"
+done
+check "valgrind: sim, link.out compressed" pc sim scenarios/narrow-iot.ini --set run.stop_s=5 --db "$TMP/v3.db" --quiet
 check "valgrind: eval" sh -c "$RUN '$PRECRAFT' eval traces/ndpi-fix.pcap --models last,header > /dev/null"
 echo "valgrind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
