@@ -75,7 +75,8 @@ struct predictor_ops;
 	X(crc_failures)            /* rebuilt header failed its CRC: dropped */ \
 	X(hc_dropped_gap)          /* a gap in a flow's sequence numbers */    \
 	X(hc_dropped_no_context)   /* a flow waiting for its refresh */        \
-	X(hc_dropped_malformed)    /* not a frame of this link */
+	X(hc_dropped_malformed)    /* not a frame of this link */               \
+	X(hc_feedback_refreshes)   /* refreshes the decompressor asked for */
 
 struct hc_stats {
 #define HC__FIELD(name) uint64_t name;
@@ -148,6 +149,15 @@ uint32_t hc_decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t
 /* The link lost or damaged a frame (its error signal).  vj needs it (RFC 1144 §4.1); the
  * predictive decompressors find gaps from the flows' sequence numbers and ignore it. */
 void hc_lost(struct hc *h);
+
+/* Feedback, where the link has a way back (the simulator): after hc_decompress, the frame the
+ * decompressor sends back when that frame put a flow out of step (0x04, the context id as a
+ * varint): its length, 0 when there is none.  The compressor, handed it by
+ * hc_take_feedback, refreshes that flow with its next packet instead of waiting for the count
+ * or the silence.  Feedback is optional: the link works without it. */
+#define HC_FEEDBACK_MAX 8
+uint32_t hc_feedback(const struct hc *h, uint8_t *out);
+void hc_take_feedback(struct hc *h, const uint8_t *fb, uint32_t len);
 
 const struct hc_stats *hc_get_stats(const struct hc *h);
 

@@ -257,7 +257,10 @@ uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint3
 	/* Refreshes without feedback: by count, and after a silence (a lost frame's damage lasts
 	 * until the next). */
 	bool reset = created || (h->cfg.refresh && fl->since_refresh >= h->cfg.refresh) ||
-		     t_ns - fl->last_ns > HC_REFRESH_IDLE_NS;
+		     t_ns - fl->last_ns > HC_REFRESH_IDLE_NS || (fl->pending & 4);
+	if (!created && (fl->pending & 4))
+		h->st.hc_feedback_refreshes++;
+	fl->pending &= (uint8_t)~4u;
 	uint32_t n = 0;
 	uint64_t hin0 = h->st.header_bytes_in, hout0 = h->st.header_bytes_out;
 	if (!reset && !(fl->pending & (1u << dir)) && c->hlen)
@@ -276,4 +279,15 @@ uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint3
 	h->st.path_ns += t1 - t0;
 	h->st.after_ns += hc__now(h) - t1;
 	return n;
+}
+
+void hc_take_feedback(struct hc *h, const uint8_t *fb, uint32_t len)
+{
+	const uint8_t *b = fb + 1;
+	uint32_t cid;
+	if (h->dec || h->vj || len < 2 || fb[0] != HC_NACK || !hc__get_var(&b, fb + len, &cid) || cid / 2 >= h->cfg.contexts)
+		return;
+	struct flow_entry *e = flow_at(h->ft, cid / 2);
+	if (e && e->in_use)
+		((struct hc_flow *)flow_user(h->ft, e))->pending |= 4;
 }

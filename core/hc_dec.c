@@ -12,10 +12,12 @@ struct hc_flow *hc__dec_flow(struct hc *h, uint32_t i)
 	return (struct hc_flow *)(h->flows + (size_t)i * h->flow_size);
 }
 
-static uint32_t drop(struct hc_flow *fl, uint64_t *counter)
+static uint32_t drop(struct hc *h, struct hc_flow *fl, uint32_t cid, uint64_t *counter)
 {
 	(*counter)++;
 	if (fl) {
+		if (fl->synced)
+			h->nack = cid + 1; /* once, as the flow falls out of step */
 		fl->d[0].valid = fl->d[1].valid = 0;
 		fl->synced = 0;
 	}
@@ -34,12 +36,12 @@ static uint32_t take_ir(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	uint32_t cid, hlen;
 	struct pkt p;
 	if (!hc__get_var(&b, end, &cid) || b >= end)
-		return drop(NULL, &h->st.hc_dropped_malformed);
+		return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 	uint8_t msn = *b++;
 	uint32_t flen = (uint32_t)(end - b);
 	struct hc_flow *fl = flow_of(h, cid);
 	if (!fl || flen > cap || hc__parse(b, flen, flen, &p, &hlen))
-		return drop(NULL, &h->st.hc_dropped_malformed);
+		return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 	unsigned dir = cid & 1;
 	if (in[0] == HC_IR) {
 		/* A new or refreshed flow: both ends start its predictor state again here. */
@@ -128,25 +130,25 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	const uint8_t *b = in + 1, *end = in + len;
 	uint32_t cid = in[0] & 7u, mask = 0;
 	if (cid == 7 && !hc__get_var(&b, end, &cid))
-		return drop(NULL, &h->st.hc_dropped_malformed);
+		return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 	struct hc_flow *fl = flow_of(h, cid);
 	if (!fl)
-		return drop(NULL, &h->st.hc_dropped_malformed);
+		return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 	unsigned dir = cid & 1;
 	struct hc_dir *c = &fl->d[dir];
 	if ((in[0] >> 3 & 7u) != (fl->msn & 7u))
-		return drop(fl, &h->st.hc_dropped_gap);
+		return drop(h, fl, cid, &h->st.hc_dropped_gap);
 	if (!c->valid)
-		return drop(fl, &h->st.hc_dropped_no_context);
+		return drop(h, fl, cid, &h->st.hc_dropped_no_context);
 	if ((in[0] & 0x40) && (!hc__get_var(&b, end, &mask) || !mask || (mask & ~(uint32_t)HC_F_ALL)))
-		return drop(fl, &h->st.hc_dropped_malformed);
+		return drop(h, fl, cid, &h->st.hc_dropped_malformed);
 	struct hc_fields f = c->pred;
 	f.mask = mask;
 	bool csum = c->l4 == PKT_L4_TCP || pkt_rd16(c->hdr + c->l4_off + 6) != 0;
 	if (!read_fields(&b, end, c, &f) || (uint32_t)(end - b) < 1u + (csum ? 2u : 0u))
-		return drop(fl, &h->st.hc_dropped_malformed);
+		return drop(h, fl, cid, &h->st.hc_dropped_malformed);
 	if ((mask & (HC_F_OPTS | HC_F_OPTWORDS)) && c->l4 != PKT_L4_TCP)
-		return drop(fl, &h->st.hc_dropped_malformed);
+		return drop(h, fl, cid, &h->st.hc_dropped_malformed);
 	uint8_t crc = *b++;
 	if (csum) {
 		f.l4csum = pkt_rd16(b);
@@ -154,18 +156,18 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	}
 	uint32_t rest = (uint32_t)(end - b);
 	if (rest < f.trailer_len)
-		return drop(fl, &h->st.hc_dropped_malformed);
+		return drop(h, fl, cid, &h->st.hc_dropped_malformed);
 	f.payload_len = rest - f.trailer_len;
 	if (!(mask & HC_F_TRAILER))
 		f.trailer_len = 0;
 	uint8_t hdr[HC_HDR_MAX + 64];
 	uint32_t hlen = hc__rebuild(c, &f, hdr);
 	if (!hlen || hc__crc8(hdr + c->l3_off, hlen - c->l3_off) != crc)
-		return drop(fl, &h->st.crc_failures);
+		return drop(h, fl, cid, &h->st.crc_failures);
 	uint32_t pad = (mask & HC_F_TRAILER) ? 0 : hc__dir_pad(c, hlen + f.payload_len);
 	uint64_t flen = (uint64_t)hlen + rest + pad;
 	if (flen > cap)
-		return drop(fl, &h->st.hc_dropped_malformed);
+		return drop(h, fl, cid, &h->st.hc_dropped_malformed);
 	memcpy(out, hdr, hlen);
 	memcpy(out + hlen, b, rest);
 	memset(out + hlen + rest, 0, pad);
@@ -173,7 +175,7 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	struct pkt p;
 	uint32_t plen;
 	if (hc__parse(out, (uint32_t)flen, (uint32_t)flen, &p, &plen) || plen != hlen)
-		return drop(fl, &h->st.crc_failures); /* passed the CRC, but no such header was sent */
+		return drop(h, fl, cid, &h->st.crc_failures); /* passed the CRC, but no such header was sent */
 	hc__learn(h, fl, c, &p, hlen, dir, t_ns, p.l3 == PKT_L3_IPV4 && hc__ip4_csum_ok(&p));
 	h->st.after_ns += hc__now(h) - t1;
 	h->st.hc_delivered++;
@@ -182,8 +184,9 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 
 static uint32_t dispatch(struct hc *h, const uint8_t *in, uint32_t len, uint64_t t_ns, uint8_t *out, uint32_t cap)
 {
+	h->nack = 0;
 	if (len < 1)
-		return drop(NULL, &h->st.hc_dropped_malformed);
+		return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 	if (in[0] & 0x80)
 		return take_co(h, in, len, t_ns, out, cap);
 	if (in[0] == HC_IR || in[0] == HC_IR2)
@@ -193,7 +196,7 @@ static uint32_t dispatch(struct hc *h, const uint8_t *in, uint32_t len, uint64_t
 		h->st.hc_delivered++;
 		return len - 1;
 	}
-	return drop(NULL, &h->st.hc_dropped_malformed);
+	return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 }
 
 /* The time on the path is the whole call's less what was learnt after the frame was rebuilt. */
@@ -203,4 +206,12 @@ uint32_t hc__decompress(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	uint32_t n = dispatch(h, in, len, t_ns, out, cap);
 	h->st.path_ns += hc__now(h) - t0 - (h->st.after_ns - after);
 	return n;
+}
+
+uint32_t hc_feedback(const struct hc *h, uint8_t *out)
+{
+	if (!h->dec || !h->nack)
+		return 0;
+	out[0] = HC_NACK;
+	return (uint32_t)(hc__put_var(out + 1, h->nack - 1) - out);
 }

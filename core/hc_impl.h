@@ -18,6 +18,7 @@
 #define HC_IR 0x01
 #define HC_IR2 0x02
 #define HC_HELLO 0x03
+#define HC_NACK 0x04
 #define HC_REFRESH_IDLE_NS 1000000000ull
 
 /* Mask bits, in the order of the corrections. */
@@ -68,7 +69,8 @@ struct hc_flow {
 	uint32_t position;         /* packets since the predictor state was reset */
 	uint32_t since_refresh;
 	uint8_t msn;               /* the next packet's sequence number */
-	uint8_t pending;           /* compressor: bit per direction that must be refreshed */
+	uint8_t pending;           /* compressor: bit per direction that must be refreshed; 4: the
+				      decompressor asked for a refresh (feedback) */
 	uint8_t synced;            /* decompressor: in step since the last reset (no drop since) */
 	uint8_t pad_[5];
 	struct hc_flow_acct acct;  /* compressor: its figures */
@@ -83,6 +85,7 @@ struct hc {
 	struct flow_table *ft;     /* compressor: flows by key; the cid is 2 x index + direction */
 	uint8_t *flows;            /* decompressor: flows by index */
 	struct vj_state *vj;
+	uint32_t nack;             /* decompressor: 1 + the context id the last frame put out of step */
 	struct hc_stats st;
 };
 

@@ -8,7 +8,9 @@
  * flow waiting for its refresh, a header failing its CRC) does not reach the sink.  Every frame
  * it rebuilds is compared with the frame compressed (hc_wrong counts any difference: 0 is the
  * contract).  Both ends are handed the time the frame was offered (the pcap's timestamp in
- * `replay --compress`); the decompressor's own CPU time is not charged. */
+ * `replay --compress`); the decompressor's own CPU time is not charged.  With
+ * link.out.compress_feedback, what the decompressor sends back (hc_feedback) reaches the
+ * compressor a link.out delay after the frame that caused it arrived, neither queued nor lost. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,12 +22,23 @@
 
 #define HCL_FRAME_MAX (1u << 18)
 
+/* Feedback on its way back to the compressor, oldest first (arrival times only grow: the link
+ * is FIFO and the way back a constant delay). */
+#define HCL_FB_RING 4096
+struct hcl_fb {
+	uint64_t t;
+	uint8_t len, b[HC_FEEDBACK_MAX];
+};
+
 struct hc_link {
 	struct hc *c, *d;
 	const struct predictor_ops *ops;
 	void *pc, *pd;
 	uint8_t *out, *back;
 	uint64_t wrong, link_lost, sink_bytes;
+	struct hcl_fb *fb;         /* NULL without link.out.compress_feedback */
+	uint32_t fb_head, fb_n;
+	uint64_t fb_sent, fb_overflow;
 };
 
 static int make(const struct scenario *scn, const struct predictor_ops *ops, const char *model, bool dec,
@@ -67,6 +80,8 @@ int model__hcl_setup(struct model *m, struct errbuf *eb)
 		return rc;
 	l->out = malloc(HCL_FRAME_MAX + HC_OVERHEAD_MAX);
 	l->back = malloc(HCL_FRAME_MAX + HC_OVERHEAD_MAX + HC_HDR_MAX + 64);
+	if (scn->out_compress_feedback && !(l->fb = malloc(HCL_FB_RING * sizeof *l->fb)))
+		return err_set(eb, -ERR_NOMEM, "out of memory");
 	return l->out && l->back ? 0 : err_set(eb, -ERR_NOMEM, "out of memory");
 }
 
@@ -85,6 +100,7 @@ void model__hcl_free(struct model *m)
 	}
 	free(l->out);
 	free(l->back);
+	free(l->fb);
 	free(l);
 	m->hcl = NULL;
 }
@@ -94,6 +110,12 @@ enum link_verdict model__hcl_send(struct model *m, struct simpkt *p, uint64_t *a
 	struct hc_link *l = m->hcl;
 	uint64_t now = sched_now(m->s);
 	uint32_t w = p->eg_wirelen;
+	/* The feedback that has come back by now. */
+	while (l->fb_n && l->fb[l->fb_head].t <= now) {
+		hc_take_feedback(l->c, l->fb[l->fb_head].b, l->fb[l->fb_head].len);
+		l->fb_head = (l->fb_head + 1) % HCL_FB_RING;
+		l->fb_n--;
+	}
 	/* A frame the full queue drops never reaches the compressor, which works where frames
 	 * take their place on the link. */
 	if (!p->eg_set || w > HCL_FRAME_MAX || link_full(&m->out, now))
@@ -105,6 +127,19 @@ enum link_verdict model__hcl_send(struct model *m, struct simpkt *p, uint64_t *a
 		return v;
 	}
 	uint32_t k = hc_decompress(l->d, l->out, n, now, l->back, HCL_FRAME_MAX + HC_OVERHEAD_MAX + HC_HDR_MAX + 64);
+	uint8_t fb[HC_FEEDBACK_MAX];
+	uint32_t fl = l->fb ? hc_feedback(l->d, fb) : 0;
+	if (fl) {
+		if (l->fb_n == HCL_FB_RING) {
+			l->fb_overflow++;
+		} else {
+			struct hcl_fb *e = &l->fb[(l->fb_head + l->fb_n++) % HCL_FB_RING];
+			e->t = *arrive + m->out.delay_ns;
+			e->len = (uint8_t)fl;
+			memcpy(e->b, fb, fl);
+			l->fb_sent++;
+		}
+	}
 	if (!k)
 		return LINK_LOST;
 	if (k != w || memcmp(l->back, p->eg, w) != 0) {
@@ -126,6 +161,7 @@ static void far(void *arg, const char *name, double v)
 	if (!strcmp(name, "hc_delivered") || !strcmp(name, "crc_failures") || !strncmp(name, "hc_dropped", 10))
 		one(arg, name, v);
 }
+/* hc_feedback_refreshes is the compressor's (near) */
 static void near(void *arg, const char *name, double v)
 {
 	if (!strcmp(name, "hc_delivered") || !strcmp(name, "crc_failures") || !strncmp(name, "hc_dropped", 10))
@@ -142,6 +178,8 @@ void model__hcl_scalars(struct model *m)
 	hc_stats_each(hc_get_stats(l->d), far, m);
 	const struct hc_stats *s = hc_get_stats(l->c);
 	rec_scalar(m->rec, "hc_wrong", (double)l->wrong);
+	rec_scalar(m->rec, "hc_feedback_sent", (double)l->fb_sent);
+	rec_scalar(m->rec, "hc_feedback_overflow", (double)l->fb_overflow);
 	rec_scalar(m->rec, "link_out_bytes_saved", (double)s->link_bytes_in - (double)s->link_bytes_out);
 }
 

@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	LINK_KEYS("link.out", out),
 	{ "link.out", "compress", K_STR, S(out_compress), 0, 0, NULL, "none", "", "header compression on link.out (core/hc.h): vj (RFC 1144) or a predictor's name (last, header, ml, xgb), the same at both ends; the link carries the compressed frames, the far end rebuilds them (a packet it cannot rebuild is lost); none = off", check_compress },
 	{ "link.out", "compress_refresh", K_U64, S(out_compress_refresh), 0, 1e9, NULL, "64", "packets", "packets of a flow between refreshes of its compression context (no feedback: a lost frame costs its flow until the next); 0 = only after 1 s of silence", NULL },
+	{ "link.out", "compress_feedback", K_ENUM, S(out_compress_feedback), 0, 0, "off|on", "off", "", "on: the far end's decompressor sends feedback back (the flows it lost step with), arriving a link.out delay later (not queued, not lost); the compressor refreshes such a flow with its next packet instead of waiting for compress_refresh", NULL },
 	{ "link.out", "compress_model", K_STR, S(out_compress_model), 0, 0, NULL, "", "", "the compressor's model file (ml, xgb); empty = none", check_file_opt },
 	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets", NULL },
 	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts", NULL },

@@ -99,6 +99,7 @@ struct scenario {
 	struct scn_link in, out;
 	char out_compress[16];     /* link.out's header compressor (core/hc.h), "" or "none" = none */
 	uint64_t out_compress_refresh;
+	uint64_t out_compress_feedback; /* 1: the decompressor's feedback comes back, a link delay late */
 	char out_compress_model[SCN_PATH]; /* its model file (ml, xgb), "" = none */
 	/* [source.NAME] */
 	struct scn_source src[SCN_MAX_SOURCES];

@@ -235,6 +235,36 @@ static void test_random_frames(void)
 	hc_destroy(v);
 }
 
+/* A lost frame puts its flow out of step; the decompressor's feedback names it once, and the
+ * compressor's next packet of the flow refreshes it, after which packets are delivered again. */
+static void test_feedback(void)
+{
+	struct hc *c = make("last", false, 0), *d = make("last", true, 0);
+	uint8_t f[1600], l[1700], o[1600 + HC_HDR_MAX + 64], fb[HC_FEEDBACK_MAX];
+	unsigned nacks = 0, after = 0;
+	for (unsigned i = 0; i < 60; i++) {
+		uint32_t n = make_frame(f, i, 200);
+		uint32_t m = hc_compress(c, f, n, n, (uint64_t)i * 1000000, l);
+		if (i == 20)
+			continue; /* lost */
+		uint32_t k = hc_decompress(d, l, m, (uint64_t)i * 1000000, o, sizeof o);
+		uint32_t fl = hc_feedback(d, fb);
+		if (fl) {
+			nacks++;
+			hc_take_feedback(c, fb, fl);
+		}
+		if (i > 24)
+			after += k == n && !memcmp(o, f, n);
+	}
+	CU_ASSERT_EQUAL(nacks, 1);
+	CU_ASSERT_EQUAL(hc_get_stats(c)->hc_feedback_refreshes, 1);
+	CU_ASSERT_EQUAL(after, 60 - 25); /* without feedback (refresh 0) none of these would be */
+	hc_take_feedback(c, (const uint8_t *)"\x04\xff\xff\xff\xff\x7f", 6); /* no such context: ignored */
+	hc_take_feedback(c, (const uint8_t *)"\x04", 1);
+	hc_destroy(c);
+	hc_destroy(d);
+}
+
 static void test_hello(void)
 {
 	struct hc *c = make("last", false, 32);
@@ -254,7 +284,8 @@ int hc_test_register(void)
 	CU_pSuite s = CU_add_suite("hc", NULL, NULL);
 	if (!s || !CU_add_test(s, "varints", test_varint) || !CU_add_test(s, "crc-8", test_crc) ||
 	    !CU_add_test(s, "round trips", test_round_trip) || !CU_add_test(s, "damage", test_damage) ||
-	    !CU_add_test(s, "random frames", test_random_frames) || !CU_add_test(s, "hello", test_hello))
+	    !CU_add_test(s, "random frames", test_random_frames) || !CU_add_test(s, "hello", test_hello) ||
+	    !CU_add_test(s, "feedback", test_feedback))
 		return -1;
 	return 0;
 }
