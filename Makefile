@@ -180,7 +180,7 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(TEST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.
 
 # libFuzzer targets (tests/fuzz/README.md): built with clang in build/fuzz, each run for
 # FUZZ_SECONDS from the committed seed corpus after its regression inputs.
-FUZZ_TARGETS := pkt_roundtrip engine_diff trace_read config report
+FUZZ_TARGETS := pkt_roundtrip engine_diff trace_read config report hc_link
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz-,$(FUZZ_TARGETS))
 $(BUILD)/fuzz-%: $(call obj,tests/fuzz/%.c tests/fuzz/file.c) $(APP_OBJ) $(BUILD)/libprecraft.a
