@@ -21,7 +21,7 @@ const char study_usage[] =
 	"  --compare KEY=BASELINE  what is compared with what (default policy.kind=off; the narrow-link\n"
 	"                 study: link.out.compress=none)\n"
 	"  --metrics P50,P99,CHANGE,VALUE  the two quantiles whose gains decide (lower is better), a\n"
-	"                 scalar given as its change over the baseline in %% and one as it is (default\n"
+	"                 scalar given as its change over the baseline in % and one as it is (default\n"
 	"                 latency_p50_ns,latency_p99_ns,extra_cpu,hit_ratio; the narrow-link study:\n"
 	"                 e2e_delay_p50_ns,e2e_delay_p99_ns,goodput_mbps,compress_ratio)\n";
 
