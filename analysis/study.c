@@ -14,30 +14,11 @@
 #include "plot.h"
 #include "report_impl.h"
 #include "store.h"
+#include "study_impl.h"
 
-#define MAX_POLICIES 8
 
-struct pair_stats {
-	size_t pairs;
-	struct ci g50, g99, cpu, hit; /* gains in %, the policy's extra CPU in %, its hit ratio */
-	int verdict;                  /* 1 pays, -1 does not pay, 0 uncertain */
-	const char *command;          /* the policy run of the first pair */
-};
 
-struct study {
-	const char *axis, *base;      /* what is compared, and with which value */
-	const char *m50, *m99, *change, *value; /* the metrics (study_opts) */
-	struct rundata *rd;
-	size_t n;
-	const char **axes;            /* the cells' axes: what the runs differ in but the policy */
-	size_t n_axes;
-	size_t *cell_of, *cell_first, n_cells;
-	const char *pol[MAX_POLICIES];
-	size_t n_pol;
-	struct pair_stats *ps;        /* [cell * n_pol + policy] */
-};
-
-static const char *val(const struct rundata *rd, const char *name)
+const char *study__val(const struct rundata *rd, const char *name)
 {
 	const char *v = rundata_param(rd, name);
 	return v ? v : "-";
@@ -46,7 +27,7 @@ static const char *val(const struct rundata *rd, const char *name)
 static int same_cell(const struct study *s, size_t a, size_t b)
 {
 	for (size_t k = 0; k < s->n_axes; k++)
-		if (strcmp(val(&s->rd[a], s->axes[k]), val(&s->rd[b], s->axes[k])))
+		if (strcmp(study__val(&s->rd[a], s->axes[k]), study__val(&s->rd[b], s->axes[k])))
 			return 0;
 	return 1;
 }
@@ -77,7 +58,7 @@ static int load_runs(struct store *st, const char *db, struct study *s, struct e
 
 /* The change metric is relative already (extra_cpu: over the baseline server's), or a change
  * over the baseline run's value is made of it. */
-static int relative(const struct study *s)
+int study__relative(const struct study *s)
 {
 	return !strcmp(s->change, "extra_cpu");
 }
@@ -101,7 +82,7 @@ static int compare(struct study *s, const char *db, struct errbuf *eb)
 			       s->axis, s->base);
 	int has_off = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		const char *p = val(&s->rd[i], s->axis);
+		const char *p = study__val(&s->rd[i], s->axis);
 		if (!strcmp(p, s->base)) {
 			has_off = 1;
 			continue;
@@ -140,10 +121,10 @@ static int compare(struct study *s, const char *db, struct errbuf *eb)
 			struct pair_stats *ps = &s->ps[c * s->n_pol + p];
 			size_t m = 0;
 			for (size_t i = 0; i < s->n; i++) { /* an off run, then its policy run of the same number */
-				if (s->cell_of[i] != c || strcmp(val(&s->rd[i], s->axis), s->base))
+				if (s->cell_of[i] != c || strcmp(study__val(&s->rd[i], s->axis), s->base))
 					continue;
 				for (size_t j = 0; j < s->n; j++) {
-					if (s->cell_of[j] != c || strcmp(val(&s->rd[j], s->axis), s->pol[p]) ||
+					if (s->cell_of[j] != c || strcmp(study__val(&s->rd[j], s->axis), s->pol[p]) ||
 					    s->rd[j].info.run_number != s->rd[i].info.run_number)
 						continue;
 					const double *b50 = rundata_scalar(&s->rd[i], s->m50),
@@ -156,7 +137,7 @@ static int compare(struct study *s, const char *db, struct errbuf *eb)
 						break;
 					g50[m] = 100 * (*b50 - *t50) / *b50;
 					g99[m] = 100 * (*b99 - *t99) / *b99;
-					cpu[m] = relative(s) ? (x ? 100 * *x : 0) : x && bx && *bx > 0 ? 100 * (*x - *bx) / *bx : 0;
+					cpu[m] = study__relative(s) ? (x ? 100 * *x : 0) : x && bx && *bx > 0 ? 100 * (*x - *bx) / *bx : 0;
 					hit[m] = h ? *h : 0;
 					if (!m)
 						ps->command = s->rd[j].info.command;
@@ -208,8 +189,8 @@ static void answer_table(FILE *html, const struct study *s)
 	fprintf(html, " gain</th><th>");
 	rep_esc(html, s->m99);
 	fprintf(html, " gain</th><th>");
-	rep_esc(html, relative(s) ? "extra CPU" : s->change);
-	fprintf(html, "%s</th><th>", relative(s) ? "" : " change");
+	rep_esc(html, study__relative(s) ? "extra CPU" : s->change);
+	fprintf(html, "%s</th><th>", study__relative(s) ? "" : " change");
 	rep_esc(html, s->value);
 	fprintf(html, "</th><th>verdict</th><th>reproduce (first pair)</th></tr>\n");
 	for (size_t c = 0; c < s->n_cells; c++)
@@ -217,7 +198,7 @@ static void answer_table(FILE *html, const struct study *s)
 			const struct pair_stats *ps = &s->ps[c * s->n_pol + p];
 			fprintf(html, "<tr>");
 			for (size_t a = 0; a < s->n_axes; a++) {
-				const char *v = val(&s->rd[s->cell_first[c]], s->axes[a]), *slash = strrchr(v, '/');
+				const char *v = study__val(&s->rd[s->cell_first[c]], s->axes[a]), *slash = strrchr(v, '/');
 				fprintf(html, "<td>");
 				rep_esc(html, slash && slash[1] ? slash + 1 : v);
 				fprintf(html, "</td>");
@@ -235,227 +216,6 @@ static void answer_table(FILE *html, const struct study *s)
 			fprintf(html, "</td></tr>\n");
 		}
 	fprintf(html, "</table>\n");
-}
-
-/* The axis the maps and headline figures are drawn against: the numeric one with the most
- * values (the load); 0 when none is numeric. */
-static size_t values_of(const struct study *s, size_t a, const char **out)
-{
-	size_t n = 0;
-	int numeric = 1;
-	for (size_t c = 0; c < s->n_cells; c++) {
-		const char *v = val(&s->rd[s->cell_first[c]], s->axes[a]);
-		size_t j = 0;
-		while (j < n && strcmp(out[j], v))
-			j++;
-		if (j == n) {
-			char *end;
-			(void)strtod(v, &end);
-			numeric &= end != v && !*end;
-			out[n++] = v;
-		}
-	}
-	for (size_t i = 1; numeric && i < n; i++)
-		for (size_t j = i; j > 0 && strtod(out[j], NULL) < strtod(out[j - 1], NULL); j--) {
-			const char *t = out[j];
-			out[j] = out[j - 1];
-			out[j - 1] = t;
-		}
-	return numeric ? n : 0; /* 0: not numeric */
-}
-
-/* Axis a's distinct values in the order of the cells. */
-static size_t distinct(const struct study *s, size_t a, const char **out)
-{
-	size_t n = 0;
-	for (size_t c = 0; c < s->n_cells; c++) {
-		const char *v = val(&s->rd[s->cell_first[c]], s->axes[a]);
-		size_t j = 0;
-		while (j < n && strcmp(out[j], v))
-			j++;
-		if (j == n)
-			out[n++] = v;
-	}
-	return n;
-}
-
-/* The cell with x = xv, y = yv and the panel of cell 'panel' (every other axis as there). */
-static size_t cell_at(const struct study *s, size_t x, const char *xv, size_t y, const char *yv, size_t panel)
-{
-	for (size_t c = 0; c < s->n_cells; c++) {
-		const struct rundata *r = &s->rd[s->cell_first[c]], *pr = &s->rd[s->cell_first[panel]];
-		int ok = !strcmp(val(r, s->axes[x]), xv) && (y == SIZE_MAX || !strcmp(val(r, s->axes[y]), yv));
-		for (size_t a = 0; ok && a < s->n_axes; a++)
-			if (a != x && a != y)
-				ok = !strcmp(val(r, s->axes[a]), val(pr, s->axes[a]));
-		if (ok)
-			return c;
-	}
-	return SIZE_MAX;
-}
-
-static void panel_name(const struct study *s, size_t x, size_t y, size_t panel, char *out, size_t n)
-{
-	size_t j = 0;
-	out[0] = 0;
-	for (size_t a = 0; a < s->n_axes && j < n; a++)
-		if (a != x && a != y) {
-			const char *v = val(&s->rd[s->cell_first[panel]], s->axes[a]), *slash = strrchr(v, '/');
-			j += (size_t)snprintf(out + j, n - j, "%s%s=%s", j ? " " : "", s->axes[a], slash && slash[1] ? slash + 1 : v);
-		}
-}
-
-static const struct {
-	const char *name;
-	size_t off;
-} maps[] = {
-	{ "p50", offsetof(struct pair_stats, g50) },
-	{ "p99", offsetof(struct pair_stats, g99) },
-	{ "cpu", offsetof(struct pair_stats, cpu) },
-	{ "hit", offsetof(struct pair_stats, hit) },
-};
-
-/* A map's label: the gains over the baseline, the change, the value. */
-static void map_label(const struct study *s, size_t mi, char *out, size_t n)
-{
-	switch (mi) {
-	case 0: snprintf(out, n, "%s gain over %s (%%)", s->m50, s->base); break;
-	case 1: snprintf(out, n, "%s gain over %s (%%)", s->m99, s->base); break;
-	case 2:
-		if (relative(s))
-			snprintf(out, n, "extra CPU over the baseline (%%)");
-		else
-			snprintf(out, n, "%s change over %s (%%)", s->change, s->base);
-		break;
-	default: snprintf(out, n, "%s", s->value);
-	}
-}
-
-/* Heat maps (two axes or more) and the headline lines, per policy and panel. */
-static void figures(struct rep *r, FILE *html, const struct study *s)
-{
-	const char **xv = malloc(s->n_cells * sizeof *xv), **yv = malloc(s->n_cells * sizeof *yv);
-	size_t *panels = malloc(s->n_cells * sizeof *panels);
-	if (!xv || !yv || !panels || !s->n_axes)
-		goto out;
-	size_t x = 0, nx = 0;
-	for (size_t a = 0; a < s->n_axes; a++) {
-		size_t k = values_of(s, a, xv);
-		if (k > nx) {
-			nx = k;
-			x = a;
-		}
-	}
-	if (!nx)
-		goto out; /* no numeric axis: the table says it all */
-	nx = values_of(s, x, xv);
-	/* y: the other axis with the most values (a line each in the headline, a row of the maps);
-	 * the rest make panels. */
-	size_t y = SIZE_MAX, ny = 1;
-	for (size_t a = 0; a < s->n_axes; a++) {
-		if (a == x)
-			continue;
-		size_t k = distinct(s, a, yv);
-		if (y == SIZE_MAX || k > ny) {
-			y = a;
-			ny = k;
-		}
-	}
-	if (y != SIZE_MAX)
-		ny = distinct(s, y, yv);
-	else
-		yv[0] = "";
-	size_t np = 0; /* panels: one cell each of the distinct combinations of the other axes */
-	for (size_t c = 0; c < s->n_cells; c++) {
-		char a[1024], b[1024];
-		panel_name(s, x, y, c, a, sizeof a);
-		size_t k = 0;
-		for (; k < np; k++) {
-			panel_name(s, x, y, panels[k], b, sizeof b);
-			if (!strcmp(a, b))
-				break;
-		}
-		if (k == np)
-			panels[np++] = c;
-	}
-	fprintf(html, "<h2>Maps</h2>\n<p>Each cell: the mean over the pairs; a cell marked ? has an interval that spans 0.</p>\n");
-	for (size_t p = 0; p < s->n_pol; p++)
-		for (size_t k = 0; k < np; k++) {
-			char pn[1024], safe[300], file[400], fig[400], title[1400], script[16384];
-			panel_name(s, x, y, panels[k], pn, sizeof pn);
-			char tag[1100];
-			snprintf(tag, sizeof tag, "%s%s%s", s->pol[p], pn[0] ? "-" : "", pn); /* files named by what they show */
-			rep_safe(tag, safe, sizeof safe);
-			/* The headline: p50 gain against x, a line per y, with intervals. */
-			snprintf(file, sizeof file, "headline-%s.dat", safe);
-			snprintf(fig, sizeof fig, "headline-%s", safe);
-			FILE *f = rep_open(r, file);
-			if (!f)
-				goto out;
-			char q[300], t[300];
-			plot_quote(s->axes[x], q, sizeof q);
-			char yl[300], ylq[400];
-			map_label(s, 0, yl, sizeof yl);
-			plot_quote(yl, ylq, sizeof ylq);
-			int len = snprintf(script, sizeof script,
-					   "set xlabel '%s'\nset ylabel '%s'\nset key below\n"
-					   "set offsets graph 0.02, graph 0.02, graph 0.1, graph 0.1\nplot 0 with lines lc rgb 'gray' notitle",
-					   q, ylq);
-			size_t rows = 0;
-			for (size_t j = 0; j < ny; j++) {
-				for (size_t i = 0; i < nx; i++) {
-					size_t c = cell_at(s, x, xv[i], y, yv[j], panels[k]);
-					const struct pair_stats *ps = c == SIZE_MAX ? NULL : &s->ps[c * s->n_pol + p];
-					if (ps && ps->pairs) {
-						fprintf(f, "%s %.6f %.6f\n", xv[i], ps->g50.mean, ps->g50.half);
-						rows++;
-					}
-				}
-				fprintf(f, "\n\n");
-				const char *slash = strrchr(yv[j], '/');
-				plot_quote(y == SIZE_MAX ? s->pol[p] : slash && slash[1] ? slash + 1 : yv[j], t, sizeof t);
-				if (len < (int)sizeof script)
-					len += snprintf(script + len, sizeof script - (size_t)len,
-							", '%s' index %zu using 1:2:3 with yerrorlines pt 7 lw 1.5 title '%s'", file, j, t);
-			}
-			rep_close(r, f, file);
-			snprintf(title, sizeof title, "%s: %s against %s (95 %% interval over paired replications)%s%s",
-				 s->pol[p], yl, s->axes[x], pn[0] ? ", " : "", pn);
-			rep_figure(r, html, fig, title, script, len < (int)sizeof script ? rows : 0);
-			if (y == SIZE_MAX)
-				continue;
-			for (size_t mi = 0; mi < sizeof maps / sizeof maps[0]; mi++) {
-				snprintf(file, sizeof file, "map-%s-%s.dat", maps[mi].name, safe);
-				snprintf(fig, sizeof fig, "map-%s-%s", maps[mi].name, safe);
-				if (!(f = rep_open(r, file)))
-					goto out;
-				rows = 0;
-				for (size_t j = 0; j < ny; j++) {
-					for (size_t i = 0; i < nx; i++) {
-						size_t c = cell_at(s, x, xv[i], y, yv[j], panels[k]);
-						const struct pair_stats *ps = c == SIZE_MAX ? NULL : &s->ps[c * s->n_pol + p];
-						if (!ps || !ps->pairs)
-							continue;
-						const struct ci *v = (const struct ci *)(const void *)((const char *)ps + maps[mi].off);
-						int unsure = v->n < 2 || (v->mean - v->half <= 0 && v->mean + v->half >= 0);
-						fprintf(f, "%zu %zu %.6f \"%.3g%s\"\n", i, j, v->mean, v->mean,
-							mi < 3 && unsure ? " ?" : "");
-						rows++;
-					}
-					fprintf(f, "\n");
-				}
-				rep_close(r, f, file);
-				char ml[300];
-				map_label(s, mi, ml, sizeof ml);
-				len = rep_heat_script(script, sizeof script, file, s->axes[x], xv, nx, s->axes[y], yv, ny, ml, true);
-				snprintf(title, sizeof title, "%s: %s%s%s", s->pol[p], ml, pn[0] ? ", " : "", pn);
-				rep_figure(r, html, fig, title, script, rows == nx * ny && len < (int)sizeof script ? rows : 0);
-			}
-		}
-out:
-	free(xv);
-	free(yv);
-	free(panels);
 }
 
 int study_write(const struct study_opts *o, struct study_result *res, struct errbuf *eb)
@@ -518,7 +278,7 @@ int study_write(const struct study_opts *o, struct study_result *res, struct err
 			      "pay</b> where it lies below (%zu), and is <b>uncertain</b> where it spans 0 (%zu).</p>\n",
 			res->pays, res->does_not_pay, res->uncertain);
 		answer_table(html, &s);
-		figures(&r, html, &s);
+		study__figures(&r, html, &s);
 		rep_foot(html);
 		rep_close(&r, html, "index.html");
 		res->figures = rr.plots;

@@ -197,15 +197,25 @@ int trace_rewrite_lab(const char *in, const char *out, uint32_t mtu, struct trac
 	return rc < 0 ? rc : wrc;
 }
 
+/* Both captures of a comparison open, or neither. */
+static int open_pair(const char *expected, const char *got, struct trace **a, struct trace **b, struct errbuf *eb)
+{
+	*a = *b = NULL;
+	int rc = trace_open(expected, a, eb);
+	if (rc || (rc = trace_open(got, b, eb)) != 0) {
+		trace_close(*a);
+		*a = NULL;
+	}
+	return rc;
+}
+
 int trace_compare(const char *expected, const char *got, struct trace_cmp *c, struct errbuf *eb)
 {
 	memset(c, 0, sizeof *c);
-	struct trace *a = NULL, *b = NULL;
-	int rc = trace_open(expected, &a, eb);
-	if (rc || (rc = trace_open(got, &b, eb)) != 0) {
-		trace_close(a);
+	struct trace *a, *b;
+	int rc = open_pair(expected, got, &a, &b, eb);
+	if (rc)
 		return rc;
-	}
 	struct trace_rec x, y;
 	int ra, rb;
 	static uint8_t keep[MAX_FRAME];
@@ -241,12 +251,10 @@ int trace_compare_subseq(const char *expected, const char *got, struct trace_cmp
 {
 	memset(c, 0, sizeof *c);
 	*is_subseq = true;
-	struct trace *a = NULL, *b = NULL;
-	int rc = trace_open(expected, &a, eb);
-	if (rc || (rc = trace_open(got, &b, eb)) != 0) {
-		trace_close(a);
+	struct trace *a, *b;
+	int rc = open_pair(expected, got, &a, &b, eb);
+	if (rc)
 		return rc;
-	}
 	struct trace_rec x, y;
 	static uint8_t keep[MAX_FRAME];
 	int ra = 1, rb;
