@@ -172,7 +172,8 @@ static uint32_t try_co(struct hc *h, struct hc_flow *fl, struct hc_dir *c, uint3
 {
 	if (p->l4 != c->l4 || p->l3_off != c->l3_off || p->l3_off + p->l3_hdr_len != c->l4_off)
 		return 0;
-	const struct hc_fields pr = c->pred;
+	struct hc_fields pr = c->pred;
+	pr.flags = hc__flags_for(c, p->payload_len, pr.flags);
 	struct hc_fields f;
 	corrections(c, p, ip_ok, &pr, &f);
 	if (!carries_csum(c) && f.l4csum)

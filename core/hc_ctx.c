@@ -49,7 +49,10 @@ void hc__reset_state(struct hc *h, struct hc_flow *f)
 		memset(hc__pstate(f), 0, h->cfg.ops->flow_state_size);
 	f->position = 0;
 	f->since_refresh = 0;
-	f->d[0].no_pad = f->d[1].no_pad = 0; /* as the decompressor's flow, made anew */
+	/* as the decompressor's flow, made anew */
+	f->d[0].no_pad = f->d[1].no_pad = 0;
+	f->d[0].flags_seen = f->d[1].flags_seen = 0;
+	f->d[0].flags_vote = f->d[1].flags_vote = 0;
 }
 
 void hc__predict(const struct hc *h, struct hc_flow *fl, const struct hc_dir *c, struct hc_fields *f)
@@ -166,6 +169,18 @@ void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct 
 	if (flen < 60)
 		c->no_pad = p->trailer_len == 0;
 	c->ipcsum_bad = c->v4 && !ip_ok;
+	if (p->l4 == PKT_L4_TCP) {
+		/* Which prediction of the flags was right this time (before this packet is learnt). */
+		bool by_len = hc__flags_by_len(c, p->payload_len, c->pred.flags) == p->tcp.flags,
+		     pred = c->pred.flags == p->tcp.flags;
+		if (by_len && !pred && c->flags_vote < 16)
+			c->flags_vote++;
+		else if (pred && !by_len && c->flags_vote > -16)
+			c->flags_vote--;
+		unsigned k = p->payload_len > 0;
+		c->flags_by_len[k] = p->tcp.flags;
+		c->flags_seen |= (uint8_t)(1u << k);
+	}
 	c->ts_at = p->l4 == PKT_L4_TCP && p->tcp.ts_off != 0xff ? (uint8_t)(20 + p->tcp.ts_off + 2) : 0;
 	struct pred_pkt pk;
 	pred_pkt_fill(&pk, p, dir, h->cfg.untimed ? 0 : t_ns, fl->position);

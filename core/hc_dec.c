@@ -158,6 +158,8 @@ static uint32_t take_co(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 	if (rest < f.trailer_len)
 		return drop(h, fl, cid, &h->st.hc_dropped_malformed);
 	f.payload_len = rest - f.trailer_len;
+	if (!(mask & HC_F_FLAGS))
+		f.flags = hc__flags_for(c, f.payload_len, c->pred.flags);
 	if (!(mask & HC_F_TRAILER))
 		f.trailer_len = 0;
 	uint8_t hdr[HC_HDR_MAX + 64];

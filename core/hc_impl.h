@@ -58,6 +58,10 @@ struct hc_dir {
 	uint8_t no_pad;            /* its last short frame had no padding (a capture at the sender) */
 	uint8_t ipcsum_bad;        /* its IPv4 checksum was not the header's (offload): the next
 				      packet's is predicted to be the same value */
+	uint8_t flags_by_len[2];   /* TCP flags of its last packet without payload, and with */
+	uint8_t flags_seen;        /* bit per entry of flags_by_len */
+	int8_t flags_vote;         /* > 0: flags_by_len has been right where the predictor was not,
+				      more often than the other way (both ends keep it alike) */
 	struct pred_pkt last;      /* the predictor's view of it (payload NULL) */
 	struct hc_fields pred;     /* the next packet as predicted, made after the flow's latest */
 };
@@ -129,6 +133,20 @@ bool hc__ip4_csum_ok(const struct pkt *p);
 uint8_t hc__crc8(const uint8_t *b, uint32_t n);
 /* Its tables (hc_crc_tables.h): row k, a byte followed by k zero bytes. */
 extern const uint8_t (*const hc__crc_tables)[256];
+
+/* The TCP flags a packet of 'payload_len' bytes of payload may be predicted to have: those of
+ * the direction's last packet with (or without) payload, which both ends know once the frame's
+ * length is; the predictor's 'predicted' until there was one. */
+static inline uint8_t hc__flags_by_len(const struct hc_dir *c, uint32_t payload_len, uint8_t predicted)
+{
+	unsigned k = payload_len > 0;
+	return (c->flags_seen >> k & 1) ? c->flags_by_len[k] : predicted;
+}
+/* Of the two, the one that has done better in this direction. */
+static inline uint8_t hc__flags_for(const struct hc_dir *c, uint32_t payload_len, uint8_t predicted)
+{
+	return c->flags_vote > 0 ? hc__flags_by_len(c, payload_len, predicted) : predicted;
+}
 
 /* Ethernet padding the rebuild implies: zeros up to a 60-byte frame. */
 static inline uint32_t hc__pad(uint32_t frame_len)
