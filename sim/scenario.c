@@ -2,16 +2,14 @@
 #include "scenario.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "core/lines.h"
-#include "core/policy.h"
-#include "models/registry.h"
+#include "scenario_impl.h"
 
 enum ktype { K_U64, K_DBL, K_STR, K_ENUM };
 
@@ -31,19 +29,12 @@ struct key {
 	const char *(*check)(const struct scenario *s, const char *v);
 };
 
-static const char *check_ipv4(const struct scenario *s, const char *v);
-static const char *check_rate(const struct scenario *s, const char *v);
-static const char *check_ports(const struct scenario *s, const char *v);
-static const char *check_predictor(const struct scenario *s, const char *v);
-static const char *check_file(const struct scenario *s, const char *v);
-static const char *check_file_opt(const struct scenario *s, const char *v);
-static const char *check_compress(const struct scenario *s, const char *v);
 
 #define S(f) offsetof(struct scenario, f), sizeof(((struct scenario *)0)->f)
 #define L(side, f) offsetof(struct scenario, side.f), 0
 #define R(f) offsetof(struct scn_source, f), sizeof(((struct scn_source *)0)->f)
 #define LINK_KEYS(sec, side)                                                                       \
-	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth, 0 (infinite) or at least 0.001", check_rate }, \
+	{ sec, "rate_mbps", K_DBL, L(side, rate_mbps), 0, 1e9, NULL, "10000", "Mbit/s", "bandwidth, 0 (infinite) or at least 0.001", scn__check_rate }, \
 	{ sec, "delay_us", K_DBL, L(side, delay_us), 0, 1e9, NULL, "10", "us", "propagation delay", NULL }, \
 	{ sec, "queue_pkts", K_U64, L(side, queue_pkts), 1, 1e9, NULL, "1000", "packets", "drop-tail queue capacity", NULL }, \
 	{ sec, "loss", K_ENUM, L(side, loss), 0, 0, "none|bernoulli|gilbert", "none", "", "loss model", NULL }, \
@@ -61,23 +52,23 @@ static const struct key keys[] = {
 	{ "run", "exact", K_ENUM, S(exact), 0, 0, "off|on", "off", "", "on: every trace clone starts exactly clone_spacing_ms after the one before, the same in every run; off: each (but the first) at a phase of its own in [0, clone_spacing_ms) after that, drawn from the run's random stream, so replications differ", NULL },
 	{ "run", "stats_interval_ms", K_DBL, S(stats_interval_ms), 0.001, 1e9, NULL, "10", "ms", "period of the time series in the vector table", NULL },
 	{ "shaper", "mode", K_ENUM, S(mode), 0, 0, "baseline|precraft|shadow", "precraft", "", "processing mode", NULL },
-	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)", check_predictor },
+	{ "shaper", "predictor", K_STR, S(predictor), 0, 0, NULL, "last", "", "predictor name (precraft predictors)", scn__check_predictor },
 	{ "shaper", "model_file", K_STR, S(model_file), 0, 0, NULL, "", "", "model file of a trained predictor (precraft train); empty = none", NULL },
-	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", check_file },
-	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty or none = no tunnel", check_file_opt },
+	{ "shaper", "routes", K_STR, S(routes), 0, 0, NULL, "default", "", "route table file, or 'default'", scn__check_file },
+	{ "shaper", "tunnel", K_STR, S(tunnel), 0, 0, NULL, "", "", "ESP tunnel file (SAs, one a line); empty or none = no tunnel", scn__check_file_opt },
 	{ "shaper", "local", K_STR, S(local), 0, 0, NULL, "", "ADDR[,ADDR]", "tunnel: this gateway's own addresses: an SA seals where its src is one and opens where its dst is; empty = every SA seals, none opens", NULL },
 	{ "shaper", "gateways", K_U64, S(gateways), 1, 2, NULL, "1", "gateways", "2: a second gateway (its own CPUs, engines and tunnel view, shaper.local2) after link.out opens what the first seals, then the sink: source -> gateway 1 -> link.out -> gateway 2 -> sink; needs a tunnel and both local keys", NULL },
 	{ "shaper", "local2", K_STR, S(local2), 0, 0, NULL, "", "ADDR[,ADDR]", "tunnel, shaper.gateways = 2: the second gateway's own addresses", NULL },
 	{ "shaper", "ks_depth", K_U64, S(ks_depth), 0, 64, NULL, "8", "keystreams", "tunnel: keystreams made ahead per SA, at most; 0 = none", NULL },
 	{ "shaper", "ks_bytes", K_U64, S(ks_bytes), 64, 65472, NULL, "2048", "bytes", "tunnel: keystream bytes per ring entry, at most (longer packets are sealed in one shot)", NULL },
 	{ "shaper", "ks_floor", K_DBL, S(ks_floor), 0, 1, NULL, "0.75", "", "tunnel: each keystream entry at least this fraction of the SA's recent mean packet, however small the packet expected to take it (lower: less waste, more entries extended on the packet's path)", NULL },
-	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", check_file },
+	{ "shaper", "costs", K_STR, S(costs), 0, 0, NULL, "default", "", "cost profile from 'precraft calibrate', or 'default'", scn__check_file },
 	{ "shaper", "flows", K_U64, S(flows), 1, 1e8, NULL, "65536", "flows", "flow table capacity", NULL },
 	{ "shaper", "idle_s", K_DBL, S(idle_s), 0, 1e6, NULL, "120", "s", "flow idle timeout; 0 = none", NULL },
 	{ "shaper", "pool_mb", K_U64, S(pool_mb), 2, 1e6, NULL, "64", "MiB", "pre-built packet pool budget", NULL },
 	{ "shaper", "min_confidence", K_DBL, S(min_confidence), 0, 1, NULL, "0", "", "confidence a prediction needs to be built", NULL },
 	{ "shaper", "dns_prefetch_s", K_DBL, S(dns_prefetch_s), 0, 1e6, NULL, "60", "s", "pre-build the first packets of flows forwarded DNS answers announce, held for the record's TTL, at most this long; 0 = off", NULL },
-	{ "shaper", "snat", K_STR, S(snat), 0, 0, NULL, "", "IPv4 address", "source NAT address; empty = no NAT", check_ipv4 },
+	{ "shaper", "snat", K_STR, S(snat), 0, 0, NULL, "", "IPv4 address", "source NAT address; empty = no NAT", scn__check_ipv4 },
 	{ "shaper", "queue_pkts", K_U64, S(queue_pkts), 1, 1e9, NULL, "1000", "packets", "ingress queue in front of each CPU", NULL },
 	{ "shaper", "cpus", K_U64, S(cpus), 1, 64, NULL, "1", "CPUs", "CPUs, flows spread over them by a symmetric hash of their addresses and ports (RSS); each has its own queue, engine and crafting, and a share of the flow table and pool", NULL },
 	{ "shaper", "cpu_speed", K_DBL, S(cpu_speed), 1e-6, 1e6, NULL, "1", "", "CPU speed factor: every cost is divided by it", NULL },
@@ -95,14 +86,14 @@ static const struct key keys[] = {
 	{ "policy", "control_ms", K_DBL, S(control_ms), 0.001, 1e6, NULL, "1", "ms", "adaptive: period of the global controller", NULL },
 	{ "policy", "payload", K_ENUM, S(payload), 0, 0, "off|on", "on", "", "payload anticipation allowed", NULL },
 	{ "policy", "high_dscp", K_U64, S(high_dscp), 0, 63, NULL, "0", "", "flows with at least this DSCP are high priority; 0 = none", NULL },
-	{ "policy", "high_ports", K_STR, S(high_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are high priority (at most 8)", check_ports },
-	{ "policy", "low_ports", K_STR, S(low_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are low priority (at most 8)", check_ports },
+	{ "policy", "high_ports", K_STR, S(high_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are high priority (at most 8)", scn__check_ports },
+	{ "policy", "low_ports", K_STR, S(low_ports), 0, 0, NULL, "", "", "comma-separated ports whose flows are low priority (at most 8)", scn__check_ports },
 	LINK_KEYS("link.in", in),
 	LINK_KEYS("link.out", out),
-	{ "link.out", "compress", K_STR, S(out_compress), 0, 0, NULL, "none", "", "header compression on link.out (core/hc.h): vj (RFC 1144) or a predictor's name (last, header, ml, xgb), the same at both ends; the link carries the compressed frames, the far end rebuilds them (a packet it cannot rebuild is lost); none = off", check_compress },
+	{ "link.out", "compress", K_STR, S(out_compress), 0, 0, NULL, "none", "", "header compression on link.out (core/hc.h): vj (RFC 1144) or a predictor's name (last, header, ml, xgb), the same at both ends; the link carries the compressed frames, the far end rebuilds them (a packet it cannot rebuild is lost); none = off", scn__check_compress },
 	{ "link.out", "compress_refresh", K_U64, S(out_compress_refresh), 0, 1e9, NULL, "64", "packets", "packets of a flow between refreshes of its compression context (no feedback: a lost frame costs its flow until the next); 0 = only after 1 s of silence", NULL },
 	{ "link.out", "compress_feedback", K_ENUM, S(out_compress_feedback), 0, 0, "off|on", "off", "", "on: the far end's decompressor sends feedback back (the flows it lost step with), arriving a link.out delay later (not queued, not lost); the compressor refreshes such a flow with its next packet instead of waiting for compress_refresh", NULL },
-	{ "link.out", "compress_model", K_STR, S(out_compress_model), 0, 0, NULL, "", "", "the compressor's model file (ml, xgb); empty = none", check_file_opt },
+	{ "link.out", "compress_model", K_STR, S(out_compress_model), 0, 0, NULL, "", "", "the compressor's model file (ml, xgb); empty = none", scn__check_file_opt },
 	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets", NULL },
 	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts", NULL },
 	{ "source", "file", K_STR, R(file), 0, 0, NULL, "", "", "trace: capture file (pcap, pcapng, gzip), relative to the scenario", NULL },
@@ -128,78 +119,6 @@ static const struct key keys[] = {
 static bool is_source_key(const struct key *k)
 {
 	return strcmp(k->section, "source") == 0;
-}
-
-int scenario_ports(const char *list, uint16_t *ports, uint8_t *n)
-{
-	*n = 0;
-	for (const char *s = list; *s;) {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(s, &end, 10);
-		if (end == s || errno || v > 65535 || (*end && *end != ',') || *n == POLICY_MAX_PORTS || *s == '-')
-			return -ERR_FORMAT;
-		ports[(*n)++] = (uint16_t)v;
-		s = *end ? end + 1 : end;
-	}
-	return 0;
-}
-
-static const char *check_ipv4(const struct scenario *s, const char *v)
-{
-	(void)s;
-	uint8_t a[4];
-	return !*v || inet_pton(AF_INET, v, a) == 1 ? NULL : "an IPv4 address, or nothing";
-}
-
-/* A link slower than 1 kbit/s would take hours for one frame, and below about 1e-9 Mbit/s a
- * frame's transmission time no longer fits 64-bit nanoseconds (1e-200 behaved as infinitely
- * fast): 0 (infinite) or from 0.001 Mbit/s, so that the largest frame takes at most 2.1 s. */
-static const char *check_rate(const struct scenario *s, const char *v)
-{
-	(void)s;
-	double r = strtod(v, NULL);
-	return r == 0 || r >= SCN_RATE_MIN_MBPS ? NULL : "0 (infinite) or from 0.001 Mbit/s";
-}
-
-static const char *check_ports(const struct scenario *s, const char *v)
-{
-	(void)s;
-	uint16_t p[POLICY_MAX_PORTS];
-	uint8_t n;
-	return scenario_ports(v, p, &n) ? "up to 8 comma-separated ports" : NULL;
-}
-
-static const char *check_predictor(const struct scenario *s, const char *v)
-{
-	(void)s;
-	return models_find(v) ? NULL : "a predictor's name (see 'precraft predictors')";
-}
-
-static const char *check_compress(const struct scenario *s, const char *v)
-{
-	(void)s;
-	return !*v || !strcmp(v, "none") || !strcmp(v, "vj") || models_find(v)
-		       ? NULL
-		       : "none, vj, or a predictor's name (last, header, ml, xgb: see 'precraft predictors')";
-}
-
-static const char *check_file(const struct scenario *s, const char *v)
-{
-	char path[SCN_PATH * 2];
-	if (strcmp(v, "default") == 0)
-		return NULL;
-	scenario_resolve(s, v, path, sizeof path);
-	return access(path, R_OK) == 0 ? NULL : "'default' or a readable file (relative to the scenario's folder)";
-}
-
-static const char *check_file_opt(const struct scenario *s, const char *v)
-{
-	char path[SCN_PATH * 2];
-	if (!v[0] || !strcmp(v, "none"))
-		return NULL;
-	scenario_resolve(s, v, path, sizeof path);
-	return access(path, R_OK) == 0 ? NULL : "empty, none, or a readable file (relative to the scenario's folder)";
 }
 
 static int set_value(void *base, const struct key *k, const char *v, char *why, size_t why_n)
