@@ -19,7 +19,7 @@ static uint32_t send_raw(struct hc *h, uint32_t caplen, const struct pkt *p, uin
 
 /* The frame whole, with its context (learnt by the caller, after). */
 static uint32_t send_ir(struct hc *h, struct hc_flow *fl, unsigned dir, uint32_t cid, uint32_t caplen,
-			const struct pkt *p, uint32_t hlen, bool reset, uint8_t *out, struct hc_tail *tail)
+			const struct pkt *p, uint32_t hlen, bool reset, bool refresh, uint8_t *out, struct hc_tail *tail)
 {
 	uint8_t *o = out;
 	*o++ = reset ? HC_IR : HC_IR2;
@@ -27,10 +27,10 @@ static uint32_t send_ir(struct hc *h, struct hc_flow *fl, unsigned dir, uint32_t
 	if (reset) {
 		if (fl->position)
 			h->st.context_refreshes++;
-		hc__reset_state(h, fl);
-		if (fl->d[dir ^ 1].hlen)
+		hc__flow_restart(h, fl);
+		if (fl->known & (1u << (dir ^ 1)))
 			fl->pending |= (uint8_t)(1u << (dir ^ 1));
-	} else if (fl->d[dir].hlen) {
+	} else if (refresh) {
 		h->st.context_refreshes++;
 	}
 	*o++ = fl->msn;
@@ -250,9 +250,7 @@ uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint3
 	struct flow_entry *e = flow_table_get(h->ft, &k, flow_key_hash(&k, NULL), src_a, t_ns, &created);
 	struct hc_flow *fl = flow_user(h->ft, e);
 	unsigned dir = flow_dir(e, src_a);
-	uint32_t cid = flow_index(h->ft, e) * 2 + dir;
-	if (created)
-		memset(fl, 0, h->flow_size);
+	uint32_t cid = flow_index(h->ft, e) * 2 + dir; /* a new flow's area comes zeroed */
 	struct hc_dir *c = &fl->d[dir];
 	bool ip_ok = p.l3 == PKT_L3_IPV4 && hc__ip4_csum_ok(&p);
 	/* Refreshes without feedback: by count, and after a silence (a lost frame's damage lasts
@@ -267,8 +265,10 @@ uint32_t hc__compress(struct hc *h, const uint8_t *frame, uint32_t caplen, uint3
 	if (!reset && !(fl->pending & (1u << dir)) && c->hlen)
 		n = try_co(h, fl, c, cid, &p, hlen, ip_ok, out, tail);
 	if (!n) {
+		/* An IR for a direction the flow has known is a refresh. */
+		bool refresh = fl->known & (1u << dir);
 		fl->pending &= (uint8_t)~(1u << dir);
-		n = send_ir(h, fl, dir, cid, caplen, &p, hlen, reset, out, tail);
+		n = send_ir(h, fl, dir, cid, caplen, &p, hlen, reset, refresh, out, tail);
 	}
 	fl->acct.proto = p.proto;
 	fl->acct.packets++;

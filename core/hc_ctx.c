@@ -43,16 +43,15 @@ bool hc__ip4_csum_ok(const struct pkt *p)
 	return csum_fold(csum_partial(ip, p->ip4.ihl_bytes, 0)) == p->ip4.csum;
 }
 
-void hc__reset_state(struct hc *h, struct hc_flow *f)
+void hc__flow_restart(struct hc *h, struct hc_flow *f)
 {
-	if (h->cfg.ops)
-		memset(hc__pstate(f), 0, h->cfg.ops->flow_state_size);
-	f->position = 0;
-	f->since_refresh = 0;
-	/* as the decompressor's flow, made anew */
-	f->d[0].no_pad = f->d[1].no_pad = 0;
-	f->d[0].flags_seen = f->d[1].flags_seen = 0;
-	f->d[0].flags_vote = f->d[1].flags_vote = 0;
+	uint8_t msn = f->msn, pending = f->pending, known = f->known;
+	struct hc_flow_acct acct = f->acct;
+	memset(f, 0, h->flow_size);
+	f->msn = msn;
+	f->pending = pending;
+	f->known = known;
+	f->acct = acct;
 }
 
 void hc__predict(const struct hc *h, struct hc_flow *fl, const struct hc_dir *c, struct hc_fields *f)
@@ -189,6 +188,7 @@ void hc__learn(struct hc *h, struct hc_flow *fl, struct hc_dir *c, const struct 
 	pk.payload = NULL;
 	pk.payload_avail = 0;
 	c->last = pk;
+	fl->known |= (uint8_t)(1u << dir);
 	fl->position++;
 	fl->since_refresh++;
 	fl->last_ns = t_ns;

@@ -44,8 +44,8 @@ static uint32_t take_ir(struct hc *h, const uint8_t *in, uint32_t len, uint64_t 
 		return drop(h, NULL, 0, &h->st.hc_dropped_malformed);
 	unsigned dir = cid & 1;
 	if (in[0] == HC_IR) {
-		/* A new or refreshed flow: both ends start its predictor state again here. */
-		memset(fl, 0, h->flow_size);
+		/* A new or refreshed flow: both ends start it again here. */
+		hc__flow_restart(h, fl);
 		fl->synced = 1;
 	}
 	fl->msn = msn;

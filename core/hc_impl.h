@@ -76,7 +76,8 @@ struct hc_flow {
 	uint8_t pending;           /* compressor: bit per direction that must be refreshed; 4: the
 				      decompressor asked for a refresh (feedback) */
 	uint8_t synced;            /* decompressor: in step since the last reset (no drop since) */
-	uint8_t pad_[5];
+	uint8_t known;             /* bit per direction that has had a context in the flow's life */
+	uint8_t pad_[4];
 	struct hc_flow_acct acct;  /* compressor: its figures */
 };
 
@@ -100,8 +101,10 @@ static inline void *hc__pstate(struct hc_flow *f)
 	return f + 1;
 }
 
-/* Resets a flow's predictor state (both ends, on an IR). */
-void hc__reset_state(struct hc *h, struct hc_flow *f);
+/* A flow made anew at a reset IR, the same way at both ends: its contexts, its predictor state,
+ * what the two ends learnt of it, all cleared; its sequence number, the compressor's figures and
+ * bookkeeping (the refreshes owed, the directions it has known) kept. */
+void hc__flow_restart(struct hc *h, struct hc_flow *f);
 
 /* The prediction for the next packet of 'c': 'f' filled with the predicted values (mask 0).
  * hc__learn makes it for both directions after every packet (c->pred). */
