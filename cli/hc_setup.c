@@ -1,28 +1,24 @@
 /* hc_setup: a header compressor or decompressor by name (see hc_setup.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "core/predict.h"
 #include "hc_setup.h"
 #include "models/registry.h"
 
-int cli_file_hash(const char *path, uint64_t *h, struct errbuf *eb)
+/* The model file's hash for the hello: the first 64 bits of its SHA-256 (the runs' own file
+ * hash, cli_file_sha256). */
+static int model_hash(const char *path, uint64_t *h, struct errbuf *eb)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return err_set(eb, -ERR_IO, "%s: %s", path, strerror(errno));
-	uint64_t x = 0xcbf29ce484222325ull;
-	uint8_t buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		for (size_t i = 0; i < n; i++)
-			x = (x ^ buf[i]) * 0x100000001b3ull;
-	int bad = ferror(f);
-	fclose(f);
-	if (bad)
-		return err_set(eb, -ERR_IO, "%s: read error", path);
-	*h = x;
+	char hex[65], first[17];
+	if (!cli_file_sha256(path, hex))
+		return err_set(eb, -ERR_IO, "%s: %s", path, errno ? strerror(errno) : "cannot read");
+	memcpy(first, hex, 16);
+	first[16] = 0;
+	*h = strtoull(first, NULL, 16);
 	return 0;
 }
 
@@ -39,7 +35,7 @@ int cli_hc_open(struct hc_cfg *cfg, const char *model_file, bool decompress, uin
 			return err_set(eb, -ERR_FORMAT, "compressor %s: needs --model-file (from 'precraft train --model %s')",
 				       cfg->name, cfg->name);
 		if (model_file && models_trained(out->ops)) {
-			int rc = cli_file_hash(model_file, &cfg->model_hash, eb);
+			int rc = model_hash(model_file, &cfg->model_hash, eb);
 			if (rc)
 				return rc;
 		} else {

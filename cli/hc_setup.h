@@ -26,7 +26,4 @@ int cli_hc_open(struct hc_cfg *cfg, const char *model_file, bool decompress, uin
 		struct cli_hc *out, struct errbuf *eb) WARN_UNUSED;
 void cli_hc_close(struct cli_hc *c);
 
-/* Reads a model file's FNV-1a 64 hash into '*h'. */
-int cli_file_hash(const char *path, uint64_t *h, struct errbuf *eb) WARN_UNUSED;
-
 #endif
