@@ -104,7 +104,7 @@ APP_OBJ  := $(call obj,$(APP_SRC))
 CLI_OBJ  := $(call obj,$(filter-out %_test.c,$(CLI_SRC)))
 TEST_OBJ := $(call obj,$(TEST_SRC))
 
-.PHONY: FORCE all deps test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan study
+.PHONY: FORCE all deps ns3 test check check-layers unit integration demo bench install clean fuzz fuzz-build soak tsan study
 # The helpers the README's commands name are built too: the independent ESP decrypter of the
 # lab's tunnel check (build/esp-decrypt), the frame and trace generators of the lab and the
 # benchmarks (build/tracegen frames, mktrace, floodtrace; hil/lab rfc2544) and the benchmarks.
@@ -236,6 +236,21 @@ NS3_LIBS := -lns3-core -lns3-network -lns3-internet -lns3-point-to-point -lns3-t
 $(BUILD)/ns3-anchors: bench/ns3/anchors.cc | deps
 	@mkdir -p $(dir $@)
 	$(CXX) -O2 -std=c++17 -o $@ $< $(NS3_LIBS)
+
+# make ns3: build/precraft-ns3, precraft's shaper as nodes of ns-3 (ns3/: the project's only C++,
+# a thin adapter over the C model: sim/node.h, cli/host.h).  Debian's ns-3 3.37 ships broken
+# pkg-config files: its headers are in /usr/include/ns3 and its libraries named directly.
+NS3_CC := $(wildcard ns3/*.cc)
+NS3_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,$(NS3_CC))
+NS3_NODE_LIBS := $(NS3_LIBS) -lns3-applications -lns3-flow-monitor -lns3-stats
+HOST_CLI_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
+ns3: $(BUILD)/precraft-ns3
+$(BUILD)/obj/ns3/%.o: ns3/%.cc $(wildcard ns3/*.h) $(OPT_STAMP) | deps
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -Wall -Wextra -Wno-unused-parameter $(OPT) -pthread -I. $(CXXFLAGS) -c $< -o $@
+$(BUILD)/precraft-ns3: $(NS3_OBJ) $(HOST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(NS3_OBJ) $(HOST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(NS3_NODE_LIBS) \
+		$(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) $(XGB_LIBS) -lm
 
 # The public header and the headers it includes.
 PUBLIC_H := core/precraft.h core/clock.h core/engine.h core/err.h core/policy.h core/predict.h core/route.h

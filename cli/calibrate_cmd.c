@@ -21,13 +21,14 @@
 #include "traces/trace.h"
 
 const char calibrate_usage[] =
-	"usage: precraft calibrate [TRACE...] [-o FILE] [--repeat N]\n"
+	"usage: precraft calibrate [TRACE...] [-o FILE] [--repeat N] [--cipher NAME]\n"
 	"  Runs the real core on captures (default: the shipped zeek-smb2.pcap and ndpi-fix.pcap) and\n"
 	"  measures the median nanoseconds of a slow-path packet, a hit, a miss, crafting and a drop,\n"
 	"  and the ESP tunnel's costs by packet size (64 to 1500 B), sealing and opening: the cost\n"
 	"  profile the simulator charges (scenario key shaper.costs).\n"
 	"  -o FILE     write the profile to FILE (without it, the profile is printed and nothing written)\n"
-	"  --repeat N  passes over each capture (default 5)\n";
+	"  --repeat N  passes over each capture (default 5)\n"
+	"  --cipher NAME  the ESP tunnel's AEAD to time: chacha20-poly1305 (default) or aes-256-gcm\n";
 
 struct samples {
 	double *v[ENGINE_COST__COUNT];
@@ -139,12 +140,13 @@ static double esp_once(struct esp_tunnel *t, struct esp_tunnel *tx, struct esp_t
 /* The tunnel's costs at each size, on a one-SA tunnel made for the purpose (a random key,
  * never shown): the median of 'iters' of each operation, the clock's cost taken off; sealing,
  * and opening what a second instance of the SA seals. */
-static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters, struct cost_profile *cp)
+static int calibrate_esp(struct route_table *rt, double clock_ns, unsigned iters, enum esp_cipher cipher,
+			 struct cost_profile *cp)
 {
 	static const double sizes[] = { 64, 256, 512, 1024, 1500 };
 	/* A one-SA tunnel in memory: the key never touches a file. */
 	struct esp_sa_conf sa = { .name = "cal", .spi = 0x1000, .family = 4, .src = { 192, 0, 2, 1 }, .dst = { 192, 0, 2, 2 },
-				  .salt = { 1, 2, 3, 4 } };
+				  .salt = { 1, 2, 3, 4 }, .cipher = cipher };
 	for (int i = 0; i < 4; i++) {
 		uint64_t r = crypto_random_u64();
 		memcpy(sa.key + 8 * i, &r, 8);
@@ -230,9 +232,10 @@ static int write_profile(const char *path, const void *arg, struct errbuf *eb)
 	return costs_save(path, po->cp, po->comment, eb);
 }
 
-enum { O_REPEAT = 256 };
+enum { O_REPEAT = 256, O_CIPHER };
 const struct option calibrate_options[] = {
 	{ "repeat", required_argument, 0, O_REPEAT },
+	{ "cipher", required_argument, 0, O_CIPHER },
 	{ 0, 0, 0, 0 },
 };
 
@@ -242,9 +245,16 @@ int calibrate_main(const struct cli_args *args)
 	char defaults[2][4096];
 	int n_traces = 0;
 	uint64_t repeat = 5;
+	enum esp_cipher cipher = ESP_CHACHA20_POLY1305;
 	for (size_t i = 0; i < args->n_opt; i++) {
 		if (args->opt[i].id == 'o')
 			out = args->opt[i].arg;
+		else if (args->opt[i].id == O_CIPHER && !strcmp(args->opt[i].arg, "aes-256-gcm"))
+			cipher = ESP_AES_256_GCM;
+		else if (args->opt[i].id == O_CIPHER && strcmp(args->opt[i].arg, "chacha20-poly1305") != 0) {
+			cli_error("--cipher: expected chacha20-poly1305 or aes-256-gcm, not '%s'", args->opt[i].arg);
+			return EXIT_USAGE;
+		}
 		else if (args->opt[i].id == O_REPEAT && !cli_u64("--repeat", args->opt[i].arg, 1, 1000, &repeat))
 			return EXIT_USAGE;
 	}
@@ -289,7 +299,7 @@ int calibrate_main(const struct cli_args *args)
 		code = calibrate_trace(traces[i], rt, (unsigned)repeat, &smp);
 	struct cost_profile cp;
 	memset(&cp, 0, sizeof cp);
-	if (code == EXIT_OK && (code = calibrate_esp(rt, clock_ns, 400 * (unsigned)repeat, &cp)) != EXIT_OK)
+	if (code == EXIT_OK && (code = calibrate_esp(rt, clock_ns, 400 * (unsigned)repeat, cipher, &cp)) != EXIT_OK)
 		cli_error("calibrate: cannot set up the tunnel to time");
 	route_table_destroy(rt);
 	/* A profile needs measured slow paths, hits and crafting: a capture where nothing is
@@ -314,9 +324,10 @@ int calibrate_main(const struct cli_args *args)
 			       cp.esp[COSTS_ESP_OPEN_ANTICIPATED][i]);
 		char comment[512];
 		snprintf(comment, sizeof comment,
-			 "samples: slow %zu, hit %zu, miss %zu, craft %zu, drop %zu (no-prediction misses %zu, not used); clock %.1f ns subtracted; %d trace(s) x %llu",
+			 "samples: slow %zu, hit %zu, miss %zu, craft %zu, drop %zu (no-prediction misses %zu, not used); clock %.1f ns subtracted; %d trace(s) x %llu; ESP: %s",
 			 smp.n[ENGINE_COST_SLOW], smp.n[ENGINE_COST_HIT], smp.n[ENGINE_COST_MISS], smp.n[ENGINE_COST_CRAFT],
-			 smp.n[ENGINE_COST_DROP], smp.n[ENGINE_COST_NOPRED], clock_ns, n_traces, (unsigned long long)repeat);
+			 smp.n[ENGINE_COST_DROP], smp.n[ENGINE_COST_NOPRED], clock_ns, n_traces, (unsigned long long)repeat,
+			 cipher == ESP_AES_256_GCM ? "aes-256-gcm" : "chacha20-poly1305");
 		struct profile_out po = { &cp, comment };
 		if (out && cli_write_output(out, write_profile, &po, &eb)) {
 			cli_error("%s", eb.msg);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "core/esp.h"
 #include "commands.h"
+#include "sim_setup.h"
 #include "run.h"
 #include "shaper.h"
 #include "sim/model.h"
@@ -100,63 +101,77 @@ static int second_gateway(const struct scenario *scn, const struct shaper *sh, c
 	return rc;
 }
 
-int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag)
+int sim_setup_open(const struct scenario *scn, struct sim_setup *ss, struct errbuf *eb)
 {
-	struct errbuf eb = { "" };
-	struct shaper_opts so;
-	struct shaper_paths paths;
-	shaper_from_scenario(scn, &so, &paths);
-	struct shaper sh;
-	int rc = shaper_setup(&so, &sh, &eb);
-	struct esp_conf *tun2 = NULL;
-	struct engine_cfg cfg2;
-	if (!rc && scn->gateways == 2)
-		rc = second_gateway(scn, &sh, &paths, &tun2, &cfg2, &eb);
-	char costs[2048];
-	if (!rc) {
-		if (strcmp(scn->costs, "default") == 0) {
-			if (!cli_find_data("default.costs", costs, sizeof costs))
-				rc = err_set(&eb, -ERR_IO,
-					     "no default cost profile found: set shaper.costs (see 'precraft calibrate')");
-		} else {
-			scenario_resolve(scn, scn->costs, costs, sizeof costs);
-		}
+	memset(ss, 0, sizeof *ss);
+	shaper_from_scenario(scn, &ss->so, &ss->paths);
+	int rc = shaper_setup(&ss->so, &ss->sh, eb);
+	if (rc)
+		return rc;
+	ss->sh_set = true;
+	if (scn->gateways == 2 && (rc = second_gateway(scn, &ss->sh, &ss->paths, &ss->tun2, &ss->cfg2, eb)) != 0)
+		return rc;
+	if (strcmp(scn->costs, "default") == 0) {
+		if (!cli_find_data("default.costs", ss->costs, sizeof ss->costs))
+			return err_set(eb, -ERR_IO, "no default cost profile found: set shaper.costs (see 'precraft calibrate')");
+	} else {
+		scenario_resolve(scn, scn->costs, ss->costs, sizeof ss->costs);
 	}
-	if (rc) {
-		cli_error("%s", eb.msg);
-		esp_conf_destroy(tun2);
-		shaper_fini(&sh);
-		return cli_exit_code(rc);
-	}
-	struct cli_run run;
-	int code = cli_run_begin(&run, db, tag ? tag->command : NULL, scn->seed, scn->run);
-	if (code) {
-		esp_conf_destroy(tun2);
-		shaper_fini(&sh);
-		return code;
-	}
-	scenario_each(scn, put_param, &run.rec);
+	return 0;
+}
+
+void sim_setup_close(struct sim_setup *ss)
+{
+	esp_conf_destroy(ss->tun2);
+	if (ss->sh_set)
+		shaper_fini(&ss->sh);
+	memset(ss, 0, sizeof *ss);
+}
+
+void sim_setup_record(const struct scenario *scn, const struct sim_setup *ss, const struct sim_tag *tag,
+		      const struct recorder *rec)
+{
+	scenario_each(scn, put_param, (void *)rec);
 	for (unsigned i = 0; tag && i < tag->n_params; i++)
-		rec_param(&run.rec, tag->params[i][0], tag->params[i][1]);
+		rec_param(rec, tag->params[i][0], tag->params[i][1]);
 	if (scn->path[0]) /* which scenario, as named: what the report and scripts group runs by */
-		rec_param(&run.rec, "scenario", scn->path);
-	shaper_record_file(&run.rec, "scenario", scn->path[0] ? scn->path : NULL);
-	shaper_record_file(&run.rec, "routes", sh.routes_path);
-	shaper_record_file(&run.rec, "costs", costs);
-	shaper_record_file(&run.rec, "model_file", so.model_file);
-	shaper_record_tunnel(&run.rec, &sh);
+		rec_param(rec, "scenario", scn->path);
+	shaper_record_file(rec, "scenario", scn->path[0] ? scn->path : NULL);
+	shaper_record_file(rec, "routes", ss->sh.routes_path);
+	shaper_record_file(rec, "costs", ss->costs);
+	shaper_record_file(rec, "model_file", ss->so.model_file);
+	shaper_record_tunnel(rec, &ss->sh);
 	for (unsigned i = 0; i < scn->n_src; i++)
 		if (scn->src[i].type == SCN_SRC_TRACE) {
 			char name[64], path[2 * SCN_PATH];
 			snprintf(name, sizeof name, "source.%s.file", scn->src[i].name);
 			scenario_resolve(scn, scn->src[i].file, path, sizeof path);
-			shaper_record_file(&run.rec, name, path);
+			shaper_record_file(rec, name, path);
 		}
+}
+
+int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag)
+{
+	struct errbuf eb = { "" };
+	struct sim_setup ss;
+	int rc = sim_setup_open(scn, &ss, &eb);
+	if (rc) {
+		cli_error("%s", eb.msg);
+		sim_setup_close(&ss);
+		return cli_exit_code(rc);
+	}
+	struct cli_run run;
+	int code = cli_run_begin(&run, db, tag ? tag->command : NULL, scn->seed, scn->run);
+	if (code) {
+		sim_setup_close(&ss);
+		return code;
+	}
+	sim_setup_record(scn, &ss, tag, &run.rec);
 	cli_catch_signals();
 	struct cli_progress pr;
 	cli_progress_start(&pr, quiet);
-	struct sim_opts o = { .engine = &sh.cfg, .engine2 = tun2 ? &cfg2 : NULL, .costs_path = costs, .rec = &run.rec, .interrupted = &cli_stop,
-			      .progress = on_progress, .progress_arg = &pr };
+	struct sim_opts o = { .engine = &ss.sh.cfg, .engine2 = ss.tun2 ? &ss.cfg2 : NULL, .costs_path = ss.costs, .rec = &run.rec,
+			      .interrupted = &cli_stop, .progress = on_progress, .progress_arg = &pr };
 	struct sim_summary sum;
 	uint64_t t0 = cli_now_ns();
 	rc = sim_run(scn, &o, &sum, &eb);
@@ -177,8 +192,7 @@ int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const st
 	}
 	if (sum.interrupted)
 		cli_error("interrupted at %.6f s simulated; the run is marked interrupted, results kept", sum.sim_seconds);
-	esp_conf_destroy(tun2);
-	shaper_fini(&sh);
+	sim_setup_close(&ss);
 	return code;
 }
 

@@ -12,15 +12,23 @@
 
 /* The sink only records: a packet's arrival time is known when it leaves the shaper, so it is
  * recorded then, without an event (the run's stop time is respected). */
-void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
+bool model__sink_count(struct model *m, uint64_t arrive, uint64_t t_src, uint32_t wirelen)
 {
 	if (arrive > m->stop_ns)
-		return;
-	uint64_t d = arrive - p->t_src;
+		return false;
+	uint64_t d = arrive - t_src;
 	m->sink_packets++;
-	m->sink_bytes += p->eg_wirelen;
+	m->sink_bytes += wirelen;
 	lathist_add(m->e2e, d);
 	m->delay_sum_ns += d;
+	return true;
+}
+
+void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
+{
+	if (!model__sink_count(m, arrive, p->t_src, p->eg_wirelen))
+		return;
+	uint64_t d = arrive - p->t_src;
 	struct simflow *f = p->flow;
 	if (f && f->id == p->flow_id) {
 		f->delay_sum_ns += d;
@@ -34,6 +42,12 @@ void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
 static void forward(struct model *m, struct simpkt *p)
 {
 	uint64_t arrive;
+	if (m->io) { /* a node of another simulator: its link.out is the host's */
+		if (p->eg_set)
+			m->io->egress(m->io->arg, p->eg, p->eg_wirelen, p->eg_wirelen, p->t_src, sched_now(m->s));
+		model__pkt_put(m, p);
+		return;
+	}
 	enum link_verdict v = m->hcl ? model__hcl_send(m, p, &arrive) : link_send(&m->out, sched_now(m->s), p->eg_wirelen, &arrive);
 	if (v != LINK_OK) {
 		if (p->flow && p->flow->id == p->flow_id)
@@ -57,7 +71,7 @@ void model__tx(void *arg, const uint8_t *hdr, uint32_t hdr_len, const uint8_t *p
 	struct simcpu *c = arg;
 	struct simpkt *p = c->serving;
 	p->eg_wirelen = wirelen;
-	if (c->gw || (!c->m->cpus2 && !c->m->hcl))
+	if (c->gw || (!c->m->cpus2 && !c->m->hcl && !c->m->io))
 		return;
 	/* The second gateway (or link.out's compressor) receives these bytes: kept apart (the frame the engine still reads is
 	 * the ingress one), in the slot's buffer, grown only past its largest frame yet. */

@@ -102,6 +102,8 @@ void model__at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn
 	int rc = t > SIM_TIME_MAX ? -ERR_INVAL : sched_at(m->s, ev, t, fn);
 	if (rc)
 		schedule_failed(m, rc, t);
+	else if (m->io)
+		m->io->wake(m->io->arg, t);
 }
 
 void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched_fn *fn)
@@ -109,6 +111,8 @@ void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched
 	int rc = t > SIM_TIME_MAX ? -ERR_INVAL : sched_at_fifo(m->s, m->in_fifo, ev, t, fn);
 	if (rc)
 		schedule_failed(m, rc, t);
+	else if (m->io)
+		m->io->wake(m->io->arg, t);
 }
 
 /* ---- statistics ------------------------------------------------------------------------- */
@@ -116,7 +120,7 @@ void model__arrive_at(struct model *m, struct sched_event *ev, uint64_t t, sched
 /* The time series: one row per name for every interval in which a packet was served, written
  * when a later packet (or the end) shows the interval is over.  Idle intervals cost nothing, so a
  * capture with hour-long gaps simulates as fast as a dense one. */
-static void stats_flush(struct model *m)
+void model__stats_flush(struct model *m)
 {
 	if (m->rec && m->iv_pkts) {
 		uint64_t t = m->iv_end, q = 0, pool = 0, flows = 0;
@@ -167,7 +171,7 @@ void model__stats_at(struct model *m, uint64_t now)
 {
 	if (now < m->iv_end)
 		return;
-	stats_flush(m);
+	model__stats_flush(m);
 	m->iv_end = (now / m->interval_ns + 1) * m->interval_ns;
 	if (m->o->interrupted && *m->o->interrupted)
 		sched_stop(m->s);
@@ -379,14 +383,17 @@ static void scale_time(struct scenario *scn, double f)
 static int run_once(const struct scenario *scn, const struct sim_opts *o, double scale, struct sim_summary *sum,
 		    struct errbuf *eb);
 
+static int run_once(const struct scenario *scn, const struct sim_opts *o, double scale, struct sim_summary *sum,
+		    struct errbuf *eb);
+
 /* run.load = rho: a pilot run of the scenario as it is, in baseline mode and recording
  * nothing, measures its offered load rho1 with the same code as every run; the run is then the
  * scenario scaled in time by rho / rho1, whose offered load is rho (exactly, but for what the
- * ingress link's queue does to arrival times at high rates). */
-int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, struct errbuf *eb)
+ * ingress link's queue does to arrival times at high rates).  '*f' the factor, 'sum' the
+ * pilot's. */
+static int load_scale(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, double *f,
+		      struct errbuf *eb)
 {
-	if (!(scn->load > 0))
-		return run_once(scn, o, 1, sum, eb);
 	struct engine_cfg pilot_engine = *o->engine, pilot_engine2;
 	pilot_engine.mode = ENGINE_BASELINE;
 	if (o->engine2) {
@@ -401,58 +408,108 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 	*quiet = *scn;
 	quiet->stats_interval_ms = 1e9; /* no time series: nothing is recorded */
 	int rc = run_once(quiet, &po, 1, sum, eb);
+	free(quiet);
 	double rho1 = sum->offered_load;
 	if (!rc && !(rho1 > 0))
 		rc = err_set(eb, -ERR_FORMAT, "run.load = %g: the sources offer no load to scale (fewer than 2 packets reach the shaper)",
 			     scn->load);
-	double f = rc ? 1 : scn->load / rho1;
-	if (!rc && !(f >= 1e-6 && f <= 1e6))
+	*f = rc ? 1 : scn->load / rho1;
+	if (!rc && !(*f >= 1e-6 && *f <= 1e6))
 		rc = err_set(eb, -ERR_FORMAT, "run.load = %g: the sources offer %g; scaling them by %g is past what the sources allow",
-			     scn->load, rho1, f);
-	if (!rc && !(o->interrupted && *o->interrupted)) {
-		*quiet = *scn;
-		scale_time(quiet, f);
-		rc = run_once(quiet, o, f, sum, eb);
-	}
-	free(quiet);
+			     scn->load, rho1, *f);
 	return rc;
+}
+
+int model__scaled(const struct scenario *scn, const struct sim_opts *o, struct scenario **scaled, double *f,
+		  struct errbuf *eb)
+{
+	*scaled = NULL;
+	*f = 1;
+	if (!(scn->load > 0))
+		return 0;
+	struct sim_summary pilot;
+	int rc = load_scale(scn, o, &pilot, f, eb);
+	if (rc || (o->interrupted && *o->interrupted))
+		return rc;
+	if (!(*scaled = malloc(sizeof **scaled)))
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	**scaled = *scn;
+	scale_time(*scaled, *f);
+	return 0;
+}
+
+int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_summary *sum, struct errbuf *eb)
+{
+	struct scenario *scaled;
+	double f;
+	int rc = model__scaled(scn, o, &scaled, &f, eb);
+	if (!rc && (!(scn->load > 0) || scaled))
+		rc = run_once(scaled ? scaled : scn, o, f, sum, eb);
+	else if (!rc)
+		memset(sum, 0, sizeof *sum), sum->interrupted = 1;
+	free(scaled);
+	return rc;
+}
+
+int model__open(const struct scenario *scn, const struct sim_opts *o, double scale, const struct sim_node_io *io,
+		struct model **out, struct errbuf *eb)
+{
+	struct model *m = calloc(1, sizeof *m);
+	*out = NULL;
+	if (!m)
+		return err_set(eb, -ERR_NOMEM, "out of memory");
+	m->scn = scn;
+	m->o = o;
+	m->rec = o->rec;
+	m->io = io;
+	m->time_scale = scale;
+	m->stop_ns = scn->stop_s > 0 ? (uint64_t)(scn->stop_s * 1e9) : UINT64_MAX;
+	int rc = setup(m, eb);
+	if (rc) {
+		model__close(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void model__finish(struct model *m, struct sim_summary *sum)
+{
+	struct engine_stats es = { 0 };
+	model__stats_flush(m);
+	for (unsigned i = 0; i < m->n_cpus; i++) {
+		struct engine_stats one;
+		engine_finish(m->cpus[i].eng); /* flows end: their rows are written */
+		engine_get_stats(m->cpus[i].eng, &one);
+		engine_stats_add(&es, &one);
+	}
+	model__write_scalars(m, &es, sum);
+	if (m->cpus2)
+		model__gw2_scalars(m, sum);
+}
+
+void model__close(struct model *m)
+{
+	if (m)
+		teardown(m);
+	free(m);
 }
 
 static int run_once(const struct scenario *scn, const struct sim_opts *o, double scale, struct sim_summary *sum,
 		    struct errbuf *eb)
 {
-	struct model *m = calloc(1, sizeof *m);
-	if (!m)
-		return err_set(eb, -ERR_NOMEM, "out of memory");
+	struct model *m;
 	memset(sum, 0, sizeof *sum);
-	m->scn = scn;
-	m->o = o;
-	m->rec = o->rec;
-	m->time_scale = scale;
-	int rc = setup(m, eb);
-	if (!rc) {
-		uint64_t t0 = clock_mono_ns();
-		uint64_t stop = scn->stop_s > 0 ? (uint64_t)(scn->stop_s * 1e9) : UINT64_MAX;
-		m->stop_ns = stop;
-		sum->events = sched_run(m->s, stop);
-		sum->wall_seconds = (double)(clock_mono_ns() - t0) / 1e9;
-		sum->interrupted = o->interrupted && *o->interrupted;
-		if (m->fail_err)
-			rc = err_set(eb, m->fail_err, "%s", m->fail_msg);
-		struct engine_stats es = { 0 };
-		stats_flush(m);
-		for (unsigned i = 0; i < m->n_cpus; i++) {
-			struct engine_stats one;
-			engine_finish(m->cpus[i].eng); /* flows end: their rows are written */
-			engine_get_stats(m->cpus[i].eng, &one);
-			engine_stats_add(&es, &one);
-		}
-		model__write_scalars(m, &es, sum);
-		if (m->cpus2)
-			model__gw2_scalars(m, sum);
-	}
-	teardown(m);
-	free(m);
+	int rc = model__open(scn, o, scale, NULL, &m, eb);
+	if (rc)
+		return rc;
+	uint64_t t0 = clock_mono_ns();
+	sum->events = sched_run(m->s, m->stop_ns);
+	sum->wall_seconds = (double)(clock_mono_ns() - t0) / 1e9;
+	sum->interrupted = o->interrupted && *o->interrupted;
+	if (m->fail_err)
+		rc = err_set(eb, m->fail_err, "%s", m->fail_msg);
+	model__finish(m, sum);
+	model__close(m);
 	return rc;
 }
-

@@ -15,6 +15,7 @@
 #include "costs.h"
 #include "link.h"
 #include "model.h"
+#include "node.h"
 #include "rng.h"
 #include "sched.h"
 
@@ -106,6 +107,7 @@ struct simcpu {
 struct model {
 	const struct scenario *scn;
 	const struct sim_opts *o;
+	const struct sim_node_io *io; /* a node of another simulator (node.h), NULL in `precraft sim` */
 	struct sched *s;
 	struct engine *eng;
 	const struct recorder *rec;  /* may be NULL */
@@ -152,6 +154,18 @@ struct model {
 };
 
 /* model.c */
+/* The model set up for 'scn' (sources scheduled), or an error; model__finish ends a run (flows
+ * end, scalars written, 'sum' filled), model__close frees it (NULL is fine). */
+int model__open(const struct scenario *scn, const struct sim_opts *o, double scale, const struct sim_node_io *io,
+		struct model **out, struct errbuf *eb) WARN_UNUSED;
+void model__finish(struct model *m, struct sim_summary *sum);
+void model__close(struct model *m);
+/* run.load: 'scn' scaled in time to offer that load (the pilot run), '*scaled' NULL without
+ * run.load (or when interrupted during the pilot); the caller frees it. */
+int model__scaled(const struct scenario *scn, const struct sim_opts *o, struct scenario **scaled, double *f,
+		  struct errbuf *eb) WARN_UNUSED;
+/* Writes the time series' rows of the interval that is over. */
+void model__stats_flush(struct model *m);
 struct simpkt *model__pkt_get(struct model *m);
 void model__pkt_put(struct model *m, struct simpkt *p);
 /* Copies a frame into a packet (its own allocation when large); returns the copy, which the
@@ -180,6 +194,8 @@ void model__cpu_arrive(struct model *m, struct simcpu *c, struct simpkt *p, uint
 struct simcpu *model__rss(struct model *m, struct simcpu *cpus, const struct simpkt *p);
 /* The sink records 'p', arrived at 'arrive'. */
 void model__sink(struct model *m, struct simpkt *p, uint64_t arrive);
+/* What the sink records of any packet: its end-to-end delay and bytes (false: past the stop). */
+bool model__sink_count(struct model *m, uint64_t arrive, uint64_t t_src, uint32_t wirelen);
 
 /* gateway2.c */
 /* The second gateway's setup (its engines: 'ec2', with its own view of the tunnel), and what

@@ -94,6 +94,24 @@ static const struct key keys[] = {
 	{ "link.out", "compress_refresh", K_U64, S(out_compress_refresh), 0, 1e9, NULL, "64", "packets", "packets of a flow between refreshes of its compression context (no feedback: a lost frame costs its flow until the next); 0 = only after 1 s of silence", NULL },
 	{ "link.out", "compress_feedback", K_ENUM, S(out_compress_feedback), 0, 0, "off|on", "off", "", "on: the far end's decompressor sends feedback back (the flows it lost step with), arriving a link.out delay later (not queued, not lost); the compressor refreshes such a flow with its next packet instead of waiting for compress_refresh", NULL },
 	{ "link.out", "compress_model", K_STR, S(out_compress_model), 0, 0, NULL, "", "", "the compressor's model file (ml, xgb); empty = none", scn__check_file_opt },
+	{ "ns3", "topology", K_ENUM, S(ns3.topology), 0, 0, "path|leafspine|vpn", "path", "", "precraft-ns3: path = this scenario's sources through one shaper node on ns-3's links (cross-validation); leafspine = a fabric of shaper nodes carrying TCP flows; vpn = two gateway nodes carrying TCP through the tunnel", NULL },
+	{ "ns3", "load", K_DBL, S(ns3.load), 0.01, 0.95, NULL, "0.5", "", "leafspine: flows arrive (Poisson) to load each host's link this share; vpn: the WAN link", NULL },
+	{ "ns3", "tcp", K_ENUM, S(ns3.tcp), 0, 0, "cubic|dctcp|newreno", "cubic", "", "ns-3's TCP congestion control at the hosts", NULL },
+	{ "ns3", "sizes", K_ENUM, S(ns3.sizes), 0, 0, "websearch|datamining", "websearch", "", "leafspine: flow sizes from the web-search or data-mining distribution (pFabric, HPCC)", NULL },
+	{ "ns3", "duration_ms", K_DBL, S(ns3.duration_ms), 0.1, 1e6, NULL, "20", "ms", "leafspine, vpn: flows start for this long; the run ends when they finish, or at 4 times this plus 20 ms (flows not done then are counted, not timed)", NULL },
+	{ "ns3", "max_flow_mb", K_DBL, S(ns3.max_flow_mb), 0.001, 1e6, NULL, "30", "MB", "leafspine: a flow size drawn above this is cut to it (data mining's tail reaches 1 GB); the arrival rate is set from the sizes as cut", NULL },
+	{ "ns3", "spines", K_U64, S(ns3.spines), 1, 64, NULL, "2", "switches", "leafspine: spine switches", NULL },
+	{ "ns3", "leaves", K_U64, S(ns3.leaves), 2, 64, NULL, "4", "switches", "leafspine: leaf switches", NULL },
+	{ "ns3", "hosts", K_U64, S(ns3.hosts), 1, 64, NULL, "8", "hosts", "leafspine: hosts per leaf; vpn: hosts per site", NULL },
+	{ "ns3", "host_gbps", K_DBL, S(ns3.host_gbps), 0.001, 400, NULL, "10", "Gbit/s", "leafspine, vpn: hosts' links", NULL },
+	{ "ns3", "fabric_gbps", K_DBL, S(ns3.fabric_gbps), 0.001, 400, NULL, "40", "Gbit/s", "leafspine: leaf-spine links", NULL },
+	{ "ns3", "hop_us", K_DBL, S(ns3.hop_us), 0, 1e6, NULL, "1", "us", "leafspine, vpn: propagation delay of each site link", NULL },
+	{ "ns3", "ecn_k", K_U64, S(ns3.ecn_k), 1, 1e6, NULL, "65", "packets", "dctcp: a switch marks CE on packets it sends into a queue longer than this", NULL },
+	{ "ns3", "cipher", K_ENUM, S(ns3.cipher), 0, 0, "chacha20-poly1305|aes-256-gcm", "chacha20-poly1305", "", "vpn: the tunnel's AEAD", NULL },
+	{ "ns3", "bulk", K_U64, S(ns3.bulk), 0, 1024, NULL, "2", "flows", "vpn: bulk transfers through the tunnel, each way", NULL },
+	{ "ns3", "rr", K_U64, S(ns3.rr), 0, 1024, NULL, "8", "clients", "vpn: request/response clients (Poisson requests of 100 B, answers of 2-64 KB)", NULL },
+	{ "ns3", "wan_mbps", K_DBL, S(ns3.wan_mbps), 0.001, 4e5, NULL, "1000", "Mbit/s", "vpn: the link between the gateways", NULL },
+	{ "ns3", "wan_ms", K_DBL, S(ns3.wan_ms), 0, 1e4, NULL, "5", "ms", "vpn: its one-way delay", NULL },
 	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets", NULL },
 	{ "source", "start_s", K_DBL, R(start_s), 0, 1e9, NULL, "0", "s", "when the source starts", NULL },
 	{ "source", "file", K_STR, R(file), 0, 0, NULL, "", "", "trace: capture file (pcap, pcapng, gzip), relative to the scenario", NULL },
@@ -243,7 +261,7 @@ static int assign(struct scenario *s, const char *section, const char *key, cons
 		return 0;
 	}
 	if (!section_known)
-		return err_set(eb, -ERR_FORMAT, "%s: unknown section [%s] (run, shaper, policy, link.in, link.out, source.NAME)",
+		return err_set(eb, -ERR_FORMAT, "%s: unknown section [%s] (run, shaper, policy, link.in, link.out, ns3, source.NAME)",
 			       where, section);
 	return err_set(eb, -ERR_FORMAT, "%s: unknown key '%s' in [%s] (see scenarios/README.md)", where, key, section);
 }

@@ -419,6 +419,12 @@ void sched_stop(struct sched *s)
 	s->stopping = true;
 }
 
+void sched_advance(struct sched *s, uint64_t t_ns)
+{
+	if (t_ns > s->now)
+		s->now = t_ns;
+}
+
 void sched_set_user(struct sched *s, void *user)
 {
 	s->user = user;

@@ -96,6 +96,10 @@ bool sched_step(struct sched *s, uint64_t stop_ns);
 
 void sched_stop(struct sched *s);
 
+/* Moves 'now' forward to 't_ns' (never back), for an owner whose time is driven from outside
+ * (sim/node.c: a node of ns-3) and who has run every event before 't_ns'. */
+void sched_advance(struct sched *s, uint64_t t_ns);
+
 /* A pointer the owner keeps with the scheduler, for callbacks to find their world. */
 void sched_set_user(struct sched *s, void *user);
 void *sched_user(const struct sched *s);

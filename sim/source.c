@@ -14,6 +14,11 @@ static void emit(struct model *m, struct simpkt *p)
 {
 	uint64_t arrive;
 	m->source_packets++;
+	if (m->io) { /* a node of another simulator: its link.in is the host's */
+		m->io->emit(m->io->arg, p->frame, p->caplen, p->wirelen, p->linktype, sched_now(m->s));
+		model__pkt_put(m, p);
+		return;
+	}
 	if (link_send(&m->in, sched_now(m->s), p->wirelen, &arrive) != LINK_OK) {
 		model__pkt_put(m, p);
 		return;
@@ -159,6 +164,8 @@ int model__setup_sources(struct model *m, struct errbuf *eb)
 	size_t n = 0;
 	for (unsigned i = 0; i < scn->n_src; i++)
 		n += scn->src[i].type == SCN_SRC_TRACE ? scn->src[i].clones : 1;
+	if (n == 0 && m->io)
+		return 0; /* a node of another simulator: frames come from the host */
 	if (n == 0)
 		return err_set(eb, -ERR_FORMAT, "%s: the scenario has no [source.NAME] section",
 			       *scn->path ? scn->path : "scenario");
