@@ -245,9 +245,9 @@ NS3_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,$(NS3_CC))
 NS3_NODE_LIBS := $(NS3_LIBS) -lns3-applications -lns3-flow-monitor -lns3-stats
 HOST_CLI_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 ns3: $(BUILD)/precraft-ns3
-$(BUILD)/obj/ns3/%.o: ns3/%.cc $(wildcard ns3/*.h) $(OPT_STAMP) | deps
+$(BUILD)/obj/ns3/%.o: ns3/%.cc $(OPT_STAMP) | deps
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 -Wall -Wextra -Wno-unused-parameter $(OPT) -pthread -I. $(CXXFLAGS) -c $< -o $@
+	$(CXX) -std=c++17 -Wall -Wextra -Wno-unused-parameter $(OPT) -pthread -I. $(CXXFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/precraft-ns3: $(NS3_OBJ) $(HOST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a
 	$(CXX) $(LDFLAGS_ALL) -o $@ $(NS3_OBJ) $(HOST_CLI_OBJ) $(APP_OBJ) $(BUILD)/libprecraft.a $(NS3_NODE_LIBS) \
 		$(PKG_LIBS) $(NET_LIBS) $(MPI_LIBS) $(XGB_LIBS) -lm

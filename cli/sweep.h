@@ -26,6 +26,7 @@ struct sweep {
 	char scn_hash[65];
 	uint64_t n_jobs;
 	const char *db;
+	const char *exec;          /* --exec: each run by this program (build/precraft-ns3), NULL: precraft sim */
 };
 
 /* Point p's key: what its runs depend on but their number (the scenario file's content and the

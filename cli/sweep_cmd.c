@@ -47,6 +47,9 @@ const char sweep_usage[] =
 	"                            interrupted sweep left first\n"
 	"  --db FILE                 results database (default results.db)\n"
 	"  --quiet                   no line per run\n"
+	"  --exec PROGRAM            each run by PROGRAM (build/precraft-ns3: the scenario inside ns-3)\n"
+	"                            instead of 'precraft sim': PROGRAM --scenario=FILE --set=K=V ...\n"
+	"                            --run=N --db=SHARD --quiet --tag=sweep.point=... (its exit code is the run's)\n"
 	"  Under 'mpirun -np K' the K ranks share the jobs, each into its own shard (DB.part-RANK,\n"
 	"  on a filesystem every rank sees), and rank 0 merges them into --db.\n"
 	"  Each run's command is the 'precraft sim' line that reproduces it alone; run_param holds\n"
@@ -230,13 +233,14 @@ static int check_grid(const struct sweep *sw, struct errbuf *eb)
 	return rc;
 }
 
-enum { O_GRID = 256, O_SET, O_RUNS, O_SEED, O_SHARD, O_RESUME, O_DB, O_QUIET, O_HELP };
+enum { O_GRID = 256, O_SET, O_RUNS, O_SEED, O_SHARD, O_RESUME, O_DB, O_QUIET, O_HELP, O_EXEC };
 const struct option sweep_options[] = {
 	{ "grid", required_argument, 0, O_GRID }, { "set", required_argument, 0, O_SET },
 	{ "runs", required_argument, 0, O_RUNS }, { "seed", required_argument, 0, O_SEED },
 	{ "shard", required_argument, 0, O_SHARD }, { "resume", no_argument, 0, O_RESUME },
 	{ "db", required_argument, 0, O_DB },     { "quiet", no_argument, 0, O_QUIET },
-	{ "help", no_argument, 0, O_HELP },       { 0, 0, 0, 0 },
+	{ "help", no_argument, 0, O_HELP },       { "exec", required_argument, 0, O_EXEC },
+	{ 0, 0, 0, 0 },
 };
 
 int sweep_main(const struct cli_args *a)
@@ -285,6 +289,7 @@ int sweep_main(const struct cli_args *a)
 		case O_RESUME: resume = true; break;
 		case O_DB: sw.db = arg; break;
 		case O_QUIET: sw.quiet = true; break;
+		case O_EXEC: sw.exec = arg; break;
 		}
 	}
 	bool mpi = sweep_mpi_launched();

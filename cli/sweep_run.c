@@ -48,6 +48,8 @@ void sweep_point_key(const struct sweep *sw, uint64_t p, char out[33])
 	char text[16384];
 	size_t n = 0;
 	append(text, sizeof text, &n, "scenario %s\n", sw->scn_hash);
+	if (sw->exec) /* another program's runs are other runs */
+		append(text, sizeof text, &n, "exec %s\n", sw->exec);
 	point_overrides(sw, p, text + n, sizeof text - n);
 	char hex[65];
 	cli_text_sha256(text, strlen(text), hex);
@@ -71,6 +73,49 @@ static int job_scenario(const struct sweep *sw, uint64_t j, struct scenario *scn
 		scn->seed = sw->seed;
 	scn->run = 1 + j % sw->runs;
 	return 0;
+}
+
+/* --exec: job j by the program, as "PROGRAM --scenario=FILE --set=K=V ... --run=N --db=DB --quiet
+ * --tag=NAME=VALUE ...".  Returns its exit code (1 when it could not run or was killed). */
+static int exec_job(const struct sweep *sw, uint64_t j, const struct scenario *scn, const char *db,
+		    const char *const params[][2], unsigned n_params)
+{
+	enum { MAXARG = MAX_SETS + GRID_MAX_AXES + 16 };
+	static char text[MAXARG][2048];
+	char *argv[MAXARG + 1];
+	unsigned n = 0;
+#define ARG(...) (snprintf(text[n], sizeof text[n], __VA_ARGS__), argv[n] = text[n], n++)
+	ARG("%s", sw->exec);
+	ARG("--scenario=%s", sw->path);
+	for (int i = 0; i < sw->n_sets; i++)
+		ARG("--set=%s", sw->sets[i]);
+	uint64_t p = j / sw->runs;
+	for (unsigned a = 0; a < sw->grid.n_axes; a++)
+		ARG("--set=%s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
+	if (sw->have_seed)
+		ARG("--set=run.seed=%llu", (unsigned long long)sw->seed);
+	ARG("--run=%llu", (unsigned long long)scn->run);
+	ARG("--db=%s", db);
+	ARG("--quiet");
+	for (unsigned i = 0; i < n_params; i++)
+		ARG("--tag=%s=%s", params[i][0], params[i][1]);
+#undef ARG
+	argv[n] = NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		cli_error("sweep: fork: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (pid == 0) {
+		execv(sw->exec, argv);
+		cli_error("sweep: --exec %s: %s", sw->exec, strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_RUNTIME;
 }
 
 /* Runs job j into 'db'.  Returns its exit code. */
@@ -97,7 +142,7 @@ static int run_job(const struct sweep *sw, uint64_t j, const char *db)
 	snprintf(job, sizeof job, "%llu", (unsigned long long)j);
 	const char *const params[][2] = { { "sweep.point", point }, { "sweep.key", key }, { "sweep.job", job } };
 	struct sim_tag tag = { command, params, 3 };
-	int code = sim_cmd_run(scn, db, true, &tag);
+	int code = sw->exec ? exec_job(sw, j, scn, db, params, 3) : sim_cmd_run(scn, db, true, &tag);
 	free(scn);
 	return code;
 }

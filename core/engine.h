@@ -278,6 +278,11 @@ int engine_stat(const struct engine *eng, const char *name, double *value);
 uint32_t engine_tunnel_len(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 			   int linktype);
 
+/* With a tunnel that opens here: the length of the tunnel message 'frame' carries to this
+ * gateway (ESP or WireGuard to a local address: what opening it would decrypt), or 0.  Changes
+ * nothing (the baseline server of a gateway that both seals and opens charges by it). */
+uint32_t engine_open_len(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype);
+
 /* The shaper's conditions as the host measures them, for the adaptive policy. */
 void engine_policy_signals(struct engine *eng, const struct policy_signals *sig);
 /* The policy's state: class levels and counters (read-only). */

@@ -232,6 +232,16 @@ void engine__esp_ahead(struct engine *e, struct pktx *c)
 		ahead_sa(e, c, (unsigned)c->sa, false);
 }
 
+uint32_t engine_open_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype)
+{
+	struct pkt p;
+	enum esp_kind kind;
+	if (!e->esp || !e->opens || pkt_parse(frame, caplen, wirelen, linktype, &p) != 0 || p.l3 == PKT_L3_NONE ||
+	    !for_us(e, &p, &kind))
+		return 0;
+	return p.payload_len;
+}
+
 uint32_t engine_tunnel_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype)
 {
 	if (!e->esp)

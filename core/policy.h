@@ -169,7 +169,7 @@ void policy_set_signals(struct policy *p, const struct policy_signals *s);
 /* The class's level in [0, 1]: 1 = as the static policy, 0 = nothing built. */
 static inline float policy_level(const struct policy *p, unsigned cls)
 {
-	return p->level[cls < POLICY_CLASSES ? cls : POLICY_NORMAL];
+	return p->level[cls < POLICY_CLASSES ? cls : (unsigned)POLICY_NORMAL];
 }
 
 #endif

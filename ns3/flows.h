@@ -5,6 +5,7 @@
 #ifndef PRECRAFT_NS3_FLOWS_H
 #define PRECRAFT_NS3_FLOWS_H
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -39,7 +40,7 @@ class FlowSet
     void Listen(NodeContainer hosts);
     // A flow of 'bytes' from 'src' (address 'from') to 'to', starting at 'start'.
     uint32_t Add(Ptr<Node> src, Ipv4Address from, Ipv4Address to, uint64_t bytes, Time start, int kind);
-    std::vector<Flow> flows;
+    std::deque<Flow> flows;     // a deque: a flow added from a callback leaves the others where they are
     std::function<void(Flow&)> onDone;
     uint64_t Done() const { return m_done; }
     // Each flow's row (FlowMonitor-like: first_ns its start, last_ns its completion; a flow not
@@ -54,6 +55,10 @@ class FlowSet
     std::map<uint64_t, uint32_t> m_byPeer; // (address, port) -> flow
     uint64_t m_done = 0;
 };
+
+// ns-3's TCP for the hosts: ns3.tcp's congestion control, 1448-byte segments, an initial window
+// of 10, send and receive buffers of 'buf_bytes', SACK on or off; DCTCP's ECN; checksums on.
+void TcpDefaults(const struct scenario* scn, uint32_t buf_bytes, bool sack);
 
 // The flow sizes of the datacenter transport papers (pFabric, HPCC's traffic generator): the
 // web-search (DCTCP) and data-mining (VL2) distributions, as CDFs in bytes.

@@ -47,22 +47,6 @@ static int SwitchScenario(const struct scenario* base, const std::string& routes
     return 0;
 }
 
-void TcpDefaults(const struct scenario* scn, uint32_t buf_bytes)
-{
-    static const char* const cc[] = {"ns3::TcpCubic", "ns3::TcpDctcp", "ns3::TcpNewReno"};
-    Config::SetDefault("ns3::TcpL4Protocol::SocketType", TypeIdValue(TypeId::LookupByName(cc[scn->ns3.tcp])));
-    Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(1448));
-    Config::SetDefault("ns3::TcpSocket::InitialCwnd", UintegerValue(10));
-    Config::SetDefault("ns3::TcpSocket::SndBufSize", UintegerValue(buf_bytes));
-    Config::SetDefault("ns3::TcpSocket::RcvBufSize", UintegerValue(buf_bytes));
-    // A datacenter's minimum retransmission timeout, not the Internet's 1 s (RFC 6298): 5 ms.
-    Config::SetDefault("ns3::TcpSocketBase::MinRto", TimeValue(MilliSeconds(5)));
-    if (scn->ns3.tcp == 1)
-        Config::SetDefault("ns3::TcpSocketBase::UseEcn", EnumValue(TcpSocketState::On));
-    // The engine's slow path checks the IPv4 header checksum: ns-3 computes it only when told.
-    GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
-}
-
 // A host's one interface: its address, a route to everything through its link.
 static void HostIp(Ptr<Node> n, Ptr<NetDevice> d, Ipv4Address a)
 {
@@ -77,7 +61,7 @@ int RunLeafSpine(Run& r)
     const struct scenario* scn = r.scn;
     const uint32_t S = (uint32_t)scn->ns3.spines, L = (uint32_t)scn->ns3.leaves, H = (uint32_t)scn->ns3.hosts;
     const double hostBps = scn->ns3.host_gbps * 1e9, fabBps = scn->ns3.fabric_gbps * 1e9;
-    TcpDefaults(scn, 1 << 20);
+    TcpDefaults(scn, 1 << 20, false);
     NodeContainer hosts, leaves, spines;
     hosts.Create(L * H);
     leaves.Create(L);
@@ -93,7 +77,8 @@ int RunLeafSpine(Run& r)
     for (PointToPointHelper* h : {&hostLink, &fabLink})
     {
         h->SetChannelAttribute("Delay", TimeValue(NanoSeconds((int64_t)(scn->ns3.hop_us * 1000 + 0.5))));
-        h->SetQueue("ns3::DropTailQueue", "MaxSize", QueueSizeValue(QueueSize("100p")));
+        h->SetQueue("ns3::DropTailQueue", "MaxSize",
+                    QueueSizeValue(QueueSize(QueueSizeUnit::PACKETS, (uint32_t)scn->ns3.port_queue)));
     }
     hostLink.SetDeviceAttribute("DataRate", DataRateValue(DataRate((uint64_t)hostBps)));
     fabLink.SetDeviceAttribute("DataRate", DataRateValue(DataRate((uint64_t)fabBps)));
@@ -228,7 +213,7 @@ int RunLeafSpine(Run& r)
     Ptr<FlowMonitor> fm;
     if (!r.flowmon.empty())
         fm = fmh.Install(hosts);
-    Simulator::Stop(Seconds(4 * window + 0.02));
+    Simulator::Stop(Seconds(getenv("PRECRAFT_NS3_DEBUG") ? 1.0 : 4 * window + 0.02));
     if (!r.quiet)
         printf("leafspine: %u spines, %u leaves, %u hosts each; %zu flows (mean %.0f B) at load %.2f over %.1f ms\n", S, L,
                H, total, mean, scn->ns3.load, scn->ns3.duration_ms);
@@ -240,7 +225,7 @@ int RunLeafSpine(Run& r)
     uint64_t now = (uint64_t)Simulator::Now().GetNanoSeconds();
 
     const struct recorder* rec = host_recorder(r.h);
-    double hits = 0, misses = 0, pkts = 0, crafted = 0, ce = 0, noport = 0;
+    double hits = 0, misses = 0, pkts = 0, crafted = 0, ce = 0, noport = 0, qdrops = 0;
     for (auto& s : sw)
     {
         code = code ?: s->Failed();
@@ -249,6 +234,7 @@ int RunLeafSpine(Run& r)
         code = code ?: c2;
         hits += (double)sum.hits, misses += (double)sum.misses, pkts += (double)sum.packets_in;
         crafted += (double)sum.crafted, ce += (double)s->m_ceMarked, noport += (double)s->m_noPort;
+        qdrops += (double)s->m_portDrops;
     }
     // FCT ideal: the handshake's round trip and the data's one way, plus the bytes (with their
     // headers) at the host's rate and one packet's store-and-forward at each further link.
@@ -263,7 +249,12 @@ int RunLeafSpine(Run& r)
     if (!r.quiet)
         printf("simulated %.3f ms in %.2f s: %llu events (%.0f per second)\n", (double)now / 1e6, wall,
                (unsigned long long)events, (double)events / wall);
-    RecordFct(rec, fs.flows, ideal, 0, "", !r.quiet);
+    RecordFct(rec, std::vector<Flow>(fs.flows.begin(), fs.flows.end()), ideal, 0, "", !r.quiet);
+    if (getenv("PRECRAFT_NS3_DEBUG"))
+        for (const Flow& f : fs.flows)
+            if (!f.done)
+                fprintf(stderr, "not done: flow %u bytes %llu got %llu left %llu start %llu\n", f.id, (unsigned long long)f.bytes,
+                        (unsigned long long)f.got, (unsigned long long)f.left, (unsigned long long)f.start_ns);
     fs.Record(rec);
     const struct
     {
@@ -276,6 +267,7 @@ int RunLeafSpine(Run& r)
               {"hit_ratio", pkts > 0 ? hits / pkts : 0},
               {"ce_marked", ce},
               {"no_port", noport},
+              {"switch_queue_drops", qdrops},
               {"flows", (double)total},
               {"flows_done", (double)fs.Done()},
               {"offered_load", scn->ns3.load},
@@ -287,8 +279,8 @@ int RunLeafSpine(Run& r)
     for (auto& s : sc)
         rec_scalar(rec, s.name, s.v);
     if (!r.quiet && !r.ns3Switches)
-        printf("switches: %.0f packets, %.0f hits (%.1f %%), %.0f crafted, %.0f CE-marked\n", pkts, hits,
-               pkts > 0 ? 100 * hits / pkts : 0, crafted, ce);
+        printf("switches: %.0f packets, %.0f hits (%.1f %%), %.0f crafted, %.0f CE-marked, %.0f dropped by full port queues\n",
+               pkts, hits, pkts > 0 ? 100 * hits / pkts : 0, crafted, ce, qdrops);
     if (fm)
         fm->SerializeToXmlFile(r.flowmon, true, true);
     sw.clear();

@@ -59,7 +59,7 @@ class ShaperNode
     std::function<void(const uint8_t*, uint32_t, uint32_t, int, uint64_t)> m_emit;
     // Ip framing: CE-mark ECN-capable packets sent into a port queue longer than this (0: off).
     uint32_t m_ecnK = 0;
-    uint64_t m_ceMarked = 0, m_noPort = 0;
+    uint64_t m_ceMarked = 0, m_noPort = 0, m_portDrops = 0; // marked, no port, its ports' queues dropped
 
   private:
     static void Emit(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t wirelen, int linktype, uint64_t t);

@@ -133,6 +133,7 @@ unsigned ShaperNode::AddPort(Ptr<PointToPointNetDevice> dev, const uint8_t peer_
     m_byMac[MacKey(peer_mac)] = (unsigned)m_ports.size();
     m_ports.push_back(p);
     dev->SetReceiveCallback(MakeCallback(&ShaperNode::Receive, this));
+    dev->TraceConnectWithoutContext("MacTxDrop", MakeCallback(+[](uint64_t* n, Ptr<const Packet>) { ++*n; }).Bind(&m_portDrops));
     return (unsigned)m_ports.size() - 1;
 }
 

@@ -15,8 +15,6 @@
 namespace precraft
 {
 
-void TcpDefaults(const struct scenario* scn, uint32_t buf_bytes);
-
 static Ipv4Address SiteAddr(int site, uint32_t h)
 {
     return site == 0 ? Ipv4Address((198u << 24) | (51u << 16) | (100u << 8) | (h + 1))
@@ -38,7 +36,7 @@ int RunVpn(Run& r)
     const char* cipher = scn->ns3.cipher ? "aes-256-gcm" : "chacha20-poly1305";
     // The WAN's round trip of 2 x wan_ms at its rate: the windows TCP needs to fill it.
     double bdp = wanBps / 8 * 2 * scn->ns3.wan_ms / 1e3;
-    TcpDefaults(scn, (uint32_t)std::min(64e6, std::max(1.0 * (1 << 20), 2 * bdp)));
+    TcpDefaults(scn, (uint32_t)std::min(64e6, std::max(1.0 * (1 << 20), 2 * bdp)), true);
     NodeContainer siteA, siteB, gw;
     siteA.Create(H);
     siteB.Create(H);
@@ -49,11 +47,12 @@ int RunVpn(Run& r)
     PointToPointHelper hostLink, wan;
     hostLink.SetDeviceAttribute("DataRate", DataRateValue(DataRate((uint64_t)hostBps)));
     hostLink.SetChannelAttribute("Delay", TimeValue(NanoSeconds((int64_t)(scn->ns3.hop_us * 1000 + 0.5))));
-    hostLink.SetQueue("ns3::DropTailQueue", "MaxSize", QueueSizeValue(QueueSize("100p")));
+    hostLink.SetQueue("ns3::DropTailQueue", "MaxSize",
+                      QueueSizeValue(QueueSize(QueueSizeUnit::PACKETS, (uint32_t)scn->ns3.port_queue)));
     wan.SetDeviceAttribute("DataRate", DataRateValue(DataRate((uint64_t)wanBps)));
     wan.SetChannelAttribute("Delay", TimeValue(NanoSeconds((int64_t)(scn->ns3.wan_ms * 1e6 + 0.5))));
-    // The WAN's queue holds a round trip's worth of full packets (at least 100).
-    uint32_t wanQ = (uint32_t)std::max(100.0, bdp / 1500);
+    // The WAN's queue holds a round trip's worth of full packets (at least ns3.port_queue).
+    uint32_t wanQ = (uint32_t)std::max((double)scn->ns3.port_queue, bdp / 1500);
     wan.SetQueue("ns3::DropTailQueue", "MaxSize", QueueSizeValue(QueueSize(QueueSizeUnit::PACKETS, wanQ)));
 
     struct Port
@@ -168,15 +167,16 @@ int RunVpn(Run& r)
             uint32_t id = fs.Add(siteA.Get(c % H), SiteAddr(0, c % H), SiteAddr(1, c % H), 100, Seconds(t), 1);
             answer[id] = (uint64_t)ans->GetInteger(2048, 65536);
         }
-    std::vector<uint32_t> parents;
+    std::map<uint32_t, uint32_t> answerOf; // request flow -> its answer's flow
     size_t expected = fs.flows.size() + answer.size();
     fs.onDone = [&](Flow& f) {
         if (f.kind == 1)
         {
-            uint32_t c = (f.from.Get() & 255) - 1;
+            uint32_t c = (f.from.Get() & 255) - 1, req = f.id;
             Ptr<Node> server = siteB.Get(c % H);
-            uint32_t id = fs.Add(server, f.to, f.from, answer[f.id], Simulator::Now(), 2);
-            fs.flows[id].parent = f.id;
+            uint32_t id = fs.Add(server, f.to, f.from, answer[req], Simulator::Now(), 2);
+            fs.flows[id].parent = req;
+            answerOf[req] = id;
         }
         if (fs.Done() == expected)
             Simulator::Stop();
@@ -188,7 +188,8 @@ int RunVpn(Run& r)
         fm = fmh.Install(siteA);
         fmh.Install(siteB);
     }
-    Simulator::Stop(Seconds(4 * window + 0.02));
+    double rtt = 4 * scn->ns3.hop_us * 1e3 + 2 * scn->ns3.wan_ms * 1e6; // ns
+    Simulator::Stop(Seconds(4 * window + 0.02) + NanoSeconds((int64_t)(20 * rtt)));
     if (!r.quiet)
         printf("vpn: %u hosts a site, WAN %.0f Mbit/s %.1f ms, %s, ks_depth %llu; %llu bulk each way of %llu B, %zu "
                "requests\n",
@@ -222,26 +223,25 @@ int RunVpn(Run& r)
             thr += t;
             thrMin = nb++ ? std::min(thrMin, t) : t;
         }
+    // A transaction: its request's start, its answer's bytes and end (not done while either is not).
     std::vector<Flow> tx;
     for (const Flow& f : fs.flows)
-        if (f.kind == 2 && f.done && f.parent >= 0)
+        if (f.kind == 1)
         {
-            Flow t = fs.flows[(size_t)f.parent];
-            t.bytes = f.bytes;
-            t.done_ns = f.done_ns;
+            Flow t = f;
             t.kind = 3;
+            t.bytes = answer[f.id];
+            auto a = answerOf.find(f.id);
+            t.done = a != answerOf.end() && fs.flows[a->second].done;
+            t.done_ns = t.done ? fs.flows[a->second].done_ns : 0;
             tx.push_back(t);
         }
-    for (const Flow& f : fs.flows)
-        if (f.kind == 1 && !f.done)
-            tx.push_back(f), tx.back().kind = 3;
-    double rtt = 4 * scn->ns3.hop_us * 1e3 + 2 * scn->ns3.wan_ms * 1e6;
     auto ideal = [&](const Flow& f) { return 2 * rtt + (double)f.bytes * 8e9 / std::min(hostBps, wanBps); };
     if (!r.quiet)
         printf("simulated %.3f ms in %.2f s (%llu events); bulk: %u done, %.1f Mbit/s in all (slowest %.1f)\n",
                (double)now / 1e6, wall, (unsigned long long)events, nb, thr, thrMin);
     RecordFct(rec, tx, ideal, 3, "rr_", !r.quiet);
-    RecordFct(rec, fs.flows, ideal, 0, "bulk_", false);
+    RecordFct(rec, std::vector<Flow>(fs.flows.begin(), fs.flows.end()), ideal, 0, "bulk_", false);
     fs.Record(rec);
     const struct
     {

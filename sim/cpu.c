@@ -346,6 +346,11 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	/* With a tunnel, the baseline seals every packet its routes send into an SA, in one shot. */
 	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
 	double esp_ns = tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0;
+	/* A gateway that also opens (ns-3's VPN gateways, each both ways): the baseline opens what
+	 * comes to it in one shot. */
+	uint32_t ol = !tl && m->o->engine->tunnel ? engine_open_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
+	if (ol && m->cost.esp_open)
+		esp_ns = costs_esp(&m->cost, COSTS_ESP_OPEN, ol);
 	if (!m->arrivals++)
 		m->first_arrive = now;
 	m->last_arrive = now;

@@ -58,6 +58,23 @@ struct scn_source {
 	double duration_s;
 };
 
+/* [ns3]: the closed-loop topologies of build/precraft-ns3 (ns3/); `precraft sim` ignores them. */
+struct scn_ns3 {
+	uint64_t topology;         /* 0 path (the scenario's own), 1 leafspine, 2 vpn */
+	double load;               /* the hosts' links' offered load, 0..1 */
+	uint64_t tcp;              /* 0 cubic, 1 dctcp, 2 newreno */
+	uint64_t sizes;            /* 0 websearch, 1 datamining */
+	double duration_ms;        /* flows arrive for this long */
+	double max_flow_mb;        /* flow sizes drawn above this are cut to it */
+	uint64_t spines, leaves, hosts;  /* hosts per leaf */
+	double host_gbps, fabric_gbps, hop_us;
+	uint64_t ecn_k;            /* dctcp: CE mark above this many packets queued */
+	uint64_t port_queue;       /* switch and host ports' drop-tail queues, packets */
+	uint64_t cipher;           /* vpn: 0 chacha20-poly1305, 1 aes-256-gcm */
+	uint64_t bulk, rr;         /* vpn: bulk flows, request/response clients */
+	double wan_mbps, wan_ms;   /* vpn: the link between the gateways */
+};
+
 struct scenario {
 	char path[SCN_PATH];       /* the file read, "" for defaults only */
 	/* [run] */
@@ -101,21 +118,7 @@ struct scenario {
 	uint64_t out_compress_refresh;
 	uint64_t out_compress_feedback; /* 1: the decompressor's feedback comes back, a link delay late */
 	char out_compress_model[SCN_PATH]; /* its model file (ml, xgb), "" = none */
-	/* [ns3]: read by build/precraft-ns3 only (ns3/), ignored by `precraft sim` */
-	struct scn_ns3 {
-		uint64_t topology;         /* 0 path (the scenario's own), 1 leafspine, 2 vpn */
-		double load;               /* the hosts' links' offered load, 0..1 */
-		uint64_t tcp;              /* 0 cubic, 1 dctcp, 2 newreno */
-		uint64_t sizes;            /* 0 websearch, 1 datamining */
-		double duration_ms;        /* flows arrive for this long */
-		double max_flow_mb;        /* flow sizes drawn above this are cut to it */
-		uint64_t spines, leaves, hosts;  /* hosts per leaf */
-		double host_gbps, fabric_gbps, hop_us;
-		uint64_t ecn_k;            /* dctcp: CE mark above this many packets queued */
-		uint64_t cipher;           /* vpn: 0 chacha20-poly1305, 1 aes-256-gcm */
-		uint64_t bulk, rr;         /* vpn: bulk flows, request/response clients */
-		double wan_mbps, wan_ms;   /* vpn: the link between the gateways */
-	} ns3;
+	struct scn_ns3 ns3;        /* [ns3]: read by build/precraft-ns3 only (ns3/), ignored by `precraft sim` */
 	/* [source.NAME] */
 	struct scn_source src[SCN_MAX_SOURCES];
 	unsigned n_src;
