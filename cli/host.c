@@ -93,9 +93,9 @@ int host_scenario(const char *path, const char *const *sets, unsigned n_sets, st
 	return 0;
 }
 
-int host_default_scenario(char *out, size_t cap)
+int host_find_data(const char *name, char *out, size_t cap)
 {
-	return cli_find_data("default.ini", out, cap);
+	return cli_find_data(name, out, cap);
 }
 
 int host_begin(const struct scenario *scn, const char *db, const char *command, const char *const (*params)[2],

@@ -25,8 +25,9 @@ struct host_node;
  * '*out' malloc'd.  Returns 0, or the exit code (2) after printing the error. */
 int host_scenario(const char *path, const char *const *sets, unsigned n_sets, struct scenario **out);
 
-/* The shipped default scenario's path into 'out' (false: not found). */
-int host_default_scenario(char *out, size_t cap);
+/* A shipped data file's path ('default.ini', 'aes-gcm.costs': where precraft finds its data,
+ * PRECRAFT_DATA first) into 'out'; 0: not found. */
+int host_find_data(const char *name, char *out, size_t cap);
 
 /* Begins the run in 'db' (NULL: none) as 'command', with the scenario's seed and run number and
  * parameters, and the extra parameters 'params' (n pairs).  Returns 0 or an exit code (printed). */

@@ -92,11 +92,8 @@ void FlowSet::Send(uint32_t i)
             return;
         f.left -= (uint64_t)sent;
     }
-    if (f.sock)
-    {
-        f.sock->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
-        f.sock->Close();
-    }
+    f.sock->SetSendCallback(MakeNullCallback<void, Ptr<Socket>, uint32_t>());
+    f.sock->Close(); // a FIN after the last byte; the socket is kept (ns-3 frees one let go of)
 }
 
 void FlowSet::Rx(Ptr<const Packet> p, const Address& from)
@@ -111,8 +108,7 @@ void FlowSet::Rx(Ptr<const Packet> p, const Address& from)
     {
         f.done = true;
         f.done_ns = (uint64_t)Simulator::Now().GetNanoSeconds();
-        m_done++; // (the sender's socket is kept: ns-3 frees a socket its last holder lets go of,
-                  // and the sender's may still be closing)
+        m_done++;
         if (onDone)
             onDone(f);
     }

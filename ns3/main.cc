@@ -46,7 +46,11 @@ int main(int argc, char** argv)
     std::string command = "precraft-ns3";
     for (int i = 1; i < argc; i++)
     {
-        command += std::string(" ") + argv[i];
+        // The run's command is the line that reproduces it: where its results go (--db, --flowmon,
+        // --quiet) and the sweep's tags are not part of it, as in a sweep of precraft sim's.
+        if (strncmp(argv[i], "--db=", 5) && strncmp(argv[i], "--tag=", 6) && strncmp(argv[i], "--flowmon=", 10) &&
+            strcmp(argv[i], "--quiet"))
+            command += std::string(" ") + argv[i];
         if (!strncmp(argv[i], "--set=", 6))
             sets.push_back(argv[i] + 6);
         else if (!strncmp(argv[i], "--tag=", 6))
@@ -91,7 +95,7 @@ int main(int argc, char** argv)
     char def[4096];
     if (scenario.empty() && pathTopology)
     {
-        if (!host_default_scenario(def, sizeof def))
+        if (!host_find_data("default.ini", def, sizeof def))
             return Usage("no --scenario and the shipped default.ini was not found");
         scenario = def;
     }
@@ -102,7 +106,7 @@ int main(int argc, char** argv)
     int code = host_scenario(scenario.empty() ? nullptr : scenario.c_str(), cs.data(), (unsigned)cs.size(), &scn);
     if (code)
         return code;
-    if (scn->ns3.topology != 0 && switches == "ns3" && scn->ns3.topology != 1)
+    if (switches == "ns3" && scn->ns3.topology != 1)
         return free(scn), Usage("--switches=ns3 is for --topology=leafspine");
     RngSeedManager::SetSeed((uint32_t)(scn->seed % 0xfffffffeu) + 1);
     RngSeedManager::SetRun(scn->run);
@@ -138,8 +142,12 @@ int main(int argc, char** argv)
     r.workdir = tmpl;
     r.quiet = quiet;
     r.ns3Switches = switches == "ns3";
+    // FlowMonitor's XML beside the database, named by the run; not for a sweep's runs (tagged),
+    // whose shards are merged away, unless asked.
     if (flowmon == "auto")
-        flowmon = db.empty() || scn->ns3.topology == 0 ? "" : db + "-run" + std::to_string(host_run_id(h)) + ".flowmon.xml";
+        flowmon = db.empty() || scn->ns3.topology == 0 || !tags.empty()
+                      ? ""
+                      : db + "-run" + std::to_string(host_run_id(h)) + ".flowmon.xml";
     r.flowmon = flowmon == "none" ? "" : flowmon;
     switch (scn->ns3.topology)
     {

@@ -355,6 +355,8 @@ done
 
 # Parameter sweeps: -j, --shard and merge, mpirun, resume after a kill, determinism.
 . tests/sweep.sh
+# precraft inside ns-3 (build/precraft-ns3), when ns-3 is installed.
+. tests/ns3.sh
 . tests/study.sh
 . tests/readme.sh
 
