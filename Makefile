@@ -231,7 +231,7 @@ demo: all
 study: all
 	@sh scripts/study.sh $(BUILD) $(if $(QUICK),quick,full) $(MPI)
 
-bench: all $(BUILD)/bench $(BUILD)/ns3-anchors
+bench: all $(BUILD)/bench $(BUILD)/ns3-anchors $(NS3_TEST)
 	@sh bench/bench.sh $(BUILD)
 # ns-3's own figures for make bench's anchors, measured in the same run (Debian's libns3-dev;
 # C++ because ns-3 is: nothing of precraft's is in it).

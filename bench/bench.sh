@@ -156,6 +156,24 @@ echo "-- the same $N packets through ns-3 3.37 (measured here, now): a host, a r
 ns3pps=$(kv "$TMP/ns3-e2e.txt" ns3_e2e_pps)
 echo "   ns-3: $(awk -v p="$ns3pps" 'BEGIN { printf "%.3f", p / 1e6 }') M simulated packets/s ($(kv "$TMP/ns3-e2e.txt" ns3_e2e_received) of $(kv "$TMP/ns3-e2e.txt" ns3_e2e_packets) delivered, $(kv "$TMP/ns3-e2e.txt" ns3_e2e_wall_s) s); precraft sim (stats every 1000 ms, results written): x$(awk -v n="$N" -v s="$written" -v p="$ns3pps" 'BEGIN { printf "%.1f", n / s / p }')"
 
+echo "-- precraft inside ns-3 (build/precraft-ns3): the leaf-spine fabric (2 spines, 4 leaves, 8 hosts each, web-search flows for 3 ms at load 0.5),"
+echo "   its 6 switches precraft shaper nodes (policy static) or ns-3's own IPv4 routers, the same flows (median of 3)"
+if [ -x "$B/precraft-ns3" ]; then
+	# ns3_leafspine SWITCHES: "EVENTS_PER_S WALL_S EVENTS" of the median run (by wall time).
+	ns3_leafspine() {
+		for _ in 1 2 3; do
+			"$B/precraft-ns3" --topology=leafspine --switches="$1" --set=ns3.duration_ms=3 --flowmon=none |
+				awk '/^simulated/ { gsub(/[(:]/, " "); print $7, $5, $7 / $5 }'
+		done | sort -n -k2 | sed -n 2p | awk '{ print $3, $2, $1 }'
+	}
+	pc=$(ns3_leafspine precraft)
+	n3=$(ns3_leafspine ns3)
+	echo "$pc $n3" | awk '{ printf "   shaper nodes: %.0f events/s (%d events in %.2f s); ns-3 routers: %.0f events/s (%d events in %.2f s)\n", $1, $3, $2, $4, $6, $5
+		printf "   the run with shaper nodes takes x%.2f the wall time of ns-3 routers, at x%.2f the events (their CPUs, crafting and wakes are events too)\n", $2 / $5, $3 / $6 }'
+else
+	echo "   skipped: precraft-ns3 not built (ns-3's headers absent; make deps installs libns3-dev)"
+fi
+
 echo "-- simulator: the shaper with N CPUs (shaper.cpus, flows hashed to CPUs by their canonical key)"
 echo "   (simulated figures, the same on every machine; the wall time is this machine's)"
 for scn in flows-100k shaper-saturated; do

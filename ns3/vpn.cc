@@ -161,21 +161,32 @@ int RunVpn(Run& r)
         fs.Add(siteA.Get(b % H), SiteAddr(0, b % H), SiteAddr(1, b % H), bulkBytes, Seconds(0), 0);
         fs.Add(siteB.Get(b % H), SiteAddr(1, b % H), SiteAddr(0, b % H), bulkBytes, Seconds(0), 0);
     }
+    // Transactions arrive while the bulk transfers run (over the window without bulk), so that
+    // they cross the gateways and the WAN as the bulk loads them.
     Ptr<ExponentialRandomVariable> gap = CreateObject<ExponentialRandomVariable>();
     gap->SetStream(3);
     gap->SetAttribute("Mean", DoubleValue(1.0 / 500));
     Ptr<UniformRandomVariable> ans = CreateObject<UniformRandomVariable>();
     ans->SetStream(4);
-    std::map<uint32_t, uint64_t> answer; // request flow -> answer bytes
-    for (uint32_t c = 0; c < scn->ns3.rr; c++)
-        for (double t = gap->GetValue(); t < window; t += gap->GetValue())
-        {
-            uint32_t id = fs.Add(siteA.Get(c % H), SiteAddr(0, c % H), SiteAddr(1, c % H), 100, Seconds(t), 1);
-            answer[id] = (uint64_t)ans->GetInteger(2048, 65536);
-        }
+    std::map<uint32_t, uint64_t> answer;   // request flow -> answer bytes
     std::map<uint32_t, uint32_t> answerOf; // request flow -> its answer's flow
-    size_t expected = fs.flows.size() + answer.size();
+    uint64_t bulkLeft = 2 * scn->ns3.bulk, answersLeft = 0;
+    bool arriving = true;
+    std::function<void(uint32_t)> request = [&](uint32_t c) {
+        if (!arriving)
+            return;
+        uint32_t id = fs.Add(siteA.Get(c % H), SiteAddr(0, c % H), SiteAddr(1, c % H), 100, Simulator::Now(), 1);
+        answer[id] = (uint64_t)ans->GetInteger(2048, 65536);
+        answersLeft++;
+        Simulator::Schedule(Seconds(gap->GetValue()), [&request, c]() { request(c); });
+    };
+    for (uint32_t c = 0; c < scn->ns3.rr; c++)
+        Simulator::Schedule(Seconds(gap->GetValue()), [&request, c]() { request(c); });
+    if (!scn->ns3.bulk)
+        Simulator::Schedule(Seconds(window), [&arriving]() { arriving = false; });
     fs.onDone = [&](Flow& f) {
+        if (f.kind == 0 && !--bulkLeft)
+            arriving = false;
         if (f.kind == 1)
         {
             uint32_t c = (f.from.Get() & 255) - 1, req = f.id;
@@ -184,7 +195,9 @@ int RunVpn(Run& r)
             fs.flows[id].parent = req;
             answerOf[req] = id;
         }
-        if (fs.Done() == expected)
+        if (f.kind == 2)
+            answersLeft--;
+        if (!arriving && !bulkLeft && !answersLeft)
             Simulator::Stop();
     };
     FlowMonitorHelper fmh;
@@ -197,10 +210,10 @@ int RunVpn(Run& r)
     double rtt = 4 * scn->ns3.hop_us * 1e3 + 2 * scn->ns3.wan_ms * 1e6; // ns
     Simulator::Stop(Seconds(4 * window + 0.02) + NanoSeconds((int64_t)(20 * rtt)));
     if (!r.quiet)
-        printf("vpn: %u hosts a site, WAN %.0f Mbit/s %.1f ms, %s, ks_depth %llu; %llu bulk each way of %llu B, %zu "
-               "requests\n",
+        printf("vpn: %u hosts a site, WAN %.0f Mbit/s %.1f ms, %s, ks_depth %llu; %llu bulk each way of %llu B, %llu "
+               "request/response clients\n",
                H, scn->ns3.wan_mbps, scn->ns3.wan_ms, cipher, (unsigned long long)scn->ks_depth,
-               (unsigned long long)scn->ns3.bulk, (unsigned long long)bulkBytes, answer.size());
+               (unsigned long long)scn->ns3.bulk, (unsigned long long)bulkBytes, (unsigned long long)scn->ns3.rr);
     auto t0 = std::chrono::steady_clock::now();
     uint64_t ev0 = Simulator::GetEventCount();
     Simulator::Run();

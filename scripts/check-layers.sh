@@ -4,7 +4,8 @@
 #   core/      core/ and libc; analysis/ core/err.h and core/recorder.h, the interfaces it
 #              implements; traces/ core/; models/ core/ traces/; sim/ and hil/ core/ models/
 #              traces/; cli/ everything; tests and benchmarks everything; tools/ (the
-#              generators of the captures the lab and benchmarks replay) core/ traces/ sim/.
+#              generators of the captures the lab and benchmarks replay) core/ traces/ sim/;
+#              ns3/ (the C++ adapter to ns-3) cli/host.h, the C interface it drives, and ns-3.
 # Libraries: <pcap/pcap.h> only in traces/trace.c (and its test, which checks it against libpcap) and hil/pcapio.c, <libnet.h> only in
 # hil/netio.c, <sqlite3.h> only in analysis/store*.c (and tests/), <mpi.h> only in cli/sweep_mpi.c,
 # <xgboost/c_api.h> only in models/xgb_train.c, <sodium.h> only in cli/cli.c and core/crypto.c, OpenSSL only in core/crypto.c (both
@@ -26,6 +27,7 @@ allowed() { # allowed FOLDER INCLUDED-PATH
 	sim:core/* | sim:models/* | sim:traces/*) return 0 ;;
 	hil:core/* | hil:models/* | hil:traces/*) return 0 ;;
 	tools:core/* | tools:traces/* | tools:sim/*) return 0 ;;
+	ns3:cli/host.h) return 0 ;;
 	esac
 	return 1
 }
@@ -43,7 +45,7 @@ lib_allowed() { # lib_allowed FILE HEADER
 	esac
 }
 # One awk pass prints "FILE<TAB>q|s<TAB>HEADER" for every include line; the shell judges them.
-files=$(find core models traces sim hil analysis cli tests bench tools -name '*.[ch]' | sort)
+files=$( { find core models traces sim hil analysis cli tests bench tools -name '*.[ch]'; find ns3 -name '*.cc' -o -name '*.h'; } | sort)
 bad=0
 tab=$(printf '\t')
 list=$(awk '

@@ -110,7 +110,7 @@ static const struct key keys[] = {
 	{ "ns3", "port_queue", K_U64, S(ns3.port_queue), 1, 1e6, NULL, "200", "packets", "leafspine, vpn: each link's drop-tail queue at both ends (the WAN's: at least a round trip's worth)", NULL },
 	{ "ns3", "cipher", K_ENUM, S(ns3.cipher), 0, 0, "chacha20-poly1305|aes-256-gcm", "chacha20-poly1305", "", "vpn: the tunnel's AEAD", NULL },
 	{ "ns3", "bulk", K_U64, S(ns3.bulk), 0, 1024, NULL, "2", "flows", "vpn: bulk transfers through the tunnel, each way", NULL },
-	{ "ns3", "rr", K_U64, S(ns3.rr), 0, 1024, NULL, "8", "clients", "vpn: request/response clients (Poisson requests of 100 B, answers of 2-64 KB)", NULL },
+	{ "ns3", "rr", K_U64, S(ns3.rr), 0, 1024, NULL, "8", "clients", "vpn: request/response clients (Poisson, 500 requests a second each, of 100 B, answered with 2-64 KB; new connections each; while the bulk transfers run, or over duration_ms without bulk)", NULL },
 	{ "ns3", "wan_mbps", K_DBL, S(ns3.wan_mbps), 0.001, 4e5, NULL, "10000", "Mbit/s", "vpn: the link between the gateways", NULL },
 	{ "ns3", "wan_ms", K_DBL, S(ns3.wan_ms), 0, 1e4, NULL, "1", "ms", "vpn: its one-way delay", NULL },
 	{ "source", "type", K_ENUM, R(type), 0, 0, "trace|poisson|onoff", "trace", "", "what generates the packets", NULL },
