@@ -36,7 +36,8 @@ int RunPath(Run& r)
     sh.m_outPort = sh.AddPort(shOut, sinkMac);
     // The sources' frames leave the source node over link.in.
     sh.m_emit = [src](const uint8_t* f, uint32_t caplen, uint32_t wirelen, int lt, uint64_t t) {
-        src->Send(FramePacket(f, caplen, wirelen, lt, t), src->GetBroadcast(), 0x0800);
+        struct sim_node_ref ref = {t, 0, nullptr};
+        src->Send(FramePacket(f, caplen, wirelen, lt, ref), src->GetBroadcast(), 0x0800);
     };
     // The links' counts, for the policy's signals and the link scalars, as precraft's links
     // count them: offered (queue drops included), queue drops, lost; link.out's bytes sent.
@@ -69,7 +70,7 @@ int RunPath(Run& r)
         +[](sim_node** s, std::vector<uint8_t>* buf, Ptr<NetDevice>, Ptr<const Packet> p, uint16_t, const Address&) {
             FrameTag tag;
             if (p->PeekPacketTag(tag))
-                sim_node_sink(*s, (uint64_t)Simulator::Now().GetNanoSeconds(), p->GetSize() + 2, tag.t_src);
+                sim_node_sink(*s, (uint64_t)Simulator::Now().GetNanoSeconds(), p->GetSize() + 2, &tag.ref);
             return true;
         }).Bind(&sim, &buf));
 

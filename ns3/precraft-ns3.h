@@ -63,7 +63,8 @@ class ShaperNode
 
   private:
     static void Emit(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t wirelen, int linktype, uint64_t t);
-    static void Egress(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t wirelen, uint64_t t_src, uint64_t t);
+    static void Egress(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t wirelen, const struct sim_node_ref* ref,
+                       uint64_t t);
     static void Wake(void* arg, uint64_t t);
     void Run(uint64_t t);
     bool Receive(Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto, const Address& from);
@@ -92,14 +93,14 @@ class ShaperNode
 // The Frames framing: a frame's first two bytes ride in this tag, so that the point-to-point
 // device's 2-byte PPP header takes their place on the wire and a frame occupies exactly its
 // own length there, as on `precraft sim`'s links; the tag also carries the frame's captured
-// length, link type and source time.
+// length, link type and what the node gave with it (sim_node_ref: its source time, its flow).
 class FrameTag : public Tag
 {
   public:
     uint8_t head[2] = {0, 0};
     uint32_t caplen = 0;
     int32_t linktype = 1;
-    uint64_t t_src = 0;
+    struct sim_node_ref ref = {0, 0, nullptr};
     static TypeId GetTypeId();
     TypeId GetInstanceTypeId() const override;
     uint32_t GetSerializedSize() const override;
@@ -107,7 +108,7 @@ class FrameTag : public Tag
     void Deserialize(TagBuffer b) override;
     void Print(std::ostream& os) const override;
 };
-Ptr<Packet> FramePacket(const uint8_t* frame, uint32_t caplen, uint32_t wirelen, int linktype, uint64_t t_src);
+Ptr<Packet> FramePacket(const uint8_t* frame, uint32_t caplen, uint32_t wirelen, int linktype, const struct sim_node_ref& ref);
 // The frame back out of a packet: into 'out', its captured length; 'tag' filled.
 uint32_t FrameBytes(Ptr<const Packet> p, std::vector<uint8_t>& out, FrameTag& tag);
 

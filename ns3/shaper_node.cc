@@ -22,7 +22,7 @@ TypeId FrameTag::GetInstanceTypeId() const
 
 uint32_t FrameTag::GetSerializedSize() const
 {
-    return 2 + 4 + 4 + 8;
+    return 2 + 4 + 4 + 8 + 8 + 8;
 }
 
 void FrameTag::Serialize(TagBuffer b) const
@@ -31,7 +31,9 @@ void FrameTag::Serialize(TagBuffer b) const
     b.WriteU8(head[1]);
     b.WriteU32(caplen);
     b.WriteU32((uint32_t)linktype);
-    b.WriteU64(t_src);
+    b.WriteU64(ref.t_src);
+    b.WriteU64(ref.flow_id);
+    b.WriteU64((uint64_t)(uintptr_t)ref.flow); // the node's own pointer, only ever given back to it
 }
 
 void FrameTag::Deserialize(TagBuffer b)
@@ -40,22 +42,24 @@ void FrameTag::Deserialize(TagBuffer b)
     head[1] = b.ReadU8();
     caplen = b.ReadU32();
     linktype = (int32_t)b.ReadU32();
-    t_src = b.ReadU64();
+    ref.t_src = b.ReadU64();
+    ref.flow_id = b.ReadU64();
+    ref.flow = (void*)(uintptr_t)b.ReadU64();
 }
 
 void FrameTag::Print(std::ostream& os) const
 {
-    os << "caplen=" << caplen << " t_src=" << t_src;
+    os << "caplen=" << caplen << " t_src=" << ref.t_src;
 }
 
-Ptr<Packet> FramePacket(const uint8_t* frame, uint32_t caplen, uint32_t wirelen, int linktype, uint64_t t_src)
+Ptr<Packet> FramePacket(const uint8_t* frame, uint32_t caplen, uint32_t wirelen, int linktype, const struct sim_node_ref& ref)
 {
     FrameTag tag;
     uint32_t head = caplen < 2 ? caplen : 2;
     memcpy(tag.head, frame, head);
     tag.caplen = caplen;
     tag.linktype = linktype;
-    tag.t_src = t_src;
+    tag.ref = ref;
     // The bytes after the first two; a frame captured short is padded to its length on the wire
     // (ns-3's zero bytes, which take no memory).
     Ptr<Packet> p = Create<Packet>(frame + head, caplen - head);
@@ -194,7 +198,7 @@ bool ShaperNode::Receive(Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto
         uint32_t caplen = FrameBytes(p, m_buf, tag);
         if (!caplen)
             return false;
-        rc = sim_node_frame(m_sim, now, m_buf.data(), caplen, (uint32_t)m_buf.size(), tag.linktype, tag.t_src, &eb);
+        rc = sim_node_frame(m_sim, now, m_buf.data(), caplen, (uint32_t)m_buf.size(), tag.linktype, tag.ref.t_src, &eb);
     }
     else
     {
@@ -234,17 +238,18 @@ static void Ipv4Checksum(uint8_t* ip)
     ip[11] = (uint8_t)~s;
 }
 
-void ShaperNode::Egress(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t wirelen, uint64_t t_src, uint64_t t)
+void ShaperNode::Egress(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t wirelen, const struct sim_node_ref* ref,
+                        uint64_t t)
 {
     auto* n = static_cast<ShaperNode*>(arg);
     (void)t;
     if (n->m_framing == Framing::Frames)
     {
         Port& out = n->m_ports[n->m_outPort];
-        out.dev->Send(FramePacket(frame, caplen, wirelen, 1, t_src), out.dev->GetBroadcast(), 0x0800);
+        out.dev->Send(FramePacket(frame, caplen, wirelen, 1, *ref), out.dev->GetBroadcast(), 0x0800);
         return;
     }
-    auto held = n->m_held.find(t_src);
+    auto held = n->m_held.find(ref->t_src); // (Ip framing: the packet's id)
     if (held == n->m_held.end() || caplen < 14 + 20)
         return;
     Ptr<Packet> p = held->second;

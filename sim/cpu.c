@@ -12,25 +12,17 @@
 
 /* The sink only records: a packet's arrival time is known when it leaves the shaper, so it is
  * recorded then, without an event (the run's stop time is respected). */
-bool model__sink_count(struct model *m, uint64_t arrive, uint64_t t_src, uint32_t wirelen)
+void model__sink_flow(struct model *m, uint64_t arrive, uint64_t t_src, uint32_t wirelen, struct simflow *f,
+		      uint64_t flow_id)
 {
 	if (arrive > m->stop_ns)
-		return false;
+		return;
 	uint64_t d = arrive - t_src;
 	m->sink_packets++;
 	m->sink_bytes += wirelen;
 	lathist_add(m->e2e, d);
 	m->delay_sum_ns += d;
-	return true;
-}
-
-void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
-{
-	if (!model__sink_count(m, arrive, p->t_src, p->eg_wirelen))
-		return;
-	uint64_t d = arrive - p->t_src;
-	struct simflow *f = p->flow;
-	if (f && f->id == p->flow_id) {
+	if (f && f->id == flow_id) {
 		f->delay_sum_ns += d;
 		if (f->rx)
 			f->jitter_sum_ns += d > f->last_delay_ns ? d - f->last_delay_ns : f->last_delay_ns - d;
@@ -39,12 +31,18 @@ void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
 	}
 }
 
+void model__sink(struct model *m, struct simpkt *p, uint64_t arrive)
+{
+	model__sink_flow(m, arrive, p->t_src, p->eg_wirelen, p->flow, p->flow_id);
+}
+
 static void forward(struct model *m, struct simpkt *p)
 {
 	uint64_t arrive;
 	if (m->io) { /* a node of another simulator: its link.out is the host's */
+		struct sim_node_ref ref = { p->t_src, p->flow_id, p->flow };
 		if (p->eg_set)
-			m->io->egress(m->io->arg, p->eg, p->eg_wirelen, p->eg_wirelen, p->t_src, sched_now(m->s));
+			m->io->egress(m->io->arg, p->eg, p->eg_wirelen, p->eg_wirelen, &ref, sched_now(m->s));
 		model__pkt_put(m, p);
 		return;
 	}

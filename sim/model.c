@@ -144,7 +144,8 @@ void model__stats_flush(struct model *m)
 		rec_vector(m->rec, "packets", t, (double)m->iv_pkts);
 		rec_vector(m->rec, "pool_bytes", t, (double)pool);
 		rec_vector(m->rec, "shaper_queue", t, (double)q);
-		rec_vector(m->rec, "link_out_backlog", t, (double)link_backlog(&m->out, t));
+		if (!m->io) /* a node's link.out is the host's */
+			rec_vector(m->rec, "link_out_backlog", t, (double)link_backlog(&m->out, t));
 		rec_vector(m->rec, "flows_active", t, (double)flows);
 		/* The policy's level per priority class: what it chose, as a time series (the mean
 		 * over the CPUs, each of which has its own policy). */

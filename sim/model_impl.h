@@ -194,8 +194,10 @@ void model__cpu_arrive(struct model *m, struct simcpu *c, struct simpkt *p, uint
 struct simcpu *model__rss(struct model *m, struct simcpu *cpus, const struct simpkt *p);
 /* The sink records 'p', arrived at 'arrive'. */
 void model__sink(struct model *m, struct simpkt *p, uint64_t arrive);
-/* What the sink records of any packet: its end-to-end delay and bytes (false: past the stop). */
-bool model__sink_count(struct model *m, uint64_t arrive, uint64_t t_src, uint32_t wirelen);
+/* What the sink records of a packet of flow 'f' (valid while f->id == flow_id; NULL: none): its
+ * end-to-end delay and bytes, the flow's delay and jitter. */
+void model__sink_flow(struct model *m, uint64_t arrive, uint64_t t_src, uint32_t wirelen, struct simflow *f,
+		      uint64_t flow_id);
 
 /* gateway2.c */
 /* The second gateway's setup (its engines: 'ec2', with its own view of the tunnel), and what

@@ -85,9 +85,9 @@ int sim_node_frame(struct sim_node *n, uint64_t now, const uint8_t *frame, uint3
 	return failed(m, eb);
 }
 
-void sim_node_sink(struct sim_node *n, uint64_t now, uint32_t wirelen, uint64_t t_src)
+void sim_node_sink(struct sim_node *n, uint64_t now, uint32_t wirelen, const struct sim_node_ref *ref)
 {
-	(void)model__sink_count(n->m, now, t_src, wirelen);
+	model__sink_flow(n->m, now, ref->t_src, wirelen, ref->flow, ref->flow_id);
 }
 
 void sim_node_count(struct sim_node *n, enum sim_node_count which, uint64_t v)

@@ -15,7 +15,8 @@
  * gives the same service order as `precraft sim` when the host's links time frames as ours.
  *
  * Not in a node: link.out's header compression and a second gateway (the host builds two
- * nodes for two gateways); both are refused at open.  run.load scales the sources as in
+ * nodes for two gateways); both are refused at open.  The time series link_out_backlog is not
+ * recorded: link.out is the host's (ns-3 traces its own queues).  run.load scales the sources as in
  * `precraft sim` (the same pilot run). */
 #ifndef PRECRAFT_SIM_NODE_H
 #define PRECRAFT_SIM_NODE_H
@@ -29,13 +30,23 @@ struct sim_opts;
 struct sim_summary;
 struct sim_node;
 
+/* What the host carries with a frame the shaper sent, back to sim_node_sink: when its source
+ * emitted it and the flow the engine found for it (for the flow's delays; checked against the
+ * flow's id before use, as a flow's slot may be reused). */
+struct sim_node_ref {
+	uint64_t t_src;
+	uint64_t flow_id;
+	void *flow;
+};
+
 struct sim_node_io {
 	void *arg;
 	/* A source of the scenario emits a frame now ('t_ns', the host's now).  NULL: the
 	 * scenario may have no sources. */
 	void (*emit)(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype, uint64_t t_ns);
-	/* The shaper sends 'frame' (its egress) now; 't_src' is what sim_node_frame was given. */
-	void (*egress)(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, uint64_t t_src, uint64_t t_ns);
+	/* The shaper sends 'frame' (its egress) now; ref->t_src is what sim_node_frame was given. */
+	void (*egress)(void *arg, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, const struct sim_node_ref *ref,
+		       uint64_t t_ns);
 	/* The node has an event at 't_ns' (>= now): call sim_node_run(n, t_ns) then.  Called
 	 * once for each event scheduled; a call for a time with nothing left due does nothing. */
 	void (*wake)(void *arg, uint64_t t_ns);
@@ -72,8 +83,9 @@ int sim_node_run(struct sim_node *n, uint64_t now, struct errbuf *eb) WARN_UNUSE
 int sim_node_frame(struct sim_node *n, uint64_t now, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 		   int linktype, uint64_t t_src, struct errbuf *eb) WARN_UNUSED;
 
-/* A frame of 'wirelen' bytes the shaper sent reached the sink now. */
-void sim_node_sink(struct sim_node *n, uint64_t now, uint32_t wirelen, uint64_t t_src);
+/* A frame of 'wirelen' bytes the shaper sent (with 'ref', as egress gave it) reached the sink now:
+ * the run's and its flow's delays, as `precraft sim`'s sink records them. */
+void sim_node_sink(struct sim_node *n, uint64_t now, uint32_t wirelen, const struct sim_node_ref *ref);
 
 /* Adds 'v' to one of the host's link counters. */
 void sim_node_count(struct sim_node *n, enum sim_node_count which, uint64_t v);

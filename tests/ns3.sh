@@ -1,8 +1,9 @@
 # tests/ns3.sh: precraft inside ns-3 (build/precraft-ns3, make ns3), sourced by integration.sh
 # (after lib.sh).  PRECRAFT_NS3 names the program; empty when ns-3 (libns3-dev) is not installed,
 # and then these checks are skipped with the reason.
-#   - cross-validation: a scenario through ns-3's links and the shaper node gives every scalar
-#     of `precraft sim` equal, on three scenarios (one with run.load, stop_s and the tunnel);
+#   - cross-validation: a scenario through ns-3's links and the shaper node gives every scalar,
+#     flow row, histogram bin and time-series row of `precraft sim` equal (but link.out's backlog,
+#     which is ns-3's there), on three scenarios (one with run.load, stop_s and the tunnel);
 #   - the leaf-spine fabric: every flow complete, FCT by bucket, a flow row per flow,
 #     FlowMonitor's XML well formed; hits with pre-crafting and none with it off; ns-3's own
 #     routers in the same fabric; the same run twice, the same content;
@@ -33,6 +34,17 @@ for s in default shaper-saturated tunnel-30; do
 	r=$(same_scalars "$NS/sim-$s.db" "$NS/ns3-$s.db")
 	check "ns-3 cross-validation, $s: $r scalars equal to precraft sim's (exit $rs/$rn)" \
 		sh -c "[ $rs -eq 0 ] && [ $rn -eq 0 ] && [ '${r% *}' -ge 99 ] && [ '${r% *}' = '${r#* }' ]"
+	d=$(sqlite3 "$NS/sim-$s.db" "ATTACH '$NS/ns3-$s.db' AS o;
+	  SELECT (SELECT count(*) FROM flow) || ' ' || (SELECT count(*) FROM histogram) || ' ' || (SELECT count(*) FROM vector) || ' ' || (
+	  (SELECT count(*) FROM (SELECT flow_id, src, dst, sport, dport, packets, bytes, hits, misses, delay_sum_ns, jitter_sum_ns, lost, first_ns, last_ns FROM main.flow
+	   EXCEPT SELECT flow_id, src, dst, sport, dport, packets, bytes, hits, misses, delay_sum_ns, jitter_sum_ns, lost, first_ns, last_ns FROM o.flow)) + 
+	  (SELECT count(*) FROM (SELECT name, bin_lo, bin_hi, count FROM main.histogram EXCEPT SELECT name, bin_lo, bin_hi, count FROM o.histogram)) +
+	  (SELECT count(*) FROM (SELECT name, t_ns, value FROM main.vector WHERE name != 'link_out_backlog' EXCEPT SELECT name, t_ns, value FROM o.vector)) +
+	  (SELECT count(*) FROM (SELECT name, t_ns, value FROM o.vector EXCEPT SELECT name, t_ns, value FROM main.vector)) +
+	  abs((SELECT count(*) FROM main.flow) - (SELECT count(*) FROM o.flow)) + abs((SELECT count(*) FROM main.histogram) - (SELECT count(*) FROM o.histogram)))")
+	set -- $d
+	check "ns-3 cross-validation, $s: $1 flow rows, $2 histogram bins, $3 time-series rows; $4 differ (link.out's backlog aside)" \
+		sh -c "[ '$1' -gt 0 ] && [ '$2' -gt 0 ] && [ '$3' -gt 0 ] && [ '$4' = 0 ]"
 done
 hits=$(nsq "$NS/ns3-default.db" "SELECT value FROM scalar WHERE name = 'hits'")
 check "ns-3 cross-validation: the default scenario's hits are there ($hits)" sh -c "[ '${hits%.*}' -gt 1000 ]"
