@@ -93,6 +93,27 @@ int host_scenario(const char *path, const char *const *sets, unsigned n_sets, st
 	return 0;
 }
 
+int host_node_scenario(const struct scenario *base, const char *const *sets, unsigned n_sets, struct scenario **out)
+{
+	struct scenario *scn = malloc(sizeof *scn);
+	*out = NULL;
+	if (!scn) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	*scn = *base;
+	scn->n_src = 0;
+	struct errbuf eb = { "" };
+	for (unsigned i = 0; i < n_sets; i++)
+		if (scenario_set(scn, sets[i], &eb)) {
+			cli_error("%s", eb.msg);
+			free(scn);
+			return EXIT_USAGE;
+		}
+	*out = scn;
+	return 0;
+}
+
 int host_find_data(const char *name, char *out, size_t cap)
 {
 	return cli_find_data(name, out, cap);

@@ -25,6 +25,10 @@ struct host_node;
  * '*out' malloc'd.  Returns 0, or the exit code (2) after printing the error. */
 int host_scenario(const char *path, const char *const *sets, unsigned n_sets, struct scenario **out);
 
+/* A node's scenario: 'base' without its sources, 'sets' applied ('*out' malloc'd).  Returns 0,
+ * or the exit code (2) after printing the error. */
+int host_node_scenario(const struct scenario *base, const char *const *sets, unsigned n_sets, struct scenario **out);
+
 /* A shipped data file's path ('default.ini', 'aes-gcm.costs': where precraft finds its data,
  * PRECRAFT_DATA first) into 'out'; 0: not found. */
 int host_find_data(const char *name, char *out, size_t cap);

@@ -104,6 +104,13 @@ int RunVpn(Run& r)
                           << cipher << "\n";
     std::unique_ptr<ShaperNode> gws[2];
     struct scenario* gscn[2] = {nullptr, nullptr};
+    auto cleanup = [&]() {
+        gws[0].reset(); // the nodes first: they borrow their scenarios
+        gws[1].reset();
+        free(gscn[0]);
+        free(gscn[1]);
+        Simulator::Destroy();
+    };
     int code = 0;
     for (int site = 0; site < 2 && !code; site++)
     {
@@ -117,18 +124,7 @@ int RunVpn(Run& r)
         std::string sets[] = {"shaper.routes=" + rpath, "shaper.tunnel=" + tunnel,
                               std::string("shaper.local=") + (site ? "203.0.113.1" : "192.0.2.1"), costs};
         const char* cs[] = {sets[0].c_str(), sets[1].c_str(), sets[2].c_str(), sets[3].c_str()};
-        if ((code = host_scenario(nullptr, cs, 0, &gscn[site])) != 0)
-            break;
-        *gscn[site] = *scn;
-        gscn[site]->n_src = 0;
-        struct errbuf eb = {""};
-        for (const char* s : cs)
-            if (!code && scenario_set(gscn[site], s, &eb))
-            {
-                fprintf(stderr, "precraft-ns3: %s\n", eb.msg);
-                code = 2;
-            }
-        if (code)
+        if ((code = host_node_scenario(scn, cs, 4, &gscn[site])) != 0)
             break;
         gws[site].reset(new ShaperNode(r.h, gscn[site], site ? "gwB" : "gwA", ShaperNode::Framing::Ip));
         for (Port& p : ports[site])
@@ -137,11 +133,7 @@ int RunVpn(Run& r)
     }
     if (code)
     {
-        gws[0].reset();
-        gws[1].reset();
-        free(gscn[0]);
-        free(gscn[1]);
-        Simulator::Destroy();
+        cleanup();
         return code;
     }
 
@@ -276,11 +268,7 @@ int RunVpn(Run& r)
         rec_scalar(rec, s.name, s.v);
     if (fm)
         fm->SerializeToXmlFile(r.flowmon, true, true);
-    gws[0].reset();
-    gws[1].reset();
-    free(gscn[0]);
-    free(gscn[1]);
-    Simulator::Destroy();
+    cleanup();
     return code;
 }
 
