@@ -164,6 +164,10 @@ void model__close(struct model *m);
  * run.load (or when interrupted during the pilot); the caller frees it. */
 int model__scaled(const struct scenario *scn, const struct sim_opts *o, struct scenario **scaled, double *f,
 		  struct errbuf *eb) WARN_UNUSED;
+/* model_setup.c: the cost profile into m->cost (scaled, checked), and the engine's policy from
+ * the scenario's [policy]. */
+int model__load_costs(struct model *m, struct errbuf *eb) WARN_UNUSED;
+int model__policy(struct model *m, struct policy_cfg *pc, struct errbuf *eb) WARN_UNUSED;
 /* Writes the time series' rows of the interval that is over. */
 void model__stats_flush(struct model *m);
 struct simpkt *model__pkt_get(struct model *m);
