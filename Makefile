@@ -198,14 +198,14 @@ test: deps
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san check
 	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
-	@$(MAKE) --no-print-directory BUILD=build build/precraft build/hostile-gen
-	PRECRAFT=build/precraft sh tests/valgrind.sh
+	@$(MAKE) --no-print-directory BUILD=build build/precraft build/hostile-gen $(NS3_TEST)
+	PRECRAFT=build/precraft PRECRAFT_NS3=$(NS3_TEST) sh tests/valgrind.sh
 	@if [ "$$(id -u)" = 0 ] && command -v ip > /dev/null; then PRECRAFT=build/precraft sh tests/soak.sh 20; \
 	 else echo "skip soak: needs root (network namespaces)"; fi
 	@$(MAKE) --no-print-directory check-layers
 # precraft-ns3 is built and tested where ns-3's headers are (make deps installs libns3-dev);
 # elsewhere tests/ns3.sh says it skips and why.
-NS3_TEST := $(if $(wildcard /usr/include/ns3/core-module.h),$(BUILD)/precraft-ns3)
+NS3_TEST = $(if $(wildcard /usr/include/ns3/core-module.h),$(BUILD)/precraft-ns3)
 check: $(BUILD)/run_tests $(BUILD)/precraft $(BUILD)/hostile-gen $(BUILD)/esp-decrypt $(BUILD)/tracegen $(BUILD)/bench $(NS3_TEST)
 	$(BUILD)/run_tests
 	PRECRAFT=$(BUILD)/precraft PRECRAFT_NS3=$(NS3_TEST) sh tests/integration.sh

@@ -42,6 +42,16 @@ for c in vj header; do
 	check "valgrind: replay --compress $c, decompress with loss" sh -c "$RUN '$PRECRAFT' replay traces/tcpdump-mptcp-v0.pcap --compress $c --egress '$TMP/hc-$c.pcap' --quiet && $RUN '$PRECRAFT' decompress '$TMP/hc-$c.pcap' -o '$TMP/hc-$c-out.pcap' --drop 0.05 --quiet"
 done
 check "valgrind: sim, link.out compressed" pc sim scenarios/narrow-iot.ini --set run.stop_s=5 --db "$TMP/v3.db" --quiet
+# precraft inside ns-3 (when built): the node's C model fed by ns-3, in each topology.
+if [ -n "${PRECRAFT_NS3:-}" ] && [ -x "$PRECRAFT_NS3" ]; then
+	check "valgrind: precraft-ns3, the default scenario's path" $RUN "$PRECRAFT_NS3" --db="$TMP/n.db" --quiet
+	check "valgrind: precraft-ns3, a small leaf-spine" $RUN "$PRECRAFT_NS3" --topology=leafspine --set=ns3.spines=1 \
+		--set=ns3.leaves=2 --set=ns3.hosts=2 --set=ns3.duration_ms=1 --db="$TMP/n.db" --flowmon=none --quiet
+	check "valgrind: precraft-ns3, the VPN" $RUN "$PRECRAFT_NS3" --topology=vpn --set=ns3.hosts=1 --set=ns3.duration_ms=2 \
+		--set=ns3.rr=1 --set=ns3.bulk=1 --load=0.05 --db="$TMP/n.db" --flowmon=none --quiet
+else
+	echo "skip valgrind of precraft-ns3: not built (ns-3 absent)"
+fi
 check "valgrind: eval" sh -c "$RUN '$PRECRAFT' eval traces/ndpi-fix.pcap --models last,header > /dev/null"
 echo "valgrind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
