@@ -153,6 +153,13 @@ void sim_setup_record(const struct scenario *scn, const struct sim_setup *ss, co
 int sim_cmd_run(const struct scenario *scn, const char *db, bool quiet, const struct sim_tag *tag)
 {
 	struct errbuf eb = { "" };
+	if (scn->ns3.topology != 0) { /* a closed-loop topology: ns-3's TCP, not a trace or source */
+		cli_error("%s: ns3.topology = %s runs in ns-3: build/precraft-ns3 --scenario=%s (make ns3); precraft sim runs "
+			  "ns3.topology = path",
+			  scn->path[0] ? scn->path : "scenario", scn->ns3.topology == 1 ? "leafspine" : "vpn",
+			  scn->path[0] ? scn->path : "FILE");
+		return EXIT_USAGE;
+	}
 	struct sim_setup ss;
 	int rc = sim_setup_open(scn, &ss, &eb);
 	if (rc) {

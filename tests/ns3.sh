@@ -83,6 +83,13 @@ check "ns-3 leafspine with ns-3's own routers: $dn of $fl flows complete (exit $
 rc=$?
 check "precraft summary groups ns-3 runs by policy.kind (exit $rc)" sh -c "[ $rc -eq 0 ] && grep -q static '$NS/summary.txt' && grep -q off '$NS/summary.txt'"
 
+# The shipped closed-loop scenarios load and run (shortened).
+for s in leafspine vpn; do
+	"$PRECRAFT_NS3" --scenario="scenarios/$s.ini" --set=ns3.duration_ms=0.5 --set=ns3.hosts=2 --db="$NS/shipped.db" --flowmon=none --quiet
+	rc=$?
+	check "ns-3: scenarios/$s.ini runs (shortened; exit $rc)" sh -c "[ $rc -eq 0 ] && [ \"\$(sqlite3 '$NS/shipped.db' 'SELECT status FROM run ORDER BY id DESC LIMIT 1')\" = complete ]"
+done
+
 # The VPN: 2 hosts a site, 10 ms of traffic (bulk at a tenth of the WAN), both ciphers.
 for c in chacha20-poly1305 aes-256-gcm; do
 	"$PRECRAFT_NS3" --topology=vpn --set=ns3.hosts=2 --set=ns3.duration_ms=10 --set=ns3.rr=2 --set=ns3.bulk=1 --load=0.1 \
