@@ -273,15 +273,12 @@ void engine_stats_each(const struct engine *eng, void (*fn)(void *arg, const cha
 int engine_stat(const struct engine *eng, const char *name, double *value);
 
 /* With a tunnel: the inner length of the packet 'frame' would be sealed with (the slow path's
- * routed packet), or 0 when it would not be sealed.  Changes nothing (the simulator's baseline
- * server charges by it). */
+ * routed packet); or, where it would not be sealed and is a tunnel message to this gateway (ESP
+ * or WireGuard to a local address of a tunnel that opens here), the length of the message
+ * opening would decrypt, with '*opens' true; 0 for neither.  One parse; changes nothing (the
+ * simulator's baseline server charges by it). */
 uint32_t engine_tunnel_len(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-			   int linktype);
-
-/* With a tunnel that opens here: the length of the tunnel message 'frame' carries to this
- * gateway (ESP or WireGuard to a local address: what opening it would decrypt), or 0.  Changes
- * nothing (the baseline server of a gateway that both seals and opens charges by it). */
-uint32_t engine_open_len(struct engine *eng, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype);
+			   int linktype, bool *opens);
 
 /* The shaper's conditions as the host measures them, for the adaptive policy. */
 void engine_policy_signals(struct engine *eng, const struct policy_signals *sig);

@@ -232,27 +232,20 @@ void engine__esp_ahead(struct engine *e, struct pktx *c)
 		ahead_sa(e, c, (unsigned)c->sa, false);
 }
 
-uint32_t engine_open_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype)
+uint32_t engine_tunnel_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype,
+			   bool *opens)
 {
+	*opens = false;
 	struct pkt p;
-	enum esp_kind kind;
-	if (!e->esp || !e->opens || pkt_parse(frame, caplen, wirelen, linktype, &p) != 0 || p.l3 == PKT_L3_NONE ||
-	    !for_us(e, &p, &kind))
+	if (!e->esp || pkt_parse(frame, caplen, wirelen, linktype, &p) != 0 || p.l3 == PKT_L3_NONE)
 		return 0;
-	return p.payload_len;
-}
-
-uint32_t engine_tunnel_len(struct engine *e, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, int linktype)
-{
-	if (!e->esp)
-		return 0;
-	struct pkt p;
 	uint32_t nh;
-	if (pkt_parse(frame, caplen, wirelen, linktype, &p) != 0 || p.l3 == PKT_L3_NONE ||
-	    fwd_route(&e->fwd, &p, &nh) != FWD_OK)
-		return 0;
 	const uint8_t *dst = p.l3 == PKT_L3_IPV4 ? p.ip4.dst : p.ip6.dst;
-	if (esp_conf_match(e->cfg.tunnel, p.l3 == PKT_L3_IPV4 ? 4 : 6, dst) < 0)
+	if (fwd_route(&e->fwd, &p, &nh) == FWD_OK && esp_conf_match(e->cfg.tunnel, p.l3 == PKT_L3_IPV4 ? 4 : 6, dst) >= 0)
+		return p.l3_hdr_len + p.l4_hdr_len + p.payload_len;
+	enum esp_kind kind;
+	if (!e->opens || !for_us(e, &p, &kind))
 		return 0;
-	return p.l3_hdr_len + p.l4_hdr_len + p.payload_len;
+	*opens = true;
+	return p.payload_len;
 }

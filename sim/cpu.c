@@ -341,14 +341,13 @@ void model__shaper_arrive(struct sched *s, struct sched_event *ev)
 	struct model *m = sched_user(s);
 	uint64_t now = sched_now(s);
 	struct simcpu *c = model__rss(m, m->cpus, p);
-	/* With a tunnel, the baseline seals every packet its routes send into an SA, in one shot. */
-	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
-	double esp_ns = tl ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl) : 0;
-	/* A gateway that also opens (ns-3's VPN gateways, each both ways): the baseline opens what
-	 * comes to it in one shot. */
-	uint32_t ol = !tl && m->o->engine->tunnel ? engine_open_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype) : 0;
-	if (ol && m->cost.esp_open)
-		esp_ns = costs_esp(&m->cost, COSTS_ESP_OPEN, ol);
+	/* With a tunnel, the baseline seals every packet its routes send into an SA in one shot,
+	 * and a gateway that also opens (ns-3's VPN gateways, each both ways) opens what comes to it
+	 * in one shot. */
+	bool opens = false;
+	uint32_t tl = m->o->engine->tunnel ? engine_tunnel_len(c->eng, p->frame, p->caplen, p->wirelen, p->linktype, &opens) : 0;
+	double esp_ns = !tl ? 0 : !opens ? costs_esp(&m->cost, COSTS_ESP_SEAL, tl)
+			 : m->cost.esp_open ? costs_esp(&m->cost, COSTS_ESP_OPEN, tl) : 0;
 	if (!m->arrivals++)
 		m->first_arrive = now;
 	m->last_arrive = now;
