@@ -33,6 +33,24 @@ void TcpDefaults(const struct scenario* scn, uint32_t buf_bytes, bool sack)
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
 }
 
+std::string AddrText(Ipv4Address a)
+{
+    char s[16];
+    uint32_t v = a.Get();
+    snprintf(s, sizeof s, "%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
+    return s;
+}
+
+void HostInterface(Ptr<Node> n, Ptr<NetDevice> d, Ipv4Address a, Ipv4Mask mask)
+{
+    Ptr<Ipv4> ip = n->GetObject<Ipv4>();
+    int32_t ifc = ip->AddInterface(d);
+    ip->AddAddress(ifc, Ipv4InterfaceAddress(a, mask));
+    ip->SetUp(ifc);
+    Ipv4StaticRoutingHelper srh;
+    srh.GetStaticRouting(ip)->SetDefaultRoute(Ipv4Address("0.0.0.0"), ifc);
+}
+
 static uint64_t PeerKey(Ipv4Address a, uint16_t port)
 {
     return (uint64_t)a.Get() << 16 | port;
@@ -121,10 +139,8 @@ void FlowSet::Record(const struct recorder* rec) const
         struct recorder_flow r = {};
         r.flow_id = f.id + 1;
         r.proto = 6;
-        snprintf(r.src, sizeof r.src, "%u.%u.%u.%u", f.from.Get() >> 24, (f.from.Get() >> 16) & 255,
-                 (f.from.Get() >> 8) & 255, f.from.Get() & 255);
-        snprintf(r.dst, sizeof r.dst, "%u.%u.%u.%u", f.to.Get() >> 24, (f.to.Get() >> 16) & 255, (f.to.Get() >> 8) & 255,
-                 f.to.Get() & 255);
+        snprintf(r.src, sizeof r.src, "%s", AddrText(f.from).c_str());
+        snprintf(r.dst, sizeof r.dst, "%s", AddrText(f.to).c_str());
         r.sport = f.sport;
         r.dport = 0;
         r.bytes = f.got;

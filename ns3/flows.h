@@ -56,6 +56,12 @@ class FlowSet
     uint64_t m_done = 0;
 };
 
+// An address as text ("10.1.0.1").
+std::string AddrText(Ipv4Address a);
+
+// A host's one interface: on device 'd', address 'a' in 'mask', everything routed through it.
+void HostInterface(Ptr<Node> n, Ptr<NetDevice> d, Ipv4Address a, Ipv4Mask mask);
+
 // ns-3's TCP for the hosts: ns3.tcp's congestion control, 1448-byte segments, an initial window
 // of 10, send and receive buffers of 'buf_bytes', SACK on or off; DCTCP's ECN; checksums on.
 void TcpDefaults(const struct scenario* scn, uint32_t buf_bytes, bool sack);

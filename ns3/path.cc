@@ -10,6 +10,16 @@
 namespace precraft
 {
 
+// Counts trace source 'trace' of 'dev' into the node's counter 'which': one a packet, or its
+// bytes for SIM_NODE_OUT_BYTES.  '*s' is the node, set once it is open.
+static void Count(Ptr<NetDevice> dev, const char* trace, sim_node** s, enum sim_node_count which)
+{
+    dev->TraceConnectWithoutContext(trace, MakeCallback(+[](sim_node** s, int which, Ptr<const Packet> p) {
+                                               auto w = (enum sim_node_count)which;
+                                               sim_node_count(*s, w, w == SIM_NODE_OUT_BYTES ? p->GetSize() : 1);
+                                           }).Bind(s, (int)which));
+}
+
 int RunPath(Run& r)
 {
     const struct scenario* scn = r.scn;
@@ -44,35 +54,19 @@ int RunPath(Run& r)
     // ns-3's links count each frame with the PPP header's 2 bytes, which stand for the frame's
     // first 2 (FrameTag): the wire's bytes are the frame's.
     sim_node* sim = nullptr;
-    src->TraceConnectWithoutContext("MacTx", MakeCallback(+[](sim_node** s, Ptr<const Packet>) {
-                                                              sim_node_count(*s, SIM_NODE_IN_OFFERED, 1);
-                                                          }).Bind(&sim));
-    src->TraceConnectWithoutContext("MacTxDrop", MakeCallback(+[](sim_node** s, Ptr<const Packet>) {
-                                                                  sim_node_count(*s, SIM_NODE_IN_QUEUE_DROP, 1);
-                                                              }).Bind(&sim));
-    shIn->TraceConnectWithoutContext("PhyRxDrop", MakeCallback(+[](sim_node** s, Ptr<const Packet>) {
-                                                                   sim_node_count(*s, SIM_NODE_IN_LOST, 1);
-                                                               }).Bind(&sim));
-    shOut->TraceConnectWithoutContext("MacTx", MakeCallback(+[](sim_node** s, Ptr<const Packet>) {
-                                                                sim_node_count(*s, SIM_NODE_OUT_OFFERED, 1);
-                                                            }).Bind(&sim));
-    shOut->TraceConnectWithoutContext("MacTxDrop", MakeCallback(+[](sim_node** s, Ptr<const Packet>) {
-                                                                    sim_node_count(*s, SIM_NODE_OUT_QUEUE_DROP, 1);
-                                                                }).Bind(&sim));
-    shOut->TraceConnectWithoutContext("PhyTxBegin", MakeCallback(+[](sim_node** s, Ptr<const Packet> p) {
-                                                                     sim_node_count(*s, SIM_NODE_OUT_BYTES, p->GetSize());
-                                                                 }).Bind(&sim));
-    sink->TraceConnectWithoutContext("PhyRxDrop", MakeCallback(+[](sim_node** s, Ptr<const Packet>) {
-                                                                   sim_node_count(*s, SIM_NODE_OUT_LOST, 1);
-                                                               }).Bind(&sim));
-    std::vector<uint8_t> buf;
-    sink->SetReceiveCallback(MakeCallback(
-        +[](sim_node** s, std::vector<uint8_t>* buf, Ptr<NetDevice>, Ptr<const Packet> p, uint16_t, const Address&) {
-            FrameTag tag;
-            if (p->PeekPacketTag(tag))
-                sim_node_sink(*s, (uint64_t)Simulator::Now().GetNanoSeconds(), p->GetSize() + 2, &tag.ref);
-            return true;
-        }).Bind(&sim, &buf));
+    Count(src, "MacTx", &sim, SIM_NODE_IN_OFFERED);
+    Count(src, "MacTxDrop", &sim, SIM_NODE_IN_QUEUE_DROP);
+    Count(shIn, "PhyRxDrop", &sim, SIM_NODE_IN_LOST);
+    Count(shOut, "MacTx", &sim, SIM_NODE_OUT_OFFERED);
+    Count(shOut, "MacTxDrop", &sim, SIM_NODE_OUT_QUEUE_DROP);
+    Count(shOut, "PhyTxBegin", &sim, SIM_NODE_OUT_BYTES);
+    Count(sink, "PhyRxDrop", &sim, SIM_NODE_OUT_LOST);
+    sink->SetReceiveCallback(MakeCallback(+[](sim_node** s, Ptr<NetDevice>, Ptr<const Packet> p, uint16_t, const Address&) {
+                                 FrameTag tag;
+                                 if (p->PeekPacketTag(tag))
+                                     sim_node_sink(*s, (uint64_t)Simulator::Now().GetNanoSeconds(), p->GetSize() + 2, &tag.ref);
+                                 return true;
+                             }).Bind(&sim));
 
     if ((code = sh.Open()) != 0)
         return code;

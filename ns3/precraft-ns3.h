@@ -67,7 +67,7 @@ class ShaperNode
                        uint64_t t);
     static void Wake(void* arg, uint64_t t);
     void Run(uint64_t t);
-    bool Receive(Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto, const Address& from);
+    bool Receive(unsigned port, Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto, const Address& from);
     void Fail(const struct errbuf* eb, int rc);
 
     struct Port
@@ -120,6 +120,8 @@ void LinkLoss(const struct scn_link& l, Ptr<PointToPointNetDevice> rx);
 // A locally administered MAC address for neighbour 'id' (routes' next hops).
 void MacFor(uint32_t id, uint8_t mac[6]);
 std::string MacText(const uint8_t mac[6]);
+// A route file's line: PREFIX/LEN, the next hop's MAC, the port (see core/route.h).
+std::string RouteLine(const std::string& prefix, const uint8_t mac[6], unsigned port);
 
 // What a topology run needs: the run's session, the scenario, where FlowMonitor's XML goes.
 struct Run

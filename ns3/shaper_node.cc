@@ -99,6 +99,11 @@ std::string MacText(const uint8_t mac[6])
     return s;
 }
 
+std::string RouteLine(const std::string& prefix, const uint8_t mac[6], unsigned port)
+{
+    return prefix + " " + MacText(mac) + " port " + std::to_string(port) + "\n";
+}
+
 static uint64_t MacKey(const uint8_t* mac)
 {
     uint64_t k = 0;
@@ -136,7 +141,7 @@ unsigned ShaperNode::AddPort(Ptr<PointToPointNetDevice> dev, const uint8_t peer_
     MacFor(0xff000000u | (uint32_t)dev->GetNode()->GetId() << 8 | (uint32_t)m_ports.size(), p.own);
     m_byMac[MacKey(peer_mac)] = (unsigned)m_ports.size();
     m_ports.push_back(p);
-    dev->SetReceiveCallback(MakeCallback(&ShaperNode::Receive, this));
+    dev->SetReceiveCallback(MakeCallback(&ShaperNode::Receive, this).Bind((unsigned)m_ports.size() - 1));
     dev->TraceConnectWithoutContext("MacTxDrop", MakeCallback(+[](uint64_t* n, Ptr<const Packet>) { ++*n; }).Bind(&m_portDrops));
     return (unsigned)m_ports.size() - 1;
 }
@@ -185,7 +190,7 @@ void ShaperNode::Emit(void* arg, const uint8_t* frame, uint32_t caplen, uint32_t
         n->m_emit(frame, caplen, wirelen, linktype, t);
 }
 
-bool ShaperNode::Receive(Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto, const Address& from)
+bool ShaperNode::Receive(unsigned port, Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto, const Address& from)
 {
     if (!m_sim)
         return false;
@@ -202,11 +207,6 @@ bool ShaperNode::Receive(Ptr<NetDevice> dev, Ptr<const Packet> p, uint16_t proto
     }
     else
     {
-        unsigned port = 0;
-        while (port < m_ports.size() && m_ports[port].dev != dev)
-            port++;
-        if (port == m_ports.size())
-            return false;
         // The IP packet as the Ethernet frame a router's port would receive.
         uint32_t size = p->GetSize();
         m_buf.resize(14 + size);
@@ -250,10 +250,12 @@ void ShaperNode::Egress(void* arg, const uint8_t* frame, uint32_t caplen, uint32
         return;
     }
     auto held = n->m_held.find(ref->t_src); // (Ip framing: the packet's id)
-    if (held == n->m_held.end() || caplen < 14 + 20)
+    if (held == n->m_held.end())
         return;
     Ptr<Packet> p = held->second;
     n->m_held.erase(held);
+    if (caplen < 14 + 20)
+        return;
     auto port = n->m_byMac.find(MacKey(frame));
     if (port == n->m_byMac.end())
     {
@@ -262,20 +264,20 @@ void ShaperNode::Egress(void* arg, const uint8_t* frame, uint32_t caplen, uint32
     }
     Port& out = n->m_ports[port->second];
     uint16_t proto = (uint16_t)(frame[12] << 8 | frame[13]);
-    std::vector<uint8_t>& b = n->m_buf;
-    b.assign(frame + 14, frame + caplen);
     // DCTCP's marking: an ECN-capable IPv4 packet sent into a queue longer than K is marked
-    // Congestion Experienced (the switch's AQM, after the engine).
-    if (n->m_ecnK && proto == 0x0800 && (b[1] & 3) && (b[1] & 3) != 3 &&
-        out.dev->GetQueue()->GetNPackets() > n->m_ecnK)
+    // Congestion Experienced (the switch's AQM, after the engine), on a copy of the bytes.
+    const uint8_t* ip = frame + 14;
+    if (n->m_ecnK && proto == 0x0800 && (ip[1] & 3) && (ip[1] & 3) != 3 && out.dev->GetQueue()->GetNPackets() > n->m_ecnK)
     {
-        b[1] |= 3;
-        Ipv4Checksum(b.data());
+        n->m_buf.assign(ip, frame + caplen);
+        n->m_buf[1] |= 3;
+        Ipv4Checksum(n->m_buf.data());
         n->m_ceMarked++;
+        ip = n->m_buf.data();
     }
     // The same packet object, its bytes replaced: its tags (FlowMonitor's) go on with it.
     p->RemoveAtStart(p->GetSize());
-    p->AddAtEnd(Create<Packet>(b.data(), (uint32_t)b.size()));
+    p->AddAtEnd(Create<Packet>(ip, caplen - 14));
     if (wirelen > caplen)
         p->AddPaddingAtEnd(wirelen - caplen);
     out.dev->Send(p, out.dev->GetBroadcast(), proto == 0x86dd ? 0x86dd : 0x0800);

@@ -22,13 +22,6 @@ static Ipv4Address SiteAddr(int site, uint32_t h)
                      : Ipv4Address((10u << 24) | (2u << 16) | (h + 1));
 }
 
-static std::string Text(Ipv4Address a)
-{
-    std::ostringstream s;
-    a.Print(s);
-    return s.str();
-}
-
 int RunVpn(Run& r)
 {
     const struct scenario* scn = r.scn;
@@ -68,16 +61,11 @@ int RunVpn(Run& r)
         {
             Ptr<Node> n = (site ? siteB : siteA).Get(h);
             NetDeviceContainer d = hostLink.Install(n, gw.Get(site));
-            Ptr<Ipv4> ip = n->GetObject<Ipv4>();
-            int32_t ifc = ip->AddInterface(d.Get(0));
-            ip->AddAddress(ifc, Ipv4InterfaceAddress(SiteAddr(site, h), Ipv4Mask("255.255.255.0")));
-            ip->SetUp(ifc);
-            Ipv4StaticRoutingHelper srh;
-            srh.GetStaticRouting(ip)->SetDefaultRoute(Ipv4Address("0.0.0.0"), ifc);
+            HostInterface(n, d.Get(0), SiteAddr(site, h), Ipv4Mask("255.255.255.0"));
             Port p;
             p.dev = DynamicCast<PointToPointNetDevice>(d.Get(1));
             MacFor((uint32_t)(site * 256 + h + 1), p.peer);
-            routes[site] += Text(SiteAddr(site, h)) + "/32 " + MacText(p.peer) + " port " + std::to_string(h) + "\n";
+            routes[site] += RouteLine(AddrText(SiteAddr(site, h)) + "/32", p.peer, h);
             ports[site].push_back(p);
         }
     NetDeviceContainer w = wan.Install(gw.Get(0), gw.Get(1));
@@ -89,8 +77,7 @@ int RunVpn(Run& r)
         ports[site].push_back(p);
         const char* other = site ? "192.0.2.1/32" : "203.0.113.1/32";
         const char* otherSite = site ? "198.51.100.0/24" : "10.2.0.0/24";
-        routes[site] += std::string(other) + " " + MacText(p.peer) + " port " + std::to_string(H) + "\n" + otherSite + " " +
-                        MacText(p.peer) + " port " + std::to_string(H) + "\n";
+        routes[site] += RouteLine(other, p.peer, H) + RouteLine(otherSite, p.peer, H);
     }
     std::string tunnel = r.workdir + "/vpn.tunnel";
     std::ofstream(tunnel) << "# precraft-ns3 vpn: the two gateways' SAs (fixed test keys: a simulation's)\n"
