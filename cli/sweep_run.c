@@ -27,18 +27,40 @@ static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Point p's overrides as `precraft sim` takes them: " --set KEY=VALUE" for each --set, each
- * axis and the seed.  Both a run's command and its point's key are made of them. */
+/* Point p's overrides, each "KEY=VALUE" to 'fn': each --set, each axis and the seed.  A run's
+ * command, its point's key and --exec's arguments are all made of them. */
+static void each_override(const struct sweep *sw, uint64_t p, void (*fn)(void *arg, const char *kv), void *arg)
+{
+	char kv[GRID_KEY + GRID_VALUE + 2];
+	for (int i = 0; i < sw->n_sets; i++)
+		fn(arg, sw->sets[i]);
+	for (unsigned a = 0; a < sw->grid.n_axes; a++) {
+		snprintf(kv, sizeof kv, "%s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
+		fn(arg, kv);
+	}
+	if (sw->have_seed) {
+		snprintf(kv, sizeof kv, "run.seed=%llu", (unsigned long long)sw->seed);
+		fn(arg, kv);
+	}
+}
+
+struct text {
+	char *buf;
+	size_t cap, n;
+};
+
+static void text_set(void *arg, const char *kv)
+{
+	struct text *t = arg;
+	append(t->buf, t->cap, &t->n, " --set %s", kv);
+}
+
+/* Point p's overrides as `precraft sim` takes them: " --set KEY=VALUE" each. */
 static void point_overrides(const struct sweep *sw, uint64_t p, char *out, size_t cap)
 {
-	size_t n = 0;
+	struct text t = { out, cap, 0 };
 	out[0] = 0;
-	for (int i = 0; i < sw->n_sets; i++)
-		append(out, cap, &n, " --set %s", sw->sets[i]);
-	for (unsigned a = 0; a < sw->grid.n_axes; a++)
-		append(out, cap, &n, " --set %s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
-	if (sw->have_seed)
-		append(out, cap, &n, " --set run.seed=%llu", (unsigned long long)sw->seed);
+	each_override(sw, p, text_set, &t);
 }
 
 /* Point p's key: what its runs depend on but their number (see the top of the file): the
@@ -75,6 +97,27 @@ static int job_scenario(const struct sweep *sw, uint64_t j, struct scenario *scn
 	return 0;
 }
 
+struct args {
+	char (*text)[2048];
+	char **argv;
+	unsigned n, cap;
+};
+
+/* The argument x, y, z and w joined (any of them ""). */
+static void arg_add(struct args *a, const char *x, const char *y, const char *z, const char *w)
+{
+	if (a->n < a->cap) {
+		snprintf(a->text[a->n], sizeof a->text[a->n], "%s%s%s%s", x, y, z, w);
+		a->argv[a->n] = a->text[a->n];
+		a->n++;
+	}
+}
+
+static void arg_set(void *arg, const char *kv)
+{
+	arg_add(arg, "--set=", kv, "", "");
+}
+
 /* --exec: job j by the program, as "PROGRAM --scenario=FILE --set=K=V ... --run=N --db=DB --quiet
  * --tag=NAME=VALUE ...".  Returns its exit code (1 when it could not run or was killed). */
 static int exec_job(const struct sweep *sw, uint64_t j, const struct scenario *scn, const char *db,
@@ -83,24 +126,18 @@ static int exec_job(const struct sweep *sw, uint64_t j, const struct scenario *s
 	enum { MAXARG = MAX_SETS + GRID_MAX_AXES + 16 };
 	static char text[MAXARG][2048];
 	char *argv[MAXARG + 1];
-	unsigned n = 0;
-#define ARG(...) (snprintf(text[n], sizeof text[n], __VA_ARGS__), argv[n] = text[n], n++)
-	ARG("%s", sw->exec);
-	ARG("--scenario=%s", sw->path);
-	for (int i = 0; i < sw->n_sets; i++)
-		ARG("--set=%s", sw->sets[i]);
-	uint64_t p = j / sw->runs;
-	for (unsigned a = 0; a < sw->grid.n_axes; a++)
-		ARG("--set=%s=%s", sw->grid.axis[a].key, grid_value(&sw->grid, p, a));
-	if (sw->have_seed)
-		ARG("--set=run.seed=%llu", (unsigned long long)sw->seed);
-	ARG("--run=%llu", (unsigned long long)scn->run);
-	ARG("--db=%s", db);
-	ARG("--quiet");
+	struct args a = { text, argv, 0, MAXARG };
+	char run[24];
+	snprintf(run, sizeof run, "%llu", (unsigned long long)scn->run);
+	arg_add(&a, sw->exec, "", "", "");
+	arg_add(&a, "--scenario=", sw->path, "", "");
+	each_override(sw, j / sw->runs, arg_set, &a);
+	arg_add(&a, "--run=", run, "", "");
+	arg_add(&a, "--db=", db, "", "");
+	arg_add(&a, "--quiet", "", "", "");
 	for (unsigned i = 0; i < n_params; i++)
-		ARG("--tag=%s=%s", params[i][0], params[i][1]);
-#undef ARG
-	argv[n] = NULL;
+		arg_add(&a, "--tag=", params[i][0], "=", params[i][1]);
+	argv[a.n] = NULL;
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
