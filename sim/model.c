@@ -360,10 +360,10 @@ int sim_run(const struct scenario *scn, const struct sim_opts *o, struct sim_sum
 	struct scenario *scaled;
 	double f;
 	int rc = model__scaled(scn, o, &scaled, &f, eb);
-	if (!rc && (!(scn->load > 0) || scaled))
-		rc = run_once(scaled ? scaled : scn, o, f, sum, eb);
-	else if (!rc)
+	if (!rc && scn->load > 0 && !scaled) /* interrupted during the pilot */
 		memset(sum, 0, sizeof *sum), sum->interrupted = 1;
+	else if (!rc)
+		rc = run_once(scaled ? scaled : scn, o, f, sum, eb);
 	free(scaled);
 	return rc;
 }

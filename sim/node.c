@@ -50,12 +50,18 @@ uint64_t sim_node_stop_ns(const struct sim_node *n)
 	return n->m->stop_ns;
 }
 
+/* Runs the node's events due by 'now', or by the run's stop time (as `precraft sim` stops). */
+static void run_until(struct model *m, uint64_t now)
+{
+	if (now > m->stop_ns)
+		now = m->stop_ns;
+	sched_run(m->s, now);
+	sched_advance(m->s, now);
+}
+
 int sim_node_run(struct sim_node *n, uint64_t now, struct errbuf *eb)
 {
-	if (now > n->m->stop_ns)
-		now = n->m->stop_ns; /* the run's stop time, as `precraft sim` stops */
-	sched_run(n->m->s, now);
-	sched_advance(n->m->s, now);
+	run_until(n->m, now);
 	return failed(n->m, eb);
 }
 
@@ -107,10 +113,7 @@ void sim_node_count(struct sim_node *n, enum sim_node_count which, uint64_t v)
 int sim_node_close(struct sim_node *n, uint64_t now, struct sim_summary *sum, struct errbuf *eb)
 {
 	struct model *m = n->m;
-	if (now > m->stop_ns)
-		now = m->stop_ns;
-	sched_run(m->s, now);
-	sched_advance(m->s, now);
+	run_until(m, now);
 	int rc = failed(m, eb);
 	memset(sum, 0, sizeof *sum);
 	model__finish(m, sum);
