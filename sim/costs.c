@@ -80,7 +80,10 @@ static int esp_line(struct cost_profile *c, const char *name, const char *line, 
 			k = i;
 	if (k < 0 && strcmp(name, "esp_sizes"))
 		return err_set(eb, -ERR_FORMAT, "%s:%u: unknown cost '%s'", path, no, name);
-	const char *p = strchr(line, '=') + 1;
+	const char *p = strchr(line, '=');
+	if (!p) /* the name read, then something else: "esp_seal_ns 1,2" */
+		return err_set(eb, -ERR_FORMAT, "%s:%u: expected '%s = v1,v2,...'", path, no, name);
+	p++;
 	double v[COSTS_ESP_MAX];
 	unsigned n = 0;
 	for (;;) {
